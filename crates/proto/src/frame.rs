@@ -1,0 +1,167 @@
+//! Frames on the live transports.
+//!
+//! Over WebSocket every frame is one JSON text message with a `type` field.
+//! Server-Sent Events and long-polling carry the same [`Delivery`] objects.
+
+use crate::cursor::Cursor;
+use crate::error::ErrorBody;
+use crate::event::{Event, Seq};
+use crate::ids::{ClientId, ConversationId, DeviceId, MessageId, UserId};
+use serde::{Deserialize, Serialize};
+
+/// Frames a client sends over WebSocket. Unknown fields are ignored, so
+/// newer clients can talk to older servers; unknown types are an error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Must be the first frame: authenticates the socket and says where to
+    /// resume. The server answers `welcome`, then every event after `cursor`
+    /// (`event` frames), then `synced`, then live events.
+    Hello {
+        /// An access token from login or refresh.
+        token: String,
+        /// The last cursor this device has processed; absent or empty means
+        /// from the beginning.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cursor: Option<Cursor>,
+    },
+    /// Send a text message. Answered by `sent` (or `error` carrying the same
+    /// `client_id`).
+    Send {
+        /// The conversation.
+        conv: ConversationId,
+        /// Idempotency key; reuse it on retry.
+        client_id: ClientId,
+        /// UTF-8 text, not empty, at most the server's limit.
+        text: String,
+    },
+    /// Application-level keep-alive; answered by `pong`.
+    Ping,
+}
+
+/// Frames the server sends over WebSocket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ServerFrame {
+    /// The socket is authenticated.
+    Welcome {
+        /// Protocol revision.
+        version: u32,
+        /// Who you are.
+        user: UserId,
+        /// Which device session this socket belongs to.
+        device: DeviceId,
+        /// The newest position in your log when the socket was accepted.
+        head: Cursor,
+        /// The server pings at least this often; a client that hears
+        /// nothing for twice as long should reconnect.
+        heartbeat_secs: u64,
+    },
+    /// Something happened in one of your conversations. Store `cursor` once
+    /// you have processed the event.
+    Event {
+        /// Position of this event in your log.
+        cursor: Cursor,
+        /// The event.
+        event: Event,
+    },
+    /// Everything up to `cursor` has been delivered; what follows is live.
+    Synced {
+        /// The cursor after the backlog.
+        cursor: Cursor,
+    },
+    /// A message was durably committed.
+    Sent(Sent),
+    /// A request failed. `client_id` and `conv` are set when the failed
+    /// request was a `send`.
+    Error {
+        /// What went wrong.
+        error: ErrorBody,
+        /// The failed send's client id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<ClientId>,
+        /// The failed send's conversation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conv: Option<ConversationId>,
+    },
+    /// The cursor cannot be served: drop local state, reload it over HTTP,
+    /// and reconnect from `cursor`. The server closes the socket after this.
+    Resync {
+        /// Where to continue after reloading.
+        cursor: Cursor,
+        /// Why.
+        reason: String,
+    },
+    /// Answer to `ping`.
+    Pong,
+}
+
+/// The acknowledgement of a committed message: the message is durable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sent {
+    /// The conversation.
+    pub conv: ConversationId,
+    /// The sender's idempotency key.
+    pub client_id: ClientId,
+    /// Server-assigned message id.
+    pub id: MessageId,
+    /// The message's position in the conversation.
+    pub seq: Seq,
+    /// Commit time, milliseconds since the Unix epoch.
+    pub ts: i64,
+    /// True when this acknowledges an earlier send with the same client id
+    /// (nothing new was stored).
+    #[serde(default)]
+    pub duplicate: bool,
+}
+
+/// One entry of a user's log, as delivered by SSE (the `data` of an `event`)
+/// and long-polling.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Position in the user's log.
+    pub cursor: Cursor,
+    /// The event.
+    pub event: Event,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hello_parses_with_and_without_cursor() {
+        let f: ClientFrame = serde_json::from_str(r#"{"type":"hello","token":"t"}"#).unwrap();
+        assert_eq!(
+            f,
+            ClientFrame::Hello {
+                token: "t".into(),
+                cursor: None
+            }
+        );
+        let f: ClientFrame =
+            serde_json::from_str(r#"{"type":"hello","token":"t","cursor":"12"}"#).unwrap();
+        assert!(matches!(
+            f,
+            ClientFrame::Hello {
+                cursor: Some(Cursor(12)),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn unknown_types_and_missing_fields_are_rejected() {
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"nope"}"#).is_err());
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"send","text":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn server_frames_are_tagged() {
+        let v = serde_json::to_value(ServerFrame::Pong).unwrap();
+        assert_eq!(v["type"], "pong");
+        let v = serde_json::to_value(ServerFrame::Synced { cursor: Cursor(3) }).unwrap();
+        assert_eq!(v, serde_json::json!({"type":"synced","cursor":"3"}));
+    }
+}

@@ -1,0 +1,238 @@
+//! Request and response bodies of the HTTP API (`/v1/...`).
+
+use crate::cursor::Cursor;
+use crate::event::{ConversationKind, Event, Seq};
+use crate::frame::Delivery;
+use crate::ids::{ClientId, ConversationId, DeviceId, UserId};
+use serde::{Deserialize, Serialize};
+
+/// `POST /v1/auth/register` and `POST /v1/auth/login`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// 3 to 32 characters: lowercase letters, digits, `_`, `.` and `-`,
+    /// starting with a letter or digit.
+    pub username: String,
+    /// 10 to 256 characters, not only one repeated character, not the
+    /// username.
+    pub password: String,
+    /// A label for the device session ("laptop", "phone").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
+}
+
+/// A fresh device session: the answer to register, login and refresh.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AuthSession {
+    /// The account.
+    pub user: UserId,
+    /// The account's username.
+    pub username: String,
+    /// The device session.
+    pub device: DeviceId,
+    /// Bearer token for HTTP and for the WebSocket `hello`.
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    pub access_expires_in: u64,
+    /// Single-use token for `POST /v1/auth/refresh`. Using one twice
+    /// revokes the session.
+    pub refresh_token: String,
+}
+
+/// `POST /v1/auth/refresh`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// The refresh token from the last login or refresh.
+    pub refresh_token: String,
+}
+
+/// A device session as listed by `GET /v1/sessions`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// The device session id.
+    pub device: DeviceId,
+    /// Its label.
+    pub name: String,
+    /// Login time, ms since the epoch.
+    pub created_at: i64,
+    /// Last token refresh or login, ms since the epoch.
+    pub last_active_at: i64,
+    /// True for the session making the request.
+    pub current: bool,
+}
+
+/// A user as others see them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    /// Id.
+    pub id: UserId,
+    /// Username.
+    pub username: String,
+}
+
+/// `POST /v1/conversations`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CreateConversation {
+    /// The direct conversation with `user`; returns the existing one if
+    /// there is one.
+    Direct {
+        /// The other person.
+        user: UserId,
+    },
+    /// A new group; the caller is its creator and first member.
+    Group {
+        /// 1 to 128 characters.
+        name: String,
+        /// Other initial members.
+        #[serde(default)]
+        members: Vec<UserId>,
+    },
+}
+
+/// A conversation as its members see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationInfo {
+    /// Id.
+    pub id: ConversationId,
+    /// Direct or group.
+    pub kind: ConversationKind,
+    /// Group name (absent for direct conversations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Who created it.
+    pub creator: UserId,
+    /// Creation time, ms since the epoch.
+    pub created_at: i64,
+    /// How many members it has.
+    pub member_count: u64,
+    /// For direct conversations: the other person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<UserInfo>,
+    /// The newest event's sequence number.
+    pub last_seq: Seq,
+    /// The newest message, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message: Option<Event>,
+}
+
+/// `GET /v1/conversations`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ConversationList {
+    /// Newest activity first.
+    pub conversations: Vec<ConversationInfo>,
+}
+
+/// `GET /v1/conversations/{id}/members`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MemberList {
+    /// Members in the order they joined.
+    pub members: Vec<UserInfo>,
+}
+
+/// `POST /v1/conversations/{id}/members`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddMembers {
+    /// Users to add; those already in are ignored.
+    pub users: Vec<UserId>,
+}
+
+/// `POST /v1/conversations/{id}/messages`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessage {
+    /// Idempotency key; reuse it on retry.
+    pub client_id: ClientId,
+    /// UTF-8 text.
+    pub text: String,
+}
+
+/// `GET /v1/conversations/{id}/events`: a page of history.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HistoryPage {
+    /// Events in ascending `seq` order.
+    pub events: Vec<Event>,
+    /// True when more events exist beyond this page in the direction asked.
+    pub more: bool,
+}
+
+/// `GET /v1/sync`: a page of the caller's log.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SyncPage {
+    /// Entries after the requested cursor, in order.
+    pub deliveries: Vec<Delivery>,
+    /// The cursor to ask from next time.
+    pub cursor: Cursor,
+    /// True when more entries are ready right now.
+    pub more: bool,
+}
+
+/// `GET /v1/me`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Me {
+    /// Id.
+    pub id: UserId,
+    /// Username.
+    pub username: String,
+    /// This device session.
+    pub device: DeviceId,
+    /// The newest position in your log.
+    pub head: Cursor,
+}
+
+/// `GET /healthz` and `GET /readyz`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Health {
+    /// `ok` or a reason.
+    pub status: String,
+    /// Server version.
+    pub version: String,
+}
+
+/// A client id paired with its conversation; used in send errors.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SendRef {
+    /// The conversation.
+    pub conv: ConversationId,
+    /// The client id.
+    pub client_id: ClientId,
+}
+
+/// `GET /v1/sessions`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SessionList {
+    /// The caller's live device sessions, newest first.
+    pub sessions: Vec<SessionInfo>,
+}
+
+/// Query of `GET /v1/conversations/{id}/events`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct HistoryQuery {
+    /// Events with `seq` below this, newest first up to `limit` (returned in
+    /// ascending order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Seq>,
+    /// Events with `seq` above this, oldest first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Seq>,
+    /// Page size, 1 to 200 (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// Query of `GET /v1/sync` (long-polling).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct SyncQuery {
+    /// The last cursor processed; empty for the beginning.
+    #[serde(default)]
+    pub cursor: Option<Cursor>,
+    /// Seconds to wait for something new when nothing is ready (0 to 60,
+    /// default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<u64>,
+    /// Page size, 1 to 500 (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}

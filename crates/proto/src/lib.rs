@@ -1,0 +1,28 @@
+//! The natter wire contract, shared by the server and every client.
+//!
+//! This crate holds typed ids, the frames exchanged over WebSocket, Server-Sent
+//! Events and long-polling, the events that make up a conversation, the HTTP
+//! request and response bodies, and the stable error codes. It has no runtime
+//! and must not depend on any I/O crate: clients (the SDK, the CLI, the load
+//! generator) depend on it alone.
+//!
+//! `docs/protocol.md` is the prose companion of this crate.
+
+#![forbid(unsafe_code)]
+
+mod cursor;
+mod error;
+mod event;
+mod frame;
+mod http;
+mod ids;
+
+pub use cursor::{Cursor, CursorParseError};
+pub use error::{ErrorBody, ErrorCode, ErrorResponse};
+pub use event::{ConversationKind, Event, EventBody, Seq};
+pub use frame::{ClientFrame, Delivery, ServerFrame, Sent};
+pub use http::*;
+pub use ids::{ClientId, ConversationId, DeviceId, MessageId, UserId};
+
+/// The protocol revision this crate speaks; sent in `hello` and `welcome`.
+pub const PROTOCOL_VERSION: u32 = 1;

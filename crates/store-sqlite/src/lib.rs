@@ -1,0 +1,927 @@
+//! natter's embedded storage backend: one SQLite file in WAL mode.
+//!
+//! Writes go through a single writer thread that batches them into one
+//! transaction and one fsync (group commit, see `writer`); reads use a small
+//! pool of read-only connections on the blocking thread pool, which WAL lets
+//! run beside the writer. Row types are private to this crate and converted
+//! into the records of `natter-store`.
+//!
+//! Depends on `natter-store` and `natter-proto` only; knows nothing of HTTP.
+
+#![forbid(unsafe_code)]
+
+mod cache;
+mod rows;
+mod schema;
+mod writer;
+
+use async_trait::async_trait;
+use natter_proto::{ConversationId, ConversationKind, Cursor, DeviceId, Event, EventBody, UserId};
+use natter_store::*;
+use rows::*;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+use writer::{Ctx, FeedSlot, FnJob, Job};
+
+/// Tuning knobs of the SQLite backend.
+#[derive(Clone, Debug)]
+pub struct SqliteOptions {
+    /// Most jobs committed in one transaction.
+    pub max_batch: usize,
+    /// Jobs that may wait for the writer; senders wait when it is full.
+    pub queue: usize,
+    /// Read connections kept open.
+    pub readers: usize,
+    /// Capacity of the commit feed, in batches.
+    pub feed: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            max_batch: 512,
+            queue: 8192,
+            readers: 4,
+            feed: 1024,
+        }
+    }
+}
+
+/// The SQLite store. Cheap to share behind an `Arc`.
+pub struct SqliteStore {
+    path: PathBuf,
+    jobs: Mutex<Option<mpsc::Sender<Box<dyn Job>>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    max_readers: usize,
+    feed: FeedSlot,
+    feed_capacity: usize,
+}
+
+pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
+    StoreError::Internal(e.to_string())
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, runs migrations,
+    /// and starts the writer thread.
+    pub fn open(path: &Path, opts: SqliteOptions) -> Result<Self> {
+        let mut conn = Connection::open(path).map_err(db_err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 10000;
+             PRAGMA wal_autocheckpoint = 4000;",
+        )
+        .map_err(db_err)?;
+        migrate(&mut conn)?;
+        let (tx, rx) = mpsc::channel(opts.queue.max(1));
+        let feed: FeedSlot = Arc::new(Mutex::new(None));
+        let feed2 = feed.clone();
+        let max_batch = opts.max_batch.max(1);
+        let handle = std::thread::Builder::new()
+            .name("natter-sqlite-writer".into())
+            .spawn(move || writer::run(conn, rx, feed2, max_batch))
+            .map_err(|e| StoreError::Internal(format!("cannot start writer: {e}")))?;
+        Ok(Self {
+            path: path.to_owned(),
+            jobs: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(handle)),
+            readers: Arc::new(Mutex::new(Vec::new())),
+            max_readers: opts.readers.max(1),
+            feed,
+            feed_capacity: opts.feed.max(1),
+        })
+    }
+
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut Ctx<'_>) -> Result<T> + Send + 'static,
+    {
+        let sender = self
+            .jobs
+            .lock()
+            .map_err(|_| StoreError::Unavailable)?
+            .clone()
+            .ok_or(StoreError::Unavailable)?;
+        let (job, rx) = FnJob::boxed(f);
+        sender
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Unavailable)?;
+        rx.await.map_err(|_| StoreError::Unavailable)?
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let pool = self.readers.clone();
+        let path = self.path.clone();
+        let max = self.max_readers;
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.lock().ok().and_then(|mut p| p.pop());
+            let conn = match conn {
+                Some(c) => c,
+                None => open_reader(&path)?,
+            };
+            let out = f(&conn);
+            if let Ok(mut p) = pool.lock()
+                && p.len() < max
+            {
+                p.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?
+    }
+}
+
+fn open_reader(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(db_err)?;
+    conn.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA query_only = ON;")
+        .map_err(db_err)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: usize = conn
+        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+        .map_err(db_err)? as usize;
+    if version > schema::MIGRATIONS.len() {
+        return Err(StoreError::Internal(format!(
+            "database schema version {version} is newer than this natter ({})",
+            schema::MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction().map_err(db_err)?;
+        tx.execute_batch(sql).map_err(db_err)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
+            .map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+    }
+    Ok(())
+}
+
+// ---- helpers used inside the writer --------------------------------------
+
+fn log_head_of(conn: &Connection, user: &UserId) -> Result<u64> {
+    let head: Option<i64> = conn
+        .prepare_cached(
+            "SELECT MAX(COALESCE((SELECT MAX(useq) FROM user_log WHERE user_id = ?1), 0), log_floor)
+             FROM users WHERE id = ?1",
+        )
+        .and_then(|mut s| s.query_row([user.as_bytes()], |r| r.get(0)).optional())
+        .map_err(db_err)?
+        .flatten();
+    head.map(|h| h as u64).ok_or(StoreError::NotFound)
+}
+
+fn members_of(ctx: &mut Ctx<'_>, conv: &ConversationId) -> Result<Arc<Vec<UserId>>> {
+    if let Some(m) = ctx.cache.members.get(conv) {
+        return Ok(m.clone());
+    }
+    let mut stmt = ctx
+        .conn
+        .prepare_cached(
+            "SELECT user_id FROM members WHERE conv_id = ?1 ORDER BY joined_seq, joined_at",
+        )
+        .map_err(db_err)?;
+    let ids = stmt
+        .query_map([conv.as_bytes()], |r| r.get::<_, Vec<u8>>(0))
+        .map_err(db_err)?
+        .map(|r| r.map_err(db_err).and_then(|b| user_id(&b)))
+        .collect::<Result<Vec<_>>>()?;
+    let ids = Arc::new(ids);
+    ctx.cache.trim();
+    ctx.cache.members.insert(*conv, ids.clone());
+    Ok(ids)
+}
+
+fn last_seq_of(ctx: &mut Ctx<'_>, conv: &ConversationId) -> Result<Option<u64>> {
+    if let Some(s) = ctx.cache.last_seq.get(conv) {
+        return Ok(Some(*s));
+    }
+    let seq: Option<i64> = ctx
+        .conn
+        .prepare_cached("SELECT last_seq FROM conversations WHERE id = ?1")
+        .and_then(|mut s| s.query_row([conv.as_bytes()], |r| r.get(0)).optional())
+        .map_err(db_err)?;
+    if let Some(s) = seq {
+        ctx.cache.last_seq.insert(*conv, s as u64);
+    }
+    Ok(seq.map(|s| s as u64))
+}
+
+/// Inserts an event and gives each recipient's log its next position.
+fn commit_event(ctx: &mut Ctx<'_>, event: Event, recipients: &[UserId]) -> Result<Committed> {
+    insert_event(ctx.conn, &event)?;
+    let mut positions = Vec::with_capacity(recipients.len());
+    for user in recipients {
+        let head = match ctx.cache.heads.get(user) {
+            Some(h) => *h,
+            None => log_head_of(ctx.conn, user)?,
+        };
+        let next = head + 1;
+        ctx.conn
+            .prepare_cached(
+                "INSERT INTO user_log (user_id, useq, conv_id, seq) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    user.as_bytes(),
+                    next as i64,
+                    event.conv.as_bytes(),
+                    event.seq as i64
+                ])
+            })
+            .map_err(db_err)?;
+        ctx.cache.heads.insert(*user, next);
+        positions.push((*user, Cursor(next)));
+    }
+    ctx.cache.last_seq.insert(event.conv, event.seq);
+    let committed = Committed {
+        event: Arc::new(event),
+        recipients: positions,
+    };
+    ctx.committed.push(committed.clone());
+    Ok(committed)
+}
+
+fn user_exists(conn: &Connection, user: &UserId) -> Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM users WHERE id = ?1")
+        .and_then(|mut s| s.exists([user.as_bytes()]))
+        .map_err(db_err)
+}
+
+fn direct_key(a: &UserId, b: &UserId) -> Vec<u8> {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    let mut key = Vec::with_capacity(32);
+    key.extend_from_slice(lo.as_bytes());
+    key.extend_from_slice(hi.as_bytes());
+    key
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_user(&self, user: NewUser) -> Result<UserRecord> {
+        self.write(move |ctx| {
+            ctx.conn
+                .prepare_cached(
+                    "INSERT INTO users (id, username, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        user.id.as_bytes(),
+                        user.username,
+                        user.password_hash,
+                        user.now
+                    ])
+                })
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::Conflict("username")
+                    } else {
+                        db_err(e)
+                    }
+                })?;
+            Ok(UserRecord {
+                id: user.id,
+                username: user.username.clone(),
+                password_hash: user.password_hash.clone(),
+                created_at: user.now,
+            })
+        })
+        .await
+    }
+
+    async fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>> {
+        let username = username.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE username = ?1"))
+                .and_then(|mut s| s.query_row([username], UserRow::from_row).optional())
+                .map_err(db_err)?
+                .map(UserRow::into_record)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<UserRecord>> {
+        self.read(move |c| {
+            c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE id = ?1"))
+                .and_then(|mut s| s.query_row([id.as_bytes()], UserRow::from_row).optional())
+                .map_err(db_err)?
+                .map(UserRow::into_record)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn create_session(&self, session: NewSession) -> Result<SessionRecord> {
+        self.write(move |ctx| {
+            ctx.conn
+                .prepare_cached(
+                    "INSERT INTO sessions (device_id, user_id, name, created_at, last_active_at)
+                     VALUES (?1, ?2, ?3, ?4, ?4)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        session.device.as_bytes(),
+                        session.user.as_bytes(),
+                        session.name,
+                        session.now
+                    ])
+                })
+                .map_err(db_err)?;
+            ctx.conn
+                .prepare_cached(
+                    "INSERT INTO refresh_tokens (hash, device_id, expires_at) VALUES (?1, ?2, ?3)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        session.refresh_hash.as_slice(),
+                        session.device.as_bytes(),
+                        session.refresh_expires_at
+                    ])
+                })
+                .map_err(db_err)?;
+            Ok(SessionRecord {
+                device: session.device,
+                user: session.user,
+                name: session.name.clone(),
+                created_at: session.now,
+                last_active_at: session.now,
+                revoked_at: None,
+            })
+        })
+        .await
+    }
+
+    async fn session(&self, device: DeviceId) -> Result<Option<SessionRecord>> {
+        self.read(move |c| session_by_id(c, &device)).await
+    }
+
+    async fn rotate_refresh(&self, rot: RefreshRotation) -> Result<RefreshOutcome> {
+        self.write(move |ctx| {
+            let found: Option<(Vec<u8>, bool, i64)> = ctx
+                .conn
+                .prepare_cached(
+                    "SELECT device_id, superseded, expires_at FROM refresh_tokens WHERE hash = ?1",
+                )
+                .and_then(|mut s| {
+                    s.query_row([rot.presented.as_slice()], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
+                    .optional()
+                })
+                .map_err(db_err)?;
+            let Some((device, superseded, expires_at)) = found else {
+                return Ok(RefreshOutcome::Unknown);
+            };
+            let device = device_id(&device)?;
+            let Some(session) = session_by_id(ctx.conn, &device)? else {
+                return Ok(RefreshOutcome::Unknown);
+            };
+            if session.revoked_at.is_some() {
+                return Ok(RefreshOutcome::Revoked(session));
+            }
+            if superseded {
+                ctx.conn
+                    .prepare_cached("UPDATE sessions SET revoked_at = ?2 WHERE device_id = ?1")
+                    .and_then(|mut s| s.execute(params![device.as_bytes(), rot.now]))
+                    .map_err(db_err)?;
+                let mut session = session;
+                session.revoked_at = Some(rot.now);
+                return Ok(RefreshOutcome::Reused(session));
+            }
+            if expires_at <= rot.now {
+                return Ok(RefreshOutcome::Expired);
+            }
+            ctx.conn
+                .prepare_cached("UPDATE refresh_tokens SET superseded = 1 WHERE hash = ?1")
+                .and_then(|mut s| s.execute([rot.presented.as_slice()]))
+                .map_err(db_err)?;
+            ctx.conn
+                .prepare_cached(
+                    "INSERT INTO refresh_tokens (hash, device_id, expires_at) VALUES (?1, ?2, ?3)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        rot.replacement.as_slice(),
+                        device.as_bytes(),
+                        rot.replacement_expires_at
+                    ])
+                })
+                .map_err(db_err)?;
+            ctx.conn
+                .prepare_cached("UPDATE sessions SET last_active_at = ?2 WHERE device_id = ?1")
+                .and_then(|mut s| s.execute(params![device.as_bytes(), rot.now]))
+                .map_err(db_err)?;
+            let mut session = session;
+            session.last_active_at = rot.now;
+            Ok(RefreshOutcome::Rotated(session))
+        })
+        .await
+    }
+
+    async fn sessions_of(&self, user: UserId) -> Result<Vec<SessionRecord>> {
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {SESSION_COLS} FROM sessions WHERE user_id = ?1 AND revoked_at IS NULL
+                     ORDER BY created_at DESC"
+                ))
+                .map_err(db_err)?;
+            stmt.query_map([user.as_bytes()], SessionRow::from_row)
+                .map_err(db_err)?
+                .map(|r| r.map_err(db_err).and_then(SessionRow::into_record))
+                .collect()
+        })
+        .await
+    }
+
+    async fn revoke_session(&self, user: UserId, device: DeviceId, now: i64) -> Result<()> {
+        self.write(move |ctx| {
+            let n = ctx
+                .conn
+                .prepare_cached(
+                    "UPDATE sessions SET revoked_at = ?3
+                     WHERE device_id = ?1 AND user_id = ?2 AND revoked_at IS NULL",
+                )
+                .and_then(|mut s| s.execute(params![device.as_bytes(), user.as_bytes(), now]))
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_conversation(&self, conv: NewConversation) -> Result<Created> {
+        self.write(move |ctx| {
+            let key = match conv.kind {
+                ConversationKind::Direct => {
+                    let [a, b] = conv.members.as_slice() else {
+                        return Err(StoreError::Internal(
+                            "a direct conversation has exactly two members".into(),
+                        ));
+                    };
+                    let key = direct_key(a, b);
+                    let existing: Option<Vec<u8>> = ctx
+                        .conn
+                        .prepare_cached("SELECT id FROM conversations WHERE direct_key = ?1")
+                        .and_then(|mut s| s.query_row([&key], |r| r.get(0)).optional())
+                        .map_err(db_err)?;
+                    if let Some(id) = existing {
+                        return Ok(Created::Existing(conv_id(&id)?));
+                    }
+                    Some(key)
+                }
+                ConversationKind::Group => None,
+            };
+            for m in &conv.members {
+                if !user_exists(ctx.conn, m)? {
+                    return Err(StoreError::NotFound);
+                }
+            }
+            ctx.conn
+                .prepare_cached(
+                    "INSERT INTO conversations
+                     (id, kind, name, creator, created_at, direct_key, last_seq, last_ts, member_count)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?5, ?7)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        conv.id.as_bytes(),
+                        conv.kind.as_str(),
+                        conv.name,
+                        conv.creator.as_bytes(),
+                        conv.now,
+                        key,
+                        conv.members.len() as i64
+                    ])
+                })
+                .map_err(db_err)?;
+            for m in &conv.members {
+                insert_member(ctx.conn, &conv.id, m, 1, conv.now)?;
+            }
+            ctx.cache
+                .members
+                .insert(conv.id, Arc::new(conv.members.clone()));
+            let event = Event {
+                conv: conv.id,
+                seq: 1,
+                ts: conv.now,
+                sender: conv.creator,
+                body: EventBody::Created {
+                    conv_kind: conv.kind,
+                    name: conv.name.clone(),
+                    members: conv.members.clone(),
+                },
+            };
+            let members = conv.members.clone();
+            Ok(Created::New(commit_event(ctx, event, &members)?))
+        })
+        .await
+    }
+
+    async fn add_members(&self, add: NewMembers) -> Result<Option<Committed>> {
+        self.write(move |ctx| {
+            let members = members_of(ctx, &add.conv)?;
+            if !members.contains(&add.by) {
+                return Err(StoreError::NotMember);
+            }
+            let mut fresh = Vec::new();
+            for u in &add.users {
+                if members.contains(u) || fresh.contains(u) {
+                    continue;
+                }
+                if !user_exists(ctx.conn, u)? {
+                    return Err(StoreError::NotFound);
+                }
+                fresh.push(*u);
+            }
+            if fresh.is_empty() {
+                return Ok(None);
+            }
+            let last = last_seq_of(ctx, &add.conv)?.ok_or(StoreError::NotFound)?;
+            let seq = last + 1;
+            let count = (members.len() + fresh.len()) as i64;
+            ctx.conn
+                .prepare_cached(
+                    "UPDATE conversations SET last_seq = ?2, last_ts = ?3, member_count = ?4 WHERE id = ?1",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![add.conv.as_bytes(), seq as i64, add.now, count])
+                })
+                .map_err(db_err)?;
+            for u in &fresh {
+                insert_member(ctx.conn, &add.conv, u, seq, add.now)?;
+            }
+            let mut all: Vec<UserId> = members.as_ref().clone();
+            all.extend(fresh.iter().copied());
+            ctx.cache.members.insert(add.conv, Arc::new(all.clone()));
+            let event = Event {
+                conv: add.conv,
+                seq,
+                ts: add.now,
+                sender: add.by,
+                body: EventBody::MembersAdded { users: fresh },
+            };
+            Ok(Some(commit_event(ctx, event, &all)?))
+        })
+        .await
+    }
+
+    async fn conversation(&self, conv: ConversationId) -> Result<Option<ConversationRecord>> {
+        self.read(move |c| {
+            c.prepare_cached(&format!("SELECT {CONV_COLS} FROM conversations WHERE id = ?1"))
+                .and_then(|mut s| s.query_row([conv.as_bytes()], ConvRow::from_row).optional())
+                .map_err(db_err)?
+                .map(ConvRow::into_record)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn membership(&self, conv: ConversationId, user: UserId) -> Result<Option<Membership>> {
+        self.read(move |c| {
+            let seq: Option<i64> = c
+                .prepare_cached("SELECT joined_seq FROM members WHERE conv_id = ?1 AND user_id = ?2")
+                .and_then(|mut s| {
+                    s.query_row([conv.as_bytes(), user.as_bytes()], |r| r.get(0))
+                        .optional()
+                })
+                .map_err(db_err)?;
+            Ok(seq.map(|s| Membership {
+                joined_seq: s as u64,
+            }))
+        })
+        .await
+    }
+
+    async fn members(&self, conv: ConversationId) -> Result<Vec<UserRecord>> {
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {USER_COLS_U} FROM members m JOIN users u ON u.id = m.user_id
+                     WHERE m.conv_id = ?1 ORDER BY m.joined_seq, m.joined_at"
+                ))
+                .map_err(db_err)?;
+            stmt.query_map([conv.as_bytes()], UserRow::from_row)
+                .map_err(db_err)?
+                .map(|r| r.map_err(db_err).and_then(UserRow::into_record))
+                .collect()
+        })
+        .await
+    }
+
+    async fn conversations_of(&self, user: UserId) -> Result<Vec<ConversationSummary>> {
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {CONV_COLS_C}, {EVENT_COLS_E}, {USER_COLS_P}
+                     FROM members m
+                     JOIN conversations c ON c.id = m.conv_id
+                     LEFT JOIN events e ON e.conv_id = c.id AND e.seq = c.last_msg_seq
+                          AND c.last_msg_seq >= m.joined_seq
+                     LEFT JOIN members pm ON c.kind = 'direct' AND pm.conv_id = c.id AND pm.user_id <> m.user_id
+                     LEFT JOIN users p ON p.id = pm.user_id
+                     WHERE m.user_id = ?1
+                     ORDER BY c.last_ts DESC"
+                ))
+                .map_err(db_err)?;
+            stmt.query_map([user.as_bytes()], |r| {
+                Ok((
+                    ConvRow::from_row(r)?,
+                    EventRow::from_row_at(r, CONV_COL_COUNT)?,
+                    UserRow::from_row_at(r, CONV_COL_COUNT + EVENT_COL_COUNT)?,
+                ))
+            })
+            .map_err(db_err)?
+            .map(|r| {
+                let (conv, ev, peer) = r.map_err(db_err)?;
+                Ok(ConversationSummary {
+                    conv: conv.into_record()?,
+                    last_message: ev.map(EventRow::into_event).transpose()?,
+                    peer: peer.map(UserRow::into_record).transpose()?,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn append_message(&self, msg: NewMessage) -> Result<Appended> {
+        self.write(move |ctx| {
+            let earlier = ctx
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT {EVENT_COLS} FROM events WHERE conv_id = ?1 AND sender = ?2 AND client_id = ?3"
+                ))
+                .and_then(|mut s| {
+                    s.query_row(
+                        params![msg.conv.as_bytes(), msg.sender.as_bytes(), msg.client_id.0],
+                        |r| EventRow::from_row_at(r, 0),
+                    )
+                    .optional()
+                })
+                .map_err(db_err)?
+                .flatten();
+            if let Some(row) = earlier {
+                let event = row.into_event()?;
+                return match &event.body {
+                    EventBody::Message { text, .. } if *text == msg.text => {
+                        Ok(Appended::Duplicate(event))
+                    }
+                    _ => Err(StoreError::IdempotencyConflict),
+                };
+            }
+            let members = members_of(ctx, &msg.conv)?;
+            if !members.contains(&msg.sender) {
+                return Err(StoreError::NotMember);
+            }
+            let last = last_seq_of(ctx, &msg.conv)?.ok_or(StoreError::NotMember)?;
+            let seq = last + 1;
+            ctx.conn
+                .prepare_cached(
+                    "UPDATE conversations SET last_seq = ?2, last_msg_seq = ?2, last_ts = ?3 WHERE id = ?1",
+                )
+                .and_then(|mut s| s.execute(params![msg.conv.as_bytes(), seq as i64, msg.now]))
+                .map_err(db_err)?;
+            let event = Event {
+                conv: msg.conv,
+                seq,
+                ts: msg.now,
+                sender: msg.sender,
+                body: EventBody::Message {
+                    id: msg.id,
+                    client_id: msg.client_id.clone(),
+                    device: msg.device,
+                    text: msg.text.clone(),
+                },
+            };
+            Ok(Appended::New(commit_event(ctx, event, &members)?))
+        })
+        .await
+    }
+
+    async fn history(&self, q: HistoryRequest) -> Result<HistorySlice> {
+        self.read(move |c| {
+            let joined: Option<i64> = c
+                .prepare_cached("SELECT joined_seq FROM members WHERE conv_id = ?1 AND user_id = ?2")
+                .and_then(|mut s| {
+                    s.query_row([q.conv.as_bytes(), q.viewer.as_bytes()], |r| r.get(0))
+                        .optional()
+                })
+                .map_err(db_err)?;
+            let floor = joined.ok_or(StoreError::NotMember)?;
+            let limit = q.limit.max(1) as i64;
+            let (sql, bound, descending) = match q.range {
+                HistoryRange::Latest => (
+                    format!("SELECT {EVENT_COLS} FROM events WHERE conv_id = ?1 AND seq >= ?2 AND seq <= ?3 ORDER BY seq DESC LIMIT ?4"),
+                    i64::MAX,
+                    true,
+                ),
+                HistoryRange::Before(b) => (
+                    format!("SELECT {EVENT_COLS} FROM events WHERE conv_id = ?1 AND seq >= ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4"),
+                    b.min(i64::MAX as u64) as i64,
+                    true,
+                ),
+                HistoryRange::After(a) => (
+                    format!("SELECT {EVENT_COLS} FROM events WHERE conv_id = ?1 AND seq >= ?2 AND seq > ?3 ORDER BY seq ASC LIMIT ?4"),
+                    a.min(i64::MAX as u64) as i64,
+                    false,
+                ),
+            };
+            let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+            let mut events = stmt
+                .query_map(params![q.conv.as_bytes(), floor, bound, limit + 1], |r| {
+                    EventRow::from_row_at(r, 0)
+                })
+                .map_err(db_err)?
+                .filter_map(|r| r.transpose())
+                .map(|r| r.map_err(db_err).and_then(EventRow::into_event))
+                .collect::<Result<Vec<_>>>()?;
+            let more = events.len() as i64 > limit;
+            events.truncate(limit as usize);
+            if descending {
+                events.reverse();
+            }
+            Ok(HistorySlice { events, more })
+        })
+        .await
+    }
+
+    async fn log_after(&self, user: UserId, after: Cursor, limit: u32) -> Result<LogPage> {
+        self.read(move |c| {
+            let (head, floor) = head_and_floor(c, &user)?;
+            if after.0 < floor || after.0 > head {
+                return Err(StoreError::CursorGone { head: Cursor(head) });
+            }
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT l.useq, {EVENT_COLS_E} FROM user_log l
+                     JOIN events e ON e.conv_id = l.conv_id AND e.seq = l.seq
+                     WHERE l.user_id = ?1 AND l.useq > ?2 ORDER BY l.useq LIMIT ?3"
+                ))
+                .map_err(db_err)?;
+            let entries = stmt
+                .query_map(
+                    params![user.as_bytes(), after.0 as i64, limit.max(1) as i64],
+                    |r| Ok((r.get::<_, i64>(0)?, EventRow::from_row_at(r, 1)?)),
+                )
+                .map_err(db_err)?
+                .map(|r| {
+                    let (useq, ev) = r.map_err(db_err)?;
+                    let ev = ev.ok_or_else(|| StoreError::Internal("log entry without event".into()))?;
+                    Ok((Cursor(useq as u64), ev.into_event()?))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(LogPage {
+                entries,
+                head: Cursor(head),
+            })
+        })
+        .await
+    }
+
+    async fn log_head(&self, user: UserId) -> Result<Cursor> {
+        self.read(move |c| Ok(Cursor(head_and_floor(c, &user)?.0)))
+            .await
+    }
+
+    fn take_commit_feed(&self) -> Option<mpsc::Receiver<CommitBatch>> {
+        let mut slot = self.feed.lock().ok()?;
+        if slot.is_some() {
+            return None;
+        }
+        let (tx, rx) = mpsc::channel(self.feed_capacity);
+        *slot = Some(tx);
+        Some(rx)
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.read(|c| {
+            c.query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn close(&self) {
+        // Dropping the sender ends the writer loop once queued jobs ran.
+        if let Ok(mut j) = self.jobs.lock() {
+            j.take();
+        }
+        let handle = self.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(handle) = handle {
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+        if let Ok(mut f) = self.feed.lock() {
+            f.take();
+        }
+        if let Ok(mut r) = self.readers.lock() {
+            r.clear();
+        }
+    }
+}
+
+fn head_and_floor(c: &Connection, user: &UserId) -> Result<(u64, u64)> {
+    let row: Option<(i64, i64)> = c
+        .prepare_cached(
+            "SELECT COALESCE((SELECT MAX(useq) FROM user_log WHERE user_id = ?1), 0), log_floor
+             FROM users WHERE id = ?1",
+        )
+        .and_then(|mut s| {
+            s.query_row([user.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(db_err)?;
+    let (max, floor) = row.ok_or(StoreError::NotFound)?;
+    Ok((max.max(floor) as u64, floor as u64))
+}
+
+fn session_by_id(c: &Connection, device: &DeviceId) -> Result<Option<SessionRecord>> {
+    c.prepare_cached(&format!(
+        "SELECT {SESSION_COLS} FROM sessions WHERE device_id = ?1"
+    ))
+    .and_then(|mut s| s.query_row([device.as_bytes()], SessionRow::from_row).optional())
+    .map_err(db_err)?
+    .map(SessionRow::into_record)
+    .transpose()
+}
+
+fn insert_member(
+    c: &Connection,
+    conv: &ConversationId,
+    user: &UserId,
+    seq: u64,
+    now: i64,
+) -> Result<()> {
+    c.prepare_cached(
+        "INSERT INTO members (conv_id, user_id, joined_seq, joined_at) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .and_then(|mut s| s.execute(params![conv.as_bytes(), user.as_bytes(), seq as i64, now]))
+    .map_err(db_err)?;
+    Ok(())
+}
+
+fn insert_event(c: &Connection, ev: &Event) -> Result<()> {
+    let row = EventRow::from_event(ev)?;
+    c.prepare_cached(
+        "INSERT INTO events (conv_id, seq, ts, sender, kind, msg_id, client_id, device_id, text, payload)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            row.conv,
+            row.seq,
+            row.ts,
+            row.sender,
+            row.kind,
+            row.msg_id,
+            row.client_id,
+            row.device_id,
+            row.text,
+            row.payload
+        ])
+    })
+    .map_err(db_err)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn open() -> (tempfile::TempDir, Arc<dyn Store>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("natter.db"), SqliteOptions::default()).unwrap();
+        (dir, Arc::new(store))
+    }
+
+    natter_store::conformance_suite!(open);
+}

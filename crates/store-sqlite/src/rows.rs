@@ -1,0 +1,256 @@
+//! Row types private to this backend and their conversion into records.
+
+use natter_proto::{
+    ClientId, ConversationId, ConversationKind, DeviceId, Event, EventBody, MessageId, UserId,
+};
+use natter_store::{ConversationRecord, Result, SessionRecord, StoreError, UserRecord};
+use rusqlite::Row;
+
+pub(crate) const USER_COLS: &str = "id, username, password_hash, created_at";
+pub(crate) const USER_COLS_U: &str = "u.id, u.username, u.password_hash, u.created_at";
+pub(crate) const USER_COLS_P: &str = "p.id, p.username, p.password_hash, p.created_at";
+pub(crate) const SESSION_COLS: &str =
+    "device_id, user_id, name, created_at, last_active_at, revoked_at";
+pub(crate) const CONV_COLS: &str = "id, kind, name, creator, created_at, last_seq, member_count";
+pub(crate) const CONV_COLS_C: &str =
+    "c.id, c.kind, c.name, c.creator, c.created_at, c.last_seq, c.member_count";
+pub(crate) const CONV_COL_COUNT: usize = 7;
+pub(crate) const EVENT_COLS: &str =
+    "conv_id, seq, ts, sender, kind, msg_id, client_id, device_id, text, payload";
+pub(crate) const EVENT_COLS_E: &str =
+    "e.conv_id, e.seq, e.ts, e.sender, e.kind, e.msg_id, e.client_id, e.device_id, e.text, e.payload";
+pub(crate) const EVENT_COL_COUNT: usize = 10;
+
+fn bytes16(b: &[u8]) -> Result<[u8; 16]> {
+    b.try_into()
+        .map_err(|_| StoreError::Internal(format!("id column has {} bytes, not 16", b.len())))
+}
+
+pub(crate) fn user_id(b: &[u8]) -> Result<UserId> {
+    Ok(UserId::from_bytes(bytes16(b)?))
+}
+
+pub(crate) fn conv_id(b: &[u8]) -> Result<ConversationId> {
+    Ok(ConversationId::from_bytes(bytes16(b)?))
+}
+
+pub(crate) fn device_id(b: &[u8]) -> Result<DeviceId> {
+    Ok(DeviceId::from_bytes(bytes16(b)?))
+}
+
+pub(crate) struct UserRow {
+    id: Vec<u8>,
+    username: String,
+    password_hash: String,
+    created_at: i64,
+}
+
+impl UserRow {
+    pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: r.get(0)?,
+            username: r.get(1)?,
+            password_hash: r.get(2)?,
+            created_at: r.get(3)?,
+        })
+    }
+
+    /// Reads the columns starting at `at`; `None` when a LEFT JOIN found
+    /// nothing.
+    pub(crate) fn from_row_at(r: &Row<'_>, at: usize) -> rusqlite::Result<Option<Self>> {
+        let id: Option<Vec<u8>> = r.get(at)?;
+        let Some(id) = id else { return Ok(None) };
+        Ok(Some(Self {
+            id,
+            username: r.get(at + 1)?,
+            password_hash: r.get(at + 2)?,
+            created_at: r.get(at + 3)?,
+        }))
+    }
+
+    pub(crate) fn into_record(self) -> Result<UserRecord> {
+        Ok(UserRecord {
+            id: user_id(&self.id)?,
+            username: self.username,
+            password_hash: self.password_hash,
+            created_at: self.created_at,
+        })
+    }
+}
+
+pub(crate) struct SessionRow {
+    device: Vec<u8>,
+    user: Vec<u8>,
+    name: String,
+    created_at: i64,
+    last_active_at: i64,
+    revoked_at: Option<i64>,
+}
+
+impl SessionRow {
+    pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            device: r.get(0)?,
+            user: r.get(1)?,
+            name: r.get(2)?,
+            created_at: r.get(3)?,
+            last_active_at: r.get(4)?,
+            revoked_at: r.get(5)?,
+        })
+    }
+
+    pub(crate) fn into_record(self) -> Result<SessionRecord> {
+        Ok(SessionRecord {
+            device: device_id(&self.device)?,
+            user: user_id(&self.user)?,
+            name: self.name,
+            created_at: self.created_at,
+            last_active_at: self.last_active_at,
+            revoked_at: self.revoked_at,
+        })
+    }
+}
+
+pub(crate) struct ConvRow {
+    id: Vec<u8>,
+    kind: String,
+    name: Option<String>,
+    creator: Vec<u8>,
+    created_at: i64,
+    last_seq: i64,
+    member_count: i64,
+}
+
+impl ConvRow {
+    pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            name: r.get(2)?,
+            creator: r.get(3)?,
+            created_at: r.get(4)?,
+            last_seq: r.get(5)?,
+            member_count: r.get(6)?,
+        })
+    }
+
+    pub(crate) fn into_record(self) -> Result<ConversationRecord> {
+        Ok(ConversationRecord {
+            id: conv_id(&self.id)?,
+            kind: parse_kind(&self.kind)?,
+            name: self.name,
+            creator: user_id(&self.creator)?,
+            created_at: self.created_at,
+            last_seq: self.last_seq as u64,
+            member_count: self.member_count as u64,
+        })
+    }
+}
+
+fn parse_kind(s: &str) -> Result<ConversationKind> {
+    match s {
+        "direct" => Ok(ConversationKind::Direct),
+        "group" => Ok(ConversationKind::Group),
+        other => Err(StoreError::Internal(format!("unknown conversation kind {other:?}"))),
+    }
+}
+
+/// An event as stored: message columns for messages, the JSON body for
+/// other kinds.
+pub(crate) struct EventRow {
+    pub conv: Vec<u8>,
+    pub seq: i64,
+    pub ts: i64,
+    pub sender: Vec<u8>,
+    pub kind: String,
+    pub msg_id: Option<Vec<u8>>,
+    pub client_id: Option<String>,
+    pub device_id: Option<Vec<u8>>,
+    pub text: Option<String>,
+    pub payload: Option<String>,
+}
+
+impl EventRow {
+    pub(crate) fn from_row_at(r: &Row<'_>, at: usize) -> rusqlite::Result<Option<Self>> {
+        let conv: Option<Vec<u8>> = r.get(at)?;
+        let Some(conv) = conv else { return Ok(None) };
+        Ok(Some(Self {
+            conv,
+            seq: r.get(at + 1)?,
+            ts: r.get(at + 2)?,
+            sender: r.get(at + 3)?,
+            kind: r.get(at + 4)?,
+            msg_id: r.get(at + 5)?,
+            client_id: r.get(at + 6)?,
+            device_id: r.get(at + 7)?,
+            text: r.get(at + 8)?,
+            payload: r.get(at + 9)?,
+        }))
+    }
+
+    pub(crate) fn from_event(ev: &Event) -> Result<Self> {
+        let mut row = EventRow {
+            conv: ev.conv.as_bytes().to_vec(),
+            seq: ev.seq as i64,
+            ts: ev.ts,
+            sender: ev.sender.as_bytes().to_vec(),
+            kind: String::new(),
+            msg_id: None,
+            client_id: None,
+            device_id: None,
+            text: None,
+            payload: None,
+        };
+        match &ev.body {
+            EventBody::Message {
+                id,
+                client_id,
+                device,
+                text,
+            } => {
+                row.kind = "message".into();
+                row.msg_id = Some(id.as_bytes().to_vec());
+                row.client_id = Some(client_id.0.clone());
+                row.device_id = Some(device.as_bytes().to_vec());
+                row.text = Some(text.clone());
+            }
+            other => {
+                let payload = serde_json::to_string(other)
+                    .map_err(|e| StoreError::Internal(format!("encode event: {e}")))?;
+                row.kind = match other {
+                    EventBody::Created { .. } => "created",
+                    EventBody::MembersAdded { .. } => "members_added",
+                    _ => "other",
+                }
+                .into();
+                row.payload = Some(payload);
+            }
+        }
+        Ok(row)
+    }
+
+    pub(crate) fn into_event(self) -> Result<Event> {
+        let body = if self.kind == "message" {
+            let missing = || StoreError::Internal("message row lacks a column".into());
+            EventBody::Message {
+                id: MessageId::from_bytes(bytes16(&self.msg_id.ok_or_else(missing)?)?),
+                client_id: ClientId(self.client_id.ok_or_else(missing)?),
+                device: device_id(&self.device_id.ok_or_else(missing)?)?,
+                text: self.text.ok_or_else(missing)?,
+            }
+        } else {
+            let payload = self
+                .payload
+                .ok_or_else(|| StoreError::Internal("event row lacks its payload".into()))?;
+            serde_json::from_str(&payload)
+                .map_err(|e| StoreError::Internal(format!("decode event: {e}")))?
+        };
+        Ok(Event {
+            conv: conv_id(&self.conv)?,
+            seq: self.seq as u64,
+            ts: self.ts,
+            sender: user_id(&self.sender)?,
+            body,
+        })
+    }
+}

@@ -1,0 +1,568 @@
+//! The behavioural suite every [`Store`] backend must pass.
+//!
+//! A backend runs it with [`conformance_suite!`](crate::conformance_suite),
+//! giving an async function that returns a fresh, empty store (plus whatever
+//! guard keeps its files or schema alive). Each test here asserts something a
+//! user of natter would notice: a lost or duplicated message, a gap in the
+//! sequence, history they should not see.
+
+use crate::*;
+use natter_proto::{ClientId, ConversationKind, EventBody, MessageId};
+use std::collections::HashSet;
+
+/// Generates one `#[tokio::test]` per conformance test. `$open` is an async
+/// fn returning `(guard, Arc<dyn Store>)`.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($open:path) => {
+        $crate::conformance_suite!(@tests $open;
+            users_are_unique_by_name,
+            refresh_tokens_rotate_and_reuse_revokes,
+            sessions_can_be_listed_and_revoked,
+            direct_conversations_are_unique_per_pair,
+            groups_add_members_and_log_them,
+            messages_get_dense_sequence_numbers_and_reach_every_log,
+            client_id_makes_sends_idempotent,
+            non_members_cannot_send_or_read,
+            concurrent_senders_get_dense_sequences,
+            history_pages_both_ways_and_hides_before_join,
+            log_pages_in_order_and_rejects_bad_cursors,
+            conversation_list_shows_latest_activity_first,
+            commit_feed_announces_in_commit_order,
+        );
+    };
+    (@tests $open:path; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let (_guard, store) = $open().await;
+                $crate::conformance::$name(store.clone()).await;
+                store.close().await;
+            }
+        )*
+    };
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+async fn user(store: &Arc<dyn Store>, name: &str) -> UserId {
+    store
+        .create_user(NewUser {
+            id: UserId::new(),
+            username: name.into(),
+            password_hash: "$argon2id$fake".into(),
+            now: now(),
+        })
+        .await
+        .expect("create user")
+        .id
+}
+
+async fn group(store: &Arc<dyn Store>, creator: UserId, others: &[UserId]) -> ConversationId {
+    let mut members = vec![creator];
+    members.extend_from_slice(others);
+    match store
+        .create_conversation(NewConversation {
+            id: ConversationId::new(),
+            kind: ConversationKind::Group,
+            name: Some("team".into()),
+            creator,
+            members,
+            now: now(),
+        })
+        .await
+        .expect("create group")
+    {
+        Created::New(c) => c.event.conv,
+        Created::Existing(_) => panic!("a group is never an existing conversation"),
+    }
+}
+
+fn message(conv: ConversationId, sender: UserId, client_id: &str, text: &str) -> NewMessage {
+    NewMessage {
+        id: MessageId::new(),
+        conv,
+        sender,
+        device: DeviceId::new(),
+        client_id: ClientId(client_id.into()),
+        text: text.into(),
+        now: now(),
+    }
+}
+
+async fn send(store: &Arc<dyn Store>, conv: ConversationId, sender: UserId, text: &str) -> Committed {
+    match store
+        .append_message(message(conv, sender, &ClientId::random().0, text))
+        .await
+        .expect("append")
+    {
+        Appended::New(c) => c,
+        Appended::Duplicate(_) => panic!("fresh client id reported as duplicate"),
+    }
+}
+
+fn text_of(e: &natter_proto::Event) -> &str {
+    match &e.body {
+        EventBody::Message { text, .. } => text,
+        _ => "",
+    }
+}
+
+/// Usernames are unique; users can be found by name and by id.
+pub async fn users_are_unique_by_name(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let err = store
+        .create_user(NewUser {
+            id: UserId::new(),
+            username: "alice".into(),
+            password_hash: "x".into(),
+            now: now(),
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let found = store.user_by_name("alice").await.unwrap().unwrap();
+    assert_eq!(found.id, alice);
+    assert_eq!(store.user(alice).await.unwrap().unwrap().username, "alice");
+    assert!(store.user_by_name("bob").await.unwrap().is_none());
+    assert!(store.user(UserId::new()).await.unwrap().is_none());
+}
+
+fn session(user: UserId, hash: u8, expires_at: i64) -> NewSession {
+    NewSession {
+        device: DeviceId::new(),
+        user,
+        name: "laptop".into(),
+        refresh_hash: [hash; 32],
+        refresh_expires_at: expires_at,
+        now: now(),
+    }
+}
+
+/// A refresh token works once; presenting a used one revokes the session.
+pub async fn refresh_tokens_rotate_and_reuse_revokes(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let s = store
+        .create_session(session(alice, 1, now() + 60_000))
+        .await
+        .unwrap();
+    let rotate = |from: u8, to: u8| RefreshRotation {
+        presented: [from; 32],
+        replacement: [to; 32],
+        replacement_expires_at: now() + 60_000,
+        now: now(),
+    };
+    assert!(matches!(
+        store.rotate_refresh(rotate(1, 2)).await.unwrap(),
+        RefreshOutcome::Rotated(r) if r.device == s.device
+    ));
+    assert!(matches!(
+        store.rotate_refresh(rotate(2, 3)).await.unwrap(),
+        RefreshOutcome::Rotated(_)
+    ));
+    assert_eq!(
+        store.rotate_refresh(rotate(9, 10)).await.unwrap(),
+        RefreshOutcome::Unknown
+    );
+    // Token 1 was already exchanged: reuse revokes the whole session...
+    assert!(matches!(
+        store.rotate_refresh(rotate(1, 4)).await.unwrap(),
+        RefreshOutcome::Reused(_)
+    ));
+    let now_revoked = store.session(s.device).await.unwrap().unwrap();
+    assert!(now_revoked.revoked_at.is_some());
+    // ...so even the current token no longer works.
+    assert!(matches!(
+        store.rotate_refresh(rotate(3, 5)).await.unwrap(),
+        RefreshOutcome::Revoked(_)
+    ));
+
+    let expired = store.create_session(session(alice, 7, now() - 1)).await.unwrap();
+    assert_eq!(
+        store.rotate_refresh(rotate(7, 8)).await.unwrap(),
+        RefreshOutcome::Expired
+    );
+    assert!(store.session(expired.device).await.unwrap().unwrap().revoked_at.is_none());
+}
+
+/// Sessions list newest first, and revoking hides them; nobody can revoke
+/// another user's session.
+pub async fn sessions_can_be_listed_and_revoked(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let a1 = store.create_session(session(alice, 1, now() + 1000)).await.unwrap();
+    let a2 = store.create_session(session(alice, 2, now() + 1000)).await.unwrap();
+    store.create_session(session(bob, 3, now() + 1000)).await.unwrap();
+    let listed: HashSet<_> = store
+        .sessions_of(alice)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.device)
+        .collect();
+    assert_eq!(listed, HashSet::from([a1.device, a2.device]));
+    assert!(matches!(
+        store.revoke_session(bob, a1.device, now()).await,
+        Err(StoreError::NotFound)
+    ));
+    store.revoke_session(alice, a1.device, now()).await.unwrap();
+    assert!(matches!(
+        store.revoke_session(alice, a1.device, now()).await,
+        Err(StoreError::NotFound)
+    ));
+    let left: Vec<_> = store
+        .sessions_of(alice)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.device)
+        .collect();
+    assert_eq!(left, vec![a2.device]);
+}
+
+/// One direct conversation per pair, whichever side starts it.
+pub async fn direct_conversations_are_unique_per_pair(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let mk = |a: UserId, b: UserId| NewConversation {
+        id: ConversationId::new(),
+        kind: ConversationKind::Direct,
+        name: None,
+        creator: a,
+        members: vec![a, b],
+        now: now(),
+    };
+    let Created::New(first) = store.create_conversation(mk(alice, bob)).await.unwrap() else {
+        panic!("first direct conversation must be new");
+    };
+    assert_eq!(first.event.seq, 1);
+    assert_eq!(first.recipients.len(), 2);
+    match store.create_conversation(mk(bob, alice)).await.unwrap() {
+        Created::Existing(id) => assert_eq!(id, first.event.conv),
+        Created::New(_) => panic!("second direct conversation for the same pair"),
+    }
+    let ghost = NewConversation {
+        members: vec![alice, UserId::new()],
+        ..mk(alice, bob)
+    };
+    assert!(matches!(
+        store.create_conversation(ghost).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+/// Adding members appends an event every member (new ones too) sees.
+pub async fn groups_add_members_and_log_them(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let carol = user(&store, "carol").await;
+    let conv = group(&store, alice, &[bob]).await;
+    let add = |by: UserId, users: Vec<UserId>| NewMembers {
+        conv,
+        by,
+        users,
+        now: now(),
+    };
+    assert!(matches!(
+        store.add_members(add(carol, vec![carol])).await,
+        Err(StoreError::NotMember)
+    ));
+    assert!(matches!(
+        store.add_members(add(alice, vec![UserId::new()])).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.add_members(add(alice, vec![bob])).await.unwrap().is_none());
+    let c = store
+        .add_members(add(alice, vec![carol, carol]))
+        .await
+        .unwrap()
+        .expect("carol is new");
+    assert_eq!(c.event.seq, 2);
+    assert_eq!(c.recipients.len(), 3);
+    let members: Vec<_> = store.members(conv).await.unwrap().into_iter().map(|u| u.id).collect();
+    assert_eq!(members, vec![alice, bob, carol]);
+    assert_eq!(store.membership(conv, carol).await.unwrap().unwrap().joined_seq, 2);
+    assert_eq!(store.conversation(conv).await.unwrap().unwrap().member_count, 3);
+    let page = store.log_after(carol, Cursor::START, 10).await.unwrap();
+    assert_eq!(page.entries.len(), 1);
+    assert!(matches!(page.entries[0].1.body, EventBody::MembersAdded { .. }));
+}
+
+/// Messages get 2, 3, 4… after the creation event and land in every
+/// member's log, the sender's included.
+pub async fn messages_get_dense_sequence_numbers_and_reach_every_log(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let conv = group(&store, alice, &[bob]).await;
+    for i in 0..5u64 {
+        let c = send(&store, conv, if i % 2 == 0 { alice } else { bob }, &format!("m{i}")).await;
+        assert_eq!(c.event.seq, i + 2);
+        let users: HashSet<_> = c.recipients.iter().map(|r| r.0).collect();
+        assert_eq!(users, HashSet::from([alice, bob]));
+    }
+    for u in [alice, bob] {
+        let page = store.log_after(u, Cursor::START, 100).await.unwrap();
+        let seqs: Vec<_> = page.entries.iter().map(|(_, e)| e.seq).collect();
+        assert_eq!(seqs, vec![1, 2, 3, 4, 5, 6]);
+        let cursors: Vec<_> = page.entries.iter().map(|(c, _)| c.0).collect();
+        assert_eq!(cursors, vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(page.head, Cursor(6));
+        assert_eq!(store.log_head(u).await.unwrap(), Cursor(6));
+    }
+}
+
+/// A retry with the same client id returns the original; other text under
+/// the same id is refused; nothing is stored twice.
+pub async fn client_id_makes_sends_idempotent(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let conv = group(&store, alice, &[bob]).await;
+    let Appended::New(first) = store
+        .append_message(message(conv, alice, "c-1", "hello"))
+        .await
+        .unwrap()
+    else {
+        panic!("first send must be new");
+    };
+    let again = store
+        .append_message(message(conv, alice, "c-1", "hello"))
+        .await
+        .unwrap();
+    match again {
+        Appended::Duplicate(ev) => {
+            assert_eq!(ev.seq, first.event.seq);
+            assert_eq!(ev.message_id(), first.event.message_id());
+        }
+        Appended::New(_) => panic!("retry created a second message"),
+    }
+    assert!(matches!(
+        store.append_message(message(conv, alice, "c-1", "other")).await,
+        Err(StoreError::IdempotencyConflict)
+    ));
+    // The same client id from another sender is a different message.
+    assert!(matches!(
+        store.append_message(message(conv, bob, "c-1", "hello")).await.unwrap(),
+        Appended::New(_)
+    ));
+    let page = store.log_after(alice, Cursor::START, 100).await.unwrap();
+    assert_eq!(page.entries.len(), 3, "created + two distinct messages");
+}
+
+/// Outsiders can neither write nor read a conversation.
+pub async fn non_members_cannot_send_or_read(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let eve = user(&store, "eve").await;
+    let conv = group(&store, alice, &[bob]).await;
+    assert!(matches!(
+        store.append_message(message(conv, eve, "x", "hi")).await,
+        Err(StoreError::NotMember)
+    ));
+    assert!(matches!(
+        store.append_message(message(ConversationId::new(), eve, "x", "hi")).await,
+        Err(StoreError::NotMember)
+    ));
+    assert!(matches!(
+        store
+            .history(HistoryRequest {
+                conv,
+                viewer: eve,
+                range: HistoryRange::Latest,
+                limit: 10
+            })
+            .await,
+        Err(StoreError::NotMember)
+    ));
+    assert_eq!(store.log_head(eve).await.unwrap(), Cursor::START);
+    assert!(store.membership(conv, eve).await.unwrap().is_none());
+}
+
+/// Eight concurrent senders: sequence numbers are dense with no repeats,
+/// and every member's log holds each message exactly once.
+pub async fn concurrent_senders_get_dense_sequences(store: Arc<dyn Store>) {
+    let mut users = Vec::new();
+    for i in 0..8 {
+        users.push(user(&store, &format!("u{i}")).await);
+    }
+    let conv = group(&store, users[0], &users[1..]).await;
+    let mut tasks = Vec::new();
+    for (i, u) in users.iter().copied().enumerate() {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut seqs = Vec::new();
+            for j in 0..40 {
+                seqs.push(send(&store, conv, u, &format!("{i}-{j}")).await.event.seq);
+            }
+            seqs
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("sender task"));
+    }
+    all.sort_unstable();
+    let expected: Vec<u64> = (2..2 + 8 * 40).collect();
+    assert_eq!(all, expected);
+    for u in &users {
+        let mut seen = Vec::new();
+        let mut cursor = Cursor::START;
+        loop {
+            let page = store.log_after(*u, cursor, 64).await.unwrap();
+            if page.entries.is_empty() {
+                break;
+            }
+            for (c, e) in page.entries {
+                assert_eq!(c, cursor.next(), "log positions are dense");
+                cursor = c;
+                seen.push(e.seq);
+            }
+        }
+        let expected: Vec<u64> = (1..2 + 8 * 40).collect();
+        assert_eq!(seen, expected, "log order follows commit order");
+    }
+}
+
+/// History pages backwards and forwards; a late member sees only what
+/// happened from their joining on.
+pub async fn history_pages_both_ways_and_hides_before_join(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let conv = group(&store, alice, &[]).await;
+    for i in 0..10 {
+        send(&store, conv, alice, &format!("m{i}")).await; // seqs 2..=11
+    }
+    let req = |viewer, range, limit| HistoryRequest {
+        conv,
+        viewer,
+        range,
+        limit,
+    };
+    let latest = store.history(req(alice, HistoryRange::Latest, 4)).await.unwrap();
+    let seqs: Vec<_> = latest.events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, vec![8, 9, 10, 11]);
+    assert!(latest.more);
+    let older = store.history(req(alice, HistoryRange::Before(8), 100)).await.unwrap();
+    let seqs: Vec<_> = older.events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..8).collect::<Vec<_>>());
+    assert!(!older.more);
+    let newer = store.history(req(alice, HistoryRange::After(9), 100)).await.unwrap();
+    let seqs: Vec<_> = newer.events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, vec![10, 11]);
+    assert!(!newer.more);
+    assert_eq!(text_of(&newer.events[1]), "m9");
+
+    store
+        .add_members(NewMembers {
+            conv,
+            by: alice,
+            users: vec![bob],
+            now: now(),
+        })
+        .await
+        .unwrap();
+    send(&store, conv, alice, "after bob").await; // seq 13
+    let bobs = store.history(req(bob, HistoryRange::Latest, 100)).await.unwrap();
+    let seqs: Vec<_> = bobs.events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, vec![12, 13]);
+    let bobs_old = store.history(req(bob, HistoryRange::Before(12), 100)).await.unwrap();
+    assert!(bobs_old.events.is_empty());
+    let bobs_after = store.history(req(bob, HistoryRange::After(0), 100)).await.unwrap();
+    assert_eq!(bobs_after.events.len(), 2);
+}
+
+/// The log pages in order and refuses cursors it cannot serve.
+pub async fn log_pages_in_order_and_rejects_bad_cursors(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let conv = group(&store, alice, &[]).await;
+    for i in 0..9 {
+        send(&store, conv, alice, &format!("m{i}")).await;
+    }
+    let p1 = store.log_after(alice, Cursor::START, 4).await.unwrap();
+    assert_eq!(p1.entries.len(), 4);
+    assert_eq!(p1.head, Cursor(10));
+    let p2 = store.log_after(alice, p1.entries[3].0, 100).await.unwrap();
+    assert_eq!(p2.entries.first().map(|e| e.0), Some(Cursor(5)));
+    assert_eq!(p2.entries.len(), 6);
+    let end = store.log_after(alice, Cursor(10), 100).await.unwrap();
+    assert!(end.entries.is_empty());
+    match store.log_after(alice, Cursor(11), 100).await {
+        Err(StoreError::CursorGone { head }) => assert_eq!(head, Cursor(10)),
+        other => panic!("a cursor beyond the head must be refused, got {other:?}"),
+    }
+}
+
+/// The list puts the conversation with the newest activity first and shows
+/// its last message and, for direct conversations, the other person.
+pub async fn conversation_list_shows_latest_activity_first(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let g = group(&store, alice, &[bob]).await;
+    let Created::New(d) = store
+        .create_conversation(NewConversation {
+            id: ConversationId::new(),
+            kind: ConversationKind::Direct,
+            name: None,
+            creator: alice,
+            members: vec![alice, bob],
+            now: now() + 5,
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("new direct conversation");
+    };
+    let d = d.event.conv;
+    let mut m = message(g, bob, "late", "newest");
+    m.now = now() + 10_000;
+    store.append_message(m).await.unwrap();
+    let list = store.conversations_of(alice).await.unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].conv.id, g);
+    assert_eq!(list[0].last_message.as_ref().map(text_of), Some("newest"));
+    assert!(list[0].peer.is_none());
+    assert_eq!(list[1].conv.id, d);
+    assert!(list[1].last_message.is_none());
+    assert_eq!(list[1].peer.as_ref().map(|p| p.id), Some(bob));
+    assert_eq!(store.conversations_of(bob).await.unwrap()[1].peer.as_ref().map(|p| p.id), Some(alice));
+}
+
+/// Every committed event is announced once, in commit order.
+pub async fn commit_feed_announces_in_commit_order(store: Arc<dyn Store>) {
+    let mut feed = store.take_commit_feed().expect("feed");
+    assert!(store.take_commit_feed().is_none(), "the feed is taken once");
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let conv = group(&store, alice, &[bob]).await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            send(&store, conv, if i % 2 == 0 { alice } else { bob }, "x").await
+        }));
+    }
+    for t in tasks {
+        t.await.expect("send task");
+    }
+    let mut seen = Vec::new();
+    while seen.len() < 21 {
+        let batch = tokio::time::timeout(std::time::Duration::from_secs(10), feed.recv())
+            .await
+            .expect("feed announces within 10 s")
+            .expect("feed open");
+        for c in batch.iter() {
+            seen.push((c.event.seq, c.recipients.clone()));
+        }
+    }
+    let seqs: Vec<_> = seen.iter().map(|s| s.0).collect();
+    assert_eq!(seqs, (1..=21).collect::<Vec<_>>());
+    let alice_positions: Vec<_> = seen
+        .iter()
+        .map(|s| s.1.iter().find(|r| r.0 == alice).map(|r| r.1 .0))
+        .collect();
+    assert_eq!(alice_positions, (1..=21).map(Some).collect::<Vec<_>>());
+}

@@ -1,0 +1,32 @@
+use thiserror::Error;
+
+/// Why a store operation failed. The server maps each kind to a wire error
+/// code; driver messages stay in `Internal` and are logged, never sent.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The referenced record does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A unique key is taken (for example a username).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// The user is not a member of the conversation.
+    #[error("not a member of the conversation")]
+    NotMember,
+    /// A client id was reused with different content.
+    #[error("client id reused with different content")]
+    IdempotencyConflict,
+    /// The cursor is outside what the log can serve.
+    #[error("cursor cannot be served; head is {head}")]
+    CursorGone {
+        /// The newest position, to resume from after a reload.
+        head: natter_proto::Cursor,
+    },
+    /// The store is closed or overloaded.
+    #[error("store unavailable")]
+    Unavailable,
+    /// A database failure. The text is for logs only.
+    #[error("database error: {0}")]
+    Internal(String),
+}

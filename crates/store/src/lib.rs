@@ -1,0 +1,139 @@
+//! The storage contract of natter.
+//!
+//! [`Store`] is the trait every backend implements (SQLite for the embedded
+//! deployment, PostgreSQL for the cluster one); the records here are what it
+//! takes and returns. [`conformance`] holds the behavioural test suite every
+//! backend must pass, so the two deployments behave the same.
+//!
+//! This crate knows the wire types of `natter-proto` (events are stored and
+//! returned as [`natter_proto::Event`]) but nothing of HTTP, sockets or any
+//! database driver.
+//!
+//! # The invariants every backend keeps
+//! - A write is acknowledged only after it is durably committed.
+//! - Each conversation's events get sequence numbers 1, 2, 3, … with no gap
+//!   and no repeat, whatever the concurrency.
+//! - Each user has a log (see [`natter_proto::Cursor`]): every event that
+//!   concerns the user gets the next position in it, assigned inside the same
+//!   transaction as the event, so a reader that has seen position `n` has seen
+//!   every position below `n` once `n` is visible (no cursor can skip an
+//!   event that commits later).
+//! - `(conversation, sender, client id)` identifies a message: a second append
+//!   with the same key returns the first result and stores nothing.
+//! - Every committed batch is announced, in commit order, on the commit feed.
+
+#![forbid(unsafe_code)]
+
+pub mod conformance;
+mod error;
+mod records;
+
+pub use error::StoreError;
+pub use records::*;
+
+use async_trait::async_trait;
+use natter_proto::{ConversationId, Cursor, DeviceId, Seq, UserId};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Result alias of this crate.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What the server needs from a database. Implementations are cheap to share
+/// behind an `Arc<dyn Store>`.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ---- accounts --------------------------------------------------------
+
+    /// Creates a user. [`StoreError::Conflict`] when the username is taken.
+    async fn create_user(&self, user: NewUser) -> Result<UserRecord>;
+
+    /// Looks a user up by exact username.
+    async fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>>;
+
+    /// Looks a user up by id.
+    async fn user(&self, id: UserId) -> Result<Option<UserRecord>>;
+
+    // ---- device sessions ----------------------------------------------------
+
+    /// Creates a device session with its first refresh token.
+    async fn create_session(&self, session: NewSession) -> Result<SessionRecord>;
+
+    /// A device session by id (revoked ones included; check `revoked_at`).
+    async fn session(&self, device: DeviceId) -> Result<Option<SessionRecord>>;
+
+    /// Exchanges a refresh token (by hash) for a new one. A token that was
+    /// already exchanged revokes its whole session ([`RefreshOutcome::Reused`]).
+    async fn rotate_refresh(&self, rotation: RefreshRotation) -> Result<RefreshOutcome>;
+
+    /// The user's sessions that are not revoked, newest first.
+    async fn sessions_of(&self, user: UserId) -> Result<Vec<SessionRecord>>;
+
+    /// Revokes one of the user's sessions. [`StoreError::NotFound`] if the
+    /// session is not the user's or is already revoked.
+    async fn revoke_session(&self, user: UserId, device: DeviceId, now: i64) -> Result<()>;
+
+    // ---- conversations ------------------------------------------------------
+
+    /// Creates a conversation; its `created` event is seq 1 and reaches
+    /// every initial member's log. For a direct conversation that already
+    /// exists for the pair, returns [`Created::Existing`] and writes nothing.
+    async fn create_conversation(&self, conv: NewConversation) -> Result<Created>;
+
+    /// Adds members (those already in are skipped). Returns `None` when
+    /// nobody was new. [`StoreError::NotMember`] if `by` is not a member.
+    async fn add_members(&self, add: NewMembers) -> Result<Option<Committed>>;
+
+    /// A conversation's record.
+    async fn conversation(&self, conv: ConversationId) -> Result<Option<ConversationRecord>>;
+
+    /// A user's membership in a conversation.
+    async fn membership(&self, conv: ConversationId, user: UserId) -> Result<Option<Membership>>;
+
+    /// All members with their usernames, in the order they joined.
+    async fn members(&self, conv: ConversationId) -> Result<Vec<UserRecord>>;
+
+    /// The user's conversations, newest activity first, each with its last
+    /// message.
+    async fn conversations_of(&self, user: UserId) -> Result<Vec<ConversationSummary>>;
+
+    // ---- messages -----------------------------------------------------------
+
+    /// Appends a message (durably) or returns the earlier result for the same
+    /// `(conv, sender, client_id)`. [`StoreError::NotMember`] if the sender is
+    /// not a member; [`StoreError::IdempotencyConflict`] if the client id was
+    /// used with different text.
+    async fn append_message(&self, msg: NewMessage) -> Result<Appended>;
+
+    /// A page of a conversation's events that `viewer` may see (from the
+    /// event where they joined on).
+    async fn history(&self, query: HistoryRequest) -> Result<HistorySlice>;
+
+    // ---- the per-user log ---------------------------------------------------
+
+    /// Entries of the user's log after `after`, oldest first, at most
+    /// `limit`. [`StoreError::CursorGone`] when `after` is older than the
+    /// oldest entry kept or newer than the head.
+    async fn log_after(&self, user: UserId, after: Cursor, limit: u32) -> Result<LogPage>;
+
+    /// The newest position in the user's log.
+    async fn log_head(&self, user: UserId) -> Result<Cursor>;
+
+    // ---- feed and lifecycle -------------------------------------------------
+
+    /// The commit feed: every committed batch that produced events, in commit
+    /// order. Can be taken once; later calls return `None`.
+    fn take_commit_feed(&self) -> Option<mpsc::Receiver<CommitBatch>>;
+
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<()>;
+
+    /// Finishes pending writes and closes the database.
+    async fn close(&self);
+}
+
+/// A batch of commits, shared by everyone that forwards it.
+pub type CommitBatch = Arc<Vec<Committed>>;
+
+/// Highest sequence number of a history page request, for readability.
+pub type SeqBound = Seq;

@@ -1,0 +1,251 @@
+//! Records the store takes and returns. They carry no serialization: the
+//! server converts them to wire types.
+
+use natter_proto::{
+    ClientId, ConversationId, ConversationKind, Cursor, DeviceId, Event, MessageId, Seq, UserId,
+};
+use std::sync::Arc;
+
+/// A user to create.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    /// New id.
+    pub id: UserId,
+    /// Validated, lowercase username.
+    pub username: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Creation time, ms since the epoch.
+    pub now: i64,
+}
+
+/// A stored user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Id.
+    pub id: UserId,
+    /// Username.
+    pub username: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// A device session to create.
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    /// New device id.
+    pub device: DeviceId,
+    /// Owner.
+    pub user: UserId,
+    /// Label.
+    pub name: String,
+    /// SHA-256 of the first refresh token.
+    pub refresh_hash: [u8; 32],
+    /// When the refresh token stops working, ms since the epoch.
+    pub refresh_expires_at: i64,
+    /// Creation time.
+    pub now: i64,
+}
+
+/// A stored device session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// Id.
+    pub device: DeviceId,
+    /// Owner.
+    pub user: UserId,
+    /// Label.
+    pub name: String,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last login or refresh.
+    pub last_active_at: i64,
+    /// Set once revoked.
+    pub revoked_at: Option<i64>,
+}
+
+/// A refresh-token exchange.
+#[derive(Clone, Debug)]
+pub struct RefreshRotation {
+    /// SHA-256 of the presented token.
+    pub presented: [u8; 32],
+    /// SHA-256 of the replacement.
+    pub replacement: [u8; 32],
+    /// When the replacement stops working.
+    pub replacement_expires_at: i64,
+    /// Now, ms since the epoch.
+    pub now: i64,
+}
+
+/// What a refresh-token exchange did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// The token was current: the replacement is stored.
+    Rotated(SessionRecord),
+    /// The token had already been exchanged: the session is now revoked.
+    Reused(SessionRecord),
+    /// The session was already revoked.
+    Revoked(SessionRecord),
+    /// The token has expired.
+    Expired,
+    /// No such token.
+    Unknown,
+}
+
+/// A conversation to create.
+#[derive(Clone, Debug)]
+pub struct NewConversation {
+    /// New id.
+    pub id: ConversationId,
+    /// Direct or group.
+    pub kind: ConversationKind,
+    /// Group name.
+    pub name: Option<String>,
+    /// Creator; always among `members`.
+    pub creator: UserId,
+    /// Initial members, creator first, no duplicates; exactly two for direct.
+    pub members: Vec<UserId>,
+    /// Creation time.
+    pub now: i64,
+}
+
+/// What `create_conversation` did.
+#[derive(Clone, Debug)]
+pub enum Created {
+    /// A new conversation; its `created` event.
+    New(Committed),
+    /// The direct conversation of this pair already existed.
+    Existing(ConversationId),
+}
+
+/// Members to add.
+#[derive(Clone, Debug)]
+pub struct NewMembers {
+    /// The conversation.
+    pub conv: ConversationId,
+    /// Who adds them (must be a member; permission is checked by the caller).
+    pub by: UserId,
+    /// Who to add.
+    pub users: Vec<UserId>,
+    /// Now.
+    pub now: i64,
+}
+
+/// A stored conversation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConversationRecord {
+    /// Id.
+    pub id: ConversationId,
+    /// Direct or group.
+    pub kind: ConversationKind,
+    /// Group name.
+    pub name: Option<String>,
+    /// Creator.
+    pub creator: UserId,
+    /// Creation time.
+    pub created_at: i64,
+    /// Newest event's seq.
+    pub last_seq: Seq,
+    /// Member count.
+    pub member_count: u64,
+}
+
+/// A user's membership.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Membership {
+    /// The seq of the event that made them a member; history before it is
+    /// not theirs to see.
+    pub joined_seq: Seq,
+}
+
+/// A conversation in a user's list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConversationSummary {
+    /// The conversation.
+    pub conv: ConversationRecord,
+    /// For direct conversations, the other member.
+    pub peer: Option<UserRecord>,
+    /// The newest message.
+    pub last_message: Option<Event>,
+}
+
+/// A message to append.
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    /// The id it gets if it is new.
+    pub id: MessageId,
+    /// The conversation.
+    pub conv: ConversationId,
+    /// Sender.
+    pub sender: UserId,
+    /// Sending device.
+    pub device: DeviceId,
+    /// Idempotency key.
+    pub client_id: ClientId,
+    /// Validated text.
+    pub text: String,
+    /// Now.
+    pub now: i64,
+}
+
+/// What `append_message` did.
+#[derive(Clone, Debug)]
+pub enum Appended {
+    /// Stored now.
+    New(Committed),
+    /// Stored earlier under the same client id; the original event.
+    Duplicate(Event),
+}
+
+/// One committed event and the log positions it took.
+#[derive(Clone, Debug)]
+pub struct Committed {
+    /// The event.
+    pub event: Arc<Event>,
+    /// Each user whose log got the event, and the position it has there.
+    pub recipients: Vec<(UserId, Cursor)>,
+}
+
+/// Which page of history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HistoryRange {
+    /// The newest events.
+    Latest,
+    /// Events with seq below this.
+    Before(Seq),
+    /// Events with seq above this.
+    After(Seq),
+}
+
+/// A history request.
+#[derive(Clone, Copy, Debug)]
+pub struct HistoryRequest {
+    /// The conversation.
+    pub conv: ConversationId,
+    /// Who asks (must be a member).
+    pub viewer: UserId,
+    /// Which page.
+    pub range: HistoryRange,
+    /// Page size (already clamped).
+    pub limit: u32,
+}
+
+/// A page of history.
+#[derive(Clone, Debug)]
+pub struct HistorySlice {
+    /// Ascending by seq.
+    pub events: Vec<Event>,
+    /// More exist in the requested direction.
+    pub more: bool,
+}
+
+/// A page of a user's log.
+#[derive(Clone, Debug)]
+pub struct LogPage {
+    /// Entries in order.
+    pub entries: Vec<(Cursor, Event)>,
+    /// The head when read.
+    pub head: Cursor,
+}
