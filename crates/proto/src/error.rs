@@ -132,6 +132,9 @@ pub struct ErrorBody {
     /// With `rate_limited`: seconds to wait before retrying.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// With `resync_required`: the cursor to continue from after reloading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<crate::Cursor>,
 }
 
 /// The body of every non-2xx HTTP response: `{"error": {...}}`.

@@ -20,7 +20,7 @@ mod ids;
 pub use cursor::{Cursor, CursorParseError};
 pub use error::{ErrorBody, ErrorCode, ErrorResponse};
 pub use event::{ConversationKind, Event, EventBody, Seq};
-pub use frame::{ClientFrame, Delivery, ServerFrame, Sent};
+pub use frame::{ClientFrame, Delivery, Sent, ServerFrame};
 pub use http::*;
 pub use ids::{ClientId, ConversationId, DeviceId, MessageId, UserId};
 

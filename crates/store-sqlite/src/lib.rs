@@ -318,11 +318,13 @@ impl Store for SqliteStore {
     async fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>> {
         let username = username.to_owned();
         self.read(move |c| {
-            c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE username = ?1"))
-                .and_then(|mut s| s.query_row([username], UserRow::from_row).optional())
-                .map_err(db_err)?
-                .map(UserRow::into_record)
-                .transpose()
+            c.prepare_cached(&format!(
+                "SELECT {USER_COLS} FROM users WHERE username = ?1"
+            ))
+            .and_then(|mut s| s.query_row([username], UserRow::from_row).optional())
+            .map_err(db_err)?
+            .map(UserRow::into_record)
+            .transpose()
         })
         .await
     }
@@ -597,11 +599,13 @@ impl Store for SqliteStore {
 
     async fn conversation(&self, conv: ConversationId) -> Result<Option<ConversationRecord>> {
         self.read(move |c| {
-            c.prepare_cached(&format!("SELECT {CONV_COLS} FROM conversations WHERE id = ?1"))
-                .and_then(|mut s| s.query_row([conv.as_bytes()], ConvRow::from_row).optional())
-                .map_err(db_err)?
-                .map(ConvRow::into_record)
-                .transpose()
+            c.prepare_cached(&format!(
+                "SELECT {CONV_COLS} FROM conversations WHERE id = ?1"
+            ))
+            .and_then(|mut s| s.query_row([conv.as_bytes()], ConvRow::from_row).optional())
+            .map_err(db_err)?
+            .map(ConvRow::into_record)
+            .transpose()
         })
         .await
     }
@@ -609,7 +613,9 @@ impl Store for SqliteStore {
     async fn membership(&self, conv: ConversationId, user: UserId) -> Result<Option<Membership>> {
         self.read(move |c| {
             let seq: Option<i64> = c
-                .prepare_cached("SELECT joined_seq FROM members WHERE conv_id = ?1 AND user_id = ?2")
+                .prepare_cached(
+                    "SELECT joined_seq FROM members WHERE conv_id = ?1 AND user_id = ?2",
+                )
                 .and_then(|mut s| {
                     s.query_row([conv.as_bytes(), user.as_bytes()], |r| r.get(0))
                         .optional()
@@ -796,7 +802,8 @@ impl Store for SqliteStore {
                 .map_err(db_err)?
                 .map(|r| {
                     let (useq, ev) = r.map_err(db_err)?;
-                    let ev = ev.ok_or_else(|| StoreError::Internal("log entry without event".into()))?;
+                    let ev =
+                        ev.ok_or_else(|| StoreError::Internal("log entry without event".into()))?;
                     Ok((Cursor(useq as u64), ev.into_event()?))
                 })
                 .collect::<Result<Vec<_>>>()?;
@@ -824,11 +831,8 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        self.read(|c| {
-            c.query_row("SELECT 1", [], |_| Ok(()))
-                .map_err(db_err)
-        })
-        .await
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err))
+            .await
     }
 
     async fn close(&self) {
@@ -868,7 +872,10 @@ fn session_by_id(c: &Connection, device: &DeviceId) -> Result<Option<SessionReco
     c.prepare_cached(&format!(
         "SELECT {SESSION_COLS} FROM sessions WHERE device_id = ?1"
     ))
-    .and_then(|mut s| s.query_row([device.as_bytes()], SessionRow::from_row).optional())
+    .and_then(|mut s| {
+        s.query_row([device.as_bytes()], SessionRow::from_row)
+            .optional()
+    })
     .map_err(db_err)?
     .map(SessionRow::into_record)
     .transpose()
@@ -919,7 +926,8 @@ mod tests {
 
     async fn open() -> (tempfile::TempDir, Arc<dyn Store>) {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("natter.db"), SqliteOptions::default()).unwrap();
+        let store =
+            SqliteStore::open(&dir.path().join("natter.db"), SqliteOptions::default()).unwrap();
         (dir, Arc::new(store))
     }
 

@@ -17,8 +17,7 @@ pub(crate) const CONV_COLS_C: &str =
 pub(crate) const CONV_COL_COUNT: usize = 7;
 pub(crate) const EVENT_COLS: &str =
     "conv_id, seq, ts, sender, kind, msg_id, client_id, device_id, text, payload";
-pub(crate) const EVENT_COLS_E: &str =
-    "e.conv_id, e.seq, e.ts, e.sender, e.kind, e.msg_id, e.client_id, e.device_id, e.text, e.payload";
+pub(crate) const EVENT_COLS_E: &str = "e.conv_id, e.seq, e.ts, e.sender, e.kind, e.msg_id, e.client_id, e.device_id, e.text, e.payload";
 pub(crate) const EVENT_COL_COUNT: usize = 10;
 
 fn bytes16(b: &[u8]) -> Result<[u8; 16]> {
@@ -151,7 +150,9 @@ fn parse_kind(s: &str) -> Result<ConversationKind> {
     match s {
         "direct" => Ok(ConversationKind::Direct),
         "group" => Ok(ConversationKind::Group),
-        other => Err(StoreError::Internal(format!("unknown conversation kind {other:?}"))),
+        other => Err(StoreError::Internal(format!(
+            "unknown conversation kind {other:?}"
+        ))),
     }
 }
 

@@ -138,7 +138,8 @@ fn run_batch(
     batch: &mut [Box<dyn Job>],
     committed: &mut Vec<Committed>,
 ) -> Result<()> {
-    conn.execute_batch("BEGIN IMMEDIATE").map_err(crate::db_err)?;
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .map_err(crate::db_err)?;
     for job in batch.iter_mut() {
         if let Err(e) = conn.execute_batch("SAVEPOINT job").map_err(crate::db_err) {
             let _ = conn.execute_batch("ROLLBACK");

@@ -95,7 +95,12 @@ fn message(conv: ConversationId, sender: UserId, client_id: &str, text: &str) ->
     }
 }
 
-async fn send(store: &Arc<dyn Store>, conv: ConversationId, sender: UserId, text: &str) -> Committed {
+async fn send(
+    store: &Arc<dyn Store>,
+    conv: ConversationId,
+    sender: UserId,
+    text: &str,
+) -> Committed {
     match store
         .append_message(message(conv, sender, &ClientId::random().0, text))
         .await
@@ -182,12 +187,23 @@ pub async fn refresh_tokens_rotate_and_reuse_revokes(store: Arc<dyn Store>) {
         RefreshOutcome::Revoked(_)
     ));
 
-    let expired = store.create_session(session(alice, 7, now() - 1)).await.unwrap();
+    let expired = store
+        .create_session(session(alice, 7, now() - 1))
+        .await
+        .unwrap();
     assert_eq!(
         store.rotate_refresh(rotate(7, 8)).await.unwrap(),
         RefreshOutcome::Expired
     );
-    assert!(store.session(expired.device).await.unwrap().unwrap().revoked_at.is_none());
+    assert!(
+        store
+            .session(expired.device)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_none()
+    );
 }
 
 /// Sessions list newest first, and revoking hides them; nobody can revoke
@@ -195,9 +211,18 @@ pub async fn refresh_tokens_rotate_and_reuse_revokes(store: Arc<dyn Store>) {
 pub async fn sessions_can_be_listed_and_revoked(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
     let bob = user(&store, "bob").await;
-    let a1 = store.create_session(session(alice, 1, now() + 1000)).await.unwrap();
-    let a2 = store.create_session(session(alice, 2, now() + 1000)).await.unwrap();
-    store.create_session(session(bob, 3, now() + 1000)).await.unwrap();
+    let a1 = store
+        .create_session(session(alice, 1, now() + 1000))
+        .await
+        .unwrap();
+    let a2 = store
+        .create_session(session(alice, 2, now() + 1000))
+        .await
+        .unwrap();
+    store
+        .create_session(session(bob, 3, now() + 1000))
+        .await
+        .unwrap();
     let listed: HashSet<_> = store
         .sessions_of(alice)
         .await
@@ -276,7 +301,13 @@ pub async fn groups_add_members_and_log_them(store: Arc<dyn Store>) {
         store.add_members(add(alice, vec![UserId::new()])).await,
         Err(StoreError::NotFound)
     ));
-    assert!(store.add_members(add(alice, vec![bob])).await.unwrap().is_none());
+    assert!(
+        store
+            .add_members(add(alice, vec![bob]))
+            .await
+            .unwrap()
+            .is_none()
+    );
     let c = store
         .add_members(add(alice, vec![carol, carol]))
         .await
@@ -284,13 +315,38 @@ pub async fn groups_add_members_and_log_them(store: Arc<dyn Store>) {
         .expect("carol is new");
     assert_eq!(c.event.seq, 2);
     assert_eq!(c.recipients.len(), 3);
-    let members: Vec<_> = store.members(conv).await.unwrap().into_iter().map(|u| u.id).collect();
+    let members: Vec<_> = store
+        .members(conv)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
     assert_eq!(members, vec![alice, bob, carol]);
-    assert_eq!(store.membership(conv, carol).await.unwrap().unwrap().joined_seq, 2);
-    assert_eq!(store.conversation(conv).await.unwrap().unwrap().member_count, 3);
+    assert_eq!(
+        store
+            .membership(conv, carol)
+            .await
+            .unwrap()
+            .unwrap()
+            .joined_seq,
+        2
+    );
+    assert_eq!(
+        store
+            .conversation(conv)
+            .await
+            .unwrap()
+            .unwrap()
+            .member_count,
+        3
+    );
     let page = store.log_after(carol, Cursor::START, 10).await.unwrap();
     assert_eq!(page.entries.len(), 1);
-    assert!(matches!(page.entries[0].1.body, EventBody::MembersAdded { .. }));
+    assert!(matches!(
+        page.entries[0].1.body,
+        EventBody::MembersAdded { .. }
+    ));
 }
 
 /// Messages get 2, 3, 4… after the creation event and land in every
@@ -300,7 +356,13 @@ pub async fn messages_get_dense_sequence_numbers_and_reach_every_log(store: Arc<
     let bob = user(&store, "bob").await;
     let conv = group(&store, alice, &[bob]).await;
     for i in 0..5u64 {
-        let c = send(&store, conv, if i % 2 == 0 { alice } else { bob }, &format!("m{i}")).await;
+        let c = send(
+            &store,
+            conv,
+            if i % 2 == 0 { alice } else { bob },
+            &format!("m{i}"),
+        )
+        .await;
         assert_eq!(c.event.seq, i + 2);
         let users: HashSet<_> = c.recipients.iter().map(|r| r.0).collect();
         assert_eq!(users, HashSet::from([alice, bob]));
@@ -341,12 +403,17 @@ pub async fn client_id_makes_sends_idempotent(store: Arc<dyn Store>) {
         Appended::New(_) => panic!("retry created a second message"),
     }
     assert!(matches!(
-        store.append_message(message(conv, alice, "c-1", "other")).await,
+        store
+            .append_message(message(conv, alice, "c-1", "other"))
+            .await,
         Err(StoreError::IdempotencyConflict)
     ));
     // The same client id from another sender is a different message.
     assert!(matches!(
-        store.append_message(message(conv, bob, "c-1", "hello")).await.unwrap(),
+        store
+            .append_message(message(conv, bob, "c-1", "hello"))
+            .await
+            .unwrap(),
         Appended::New(_)
     ));
     let page = store.log_after(alice, Cursor::START, 100).await.unwrap();
@@ -364,7 +431,9 @@ pub async fn non_members_cannot_send_or_read(store: Arc<dyn Store>) {
         Err(StoreError::NotMember)
     ));
     assert!(matches!(
-        store.append_message(message(ConversationId::new(), eve, "x", "hi")).await,
+        store
+            .append_message(message(ConversationId::new(), eve, "x", "hi"))
+            .await,
         Err(StoreError::NotMember)
     ));
     assert!(matches!(
@@ -442,15 +511,24 @@ pub async fn history_pages_both_ways_and_hides_before_join(store: Arc<dyn Store>
         range,
         limit,
     };
-    let latest = store.history(req(alice, HistoryRange::Latest, 4)).await.unwrap();
+    let latest = store
+        .history(req(alice, HistoryRange::Latest, 4))
+        .await
+        .unwrap();
     let seqs: Vec<_> = latest.events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, vec![8, 9, 10, 11]);
     assert!(latest.more);
-    let older = store.history(req(alice, HistoryRange::Before(8), 100)).await.unwrap();
+    let older = store
+        .history(req(alice, HistoryRange::Before(8), 100))
+        .await
+        .unwrap();
     let seqs: Vec<_> = older.events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..8).collect::<Vec<_>>());
     assert!(!older.more);
-    let newer = store.history(req(alice, HistoryRange::After(9), 100)).await.unwrap();
+    let newer = store
+        .history(req(alice, HistoryRange::After(9), 100))
+        .await
+        .unwrap();
     let seqs: Vec<_> = newer.events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, vec![10, 11]);
     assert!(!newer.more);
@@ -466,12 +544,21 @@ pub async fn history_pages_both_ways_and_hides_before_join(store: Arc<dyn Store>
         .await
         .unwrap();
     send(&store, conv, alice, "after bob").await; // seq 13
-    let bobs = store.history(req(bob, HistoryRange::Latest, 100)).await.unwrap();
+    let bobs = store
+        .history(req(bob, HistoryRange::Latest, 100))
+        .await
+        .unwrap();
     let seqs: Vec<_> = bobs.events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, vec![12, 13]);
-    let bobs_old = store.history(req(bob, HistoryRange::Before(12), 100)).await.unwrap();
+    let bobs_old = store
+        .history(req(bob, HistoryRange::Before(12), 100))
+        .await
+        .unwrap();
     assert!(bobs_old.events.is_empty());
-    let bobs_after = store.history(req(bob, HistoryRange::After(0), 100)).await.unwrap();
+    let bobs_after = store
+        .history(req(bob, HistoryRange::After(0), 100))
+        .await
+        .unwrap();
     assert_eq!(bobs_after.events.len(), 2);
 }
 
@@ -528,7 +615,13 @@ pub async fn conversation_list_shows_latest_activity_first(store: Arc<dyn Store>
     assert_eq!(list[1].conv.id, d);
     assert!(list[1].last_message.is_none());
     assert_eq!(list[1].peer.as_ref().map(|p| p.id), Some(bob));
-    assert_eq!(store.conversations_of(bob).await.unwrap()[1].peer.as_ref().map(|p| p.id), Some(alice));
+    assert_eq!(
+        store.conversations_of(bob).await.unwrap()[1]
+            .peer
+            .as_ref()
+            .map(|p| p.id),
+        Some(alice)
+    );
 }
 
 /// Every committed event is announced once, in commit order.
@@ -562,7 +655,7 @@ pub async fn commit_feed_announces_in_commit_order(store: Arc<dyn Store>) {
     assert_eq!(seqs, (1..=21).collect::<Vec<_>>());
     let alice_positions: Vec<_> = seen
         .iter()
-        .map(|s| s.1.iter().find(|r| r.0 == alice).map(|r| r.1 .0))
+        .map(|s| s.1.iter().find(|r| r.0 == alice).map(|r| r.1.0))
         .collect();
     assert_eq!(alice_positions, (1..=21).map(Some).collect::<Vec<_>>());
 }

@@ -1,0 +1,647 @@
+//! The HTTP half of the SDK: [`Client`], one typed method per endpoint, and
+//! token refresh.
+
+use crate::error::{Error, chain};
+use crate::live::{ConnectOptions, Live};
+use natter_proto::{
+    AddMembers, AuthSession, ClientId, ConversationId, ConversationInfo, ConversationList,
+    CreateConversation, Credentials, Cursor, DeviceId, Health, HistoryPage, HistoryQuery, Me,
+    MemberList, RefreshRequest, SendMessage, Sent, SessionInfo, SessionList, SyncPage, UserId,
+    UserInfo,
+};
+use reqwest::{Method, Url, header};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How long to wait for a TCP connection to the server.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an ordinary request may take, end to end.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Slack added to a long-poll's `wait` before the request counts as hung.
+const LONG_POLL_SLACK: Duration = Duration::from_secs(15);
+
+/// A handle on one natter server, optionally logged in as one device
+/// session.
+///
+/// Cheap to clone: clones share the HTTP connection pool and the session, so
+/// a token refreshed through one clone is used by all of them (and by the
+/// live connection). Every call that needs authentication refreshes an
+/// expired access token once and retries; a revoked session surfaces as
+/// [`Error::SessionGone`].
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// `http(s)://host:port[/prefix]`, without a trailing slash.
+    base: String,
+    /// Connection pool shared by every request.
+    http: reqwest::Client,
+    /// The current device session. A watch channel rather than a mutex so
+    /// that callers can persist tokens whenever a refresh rotates them.
+    session: watch::Sender<Option<AuthSession>>,
+    /// Serializes refreshes: refresh tokens are single-use, and two
+    /// concurrent refreshes with the same token would revoke the session.
+    refresh_lock: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print tokens.
+        let session = self.inner.session.borrow();
+        f.debug_struct("Client")
+            .field("base", &self.inner.base)
+            .field("user", &session.as_ref().map(|s| &s.username))
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client for the server at `base_url` (`http://host:port`), not
+    /// logged in yet.
+    pub fn new(base_url: &str) -> Result<Client, Error> {
+        Client::build(base_url, None)
+    }
+
+    /// A client that resumes a saved device session.
+    pub fn with_session(base_url: &str, session: AuthSession) -> Result<Client, Error> {
+        Client::build(base_url, Some(session))
+    }
+
+    /// `POST /v1/auth/register`: creates an account, logs it in as a new
+    /// device session, and returns a client holding that session.
+    pub async fn register(
+        base_url: &str,
+        username: &str,
+        password: &str,
+        device_name: Option<&str>,
+    ) -> Result<Client, Error> {
+        let client = Client::new(base_url)?;
+        client
+            .authenticate("/v1/auth/register", username, password, device_name)
+            .await?;
+        Ok(client)
+    }
+
+    /// `POST /v1/auth/login`: logs in as a new device session and returns a
+    /// client holding it.
+    pub async fn login(
+        base_url: &str,
+        username: &str,
+        password: &str,
+        device_name: Option<&str>,
+    ) -> Result<Client, Error> {
+        let client = Client::new(base_url)?;
+        client
+            .authenticate("/v1/auth/login", username, password, device_name)
+            .await?;
+        Ok(client)
+    }
+
+    fn build(base_url: &str, session: Option<AuthSession>) -> Result<Client, Error> {
+        let base = normalize_base(base_url)?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+            .map_err(|e| Error::Transport(chain(&e)))?;
+        let (session, _) = watch::channel(session);
+        Ok(Client {
+            inner: Arc::new(Inner {
+                base,
+                http,
+                session,
+                refresh_lock: tokio::sync::Mutex::new(()),
+            }),
+        })
+    }
+
+    /// The server's base URL, normalized (no trailing slash).
+    pub fn base_url(&self) -> &str {
+        &self.inner.base
+    }
+
+    /// The WebSocket URL of the live endpoint (`ws://…/v1/ws`).
+    pub fn ws_url(&self) -> String {
+        ws_url(&self.inner.base)
+    }
+
+    /// A copy of the current device session, with the newest tokens; `None`
+    /// before login. Persist it after calls if you want to resume later:
+    /// refresh tokens are single-use, so an old copy stops working once the
+    /// SDK has refreshed.
+    pub fn session(&self) -> Option<AuthSession> {
+        self.inner.session.borrow().clone()
+    }
+
+    /// A receiver that sees every change of the session (login, refresh),
+    /// so an application can persist rotated tokens as soon as they change.
+    pub fn watch_session(&self) -> watch::Receiver<Option<AuthSession>> {
+        self.inner.session.subscribe()
+    }
+
+    /// The logged-in user's id.
+    pub fn user_id(&self) -> Option<UserId> {
+        self.inner.session.borrow().as_ref().map(|s| s.user)
+    }
+
+    /// The current access token, for callers that talk to the server
+    /// directly (SSE, raw WebSocket).
+    pub fn access_token(&self) -> Option<String> {
+        self.inner
+            .session
+            .borrow()
+            .as_ref()
+            .map(|s| s.access_token.clone())
+    }
+
+    // ---- auth ----
+
+    async fn authenticate(
+        &self,
+        path: &str,
+        username: &str,
+        password: &str,
+        device_name: Option<&str>,
+    ) -> Result<AuthSession, Error> {
+        let creds = Credentials {
+            username: username.to_owned(),
+            password: password.to_owned(),
+            device_name: device_name.map(str::to_owned),
+        };
+        let session: AuthSession = self
+            .call(Method::POST, self.url(path, &[])?, Some(&creds), Auth::None)
+            .await?;
+        self.inner.session.send_replace(Some(session.clone()));
+        Ok(session)
+    }
+
+    /// `POST /v1/auth/refresh`: trades the refresh token for new tokens now,
+    /// whether or not the access token has expired. Ordinary calls refresh
+    /// on their own when they need to.
+    pub async fn refresh(&self) -> Result<AuthSession, Error> {
+        let _guard = self.inner.refresh_lock.lock().await;
+        self.refresh_locked().await
+    }
+
+    /// Refreshes unless another task already did since `failed_token` was
+    /// rejected, in which case the newer token is simply used.
+    pub(crate) async fn refresh_after(&self, failed_token: &str) -> Result<(), Error> {
+        let _guard = self.inner.refresh_lock.lock().await;
+        if self.access_token().as_deref() != Some(failed_token) {
+            return Ok(());
+        }
+        self.refresh_locked().await.map(|_| ())
+    }
+
+    async fn refresh_locked(&self) -> Result<AuthSession, Error> {
+        let refresh_token = self
+            .inner
+            .session
+            .borrow()
+            .as_ref()
+            .map(|s| s.refresh_token.clone())
+            .ok_or(Error::NotLoggedIn)?;
+        let body = encode(&RefreshRequest { refresh_token })?;
+        let url = self.url("/v1/auth/refresh", &[])?;
+        // Straight to `send_once`: going through `call` would make the
+        // refresh path (type-)recursive with `send_authed`.
+        let answer = self
+            .send_once(Method::POST, url, Some(body), None, REQUEST_TIMEOUT)
+            .await
+            .and_then(|bytes| decode::<AuthSession>(&bytes));
+        match answer {
+            Ok(session) => {
+                self.inner.session.send_replace(Some(session.clone()));
+                Ok(session)
+            }
+            // Any 401 on refresh (reused, revoked, expired or unknown
+            // refresh token) means this device session cannot continue.
+            Err(Error::Api { status: 401, .. }) => Err(Error::SessionGone),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST /v1/auth/logout`: revokes this device session. The client keeps
+    /// the (now useless) session; drop it.
+    pub async fn logout(&self) -> Result<(), Error> {
+        self.call_empty(Method::POST, "/v1/auth/logout").await
+    }
+
+    // ---- account ----
+
+    /// `GET /v1/me`: who this session is, and the head of its log.
+    pub async fn me(&self) -> Result<Me, Error> {
+        self.get("/v1/me", &[]).await
+    }
+
+    /// `GET /v1/sessions`: this account's live device sessions, newest
+    /// first.
+    pub async fn sessions(&self) -> Result<Vec<SessionInfo>, Error> {
+        let list: SessionList = self.get("/v1/sessions", &[]).await?;
+        Ok(list.sessions)
+    }
+
+    /// `DELETE /v1/sessions/{device_id}`: revokes one of this account's
+    /// device sessions.
+    pub async fn revoke_session(&self, device: DeviceId) -> Result<(), Error> {
+        self.call_empty(Method::DELETE, &format!("/v1/sessions/{device}"))
+            .await
+    }
+
+    /// `GET /v1/users/{id}`.
+    pub async fn user(&self, id: UserId) -> Result<UserInfo, Error> {
+        self.get(&format!("/v1/users/{id}"), &[]).await
+    }
+
+    /// `GET /v1/users?username=NAME`: looks a user up by username
+    /// (`not_found` if there is none).
+    pub async fn user_by_name(&self, username: &str) -> Result<UserInfo, Error> {
+        self.get("/v1/users", &[("username", username.to_owned())])
+            .await
+    }
+
+    // ---- conversations ----
+
+    /// `GET /v1/conversations`: my conversations, newest activity first.
+    pub async fn conversations(&self) -> Result<Vec<ConversationInfo>, Error> {
+        let list: ConversationList = self.get("/v1/conversations", &[]).await?;
+        Ok(list.conversations)
+    }
+
+    /// `POST /v1/conversations`: creates a conversation (for a direct one
+    /// that exists, returns it).
+    pub async fn create_conversation(
+        &self,
+        req: &CreateConversation,
+    ) -> Result<ConversationInfo, Error> {
+        let url = self.url("/v1/conversations", &[])?;
+        self.call(Method::POST, url, Some(req), Auth::Bearer).await
+    }
+
+    /// The direct conversation with `user`, created if needed.
+    pub async fn direct(&self, user: UserId) -> Result<ConversationInfo, Error> {
+        self.create_conversation(&CreateConversation::Direct { user })
+            .await
+    }
+
+    /// Creates a group named `name` with me and `members` in it.
+    pub async fn create_group(
+        &self,
+        name: &str,
+        members: &[UserId],
+    ) -> Result<ConversationInfo, Error> {
+        self.create_conversation(&CreateConversation::Group {
+            name: name.to_owned(),
+            members: members.to_vec(),
+        })
+        .await
+    }
+
+    /// `GET /v1/conversations/{id}`.
+    pub async fn conversation(&self, id: ConversationId) -> Result<ConversationInfo, Error> {
+        self.get(&format!("/v1/conversations/{id}"), &[]).await
+    }
+
+    /// `GET /v1/conversations/{id}/members`: members in join order.
+    pub async fn members(&self, id: ConversationId) -> Result<Vec<UserInfo>, Error> {
+        let list: MemberList = self
+            .get(&format!("/v1/conversations/{id}/members"), &[])
+            .await?;
+        Ok(list.members)
+    }
+
+    /// `POST /v1/conversations/{id}/members`: adds users to a group.
+    pub async fn add_members(
+        &self,
+        id: ConversationId,
+        users: &[UserId],
+    ) -> Result<ConversationInfo, Error> {
+        let url = self.url(&format!("/v1/conversations/{id}/members"), &[])?;
+        let body = AddMembers {
+            users: users.to_vec(),
+        };
+        self.call(Method::POST, url, Some(&body), Auth::Bearer)
+            .await
+    }
+
+    /// `POST /v1/conversations/{id}/messages`: sends a text message. Retrying
+    /// with the same `client_id` after an error never stores a second copy:
+    /// the answer then has `duplicate: true`.
+    pub async fn send_message(
+        &self,
+        conv: ConversationId,
+        client_id: &ClientId,
+        text: &str,
+    ) -> Result<Sent, Error> {
+        let url = self.url(&format!("/v1/conversations/{conv}/messages"), &[])?;
+        let body = SendMessage {
+            client_id: client_id.clone(),
+            text: text.to_owned(),
+        };
+        self.call(Method::POST, url, Some(&body), Auth::Bearer)
+            .await
+    }
+
+    /// `GET /v1/conversations/{id}/events`: a page of history, ascending by
+    /// seq. With neither `before` nor `after` it is the newest page.
+    pub async fn history(
+        &self,
+        conv: ConversationId,
+        query: &HistoryQuery,
+    ) -> Result<HistoryPage, Error> {
+        let mut q = Vec::new();
+        if let Some(before) = query.before {
+            q.push(("before", before.to_string()));
+        }
+        if let Some(after) = query.after {
+            q.push(("after", after.to_string()));
+        }
+        if let Some(limit) = query.limit {
+            q.push(("limit", limit.to_string()));
+        }
+        self.get(&format!("/v1/conversations/{conv}/events"), &q)
+            .await
+    }
+
+    /// `GET /v1/sync`: the entries of my log after `cursor` (from the start
+    /// when `None`), waiting up to `wait` seconds for something new when
+    /// nothing is ready (long-polling).
+    pub async fn sync(
+        &self,
+        cursor: Option<Cursor>,
+        wait: Option<u64>,
+        limit: Option<u32>,
+    ) -> Result<SyncPage, Error> {
+        let mut q = Vec::new();
+        if let Some(cursor) = cursor {
+            q.push(("cursor", cursor.to_string()));
+        }
+        if let Some(wait) = wait {
+            q.push(("wait", wait.to_string()));
+        }
+        if let Some(limit) = limit {
+            q.push(("limit", limit.to_string()));
+        }
+        let url = self.url("/v1/sync", &q)?;
+        let timeout = REQUEST_TIMEOUT.max(Duration::from_secs(wait.unwrap_or(0)) + LONG_POLL_SLACK);
+        self.call_with::<(), _>(Method::GET, url, None, Auth::Bearer, timeout)
+            .await
+    }
+
+    /// `GET /healthz`: whether the server is up. Needs no session.
+    pub async fn health(&self) -> Result<Health, Error> {
+        let url = self.url("/healthz", &[])?;
+        self.call::<(), _>(Method::GET, url, None, Auth::None).await
+    }
+
+    // ---- live ----
+
+    /// Starts the live connection: a background task that keeps a
+    /// WebSocket open (reconnecting with backoff), delivers events in order
+    /// without duplicates, and sends the outbox. See [`Live`].
+    ///
+    /// Returns as soon as the task is started (after loading the state file,
+    /// if any); connection progress arrives as [`crate::LiveEvent`]s.
+    pub async fn connect(&self, options: ConnectOptions) -> Result<Live, Error> {
+        if self.inner.session.borrow().is_none() {
+            return Err(Error::NotLoggedIn);
+        }
+        Live::start(self.clone(), options).await
+    }
+
+    // ---- plumbing ----
+
+    fn url(&self, path: &str, query: &[(&str, String)]) -> Result<Url, Error> {
+        endpoint(&self.inner.base, path, query)
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, Error> {
+        let url = self.url(path, query)?;
+        self.call::<(), T>(Method::GET, url, None, Auth::Bearer)
+            .await
+    }
+
+    /// A call whose success has no body (204).
+    async fn call_empty(&self, method: Method, path: &str) -> Result<(), Error> {
+        let url = self.url(path, &[])?;
+        self.send_authed(method, url, None, REQUEST_TIMEOUT)
+            .await
+            .map(|_| ())
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&B>,
+        auth: Auth,
+    ) -> Result<T, Error> {
+        self.call_with(method, url, body, auth, REQUEST_TIMEOUT)
+            .await
+    }
+
+    async fn call_with<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&B>,
+        auth: Auth,
+        timeout: Duration,
+    ) -> Result<T, Error> {
+        let body = body.map(encode).transpose()?;
+        let bytes = match auth {
+            Auth::None => self.send_once(method, url, body, None, timeout).await?,
+            Auth::Bearer => self.send_authed(method, url, body, timeout).await?,
+        };
+        decode(&bytes)
+    }
+
+    /// Sends with the access token; on `token_expired` (or `token_invalid`,
+    /// which a key rotation on the server produces) refreshes once and
+    /// retries.
+    async fn send_authed(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, Error> {
+        let token = self.access_token().ok_or(Error::NotLoggedIn)?;
+        let first = self
+            .send_once(
+                method.clone(),
+                url.clone(),
+                body.clone(),
+                Some(&token),
+                timeout,
+            )
+            .await;
+        match first {
+            Err(Error::Api {
+                code: natter_proto::ErrorCode::TokenExpired | natter_proto::ErrorCode::TokenInvalid,
+                ..
+            }) => {
+                self.refresh_after(&token).await?;
+                let token = self.access_token().ok_or(Error::NotLoggedIn)?;
+                self.send_once(method, url, body, Some(&token), timeout)
+                    .await
+                    .map_err(Error::gone_if_revoked)
+            }
+            other => other.map_err(Error::gone_if_revoked),
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+        token: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, Error> {
+        let mut req = self.inner.http.request(method, url).timeout(timeout);
+        if let Some(token) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if let Some(body) = body {
+            req = req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body);
+        }
+        let resp = req.send().await.map_err(|e| Error::Transport(chain(&e)))?;
+        let status = resp.status();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| Error::Transport(chain(&e)))?;
+        if status.is_success() {
+            Ok(bytes.to_vec())
+        } else {
+            Err(Error::from_http(status.as_u16(), &bytes))
+        }
+    }
+}
+
+fn encode<B: Serialize>(body: &B) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(body).map_err(|e| Error::Protocol(format!("cannot encode request: {e}")))
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::Protocol(format!("cannot decode response: {e}")))
+}
+
+/// Whether a request carries the bearer token.
+#[derive(Clone, Copy)]
+enum Auth {
+    None,
+    Bearer,
+}
+
+/// Checks that `base` is an http(s) URL without query or fragment and strips
+/// trailing slashes, so paths can be appended.
+pub(crate) fn normalize_base(base: &str) -> Result<String, Error> {
+    let url = Url::parse(base.trim()).map_err(|e| Error::InvalidUrl(format!("{base}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::InvalidUrl(format!(
+            "{base}: the scheme must be http or https"
+        )));
+    }
+    if url.host_str().is_none() || url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::InvalidUrl(format!(
+            "{base}: expected http://host:port with an optional path"
+        )));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// The URL of `path` (starting with `/`) under `base`, with `query`
+/// percent-encoded.
+pub(crate) fn endpoint(base: &str, path: &str, query: &[(&str, String)]) -> Result<Url, Error> {
+    let mut url =
+        Url::parse(&format!("{base}{path}")).map_err(|e| Error::InvalidUrl(e.to_string()))?;
+    if !query.is_empty() {
+        let mut pairs = url.query_pairs_mut();
+        for (k, v) in query {
+            pairs.append_pair(k, v);
+        }
+    }
+    Ok(url)
+}
+
+/// The live endpoint of a normalized base URL: `http` becomes `ws`,
+/// `https` becomes `wss`.
+pub(crate) fn ws_url(base: &str) -> String {
+    let rest = base
+        .strip_prefix("https://")
+        .map(|r| format!("wss://{r}"))
+        .or_else(|| base.strip_prefix("http://").map(|r| format!("ws://{r}")))
+        .unwrap_or_else(|| base.to_owned());
+    format!("{rest}/v1/ws")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_normalized() {
+        assert_eq!(
+            normalize_base("http://127.0.0.1:7878/").unwrap(),
+            "http://127.0.0.1:7878"
+        );
+        assert_eq!(
+            normalize_base("https://chat.example/natter//").unwrap(),
+            "https://chat.example/natter"
+        );
+        assert!(normalize_base("ftp://x").is_err());
+        assert!(normalize_base("127.0.0.1:7878").is_err());
+        assert!(normalize_base("http://x/?a=b").is_err());
+    }
+
+    #[test]
+    fn websocket_url_follows_the_scheme() {
+        assert_eq!(ws_url("http://127.0.0.1:7878"), "ws://127.0.0.1:7878/v1/ws");
+        assert_eq!(
+            ws_url("https://chat.example/n"),
+            "wss://chat.example/n/v1/ws"
+        );
+    }
+
+    #[test]
+    fn endpoints_encode_their_query() {
+        let url = endpoint(
+            "http://h:1",
+            "/v1/users",
+            &[("username", "a b&c".to_owned())],
+        )
+        .unwrap();
+        assert_eq!(url.as_str(), "http://h:1/v1/users?username=a+b%26c");
+        let url = endpoint("http://h:1/p", "/v1/sync", &[]).unwrap();
+        assert_eq!(url.as_str(), "http://h:1/p/v1/sync");
+    }
+
+    #[test]
+    fn debug_output_hides_tokens() {
+        let session = AuthSession {
+            user: UserId::new(),
+            username: "alice".into(),
+            device: DeviceId::new(),
+            access_token: "SECRET-A".into(),
+            access_expires_in: 900,
+            refresh_token: "SECRET-R".into(),
+        };
+        let client = Client::with_session("http://h:1", session).unwrap();
+        let shown = format!("{client:?}");
+        assert!(shown.contains("alice"));
+        assert!(!shown.contains("SECRET"));
+    }
+}

@@ -1,0 +1,372 @@
+//! Accounts and tokens: username and password rules, Argon2id hashing (off
+//! the async threads), signed access tokens, refresh tokens, and login
+//! throttling.
+
+use crate::config::AuthConfig;
+use crate::error::{ApiError, ApiResult};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use natter_proto::{DeviceId, ErrorCode, UserId};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Normalises and checks a username: 3 to 32 of `a-z 0-9 _ . -`, starting
+/// with a letter or digit. Usernames are case-insensitive (stored lowercase).
+pub fn normalize_username(raw: &str) -> ApiResult<String> {
+    let name = raw.trim().to_lowercase();
+    let ok_len = (3..=32).contains(&name.len());
+    let ok_chars = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
+    let ok_start = name
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if ok_len && ok_chars && ok_start {
+        Ok(name)
+    } else {
+        Err(ApiError::new(
+            ErrorCode::InvalidUsername,
+            "usernames have 3 to 32 characters: a-z, 0-9, '_', '.', '-', starting with a letter or digit",
+        ))
+    }
+}
+
+const COMMON_PASSWORDS: &[&str] = &[
+    "password",
+    "password1",
+    "password12",
+    "password123",
+    "1234567890",
+    "12345678910",
+    "qwertyuiop",
+    "qwerty1234",
+    "qwerty123456",
+    "iloveyou12",
+    "letmein123",
+    "welcome123",
+    "admin12345",
+    "abc1234567",
+    "0123456789",
+    "1q2w3e4r5t",
+    "passw0rd12",
+    "changeme12",
+];
+
+/// Checks a password: 10 to 256 characters, not one repeated character, not
+/// the username, not a well-known password.
+pub fn check_password(password: &str, username: &str) -> ApiResult<()> {
+    let weak = |m: &str| Err(ApiError::new(ErrorCode::WeakPassword, m));
+    let n = password.chars().count();
+    if n < 10 {
+        return weak("passwords need at least 10 characters");
+    }
+    if n > 256 {
+        return weak("passwords have at most 256 characters");
+    }
+    let mut chars = password.chars();
+    if let Some(first) = chars.next()
+        && chars.all(|c| c == first)
+    {
+        return weak("a password cannot be one repeated character");
+    }
+    let lower = password.to_lowercase();
+    if lower == username || lower.contains(username) && username.len() * 2 >= lower.len() {
+        return weak("a password cannot be mostly the username");
+    }
+    if COMMON_PASSWORDS.contains(&lower.as_str()) {
+        return weak("that password is too common");
+    }
+    Ok(())
+}
+
+/// Hashes and verifies passwords with Argon2id on the blocking pool.
+#[derive(Clone)]
+pub struct Passwords {
+    params: Params,
+    /// A hash of a random password, verified against when the account does
+    /// not exist so that timing does not reveal which usernames exist.
+    dummy: String,
+}
+
+impl Passwords {
+    /// Builds the hasher from config.
+    pub fn new(cfg: &AuthConfig) -> ApiResult<Self> {
+        let params = Params::new(cfg.argon2_memory_kib, cfg.argon2_iterations, 1, None)
+            .map_err(ApiError::internal)?;
+        let mut this = Self {
+            params,
+            dummy: String::new(),
+        };
+        this.dummy = this.hash_now(&random_token(16))?;
+        Ok(this)
+    }
+
+    fn argon(&self) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    }
+
+    fn hash_now(&self, password: &str) -> ApiResult<String> {
+        let mut salt = [0u8; 16];
+        rand::rng().fill_bytes(&mut salt);
+        let salt = SaltString::encode_b64(&salt).map_err(ApiError::internal)?;
+        self.argon()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(ApiError::internal)
+    }
+
+    /// The PHC string of a new hash.
+    pub async fn hash(&self, password: String) -> ApiResult<String> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.hash_now(&password))
+            .await
+            .map_err(ApiError::internal)?
+    }
+
+    /// True when `password` matches `phc`; with `None` it burns the same
+    /// time and returns false.
+    pub async fn verify(&self, password: String, phc: Option<String>) -> ApiResult<bool> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let known = phc.is_some();
+            let phc = phc.unwrap_or_else(|| this.dummy.clone());
+            let parsed = PasswordHash::new(&phc).map_err(ApiError::internal)?;
+            let ok = this
+                .argon()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok();
+            Ok(known && ok)
+        })
+        .await
+        .map_err(ApiError::internal)?
+    }
+}
+
+/// `n` random bytes, base64url.
+pub fn random_token(n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    rand::rng().fill_bytes(&mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// SHA-256 of a token, as stored.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// A new refresh token.
+pub fn new_refresh_token() -> String {
+    format!("r1.{}", random_token(32))
+}
+
+/// Who an access token speaks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Claims {
+    /// The user.
+    pub user: UserId,
+    /// The device session.
+    pub device: DeviceId,
+    /// Expiry, seconds since the epoch.
+    pub exp: u64,
+}
+
+/// Signs and checks access tokens: `v1.<payload>.<mac>`, where the payload
+/// is user id, device id and expiry, and the mac is HMAC-SHA256 with the
+/// server's secret.
+#[derive(Clone)]
+pub struct Tokens {
+    secret: Vec<u8>,
+    ttl: Duration,
+}
+
+impl Tokens {
+    /// A signer with `secret` issuing tokens valid for `ttl`.
+    pub fn new(secret: Vec<u8>, ttl: Duration) -> Self {
+        Self { secret, ttl }
+    }
+
+    /// Lifetime of issued tokens.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    fn mac(&self, data: &[u8]) -> HmacSha256 {
+        // HMAC accepts keys of any length, so this cannot fail.
+        let mut mac = HmacSha256::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        mac.update(data);
+        mac
+    }
+
+    /// A token for this device session.
+    pub fn issue(&self, user: UserId, device: DeviceId) -> String {
+        let exp = (now_ms() / 1000) as u64 + self.ttl.as_secs();
+        let mut payload = Vec::with_capacity(40);
+        payload.extend_from_slice(user.as_bytes());
+        payload.extend_from_slice(device.as_bytes());
+        payload.extend_from_slice(&exp.to_be_bytes());
+        let head = format!("v1.{}", URL_SAFE_NO_PAD.encode(&payload));
+        let sig = self.mac(head.as_bytes()).finalize().into_bytes();
+        format!("{head}.{}", URL_SAFE_NO_PAD.encode(sig))
+    }
+
+    /// Checks signature and expiry.
+    pub fn verify(&self, token: &str) -> ApiResult<Claims> {
+        let invalid = || ApiError::new(ErrorCode::TokenInvalid, "invalid access token");
+        if token.len() > 200 {
+            return Err(invalid());
+        }
+        let (head, sig) = token.rsplit_once('.').ok_or_else(invalid)?;
+        let payload = head.strip_prefix("v1.").ok_or_else(invalid)?;
+        let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| invalid())?;
+        self.mac(head.as_bytes())
+            .verify_slice(&sig)
+            .map_err(|_| invalid())?;
+        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| invalid())?;
+        if payload.len() != 40 {
+            return Err(invalid());
+        }
+        let mut u = [0u8; 16];
+        let mut d = [0u8; 16];
+        let mut e = [0u8; 8];
+        u.copy_from_slice(&payload[..16]);
+        d.copy_from_slice(&payload[16..32]);
+        e.copy_from_slice(&payload[32..]);
+        let claims = Claims {
+            user: UserId::from_bytes(u),
+            device: DeviceId::from_bytes(d),
+            exp: u64::from_be_bytes(e),
+        };
+        if claims.exp <= (now_ms() / 1000) as u64 {
+            return Err(ApiError::new(
+                ErrorCode::TokenExpired,
+                "access token expired; refresh it",
+            ));
+        }
+        Ok(claims)
+    }
+}
+
+/// Fixed-window attempt counters keyed by account or address.
+pub struct RateLimiter {
+    limit: u32,
+    window: Duration,
+    counters: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl RateLimiter {
+    /// `limit` attempts per `window` per key.
+    pub fn new(limit: u32, window: Duration) -> Self {
+        Self {
+            limit,
+            window,
+            counters: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one attempt; `rate_limited` once the key is over its limit.
+    pub fn hit(&self, key: &str) -> ApiResult<()> {
+        let now = Instant::now();
+        let mut map = self
+            .counters
+            .lock()
+            .map_err(|_| ApiError::internal("rate limiter lock poisoned"))?;
+        if map.len() > 100_000 {
+            map.retain(|_, (start, _)| now.duration_since(*start) < self.window);
+        }
+        let entry = map.entry(key.to_owned()).or_insert((now, 0));
+        if now.duration_since(entry.0) >= self.window {
+            *entry = (now, 0);
+        }
+        if entry.1 >= self.limit {
+            let left = self.window.saturating_sub(now.duration_since(entry.0));
+            return Err(ApiError::rate_limited(left.as_secs().max(1)));
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+
+    /// Forgets a key (after a successful login).
+    pub fn reset(&self, key: &str) {
+        if let Ok(mut map) = self.counters.lock() {
+            map.remove(key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert_eq!(normalize_username(" Alice ").unwrap(), "alice");
+        assert!(normalize_username("al").is_err());
+        assert!(normalize_username("_alice").is_err());
+        assert!(normalize_username("al ice").is_err());
+        assert!(normalize_username(&"a".repeat(33)).is_err());
+        assert!(normalize_username("a.b-c_1").is_ok());
+    }
+
+    #[test]
+    fn passwords() {
+        assert!(check_password("correct horse", "alice").is_ok());
+        assert!(check_password("short", "alice").is_err());
+        assert!(check_password("aaaaaaaaaaaa", "alice").is_err());
+        assert!(check_password("alicealice1", "alice").is_err());
+        assert!(check_password("Password123", "alice").is_err());
+    }
+
+    #[test]
+    fn tokens_round_trip_and_reject_tampering() {
+        let t = Tokens::new(b"secret".to_vec(), Duration::from_secs(60));
+        let (u, d) = (UserId::new(), DeviceId::new());
+        let tok = t.issue(u, d);
+        let c = t.verify(&tok).unwrap();
+        assert_eq!((c.user, c.device), (u, d));
+        let other = Tokens::new(b"other".to_vec(), Duration::from_secs(60));
+        assert_eq!(
+            other.verify(&tok).unwrap_err().code,
+            ErrorCode::TokenInvalid
+        );
+        let mut bad = tok.clone();
+        bad.insert(5, 'A');
+        assert_eq!(t.verify(&bad).unwrap_err().code, ErrorCode::TokenInvalid);
+        assert_eq!(
+            t.verify("garbage").unwrap_err().code,
+            ErrorCode::TokenInvalid
+        );
+        let expired = Tokens::new(b"secret".to_vec(), Duration::from_secs(0));
+        let tok = expired.issue(u, d);
+        assert_eq!(t.verify(&tok).unwrap_err().code, ErrorCode::TokenExpired);
+    }
+
+    #[test]
+    fn limiter_counts_per_key() {
+        let l = RateLimiter::new(2, Duration::from_secs(60));
+        assert!(l.hit("a").is_ok());
+        assert!(l.hit("a").is_ok());
+        let e = l.hit("a").unwrap_err();
+        assert_eq!(e.code, ErrorCode::RateLimited);
+        assert!(e.retry_after.unwrap() >= 1);
+        assert!(l.hit("b").is_ok());
+        l.reset("a");
+        assert!(l.hit("a").is_ok());
+    }
+}

@@ -1,0 +1,201 @@
+//! Server configuration: one struct, read from TOML, environment and flags by
+//! the binary, validated once at start and passed down.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Everything the server can be told.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Folder for the database, the signing key and (later) media.
+    pub data_dir: PathBuf,
+    /// Limits on what clients may send.
+    pub limits: Limits,
+    /// Token lifetimes and login throttling.
+    pub auth: AuthConfig,
+    /// Live transports.
+    pub gateway: GatewayConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7878)),
+            data_dir: PathBuf::from("natter-data"),
+            limits: Limits::default(),
+            auth: AuthConfig::default(),
+            gateway: GatewayConfig::default(),
+        }
+    }
+}
+
+/// Size limits. Each is enforced with a typed error, never by truncating.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Longest message text, in bytes of UTF-8.
+    pub max_message_bytes: usize,
+    /// Largest WebSocket frame or HTTP JSON body, in bytes.
+    pub max_frame_bytes: usize,
+    /// Most members a group may have.
+    pub max_group_members: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 16 * 1024,
+            max_frame_bytes: 64 * 1024,
+            max_group_members: 1000,
+        }
+    }
+}
+
+/// Tokens and login throttling.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Access token lifetime, seconds.
+    pub access_ttl_secs: u64,
+    /// Refresh token lifetime, seconds (each refresh starts a new one).
+    pub refresh_ttl_secs: u64,
+    /// Login attempts allowed per account per window.
+    pub login_attempts_per_account: u32,
+    /// Login and registration attempts allowed per client address per window.
+    pub login_attempts_per_address: u32,
+    /// The throttling window, seconds.
+    pub login_window_secs: u64,
+    /// Argon2id memory cost in KiB (19456 is OWASP's minimum).
+    pub argon2_memory_kib: u32,
+    /// Argon2id passes.
+    pub argon2_iterations: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_secs: 30 * 24 * 3600,
+            login_attempts_per_account: 10,
+            login_attempts_per_address: 60,
+            login_window_secs: 300,
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+        }
+    }
+}
+
+/// WebSocket, SSE and long-poll settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    /// Seconds between server pings; a socket silent for twice this long is
+    /// closed.
+    pub heartbeat_secs: u64,
+    /// Seconds a new socket has to send `hello`.
+    pub hello_timeout_secs: u64,
+    /// Live events queued per connection before it falls back to reading
+    /// from the store.
+    pub queue: usize,
+    /// Sends a socket may have in flight before the server stops reading it.
+    pub max_inflight_sends: usize,
+    /// Seconds a write to a client may block before the connection is
+    /// dropped as stuck.
+    pub write_timeout_secs: u64,
+    /// Events per page when catching a device up.
+    pub sync_page: u32,
+    /// Most seconds a long-poll may wait.
+    pub max_poll_wait_secs: u64,
+    /// Most connections held at once.
+    pub max_connections: usize,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            heartbeat_secs: 25,
+            hello_timeout_secs: 10,
+            queue: 64,
+            max_inflight_sends: 64,
+            write_timeout_secs: 30,
+            sync_page: 200,
+            max_poll_wait_secs: 60,
+            max_connections: 50_000,
+        }
+    }
+}
+
+impl Config {
+    /// Checks values that serde cannot; returns every problem found.
+    pub fn validate(&self) -> Result<(), Vec<String>> {
+        let mut errs = Vec::new();
+        let l = &self.limits;
+        if l.max_message_bytes == 0 {
+            errs.push("limits.max_message_bytes must be at least 1".into());
+        }
+        if l.max_frame_bytes < l.max_message_bytes + 1024 {
+            errs.push(format!(
+                "limits.max_frame_bytes ({}) must exceed limits.max_message_bytes ({}) by at least 1024",
+                l.max_frame_bytes, l.max_message_bytes
+            ));
+        }
+        if l.max_group_members < 2 {
+            errs.push("limits.max_group_members must be at least 2".into());
+        }
+        let a = &self.auth;
+        if a.access_ttl_secs == 0 || a.refresh_ttl_secs < a.access_ttl_secs {
+            errs.push(
+                "auth: access_ttl_secs must be > 0 and refresh_ttl_secs >= access_ttl_secs".into(),
+            );
+        }
+        if a.login_attempts_per_account == 0
+            || a.login_attempts_per_address == 0
+            || a.login_window_secs == 0
+        {
+            errs.push("auth: login limits and window must be at least 1".into());
+        }
+        if a.argon2_memory_kib < 8 || a.argon2_iterations == 0 {
+            errs.push("auth: argon2_memory_kib must be >= 8 and argon2_iterations >= 1".into());
+        }
+        let g = &self.gateway;
+        if g.heartbeat_secs == 0 || g.hello_timeout_secs == 0 || g.write_timeout_secs == 0 {
+            errs.push(
+                "gateway: heartbeat, hello and write timeouts must be at least 1 second".into(),
+            );
+        }
+        if g.queue == 0 || g.max_inflight_sends == 0 || g.sync_page == 0 || g.max_connections == 0 {
+            errs.push("gateway: queue, max_inflight_sends, sync_page and max_connections must be at least 1".into());
+        }
+        if errs.is_empty() { Ok(()) } else { Err(errs) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_are_named() {
+        assert!(Config::default().validate().is_ok());
+        let mut c = Config::default();
+        c.limits.max_frame_bytes = 10;
+        c.gateway.queue = 0;
+        let errs = c.validate().unwrap_err();
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert!(errs[0].contains("max_frame_bytes"));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = toml_like("{\"listen\":\"127.0.0.1:1\",\"nope\":1}");
+        assert!(err.is_err());
+    }
+
+    fn toml_like(json: &str) -> Result<Config, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+}

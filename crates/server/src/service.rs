@@ -1,0 +1,591 @@
+//! The domain operations behind the HTTP API and the live transports:
+//! validation, permissions, and the calls into the store. Handlers only
+//! translate between the wire and these functions.
+
+use crate::auth::{
+    Claims, check_password, new_refresh_token, normalize_username, now_ms, token_hash,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use natter_bus::BusMessage;
+use natter_proto::*;
+use natter_store::*;
+use std::net::IpAddr;
+
+/// Registers an account and logs it in on a first device.
+pub async fn register(
+    state: &AppState,
+    creds: Credentials,
+    addr: IpAddr,
+) -> ApiResult<AuthSession> {
+    state.login_by_address.hit(&format!("addr:{addr}"))?;
+    let username = normalize_username(&creds.username)?;
+    check_password(&creds.password, &username)?;
+    let device_name = device_name(creds.device_name.as_deref())?;
+    if state.store.user_by_name(&username).await?.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::UsernameTaken,
+            "that username is taken",
+        ));
+    }
+    let hash = state.passwords.hash(creds.password).await?;
+    let user = state
+        .store
+        .create_user(NewUser {
+            id: UserId::new(),
+            username,
+            password_hash: hash,
+            now: now_ms(),
+        })
+        .await?;
+    new_session(state, &user, device_name).await
+}
+
+/// Checks a password and opens a device session.
+pub async fn login(state: &AppState, creds: Credentials, addr: IpAddr) -> ApiResult<AuthSession> {
+    state.login_by_address.hit(&format!("addr:{addr}"))?;
+    let device_name = device_name(creds.device_name.as_deref())?;
+    let username = creds.username.trim().to_lowercase();
+    if username.is_empty() || username.len() > 64 || creds.password.len() > 1024 {
+        return Err(ApiError::new(
+            ErrorCode::InvalidCredentials,
+            "wrong username or password",
+        ));
+    }
+    let account_key = format!("user:{username}");
+    state.login_by_account.hit(&account_key)?;
+    let user = state.store.user_by_name(&username).await?;
+    let ok = state
+        .passwords
+        .verify(
+            creds.password,
+            user.as_ref().map(|u| u.password_hash.clone()),
+        )
+        .await?;
+    match user {
+        Some(user) if ok => {
+            state.login_by_account.reset(&account_key);
+            new_session(state, &user, device_name).await
+        }
+        _ => Err(ApiError::new(
+            ErrorCode::InvalidCredentials,
+            "wrong username or password",
+        )),
+    }
+}
+
+fn device_name(raw: Option<&str>) -> ApiResult<String> {
+    let name = raw.unwrap_or("unnamed device").trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "device_name must be 1 to 64 printable characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+async fn new_session(state: &AppState, user: &UserRecord, name: String) -> ApiResult<AuthSession> {
+    let device = DeviceId::new();
+    let refresh = new_refresh_token();
+    let now = now_ms();
+    state
+        .store
+        .create_session(NewSession {
+            device,
+            user: user.id,
+            name,
+            refresh_hash: token_hash(&refresh),
+            refresh_expires_at: now + state.config.auth.refresh_ttl_secs as i64 * 1000,
+            now,
+        })
+        .await?;
+    Ok(session_answer(state, user, device, refresh))
+}
+
+fn session_answer(
+    state: &AppState,
+    user: &UserRecord,
+    device: DeviceId,
+    refresh: String,
+) -> AuthSession {
+    AuthSession {
+        user: user.id,
+        username: user.username.clone(),
+        device,
+        access_token: state.tokens.issue(user.id, device),
+        access_expires_in: state.tokens.ttl().as_secs(),
+        refresh_token: refresh,
+    }
+}
+
+/// Exchanges a refresh token for a new pair.
+pub async fn refresh(state: &AppState, token: &str) -> ApiResult<AuthSession> {
+    if token.len() > 200 {
+        return Err(ApiError::new(
+            ErrorCode::TokenInvalid,
+            "invalid refresh token",
+        ));
+    }
+    let replacement = new_refresh_token();
+    let now = now_ms();
+    let outcome = state
+        .store
+        .rotate_refresh(RefreshRotation {
+            presented: token_hash(token),
+            replacement: token_hash(&replacement),
+            replacement_expires_at: now + state.config.auth.refresh_ttl_secs as i64 * 1000,
+            now,
+        })
+        .await?;
+    match outcome {
+        RefreshOutcome::Rotated(session) => {
+            let user = state
+                .store
+                .user(session.user)
+                .await?
+                .ok_or_else(|| ApiError::internal("session without user"))?;
+            Ok(session_answer(state, &user, session.device, replacement))
+        }
+        RefreshOutcome::Reused(session) => {
+            announce_revoked(state, session.user, session.device).await;
+            Err(ApiError::new(
+                ErrorCode::RefreshReused,
+                "this refresh token was already used; the session is revoked, log in again",
+            ))
+        }
+        RefreshOutcome::Revoked(_) => Err(ApiError::new(
+            ErrorCode::SessionRevoked,
+            "session revoked; log in again",
+        )),
+        RefreshOutcome::Expired => Err(ApiError::new(
+            ErrorCode::TokenExpired,
+            "refresh token expired; log in again",
+        )),
+        RefreshOutcome::Unknown => Err(ApiError::new(
+            ErrorCode::TokenInvalid,
+            "invalid refresh token",
+        )),
+    }
+}
+
+/// Checks an access token and that its session is still live.
+pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Claims> {
+    let claims = state.tokens.verify(token)?;
+    match state.store.session(claims.device).await? {
+        Some(s) if s.revoked_at.is_none() && s.user == claims.user => Ok(claims),
+        _ => Err(ApiError::new(
+            ErrorCode::SessionRevoked,
+            "session revoked; log in again",
+        )),
+    }
+}
+
+async fn announce_revoked(state: &AppState, user: UserId, device: DeviceId) {
+    if let Err(e) = state
+        .bus
+        .publish(BusMessage::SessionRevoked { user, device })
+        .await
+    {
+        tracing::warn!(error = %e, "could not announce a revoked session");
+    }
+}
+
+/// Revokes one of the caller's sessions and closes its connections.
+pub async fn revoke(state: &AppState, claims: &Claims, device: DeviceId) -> ApiResult<()> {
+    state
+        .store
+        .revoke_session(claims.user, device, now_ms())
+        .await?;
+    announce_revoked(state, claims.user, device).await;
+    Ok(())
+}
+
+/// The caller's sessions.
+pub async fn sessions(state: &AppState, claims: &Claims) -> ApiResult<SessionList> {
+    let sessions = state
+        .store
+        .sessions_of(claims.user)
+        .await?
+        .into_iter()
+        .map(|s| SessionInfo {
+            current: s.device == claims.device,
+            device: s.device,
+            name: s.name,
+            created_at: s.created_at,
+            last_active_at: s.last_active_at,
+        })
+        .collect();
+    Ok(SessionList { sessions })
+}
+
+/// The caller.
+pub async fn me(state: &AppState, claims: &Claims) -> ApiResult<Me> {
+    let user = state
+        .store
+        .user(claims.user)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such user"))?;
+    Ok(Me {
+        id: user.id,
+        username: user.username,
+        device: claims.device,
+        head: state.store.log_head(claims.user).await?,
+    })
+}
+
+fn user_info(u: UserRecord) -> UserInfo {
+    UserInfo {
+        id: u.id,
+        username: u.username,
+    }
+}
+
+/// A user by id.
+pub async fn user(state: &AppState, id: UserId) -> ApiResult<UserInfo> {
+    state
+        .store
+        .user(id)
+        .await?
+        .map(user_info)
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such user"))
+}
+
+/// A user by username.
+pub async fn user_by_name(state: &AppState, name: &str) -> ApiResult<UserInfo> {
+    let name = name.trim().to_lowercase();
+    if name.is_empty() || name.len() > 64 {
+        return Err(ApiError::new(ErrorCode::NotFound, "no such user"));
+    }
+    state
+        .store
+        .user_by_name(&name)
+        .await?
+        .map(user_info)
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such user"))
+}
+
+async fn require_member(
+    state: &AppState,
+    conv: ConversationId,
+    user: UserId,
+) -> ApiResult<Membership> {
+    state.store.membership(conv, user).await?.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotMember,
+            "you are not a member of this conversation",
+        )
+    })
+}
+
+async fn info(
+    state: &AppState,
+    conv: ConversationRecord,
+    viewer: UserId,
+    joined: Seq,
+) -> ApiResult<ConversationInfo> {
+    let peer = if conv.kind == ConversationKind::Direct {
+        state
+            .store
+            .members(conv.id)
+            .await?
+            .into_iter()
+            .find(|m| m.id != viewer)
+            .map(user_info)
+    } else {
+        None
+    };
+    let last = state
+        .store
+        .history(HistoryRequest {
+            conv: conv.id,
+            viewer,
+            range: HistoryRange::Latest,
+            limit: 20,
+        })
+        .await?;
+    let last_message = last
+        .events
+        .into_iter()
+        .rev()
+        .find(|e| e.seq >= joined && matches!(e.body, EventBody::Message { .. }));
+    Ok(ConversationInfo {
+        id: conv.id,
+        kind: conv.kind,
+        name: conv.name,
+        creator: conv.creator,
+        created_at: conv.created_at,
+        member_count: conv.member_count,
+        peer,
+        last_seq: conv.last_seq,
+        last_message,
+    })
+}
+
+/// One conversation, for a member.
+pub async fn conversation(
+    state: &AppState,
+    claims: &Claims,
+    conv: ConversationId,
+) -> ApiResult<ConversationInfo> {
+    let m = require_member(state, conv, claims.user).await?;
+    let record = state
+        .store
+        .conversation(conv)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such conversation"))?;
+    info(state, record, claims.user, m.joined_seq).await
+}
+
+/// The caller's conversations, newest activity first.
+pub async fn conversations(state: &AppState, claims: &Claims) -> ApiResult<ConversationList> {
+    let list = state.store.conversations_of(claims.user).await?;
+    Ok(ConversationList {
+        conversations: list
+            .into_iter()
+            .map(|s| ConversationInfo {
+                id: s.conv.id,
+                kind: s.conv.kind,
+                name: s.conv.name,
+                creator: s.conv.creator,
+                created_at: s.conv.created_at,
+                member_count: s.conv.member_count,
+                peer: s.peer.map(user_info),
+                last_seq: s.conv.last_seq,
+                last_message: s.last_message,
+            })
+            .collect(),
+    })
+}
+
+/// Creates a group, or finds or creates a direct conversation. The bool is
+/// true when something new was created.
+pub async fn create_conversation(
+    state: &AppState,
+    claims: &Claims,
+    req: CreateConversation,
+) -> ApiResult<(ConversationInfo, bool)> {
+    let (kind, name, members) = match req {
+        CreateConversation::Direct { user } => {
+            if user == claims.user {
+                return Err(ApiError::bad_request(
+                    "a direct conversation needs another user",
+                ));
+            }
+            (ConversationKind::Direct, None, vec![claims.user, user])
+        }
+        CreateConversation::Group { name, members } => {
+            let name = name.trim().to_owned();
+            if name.is_empty() || name.chars().count() > 128 || name.chars().any(char::is_control) {
+                return Err(ApiError::bad_request(
+                    "group names have 1 to 128 printable characters",
+                ));
+            }
+            let mut all = vec![claims.user];
+            for m in members {
+                if !all.contains(&m) {
+                    all.push(m);
+                }
+            }
+            if all.len() > state.config.limits.max_group_members {
+                return Err(ApiError::bad_request(format!(
+                    "a group has at most {} members",
+                    state.config.limits.max_group_members
+                )));
+            }
+            (ConversationKind::Group, Some(name), all)
+        }
+    };
+    let created = state
+        .store
+        .create_conversation(NewConversation {
+            id: ConversationId::new(),
+            kind,
+            name,
+            creator: claims.user,
+            members,
+            now: now_ms(),
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::new(ErrorCode::NotFound, "no such user"),
+            other => other.into(),
+        })?;
+    let (id, new) = match created {
+        Created::New(c) => (c.event.conv, true),
+        Created::Existing(id) => (id, false),
+    };
+    Ok((conversation(state, claims, id).await?, new))
+}
+
+/// Adds members to a group; only its creator may.
+pub async fn add_members(
+    state: &AppState,
+    claims: &Claims,
+    conv: ConversationId,
+    users: Vec<UserId>,
+) -> ApiResult<ConversationInfo> {
+    require_member(state, conv, claims.user).await?;
+    let record = state
+        .store
+        .conversation(conv)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such conversation"))?;
+    if record.kind == ConversationKind::Direct {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "direct conversations cannot get more members",
+        ));
+    }
+    if record.creator != claims.user {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only the group's creator can add members",
+        ));
+    }
+    if users.is_empty() || users.len() > state.config.limits.max_group_members {
+        return Err(ApiError::bad_request("name 1 or more users to add"));
+    }
+    if record.member_count as usize + users.len() > state.config.limits.max_group_members {
+        let current = state.store.members(conv).await?;
+        let fresh = users
+            .iter()
+            .filter(|u| !current.iter().any(|m| m.id == **u))
+            .count();
+        if current.len() + fresh > state.config.limits.max_group_members {
+            return Err(ApiError::bad_request(format!(
+                "a group has at most {} members",
+                state.config.limits.max_group_members
+            )));
+        }
+    }
+    state
+        .store
+        .add_members(NewMembers {
+            conv,
+            by: claims.user,
+            users,
+            now: now_ms(),
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::new(ErrorCode::NotFound, "no such user"),
+            other => other.into(),
+        })?;
+    conversation(state, claims, conv).await
+}
+
+/// Members of a conversation, for a member.
+pub async fn members(
+    state: &AppState,
+    claims: &Claims,
+    conv: ConversationId,
+) -> ApiResult<MemberList> {
+    require_member(state, conv, claims.user).await?;
+    Ok(MemberList {
+        members: state
+            .store
+            .members(conv)
+            .await?
+            .into_iter()
+            .map(user_info)
+            .collect(),
+    })
+}
+
+/// Checks a message before it goes to the store.
+pub fn validate_message(state: &AppState, client_id: &ClientId, text: &str) -> ApiResult<()> {
+    if !client_id.is_valid() {
+        return Err(ApiError::bad_request(
+            "client_id must be 1 to 64 printable ASCII characters",
+        ));
+    }
+    if text.trim().is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::MessageEmpty,
+            "message text is empty",
+        ));
+    }
+    let max = state.config.limits.max_message_bytes;
+    if text.len() > max {
+        return Err(ApiError::new(
+            ErrorCode::MessageTooLong,
+            format!("message text is {} bytes; the limit is {max}", text.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// Sends a message; answers once it is durable.
+pub async fn send(
+    state: &AppState,
+    claims: &Claims,
+    conv: ConversationId,
+    client_id: ClientId,
+    text: String,
+) -> ApiResult<Sent> {
+    validate_message(state, &client_id, &text)?;
+    let appended = state
+        .store
+        .append_message(NewMessage {
+            id: MessageId::new(),
+            conv,
+            sender: claims.user,
+            device: claims.device,
+            client_id: client_id.clone(),
+            text,
+            now: now_ms(),
+        })
+        .await?;
+    let (event, duplicate) = match appended {
+        Appended::New(c) => (c.event.as_ref().clone(), false),
+        Appended::Duplicate(e) => (e, true),
+    };
+    let id = event
+        .message_id()
+        .ok_or_else(|| ApiError::internal("appended event is not a message"))?;
+    Ok(Sent {
+        conv,
+        client_id,
+        id,
+        seq: event.seq,
+        ts: event.ts,
+        duplicate,
+    })
+}
+
+/// A page of history for a member.
+pub async fn history(
+    state: &AppState,
+    claims: &Claims,
+    conv: ConversationId,
+    q: HistoryQuery,
+) -> ApiResult<HistoryPage> {
+    let range = match (q.before, q.after) {
+        (Some(_), Some(_)) => return Err(ApiError::bad_request("give before or after, not both")),
+        (Some(b), None) => HistoryRange::Before(b),
+        (None, Some(a)) => HistoryRange::After(a),
+        (None, None) => HistoryRange::Latest,
+    };
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be 1 to 200"));
+    }
+    let slice = state
+        .store
+        .history(HistoryRequest {
+            conv,
+            viewer: claims.user,
+            range,
+            limit,
+        })
+        .await?;
+    Ok(HistoryPage {
+        events: slice.events,
+        more: slice.more,
+    })
+}
+
+/// Logs the caller's session out.
+pub async fn logout(state: &AppState, claims: &Claims) -> ApiResult<()> {
+    revoke(state, claims, claims.device).await
+}

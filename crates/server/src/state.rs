@@ -1,0 +1,79 @@
+//! Shared state handed to every handler.
+
+use crate::auth::{Passwords, RateLimiter, Tokens};
+use crate::config::Config;
+use crate::hub::Hub;
+use natter_bus::Bus;
+use natter_store::Store;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::{Notify, Semaphore, watch};
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Validated configuration.
+    pub config: Arc<Config>,
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// Cross-node fan-out.
+    pub bus: Arc<dyn Bus>,
+    /// This node's live connections.
+    pub hub: Arc<Hub>,
+    /// Access-token signer.
+    pub tokens: Tokens,
+    /// Password hasher.
+    pub passwords: Passwords,
+    /// Failed logins per account.
+    pub login_by_account: Arc<RateLimiter>,
+    /// Login and registration attempts per client address.
+    pub login_by_address: Arc<RateLimiter>,
+    /// Caps live connections.
+    pub connection_slots: Arc<Semaphore>,
+    /// Flips to true when the server starts shutting down.
+    pub shutdown: watch::Receiver<bool>,
+    /// Counts live connection tasks so shutdown can wait for them.
+    pub tasks: Arc<TaskCount>,
+}
+
+/// A count of running connection tasks with a way to wait for zero.
+#[derive(Default)]
+pub struct TaskCount {
+    live: AtomicUsize,
+    zero: Notify,
+}
+
+/// Decrements the count when dropped.
+pub struct TaskGuard(Arc<TaskCount>);
+
+impl TaskCount {
+    /// Counts one more task until the guard is dropped.
+    pub fn enter(self: &Arc<Self>) -> TaskGuard {
+        self.live.fetch_add(1, Ordering::AcqRel);
+        TaskGuard(self.clone())
+    }
+
+    /// Tasks running now.
+    pub fn live(&self) -> usize {
+        self.live.load(Ordering::Acquire)
+    }
+
+    /// Waits until no task runs.
+    pub async fn wait_zero(&self) {
+        loop {
+            let notified = self.zero.notified();
+            if self.live() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        if self.0.live.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.zero.notify_waiters();
+        }
+    }
+}

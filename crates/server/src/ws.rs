@@ -1,0 +1,439 @@
+//! The WebSocket gateway, the primary transport.
+//!
+//! One task per socket runs a select loop over: frames from the client,
+//! sends in flight (bounded, so a client cannot queue unbounded work), the
+//! device's feed, the heartbeat, and shutdown. The socket's buffers are kept
+//! small so that idle connections are cheap.
+
+use crate::error::ApiError;
+use crate::feed::{Feed, Step};
+use crate::live::resync_cursor;
+use crate::service;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::FuturesUnordered;
+use futures_util::{SinkExt, StreamExt};
+use natter_proto::{ClientFrame, Cursor, ErrorCode, PROTOCOL_VERSION, ServerFrame};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+/// Bytes read from the socket at a time. Small, because each idle socket
+/// holds one such buffer.
+const READ_BUFFER: usize = 4096;
+
+/// WebSocket close codes used by the server.
+mod close {
+    pub const NORMAL: u16 = 1000;
+    pub const GOING_AWAY: u16 = 1001;
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    pub const POLICY: u16 = 1008;
+    pub const TOO_BIG: u16 = 1009;
+    pub const TRY_AGAIN: u16 = 1013;
+}
+
+/// `GET /v1/ws`: upgrades to a WebSocket. The first frame must be `hello`.
+pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    let Ok(slot) = state.connection_slots.clone().try_acquire_owned() else {
+        return ApiError::new(ErrorCode::Unavailable, "too many connections; retry later")
+            .into_response();
+    };
+    let max = state.config.limits.max_frame_bytes;
+    let guard = state.tasks.enter();
+    ws.read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(max.saturating_mul(4).max(READ_BUFFER * 4))
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| async move {
+            let _slot = slot;
+            let _guard = guard;
+            Conn::new(state, socket).run().await;
+        })
+}
+
+type InFlight = Pin<Box<dyn Future<Output = ServerFrame> + Send>>;
+
+struct Conn {
+    state: AppState,
+    socket: WebSocket,
+    write_timeout: Duration,
+}
+
+/// Why a connection ended; decides the close frame.
+struct Closing {
+    code: u16,
+    reason: &'static str,
+}
+
+impl Conn {
+    fn new(state: AppState, socket: WebSocket) -> Self {
+        let write_timeout = Duration::from_secs(state.config.gateway.write_timeout_secs);
+        Self {
+            state,
+            socket,
+            write_timeout,
+        }
+    }
+
+    async fn run(mut self) {
+        let closing = self.serve().await;
+        if let Some(c) = closing {
+            let frame = CloseFrame {
+                code: c.code,
+                reason: Utf8Bytes::from_static(c.reason),
+            };
+            let _ = tokio::time::timeout(
+                self.write_timeout,
+                self.socket.send(Message::Close(Some(frame))),
+            )
+            .await;
+        }
+    }
+
+    async fn write(&mut self, text: String) -> Result<(), Closing> {
+        match tokio::time::timeout(
+            self.write_timeout,
+            self.socket.send(Message::Text(text.into())),
+        )
+        .await
+        {
+            Ok(Ok(())) => Ok(()),
+            // The peer is gone; no close frame can reach it.
+            Ok(Err(_)) => Err(Closing {
+                code: close::NORMAL,
+                reason: "",
+            }),
+            Err(_) => Err(Closing {
+                code: close::TRY_AGAIN,
+                reason: "client too slow",
+            }),
+        }
+    }
+
+    async fn write_frame(&mut self, frame: &ServerFrame) -> Result<(), Closing> {
+        match serde_json::to_string(frame) {
+            Ok(text) => self.write(text).await,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot serialise a frame");
+                Ok(())
+            }
+        }
+    }
+
+    async fn write_error(&mut self, e: &ApiError) -> Result<(), Closing> {
+        self.write_frame(&ServerFrame::Error {
+            error: e.body(),
+            client_id: None,
+            conv: None,
+        })
+        .await
+    }
+
+    /// Runs the connection; `Some` means a close frame should be sent.
+    async fn serve(&mut self) -> Option<Closing> {
+        let gw = self.state.config.gateway.clone();
+        // 1. hello
+        let first = tokio::time::timeout(
+            Duration::from_secs(gw.hello_timeout_secs),
+            self.socket.recv(),
+        )
+        .await;
+        let (token, cursor) = match first {
+            Err(_) => {
+                let e = ApiError::new(ErrorCode::HelloRequired, "send hello within the timeout");
+                return self.write_error(&e).await.err().or(Some(Closing {
+                    code: close::POLICY,
+                    reason: "no hello",
+                }));
+            }
+            Ok(None) | Ok(Some(Err(_))) => return None,
+            Ok(Some(Ok(msg))) => match parse(msg) {
+                Parsed::Frame(ClientFrame::Hello { token, cursor }) => {
+                    (token, cursor.unwrap_or(Cursor::START))
+                }
+                Parsed::Frame(_) => {
+                    let e =
+                        ApiError::new(ErrorCode::HelloRequired, "the first frame must be hello");
+                    return self.write_error(&e).await.err().or(Some(Closing {
+                        code: close::POLICY,
+                        reason: "hello required",
+                    }));
+                }
+                Parsed::Error(e) => {
+                    return self.write_error(&e).await.err().or(Some(Closing {
+                        code: close::POLICY,
+                        reason: "hello required",
+                    }));
+                }
+                Parsed::Control => {
+                    let e =
+                        ApiError::new(ErrorCode::HelloRequired, "the first frame must be hello");
+                    return self.write_error(&e).await.err().or(Some(Closing {
+                        code: close::POLICY,
+                        reason: "hello required",
+                    }));
+                }
+                Parsed::Close => return None,
+            },
+        };
+        let claims = match service::authenticate(&self.state, &token).await {
+            Ok(c) => c,
+            Err(e) => {
+                return self.write_error(&e).await.err().or(Some(Closing {
+                    code: close::POLICY,
+                    reason: "authentication failed",
+                }));
+            }
+        };
+        let mut feed = match Feed::open(&self.state, claims.user, claims.device, cursor).await {
+            Ok(f) => f,
+            Err(e) if e.code == ErrorCode::ResyncRequired => {
+                let frame = ServerFrame::Resync {
+                    cursor: resync_cursor(&e),
+                    reason: "cursor cannot be served".into(),
+                };
+                return self.write_frame(&frame).await.err().or(Some(Closing {
+                    code: close::NORMAL,
+                    reason: "resync",
+                }));
+            }
+            Err(e) => {
+                return self.write_error(&e).await.err().or(Some(Closing {
+                    code: close::TRY_AGAIN,
+                    reason: "try again",
+                }));
+            }
+        };
+        let head = match self.state.store.log_head(claims.user).await {
+            Ok(h) => h,
+            Err(e) => {
+                let e = ApiError::from(e);
+                return self.write_error(&e).await.err().or(Some(Closing {
+                    code: close::TRY_AGAIN,
+                    reason: "try again",
+                }));
+            }
+        };
+        let welcome = ServerFrame::Welcome {
+            version: PROTOCOL_VERSION,
+            user: claims.user,
+            device: claims.device,
+            head,
+            heartbeat_secs: gw.heartbeat_secs,
+        };
+        if let Err(c) = self.write_frame(&welcome).await {
+            return Some(c);
+        }
+
+        // 2. the loop
+        let mut inflight: FuturesUnordered<InFlight> = FuturesUnordered::new();
+        let heartbeat = Duration::from_secs(gw.heartbeat_secs);
+        let mut ticker =
+            tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_heard = Instant::now();
+        let mut shutdown = self.state.shutdown.clone();
+        if *shutdown.borrow() {
+            return Some(Closing {
+                code: close::GOING_AWAY,
+                reason: "server shutting down",
+            });
+        }
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => {
+                    return Some(Closing { code: close::GOING_AWAY, reason: "server shutting down" });
+                }
+                msg = self.socket.recv(), if inflight.len() < gw.max_inflight_sends => {
+                    last_heard = Instant::now();
+                    let msg = match msg {
+                        None => return None,
+                        Some(Ok(m)) => m,
+                        Some(Err(e)) => return self.read_failed(e).await,
+                    };
+                    match parse(msg) {
+                        Parsed::Close => return None,
+                        Parsed::Control => {}
+                        Parsed::Error(e) => {
+                            if let Err(c) = self.write_error(&e).await { return Some(c); }
+                        }
+                        Parsed::Frame(ClientFrame::Ping) => {
+                            if let Err(c) = self.write_frame(&ServerFrame::Pong).await { return Some(c); }
+                        }
+                        Parsed::Frame(ClientFrame::Hello { .. }) => {
+                            let e = ApiError::bad_request("this socket is already authenticated");
+                            if let Err(c) = self.write_error(&e).await { return Some(c); }
+                        }
+                        Parsed::Frame(ClientFrame::Send { conv, client_id, text }) => {
+                            let state = self.state.clone();
+                            inflight.push(Box::pin(async move {
+                                match service::send(&state, &claims, conv, client_id.clone(), text).await {
+                                    Ok(sent) => ServerFrame::Sent(sent),
+                                    Err(e) => ServerFrame::Error { error: e.body(), client_id: Some(client_id), conv: Some(conv) },
+                                }
+                            }));
+                        }
+                    }
+                }
+                Some(frame) = inflight.next(), if !inflight.is_empty() => {
+                    if let Err(c) = self.write_frame(&frame).await { return Some(c); }
+                }
+                step = feed.next() => {
+                    match step {
+                        Ok(Step::Deliver(items)) => {
+                            if let Err(c) = self.deliver(items).await { return Some(c); }
+                        }
+                        Ok(Step::Synced(cursor)) => {
+                            if let Err(c) = self.write_frame(&ServerFrame::Synced { cursor }).await { return Some(c); }
+                        }
+                        Ok(Step::Revoked) => {
+                            let e = ApiError::new(ErrorCode::SessionRevoked, "session revoked; log in again");
+                            return self.write_error(&e).await.err().or(Some(Closing { code: close::POLICY, reason: "session revoked" }));
+                        }
+                        Err(e) if e.code == ErrorCode::ResyncRequired => {
+                            let frame = ServerFrame::Resync { cursor: resync_cursor(&e), reason: "cursor cannot be served".into() };
+                            return self.write_frame(&frame).await.err().or(Some(Closing { code: close::NORMAL, reason: "resync" }));
+                        }
+                        Err(e) => {
+                            return self.write_error(&e).await.err().or(Some(Closing { code: close::TRY_AGAIN, reason: "try again" }));
+                        }
+                    }
+                }
+                _ = ticker.tick() => {
+                    if last_heard.elapsed() > heartbeat * 2 {
+                        return Some(Closing { code: close::GOING_AWAY, reason: "heartbeat timeout" });
+                    }
+                    let ping = tokio::time::timeout(self.write_timeout, self.socket.send(Message::Ping(Default::default()))).await;
+                    if !matches!(ping, Ok(Ok(()))) {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes a run of events with one flush.
+    async fn deliver(&mut self, items: Vec<(Cursor, std::sync::Arc<str>)>) -> Result<(), Closing> {
+        let timeout = self.write_timeout;
+        let socket = &mut self.socket;
+        let work = async move {
+            for (cursor, json) in &items {
+                let text = format!(r#"{{"type":"event","cursor":"{cursor}","event":{json}}}"#);
+                socket.feed(Message::Text(text.into())).await?;
+            }
+            socket.flush().await
+        };
+        match tokio::time::timeout(timeout, work).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Closing {
+                code: close::NORMAL,
+                reason: "",
+            }),
+            Err(_) => Err(Closing {
+                code: close::TRY_AGAIN,
+                reason: "client too slow",
+            }),
+        }
+    }
+
+    /// A read failed: tell the client why when the protocol allows it.
+    async fn read_failed(&mut self, e: axum::Error) -> Option<Closing> {
+        let inner = e.into_inner();
+        let Some(te) = inner.downcast_ref::<tungstenite::Error>() else {
+            return None;
+        };
+        let (err, code, reason) = match te {
+            tungstenite::Error::Capacity(_) => (
+                ApiError::new(ErrorCode::FrameTooLarge, "frame exceeds the size limit"),
+                close::TOO_BIG,
+                "frame too large",
+            ),
+            tungstenite::Error::Utf8(_) => (
+                ApiError::new(ErrorCode::MalformedFrame, "text frame is not valid UTF-8"),
+                close::INVALID_PAYLOAD,
+                "invalid utf-8",
+            ),
+            tungstenite::Error::Protocol(_) => (
+                ApiError::new(ErrorCode::MalformedFrame, "WebSocket protocol error"),
+                close::POLICY,
+                "protocol error",
+            ),
+            _ => return None,
+        };
+        self.write_error(&err)
+            .await
+            .err()
+            .or(Some(Closing { code, reason }))
+    }
+}
+
+enum Parsed {
+    Frame(ClientFrame),
+    Error(ApiError),
+    Control,
+    Close,
+}
+
+/// Decodes one client message into a frame or a typed error.
+fn parse(msg: Message) -> Parsed {
+    let text = match &msg {
+        Message::Text(t) => t.as_str(),
+        Message::Binary(b) => match std::str::from_utf8(b) {
+            Ok(s) => s,
+            Err(_) => {
+                return Parsed::Error(ApiError::new(
+                    ErrorCode::MalformedFrame,
+                    "frame is not valid UTF-8",
+                ));
+            }
+        },
+        Message::Ping(_) | Message::Pong(_) => return Parsed::Control,
+        Message::Close(_) => return Parsed::Close,
+    };
+    match serde_json::from_str::<ClientFrame>(text) {
+        Ok(f) => Parsed::Frame(f),
+        Err(e) => Parsed::Error(classify(e)),
+    }
+}
+
+fn classify(e: serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Data => {
+            let msg = e.to_string();
+            if msg.starts_with("unknown variant") {
+                ApiError::new(ErrorCode::UnknownFrame, "unknown frame type")
+            } else {
+                ApiError::bad_request(format!("invalid frame: {msg}"))
+            }
+        }
+        _ => ApiError::new(ErrorCode::MalformedFrame, "frame is not valid JSON"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_classified() {
+        let code = |s: &str| match parse(Message::Text(s.to_owned().into())) {
+            Parsed::Error(e) => Some(e.code),
+            _ => None,
+        };
+        assert_eq!(code("{"), Some(ErrorCode::MalformedFrame));
+        assert_eq!(code(r#"{"type":"dance"}"#), Some(ErrorCode::UnknownFrame));
+        assert_eq!(
+            code(r#"{"type":"send","text":"x"}"#),
+            Some(ErrorCode::BadRequest)
+        );
+        assert_eq!(code(r#"{"type":"ping"}"#), None);
+        assert!(matches!(
+            parse(Message::Binary(vec![0xff, 0xfe].into())),
+            Parsed::Error(e) if e.code == ErrorCode::MalformedFrame
+        ));
+    }
+}

@@ -1,0 +1,74 @@
+//! End-to-end tests: a real server on an ephemeral port with a real SQLite
+//! file, driven through the SDK (and, for the protocol edges, raw HTTP and
+//! WebSocket). All integration tests compile into this one binary.
+
+mod auth;
+mod bad_input;
+mod messaging;
+mod transports;
+
+use natter_proto::{ConversationId, Event, EventBody};
+use natter_test_support::sdk::{ConnectOptions, Live, LiveEvent};
+use std::time::Duration;
+
+/// How long a test waits for something that should happen at once before
+/// it fails. A bound for failures, not a sleep: passing tests never wait it.
+pub const WAIT: Duration = Duration::from_secs(15);
+
+/// Connects live and waits for the backlog to be delivered.
+pub async fn connect(client: &natter_test_support::sdk::Client) -> Live {
+    connect_with(client, ConnectOptions::new()).await
+}
+
+/// Connects with options and waits until synced.
+pub async fn connect_with(client: &natter_test_support::sdk::Client, opts: ConnectOptions) -> Live {
+    let mut live = client.connect(opts).await.expect("connect");
+    loop {
+        match live.next_event(WAIT).await {
+            Some(LiveEvent::Synced { .. }) => return live,
+            Some(_) => continue,
+            None => panic!("no synced within {WAIT:?}"),
+        }
+    }
+}
+
+/// The text of a message event.
+pub fn text(e: &Event) -> Option<&str> {
+    match &e.body {
+        EventBody::Message { text, .. } => Some(text),
+        _ => None,
+    }
+}
+
+/// Waits for the next `n` message events (skipping everything else).
+pub async fn messages(live: &mut Live, n: usize) -> Vec<Event> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        match live.next_event(WAIT).await {
+            Some(LiveEvent::Event { event, .. }) if text(&event).is_some() => out.push(event),
+            Some(_) => {}
+            None => panic!("got {} of {n} messages within {WAIT:?}: {out:?}", out.len()),
+        }
+    }
+    out
+}
+
+/// Waits for the next message event in `conv`.
+pub async fn message_in(live: &mut Live, conv: ConversationId) -> Event {
+    loop {
+        let e = messages(live, 1).await.remove(0);
+        if e.conv == conv {
+            return e;
+        }
+    }
+}
+
+/// Asserts that no message event arrives before the live connection has
+/// answered a round trip (a message sent to oneself would arrive first).
+pub async fn assert_no_message_pending(live: &mut Live) {
+    while let Some(ev) = live.try_recv() {
+        if let LiveEvent::Event { event, .. } = &ev {
+            assert!(text(event).is_none(), "unexpected message {event:?}");
+        }
+    }
+}

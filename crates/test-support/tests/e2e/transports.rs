@@ -1,0 +1,178 @@
+//! The fallback transports serve the same log as the WebSocket.
+
+use crate::*;
+use natter_proto::{ClientId, Cursor, Delivery};
+use natter_test_support::TestServer;
+
+/// A minimal Server-Sent Events reader over a streaming HTTP response.
+struct SseReader {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+struct SseEvent {
+    id: Option<String>,
+    kind: String,
+    data: String,
+}
+
+impl SseReader {
+    async fn open(url: &str, token: &str, last_event_id: Option<&str>) -> SseReader {
+        let mut req = reqwest::Client::new()
+            .get(format!("{url}/v1/events"))
+            .bearer_auth(token);
+        if let Some(id) = last_event_id {
+            req = req.header("Last-Event-ID", id);
+        }
+        let resp = req.send().await.expect("sse request");
+        assert_eq!(resp.status(), 200);
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+        SseReader {
+            resp,
+            buf: String::new(),
+        }
+    }
+
+    async fn next(&mut self) -> SseEvent {
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let mut ev = SseEvent {
+                    id: None,
+                    kind: "message".into(),
+                    data: String::new(),
+                };
+                let mut comment_only = true;
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        ev.id = Some(v.trim().to_owned());
+                        comment_only = false;
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        ev.kind = v.trim().to_owned();
+                        comment_only = false;
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        ev.data.push_str(v.trim_start());
+                        comment_only = false;
+                    }
+                }
+                if comment_only {
+                    continue;
+                }
+                return ev;
+            }
+            let chunk = tokio::time::timeout(WAIT, self.resp.chunk())
+                .await
+                .expect("sse data within the wait bound")
+                .expect("sse stream readable")
+                .expect("sse stream still open");
+            self.buf
+                .push_str(std::str::from_utf8(&chunk).expect("utf-8"));
+        }
+    }
+
+    /// The next `n` deliveries, skipping `synced`.
+    async fn deliveries(&mut self, n: usize) -> Vec<Delivery> {
+        let mut out = Vec::new();
+        while out.len() < n {
+            let ev = self.next().await;
+            if ev.kind == "event" {
+                let d: Delivery = serde_json::from_str(&ev.data).expect("delivery json");
+                assert_eq!(
+                    ev.id.as_deref(),
+                    Some(d.cursor.to_string().as_str()),
+                    "id is the cursor"
+                );
+                out.push(d);
+            }
+        }
+        out
+    }
+}
+
+#[tokio::test]
+async fn sse_long_poll_and_websocket_see_the_same_events() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let conv = alice.direct(bob.user_id().unwrap()).await.unwrap();
+    let token = bob.access_token().unwrap();
+
+    let mut ws = connect(&bob).await;
+    let mut sse = SseReader::open(&server.url(), &token, None).await;
+    // The backlog (the conversation's creation) comes first on SSE.
+    let backlog = sse.deliveries(1).await;
+    assert_eq!(backlog[0].cursor, Cursor(1));
+
+    for i in 0..5 {
+        alice
+            .send_message(conv.id, &ClientId::random(), &format!("m{i}"))
+            .await
+            .unwrap();
+    }
+    let from_ws: Vec<_> = messages(&mut ws, 5).await;
+    let from_sse: Vec<_> = sse.deliveries(5).await;
+    let polled = bob.sync(Some(Cursor(1)), None, Some(100)).await.unwrap();
+    assert_eq!(polled.deliveries.len(), 5);
+    assert_eq!(polled.cursor, Cursor(6));
+    assert!(!polled.more);
+    for i in 0..5 {
+        assert_eq!(from_ws[i], from_sse[i].event);
+        assert_eq!(from_sse[i], polled.deliveries[i]);
+    }
+
+    // SSE resumes from Last-Event-ID after a reconnect.
+    drop(sse);
+    alice
+        .send_message(conv.id, &ClientId::random(), "while away")
+        .await
+        .unwrap();
+    let mut sse = SseReader::open(&server.url(), &token, Some("6")).await;
+    let resumed = sse.deliveries(1).await;
+    assert_eq!(resumed[0].cursor, Cursor(7));
+    assert_eq!(text(&resumed[0].event), Some("while away"));
+    ws.close().await;
+}
+
+#[tokio::test]
+async fn a_long_poll_waits_for_the_next_event() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let conv = alice.direct(bob.user_id().unwrap()).await.unwrap();
+    let head = bob.me().await.unwrap().head;
+    let empty = bob.sync(Some(head), Some(0), None).await.unwrap();
+    assert!(empty.deliveries.is_empty());
+    assert_eq!(empty.cursor, head);
+    let poll = {
+        let bob = bob.clone();
+        tokio::spawn(async move { bob.sync(Some(head), Some(30), None).await })
+    };
+    alice
+        .send_message(conv.id, &ClientId::random(), "wake up")
+        .await
+        .unwrap();
+    let page = poll.await.unwrap().unwrap();
+    assert_eq!(page.deliveries.len(), 1);
+    assert_eq!(text(&page.deliveries[0].event), Some("wake up"));
+    assert_eq!(page.cursor, head.next());
+}
+
+#[tokio::test]
+async fn a_cursor_from_the_future_gets_a_resync_answer() {
+    let server = TestServer::start().await;
+    let bob = server.user("bob").await;
+    let err = bob.sync(Some(Cursor(99)), None, None).await.unwrap_err();
+    assert_eq!(err.code(), Some(natter_proto::ErrorCode::ResyncRequired));
+    match err {
+        natter_test_support::sdk::Error::Api { status, cursor, .. } => {
+            assert_eq!(status, 410);
+            assert_eq!(cursor, Some(Cursor(0)));
+        }
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
