@@ -47,6 +47,8 @@ pub enum ErrorCode {
     NotMember,
     /// No such user, conversation or session (or not one you may see).
     NotFound,
+    /// The endpoint exists but not with this HTTP method.
+    MethodNotAllowed,
     /// A client id was reused with different content.
     IdempotencyConflict,
     /// Too many requests; retry after the number of seconds given.
@@ -74,6 +76,7 @@ impl ErrorCode {
             | InvalidCredentials => 401,
             Forbidden | NotMember => 403,
             NotFound => 404,
+            MethodNotAllowed => 405,
             UsernameTaken | IdempotencyConflict => 409,
             ResyncRequired => 410,
             FrameTooLarge => 413,
@@ -105,6 +108,7 @@ impl ErrorCode {
             Forbidden => "forbidden",
             NotMember => "not_member",
             NotFound => "not_found",
+            MethodNotAllowed => "method_not_allowed",
             IdempotencyConflict => "idempotency_conflict",
             RateLimited => "rate_limited",
             ResyncRequired => "resync_required",

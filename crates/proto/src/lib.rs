@@ -24,5 +24,5 @@ pub use frame::{ClientFrame, Delivery, Sent, ServerFrame};
 pub use http::*;
 pub use ids::{ClientId, ConversationId, DeviceId, MessageId, UserId};
 
-/// The protocol revision this crate speaks; sent in `hello` and `welcome`.
+/// The protocol revision this crate speaks; the server states it in `welcome`.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -48,8 +48,16 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/events", get(live::sse))
         .route("/v1/ws", get(ws::upgrade))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "this endpoint does not take that method",
+    )
 }
 
 async fn not_found() -> ApiError {

@@ -4,10 +4,10 @@
 
 use crate::config::AuthConfig;
 use crate::error::{ApiError, ApiResult};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::PasswordHash;
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
 use natter_proto::{DeviceId, ErrorCode, UserId};
 use rand::RngCore;
@@ -87,7 +87,7 @@ pub fn check_password(password: &str, username: &str) -> ApiResult<()> {
         return weak("a password cannot be one repeated character");
     }
     let lower = password.to_lowercase();
-    if lower == username || lower.contains(username) && username.len() * 2 >= lower.len() {
+    if lower.replace(username, "").chars().count() < 6 {
         return weak("a password cannot be mostly the username");
     }
     if COMMON_PASSWORDS.contains(&lower.as_str()) {
@@ -96,9 +96,18 @@ pub fn check_password(password: &str, username: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// Hashes and verifies passwords with Argon2id on the blocking pool.
+type HashJob = Box<dyn FnOnce() + Send>;
+
+/// Hashes and verifies passwords with Argon2id on a few dedicated threads.
+///
+/// Each hash needs `argon2_memory_kib` of memory (19 MiB by default). On the
+/// shared blocking pool those allocations land in many threads' malloc
+/// arenas and stay resident; on a fixed set of threads the same blocks are
+/// reused, so hashing costs at most threads × memory, and a login flood
+/// queues (bounded) instead of taking every core.
 #[derive(Clone)]
 pub struct Passwords {
+    jobs: std::sync::mpsc::SyncSender<HashJob>,
     params: Params,
     /// A hash of a random password, verified against when the account does
     /// not exist so that timing does not reveal which usernames exist.
@@ -110,53 +119,156 @@ impl Passwords {
     pub fn new(cfg: &AuthConfig) -> ApiResult<Self> {
         let params = Params::new(cfg.argon2_memory_kib, cfg.argon2_iterations, 1, None)
             .map_err(ApiError::internal)?;
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(1, 4);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<HashJob>(1024);
+        let rx = std::sync::Arc::new(Mutex::new(rx));
+        for i in 0..threads {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("natter-argon2-{i}"))
+                .spawn(move || {
+                    loop {
+                        // The lock is only held while waiting for a job.
+                        let job = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return, // every sender is gone
+                        }
+                    }
+                })
+                .map_err(ApiError::internal)?;
+        }
         let mut this = Self {
+            jobs: tx,
             params,
             dummy: String::new(),
         };
-        this.dummy = this.hash_now(&random_token(16))?;
+        // Made on a hashing thread, so no other thread keeps Argon2 memory.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let hasher = this.clone();
+        this.jobs
+            .send(Box::new(move || {
+                let _ = tx.send(hasher.hash_now(&random_token(16)));
+            }))
+            .map_err(|_| ApiError::internal("password hashing threads did not start"))?;
+        this.dummy = rx
+            .recv()
+            .map_err(|_| ApiError::internal("password hashing thread failed"))??;
         Ok(this)
-    }
-
-    fn argon(&self) -> Argon2<'static> {
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
     }
 
     fn hash_now(&self, password: &str) -> ApiResult<String> {
         let mut salt = [0u8; 16];
         rand::rng().fill_bytes(&mut salt);
-        let salt = SaltString::encode_b64(&salt).map_err(ApiError::internal)?;
-        self.argon()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(ApiError::internal)
+        let mut out = [0u8; 32];
+        argon2_raw(&self.params, password.as_bytes(), &salt, &mut out)
+            .map_err(ApiError::internal)?;
+        Ok(format!(
+            "$argon2id$v=19$m={},t={},p={}${}${}",
+            self.params.m_cost(),
+            self.params.t_cost(),
+            self.params.p_cost(),
+            STANDARD_NO_PAD.encode(salt),
+            STANDARD_NO_PAD.encode(out)
+        ))
+    }
+
+    /// Checks a password against a PHC string (whatever its parameters).
+    fn verify_now(password: &str, phc: &str) -> ApiResult<bool> {
+        let parsed = PasswordHash::new(phc).map_err(ApiError::internal)?;
+        let params = Params::try_from(&parsed).map_err(ApiError::internal)?;
+        let mut salt_buf = [0u8; 64];
+        let salt = parsed
+            .salt
+            .ok_or_else(|| ApiError::internal("stored hash has no salt"))?
+            .decode_b64(&mut salt_buf)
+            .map_err(ApiError::internal)?;
+        let expected = parsed
+            .hash
+            .ok_or_else(|| ApiError::internal("stored hash has no output"))?;
+        let mut out = vec![0u8; expected.len()];
+        argon2_raw(&params, password.as_bytes(), salt, &mut out).map_err(ApiError::internal)?;
+        // Constant-time comparison.
+        let diff = out
+            .iter()
+            .zip(expected.as_bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        Ok(diff == 0)
+    }
+
+    /// Runs `f` on a hashing thread.
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: HashJob = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        let stopped = || ApiError::new(ErrorCode::Unavailable, "password hashing is stopped");
+        match self.jobs.try_send(job) {
+            Ok(()) => {}
+            Err(std::sync::mpsc::TrySendError::Full(job)) => {
+                // A full queue blocks the sender: wait off the async threads.
+                let jobs = self.jobs.clone();
+                tokio::task::spawn_blocking(move || jobs.send(job))
+                    .await
+                    .map_err(ApiError::internal)?
+                    .map_err(|_| stopped())?;
+            }
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => return Err(stopped()),
+        }
+        rx.await
+            .map_err(|_| ApiError::internal("password hashing thread failed"))
     }
 
     /// The PHC string of a new hash.
     pub async fn hash(&self, password: String) -> ApiResult<String> {
         let this = self.clone();
-        tokio::task::spawn_blocking(move || this.hash_now(&password))
-            .await
-            .map_err(ApiError::internal)?
+        self.run(move || this.hash_now(&password)).await?
     }
 
     /// True when `password` matches `phc`; with `None` it burns the same
     /// time and returns false.
     pub async fn verify(&self, password: String, phc: Option<String>) -> ApiResult<bool> {
         let this = self.clone();
-        tokio::task::spawn_blocking(move || {
+        self.run(move || {
             let known = phc.is_some();
             let phc = phc.unwrap_or_else(|| this.dummy.clone());
-            let parsed = PasswordHash::new(&phc).map_err(ApiError::internal)?;
-            let ok = this
-                .argon()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok();
+            let ok = Self::verify_now(&password, &phc)?;
             Ok(known && ok)
         })
-        .await
-        .map_err(ApiError::internal)?
+        .await?
     }
+}
+
+thread_local! {
+    /// Argon2's working memory, kept per hashing thread and reused, so each
+    /// hash does not allocate (and fragment) `m_cost` KiB anew.
+    static ARGON2_BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Raw Argon2id with the calling thread's reusable memory.
+fn argon2_raw(
+    params: &Params,
+    pwd: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), argon2::Error> {
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    ARGON2_BLOCKS.with(|cell| {
+        let mut blocks = cell.borrow_mut();
+        let need = params.block_count();
+        if blocks.len() != need {
+            blocks.clear();
+            blocks.shrink_to_fit();
+            blocks.resize(need, argon2::Block::default());
+        }
+        argon.hash_password_into_with_memory(pwd, salt, out, &mut blocks[..])
+    })
 }
 
 /// `n` random bytes, base64url.
@@ -331,6 +443,37 @@ mod tests {
         assert!(check_password("aaaaaaaaaaaa", "alice").is_err());
         assert!(check_password("alicealice1", "alice").is_err());
         assert!(check_password("Password123", "alice").is_err());
+    }
+
+    #[tokio::test]
+    async fn password_hashes_verify_and_reject() {
+        let cfg = AuthConfig {
+            argon2_memory_kib: 64,
+            argon2_iterations: 1,
+            ..AuthConfig::default()
+        };
+        let p = Passwords::new(&cfg).unwrap();
+        let phc = p.hash("correct horse".into()).await.unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
+        assert!(
+            p.verify("correct horse".into(), Some(phc.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !p.verify("wrong horse".into(), Some(phc.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(!p.verify("correct horse".into(), None).await.unwrap());
+        // Hashes made with other parameters still verify.
+        let other = Passwords::new(&AuthConfig {
+            argon2_memory_kib: 128,
+            ..cfg
+        })
+        .unwrap();
+        let old = other.hash("correct horse".into()).await.unwrap();
+        assert!(p.verify("correct horse".into(), Some(old)).await.unwrap());
     }
 
     #[test]

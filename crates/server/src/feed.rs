@@ -40,6 +40,9 @@ pub struct Feed {
     reg: Registration,
     mode: Mode,
     synced_once: bool,
+    /// The first backlog page, read while opening.
+    prefetched: Option<Vec<(Cursor, Arc<str>)>>,
+    head: Cursor,
 }
 
 impl Feed {
@@ -52,16 +55,49 @@ impl Feed {
         cursor: Cursor,
     ) -> ApiResult<Feed> {
         let reg = state.hub.register(user, device, state.config.gateway.queue);
-        // Fails with CursorGone for a cursor past the head or below the floor.
-        state.store.log_after(user, cursor, 1).await?;
-        Ok(Feed {
+        // Fails with CursorGone for a cursor past the head or below the
+        // floor. The page read here is the first page of the backlog.
+        let page = state
+            .store
+            .log_after(user, cursor, state.config.gateway.sync_page)
+            .await?;
+        let mut feed = Feed {
             state: state.clone(),
             user,
             cursor,
             reg,
             mode: Mode::Backlog,
             synced_once: false,
-        })
+            prefetched: None,
+            head: page.head,
+        };
+        feed.prefetched = Some(feed.serialize(page.entries)?);
+        Ok(feed)
+    }
+
+    /// The newest log position the feed has read from the store.
+    pub fn head(&self) -> Cursor {
+        self.head
+    }
+
+    fn serialize(
+        &self,
+        entries: Vec<(Cursor, natter_proto::Event)>,
+    ) -> ApiResult<Vec<(Cursor, Arc<str>)>> {
+        let mut out = Vec::with_capacity(entries.len());
+        for (cursor, event) in entries {
+            let json = serde_json::to_string(&event).map_err(ApiError::internal)?;
+            out.push((cursor, Arc::from(json)));
+        }
+        Ok(out)
+    }
+
+    /// Marks a page as handed out: the cursor moves to its last entry.
+    fn hand_out(&mut self, page: Vec<(Cursor, Arc<str>)>) -> Vec<(Cursor, Arc<str>)> {
+        if let Some((last, _)) = page.last() {
+            self.cursor = *last;
+        }
+        page
     }
 
     /// The position of the last entry handed out.
@@ -81,7 +117,10 @@ impl Feed {
             }
             match self.mode {
                 Mode::Backlog => {
-                    let page = self.read_page(self.state.config.gateway.sync_page).await?;
+                    let page = match self.prefetched.take() {
+                        Some(p) => self.hand_out(p),
+                        None => self.read_page(self.state.config.gateway.sync_page).await?,
+                    };
                     if !page.is_empty() {
                         return Ok(Step::Deliver(page));
                     }
@@ -162,6 +201,13 @@ impl Feed {
 
     /// Reads one page after the cursor without waiting (for long-polling).
     pub async fn page(&mut self, limit: u32) -> ApiResult<Vec<(Cursor, Arc<str>)>> {
+        if let Some(mut p) = self.prefetched.take() {
+            // Entries past the limit stay unread; the cursor does not pass them.
+            p.truncate(limit as usize);
+            if !p.is_empty() {
+                return Ok(self.hand_out(p));
+            }
+        }
         self.read_page(limit).await
     }
 

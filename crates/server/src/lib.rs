@@ -173,6 +173,13 @@ pub async fn start_on(
     let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let mut stop = state.shutdown.clone();
     let http = tokio::spawn(async move {
+        // No Nagle: chat frames are small and latency matters more than
+        // packet count.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
+        });
         let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
             let _ = stop.wait_for(|s| *s).await;
         });

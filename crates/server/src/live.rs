@@ -72,7 +72,7 @@ pub async fn long_poll(
         body,
         r#"],"cursor":"{}","more":{}}}"#,
         feed.cursor(),
-        page.len() as u32 >= limit
+        feed.cursor() < feed.head()
     );
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],

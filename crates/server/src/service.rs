@@ -442,8 +442,14 @@ pub async fn add_members(
             "only the group's creator can add members",
         ));
     }
-    if users.is_empty() || users.len() > state.config.limits.max_group_members {
+    if users.is_empty() {
         return Err(ApiError::bad_request("name 1 or more users to add"));
+    }
+    if users.len() > state.config.limits.max_group_members {
+        return Err(ApiError::bad_request(format!(
+            "a group has at most {} members",
+            state.config.limits.max_group_members
+        )));
     }
     if record.member_count as usize + users.len() > state.config.limits.max_group_members {
         let current = state.store.members(conv).await?;

@@ -11,6 +11,7 @@ use crate::live::resync_cursor;
 use crate::service;
 use crate::state::AppState;
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::FuturesUnordered;
@@ -21,8 +22,10 @@ use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 /// Bytes read from the socket at a time. Small, because each idle socket
-/// holds one such buffer.
-const READ_BUFFER: usize = 4096;
+/// holds one such buffer: 1 KiB keeps an idle socket under 10 KB of server
+/// memory (docs/benchmarks.md), and a frame larger than this is still read
+/// whole (the buffer grows for it and is split off as the message).
+const READ_BUFFER: usize = 1024;
 
 /// WebSocket close codes used by the server.
 mod close {
@@ -35,7 +38,20 @@ mod close {
 }
 
 /// `GET /v1/ws`: upgrades to a WebSocket. The first frame must be `hello`.
-pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+pub async fn upgrade(
+    State(state): State<AppState>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(r) => {
+            return ApiError::bad_request(format!(
+                "this endpoint speaks WebSocket only: {}",
+                r.body_text()
+            ))
+            .into_response();
+        }
+    };
     let Ok(slot) = state.connection_slots.clone().try_acquire_owned() else {
         return ApiError::new(ErrorCode::Unavailable, "too many connections; retry later")
             .into_response();
@@ -132,52 +148,55 @@ impl Conn {
         .await
     }
 
+    /// Sends an error frame, then asks for a close with `code`.
+    async fn refuse(&mut self, e: &ApiError, code: u16, reason: &'static str) -> Option<Closing> {
+        self.write_error(e)
+            .await
+            .err()
+            .or(Some(Closing { code, reason }))
+    }
+
+    /// The peer sent a close frame: the protocol layer queued the reply;
+    /// flush it so the peer sees a clean close.
+    async fn reply_close(&mut self) {
+        let _ = tokio::time::timeout(self.write_timeout, self.socket.flush()).await;
+    }
+
     /// Runs the connection; `Some` means a close frame should be sent.
     async fn serve(&mut self) -> Option<Closing> {
         let gw = self.state.config.gateway.clone();
         // 1. hello
-        let first = tokio::time::timeout(
-            Duration::from_secs(gw.hello_timeout_secs),
-            self.socket.recv(),
-        )
-        .await;
-        let (token, cursor) = match first {
-            Err(_) => {
-                let e = ApiError::new(ErrorCode::HelloRequired, "send hello within the timeout");
-                return self.write_error(&e).await.err().or(Some(Closing {
-                    code: close::POLICY,
-                    reason: "no hello",
-                }));
-            }
-            Ok(None) | Ok(Some(Err(_))) => return None,
-            Ok(Some(Ok(msg))) => match parse(msg) {
-                Parsed::Frame(ClientFrame::Hello { token, cursor }) => {
-                    (token, cursor.unwrap_or(Cursor::START))
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(gw.hello_timeout_secs);
+        let (token, cursor) = loop {
+            let first = tokio::time::timeout_at(deadline, self.socket.recv()).await;
+            let msg = match first {
+                Err(_) => {
+                    let e =
+                        ApiError::new(ErrorCode::HelloRequired, "send hello within the timeout");
+                    return self.refuse(&e, close::POLICY, "no hello").await;
                 }
+                Ok(None) => return None,
+                Ok(Some(Err(e))) => return self.read_failed(e).await,
+                Ok(Some(Ok(msg))) => msg,
+            };
+            match parse(msg) {
+                Parsed::Frame(ClientFrame::Hello { token, cursor }) => {
+                    break (token, cursor.unwrap_or(Cursor::START));
+                }
+                // WebSocket pings may come first; they are answered by the
+                // protocol layer.
+                Parsed::Control => continue,
                 Parsed::Frame(_) => {
                     let e =
                         ApiError::new(ErrorCode::HelloRequired, "the first frame must be hello");
-                    return self.write_error(&e).await.err().or(Some(Closing {
-                        code: close::POLICY,
-                        reason: "hello required",
-                    }));
+                    return self.refuse(&e, close::POLICY, "hello required").await;
                 }
-                Parsed::Error(e) => {
-                    return self.write_error(&e).await.err().or(Some(Closing {
-                        code: close::POLICY,
-                        reason: "hello required",
-                    }));
+                Parsed::Error(e) => return self.refuse(&e, close::POLICY, "hello required").await,
+                Parsed::Close => {
+                    self.reply_close().await;
+                    return None;
                 }
-                Parsed::Control => {
-                    let e =
-                        ApiError::new(ErrorCode::HelloRequired, "the first frame must be hello");
-                    return self.write_error(&e).await.err().or(Some(Closing {
-                        code: close::POLICY,
-                        reason: "hello required",
-                    }));
-                }
-                Parsed::Close => return None,
-            },
+            }
         };
         let claims = match service::authenticate(&self.state, &token).await {
             Ok(c) => c,
@@ -207,16 +226,7 @@ impl Conn {
                 }));
             }
         };
-        let head = match self.state.store.log_head(claims.user).await {
-            Ok(h) => h,
-            Err(e) => {
-                let e = ApiError::from(e);
-                return self.write_error(&e).await.err().or(Some(Closing {
-                    code: close::TRY_AGAIN,
-                    reason: "try again",
-                }));
-            }
-        };
+        let head = feed.head();
         let welcome = ServerFrame::Welcome {
             version: PROTOCOL_VERSION,
             user: claims.user,
@@ -255,7 +265,10 @@ impl Conn {
                         Some(Err(e)) => return self.read_failed(e).await,
                     };
                     match parse(msg) {
-                        Parsed::Close => return None,
+                        Parsed::Close => {
+                            self.reply_close().await;
+                            return None;
+                        }
                         Parsed::Control => {}
                         Parsed::Error(e) => {
                             if let Err(c) = self.write_error(&e).await { return Some(c); }
@@ -342,9 +355,7 @@ impl Conn {
     /// A read failed: tell the client why when the protocol allows it.
     async fn read_failed(&mut self, e: axum::Error) -> Option<Closing> {
         let inner = e.into_inner();
-        let Some(te) = inner.downcast_ref::<tungstenite::Error>() else {
-            return None;
-        };
+        let te = inner.downcast_ref::<tungstenite::Error>()?;
         let (err, code, reason) = match te {
             tungstenite::Error::Capacity(_) => (
                 ApiError::new(ErrorCode::FrameTooLarge, "frame exceeds the size limit"),

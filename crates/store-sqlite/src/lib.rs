@@ -54,8 +54,13 @@ pub struct SqliteStore {
     path: PathBuf,
     jobs: Mutex<Option<mpsc::Sender<Box<dyn Job>>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Copies the WAL into the database off the writer's path; dropping the
+    /// sender stops it.
+    checkpointer: Mutex<Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>>,
     readers: Arc<Mutex<Vec<Connection>>>,
-    max_readers: usize,
+    /// Bounds concurrent reads to the number of read connections, so load
+    /// never opens more connections or blocking threads than that.
+    read_slots: Arc<tokio::sync::Semaphore>,
     feed: FeedSlot,
     feed_capacity: usize,
 }
@@ -83,7 +88,7 @@ impl SqliteStore {
              PRAGMA synchronous = FULL;
              PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 10000;
-             PRAGMA wal_autocheckpoint = 4000;",
+             PRAGMA wal_autocheckpoint = 0;",
         )
         .map_err(db_err)?;
         migrate(&mut conn)?;
@@ -99,8 +104,9 @@ impl SqliteStore {
             path: path.to_owned(),
             jobs: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(handle)),
+            checkpointer: Mutex::new(Some(start_checkpointer(path)?)),
             readers: Arc::new(Mutex::new(Vec::new())),
-            max_readers: opts.readers.max(1),
+            read_slots: Arc::new(tokio::sync::Semaphore::new(opts.readers.max(1))),
             feed,
             feed_capacity: opts.feed.max(1),
         })
@@ -132,17 +138,21 @@ impl SqliteStore {
     {
         let pool = self.readers.clone();
         let path = self.path.clone();
-        let max = self.max_readers;
+        let permit = self
+            .read_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Unavailable)?;
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let conn = pool.lock().ok().and_then(|mut p| p.pop());
             let conn = match conn {
                 Some(c) => c,
                 None => open_reader(&path)?,
             };
             let out = f(&conn);
-            if let Ok(mut p) = pool.lock()
-                && p.len() < max
-            {
+            if let Ok(mut p) = pool.lock() {
                 p.push(conn);
             }
             out
@@ -150,6 +160,39 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?
     }
+}
+
+/// How often the checkpointer copies the WAL into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Starts the thread that checkpoints the WAL. With SQLite's automatic
+/// checkpoints the committing writer does this work, and every commit that
+/// crosses the threshold stalls for the copy and an extra fsync; here a
+/// separate connection does it in the background (PASSIVE: it never blocks
+/// the writer or readers), and truncates the WAL when it stops.
+fn start_checkpointer(
+    path: &Path,
+) -> Result<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)> {
+    let conn = Connection::open(path).map_err(db_err)?;
+    conn.execute_batch("PRAGMA busy_timeout = 10000;")
+        .map_err(db_err)?;
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let handle = std::thread::Builder::new()
+        .name("natter-sqlite-checkpoint".into())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                rx.recv_timeout(CHECKPOINT_EVERY)
+            {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "checkpoint failed");
+                }
+            }
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "final checkpoint failed");
+            }
+        })
+        .map_err(|e| StoreError::Internal(format!("cannot start checkpointer: {e}")))?;
+    Ok((tx, handle))
 }
 
 fn open_reader(path: &Path) -> Result<Connection> {
@@ -844,9 +887,15 @@ impl Store for SqliteStore {
         if let Some(handle) = handle {
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }
+        let checkpointer = self.checkpointer.lock().ok().and_then(|mut c| c.take());
+        if let Some((stop, handle)) = checkpointer {
+            drop(stop);
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
         if let Ok(mut f) = self.feed.lock() {
             f.take();
         }
+        self.read_slots.close();
         if let Ok(mut r) = self.readers.lock() {
             r.clear();
         }

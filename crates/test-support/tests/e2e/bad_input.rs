@@ -439,6 +439,18 @@ async fn bad_http_requests_get_typed_errors() {
             code: "bad_request",
         },
         Case {
+            name: "wrong method",
+            req: http.put(format!("{url}/v1/conversations")).bearer_auth(&token),
+            status: 405,
+            code: "method_not_allowed",
+        },
+        Case {
+            name: "websocket endpoint over plain http",
+            req: http.get(format!("{url}/v1/ws")),
+            status: 400,
+            code: "bad_request",
+        },
+        Case {
             name: "unknown route",
             req: http.get(format!("{url}/v1/nope")),
             status: 404,

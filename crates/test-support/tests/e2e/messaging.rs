@@ -329,9 +329,10 @@ async fn messages_written_offline_wait_in_the_outbox_and_arrive_once() {
     .await;
     server.stop().await;
     loop {
-        match a.next_event(WAIT).await.expect("disconnect noticed") {
-            LiveEvent::Disconnected { .. } => break,
-            _ => {}
+        if let LiveEvent::Disconnected { .. } =
+            a.next_event(WAIT).await.expect("disconnect noticed")
+        {
+            break;
         }
     }
     let c1 = a.send(conv.id, "written offline 1");

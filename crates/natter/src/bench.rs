@@ -1,0 +1,652 @@
+//! `natter bench`: the load generator. It measures what operators ask of a
+//! chat server: durable message throughput, acknowledgement and delivery
+//! latency at a fixed rate, and what an idle connection costs.
+//!
+//! By default each run starts its own server (this same binary, `serve`, on
+//! a fresh data folder and a free port) so that the server's memory can be
+//! read from /proc; `--url` targets a running server instead.
+//!
+//! Clients speak the raw WebSocket protocol (not the SDK's live task) so the
+//! generator costs as little CPU as possible on the machine it shares with
+//! the server.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use natter_proto::{ClientId, ConversationId};
+use natter_sdk::Client;
+use serde::Deserialize;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::net::TcpSocket;
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+/// `natter bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    scenario: Scenario,
+    /// Target a running server instead of starting one.
+    #[arg(long, global = true)]
+    url: Option<String>,
+    /// Write the result as JSON to this file.
+    #[arg(long, global = true)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Scenario {
+    /// Many senders as fast as acknowledgements allow: durable messages per
+    /// second and send-to-delivery latency.
+    Throughput {
+        /// Sender/receiver pairs (one direct conversation each).
+        #[arg(long, default_value_t = 16)]
+        pairs: usize,
+        /// Sends each sender keeps in flight.
+        #[arg(long, default_value_t = 32)]
+        window: usize,
+        /// Seconds to measure.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        /// Message size in bytes.
+        #[arg(long, default_value_t = 100)]
+        size: usize,
+    },
+    /// Pairs exchanging 1:1 messages at a fixed total rate: acknowledgement
+    /// and delivery latency percentiles.
+    Latency {
+        /// Sender/receiver pairs.
+        #[arg(long, default_value_t = 100)]
+        pairs: usize,
+        /// Messages per second, all pairs together.
+        #[arg(long, default_value_t = 2000)]
+        rate: u64,
+        /// Seconds to measure.
+        #[arg(long, default_value_t = 20)]
+        duration: u64,
+        /// Message size in bytes.
+        #[arg(long, default_value_t = 100)]
+        size: usize,
+        /// Idle authenticated connections held during the run.
+        #[arg(long, default_value_t = 0)]
+        idle: usize,
+    },
+    /// Opens and holds authenticated idle WebSockets: upgrades per second and
+    /// server memory per connection.
+    Connections {
+        /// Connections to open.
+        #[arg(long, default_value_t = 5000)]
+        count: usize,
+        /// Upgrades in flight at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+    },
+}
+
+/// Runs a scenario and prints (and optionally writes) its result.
+pub async fn run(args: BenchArgs) -> Result<()> {
+    let server = match &args.url {
+        Some(url) => Target {
+            url: url.trim_end_matches('/').to_owned(),
+            child: None,
+            data: None,
+        },
+        None => Target::spawn()?,
+    };
+    let result = match args.scenario {
+        Scenario::Throughput {
+            pairs,
+            window,
+            duration,
+            size,
+        } => throughput(&server, pairs, window, duration, size).await?,
+        Scenario::Latency {
+            pairs,
+            rate,
+            duration,
+            size,
+            idle,
+        } => latency(&server, pairs, rate, duration, size, idle).await?,
+        Scenario::Connections { count, concurrency } => {
+            connections(&server, count, concurrency).await?
+        }
+    };
+    let text = serde_json::to_string_pretty(&result)?;
+    println!("{text}");
+    if let Some(path) = args.out {
+        std::fs::write(&path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    drop(server);
+    Ok(())
+}
+
+/// The server under test.
+struct Target {
+    url: String,
+    child: Option<Child>,
+    data: Option<PathBuf>,
+}
+
+impl Target {
+    fn spawn() -> Result<Target> {
+        let exe = std::env::current_exe()?;
+        let data = std::env::temp_dir().join(format!("natter-bench-{}", ClientId::random()));
+        std::fs::create_dir_all(&data)?;
+        // The load generator registers and logs in many users from one
+        // address; lift the per-address throttle for its own server.
+        let config = data.join("bench.toml");
+        std::fs::write(&config, "[auth]\nlogin_attempts_per_address = 1000000\n")?;
+        let mut child = Command::new(exe)
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(&data)
+            .env("NATTER_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("cannot start the server")?;
+        let stdout = child.stdout.take().context("no server stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            let Some(line) = lines.next() else {
+                bail!("the server exited before printing its URL")
+            };
+            let line = line?;
+            if let Some(url) = line.strip_prefix("natter is running at ") {
+                break url.trim().to_owned();
+            }
+        };
+        // Keep draining stdout so the server never blocks on it.
+        std::thread::spawn(move || for _ in lines {});
+        Ok(Target {
+            url,
+            child: Some(child),
+            data: Some(data),
+        })
+    }
+
+    fn ws_addr(&self) -> Result<std::net::SocketAddr> {
+        let host = self
+            .url
+            .strip_prefix("http://")
+            .context("only http:// targets")?;
+        host.parse().context("the target must be an IP:port URL")
+    }
+
+    /// Resident memory of a spawned server, in bytes.
+    fn rss(&self) -> Option<u64> {
+        let pid = self.child.as_ref()?.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb * 1024)
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+            let _ = child.wait();
+        }
+        if let Some(data) = &self.data {
+            let _ = std::fs::remove_dir_all(data);
+        }
+    }
+}
+
+const BENCH_PASSWORD: &str = "bench password 1234";
+
+async fn users(url: &str, n: usize) -> Result<Vec<Client>> {
+    let tag = &ClientId::random().0[..8];
+    let mut out = Vec::with_capacity(n);
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let url = url.to_owned();
+        let name = format!("b{tag}-{i}");
+        set.spawn(async move {
+            (
+                i,
+                Client::register(&url, &name, BENCH_PASSWORD, Some("bench")).await,
+            )
+        });
+        if set.len() >= 8
+            && let Some(r) = set.join_next().await
+        {
+            let (i, c) = r?;
+            out.push((i, c?));
+        }
+    }
+    while let Some(r) = set.join_next().await {
+        let (i, c) = r?;
+        out.push((i, c?));
+    }
+    out.sort_by_key(|(i, _)| *i);
+    Ok(out.into_iter().map(|(_, c)| c).collect())
+}
+
+/// Opens an authenticated socket from source address 127.0.0.x, so a run
+/// is not limited by one address's ephemeral ports.
+async fn open_ws(target: &Target, token: &str, n: usize) -> Result<Ws> {
+    let addr = target.ws_addr()?;
+    let socket = TcpSocket::new_v4()?;
+    if addr.ip().is_loopback() {
+        let src = std::net::Ipv4Addr::new(127, 0, (1 + (n / 250) % 250) as u8, (1 + n % 250) as u8);
+        socket.bind((src, 0).into())?;
+    }
+    let stream = socket.connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (mut ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/v1/ws"), stream).await?;
+    let hello = serde_json::json!({"type": "hello", "token": token}).to_string();
+    ws.send(Message::text(hello)).await?;
+    loop {
+        let msg = ws.next().await.context("socket closed during hello")??;
+        if let Message::Text(t) = msg {
+            let f: Frame<'_> = serde_json::from_str(t.as_str())?;
+            match f.kind {
+                "synced" => return Ok(ws),
+                "error" => bail!("hello refused: {t}"),
+                _ => {}
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Frame<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: &'a str,
+    #[serde(default, borrow)]
+    event: Option<FrameEvent<'a>>,
+    #[serde(default, borrow)]
+    client_id: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct FrameEvent<'a> {
+    #[serde(borrow)]
+    kind: &'a str,
+    #[serde(default, borrow)]
+    text: Option<std::borrow::Cow<'a, str>>,
+}
+
+fn hist() -> Histogram<u64> {
+    // 1 µs to 60 s, 3 significant digits.
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
+}
+
+fn summary(h: &Histogram<u64>) -> serde_json::Value {
+    let ms = |v: u64| (v as f64 / 1000.0 * 100.0).round() / 100.0;
+    serde_json::json!({
+        "count": h.len(),
+        "p50_ms": ms(h.value_at_quantile(0.50)),
+        "p90_ms": ms(h.value_at_quantile(0.90)),
+        "p99_ms": ms(h.value_at_quantile(0.99)),
+        "p99_9_ms": ms(h.value_at_quantile(0.999)),
+        "max_ms": ms(h.max()),
+    })
+}
+
+fn machine() -> serde_json::Value {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_default();
+    serde_json::json!({ "cpus": cpus, "cpu": model })
+}
+
+/// Message text: send time (µs since `epoch`), a colon, padding.
+fn payload(epoch: Instant, size: usize) -> String {
+    let mut s = format!("{}:", epoch.elapsed().as_micros());
+    while s.len() < size {
+        s.push('x');
+    }
+    s
+}
+
+fn sent_at(text: &str) -> Option<u64> {
+    text.split(':').next()?.parse().ok()
+}
+
+struct Pair {
+    conv: ConversationId,
+    sender: Ws,
+    receiver: Ws,
+}
+
+async fn pairs(target: &Target, n: usize) -> Result<Vec<Pair>> {
+    let clients = users(&target.url, n * 2).await?;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let a = &clients[2 * i];
+        let b = &clients[2 * i + 1];
+        let conv = a.direct(b.user_id().context("no user id")?).await?.id;
+        let sender = open_ws(target, &a.access_token().context("no token")?, 2 * i).await?;
+        let receiver = open_ws(target, &b.access_token().context("no token")?, 2 * i + 1).await?;
+        out.push(Pair {
+            conv,
+            sender,
+            receiver,
+        });
+    }
+    Ok(out)
+}
+
+fn send_frame(conv: ConversationId, seq: u64, text: &str) -> String {
+    format!(r#"{{"type":"send","conv":"{conv}","client_id":"c{seq}","text":"{text}"}}"#)
+}
+
+/// Receives messages until `deadline`, recording delivery latency.
+async fn receive(
+    mut ws: Ws,
+    epoch: Instant,
+    deadline: Instant,
+    delivered: Arc<AtomicU64>,
+) -> Result<Histogram<u64>> {
+    let mut h = hist();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let msg = match tokio::time::timeout(left, ws.next()).await {
+            Err(_) => break,
+            Ok(None) => bail!("receiver socket closed"),
+            Ok(Some(m)) => m?,
+        };
+        if let Message::Text(t) = msg {
+            let f: Frame<'_> = serde_json::from_str(t.as_str())?;
+            if f.kind == "event"
+                && let Some(ev) = f.event
+                && ev.kind == "message"
+                && let Some(at) = ev.text.as_deref().and_then(sent_at)
+            {
+                let now = epoch.elapsed().as_micros() as u64;
+                let _ = h.record(now.saturating_sub(at).max(1));
+                delivered.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    let _ = ws.close(None).await;
+    Ok(h)
+}
+
+async fn throughput(
+    target: &Target,
+    n: usize,
+    window: usize,
+    secs: u64,
+    size: usize,
+) -> Result<serde_json::Value> {
+    eprintln!("setting up {n} pairs…");
+    let ps = pairs(target, n).await?;
+    let epoch = Instant::now();
+    let warmup = Duration::from_secs(2);
+    let start = Instant::now() + warmup;
+    let end = start + Duration::from_secs(secs);
+    let acked = Arc::new(AtomicU64::new(0));
+    let delivered = Arc::new(AtomicU64::new(0));
+    let mut senders = Vec::new();
+    let mut receivers = Vec::new();
+    eprintln!("measuring for {secs} s after {warmup:?} warm-up…");
+    for p in ps {
+        let acked = acked.clone();
+        receivers.push(tokio::spawn(receive(
+            p.receiver,
+            epoch,
+            end + Duration::from_secs(3),
+            delivered.clone(),
+        )));
+        senders.push(tokio::spawn(async move {
+            let mut ws = p.sender;
+            let mut inflight = 0usize;
+            let mut seq = 0u64;
+            let mut h = hist();
+            let mut sent_times = Vec::new();
+            loop {
+                let now = Instant::now();
+                while inflight < window && now < end {
+                    let text = payload(epoch, size);
+                    ws.feed(Message::text(send_frame(p.conv, seq, &text)))
+                        .await?;
+                    sent_times.push(epoch.elapsed().as_micros() as u64);
+                    seq += 1;
+                    inflight += 1;
+                }
+                ws.flush().await?;
+                if inflight == 0 {
+                    break;
+                }
+                let msg = ws.next().await.context("sender socket closed")??;
+                if let Message::Text(t) = msg {
+                    let f: Frame<'_> = serde_json::from_str(t.as_str())?;
+                    if f.kind == "sent" {
+                        inflight -= 1;
+                        let idx: usize = f.client_id.and_then(|c| c[1..].parse().ok()).unwrap_or(0);
+                        let at = Instant::now();
+                        if at >= start && at < end {
+                            acked.fetch_add(1, Ordering::Relaxed);
+                            let now = epoch.elapsed().as_micros() as u64;
+                            let _ = h.record(now.saturating_sub(sent_times[idx]).max(1));
+                        }
+                    } else if f.kind == "error" {
+                        bail!("send refused: {t}");
+                    }
+                }
+            }
+            let _ = ws.close(None).await;
+            Ok::<_, anyhow::Error>(h)
+        }));
+    }
+    // Count deliveries inside the measured window only.
+    tokio::time::sleep_until(start.into()).await;
+    let d0 = delivered.load(Ordering::Relaxed);
+    tokio::time::sleep_until(end.into()).await;
+    let d1 = delivered.load(Ordering::Relaxed);
+    let rss = target.rss();
+    let mut ack_h = hist();
+    for s in senders {
+        ack_h.add(s.await??)?;
+    }
+    let mut del_h = hist();
+    for r in receivers {
+        del_h.add(r.await??)?;
+    }
+    let acks = acked.load(Ordering::Relaxed);
+    Ok(serde_json::json!({
+        "scenario": "throughput",
+        "machine": machine(),
+        "params": { "pairs": n, "window": window, "duration_s": secs, "size": size },
+        "acked_per_s": (acks as f64 / secs as f64).round(),
+        "delivered_per_s": ((d1 - d0) as f64 / secs as f64).round(),
+        "ack_latency": summary(&ack_h),
+        "delivery_latency": summary(&del_h),
+        "server_rss_bytes": rss,
+    }))
+}
+
+async fn latency(
+    target: &Target,
+    n: usize,
+    rate: u64,
+    secs: u64,
+    size: usize,
+    idle: usize,
+) -> Result<serde_json::Value> {
+    eprintln!("setting up {n} pairs…");
+    let ps = pairs(target, n).await?;
+    let mut held = Vec::new();
+    if idle > 0 {
+        eprintln!("opening {idle} idle connections…");
+        let tokens = idle_owners(target, idle).await?;
+        held = hold_idle(target, &tokens, idle, 64).await?.0;
+    }
+    let epoch = Instant::now();
+    let warmup = Duration::from_secs(2);
+    let start = Instant::now() + warmup;
+    let end = start + Duration::from_secs(secs);
+    let per_pair = rate as f64 / n as f64;
+    let interval = Duration::from_secs_f64(1.0 / per_pair);
+    let delivered = Arc::new(AtomicU64::new(0));
+    let mut senders = Vec::new();
+    let mut receivers = Vec::new();
+    eprintln!("sending {rate} msg/s for {secs} s after {warmup:?} warm-up…");
+    for (i, p) in ps.into_iter().enumerate() {
+        receivers.push(tokio::spawn(receive(
+            p.receiver,
+            epoch,
+            end + Duration::from_secs(3),
+            delivered.clone(),
+        )));
+        // Spread the pairs' ticks evenly over one interval.
+        let offset = interval.mul_f64(i as f64 / n as f64);
+        senders.push(tokio::spawn(async move {
+            let mut ws = p.sender;
+            let mut ticker = tokio::time::interval_at((Instant::now() + offset).into(), interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut h = hist();
+            let mut sent_times = Vec::new();
+            let mut inflight = 0usize;
+            let mut seq = 0u64;
+            loop {
+                tokio::select! {
+                    _ = ticker.tick(), if Instant::now() < end => {
+                        let text = payload(epoch, size);
+                        sent_times.push(epoch.elapsed().as_micros() as u64);
+                        ws.send(Message::text(send_frame(p.conv, seq, &text))).await?;
+                        seq += 1;
+                        inflight += 1;
+                    }
+                    msg = ws.next() => {
+                        let msg = msg.context("sender socket closed")??;
+                        if let Message::Text(t) = msg {
+                            let f: Frame<'_> = serde_json::from_str(t.as_str())?;
+                            if f.kind == "sent" {
+                                inflight -= 1;
+                                let idx: usize = f.client_id.and_then(|c| c[1..].parse().ok()).unwrap_or(0);
+                                if Instant::now() >= start {
+                                    let now = epoch.elapsed().as_micros() as u64;
+                                    let _ = h.record(now.saturating_sub(sent_times[idx]).max(1));
+                                }
+                            } else if f.kind == "error" {
+                                bail!("send refused: {t}");
+                            }
+                        }
+                        if inflight == 0 && Instant::now() >= end {
+                            break;
+                        }
+                    }
+                }
+            }
+            let _ = ws.close(None).await;
+            Ok::<_, anyhow::Error>(h)
+        }));
+    }
+    let mut ack_h = hist();
+    for s in senders {
+        ack_h.add(s.await??)?;
+    }
+    let mut del_h = hist();
+    for r in receivers {
+        // Warm-up deliveries are in here too; they are few and early.
+        del_h.add(r.await??)?;
+    }
+    drop(held);
+    Ok(serde_json::json!({
+        "scenario": "latency",
+        "machine": machine(),
+        "params": { "pairs": n, "rate_per_s": rate, "duration_s": secs, "size": size, "idle_connections": idle },
+        "ack_latency": summary(&ack_h),
+        "delivery_latency": summary(&del_h),
+        "delivered": delivered.load(Ordering::Relaxed),
+        "server_rss_bytes": target.rss(),
+    }))
+}
+
+/// Access tokens of fresh users to own idle connections (50 sockets each).
+async fn idle_owners(target: &Target, count: usize) -> Result<Vec<String>> {
+    let owners = users(&target.url, count.div_ceil(50).clamp(1, 400)).await?;
+    Ok(owners.iter().filter_map(|c| c.access_token()).collect())
+}
+
+/// Opens `count` authenticated sockets; returns them and the upgrade rate.
+async fn hold_idle(
+    target: &Target,
+    tokens: &[String],
+    count: usize,
+    concurrency: usize,
+) -> Result<(Vec<Ws>, f64)> {
+    let started = Instant::now();
+    let mut out = Vec::with_capacity(count);
+    let mut set = tokio::task::JoinSet::new();
+    let target_addr = Arc::new(Target {
+        url: target.url.clone(),
+        child: None,
+        data: None,
+    });
+    for i in 0..count {
+        let token = tokens[i % tokens.len()].clone();
+        let t = target_addr.clone();
+        set.spawn(async move { open_ws(&t, &token, 10_000 + i).await });
+        if set.len() >= concurrency
+            && let Some(r) = set.join_next().await
+        {
+            out.push(r??);
+        }
+    }
+    while let Some(r) = set.join_next().await {
+        out.push(r??);
+    }
+    let rate = count as f64 / started.elapsed().as_secs_f64();
+    Ok((out, rate))
+}
+
+async fn connections(
+    target: &Target,
+    count: usize,
+    concurrency: usize,
+) -> Result<serde_json::Value> {
+    // Warm the server (allocator, pools) with a few connections first so the
+    // baseline is not the cold process.
+    // Users are made first: password hashing has its own memory cost,
+    // which is not what this scenario measures.
+    let tokens = idle_owners(target, count).await?;
+    let (warm, _) = hold_idle(target, &tokens, 50, 16).await?;
+    let before = target.rss();
+    eprintln!("opening {count} authenticated connections…");
+    let (held, rate) = hold_idle(target, &tokens, count, concurrency).await?;
+    // Let the server settle, then read its memory while the sockets are held.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = target.rss();
+    let per_conn = match (before, after) {
+        (Some(b), Some(a)) => Some(a.saturating_sub(b) as f64 / count as f64),
+        _ => None,
+    };
+    drop(held);
+    drop(warm);
+    Ok(serde_json::json!({
+        "scenario": "connections",
+        "machine": machine(),
+        "params": { "count": count, "concurrency": concurrency },
+        "upgrades_per_s": rate.round(),
+        "server_rss_before_bytes": before,
+        "server_rss_after_bytes": after,
+        "server_bytes_per_connection": per_conn.map(|v| v.round()),
+    }))
+}

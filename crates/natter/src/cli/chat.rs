@@ -1,0 +1,259 @@
+//! Conversation commands: conversations, dm, group, members, send, history.
+
+use super::output::{self, Names};
+use super::{Session, UsageError};
+use anyhow::Context;
+use natter_proto::{ClientId, ConversationId, ConversationKind, HistoryQuery, Seq, UserId};
+use std::io::Read;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// `natter group …`.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum GroupCommand {
+    /// Create a group with me and the given users in it, and print its id.
+    Create {
+        /// The group's name (1 to 128 characters).
+        name: String,
+        /// Other initial members.
+        usernames: Vec<String>,
+    },
+    /// Add users to a group I created; prints the group id and member count.
+    Add {
+        /// Conversation id or #group.
+        conv: String,
+        /// The users to add.
+        #[arg(required = true)]
+        usernames: Vec<String>,
+    },
+}
+
+/// Arguments of `natter send`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SendArgs {
+    /// Conversation id, @username (the direct conversation, created if
+    /// needed) or #group (by exact name among my conversations).
+    pub conv: String,
+    /// Idempotency key (1 to 64 printable ASCII characters); sending again
+    /// with the same key never stores a second message. Random by default.
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// How many times to try when the server cannot be reached or asks to
+    /// retry.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub attempts: u32,
+    /// The text (words are joined with spaces); `-` reads it from stdin.
+    /// Options must come before it.
+    #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+    pub text: Vec<String>,
+}
+
+/// Arguments of `natter history`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct HistoryArgs {
+    /// Conversation id, @username or #group.
+    pub conv: String,
+    /// How many events to print (1 to 200).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=200))]
+    pub limit: u32,
+    /// Only events with a seq below this (page backwards).
+    #[arg(long, conflicts_with = "after")]
+    pub before: Option<Seq>,
+    /// Only events with a seq above this (page forwards).
+    #[arg(long)]
+    pub after: Option<Seq>,
+}
+
+/// `natter conversations`: `id  kind  #name|@peer  last message`.
+pub(crate) async fn conversations(s: &Session) -> anyhow::Result<ExitCode> {
+    let convs = s.client.conversations().await?;
+    let mut names = own_names(s);
+    for conv in &convs {
+        names.learn(conv);
+    }
+    for conv in &convs {
+        let preview = match &conv.last_message {
+            Some(event) => {
+                output::truncate(&output::event_text(event, &mut names, &s.client).await, 60)
+            }
+            None => String::new(),
+        };
+        outln!(
+            "{}\t{}\t{}\t{}",
+            conv.id,
+            conv.kind.as_str(),
+            output::conv_label(conv),
+            preview
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `natter dm <username>`: prints the conversation id.
+pub(crate) async fn dm(s: &Session, username: &str) -> anyhow::Result<ExitCode> {
+    let user = user_id(s, username).await?;
+    let conv = s.client.direct(user).await?;
+    outln!("{}", conv.id);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `natter group create|add`.
+pub(crate) async fn group(s: &Session, cmd: GroupCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        GroupCommand::Create { name, usernames } => {
+            let users = user_ids(s, &usernames).await?;
+            let conv = s.client.create_group(&name, &users).await?;
+            outln!("{}", conv.id);
+        }
+        GroupCommand::Add { conv, usernames } => {
+            let conv = resolve_conv(s, &conv).await?;
+            let users = user_ids(s, &usernames).await?;
+            let info = s.client.add_members(conv, &users).await?;
+            outln!("{}\t{}", info.id, info.member_count);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `natter members <conv>`: `user_id  username`.
+pub(crate) async fn members(s: &Session, conv: &str) -> anyhow::Result<ExitCode> {
+    let conv = resolve_conv(s, conv).await?;
+    for member in s.client.members(conv).await? {
+        outln!("{}\t{}", member.id, member.username);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `natter send`: prints `seq  message_id`.
+pub(crate) async fn send(s: &Session, args: SendArgs) -> anyhow::Result<ExitCode> {
+    let client_id = match args.client_id {
+        Some(id) => ClientId(id),
+        None => ClientId::random(),
+    };
+    if !client_id.is_valid() {
+        return Err(UsageError(
+            "bad_request: a client id is 1 to 64 printable ASCII characters".into(),
+        )
+        .into());
+    }
+    let text = if args.text == ["-"] {
+        let text = tokio::task::spawn_blocking(|| {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).map(|_| text)
+        })
+        .await?
+        .context("cannot read the message from stdin")?;
+        // The newline that ends the last line is not part of the message.
+        let trimmed = text.strip_suffix('\n').unwrap_or(&text);
+        trimmed.strip_suffix('\r').unwrap_or(trimmed).to_owned()
+    } else {
+        args.text.join(" ")
+    };
+    let conv = resolve_conv(s, &args.conv).await?;
+    let mut delay = Duration::from_millis(200);
+    let mut attempt = 1;
+    loop {
+        match s.client.send_message(conv, &client_id, &text).await {
+            Ok(sent) => {
+                outln!("{}\t{}", sent.seq, sent.id);
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(e) if e.is_retryable() && attempt < args.attempts => {
+                let wait = e
+                    .retry_after()
+                    .unwrap_or(delay)
+                    .min(Duration::from_secs(30));
+                tracing::info!(error = %e, ?wait, attempt, "send failed; retrying with the same client id");
+                tokio::time::sleep(wait).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// `natter history`: `seq  time  username: text`.
+pub(crate) async fn history(s: &Session, args: HistoryArgs) -> anyhow::Result<ExitCode> {
+    let conv = resolve_conv(s, &args.conv).await?;
+    let mut names = own_names(s);
+    for member in s.client.members(conv).await? {
+        names.insert(member.id, &member.username);
+    }
+    let query = HistoryQuery {
+        before: args.before,
+        after: args.after,
+        limit: Some(args.limit),
+    };
+    let page = s.client.history(conv, &query).await?;
+    for event in &page.events {
+        outln!("{}", output::event_line(event, &mut names, &s.client).await);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Turns a conversation argument into an id: a conversation id as is,
+/// `@username` as the direct conversation with them (created if needed),
+/// `#name` as the group of that exact name among my conversations.
+pub(crate) async fn resolve_conv(s: &Session, arg: &str) -> anyhow::Result<ConversationId> {
+    if let Some(username) = arg.strip_prefix('@') {
+        let user = user_id(s, username).await?;
+        return Ok(s.client.direct(user).await?.id);
+    }
+    if let Some(name) = arg.strip_prefix('#') {
+        let matches: Vec<ConversationId> = s
+            .client
+            .conversations()
+            .await?
+            .into_iter()
+            .filter(|c| c.kind == ConversationKind::Group && c.name.as_deref() == Some(name))
+            .map(|c| c.id)
+            .collect();
+        return match matches.as_slice() {
+            [id] => Ok(*id),
+            [] => anyhow::bail!("not_found: none of your groups is named '{name}'"),
+            ids => {
+                let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+                anyhow::bail!(
+                    "bad_request: several of your groups are named '{name}'; use an id: {}",
+                    ids.join(", ")
+                )
+            }
+        };
+    }
+    arg.parse().map_err(|_| {
+        UsageError(format!(
+            "bad_request: '{arg}' is not a conversation id, @username or #group"
+        ))
+        .into()
+    })
+}
+
+/// Looks a username up (a leading `@` is allowed).
+async fn user_id(s: &Session, username: &str) -> anyhow::Result<UserId> {
+    let username = username.strip_prefix('@').unwrap_or(username);
+    match s.client.user_by_name(username).await {
+        Ok(user) => Ok(user.id),
+        Err(e) if e.code() == Some(natter_proto::ErrorCode::NotFound) => {
+            anyhow::bail!("not_found: no user named '{username}'")
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn user_ids(s: &Session, usernames: &[String]) -> anyhow::Result<Vec<UserId>> {
+    let mut ids = Vec::with_capacity(usernames.len());
+    for name in usernames {
+        ids.push(user_id(s, name).await?);
+    }
+    Ok(ids)
+}
+
+/// A name cache that already knows me.
+pub(crate) fn own_names(s: &Session) -> Names {
+    let mut names = Names::default();
+    if let Some(me) = s.client.session() {
+        names.insert(me.user, &me.username);
+    }
+    names
+}

@@ -1,0 +1,294 @@
+//! The command-line client: every `natter` subcommand except `serve`.
+//!
+//! It talks to the server only through the SDK (`natter-sdk`), keeps one
+//! saved device session per profile (`<home>/<profile>.json`), and prints
+//! plain text, one item per line, fields separated by tabs, so scripts can
+//! `cut` it. Errors go to stderr as `error: <code>: <message>` with exit
+//! code 1; usage errors exit with 2.
+
+/// `println!` that returns an error (a closed pipe) instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        crate::cli::output::write_line(format_args!($($arg)*))?
+    };
+}
+
+mod account;
+mod chat;
+mod output;
+mod profile;
+mod tail;
+
+use anyhow::Context;
+use natter_sdk::Client;
+use profile::{Profile, ProfileStore};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The server URL used when none is given.
+const DEFAULT_SERVER: &str = "http://127.0.0.1:7878";
+
+/// Options shared by every client command.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ClientGlobals {
+    /// Server URL. Commands that use a saved session talk to the server the
+    /// profile logged in to, unless a different URL is given here.
+    #[arg(
+        long,
+        env = "NATTER_URL",
+        default_value = DEFAULT_SERVER,
+        global = true
+    )]
+    pub server: String,
+    /// Directory holding saved sessions [default: $XDG_CONFIG_HOME/natter or
+    /// $HOME/.config/natter].
+    #[arg(long, env = "NATTER_HOME", global = true)]
+    pub home: Option<PathBuf>,
+    /// Profile name (lets one machine hold several accounts).
+    #[arg(long, env = "NATTER_PROFILE", default_value = "default", global = true)]
+    pub profile: String,
+}
+
+/// The client commands.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum ClientCommand {
+    /// Create an account and log in as it (saves the session in the
+    /// profile).
+    ///
+    /// The password comes from stdin with --password-stdin, or from the
+    /// NATTER_PASSWORD environment variable.
+    Register(account::AuthArgs),
+    /// Log in (saves the session in the profile).
+    ///
+    /// The password comes from stdin with --password-stdin, or from the
+    /// NATTER_PASSWORD environment variable.
+    Login(account::AuthArgs),
+    /// Log out: revoke this device session and forget it.
+    Logout,
+    /// Print who the profile is logged in as: username, user id, device id,
+    /// log head.
+    Whoami,
+    /// List this account's device sessions: device id, name, created, last
+    /// active, and `current` for this one.
+    Sessions,
+    /// Revoke one of this account's device sessions.
+    Revoke {
+        /// The device id (from `natter sessions`).
+        device_id: String,
+    },
+    /// List my conversations: id, kind, #name or @peer, last message.
+    #[command(visible_alias = "ls")]
+    Conversations,
+    /// Open the direct conversation with a user (created if needed) and
+    /// print its id.
+    Dm {
+        /// The other person's username.
+        username: String,
+    },
+    /// Create groups and add members.
+    #[command(subcommand)]
+    Group(chat::GroupCommand),
+    /// List a conversation's members: user id, username.
+    Members {
+        /// Conversation id, @username or #group.
+        conv: String,
+    },
+    /// Send a message and print its seq and message id.
+    ///
+    /// Safe to retry: transport errors are retried with the same client id,
+    /// so the server stores the message once.
+    Send(chat::SendArgs),
+    /// Print a conversation's history: seq, time, `username: text`.
+    History(chat::HistoryArgs),
+    /// Follow new messages live, in one conversation or all of them, until
+    /// Ctrl-C.
+    ///
+    /// Starts at the current head of my log (only what happens from now
+    /// on) unless --from-start, --from or --resume says otherwise. Lines are
+    /// `seq  time  username: text`, prefixed with #group or @peer when
+    /// following all conversations. Reconnects by itself.
+    Tail(tail::TailArgs),
+}
+
+/// A mistake in how the command was called: exit code 2, like clap's.
+#[derive(Debug)]
+pub(crate) struct UsageError(pub(crate) String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Runs one client command. Errors are printed here (`error: <code>:
+/// <message>` on stderr) and turned into the exit code.
+pub async fn run(cmd: ClientCommand, global: &ClientGlobals) -> anyhow::Result<ExitCode> {
+    match dispatch(cmd, global).await {
+        Ok(code) => Ok(code),
+        Err(e) if is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
+        Err(e) => {
+            eprintln!("error: {}", render_error(&e));
+            if e.downcast_ref::<UsageError>().is_some() {
+                Ok(ExitCode::from(2))
+            } else {
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    }
+}
+
+async fn dispatch(cmd: ClientCommand, global: &ClientGlobals) -> anyhow::Result<ExitCode> {
+    let store = ProfileStore::new(global.home.as_deref(), &global.profile)?;
+    let open = || Session::open(global, &store);
+    match cmd {
+        ClientCommand::Register(args) => account::register(global, &store, args).await,
+        ClientCommand::Login(args) => account::login(global, &store, args).await,
+        ClientCommand::Logout => account::logout(&open()?).await,
+        ClientCommand::Whoami => {
+            let s = open()?;
+            s.finish(account::whoami(&s).await)
+        }
+        ClientCommand::Sessions => {
+            let s = open()?;
+            s.finish(account::sessions(&s).await)
+        }
+        ClientCommand::Revoke { device_id } => {
+            let s = open()?;
+            s.finish(account::revoke(&s, &device_id).await)
+        }
+        ClientCommand::Conversations => {
+            let s = open()?;
+            s.finish(chat::conversations(&s).await)
+        }
+        ClientCommand::Dm { username } => {
+            let s = open()?;
+            s.finish(chat::dm(&s, &username).await)
+        }
+        ClientCommand::Group(cmd) => {
+            let s = open()?;
+            s.finish(chat::group(&s, cmd).await)
+        }
+        ClientCommand::Members { conv } => {
+            let s = open()?;
+            s.finish(chat::members(&s, &conv).await)
+        }
+        ClientCommand::Send(args) => {
+            let s = open()?;
+            s.finish(chat::send(&s, args).await)
+        }
+        ClientCommand::History(args) => {
+            let s = open()?;
+            s.finish(chat::history(&s, args).await)
+        }
+        ClientCommand::Tail(args) => {
+            let s = open()?;
+            s.finish(tail::tail(&s, args).await)
+        }
+    }
+}
+
+/// A logged-in profile: the client and where to save rotated tokens.
+pub(crate) struct Session {
+    pub(crate) client: Client,
+    pub(crate) store: ProfileStore,
+    /// The server URL the profile is saved with.
+    server: String,
+    /// The refresh token on disk, to tell when the SDK rotated it.
+    saved_refresh: std::sync::Mutex<String>,
+}
+
+impl Session {
+    fn open(global: &ClientGlobals, store: &ProfileStore) -> anyhow::Result<Session> {
+        let profile = store.load()?.with_context(|| {
+            format!(
+                "unauthorized: profile '{}' is not logged in; run `natter login <username>` or `natter register <username>`",
+                store.name
+            )
+        })?;
+        let server = effective_server(global, &profile);
+        let client = Client::with_session(&server, profile.session.clone())?;
+        Ok(Session {
+            client,
+            store: store.clone(),
+            server,
+            saved_refresh: std::sync::Mutex::new(profile.session.refresh_token),
+        })
+    }
+
+    /// Saves the session if the SDK refreshed its tokens. Refresh tokens are
+    /// single-use: losing a rotated one would make the next run reuse the
+    /// old one, which revokes the session.
+    pub(crate) fn save_if_rotated(&self) -> anyhow::Result<()> {
+        let Some(session) = self.client.session() else {
+            return Ok(());
+        };
+        let mut saved = self
+            .saved_refresh
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *saved == session.refresh_token {
+            return Ok(());
+        }
+        let refresh = session.refresh_token.clone();
+        self.store.save(&Profile {
+            server: self.server.clone(),
+            session,
+        })?;
+        *saved = refresh;
+        Ok(())
+    }
+
+    /// After a command: keep rotated tokens, or forget a session the server
+    /// says is gone. Passes the command's result on.
+    fn finish(&self, result: anyhow::Result<ExitCode>) -> anyhow::Result<ExitCode> {
+        let gone = result.as_ref().is_err_and(|e| {
+            matches!(
+                e.downcast_ref::<natter_sdk::Error>(),
+                Some(natter_sdk::Error::SessionGone)
+            )
+        });
+        let cleanup = if gone {
+            self.store.remove()
+        } else {
+            self.save_if_rotated()
+        };
+        // The command's own error matters more than a failed save.
+        let code = result?;
+        cleanup?;
+        Ok(code)
+    }
+}
+
+/// The URL to use with a saved profile: the profile's, unless the user
+/// asked for a different one (a non-default --server or NATTER_URL).
+fn effective_server(global: &ClientGlobals, profile: &Profile) -> String {
+    if global.server != DEFAULT_SERVER {
+        global.server.clone()
+    } else {
+        profile.server.clone()
+    }
+}
+
+/// Whether stdout was closed under us (`natter history | head -1`), which
+/// is how a reader says it has seen enough: not an error.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// `code: message` for SDK errors (their display already is), the context
+/// chain for the rest.
+fn render_error(e: &anyhow::Error) -> String {
+    match e.downcast_ref::<natter_sdk::Error>() {
+        Some(natter_sdk::Error::SessionGone) => {
+            "session_revoked: this session is no longer valid; log in again".into()
+        }
+        Some(sdk) if e.chain().count() == 1 => sdk.to_string(),
+        _ => format!("{e:#}"),
+    }
+}

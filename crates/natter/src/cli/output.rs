@@ -1,0 +1,163 @@
+//! Rendering for the terminal: times, usernames, event lines.
+
+use natter_proto::{ConversationInfo, ConversationKind, Event, EventBody, UserId};
+use natter_sdk::Client;
+use std::collections::HashMap;
+
+/// Writes one line to stdout. Errors (a closed pipe) are returned rather
+/// than panicking as `println!` would.
+pub(crate) fn write_line(args: std::fmt::Arguments<'_>) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(args)?;
+    out.write_all(b"\n")
+}
+
+/// Usernames by id, fetched once per process.
+#[derive(Debug, Default)]
+pub(crate) struct Names {
+    known: HashMap<UserId, String>,
+}
+
+impl Names {
+    /// Remembers a name learned elsewhere (a member list, the session).
+    pub(crate) fn insert(&mut self, id: UserId, name: &str) {
+        self.known.insert(id, name.to_owned());
+    }
+
+    /// The username of `id`, asking the server on a miss; the id itself if
+    /// the server cannot say.
+    pub(crate) async fn get(&mut self, client: &Client, id: UserId) -> String {
+        if let Some(name) = self.known.get(&id) {
+            return name.clone();
+        }
+        let name = match client.user(id).await {
+            Ok(user) => user.username,
+            Err(e) => {
+                tracing::debug!(%id, error = %e, "cannot resolve a username");
+                id.to_string()
+            }
+        };
+        self.known.insert(id, name.clone());
+        name
+    }
+
+    /// Learns the names a conversation listing carries (direct peers).
+    pub(crate) fn learn(&mut self, conv: &ConversationInfo) {
+        if let Some(peer) = &conv.peer {
+            self.insert(peer.id, &peer.username);
+        }
+    }
+}
+
+/// `#name` for a group, `@peer` for a direct conversation.
+pub(crate) fn conv_label(conv: &ConversationInfo) -> String {
+    match (conv.kind, &conv.name, &conv.peer) {
+        (ConversationKind::Group, Some(name), _) => format!("#{name}"),
+        (ConversationKind::Direct, _, Some(peer)) => format!("@{}", peer.username),
+        _ => conv.id.to_string(),
+    }
+}
+
+/// The text of an event as one line: `alice: hi` for a message,
+/// `* alice created #team` for the rest.
+pub(crate) async fn event_text(event: &Event, names: &mut Names, client: &Client) -> String {
+    let sender = names.get(client, event.sender).await;
+    match &event.body {
+        EventBody::Message { text, .. } => format!("{sender}: {}", one_line(text)),
+        EventBody::Created {
+            conv_kind: ConversationKind::Group,
+            name,
+            ..
+        } => format!(
+            "* {sender} created #{}",
+            name.as_deref().unwrap_or_default()
+        ),
+        EventBody::Created { .. } => format!("* {sender} started the conversation"),
+        EventBody::MembersAdded { users } => {
+            let mut added = Vec::new();
+            for user in users {
+                added.push(names.get(client, *user).await);
+            }
+            format!("* {sender} added {}", added.join(", "))
+        }
+        _ => format!("* {sender}: (an event this client does not know)"),
+    }
+}
+
+/// `seq  time  text`, tab-separated.
+pub(crate) async fn event_line(event: &Event, names: &mut Names, client: &Client) -> String {
+    format!(
+        "{}\t{}\t{}",
+        event.seq,
+        format_time(event.ts),
+        event_text(event, names, client).await
+    )
+}
+
+/// Newlines and tabs become spaces, so one item stays one line and the
+/// columns stay apart.
+pub(crate) fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// At most `max` characters, with `…` when cut.
+pub(crate) fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Milliseconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (UTC).
+pub(crate) fn format_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
+/// algorithm).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_utc_rfc3339() {
+        assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_time(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(format_time(1_735_689_599_999), "2024-12-31T23:59:59Z");
+        assert_eq!(format_time(-1000), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn text_is_flattened_and_cut() {
+        assert_eq!(one_line("a\nb\tc"), "a b c");
+        assert_eq!(truncate("hello", 5), "hello");
+        assert_eq!(truncate("hello world", 6), "hello…");
+    }
+}
