@@ -12,20 +12,65 @@
 #![forbid(unsafe_code)]
 
 use async_trait::async_trait;
-use natter_proto::{Cursor, DeviceId, Event, UserId};
+use natter_proto::{Cursor, DeviceId, LogItem, UserId};
 use std::sync::{Arc, Mutex};
 use thiserror::Error;
 use tokio::sync::mpsc;
 
-/// One committed event, serialised once for every socket that gets it.
+/// One committed log item, serialised once for every socket that gets it.
 #[derive(Clone, Debug)]
 pub struct Notice {
-    /// The event.
-    pub event: Arc<Event>,
-    /// The event as JSON, shared by every frame that carries it.
+    /// The item (an event or a receipt).
+    pub item: Arc<LogItem>,
+    /// The item as JSON, shared by every frame that carries it.
     pub json: Arc<str>,
-    /// Each user whose log got the event, with its position there.
+    /// Each user whose log got the item, with its position there.
     pub recipients: Vec<(UserId, Cursor)>,
+    /// Recipients who see another version of the item (privacy masks), as
+    /// JSON.
+    pub variants: Vec<(UserId, Arc<str>)>,
+}
+
+impl Notice {
+    /// The JSON `user` sees.
+    pub fn json_for(&self, user: &UserId) -> &Arc<str> {
+        self.variants
+            .iter()
+            .find(|(u, _)| u == user)
+            .map(|(_, j)| j)
+            .unwrap_or(&self.json)
+    }
+}
+
+/// Which live-only signal a frame is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignalKind {
+    /// A presence change.
+    Presence,
+    /// A typing indicator.
+    Typing,
+}
+
+impl SignalKind {
+    /// The frame type and SSE event name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignalKind::Presence => "presence",
+            SignalKind::Typing => "typing",
+        }
+    }
+}
+
+/// A live-only signal: not stored, not in any log, dropped for a
+/// connection that is behind.
+#[derive(Clone, Debug)]
+pub struct Signal {
+    /// What it is.
+    pub kind: SignalKind,
+    /// Who gets it (all their connections).
+    pub recipients: Vec<UserId>,
+    /// The complete server frame as JSON.
+    pub frame: Arc<str>,
 }
 
 /// What travels on the bus.
@@ -33,6 +78,8 @@ pub struct Notice {
 pub enum BusMessage {
     /// Events committed together, in commit order.
     Events(Arc<Vec<Notice>>),
+    /// Presence or typing, to be delivered live.
+    Signal(Arc<Signal>),
     /// A device session was revoked: its live connections must close.
     SessionRevoked {
         /// The session's user.

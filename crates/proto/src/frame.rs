@@ -37,6 +37,24 @@ pub enum ClientFrame {
     },
     /// Application-level keep-alive; answered by `pong`.
     Ping,
+    /// Moves my delivered or read watermark in a conversation. Answered by
+    /// the resulting `receipt` (through the log) or by `error` with `conv`.
+    Receipt {
+        /// The conversation.
+        conv: ConversationId,
+        /// Which watermark.
+        kind: crate::ReceiptKind,
+        /// Up to which seq.
+        seq: Seq,
+    },
+    /// I am typing (or stopped). Not stored; throttled; expires by itself
+    /// after the server's typing timeout without a refresh.
+    Typing {
+        /// The conversation.
+        conv: ConversationId,
+        /// True while typing.
+        active: bool,
+    },
 }
 
 /// Frames the server sends over WebSocket.
@@ -95,6 +113,34 @@ pub enum ServerFrame {
     },
     /// Answer to `ping`.
     Pong,
+    /// A member's receipt watermarks moved. Part of the log: store `cursor`.
+    Receipt {
+        /// Position of this entry in your log.
+        cursor: Cursor,
+        /// The watermarks.
+        receipt: crate::Receipt,
+    },
+    /// Who is online among the people you may see, sent once after
+    /// `welcome`; `presence` frames update it.
+    PresenceSnapshot {
+        /// Everyone visible to you.
+        users: Vec<crate::Presence>,
+    },
+    /// Someone's presence changed. Live only (not in the log).
+    Presence(crate::Presence),
+    /// Someone is typing in a conversation (or stopped). Live only.
+    Typing {
+        /// The conversation.
+        conv: ConversationId,
+        /// Who.
+        user: UserId,
+        /// True while typing.
+        active: bool,
+        /// With `active`: the indicator expires after this many ms unless
+        /// refreshed (the server also sends `active: false` then).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_in_ms: Option<u64>,
+    },
 }
 
 /// The acknowledgement of a committed message: the message is durable.
@@ -116,14 +162,45 @@ pub struct Sent {
     pub duplicate: bool,
 }
 
-/// One entry of a user's log, as delivered by SSE (the `data` of an `event`)
-/// and long-polling.
+/// One entry of a user's log, as delivered by SSE (the `data` of an
+/// `event` or `receipt`) and long-polling: `{"cursor": "7", "event": {...}}`
+/// or `{"cursor": "8", "receipt": {...}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
     /// Position in the user's log.
     pub cursor: Cursor,
-    /// The event.
-    pub event: Event,
+    /// What is at that position.
+    #[serde(flatten)]
+    pub item: LogItem,
+}
+
+/// What a log entry holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LogItem {
+    /// A conversation event.
+    Event(Event),
+    /// A change of someone's receipt watermarks.
+    Receipt(crate::Receipt),
+}
+
+impl LogItem {
+    /// The wire name: `event` or `receipt`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LogItem::Event(_) => "event",
+            LogItem::Receipt(_) => "receipt",
+        }
+    }
+
+    /// The event, if this is one.
+    pub fn event(&self) -> Option<&Event> {
+        match self {
+            LogItem::Event(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -155,6 +232,26 @@ mod tests {
     fn unknown_types_and_missing_fields_are_rejected() {
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"nope"}"#).is_err());
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"send","text":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn deliveries_flatten_their_item() {
+        let r = crate::Receipt {
+            conv: ConversationId::new(),
+            user: UserId::new(),
+            delivered: 4,
+            read: 3,
+            ts: 9,
+        };
+        let d = Delivery {
+            cursor: Cursor(8),
+            item: LogItem::Receipt(r.clone()),
+        };
+        let v = serde_json::to_value(&d).unwrap();
+        assert_eq!(v["cursor"], "8");
+        assert_eq!(v["receipt"]["read"], 3);
+        let back: Delivery = serde_json::from_value(v).unwrap();
+        assert_eq!(back, d);
     }
 
     #[test]

@@ -115,6 +115,16 @@ pub struct ConversationInfo {
     /// The newest message, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_message: Option<Event>,
+    /// My read watermark: I have read every message up to this seq.
+    #[serde(default)]
+    pub read_seq: Seq,
+    /// Messages from others after my read watermark.
+    #[serde(default)]
+    pub unread: u64,
+    /// For direct conversations: the other person's watermarks (their
+    /// `read` is 0 when either of you does not share read receipts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_receipt: Option<crate::MemberReceipt>,
 }
 
 /// `GET /v1/conversations`.
@@ -122,6 +132,9 @@ pub struct ConversationInfo {
 pub struct ConversationList {
     /// Newest activity first.
     pub conversations: Vec<ConversationInfo>,
+    /// Unread messages over all conversations (the badge).
+    #[serde(default)]
+    pub unread_total: u64,
 }
 
 /// `GET /v1/conversations/{id}/members`.
@@ -167,6 +180,11 @@ pub struct SyncPage {
     pub cursor: Cursor,
     /// True when more entries are ready right now.
     pub more: bool,
+    /// Live-only frames (`presence`, `typing`) that arrived while this
+    /// request waited. Between polls such signals are not kept: call
+    /// `GET /v1/presence` for the current state.
+    #[serde(default)]
+    pub signals: Vec<crate::ServerFrame>,
 }
 
 /// `GET /v1/me`.

@@ -19,6 +19,10 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Live transports.
     pub gateway: GatewayConfig,
+    /// Online status and last seen.
+    pub presence: PresenceConfig,
+    /// Typing indicators.
+    pub typing: TypingConfig,
 }
 
 impl Default for Config {
@@ -29,6 +33,54 @@ impl Default for Config {
             limits: Limits::default(),
             auth: AuthConfig::default(),
             gateway: GatewayConfig::default(),
+            presence: PresenceConfig::default(),
+            typing: TypingConfig::default(),
+        }
+    }
+}
+
+/// Presence settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PresenceConfig {
+    /// A user whose devices have all been silent this long is offline.
+    pub timeout_ms: u64,
+    /// After the last device disconnects, the user goes offline after this
+    /// long (a quick reconnect does not flap).
+    pub offline_grace_ms: u64,
+    /// Presence is shared within direct conversations and groups of at most
+    /// this many members, never in larger ones.
+    pub max_group_members: u64,
+}
+
+impl Default for PresenceConfig {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 30_000,
+            offline_grace_ms: 3_000,
+            max_group_members: 50,
+        }
+    }
+}
+
+/// Typing indicator settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TypingConfig {
+    /// An indicator expires this long after its last refresh.
+    pub ttl_ms: u64,
+    /// Refreshes closer together than this are absorbed (not sent on).
+    pub min_interval_ms: u64,
+    /// Typing is shown in conversations of at most this many members.
+    pub max_group_members: u64,
+}
+
+impl Default for TypingConfig {
+    fn default() -> Self {
+        Self {
+            ttl_ms: 6_000,
+            min_interval_ms: 1_000,
+            max_group_members: 100,
         }
     }
 }
@@ -169,6 +221,22 @@ impl Config {
         }
         if g.queue == 0 || g.max_inflight_sends == 0 || g.sync_page == 0 || g.max_connections == 0 {
             errs.push("gateway: queue, max_inflight_sends, sync_page and max_connections must be at least 1".into());
+        }
+        let p = &self.presence;
+        if p.timeout_ms < 100 || p.max_group_members < 2 {
+            errs.push(
+                "presence: timeout_ms must be at least 100 and max_group_members at least 2".into(),
+            );
+        }
+        if p.timeout_ms < g.heartbeat_secs * 1000 {
+            errs.push(format!(
+                "presence.timeout_ms ({}) must be at least gateway.heartbeat_secs ({}) in ms, or idle connections look offline",
+                p.timeout_ms, g.heartbeat_secs
+            ));
+        }
+        let t = &self.typing;
+        if t.ttl_ms < 100 || t.min_interval_ms >= t.ttl_ms {
+            errs.push("typing: ttl_ms must be at least 100 and above min_interval_ms".into());
         }
         if errs.is_empty() { Ok(()) } else { Err(errs) }
     }

@@ -87,6 +87,7 @@ impl From<StoreError> for ApiError {
                     "cursor cannot be served; reload state and continue from the given cursor",
                 )
             },
+            StoreError::Invalid(what) => ApiError::bad_request(what),
             StoreError::Unavailable => {
                 ApiError::new(ErrorCode::Unavailable, "server is shutting down; retry")
             }

@@ -8,20 +8,27 @@
 //! beyond `cursor + 1` means something was missed (another node, a full
 //! queue) and the feed reads the gap from the store. Every path that can be
 //! interrupted leaves the cursor where the client last got something, so a
-//! cancelled step is simply redone.
+//! cancelled step is simply redone. Live-only signals (presence, typing) are
+//! passed through as they come.
 
 use crate::error::{ApiError, ApiResult};
 use crate::hub::{Outbound, Registration};
 use crate::state::AppState;
-use natter_proto::{Cursor, DeviceId, UserId};
+use natter_bus::SignalKind;
+use natter_proto::{Cursor, DeviceId, LogItem, UserId};
 use std::sync::Arc;
+
+/// One log entry ready to send: position, `event` or `receipt`, and JSON.
+pub type Entry = (Cursor, &'static str, Arc<str>);
 
 /// What a transport should do next.
 pub enum Step {
     /// Send these entries, in order.
-    Deliver(Vec<(Cursor, Arc<str>)>),
+    Deliver(Vec<Entry>),
     /// The backlog is done: what follows is live.
     Synced(Cursor),
+    /// Send this live-only frame.
+    Signal(SignalKind, Arc<str>),
     /// The session was revoked: close.
     Revoked,
 }
@@ -41,8 +48,21 @@ pub struct Feed {
     mode: Mode,
     synced_once: bool,
     /// The first backlog page, read while opening.
-    prefetched: Option<Vec<(Cursor, Arc<str>)>>,
+    prefetched: Option<Vec<Entry>>,
     head: Cursor,
+    /// A signal that came behind a batch of entries, sent next.
+    pending_signal: Option<(SignalKind, Arc<str>)>,
+}
+
+/// Serialises a log item's body (the object inside `event` / `receipt`).
+pub fn item_json(item: &LogItem) -> ApiResult<(&'static str, Arc<str>)> {
+    let json = match item {
+        LogItem::Event(e) => serde_json::to_string(e),
+        LogItem::Receipt(r) => serde_json::to_string(r),
+        _ => return Err(ApiError::internal("unknown log item")),
+    }
+    .map_err(ApiError::internal)?;
+    Ok((item.kind(), Arc::from(json)))
 }
 
 impl Feed {
@@ -70,8 +90,9 @@ impl Feed {
             synced_once: false,
             prefetched: None,
             head: page.head,
+            pending_signal: None,
         };
-        feed.prefetched = Some(feed.serialize(page.entries)?);
+        feed.prefetched = Some(serialize(page.entries)?);
         Ok(feed)
     }
 
@@ -80,21 +101,9 @@ impl Feed {
         self.head
     }
 
-    fn serialize(
-        &self,
-        entries: Vec<(Cursor, natter_proto::Event)>,
-    ) -> ApiResult<Vec<(Cursor, Arc<str>)>> {
-        let mut out = Vec::with_capacity(entries.len());
-        for (cursor, event) in entries {
-            let json = serde_json::to_string(&event).map_err(ApiError::internal)?;
-            out.push((cursor, Arc::from(json)));
-        }
-        Ok(out)
-    }
-
     /// Marks a page as handed out: the cursor moves to its last entry.
-    fn hand_out(&mut self, page: Vec<(Cursor, Arc<str>)>) -> Vec<(Cursor, Arc<str>)> {
-        if let Some((last, _)) = page.last() {
+    fn hand_out(&mut self, page: Vec<Entry>) -> Vec<Entry> {
+        if let Some((last, _, _)) = page.last() {
             self.cursor = *last;
         }
         page
@@ -111,6 +120,9 @@ impl Feed {
         loop {
             if self.reg.is_revoked() {
                 return Ok(Step::Revoked);
+            }
+            if let Some((kind, frame)) = self.pending_signal.take() {
+                return Ok(Step::Signal(kind, frame));
             }
             if self.reg.take_lagged() {
                 self.mode = Mode::Backlog;
@@ -142,12 +154,20 @@ impl Feed {
                     while let Some(it) = item.take() {
                         match it {
                             Outbound::Revoked => return Ok(Step::Revoked),
-                            Outbound::Event { cursor, json } => {
+                            Outbound::Signal(kind, frame) => {
+                                if out.is_empty() {
+                                    return Ok(Step::Signal(kind, frame));
+                                }
+                                // Keep the order: the entries first.
+                                self.pending_signal = Some((kind, frame));
+                                break;
+                            }
+                            Outbound::Item { cursor, kind, json } => {
                                 if cursor <= self.cursor {
                                     // Already delivered (from the backlog).
                                 } else if cursor == self.cursor.next() {
                                     self.cursor = cursor;
-                                    out.push((cursor, json));
+                                    out.push((cursor, kind, json));
                                 } else {
                                     // A gap: read it from the store. The
                                     // store read includes this item too.
@@ -170,37 +190,41 @@ impl Feed {
     }
 
     /// Reads and serialises the next page after the cursor, advancing it.
-    async fn read_page(&mut self, limit: u32) -> ApiResult<Vec<(Cursor, Arc<str>)>> {
+    async fn read_page(&mut self, limit: u32) -> ApiResult<Vec<Entry>> {
         let page = self
             .state
             .store
             .log_after(self.user, self.cursor, limit)
             .await?;
-        let mut out = Vec::with_capacity(page.entries.len());
-        for (cursor, event) in page.entries {
-            let json = serde_json::to_string(&event).map_err(ApiError::internal)?;
-            out.push((cursor, Arc::from(json)));
-        }
-        if let Some((last, _)) = out.last() {
-            self.cursor = *last;
-        }
-        Ok(out)
+        self.head = self.head.max(page.head);
+        let page = serialize(page.entries)?;
+        Ok(self.hand_out(page))
     }
 
-    /// Waits for anything new on the live queue (for long-polling), without
-    /// consuming it from the log's point of view.
-    pub async fn wait_live(&mut self) -> bool {
+    /// Waits for anything new on the live queue (for long-polling). Returns
+    /// the signals seen while waiting, or `None` when the session was
+    /// revoked or the server is stopping.
+    pub async fn wait_live(&mut self) -> Option<Vec<Arc<str>>> {
         if self.reg.is_revoked() {
-            return false;
+            return None;
         }
-        match self.reg.rx.recv().await {
-            Some(Outbound::Revoked) | None => false,
-            Some(Outbound::Event { .. }) => true,
+        let mut signals = Vec::new();
+        let mut next = self.reg.rx.recv().await;
+        loop {
+            match next {
+                Some(Outbound::Revoked) | None => return None,
+                Some(Outbound::Item { .. }) => {}
+                Some(Outbound::Signal(_, frame)) => signals.push(frame),
+            }
+            next = match self.reg.rx.try_recv() {
+                Ok(item) => Some(item),
+                Err(_) => return Some(signals),
+            };
         }
     }
 
     /// Reads one page after the cursor without waiting (for long-polling).
-    pub async fn page(&mut self, limit: u32) -> ApiResult<Vec<(Cursor, Arc<str>)>> {
+    pub async fn page(&mut self, limit: u32) -> ApiResult<Vec<Entry>> {
         if let Some(mut p) = self.prefetched.take() {
             // Entries past the limit stay unread; the cursor does not pass them.
             p.truncate(limit as usize);
@@ -215,4 +239,11 @@ impl Feed {
     pub fn revoked(&self) -> bool {
         self.reg.is_revoked()
     }
+}
+
+fn serialize(entries: Vec<(Cursor, LogItem)>) -> ApiResult<Vec<Entry>> {
+    entries
+        .into_iter()
+        .map(|(cursor, item)| item_json(&item).map(|(kind, json)| (cursor, kind, json)))
+        .collect()
 }

@@ -8,7 +8,7 @@
 //! connection catches up from the store by itself. Nothing is lost that
 //! way, and memory stays bounded however slow a client is.
 
-use natter_bus::BusMessage;
+use natter_bus::{BusMessage, SignalKind};
 use natter_proto::{Cursor, DeviceId, UserId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,13 +18,17 @@ use tokio::sync::mpsc;
 /// What a connection receives from the hub.
 #[derive(Clone, Debug)]
 pub enum Outbound {
-    /// An event at `cursor` in the user's log.
-    Event {
+    /// A log item at `cursor` in the user's log.
+    Item {
         /// Log position.
         cursor: Cursor,
-        /// The event's JSON.
+        /// `event` or `receipt`.
+        kind: &'static str,
+        /// The item's JSON.
         json: Arc<str>,
     },
+    /// A live-only signal (a complete frame).
+    Signal(SignalKind, Arc<str>),
     /// The session was revoked; close.
     Revoked,
 }
@@ -140,20 +144,37 @@ impl Hub {
         match msg {
             BusMessage::Events(notices) => {
                 for notice in notices.iter() {
+                    let kind = notice.item.kind();
                     for (user, cursor) in &notice.recipients {
                         let Some(slots) = users.get(user) else {
                             continue;
                         };
+                        let json = notice.json_for(user);
                         for slot in slots {
-                            let item = Outbound::Event {
+                            let item = Outbound::Item {
                                 cursor: *cursor,
-                                json: notice.json.clone(),
+                                kind,
+                                json: json.clone(),
                             };
                             if let Err(mpsc::error::TrySendError::Full(_)) = slot.tx.try_send(item)
                             {
                                 slot.lagged.store(true, Ordering::Release);
                             }
                         }
+                    }
+                }
+            }
+            BusMessage::Signal(signal) => {
+                for user in &signal.recipients {
+                    let Some(slots) = users.get(user) else {
+                        continue;
+                    };
+                    for slot in slots {
+                        // Signals are live only: a connection that is behind
+                        // loses them rather than queueing without bound.
+                        let _ = slot
+                            .tx
+                            .try_send(Outbound::Signal(signal.kind, signal.frame.clone()));
                     }
                 }
             }

@@ -21,8 +21,10 @@ pub mod error;
 pub mod feed;
 pub mod hub;
 pub mod live;
+pub mod presence;
 pub mod service;
 pub mod state;
+pub mod typing;
 pub mod ws;
 
 pub use config::Config;
@@ -84,6 +86,7 @@ pub struct Running {
     http: JoinHandle<()>,
     publisher: JoinHandle<()>,
     dispatcher: JoinHandle<()>,
+    sweepers: Vec<JoinHandle<()>>,
 }
 
 /// Reads the token-signing secret from the data folder, creating it on first
@@ -157,6 +160,8 @@ pub async fn start_on(
         hub: Arc::new(Hub::default()),
         shutdown: shutdown_rx,
         tasks: Arc::new(TaskCount::default()),
+        presence: Arc::new(presence::Tracker::default()),
+        typing: Arc::new(typing::Tracker::default()),
     };
 
     let feed = state
@@ -169,6 +174,10 @@ pub async fn start_on(
         .subscribe()
         .ok_or_else(|| StartError::Other("the bus is already subscribed".into()))?;
     let dispatcher = tokio::spawn(dispatch(subscription, state.hub.clone()));
+    let sweepers = vec![
+        tokio::spawn(presence::sweeper(state.clone())),
+        tokio::spawn(typing::sweeper(state.clone())),
+    ];
 
     let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let mut stop = state.shutdown.clone();
@@ -195,6 +204,7 @@ pub async fn start_on(
         http,
         publisher,
         dispatcher,
+        sweepers,
     })
 }
 
@@ -207,17 +217,28 @@ async fn publish(
     while let Some(batch) = feed.recv().await {
         let notices: Vec<Notice> = batch
             .iter()
-            .filter_map(|c| match serde_json::to_string(c.event.as_ref()) {
-                Ok(json) => Some(Notice {
-                    event: c.event.clone(),
-                    json: Arc::from(json),
-                    recipients: c.recipients.clone(),
-                }),
-                Err(e) => {
-                    // Connections will find the event through their gap
-                    // check; the store has it.
-                    tracing::error!(error = %e, "cannot serialise an event");
-                    None
+            .filter_map(|c| {
+                let encoded = feed::item_json(&c.item).and_then(|(_, json)| {
+                    let variants = c
+                        .variants
+                        .iter()
+                        .map(|(u, v)| feed::item_json(v).map(|(_, j)| (*u, j)))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok((json, variants))
+                });
+                match encoded {
+                    Ok((json, variants)) => Some(Notice {
+                        item: c.item.clone(),
+                        json,
+                        recipients: c.recipients.clone(),
+                        variants,
+                    }),
+                    Err(e) => {
+                        // Connections will find the item through their gap
+                        // check; the store has it.
+                        tracing::error!(code = %e.code, "cannot serialise a log item");
+                        None
+                    }
                 }
             })
             .collect();
@@ -271,6 +292,9 @@ impl Running {
             .is_err()
         {
             tracing::warn!("http server did not stop within 10 s");
+        }
+        for sweeper in self.sweepers {
+            let _ = sweeper.await;
         }
         self.state.store.close().await;
         let _ = self.publisher.await;

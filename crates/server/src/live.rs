@@ -19,8 +19,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Frames one log entry as the JSON of a `Delivery`.
-pub fn delivery_json(cursor: Cursor, event: &str) -> String {
-    format!(r#"{{"cursor":"{cursor}","event":{event}}}"#)
+pub fn delivery_json(cursor: Cursor, kind: &str, json: &str) -> String {
+    format!(r#"{{"cursor":"{cursor}","{kind}":{json}}}"#)
 }
 
 /// `GET /v1/sync?cursor=C&wait=SECS&limit=N`: long-polling. Answers at once
@@ -45,11 +45,17 @@ pub async fn long_poll(
     let _guard = state.tasks.enter();
     let cursor = q.cursor.unwrap_or(Cursor::START);
     let mut feed = Feed::open(&state, c.user, c.device, cursor).await?;
+    let _present = crate::presence::connected(&state, c.user).await;
     let mut page = feed.page(limit).await?;
+    let mut signals = Vec::new();
     if page.is_empty() && wait > 0 {
         let mut shutdown = state.shutdown.clone();
         tokio::select! {
-            _ = tokio::time::timeout(Duration::from_secs(wait), feed.wait_live()) => {}
+            got = tokio::time::timeout(Duration::from_secs(wait), feed.wait_live()) => {
+                if let Ok(Some(s)) = got {
+                    signals = s;
+                }
+            }
             _ = shutdown.wait_for(|s| *s) => {}
         }
         if feed.revoked() {
@@ -62,18 +68,25 @@ pub async fn long_poll(
     }
     let mut body = String::with_capacity(64 + page.iter().map(|p| p.1.len() + 32).sum::<usize>());
     body.push_str(r#"{"deliveries":["#);
-    for (i, (cursor, json)) in page.iter().enumerate() {
+    for (i, (cursor, kind, json)) in page.iter().enumerate() {
         if i > 0 {
             body.push(',');
         }
-        body.push_str(&delivery_json(*cursor, json));
+        body.push_str(&delivery_json(*cursor, kind, json));
     }
     let _ = write!(
         body,
-        r#"],"cursor":"{}","more":{}}}"#,
+        r#"],"cursor":"{}","more":{},"signals":["#,
         feed.cursor(),
         feed.cursor() < feed.head()
     );
+    for (i, frame) in signals.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(frame);
+    }
+    body.push_str("]}");
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         body,
@@ -140,11 +153,29 @@ pub async fn sse(State(state): State<AppState>, params: SseParams) -> ApiResult<
     let (tx, rx) = mpsc::channel::<SseEvent>(16);
     let guard = state.tasks.enter();
     let mut shutdown = state.shutdown.clone();
+    let snapshot = crate::presence::snapshot(&state, claims.user).await?;
+    let snapshot = serde_json::to_string(&natter_proto::ServerFrame::PresenceSnapshot {
+        users: snapshot.users,
+    })
+    .map_err(ApiError::internal)?;
+    let _ = tx.try_send(
+        SseEvent::default()
+            .event("presence_snapshot")
+            .data(snapshot),
+    );
+    let task_state = state.clone();
     tokio::spawn(async move {
         let _slot = slot;
         let _guard = guard;
+        let _present = crate::presence::connected(&task_state, claims.user).await;
+        // The stream cannot carry anything from the client; while it is
+        // open (keep-alives are being written) the user counts as heard.
+        let mut heard = tokio::time::interval(Duration::from_millis(
+            task_state.config.presence.timeout_ms / 3,
+        ));
         tokio::select! {
             _ = pump_sse(feed, &tx) => {}
+            _ = async { loop { heard.tick().await; task_state.presence.heard(claims.user); } } => {}
             _ = shutdown.wait_for(|s| *s) => {}
         }
     });
@@ -163,13 +194,16 @@ async fn pump_sse(mut feed: Feed, tx: &mpsc::Sender<SseEvent>) {
         let events: Vec<SseEvent> = match step {
             Ok(Step::Deliver(items)) => items
                 .iter()
-                .map(|(cursor, json)| {
+                .map(|(cursor, kind, json)| {
                     SseEvent::default()
-                        .event("event")
+                        .event(*kind)
                         .id(cursor.to_string())
-                        .data(delivery_json(*cursor, json))
+                        .data(delivery_json(*cursor, kind, json))
                 })
                 .collect(),
+            Ok(Step::Signal(kind, frame)) => {
+                vec![SseEvent::default().event(kind.as_str()).data(&*frame)]
+            }
             Ok(Step::Synced(cursor)) => vec![
                 SseEvent::default()
                     .event("synced")

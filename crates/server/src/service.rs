@@ -277,48 +277,44 @@ async fn require_member(
     })
 }
 
-async fn info(
-    state: &AppState,
-    conv: ConversationRecord,
-    viewer: UserId,
-    joined: Seq,
-) -> ApiResult<ConversationInfo> {
-    let peer = if conv.kind == ConversationKind::Direct {
-        state
-            .store
-            .members(conv.id)
-            .await?
-            .into_iter()
-            .find(|m| m.id != viewer)
-            .map(user_info)
-    } else {
-        None
+/// A summary as its member sees it: peer read hidden unless both share read
+/// receipts.
+fn summary_info(s: ConversationSummary, viewer_shares: bool) -> ConversationInfo {
+    let peer_receipt = match (&s.peer, s.peer_watermarks) {
+        (Some(peer), Some(marks)) => Some(MemberReceipt {
+            user: peer.id,
+            delivered: marks.delivered,
+            read: if viewer_shares && peer.privacy.read_receipts {
+                marks.read
+            } else {
+                0
+            },
+        }),
+        _ => None,
     };
-    let last = state
+    ConversationInfo {
+        id: s.conv.id,
+        kind: s.conv.kind,
+        name: s.conv.name,
+        creator: s.conv.creator,
+        created_at: s.conv.created_at,
+        member_count: s.conv.member_count,
+        peer: s.peer.map(user_info),
+        last_seq: s.conv.last_seq,
+        last_message: s.last_message,
+        read_seq: s.mine.read,
+        unread: s.unread,
+        peer_receipt,
+    }
+}
+
+async fn viewer_shares_reads(state: &AppState, user: UserId) -> ApiResult<bool> {
+    Ok(state
         .store
-        .history(HistoryRequest {
-            conv: conv.id,
-            viewer,
-            range: HistoryRange::Latest,
-            limit: 20,
-        })
-        .await?;
-    let last_message = last
-        .events
-        .into_iter()
-        .rev()
-        .find(|e| e.seq >= joined && matches!(e.body, EventBody::Message { .. }));
-    Ok(ConversationInfo {
-        id: conv.id,
-        kind: conv.kind,
-        name: conv.name,
-        creator: conv.creator,
-        created_at: conv.created_at,
-        member_count: conv.member_count,
-        peer,
-        last_seq: conv.last_seq,
-        last_message,
-    })
+        .user(user)
+        .await?
+        .map(|u| u.privacy.read_receipts)
+        .unwrap_or(true))
 }
 
 /// One conversation, for a member.
@@ -327,34 +323,150 @@ pub async fn conversation(
     claims: &Claims,
     conv: ConversationId,
 ) -> ApiResult<ConversationInfo> {
-    let m = require_member(state, conv, claims.user).await?;
-    let record = state
+    require_member(state, conv, claims.user).await?;
+    let shares = viewer_shares_reads(state, claims.user).await?;
+    state
         .store
-        .conversation(conv)
+        .conversations_of(claims.user)
         .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such conversation"))?;
-    info(state, record, claims.user, m.joined_seq).await
+        .into_iter()
+        .find(|s| s.conv.id == conv)
+        .map(|s| summary_info(s, shares))
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such conversation"))
 }
 
-/// The caller's conversations, newest activity first.
+/// The caller's conversations, newest activity first, with unread counts.
 pub async fn conversations(state: &AppState, claims: &Claims) -> ApiResult<ConversationList> {
-    let list = state.store.conversations_of(claims.user).await?;
+    let shares = viewer_shares_reads(state, claims.user).await?;
+    let conversations: Vec<ConversationInfo> = state
+        .store
+        .conversations_of(claims.user)
+        .await?
+        .into_iter()
+        .map(|s| summary_info(s, shares))
+        .collect();
+    let unread_total = conversations.iter().map(|c| c.unread).sum();
     Ok(ConversationList {
-        conversations: list
-            .into_iter()
-            .map(|s| ConversationInfo {
-                id: s.conv.id,
-                kind: s.conv.kind,
-                name: s.conv.name,
-                creator: s.conv.creator,
-                created_at: s.conv.created_at,
-                member_count: s.conv.member_count,
-                peer: s.peer.map(user_info),
-                last_seq: s.conv.last_seq,
-                last_message: s.last_message,
-            })
-            .collect(),
+        conversations,
+        unread_total,
     })
+}
+
+/// Moves the caller's delivered or read watermark; returns the watermarks.
+pub async fn receipt(
+    state: &AppState,
+    claims: &Claims,
+    conv: ConversationId,
+    kind: ReceiptKind,
+    seq: Seq,
+) -> ApiResult<MemberReceipt> {
+    let change = state
+        .store
+        .set_receipt(NewReceipt {
+            conv,
+            user: claims.user,
+            kind,
+            seq,
+            now: now_ms(),
+        })
+        .await?;
+    let marks = match change {
+        ReceiptChange::Moved(c) => match c.item.as_ref() {
+            LogItem::Receipt(r) => Watermarks {
+                delivered: r.delivered,
+                read: r.read,
+            },
+            _ => {
+                return Err(ApiError::internal(
+                    "a receipt change committed something else",
+                ));
+            }
+        },
+        ReceiptChange::Unchanged(m) => m,
+    };
+    Ok(MemberReceipt {
+        user: claims.user,
+        delivered: marks.delivered,
+        read: marks.read,
+    })
+}
+
+/// Who has message `seq`: delivered to N of M, read by N of M, and each
+/// member's watermarks.
+pub async fn receipt_summary(
+    state: &AppState,
+    claims: &Claims,
+    conv: ConversationId,
+    seq: Seq,
+) -> ApiResult<ReceiptSummary> {
+    let me = require_member(state, conv, claims.user).await?;
+    if seq < me.joined_seq {
+        return Err(ApiError::new(ErrorCode::NotFound, "no such message"));
+    }
+    let page = state
+        .store
+        .history(HistoryRequest {
+            conv,
+            viewer: claims.user,
+            range: HistoryRange::After(seq.saturating_sub(1)),
+            limit: 1,
+        })
+        .await?;
+    let message = page
+        .events
+        .into_iter()
+        .find(|e| e.seq == seq && matches!(e.body, EventBody::Message { .. }))
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such message"))?;
+    let viewer_shares = viewer_shares_reads(state, claims.user).await?;
+    let marks = state.store.watermarks(conv).await?;
+    let mut summary = ReceiptSummary {
+        seq,
+        total: 0,
+        delivered: 0,
+        read: 0,
+        members: Vec::new(),
+    };
+    for m in marks {
+        if m.user == message.sender || m.joined_seq > seq {
+            continue;
+        }
+        let read_visible = viewer_shares && m.shares_read;
+        summary.total += 1;
+        if m.marks.delivered >= seq {
+            summary.delivered += 1;
+        }
+        if read_visible && m.marks.read >= seq {
+            summary.read += 1;
+        }
+        summary.members.push(MemberReceipt {
+            user: m.user,
+            delivered: m.marks.delivered,
+            read: if read_visible { m.marks.read } else { 0 },
+        });
+    }
+    Ok(summary)
+}
+
+/// The caller's privacy settings.
+pub async fn privacy(state: &AppState, claims: &Claims) -> ApiResult<Privacy> {
+    state
+        .store
+        .user(claims.user)
+        .await?
+        .map(|u| u.privacy)
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such user"))
+}
+
+/// Changes the caller's privacy; peers' view of their presence follows at
+/// once.
+pub async fn set_privacy(
+    state: &AppState,
+    claims: &Claims,
+    privacy: Privacy,
+) -> ApiResult<Privacy> {
+    state.store.set_privacy(claims.user, privacy).await?;
+    crate::presence::announce(state, claims.user).await?;
+    Ok(privacy)
 }
 
 /// Creates a group, or finds or creates a direct conversation. The bool is
@@ -411,7 +523,12 @@ pub async fn create_conversation(
             other => other.into(),
         })?;
     let (id, new) = match created {
-        Created::New(c) => (c.event.conv, true),
+        Created::New(c) => (
+            c.event()
+                .ok_or_else(|| ApiError::internal("creation committed no event"))?
+                .conv,
+            true,
+        ),
         Created::Existing(id) => (id, false),
     };
     Ok((conversation(state, claims, id).await?, new))
@@ -543,12 +660,20 @@ pub async fn send(
         })
         .await?;
     let (event, duplicate) = match appended {
-        Appended::New(c) => (c.event.as_ref().clone(), false),
+        Appended::New(c) => (
+            c.event()
+                .ok_or_else(|| ApiError::internal("append committed no event"))?
+                .clone(),
+            false,
+        ),
         Appended::Duplicate(e) => (e, true),
     };
     let id = event
         .message_id()
         .ok_or_else(|| ApiError::internal("appended event is not a message"))?;
+    if !duplicate {
+        crate::typing::message_sent(state, conv, claims.user).await;
+    }
     Ok(Sent {
         conv,
         client_id,

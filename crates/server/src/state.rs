@@ -34,6 +34,10 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// Counts live connection tasks so shutdown can wait for them.
     pub tasks: Arc<TaskCount>,
+    /// Who is online on this node.
+    pub presence: Arc<crate::presence::Tracker>,
+    /// Who is typing where.
+    pub typing: Arc<crate::typing::Tracker>,
 }
 
 /// A count of running connection tasks with a way to wait for zero.

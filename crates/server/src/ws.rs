@@ -70,7 +70,8 @@ pub async fn upgrade(
         })
 }
 
-type InFlight = Pin<Box<dyn Future<Output = ServerFrame> + Send>>;
+/// A request being served; `Some` is the frame to answer with.
+type InFlight = Pin<Box<dyn Future<Output = Option<ServerFrame>> + Send>>;
 
 struct Conn {
     state: AppState,
@@ -237,6 +238,17 @@ impl Conn {
         if let Err(c) = self.write_frame(&welcome).await {
             return Some(c);
         }
+        let _present = crate::presence::connected(&self.state, claims.user).await;
+        match crate::presence::snapshot(&self.state, claims.user).await {
+            Ok(list) => {
+                let frame = ServerFrame::PresenceSnapshot { users: list.users };
+                if let Err(c) = self.write_frame(&frame).await {
+                    return Some(c);
+                }
+            }
+            Err(e) => tracing::warn!(code = %e.code, "no presence snapshot: {}", e.message),
+        }
+        let mut last_reported = Instant::now();
 
         // 2. the loop
         let mut inflight: FuturesUnordered<InFlight> = FuturesUnordered::new();
@@ -259,6 +271,10 @@ impl Conn {
                 }
                 msg = self.socket.recv(), if inflight.len() < gw.max_inflight_sends => {
                     last_heard = Instant::now();
+                    if last_heard.duration_since(last_reported) >= Duration::from_secs(1) {
+                        last_reported = last_heard;
+                        self.state.presence.heard(claims.user);
+                    }
                     let msg = match msg {
                         None => return None,
                         Some(Ok(m)) => m,
@@ -283,21 +299,45 @@ impl Conn {
                         Parsed::Frame(ClientFrame::Send { conv, client_id, text }) => {
                             let state = self.state.clone();
                             inflight.push(Box::pin(async move {
-                                match service::send(&state, &claims, conv, client_id.clone(), text).await {
+                                Some(match service::send(&state, &claims, conv, client_id.clone(), text).await {
                                     Ok(sent) => ServerFrame::Sent(sent),
                                     Err(e) => ServerFrame::Error { error: e.body(), client_id: Some(client_id), conv: Some(conv) },
-                                }
+                                })
+                            }));
+                        }
+                        Parsed::Frame(ClientFrame::Receipt { conv, kind, seq }) => {
+                            // The new watermarks come back through the log.
+                            let state = self.state.clone();
+                            inflight.push(Box::pin(async move {
+                                service::receipt(&state, &claims, conv, kind, seq).await.err().map(|e| {
+                                    ServerFrame::Error { error: e.body(), client_id: None, conv: Some(conv) }
+                                })
+                            }));
+                        }
+                        Parsed::Frame(ClientFrame::Typing { conv, active }) => {
+                            let state = self.state.clone();
+                            inflight.push(Box::pin(async move {
+                                crate::typing::set(&state, &claims, conv, active).await.err().map(|e| {
+                                    ServerFrame::Error { error: e.body(), client_id: None, conv: Some(conv) }
+                                })
                             }));
                         }
                     }
                 }
                 Some(frame) = inflight.next(), if !inflight.is_empty() => {
-                    if let Err(c) = self.write_frame(&frame).await { return Some(c); }
+                    if let Some(frame) = frame
+                        && let Err(c) = self.write_frame(&frame).await
+                    {
+                        return Some(c);
+                    }
                 }
                 step = feed.next() => {
                     match step {
                         Ok(Step::Deliver(items)) => {
                             if let Err(c) = self.deliver(items).await { return Some(c); }
+                        }
+                        Ok(Step::Signal(_, frame)) => {
+                            if let Err(c) = self.write(frame.to_string()).await { return Some(c); }
                         }
                         Ok(Step::Synced(cursor)) => {
                             if let Err(c) = self.write_frame(&ServerFrame::Synced { cursor }).await { return Some(c); }
@@ -329,12 +369,12 @@ impl Conn {
     }
 
     /// Writes a run of events with one flush.
-    async fn deliver(&mut self, items: Vec<(Cursor, std::sync::Arc<str>)>) -> Result<(), Closing> {
+    async fn deliver(&mut self, items: Vec<crate::feed::Entry>) -> Result<(), Closing> {
         let timeout = self.write_timeout;
         let socket = &mut self.socket;
         let work = async move {
-            for (cursor, json) in &items {
-                let text = format!(r#"{{"type":"event","cursor":"{cursor}","event":{json}}}"#);
+            for (cursor, kind, json) in &items {
+                let text = format!(r#"{{"type":"{kind}","cursor":"{cursor}","{kind}":{json}}}"#);
                 socket.feed(Message::Text(text.into())).await?;
             }
             socket.flush().await

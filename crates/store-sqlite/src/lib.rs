@@ -16,7 +16,10 @@ mod schema;
 mod writer;
 
 use async_trait::async_trait;
-use natter_proto::{ConversationId, ConversationKind, Cursor, DeviceId, Event, EventBody, UserId};
+use natter_proto::{
+    ConversationId, ConversationKind, Cursor, DeviceId, Event, EventBody, LogItem, Privacy,
+    Receipt, ReceiptKind, UserId,
+};
 use natter_store::*;
 use rows::*;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -276,16 +279,21 @@ fn last_seq_of(ctx: &mut Ctx<'_>, conv: &ConversationId) -> Result<Option<u64>> 
     Ok(seq.map(|s| s as u64))
 }
 
+/// The next position in a user's log.
+fn next_position(ctx: &mut Ctx<'_>, user: &UserId) -> Result<u64> {
+    let head = match ctx.cache.heads.get(user) {
+        Some(h) => *h,
+        None => log_head_of(ctx.conn, user)?,
+    };
+    Ok(head + 1)
+}
+
 /// Inserts an event and gives each recipient's log its next position.
 fn commit_event(ctx: &mut Ctx<'_>, event: Event, recipients: &[UserId]) -> Result<Committed> {
     insert_event(ctx.conn, &event)?;
     let mut positions = Vec::with_capacity(recipients.len());
     for user in recipients {
-        let head = match ctx.cache.heads.get(user) {
-            Some(h) => *h,
-            None => log_head_of(ctx.conn, user)?,
-        };
-        let next = head + 1;
+        let next = next_position(ctx, user)?;
         ctx.conn
             .prepare_cached(
                 "INSERT INTO user_log (user_id, useq, conv_id, seq) VALUES (?1, ?2, ?3, ?4)",
@@ -304,8 +312,9 @@ fn commit_event(ctx: &mut Ctx<'_>, event: Event, recipients: &[UserId]) -> Resul
     }
     ctx.cache.last_seq.insert(event.conv, event.seq);
     let committed = Committed {
-        event: Arc::new(event),
+        item: Arc::new(LogItem::Event(event)),
         recipients: positions,
+        variants: Vec::new(),
     };
     ctx.committed.push(committed.clone());
     Ok(committed)
@@ -353,6 +362,8 @@ impl Store for SqliteStore {
                 username: user.username.clone(),
                 password_hash: user.password_hash.clone(),
                 created_at: user.now,
+                privacy: natter_proto::Privacy::default(),
+                last_seen: None,
             })
         })
         .await
@@ -691,7 +702,11 @@ impl Store for SqliteStore {
         self.read(move |c| {
             let mut stmt = c
                 .prepare_cached(&format!(
-                    "SELECT {CONV_COLS_C}, {EVENT_COLS_E}, {USER_COLS_P}
+                    "SELECT {CONV_COLS_C}, {EVENT_COLS_E}, {USER_COLS_P},
+                            m.delivered_seq, m.read_seq, pm.delivered_seq, pm.read_seq,
+                            (SELECT COUNT(*) FROM events x
+                              WHERE x.conv_id = c.id AND x.kind = 'message' AND x.sender <> m.user_id
+                                AND x.seq > MAX(m.read_seq, m.joined_seq - 1)) AS unread
                      FROM members m
                      JOIN conversations c ON c.id = m.conv_id
                      LEFT JOIN events e ON e.conv_id = c.id AND e.seq = c.last_msg_seq
@@ -702,20 +717,38 @@ impl Store for SqliteStore {
                      ORDER BY c.last_ts DESC"
                 ))
                 .map_err(db_err)?;
+            let at = CONV_COL_COUNT + EVENT_COL_COUNT + USER_COL_COUNT;
             stmt.query_map([user.as_bytes()], |r| {
+                let mine = Watermarks {
+                    delivered: r.get::<_, i64>(at)? as u64,
+                    read: r.get::<_, i64>(at + 1)? as u64,
+                };
+                let peer_marks = match (r.get::<_, Option<i64>>(at + 2)?, r.get::<_, Option<i64>>(at + 3)?) {
+                    (Some(d), Some(rd)) => Some(Watermarks {
+                        delivered: d as u64,
+                        read: rd as u64,
+                    }),
+                    _ => None,
+                };
                 Ok((
                     ConvRow::from_row(r)?,
                     EventRow::from_row_at(r, CONV_COL_COUNT)?,
                     UserRow::from_row_at(r, CONV_COL_COUNT + EVENT_COL_COUNT)?,
+                    mine,
+                    peer_marks,
+                    r.get::<_, i64>(at + 4)? as u64,
                 ))
             })
             .map_err(db_err)?
             .map(|r| {
-                let (conv, ev, peer) = r.map_err(db_err)?;
+                let (conv, ev, peer, mine, peer_watermarks, unread) = r.map_err(db_err)?;
                 Ok(ConversationSummary {
                     conv: conv.into_record()?,
                     last_message: ev.map(EventRow::into_event).transpose()?,
                     peer: peer.map(UserRow::into_record).transpose()?,
+                    peer_watermarks,
+                    mine,
+                    unread,
                 })
             })
             .collect()
@@ -824,6 +857,239 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn set_receipt(&self, r: NewReceipt) -> Result<ReceiptChange> {
+        self.write(move |ctx| {
+            let row: Option<(i64, i64)> = ctx
+                .conn
+                .prepare_cached(
+                    "SELECT delivered_seq, read_seq FROM members WHERE conv_id = ?1 AND user_id = ?2",
+                )
+                .and_then(|mut s| {
+                    s.query_row([r.conv.as_bytes(), r.user.as_bytes()], |row| {
+                        Ok((row.get(0)?, row.get(1)?))
+                    })
+                    .optional()
+                })
+                .map_err(db_err)?;
+            let (old_d, old_r) = row.ok_or(StoreError::NotMember)?;
+            let (old_d, old_r) = (old_d as u64, old_r as u64);
+            let last = last_seq_of(ctx, &r.conv)?.ok_or(StoreError::NotMember)?;
+            if r.seq > last {
+                return Err(StoreError::Invalid("seq is beyond the conversation's newest event"));
+            }
+            let (mut d, mut rd) = (old_d, old_r);
+            match r.kind {
+                ReceiptKind::Delivered => d = d.max(r.seq),
+                ReceiptKind::Read => {
+                    rd = rd.max(r.seq);
+                    d = d.max(rd);
+                }
+            }
+            if (d, rd) == (old_d, old_r) {
+                return Ok(ReceiptChange::Unchanged(Watermarks { delivered: d, read: rd }));
+            }
+            ctx.conn
+                .prepare_cached(
+                    "UPDATE members SET delivered_seq = ?3, read_seq = ?4 WHERE conv_id = ?1 AND user_id = ?2",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![r.conv.as_bytes(), r.user.as_bytes(), d as i64, rd as i64])
+                })
+                .map_err(db_err)?;
+            let senders = |lo: u64, hi: u64| -> Result<Vec<UserId>> {
+                if hi <= lo {
+                    return Ok(Vec::new());
+                }
+                let mut stmt = ctx
+                    .conn
+                    .prepare_cached(
+                        "SELECT DISTINCT sender FROM events
+                         WHERE conv_id = ?1 AND kind = 'message' AND seq > ?2 AND seq <= ?3 AND sender <> ?4",
+                    )
+                    .map_err(db_err)?;
+                stmt.query_map(
+                    params![r.conv.as_bytes(), lo as i64, hi as i64, r.user.as_bytes()],
+                    |row| row.get::<_, Vec<u8>>(0),
+                )
+                .map_err(db_err)?
+                .map(|b| b.map_err(db_err).and_then(|b| user_id(&b)))
+                .collect()
+            };
+            let delivered_to = senders(old_d, d)?;
+            let read_by = senders(old_r, rd)?;
+            let shares = |u: &UserId| -> Result<bool> {
+                ctx.conn
+                    .prepare_cached("SELECT read_receipts FROM users WHERE id = ?1")
+                    .and_then(|mut s| s.query_row([u.as_bytes()], |row| row.get::<_, bool>(0)))
+                    .map_err(db_err)
+            };
+            let reader_shares = shares(&r.user)?;
+            let full = Receipt {
+                conv: r.conv,
+                user: r.user,
+                delivered: d,
+                read: rd,
+                ts: r.now,
+            };
+            let mut audience: Vec<(UserId, Receipt)> = vec![(r.user, full.clone())];
+            let mut others: Vec<UserId> = delivered_to.clone();
+            for u in &read_by {
+                if !others.contains(u) {
+                    others.push(*u);
+                }
+            }
+            for u in others {
+                let visible_read = reader_shares && shares(&u)?;
+                let hears_delivery = delivered_to.contains(&u);
+                let hears_read = visible_read && read_by.contains(&u);
+                if !hears_delivery && !hears_read {
+                    continue;
+                }
+                let seen = Receipt {
+                    read: if visible_read { rd } else { 0 },
+                    ..full.clone()
+                };
+                audience.push((u, seen));
+            }
+            let mut recipients = Vec::with_capacity(audience.len());
+            let mut variants = Vec::new();
+            for (u, receipt) in audience {
+                let next = next_position(ctx, &u)?;
+                let json = serde_json::to_string(&receipt)
+                    .map_err(|e| StoreError::Internal(format!("encode receipt: {e}")))?;
+                ctx.conn
+                    .prepare_cached(
+                        "INSERT INTO user_log (user_id, useq, conv_id, seq, receipt) VALUES (?1, ?2, ?3, 0, ?4)",
+                    )
+                    .and_then(|mut s| s.execute(params![u.as_bytes(), next as i64, r.conv.as_bytes(), json]))
+                    .map_err(db_err)?;
+                ctx.cache.heads.insert(u, next);
+                recipients.push((u, Cursor(next)));
+                if receipt != full {
+                    variants.push((u, Arc::new(LogItem::Receipt(receipt))));
+                }
+            }
+            let committed = Committed {
+                item: Arc::new(LogItem::Receipt(full)),
+                recipients,
+                variants,
+            };
+            ctx.committed.push(committed.clone());
+            Ok(ReceiptChange::Moved(committed))
+        })
+        .await
+    }
+
+    async fn watermarks(&self, conv: ConversationId) -> Result<Vec<MemberWatermarks>> {
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT m.user_id, m.delivered_seq, m.read_seq, u.read_receipts, m.joined_seq
+                     FROM members m JOIN users u ON u.id = m.user_id
+                     WHERE m.conv_id = ?1 ORDER BY m.joined_seq, m.joined_at",
+                )
+                .map_err(db_err)?;
+            stmt.query_map([conv.as_bytes()], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, bool>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })
+            .map_err(db_err)?
+            .map(|r| {
+                let (u, d, rd, shares, joined) = r.map_err(db_err)?;
+                Ok(MemberWatermarks {
+                    user: user_id(&u)?,
+                    marks: Watermarks {
+                        delivered: d as u64,
+                        read: rd as u64,
+                    },
+                    shares_read: shares,
+                    joined_seq: joined as u64,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn set_privacy(&self, user: UserId, privacy: Privacy) -> Result<()> {
+        self.write(move |ctx| {
+            let n = ctx
+                .conn
+                .prepare_cached(
+                    "UPDATE users SET presence_visibility = ?2, read_receipts = ?3 WHERE id = ?1",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        user.as_bytes(),
+                        privacy.presence.as_str(),
+                        privacy.read_receipts
+                    ])
+                })
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_last_seen(&self, user: UserId, at: i64) -> Result<()> {
+        self.write(move |ctx| {
+            ctx.conn
+                .prepare_cached("UPDATE users SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?2) WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![user.as_bytes(), at]))
+                .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn presence_peers(&self, user: UserId, max_group: u64) -> Result<Vec<PresencePeer>> {
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT u.id, MAX(c.kind = 'direct'), u.presence_visibility, u.last_seen_at
+                     FROM members me
+                     JOIN conversations c ON c.id = me.conv_id
+                          AND (c.kind = 'direct' OR c.member_count <= ?2)
+                     JOIN members o ON o.conv_id = c.id AND o.user_id <> me.user_id
+                     JOIN users u ON u.id = o.user_id
+                     WHERE me.user_id = ?1
+                     GROUP BY u.id",
+                )
+                .map_err(db_err)?;
+            stmt.query_map(
+                params![user.as_bytes(), max_group.min(i64::MAX as u64) as i64],
+                |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, bool>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                    ))
+                },
+            )
+            .map_err(db_err)?
+            .map(|r| {
+                let (u, contact, vis, last_seen) = r.map_err(db_err)?;
+                Ok(PresencePeer {
+                    user: user_id(&u)?,
+                    contact,
+                    visibility: rows::parse_visibility(&vis)?,
+                    last_seen,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
     async fn log_after(&self, user: UserId, after: Cursor, limit: u32) -> Result<LogPage> {
         self.read(move |c| {
             let (head, floor) = head_and_floor(c, &user)?;
@@ -832,22 +1098,37 @@ impl Store for SqliteStore {
             }
             let mut stmt = c
                 .prepare_cached(&format!(
-                    "SELECT l.useq, {EVENT_COLS_E} FROM user_log l
-                     JOIN events e ON e.conv_id = l.conv_id AND e.seq = l.seq
+                    "SELECT l.useq, l.receipt, {EVENT_COLS_E} FROM user_log l
+                     LEFT JOIN events e ON e.conv_id = l.conv_id AND e.seq = l.seq
                      WHERE l.user_id = ?1 AND l.useq > ?2 ORDER BY l.useq LIMIT ?3"
                 ))
                 .map_err(db_err)?;
             let entries = stmt
                 .query_map(
                     params![user.as_bytes(), after.0 as i64, limit.max(1) as i64],
-                    |r| Ok((r.get::<_, i64>(0)?, EventRow::from_row_at(r, 1)?)),
+                    |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, Option<String>>(1)?,
+                            EventRow::from_row_at(r, 2)?,
+                        ))
+                    },
                 )
                 .map_err(db_err)?
                 .map(|r| {
-                    let (useq, ev) = r.map_err(db_err)?;
-                    let ev =
-                        ev.ok_or_else(|| StoreError::Internal("log entry without event".into()))?;
-                    Ok((Cursor(useq as u64), ev.into_event()?))
+                    let (useq, receipt, ev) = r.map_err(db_err)?;
+                    let item = match (receipt, ev) {
+                        (Some(json), _) => {
+                            LogItem::Receipt(serde_json::from_str::<Receipt>(&json).map_err(
+                                |e| StoreError::Internal(format!("decode receipt: {e}")),
+                            )?)
+                        }
+                        (None, Some(ev)) => LogItem::Event(ev.into_event()?),
+                        (None, None) => {
+                            return Err(StoreError::Internal("log entry without event".into()));
+                        }
+                    };
+                    Ok((Cursor(useq as u64), item))
                 })
                 .collect::<Result<Vec<_>>>()?;
             Ok(LogPage {

@@ -1,14 +1,17 @@
 //! Row types private to this backend and their conversion into records.
 
 use natter_proto::{
-    ClientId, ConversationId, ConversationKind, DeviceId, Event, EventBody, MessageId, UserId,
+    ClientId, ConversationId, ConversationKind, DeviceId, Event, EventBody, MessageId, Privacy,
+    UserId, Visibility,
 };
 use natter_store::{ConversationRecord, Result, SessionRecord, StoreError, UserRecord};
 use rusqlite::Row;
 
-pub(crate) const USER_COLS: &str = "id, username, password_hash, created_at";
-pub(crate) const USER_COLS_U: &str = "u.id, u.username, u.password_hash, u.created_at";
-pub(crate) const USER_COLS_P: &str = "p.id, p.username, p.password_hash, p.created_at";
+pub(crate) const USER_COLS: &str =
+    "id, username, password_hash, created_at, presence_visibility, read_receipts, last_seen_at";
+pub(crate) const USER_COLS_U: &str = "u.id, u.username, u.password_hash, u.created_at, u.presence_visibility, u.read_receipts, u.last_seen_at";
+pub(crate) const USER_COLS_P: &str = "p.id, p.username, p.password_hash, p.created_at, p.presence_visibility, p.read_receipts, p.last_seen_at";
+pub(crate) const USER_COL_COUNT: usize = 7;
 pub(crate) const SESSION_COLS: &str =
     "device_id, user_id, name, created_at, last_active_at, revoked_at";
 pub(crate) const CONV_COLS: &str = "id, kind, name, creator, created_at, last_seq, member_count";
@@ -42,6 +45,9 @@ pub(crate) struct UserRow {
     username: String,
     password_hash: String,
     created_at: i64,
+    visibility: String,
+    read_receipts: bool,
+    last_seen: Option<i64>,
 }
 
 impl UserRow {
@@ -51,6 +57,9 @@ impl UserRow {
             username: r.get(1)?,
             password_hash: r.get(2)?,
             created_at: r.get(3)?,
+            visibility: r.get(4)?,
+            read_receipts: r.get(5)?,
+            last_seen: r.get(6)?,
         })
     }
 
@@ -64,6 +73,9 @@ impl UserRow {
             username: r.get(at + 1)?,
             password_hash: r.get(at + 2)?,
             created_at: r.get(at + 3)?,
+            visibility: r.get(at + 4)?,
+            read_receipts: r.get(at + 5)?,
+            last_seen: r.get(at + 6)?,
         }))
     }
 
@@ -73,6 +85,11 @@ impl UserRow {
             username: self.username,
             password_hash: self.password_hash,
             created_at: self.created_at,
+            privacy: Privacy {
+                presence: parse_visibility(&self.visibility)?,
+                read_receipts: self.read_receipts,
+            },
+            last_seen: self.last_seen,
         })
     }
 }
@@ -144,6 +161,10 @@ impl ConvRow {
             member_count: self.member_count as u64,
         })
     }
+}
+
+pub(crate) fn parse_visibility(s: &str) -> Result<Visibility> {
+    Visibility::parse(s).ok_or_else(|| StoreError::Internal(format!("unknown visibility {s:?}")))
 }
 
 fn parse_kind(s: &str) -> Result<ConversationKind> {

@@ -2,7 +2,8 @@
 //! many have run.
 
 /// Each entry is one migration; never edit one that has shipped, append.
-pub(crate) const MIGRATIONS: &[&str] = &[r#"
+pub(crate) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE users (
     id            BLOB PRIMARY KEY,
     username      TEXT NOT NULL UNIQUE,
@@ -80,4 +81,18 @@ CREATE TABLE user_log (
     seq     INTEGER NOT NULL,
     PRIMARY KEY (user_id, useq)
 ) WITHOUT ROWID;
-"#];
+"#,
+    r#"
+-- receipts are watermarks per member, never a row per message per reader
+ALTER TABLE members ADD COLUMN delivered_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE members ADD COLUMN read_seq INTEGER NOT NULL DEFAULT 0;
+
+ALTER TABLE users ADD COLUMN last_seen_at INTEGER;
+ALTER TABLE users ADD COLUMN presence_visibility TEXT NOT NULL DEFAULT 'everyone';
+ALTER TABLE users ADD COLUMN read_receipts INTEGER NOT NULL DEFAULT 1;
+
+-- a log entry is an event (conv_id, seq) or a receipt (conv_id, seq = 0,
+-- and the receipt as this user sees it, as JSON)
+ALTER TABLE user_log ADD COLUMN receipt TEXT;
+"#,
+];

@@ -7,7 +7,10 @@
 //! sequence, history they should not see.
 
 use crate::*;
-use natter_proto::{ClientId, ConversationKind, EventBody, MessageId};
+use natter_proto::{
+    ClientId, ConversationKind, EventBody, LogItem, MessageId, Privacy, Receipt, ReceiptKind,
+    Visibility,
+};
 use std::collections::HashSet;
 
 /// Generates one `#[tokio::test]` per conformance test. `$open` is an async
@@ -29,6 +32,10 @@ macro_rules! conformance_suite {
             log_pages_in_order_and_rejects_bad_cursors,
             conversation_list_shows_latest_activity_first,
             commit_feed_announces_in_commit_order,
+            receipts_move_forward_and_reach_the_senders,
+            read_receipt_privacy_masks_what_others_see,
+            unread_counts_follow_the_read_watermark,
+            presence_peers_are_contacts_and_small_groups,
         );
     };
     (@tests $open:path; $($name:ident),* $(,)?) => {
@@ -78,7 +85,7 @@ async fn group(store: &Arc<dyn Store>, creator: UserId, others: &[UserId]) -> Co
         .await
         .expect("create group")
     {
-        Created::New(c) => c.event.conv,
+        Created::New(c) => c.event().expect("an event").conv,
         Created::Existing(_) => panic!("a group is never an existing conversation"),
     }
 }
@@ -265,10 +272,10 @@ pub async fn direct_conversations_are_unique_per_pair(store: Arc<dyn Store>) {
     let Created::New(first) = store.create_conversation(mk(alice, bob)).await.unwrap() else {
         panic!("first direct conversation must be new");
     };
-    assert_eq!(first.event.seq, 1);
+    assert_eq!(first.event().expect("an event").seq, 1);
     assert_eq!(first.recipients.len(), 2);
     match store.create_conversation(mk(bob, alice)).await.unwrap() {
-        Created::Existing(id) => assert_eq!(id, first.event.conv),
+        Created::Existing(id) => assert_eq!(id, first.event().expect("an event").conv),
         Created::New(_) => panic!("second direct conversation for the same pair"),
     }
     let ghost = NewConversation {
@@ -313,7 +320,7 @@ pub async fn groups_add_members_and_log_them(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .expect("carol is new");
-    assert_eq!(c.event.seq, 2);
+    assert_eq!(c.event().expect("an event").seq, 2);
     assert_eq!(c.recipients.len(), 3);
     let members: Vec<_> = store
         .members(conv)
@@ -344,7 +351,7 @@ pub async fn groups_add_members_and_log_them(store: Arc<dyn Store>) {
     let page = store.log_after(carol, Cursor::START, 10).await.unwrap();
     assert_eq!(page.entries.len(), 1);
     assert!(matches!(
-        page.entries[0].1.body,
+        page.entries[0].1.event().expect("an event").body,
         EventBody::MembersAdded { .. }
     ));
 }
@@ -363,13 +370,17 @@ pub async fn messages_get_dense_sequence_numbers_and_reach_every_log(store: Arc<
             &format!("m{i}"),
         )
         .await;
-        assert_eq!(c.event.seq, i + 2);
+        assert_eq!(c.event().expect("an event").seq, i + 2);
         let users: HashSet<_> = c.recipients.iter().map(|r| r.0).collect();
         assert_eq!(users, HashSet::from([alice, bob]));
     }
     for u in [alice, bob] {
         let page = store.log_after(u, Cursor::START, 100).await.unwrap();
-        let seqs: Vec<_> = page.entries.iter().map(|(_, e)| e.seq).collect();
+        let seqs: Vec<_> = page
+            .entries
+            .iter()
+            .map(|(_, e)| e.event().expect("an event").seq)
+            .collect();
         assert_eq!(seqs, vec![1, 2, 3, 4, 5, 6]);
         let cursors: Vec<_> = page.entries.iter().map(|(c, _)| c.0).collect();
         assert_eq!(cursors, vec![1, 2, 3, 4, 5, 6]);
@@ -397,8 +408,11 @@ pub async fn client_id_makes_sends_idempotent(store: Arc<dyn Store>) {
         .unwrap();
     match again {
         Appended::Duplicate(ev) => {
-            assert_eq!(ev.seq, first.event.seq);
-            assert_eq!(ev.message_id(), first.event.message_id());
+            assert_eq!(ev.seq, first.event().expect("an event").seq);
+            assert_eq!(
+                ev.message_id(),
+                first.event().expect("an event").message_id()
+            );
         }
         Appended::New(_) => panic!("retry created a second message"),
     }
@@ -465,7 +479,13 @@ pub async fn concurrent_senders_get_dense_sequences(store: Arc<dyn Store>) {
         tasks.push(tokio::spawn(async move {
             let mut seqs = Vec::new();
             for j in 0..40 {
-                seqs.push(send(&store, conv, u, &format!("{i}-{j}")).await.event.seq);
+                seqs.push(
+                    send(&store, conv, u, &format!("{i}-{j}"))
+                        .await
+                        .event()
+                        .expect("an event")
+                        .seq,
+                );
             }
             seqs
         }));
@@ -488,7 +508,7 @@ pub async fn concurrent_senders_get_dense_sequences(store: Arc<dyn Store>) {
             for (c, e) in page.entries {
                 assert_eq!(c, cursor.next(), "log positions are dense");
                 cursor = c;
-                seen.push(e.seq);
+                seen.push(e.event().expect("an event").seq);
             }
         }
         let expected: Vec<u64> = (1..2 + 8 * 40).collect();
@@ -603,7 +623,7 @@ pub async fn conversation_list_shows_latest_activity_first(store: Arc<dyn Store>
     else {
         panic!("new direct conversation");
     };
-    let d = d.event.conv;
+    let d = d.event().expect("an event").conv;
     let mut m = message(g, bob, "late", "newest");
     m.now = now() + 10_000;
     store.append_message(m).await.unwrap();
@@ -648,7 +668,7 @@ pub async fn commit_feed_announces_in_commit_order(store: Arc<dyn Store>) {
             .expect("feed announces within 10 s")
             .expect("feed open");
         for c in batch.iter() {
-            seen.push((c.event.seq, c.recipients.clone()));
+            seen.push((c.event().expect("an event").seq, c.recipients.clone()));
         }
     }
     let seqs: Vec<_> = seen.iter().map(|s| s.0).collect();
@@ -658,4 +678,269 @@ pub async fn commit_feed_announces_in_commit_order(store: Arc<dyn Store>) {
         .map(|s| s.1.iter().find(|r| r.0 == alice).map(|r| r.1.0))
         .collect();
     assert_eq!(alice_positions, (1..=21).map(Some).collect::<Vec<_>>());
+}
+
+async fn direct(store: &Arc<dyn Store>, a: UserId, b: UserId) -> ConversationId {
+    match store
+        .create_conversation(NewConversation {
+            id: ConversationId::new(),
+            kind: ConversationKind::Direct,
+            name: None,
+            creator: a,
+            members: vec![a, b],
+            now: now(),
+        })
+        .await
+        .expect("create direct")
+    {
+        Created::New(c) => c.event().expect("an event").conv,
+        Created::Existing(id) => id,
+    }
+}
+
+fn mark(conv: ConversationId, user: UserId, kind: ReceiptKind, seq: u64) -> NewReceipt {
+    NewReceipt {
+        conv,
+        user,
+        kind,
+        seq,
+        now: now(),
+    }
+}
+
+/// The receipts in a user's log, in order.
+async fn receipts_in_log(store: &Arc<dyn Store>, user: UserId) -> Vec<Receipt> {
+    store
+        .log_after(user, Cursor::START, 1000)
+        .await
+        .unwrap()
+        .entries
+        .into_iter()
+        .filter_map(|(_, item)| match item {
+            LogItem::Receipt(r) => Some(r),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Watermarks only move forward; read implies delivered; the entry reaches
+/// the reader's own log and the senders' logs; bad values change nothing.
+pub async fn receipts_move_forward_and_reach_the_senders(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let eve = user(&store, "eve").await;
+    let conv = direct(&store, alice, bob).await;
+    for i in 0..3 {
+        send(&store, conv, alice, &format!("m{i}")).await; // seqs 2, 3, 4
+    }
+    let moved = store
+        .set_receipt(mark(conv, bob, ReceiptKind::Delivered, 3))
+        .await
+        .unwrap();
+    let ReceiptChange::Moved(c) = moved else {
+        panic!("delivered 3 moves the watermark")
+    };
+    let users: HashSet<_> = c.recipients.iter().map(|r| r.0).collect();
+    assert_eq!(users, HashSet::from([alice, bob]));
+    let ReceiptChange::Moved(_) = store
+        .set_receipt(mark(conv, bob, ReceiptKind::Read, 2))
+        .await
+        .unwrap()
+    else {
+        panic!("read 2 moves the read watermark");
+    };
+    // Lower values change nothing.
+    match store
+        .set_receipt(mark(conv, bob, ReceiptKind::Delivered, 2))
+        .await
+        .unwrap()
+    {
+        ReceiptChange::Unchanged(w) => assert_eq!(
+            w,
+            Watermarks {
+                delivered: 3,
+                read: 2
+            }
+        ),
+        ReceiptChange::Moved(_) => panic!("a lower delivered value moved the watermark"),
+    }
+    // Read implies delivered.
+    store
+        .set_receipt(mark(conv, bob, ReceiptKind::Read, 4))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .set_receipt(mark(conv, bob, ReceiptKind::Read, 99))
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store
+            .set_receipt(mark(conv, eve, ReceiptKind::Read, 2))
+            .await,
+        Err(StoreError::NotMember)
+    ));
+    let seen_by_alice: Vec<_> = receipts_in_log(&store, alice)
+        .await
+        .iter()
+        .map(|r| (r.delivered, r.read))
+        .collect();
+    assert_eq!(seen_by_alice, vec![(3, 0), (3, 2), (4, 4)]);
+    assert_eq!(
+        receipts_in_log(&store, bob).await.len(),
+        3,
+        "the reader's devices hear it too"
+    );
+    assert!(receipts_in_log(&store, eve).await.is_empty());
+    let marks = store.watermarks(conv).await.unwrap();
+    let bobs = marks.iter().find(|m| m.user == bob).unwrap();
+    assert_eq!(
+        bobs.marks,
+        Watermarks {
+            delivered: 4,
+            read: 4
+        }
+    );
+    assert!(bobs.shares_read);
+}
+
+/// A member who does not share read receipts still moves their own read
+/// state, but others see read 0, and they see nobody's reads.
+pub async fn read_receipt_privacy_masks_what_others_see(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let conv = direct(&store, alice, bob).await;
+    send(&store, conv, alice, "one").await; // 2
+    send(&store, conv, alice, "two").await; // 3
+    store
+        .set_privacy(
+            bob,
+            Privacy {
+                presence: Visibility::Everyone,
+                read_receipts: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .user(bob)
+            .await
+            .unwrap()
+            .unwrap()
+            .privacy
+            .read_receipts
+    );
+    store
+        .set_receipt(mark(conv, bob, ReceiptKind::Delivered, 2))
+        .await
+        .unwrap();
+    store
+        .set_receipt(mark(conv, bob, ReceiptKind::Read, 2))
+        .await
+        .unwrap(); // only read moves
+    store
+        .set_receipt(mark(conv, bob, ReceiptKind::Read, 3))
+        .await
+        .unwrap(); // read and delivered move
+    let alice_sees: Vec<_> = receipts_in_log(&store, alice)
+        .await
+        .iter()
+        .map(|r| (r.delivered, r.read))
+        .collect();
+    assert_eq!(
+        alice_sees,
+        vec![(2, 0), (3, 0)],
+        "no entry for a hidden read alone; read masked"
+    );
+    let bob_sees: Vec<_> = receipts_in_log(&store, bob)
+        .await
+        .iter()
+        .map(|r| (r.delivered, r.read))
+        .collect();
+    assert_eq!(
+        bob_sees,
+        vec![(2, 0), (2, 2), (3, 3)],
+        "bob's own devices see the truth"
+    );
+}
+
+/// Unread counts messages from others after my read watermark.
+pub async fn unread_counts_follow_the_read_watermark(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let conv = direct(&store, alice, bob).await;
+    for i in 0..3 {
+        send(&store, conv, alice, &format!("m{i}")).await; // 2, 3, 4
+    }
+    send(&store, conv, bob, "mine").await; // 5
+    let bobs = store.conversations_of(bob).await.unwrap();
+    assert_eq!(bobs[0].unread, 3, "bob's own message does not count");
+    assert_eq!(store.conversations_of(alice).await.unwrap()[0].unread, 1);
+    store
+        .set_receipt(mark(conv, bob, ReceiptKind::Read, 3))
+        .await
+        .unwrap();
+    let bobs = store.conversations_of(bob).await.unwrap();
+    assert_eq!(bobs[0].unread, 1);
+    assert_eq!(
+        bobs[0].mine,
+        Watermarks {
+            delivered: 3,
+            read: 3
+        }
+    );
+    let alices = store.conversations_of(alice).await.unwrap();
+    assert_eq!(
+        alices[0].peer_watermarks,
+        Some(Watermarks {
+            delivered: 3,
+            read: 3
+        })
+    );
+}
+
+/// Presence peers: direct contacts and members of small groups, never big
+/// groups; with their visibility and last seen.
+pub async fn presence_peers_are_contacts_and_small_groups(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let carol = user(&store, "carol").await;
+    let dave = user(&store, "dave").await;
+    direct(&store, alice, bob).await;
+    group(&store, alice, &[carol]).await;
+    group(&store, alice, &[bob, carol, dave]).await; // 4 members: "big" below
+    store
+        .set_privacy(
+            carol,
+            Privacy {
+                presence: Visibility::Contacts,
+                read_receipts: true,
+            },
+        )
+        .await
+        .unwrap();
+    store.set_last_seen(bob, 1234).await.unwrap();
+    store.set_last_seen(bob, 1000).await.unwrap(); // never moves back
+    let mut peers = store.presence_peers(alice, 3).await.unwrap();
+    peers.sort_by_key(|p| p.user);
+    let mut expected = vec![
+        PresencePeer {
+            user: bob,
+            contact: true,
+            visibility: Visibility::Everyone,
+            last_seen: Some(1234),
+        },
+        PresencePeer {
+            user: carol,
+            contact: false,
+            visibility: Visibility::Contacts,
+            last_seen: None,
+        },
+    ];
+    expected.sort_by_key(|p| p.user);
+    assert_eq!(peers, expected);
+    let with_big = store.presence_peers(alice, 10).await.unwrap();
+    assert_eq!(with_big.len(), 3, "dave shares only the bigger group");
 }

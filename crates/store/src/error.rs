@@ -23,6 +23,9 @@ pub enum StoreError {
         /// The newest position, to resume from after a reload.
         head: natter_proto::Cursor,
     },
+    /// A value is out of range (the text says which, safe to show).
+    #[error("invalid: {0}")]
+    Invalid(&'static str),
     /// The store is closed or overloaded.
     #[error("store unavailable")]
     Unavailable,

@@ -32,7 +32,7 @@ pub use error::StoreError;
 pub use records::*;
 
 use async_trait::async_trait;
-use natter_proto::{ConversationId, Cursor, DeviceId, Seq, UserId};
+use natter_proto::{ConversationId, Cursor, DeviceId, Privacy, Seq, UserId};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -108,6 +108,28 @@ pub trait Store: Send + Sync + 'static {
     /// A page of a conversation's events that `viewer` may see (from the
     /// event where they joined on).
     async fn history(&self, query: HistoryRequest) -> Result<HistorySlice>;
+
+    // ---- receipts, privacy, presence -----------------------------------------
+
+    /// Moves a member's delivered or read watermark forward (read implies
+    /// delivered). The entry goes to the member's own log and to the senders
+    /// of the messages it covers, masked by read-receipt privacy.
+    /// [`StoreError::NotMember`] if not a member; [`StoreError::Invalid`] if
+    /// `seq` is beyond the conversation's newest event.
+    async fn set_receipt(&self, receipt: NewReceipt) -> Result<ReceiptChange>;
+
+    /// Every member's watermarks.
+    async fn watermarks(&self, conv: ConversationId) -> Result<Vec<MemberWatermarks>>;
+
+    /// Sets a user's privacy.
+    async fn set_privacy(&self, user: UserId, privacy: Privacy) -> Result<()>;
+
+    /// Records when a user was last online.
+    async fn set_last_seen(&self, user: UserId, at: i64) -> Result<()>;
+
+    /// Everyone who shares a direct conversation, or a group of at most
+    /// `max_group` members, with `user`.
+    async fn presence_peers(&self, user: UserId, max_group: u64) -> Result<Vec<PresencePeer>>;
 
     // ---- the per-user log ---------------------------------------------------
 

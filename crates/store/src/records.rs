@@ -2,7 +2,8 @@
 //! server converts them to wire types.
 
 use natter_proto::{
-    ClientId, ConversationId, ConversationKind, Cursor, DeviceId, Event, MessageId, Seq, UserId,
+    ClientId, ConversationId, ConversationKind, Cursor, DeviceId, Event, LogItem, MessageId,
+    Privacy, ReceiptKind, Seq, UserId, Visibility,
 };
 use std::sync::Arc;
 
@@ -30,6 +31,10 @@ pub struct UserRecord {
     pub password_hash: String,
     /// Creation time.
     pub created_at: i64,
+    /// Presence and receipt privacy.
+    pub privacy: Privacy,
+    /// When the user was last online, if ever.
+    pub last_seen: Option<i64>,
 }
 
 /// A device session to create.
@@ -167,8 +172,74 @@ pub struct ConversationSummary {
     pub conv: ConversationRecord,
     /// For direct conversations, the other member.
     pub peer: Option<UserRecord>,
+    /// For direct conversations, the other member's watermarks.
+    pub peer_watermarks: Option<Watermarks>,
     /// The newest message.
     pub last_message: Option<Event>,
+    /// My watermarks.
+    pub mine: Watermarks,
+    /// Messages from others after my read watermark (and after I joined).
+    pub unread: u64,
+}
+
+/// A member's receipt watermarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Watermarks {
+    /// Delivered up to.
+    pub delivered: Seq,
+    /// Read up to.
+    pub read: Seq,
+}
+
+/// A member's watermarks with what the receipt rules need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemberWatermarks {
+    /// The member.
+    pub user: UserId,
+    /// Their watermarks (read unmasked).
+    pub marks: Watermarks,
+    /// Whether they share read receipts.
+    pub shares_read: bool,
+    /// The seq at which they joined.
+    pub joined_seq: Seq,
+}
+
+/// A receipt to record.
+#[derive(Clone, Copy, Debug)]
+pub struct NewReceipt {
+    /// The conversation.
+    pub conv: ConversationId,
+    /// Whose watermark.
+    pub user: UserId,
+    /// Which one.
+    pub kind: ReceiptKind,
+    /// Up to which seq.
+    pub seq: Seq,
+    /// Now.
+    pub now: i64,
+}
+
+/// What recording a receipt did.
+#[derive(Clone, Debug)]
+pub enum ReceiptChange {
+    /// The watermarks moved; the entry went to these logs.
+    Moved(Committed),
+    /// Nothing moved (the value was not higher); the current watermarks.
+    Unchanged(Watermarks),
+}
+
+/// Someone whose presence a user may see, or who may see theirs: they share
+/// a direct conversation or a small group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PresencePeer {
+    /// The other user.
+    pub user: UserId,
+    /// True when the two share a direct conversation.
+    pub contact: bool,
+    /// The other user's presence visibility.
+    pub visibility: Visibility,
+    /// The other user's last seen.
+    pub last_seen: Option<i64>,
 }
 
 /// A message to append.
@@ -199,13 +270,25 @@ pub enum Appended {
     Duplicate(Event),
 }
 
-/// One committed event and the log positions it took.
+/// One committed log item and the log positions it took.
 #[derive(Clone, Debug)]
 pub struct Committed {
-    /// The event.
-    pub event: Arc<Event>,
-    /// Each user whose log got the event, and the position it has there.
+    /// The item: an event, or a receipt.
+    pub item: Arc<LogItem>,
+    /// Each user whose log got the item, the position it has there, and
+    /// (for receipts) the version of the item that user sees when it differs
+    /// from `item` (privacy masks).
     pub recipients: Vec<(UserId, Cursor)>,
+    /// Recipients who see a different version of the item (read receipts
+    /// masked by privacy), with that version.
+    pub variants: Vec<(UserId, Arc<LogItem>)>,
+}
+
+impl Committed {
+    /// The event, if the item is one.
+    pub fn event(&self) -> Option<&Event> {
+        self.item.event()
+    }
 }
 
 /// Which page of history.
@@ -245,7 +328,7 @@ pub struct HistorySlice {
 #[derive(Clone, Debug)]
 pub struct LogPage {
     /// Entries in order.
-    pub entries: Vec<(Cursor, Event)>,
+    pub entries: Vec<(Cursor, LogItem)>,
     /// The head when read.
     pub head: Cursor,
 }

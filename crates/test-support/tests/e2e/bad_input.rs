@@ -440,7 +440,9 @@ async fn bad_http_requests_get_typed_errors() {
         },
         Case {
             name: "wrong method",
-            req: http.put(format!("{url}/v1/conversations")).bearer_auth(&token),
+            req: http
+                .put(format!("{url}/v1/conversations"))
+                .bearer_auth(&token),
             status: 405,
             code: "method_not_allowed",
         },
