@@ -78,6 +78,27 @@ enum Scenario {
         #[arg(long, default_value_t = 0)]
         idle: usize,
     },
+    /// One user with many contacts goes online and offline: how long until
+    /// every contact knows, and the server CPU each change costs.
+    Presence {
+        /// Contacts (each has a direct conversation with the user and a
+        /// connected socket).
+        #[arg(long, default_value_t = 500)]
+        contacts: usize,
+        /// Online/offline round trips to measure.
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+    },
+    /// Everyone in a large group reads a message: receipt writes per second,
+    /// their latency, and the cost of the "read by N of M" summary.
+    Receipts {
+        /// Group size, sender included.
+        #[arg(long, default_value_t = 1000)]
+        members: usize,
+        /// Receipts in flight at once.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
     /// Opens and holds authenticated idle WebSockets: upgrades per second and
     /// server memory per connection.
     Connections {
@@ -117,6 +138,11 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         Scenario::Connections { count, concurrency } => {
             connections(&server, count, concurrency).await?
         }
+        Scenario::Presence { contacts, rounds } => presence(&server, contacts, rounds).await?,
+        Scenario::Receipts {
+            members,
+            concurrency,
+        } => receipts(&server, members, concurrency).await?,
     };
     let text = serde_json::to_string_pretty(&result)?;
     println!("{text}");
@@ -143,7 +169,13 @@ impl Target {
         // The load generator registers and logs in many users from one
         // address; lift the per-address throttle for its own server.
         let config = data.join("bench.toml");
-        std::fs::write(&config, "[auth]\nlogin_attempts_per_address = 1000000\n")?;
+        // Registration cost is not what these scenarios measure, so the
+        // bench server hashes with a cheaper Argon2id; users go offline as
+        // soon as their last socket closes.
+        std::fs::write(
+            &config,
+            "[auth]\nlogin_attempts_per_address = 1000000\nargon2_memory_kib = 1024\nargon2_iterations = 1\n\n[presence]\noffline_grace_ms = 0\n",
+        )?;
         let mut child = Command::new(exe)
             .args(["serve", "--listen", "127.0.0.1:0", "--config"])
             .arg(&config)
@@ -180,6 +212,19 @@ impl Target {
             .strip_prefix("http://")
             .context("only http:// targets")?;
         host.parse().context("the target must be an IP:port URL")
+    }
+
+    /// CPU seconds (user + system) a spawned server has used.
+    fn cpu_secs(&self) -> Option<f64> {
+        let pid = self.child.as_ref()?.id();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the command name (which may contain spaces).
+        let rest = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let utime: f64 = fields.get(11)?.parse().ok()?;
+        let stime: f64 = fields.get(12)?.parse().ok()?;
+        // Linux reports clock ticks, 100 per second on every common setup.
+        Some((utime + stime) / 100.0)
     }
 
     /// Resident memory of a spawned server, in bytes.
@@ -648,5 +693,166 @@ async fn connections(
         "server_rss_before_bytes": before,
         "server_rss_after_bytes": after,
         "server_bytes_per_connection": per_conn.map(|v| v.round()),
+    }))
+}
+
+/// Reads frames until `pred` accepts one; fails after 30 s.
+async fn wait_frame(ws: &mut Ws, pred: impl Fn(&serde_json::Value) -> bool) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let msg = tokio::time::timeout(left, ws.next())
+            .await
+            .context("timed out waiting for a frame")?
+            .context("socket closed")??;
+        if let Message::Text(t) = msg {
+            let v: serde_json::Value = serde_json::from_str(t.as_str())?;
+            if pred(&v) {
+                return Ok(());
+            }
+        }
+    }
+}
+
+async fn presence(target: &Target, contacts: usize, rounds: usize) -> Result<serde_json::Value> {
+    eprintln!("setting up a user with {contacts} contacts…");
+    let all = users(&target.url, contacts + 1).await?;
+    let (star, others) = all.split_first().context("no users")?;
+    let star_id = star.user_id().context("no id")?;
+    for o in others {
+        o.direct(star_id).await?;
+    }
+    let mut watchers = Vec::with_capacity(contacts);
+    for (i, o) in others.iter().enumerate() {
+        watchers.push(open_ws(target, &o.access_token().context("no token")?, 20_000 + i).await?);
+    }
+    let star_token = star.access_token().context("no token")?;
+    let star_str = star_id.to_string();
+    let mut to_all = hist();
+    let cpu0 = target.cpu_secs();
+    let started = Instant::now();
+    // Each watcher task reports every presence change of the star.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(usize, bool)>(contacts * 4);
+    for (i, mut ws) in watchers.into_iter().enumerate() {
+        let tx = tx.clone();
+        let star = star_str.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(msg)) = ws.next().await {
+                if let Message::Text(t) = msg
+                    && let Ok(v) = serde_json::from_str::<serde_json::Value>(t.as_str())
+                    && v["type"] == "presence"
+                    && v["user"] == star.as_str()
+                    && tx
+                        .send((i, v["online"].as_bool().unwrap_or(false)))
+                        .await
+                        .is_err()
+                {
+                    return;
+                }
+            }
+        });
+    }
+    drop(tx);
+    for round in 0..rounds * 2 {
+        let online = round % 2 == 0;
+        let t0 = Instant::now();
+        let mut star_ws = None;
+        if online {
+            star_ws = Some(open_ws(target, &star_token, 1).await?);
+        }
+        let mut heard = 0;
+        while heard < contacts {
+            let (_, state) = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+                .await
+                .context("contacts did not all hear the change")?
+                .context("watchers ended")?;
+            if state == online {
+                heard += 1;
+            }
+        }
+        let _ = to_all.record(t0.elapsed().as_micros() as u64);
+        if let Some(mut ws) = star_ws.take() {
+            // Keep it open until everyone heard "online", then close.
+            ws.close(None).await.ok();
+            wait_frame(&mut ws, |_| false).await.ok();
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = match (cpu0, target.cpu_secs()) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
+    let changes = (rounds * 2) as f64;
+    Ok(serde_json::json!({
+        "scenario": "presence",
+        "machine": machine(),
+        "params": { "contacts": contacts, "changes": rounds * 2 },
+        "all_contacts_notified": summary(&to_all),
+        "deliveries_per_s": ((changes * contacts as f64) / elapsed).round(),
+        "server_cpu_ms_per_change": cpu.map(|c| (c * 1000.0 / changes * 100.0).round() / 100.0),
+    }))
+}
+
+async fn receipts(
+    target: &Target,
+    members: usize,
+    concurrency: usize,
+) -> Result<serde_json::Value> {
+    eprintln!("setting up a group of {members}…");
+    let all = users(&target.url, members).await?;
+    let (sender, readers) = all.split_first().context("no users")?;
+    let ids: Vec<_> = readers.iter().filter_map(|c| c.user_id()).collect();
+    let group = sender.create_group("bench readers", &ids).await?.id;
+    let mut sender_ws = open_ws(target, &sender.access_token().context("no token")?, 1).await?;
+    let seq = sender
+        .send_message(group, &ClientId::random(), "please read")
+        .await?
+        .seq;
+    let cpu0 = target.cpu_secs();
+    let started = Instant::now();
+    let mut lat = hist();
+    let mut set = tokio::task::JoinSet::new();
+    let mut pending = readers.iter().cloned();
+    loop {
+        while set.len() < concurrency {
+            let Some(r) = pending.next() else { break };
+            set.spawn(async move {
+                let t0 = Instant::now();
+                r.mark_read(group, seq).await.map(|_| t0.elapsed())
+            });
+        }
+        let Some(done) = set.join_next().await else {
+            break;
+        };
+        let _ = lat.record(done??.as_micros() as u64);
+    }
+    let write_secs = started.elapsed().as_secs_f64();
+    // The sender hears every reader.
+    let mut heard = 0;
+    while heard < readers.len() {
+        wait_frame(&mut sender_ws, |v| v["type"] == "receipt").await?;
+        heard += 1;
+    }
+    let cpu = match (cpu0, target.cpu_secs()) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
+    let mut summary_lat = hist();
+    for _ in 0..50 {
+        let t0 = Instant::now();
+        let s = sender.receipts(group, seq).await?;
+        let _ = summary_lat.record(t0.elapsed().as_micros() as u64);
+        if s.read as usize != readers.len() {
+            bail!("summary says {} of {} read", s.read, readers.len());
+        }
+    }
+    Ok(serde_json::json!({
+        "scenario": "receipts",
+        "machine": machine(),
+        "params": { "members": members, "concurrency": concurrency },
+        "receipts_per_s": (readers.len() as f64 / write_secs).round(),
+        "receipt_latency": summary(&lat),
+        "server_cpu_ms_per_receipt": cpu.map(|c| (c * 1000.0 / readers.len() as f64 * 100.0).round() / 100.0),
+        "read_by_summary_latency": summary(&summary_lat),
     }))
 }

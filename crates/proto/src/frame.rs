@@ -91,8 +91,8 @@ pub enum ServerFrame {
     },
     /// A message was durably committed.
     Sent(Sent),
-    /// A request failed. `client_id` and `conv` are set when the failed
-    /// request was a `send`.
+    /// A request failed. For a failed `send`, `client_id` and `conv` are
+    /// set; for a failed `receipt` or `typing`, only `conv`.
     Error {
         /// What went wrong.
         error: ErrorBody,

@@ -5,9 +5,10 @@ use crate::error::{Error, chain};
 use crate::live::{ConnectOptions, Live};
 use natter_proto::{
     AddMembers, AuthSession, ClientId, ConversationId, ConversationInfo, ConversationList,
-    CreateConversation, Credentials, Cursor, DeviceId, Health, HistoryPage, HistoryQuery, Me,
-    MemberList, RefreshRequest, SendMessage, Sent, SessionInfo, SessionList, SyncPage, UserId,
-    UserInfo,
+    CreateConversation, Credentials, Cursor, DeviceId, Health, HistoryPage, HistoryQuery,
+    MarkReceipt, Me, MemberList, MemberReceipt, Presence, PresenceList, Privacy, ReceiptKind,
+    ReceiptSummary, RefreshRequest, SendMessage, Sent, Seq, SessionInfo, SessionList, SetTyping,
+    SyncPage, UserId, UserInfo,
 };
 use reqwest::{Method, Url, header};
 use serde::Serialize;
@@ -268,8 +269,13 @@ impl Client {
 
     /// `GET /v1/conversations`: my conversations, newest activity first.
     pub async fn conversations(&self) -> Result<Vec<ConversationInfo>, Error> {
-        let list: ConversationList = self.get("/v1/conversations", &[]).await?;
-        Ok(list.conversations)
+        Ok(self.conversation_list().await?.conversations)
+    }
+
+    /// `GET /v1/conversations`, whole: my conversations and the total
+    /// unread count over all of them (the badge).
+    pub async fn conversation_list(&self) -> Result<ConversationList, Error> {
+        self.get("/v1/conversations", &[]).await
     }
 
     /// `POST /v1/conversations`: creates a conversation (for a direct one
@@ -365,6 +371,82 @@ impl Client {
         }
         self.get(&format!("/v1/conversations/{conv}/events"), &q)
             .await
+    }
+
+    // ---- live signals ----
+
+    /// `POST /v1/conversations/{id}/receipts`: marks every message up to
+    /// `seq` read (which implies delivered). Watermarks only move forward,
+    /// so a lower `seq` changes nothing; the answer is my watermarks after
+    /// the call. A `seq` beyond the conversation's newest is `bad_request`.
+    pub async fn mark_read(&self, conv: ConversationId, seq: Seq) -> Result<MemberReceipt, Error> {
+        self.mark(conv, ReceiptKind::Read, seq).await
+    }
+
+    /// `POST /v1/conversations/{id}/receipts`: marks every message up to
+    /// `seq` delivered to this account. The live connection does this by
+    /// itself (see [`ConnectOptions::with_auto_delivered`]).
+    pub async fn mark_delivered(
+        &self,
+        conv: ConversationId,
+        seq: Seq,
+    ) -> Result<MemberReceipt, Error> {
+        self.mark(conv, ReceiptKind::Delivered, seq).await
+    }
+
+    async fn mark(
+        &self,
+        conv: ConversationId,
+        kind: ReceiptKind,
+        seq: Seq,
+    ) -> Result<MemberReceipt, Error> {
+        let url = self.url(&format!("/v1/conversations/{conv}/receipts"), &[])?;
+        let body = MarkReceipt { kind, seq };
+        self.call(Method::POST, url, Some(&body), Auth::Bearer)
+            .await
+    }
+
+    /// `GET /v1/conversations/{id}/receipts?seq=N`: how many of the other
+    /// members have message `seq` delivered and read, and each one's
+    /// watermarks.
+    pub async fn receipts(&self, conv: ConversationId, seq: Seq) -> Result<ReceiptSummary, Error> {
+        self.get(
+            &format!("/v1/conversations/{conv}/receipts"),
+            &[("seq", seq.to_string())],
+        )
+        .await
+    }
+
+    /// `POST /v1/conversations/{id}/typing`: starts (or refreshes) or stops
+    /// my typing indicator. A started indicator expires by itself unless
+    /// refreshed; sending a message stops it.
+    pub async fn typing(&self, conv: ConversationId, active: bool) -> Result<(), Error> {
+        let url = self.url(&format!("/v1/conversations/{conv}/typing"), &[])?;
+        let body = encode(&SetTyping { active })?;
+        self.send_authed(Method::POST, url, Some(body), REQUEST_TIMEOUT)
+            .await
+            .map(|_| ())
+    }
+
+    /// `GET /v1/me/privacy`: who sees my presence, and whether I share read
+    /// receipts.
+    pub async fn privacy(&self) -> Result<Privacy, Error> {
+        self.get("/v1/me/privacy", &[]).await
+    }
+
+    /// `PUT /v1/me/privacy`: replaces my privacy settings; answers the new
+    /// ones.
+    pub async fn set_privacy(&self, privacy: Privacy) -> Result<Privacy, Error> {
+        let url = self.url("/v1/me/privacy", &[])?;
+        self.call(Method::PUT, url, Some(&privacy), Auth::Bearer)
+            .await
+    }
+
+    /// `GET /v1/presence`: whether each person I may see is online, and
+    /// when they were last seen.
+    pub async fn presence(&self) -> Result<Vec<Presence>, Error> {
+        let list: PresenceList = self.get("/v1/presence", &[]).await?;
+        Ok(list.users)
     }
 
     /// `GET /v1/sync`: the entries of my log after `cursor` (from the start

@@ -7,7 +7,10 @@
 //!   background task: it reconnects with backoff, resumes from the last
 //!   cursor, never delivers an event twice, fills seq gaps over HTTP, and
 //!   sends an outbox of messages with stable client ids so retries never
-//!   duplicate.
+//!   duplicate. It also carries live signals: receipt entries of the log
+//!   (deduplicated like events), presence and typing (live only), sends
+//!   read/delivered receipts and typing as frames, and by default reports
+//!   delivery of others' messages by itself.
 //!
 //! This crate depends on the wire contract (`natter-proto`, re-exported as
 //! [`proto`]) and runtime crates only; it must never depend on the server or

@@ -1,5 +1,6 @@
 //! The live connection against a scripted fake server: reconnect, resume,
-//! dedup, gap filling, outbox resends, token refresh and the state file.
+//! dedup, gap filling, outbox resends, token refresh, the state file, and
+//! live signals (receipts, presence, typing).
 //!
 //! The fake speaks just enough HTTP/1.1 and WebSocket for the SDK; each test
 //! plays the server's side frame by frame, so these tests pin down what the
@@ -9,7 +10,8 @@
 use futures_util::{SinkExt, StreamExt};
 use natter_sdk::proto::{
     AuthSession, ClientFrame, ClientId, ConversationId, Cursor, DeviceId, ErrorBody, ErrorCode,
-    Event, EventBody, HistoryPage, MessageId, Sent, ServerFrame, UserId,
+    Event, EventBody, HistoryPage, MessageId, Presence, Receipt, ReceiptKind, Sent, ServerFrame,
+    UserId,
 };
 use natter_sdk::{Client, ConnectOptions, Live, LiveEvent};
 use std::time::Duration;
@@ -58,6 +60,16 @@ impl Ws {
     async fn send(&mut self, frame: ServerFrame) {
         let text = serde_json::to_string(&frame).unwrap();
         self.0.send(Message::text(text)).await.unwrap();
+    }
+
+    /// Sends several frames in one write, so the client reads them as one
+    /// batch.
+    async fn send_batch(&mut self, frames: &[ServerFrame]) {
+        for frame in frames {
+            let text = serde_json::to_string(frame).unwrap();
+            self.0.feed(Message::text(text)).await.unwrap();
+        }
+        self.0.flush().await.unwrap();
     }
 
     /// Reads `hello`, answers `welcome`, and returns the hello's token and
@@ -253,8 +265,13 @@ fn error_body(code: ErrorCode) -> ErrorBody {
     serde_json::from_value(serde_json::json!({"code": code, "message": "m"})).unwrap()
 }
 
+/// Fast reconnects; no automatic delivered receipts, so that the frames the
+/// client sends are exactly the ones each test asks for (the receipt tests
+/// turn them back on).
 fn options() -> ConnectOptions {
-    ConnectOptions::new().with_backoff(Duration::from_millis(10), Duration::from_millis(50))
+    ConnectOptions::new()
+        .with_backoff(Duration::from_millis(10), Duration::from_millis(50))
+        .with_auto_delivered(false)
 }
 
 async fn next(live: &mut Live) -> LiveEvent {
@@ -588,4 +605,317 @@ async fn the_state_file_keeps_the_cursor_and_the_outbox() {
     assert_eq!(client_id, id);
     assert!(matches!(next(&mut live).await, LiveEvent::Connected { .. }));
     live.close().await;
+}
+
+fn message_from(conv: ConversationId, seq: u64, sender: UserId) -> Event {
+    Event {
+        sender,
+        ..message(conv, seq, &format!("m{seq}"))
+    }
+}
+
+fn receipt_frame(
+    cursor: u64,
+    conv: ConversationId,
+    user: UserId,
+    delivered: u64,
+    read: u64,
+) -> ServerFrame {
+    ServerFrame::Receipt {
+        cursor: Cursor(cursor),
+        receipt: Receipt {
+            conv,
+            user,
+            delivered,
+            read,
+            ts: 1,
+        },
+    }
+}
+
+/// Reads the next client frame, which must be a receipt.
+async fn recv_receipt(ws: &mut Ws) -> (ConversationId, ReceiptKind, u64) {
+    match ws.recv().await {
+        ClientFrame::Receipt { conv, kind, seq } => (conv, kind, seq),
+        other => panic!("expected a receipt, got {other:?}"),
+    }
+}
+
+/// Proves that nothing else was sent before: queues a message and expects
+/// its `send` to be the next frame.
+async fn expect_nothing_before_a_send(live: &Live, ws: &mut Ws) {
+    let id = live.send(ConversationId::new(), "marker");
+    match ws.recv().await {
+        ClientFrame::Send { client_id, .. } => assert_eq!(client_id, id),
+        other => panic!("expected only the marker send, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn receipt_entries_advance_the_cursor_without_gap_checks_and_are_deduplicated() {
+    let mut fake = Fake::start().await;
+    let client = fake.client().await;
+    let conv = ConversationId::new();
+    let bob = UserId::new();
+    let mut live = client.connect(options()).await.unwrap();
+    let mut ws = fake.socket().await;
+    ws.accept_hello(4).await;
+    let e1 = message(conv, 1, "a");
+    let e2 = message(conv, 2, "b");
+    // Log: event seq 1, a receipt, event seq 2. The cursor jumps by two
+    // between the events, but their seqs are dense: no gap to fill.
+    ws.send(event_frame(1, &e1)).await;
+    ws.send(receipt_frame(2, conv, bob, 1, 1)).await;
+    ws.send(event_frame(3, &e2)).await;
+    ws.send(ServerFrame::Synced { cursor: Cursor(3) }).await;
+    assert_eq!(text_of(&next_item(&mut live).await).1, "a");
+    match next(&mut live).await {
+        LiveEvent::Receipt { cursor, receipt } => {
+            assert_eq!(cursor, Cursor(2));
+            assert_eq!((receipt.user, receipt.read), (bob, 1));
+        }
+        other => panic!("expected a receipt, got {other:?}"),
+    }
+    assert_eq!(
+        live.cursor(),
+        Cursor(2),
+        "a receipt's cursor counts as processed"
+    );
+    assert_eq!(
+        text_of(&next(&mut live).await),
+        (Some(Cursor(3)), "b".into())
+    );
+    assert_eq!(
+        next(&mut live).await,
+        LiveEvent::Synced { cursor: Cursor(3) }
+    );
+
+    // After a reconnect the server replays from the cursor; replays are
+    // dropped, the new receipt comes through once.
+    drop(ws);
+    let mut ws = fake.socket().await;
+    let (_, cursor) = ws.accept_hello(4).await;
+    assert_eq!(cursor, Some(Cursor(3)));
+    ws.send(receipt_frame(2, conv, bob, 1, 1)).await;
+    ws.send(receipt_frame(4, conv, bob, 2, 2)).await;
+    ws.send(ServerFrame::Synced { cursor: Cursor(4) }).await;
+    match next_item(&mut live).await {
+        LiveEvent::Receipt { cursor, receipt } => {
+            assert_eq!((cursor, receipt.read), (Cursor(4), 2));
+        }
+        other => panic!("expected the new receipt, got {other:?}"),
+    }
+    assert_eq!(
+        next(&mut live).await,
+        LiveEvent::Synced { cursor: Cursor(4) }
+    );
+    assert_eq!(live.cursor(), Cursor(4));
+    live.close().await;
+}
+
+#[tokio::test]
+async fn delivered_receipts_are_sent_once_per_conversation_per_batch() {
+    let mut fake = Fake::start().await;
+    let client = fake.client().await;
+    let me = client.user_id().unwrap();
+    let bob = UserId::new();
+    let (a, b) = (ConversationId::new(), ConversationId::new());
+    let mut live = client
+        .connect(options().with_auto_delivered(true))
+        .await
+        .unwrap();
+    let mut ws = fake.socket().await;
+    ws.accept_hello(5).await;
+    ws.send_batch(&[
+        event_frame(1, &message_from(a, 1, bob)),
+        event_frame(2, &message_from(a, 2, bob)),
+        event_frame(3, &message_from(b, 7, bob)),
+        event_frame(4, &message_from(a, 3, bob)),
+        // My own message needs no receipt.
+        event_frame(5, &message_from(b, 8, me)),
+        ServerFrame::Synced { cursor: Cursor(5) },
+    ])
+    .await;
+    for _ in 0..5 {
+        assert!(matches!(
+            next_item(&mut live).await,
+            LiveEvent::Event { .. }
+        ));
+    }
+    assert_eq!(
+        next(&mut live).await,
+        LiveEvent::Synced { cursor: Cursor(5) }
+    );
+    let mut got = vec![recv_receipt(&mut ws).await, recv_receipt(&mut ws).await];
+    got.sort_by_key(|r| r.0);
+    let mut expected = vec![
+        (a, ReceiptKind::Delivered, 3),
+        (b, ReceiptKind::Delivered, 7),
+    ];
+    expected.sort_by_key(|r| r.0);
+    assert_eq!(got, expected);
+    expect_nothing_before_a_send(&live, &mut ws).await;
+
+    // My own receipt entry (from another device, say) covers seq 4 already:
+    // the next delivered receipt is for what lies beyond it only.
+    ws.send(receipt_frame(6, a, me, 4, 4)).await;
+    assert!(matches!(
+        next_item(&mut live).await,
+        LiveEvent::Receipt { .. }
+    ));
+    ws.send(event_frame(7, &message_from(a, 4, bob))).await;
+    assert!(matches!(
+        next_item(&mut live).await,
+        LiveEvent::Event { .. }
+    ));
+    ws.send(event_frame(8, &message_from(a, 5, bob))).await;
+    assert!(matches!(
+        next_item(&mut live).await,
+        LiveEvent::Event { .. }
+    ));
+    assert_eq!(recv_receipt(&mut ws).await, (a, ReceiptKind::Delivered, 5));
+    live.close().await;
+}
+
+#[tokio::test]
+async fn receipts_wait_offline_coalesced_and_typing_does_not() {
+    let mut fake = Fake::start().await;
+    let client = fake.client().await;
+    let conv = ConversationId::new();
+    let mut live = client.connect(options()).await.unwrap();
+    // Nothing is connected yet.
+    live.mark_read(conv, 3);
+    live.mark_read(conv, 5);
+    live.mark_read(conv, 4);
+    live.mark_delivered(conv, 5);
+    live.typing(conv, true);
+
+    let mut ws = fake.socket().await;
+    ws.accept_hello(0).await;
+    assert!(matches!(next(&mut live).await, LiveEvent::Connected { .. }));
+    assert_eq!(recv_receipt(&mut ws).await, (conv, ReceiptKind::Read, 5));
+    expect_nothing_before_a_send(&live, &mut ws).await;
+
+    // Connected: typing goes out, the latest state of a burst.
+    live.typing(conv, true);
+    live.typing(conv, false);
+    match ws.recv().await {
+        ClientFrame::Typing { conv: c, active } => assert_eq!((c, active), (conv, false)),
+        other => panic!("expected typing, got {other:?}"),
+    }
+    // A refused receipt is reported with its conversation.
+    live.mark_read(conv, 99);
+    assert_eq!(recv_receipt(&mut ws).await, (conv, ReceiptKind::Read, 99));
+    ws.send(ServerFrame::Error {
+        error: error_body(ErrorCode::BadRequest),
+        client_id: None,
+        conv: Some(conv),
+    })
+    .await;
+    match next(&mut live).await {
+        LiveEvent::RequestFailed { conv: c, error } => {
+            assert_eq!((c, error.code), (conv, ErrorCode::BadRequest));
+        }
+        other => panic!("expected RequestFailed, got {other:?}"),
+    }
+    // The refused seq does not hide a valid one below it.
+    live.mark_read(conv, 6);
+    assert_eq!(recv_receipt(&mut ws).await, (conv, ReceiptKind::Read, 6));
+    live.close().await;
+}
+
+#[tokio::test]
+async fn presence_and_typing_frames_are_passed_on() {
+    let mut fake = Fake::start().await;
+    let client = fake.client().await;
+    let conv = ConversationId::new();
+    let bob = UserId::new();
+    let mut live = client.connect(options()).await.unwrap();
+    let mut ws = fake.socket().await;
+    ws.accept_hello(0).await;
+    let online = Presence {
+        user: bob,
+        online: true,
+        last_seen: None,
+    };
+    let offline = Presence {
+        user: bob,
+        online: false,
+        last_seen: Some(42),
+    };
+    ws.send(ServerFrame::PresenceSnapshot {
+        users: vec![online.clone()],
+    })
+    .await;
+    ws.send(ServerFrame::Synced { cursor: Cursor(0) }).await;
+    ws.send(ServerFrame::Typing {
+        conv,
+        user: bob,
+        active: true,
+        expires_in_ms: Some(5000),
+    })
+    .await;
+    ws.send(ServerFrame::Presence(offline.clone())).await;
+    assert_eq!(
+        next_item(&mut live).await,
+        LiveEvent::PresenceSnapshot(vec![online])
+    );
+    assert_eq!(
+        next(&mut live).await,
+        LiveEvent::Synced { cursor: Cursor(0) }
+    );
+    assert_eq!(
+        next(&mut live).await,
+        LiveEvent::Typing {
+            conv,
+            user: bob,
+            active: true,
+            expires_in_ms: Some(5000)
+        }
+    );
+    assert_eq!(next(&mut live).await, LiveEvent::Presence(offline));
+    assert_eq!(
+        live.cursor(),
+        Cursor(0),
+        "live-only frames do not move the cursor"
+    );
+    live.close().await;
+}
+
+#[tokio::test]
+async fn the_state_file_keeps_receipts_not_yet_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("live.json");
+    let conv = ConversationId::new();
+    let mut fake = Fake::start().await;
+    let client = fake.client().await;
+
+    // The server never answers hello: the receipt cannot go out.
+    let live = client
+        .connect(options().with_state_file(&path))
+        .await
+        .unwrap();
+    live.mark_read(conv, 8);
+    let ws = fake.socket().await;
+    live.close().await;
+    drop(ws);
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(
+        saved["receipts"],
+        serde_json::json!([{"conv": conv, "kind": "read", "seq": 8}])
+    );
+
+    let live = client
+        .connect(options().with_state_file(&path))
+        .await
+        .unwrap();
+    let mut ws = fake.socket().await;
+    ws.accept_hello(0).await;
+    assert_eq!(recv_receipt(&mut ws).await, (conv, ReceiptKind::Read, 8));
+    live.close().await;
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert!(
+        saved.get("receipts").is_none(),
+        "sent, so no longer kept: {saved}"
+    );
 }

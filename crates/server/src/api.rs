@@ -44,6 +44,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/conversations/{id}/messages", post(send_message))
         .route("/v1/conversations/{id}/events", get(history))
+        .route(
+            "/v1/conversations/{id}/receipts",
+            get(receipt_summary).post(mark_receipt),
+        )
+        .route("/v1/conversations/{id}/typing", post(set_typing))
+        .route("/v1/me/privacy", get(get_privacy).put(put_privacy))
+        .route("/v1/presence", get(presence))
         .route("/v1/sync", get(live::long_poll))
         .route("/v1/events", get(live::sse))
         .route("/v1/ws", get(ws::upgrade))
@@ -371,4 +378,66 @@ async fn history(
     Q(q): Q<HistoryQuery>,
 ) -> ApiResult<Json<HistoryPage>> {
     service::history(&state, &c, id, q).await.map(Json)
+}
+
+/// `POST /v1/conversations/{id}/receipts`: moves my delivered or read
+/// watermark; answers my watermarks.
+async fn mark_receipt(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<ConversationId>,
+    Json(req): Json<MarkReceipt>,
+) -> ApiResult<Json<MemberReceipt>> {
+    service::receipt(&state, &c, id, req.kind, req.seq)
+        .await
+        .map(Json)
+}
+
+#[derive(serde::Deserialize)]
+struct SeqQuery {
+    seq: Seq,
+}
+
+/// `GET /v1/conversations/{id}/receipts?seq=N`: delivered to N of M, read
+/// by N of M, and each member's watermarks.
+async fn receipt_summary(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<ConversationId>,
+    Q(q): Q<SeqQuery>,
+) -> ApiResult<Json<ReceiptSummary>> {
+    service::receipt_summary(&state, &c, id, q.seq)
+        .await
+        .map(Json)
+}
+
+/// `POST /v1/conversations/{id}/typing`: starts or stops my typing
+/// indicator.
+async fn set_typing(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<ConversationId>,
+    Json(req): Json<SetTyping>,
+) -> ApiResult<StatusCode> {
+    crate::typing::set(&state, &c, id, req.active).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v1/me/privacy`: my privacy settings.
+async fn get_privacy(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<Json<Privacy>> {
+    service::privacy(&state, &c).await.map(Json)
+}
+
+/// `PUT /v1/me/privacy`: changes my privacy settings.
+async fn put_privacy(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Json(req): Json<Privacy>,
+) -> ApiResult<Json<Privacy>> {
+    service::set_privacy(&state, &c, req).await.map(Json)
+}
+
+/// `GET /v1/presence`: the presence of everyone I may see.
+async fn presence(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<Json<PresenceList>> {
+    crate::presence::snapshot(&state, c.user).await.map(Json)
 }

@@ -123,7 +123,7 @@ impl Drop for PresenceGuard {
 /// Counts a connection of `user`, announcing them online if they were not.
 pub async fn connected(state: &AppState, user: UserId) -> PresenceGuard {
     if state.presence.connect(user)
-        && let Err(e) = announce(state, user).await
+        && let Err(e) = announce(state, user, false).await
     {
         tracing::warn!(code = %e.code, "cannot announce presence: {}", e.message);
     }
@@ -146,9 +146,11 @@ fn audience(visibility: Visibility, peers: &[PresencePeer]) -> Vec<UserId> {
         .collect()
 }
 
-/// Tells everyone who may see it the user's current presence; those who
-/// may not (after a privacy change) get an unknown state.
-pub async fn announce(state: &AppState, user: UserId) -> ApiResult<()> {
+/// Tells everyone who may see it the user's current presence. After a
+/// privacy change (`privacy_changed`), those who may no longer see it get an
+/// unknown state once; otherwise they get nothing, so a hidden user's
+/// comings and goings leave no trace.
+pub async fn announce(state: &AppState, user: UserId, privacy_changed: bool) -> ApiResult<()> {
     let Some(record) = state.store.user(user).await? else {
         return Ok(());
     };
@@ -157,11 +159,15 @@ pub async fn announce(state: &AppState, user: UserId) -> ApiResult<()> {
         .presence_peers(user, state.config.presence.max_group_members)
         .await?;
     let visible = audience(record.privacy.presence, &peers);
-    let hidden: Vec<UserId> = peers
-        .iter()
-        .map(|p| p.user)
-        .filter(|u| !visible.contains(u))
-        .collect();
+    let hidden: Vec<UserId> = if privacy_changed {
+        peers
+            .iter()
+            .map(|p| p.user)
+            .filter(|u| !visible.contains(u))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let online = state.presence.is_online(user);
     let truth = Presence {
         user,
@@ -250,7 +256,7 @@ pub async fn sweeper(state: AppState) {
             if let Err(e) = state.store.set_last_seen(user, now_ms()).await {
                 tracing::warn!(error = %e, "cannot record last seen");
             }
-            if let Err(e) = announce(&state, user).await {
+            if let Err(e) = announce(&state, user, false).await {
                 tracing::warn!(code = %e.code, "cannot announce presence: {}", e.message);
             }
         }

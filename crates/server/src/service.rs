@@ -465,7 +465,7 @@ pub async fn set_privacy(
     privacy: Privacy,
 ) -> ApiResult<Privacy> {
     state.store.set_privacy(claims.user, privacy).await?;
-    crate::presence::announce(state, claims.user).await?;
+    crate::presence::announce(state, claims.user, true).await?;
     Ok(privacy)
 }
 

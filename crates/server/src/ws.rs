@@ -249,6 +249,10 @@ impl Conn {
             Err(e) => tracing::warn!(code = %e.code, "no presence snapshot: {}", e.message),
         }
         let mut last_reported = Instant::now();
+        // Tell the presence tracker we heard from the client, but not for
+        // every frame.
+        let report_every = Duration::from_millis(self.state.config.presence.timeout_ms / 4)
+            .min(Duration::from_secs(1));
 
         // 2. the loop
         let mut inflight: FuturesUnordered<InFlight> = FuturesUnordered::new();
@@ -271,17 +275,24 @@ impl Conn {
                 }
                 msg = self.socket.recv(), if inflight.len() < gw.max_inflight_sends => {
                     last_heard = Instant::now();
-                    if last_heard.duration_since(last_reported) >= Duration::from_secs(1) {
+                    if last_heard.duration_since(last_reported) >= report_every {
                         last_reported = last_heard;
                         self.state.presence.heard(claims.user);
                     }
                     let msg = match msg {
-                        None => return None,
+                        None => {
+                            finish(inflight).await;
+                            return None;
+                        }
                         Some(Ok(m)) => m,
-                        Some(Err(e)) => return self.read_failed(e).await,
+                        Some(Err(e)) => {
+                            finish(inflight).await;
+                            return self.read_failed(e).await;
+                        }
                     };
                     match parse(msg) {
                         Parsed::Close => {
+                            finish(inflight).await;
                             self.reply_close().await;
                             return None;
                         }
@@ -419,6 +430,14 @@ impl Conn {
             .err()
             .or(Some(Closing { code, reason }))
     }
+}
+
+/// Lets requests the client already sent (messages, receipts) reach the
+/// store even though the socket is closing; their answers have nowhere to
+/// go. Bounded, so a stuck store cannot hold the task forever.
+async fn finish(mut inflight: FuturesUnordered<InFlight>) {
+    let drain = async { while inflight.next().await.is_some() {} };
+    let _ = tokio::time::timeout(Duration::from_secs(10), drain).await;
 }
 
 enum Parsed {

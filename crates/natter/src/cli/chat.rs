@@ -3,7 +3,9 @@
 use super::output::{self, Names};
 use super::{Session, UsageError};
 use anyhow::Context;
-use natter_proto::{ClientId, ConversationId, ConversationKind, HistoryQuery, Seq, UserId};
+use natter_proto::{
+    ClientId, ConversationId, ConversationKind, EventBody, HistoryQuery, Seq, UserId,
+};
 use std::io::Read;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -64,7 +66,7 @@ pub struct HistoryArgs {
     pub after: Option<Seq>,
 }
 
-/// `natter conversations`: `id  kind  #name|@peer  last message`.
+/// `natter conversations`: `id  kind  #name|@peer  unread  last message`.
 pub(crate) async fn conversations(s: &Session) -> anyhow::Result<ExitCode> {
     let convs = s.client.conversations().await?;
     let mut names = own_names(s);
@@ -79,10 +81,11 @@ pub(crate) async fn conversations(s: &Session) -> anyhow::Result<ExitCode> {
             None => String::new(),
         };
         outln!(
-            "{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}",
             conv.id,
             conv.kind.as_str(),
             output::conv_label(conv),
+            conv.unread,
             preview
         );
     }
@@ -173,13 +176,22 @@ pub(crate) async fn send(s: &Session, args: SendArgs) -> anyhow::Result<ExitCode
     }
 }
 
-/// `natter history`: `seq  time  username: text`.
+/// `natter history`: `seq  time  username: text`, and in a direct
+/// conversation ticks after my own messages.
 pub(crate) async fn history(s: &Session, args: HistoryArgs) -> anyhow::Result<ExitCode> {
     let conv = resolve_conv(s, &args.conv).await?;
     let mut names = own_names(s);
     for member in s.client.members(conv).await? {
         names.insert(member.id, &member.username);
     }
+    let info = s.client.conversation(conv).await?;
+    // Ticks only make sense with one other person: in a group, "delivered"
+    // would mean someone's phone, not everyone's (see `natter receipts`).
+    let peer_receipt = match info.kind {
+        ConversationKind::Direct => info.peer_receipt,
+        ConversationKind::Group => None,
+    };
+    let me = s.client.user_id();
     let query = HistoryQuery {
         before: args.before,
         after: args.after,
@@ -187,7 +199,15 @@ pub(crate) async fn history(s: &Session, args: HistoryArgs) -> anyhow::Result<Ex
     };
     let page = s.client.history(conv, &query).await?;
     for event in &page.events {
-        outln!("{}", output::event_line(event, &mut names, &s.client).await);
+        let line = output::event_line(event, &mut names, &s.client).await;
+        match &peer_receipt {
+            Some(peer)
+                if Some(event.sender) == me && matches!(event.body, EventBody::Message { .. }) =>
+            {
+                outln!("{line}\t{}", output::ticks(event.seq, peer));
+            }
+            _ => outln!("{line}"),
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -17,6 +17,7 @@ mod account;
 mod chat;
 mod output;
 mod profile;
+mod signals;
 mod tail;
 
 use anyhow::Context;
@@ -76,7 +77,10 @@ pub enum ClientCommand {
         /// The device id (from `natter sessions`).
         device_id: String,
     },
-    /// List my conversations: id, kind, #name or @peer, last message.
+    /// List my conversations, newest activity first.
+    ///
+    /// Columns: id, kind (direct or group), #name or @peer, unread (messages
+    /// from others after my read watermark), last message.
     #[command(visible_alias = "ls")]
     Conversations,
     /// Open the direct conversation with a user (created if needed) and
@@ -99,14 +103,47 @@ pub enum ClientCommand {
     /// so the server stores the message once.
     Send(chat::SendArgs),
     /// Print a conversation's history: seq, time, `username: text`.
+    ///
+    /// In a direct conversation my own messages get a fourth column with
+    /// ticks from the other person's receipts: `✓` sent, `✓✓` delivered to
+    /// one of their devices, `✓✓ read` read (shown only when both of us
+    /// share read receipts).
     History(chat::HistoryArgs),
+    /// Mark a conversation read up to a message, and print my watermarks:
+    /// delivered, read.
+    Read(signals::ReadArgs),
+    /// Who has a message: `delivered  N/M` and `read  N/M` (M: members other
+    /// than its sender), then one line per member: username, delivered up
+    /// to, read up to (0 when hidden).
+    Receipts(signals::ReceiptsArgs),
+    /// Show my privacy settings, changing them first if options are given:
+    /// `presence  everyone|contacts|nobody` and `read_receipts  on|off`.
+    Privacy(signals::PrivacyArgs),
+    /// Who is online among the people I may see: username, online or
+    /// offline, last seen (UTC) or `-` when unknown or hidden.
+    Presence,
     /// Follow new messages live, in one conversation or all of them, until
     /// Ctrl-C.
     ///
     /// Starts at the current head of my log (only what happens from now
-    /// on) unless --from-start, --from or --resume says otherwise. Lines are
-    /// `seq  time  username: text`, prefixed with #group or @peer when
-    /// following all conversations. Reconnects by itself.
+    /// on) unless --from-start, --from or --resume says otherwise. Reconnects
+    /// by itself. Lines, prefixed with #group or @peer when following all
+    /// conversations:
+    ///
+    /// - messages and other events: `seq  time  username: text`;
+    ///
+    /// - others' receipts: `✓✓ delivered up to N` or `✓✓ read up to N`
+    ///   (with the username first in groups);
+    ///
+    /// - typing: `username is typing…` (stops are not printed);
+    ///
+    /// - presence changes, never prefixed: `username is online`, `username
+    ///   was last seen TIME`, or `username is offline` when unknown.
+    ///
+    /// When following one conversation, receipts, typing and presence
+    /// concern only it and its members. My own receipts (from my other
+    /// devices, or from this one) are not printed. --json prints every item
+    /// instead; see there.
     Tail(tail::TailArgs),
 }
 
@@ -181,6 +218,22 @@ async fn dispatch(cmd: ClientCommand, global: &ClientGlobals) -> anyhow::Result<
         ClientCommand::History(args) => {
             let s = open()?;
             s.finish(chat::history(&s, args).await)
+        }
+        ClientCommand::Read(args) => {
+            let s = open()?;
+            s.finish(signals::read(&s, args).await)
+        }
+        ClientCommand::Receipts(args) => {
+            let s = open()?;
+            s.finish(signals::receipts(&s, args).await)
+        }
+        ClientCommand::Privacy(args) => {
+            let s = open()?;
+            s.finish(signals::privacy(&s, args).await)
+        }
+        ClientCommand::Presence => {
+            let s = open()?;
+            s.finish(signals::presence(&s).await)
         }
         ClientCommand::Tail(args) => {
             let s = open()?;

@@ -1,6 +1,8 @@
 //! Rendering for the terminal: times, usernames, event lines.
 
-use natter_proto::{ConversationInfo, ConversationKind, Event, EventBody, UserId};
+use natter_proto::{
+    ConversationInfo, ConversationKind, Event, EventBody, MemberReceipt, Seq, UserId,
+};
 use natter_sdk::Client;
 use std::collections::HashMap;
 
@@ -95,6 +97,19 @@ pub(crate) async fn event_line(event: &Event, names: &mut Names, client: &Client
     )
 }
 
+/// The ticks of my message `seq` given the other person's watermarks: `✓`
+/// sent (stored on the server), `✓✓` delivered to one of their devices,
+/// `✓✓ read` read.
+pub(crate) fn ticks(seq: Seq, peer: &MemberReceipt) -> &'static str {
+    if peer.read >= seq {
+        "✓✓ read"
+    } else if peer.delivered >= seq {
+        "✓✓"
+    } else {
+        "✓"
+    }
+}
+
 /// Newlines and tabs become spaces, so one item stays one line and the
 /// columns stay apart.
 pub(crate) fn one_line(text: &str) -> String {
@@ -152,6 +167,19 @@ mod tests {
         assert_eq!(format_time(951_782_400_000), "2000-02-29T00:00:00Z");
         assert_eq!(format_time(1_735_689_599_999), "2024-12-31T23:59:59Z");
         assert_eq!(format_time(-1000), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn ticks_follow_the_watermarks() {
+        let peer = MemberReceipt {
+            user: UserId::new(),
+            delivered: 5,
+            read: 3,
+        };
+        assert_eq!(ticks(3, &peer), "✓✓ read");
+        assert_eq!(ticks(4, &peer), "✓✓");
+        assert_eq!(ticks(5, &peer), "✓✓");
+        assert_eq!(ticks(6, &peer), "✓");
     }
 
     #[test]

@@ -1,15 +1,18 @@
 //! The live connection: one WebSocket kept open by a background task, with
-//! resume, dedup, gap filling and an outbox.
+//! resume, dedup, gap filling, an outbox, and live signals (receipts,
+//! presence, typing).
 //!
 //! The task owns the socket; the application talks to it through [`Live`]:
 //! events come out of a bounded channel ([`Live::recv`]), messages go into
-//! the outbox ([`Live::send`]). A full channel makes the task wait (and stop
+//! the outbox ([`Live::send`]), receipts and typing into small coalescing
+//! tables ([`Live::mark_read`], [`Live::typing`]). A full channel makes the task wait (and stop
 //! reading the socket) rather than drop anything, so the application must
 //! keep reading events; if it falls far behind, the server tells it to
 //! resync.
 
 mod backoff;
 mod outbox;
+mod receipts;
 mod state;
 mod task;
 mod tracker;
@@ -19,10 +22,15 @@ pub use outbox::OutboxEntry;
 
 use crate::client::Client;
 use crate::error::Error;
-use natter_proto::{ClientId, ConversationId, Cursor, ErrorBody, Event, Sent};
+use natter_proto::{
+    ClientId, ConversationId, Cursor, ErrorBody, Event, Presence, Receipt, ReceiptKind, Sent, Seq,
+    UserId,
+};
 use outbox::Outbox;
+use receipts::Receipts;
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc, watch};
@@ -37,8 +45,9 @@ pub struct ConnectOptions {
     /// cursor saved in the state file. With neither, delivery starts at the
     /// beginning of the log.
     pub cursor: Option<Cursor>,
-    /// A JSON file holding the processed cursor and the outbox, loaded at
-    /// start and saved as they change, so a process can stop and resume.
+    /// A JSON file holding the processed cursor, the outbox and the receipts
+    /// not yet sent, loaded at start and saved as they change, so a process
+    /// can stop and resume.
     pub state_file: Option<PathBuf>,
     /// Capacity of the event channel.
     pub queue: usize,
@@ -49,6 +58,9 @@ pub struct ConnectOptions {
     /// Whether to fetch events missing from a conversation (a seq gap) over
     /// HTTP.
     pub fill_gaps: bool,
+    /// Whether to send `delivered` receipts by itself for messages from
+    /// other people as they are handed to the application.
+    pub auto_delivered: bool,
 }
 
 impl Default for ConnectOptions {
@@ -60,6 +72,7 @@ impl Default for ConnectOptions {
             backoff_min: Duration::from_millis(100),
             backoff_max: Duration::from_secs(10),
             fill_gaps: true,
+            auto_delivered: true,
         }
     }
 }
@@ -67,7 +80,7 @@ impl Default for ConnectOptions {
 impl ConnectOptions {
     /// The defaults: from the start of the log, no state file, a queue of
     /// 1024 events, reconnect backoff from 100 ms doubling to 10 s, gap
-    /// filling on.
+    /// filling on, automatic delivered receipts on.
     pub fn new() -> Self {
         Self::default()
     }
@@ -100,6 +113,18 @@ impl ConnectOptions {
     /// Turns gap filling on or off.
     pub fn with_fill_gaps(mut self, on: bool) -> Self {
         self.fill_gaps = on;
+        self
+    }
+
+    /// Turns automatic delivered receipts on (the default) or off. When on,
+    /// each time the task hands the application message events from other
+    /// people it sends one `delivered` receipt per conversation, up to the
+    /// highest seq handed out, once per batch of frames read from the socket
+    /// (so a backlog of a thousand messages costs one receipt per
+    /// conversation, not a thousand). Turn it off for a client that wants to
+    /// report delivery itself, or not at all.
+    pub fn with_auto_delivered(mut self, on: bool) -> Self {
+        self.auto_delivered = on;
         self
     }
 }
@@ -150,6 +175,49 @@ pub enum LiveEvent {
         /// The server's reason.
         reason: String,
     },
+    /// Someone's receipt watermarks moved in one of my conversations: an
+    /// entry of the log, delivered once and in order like events. Mine (from
+    /// any of my devices, this one included) arrive as well, which is how
+    /// reading on one device clears unread on the others; others' arrive
+    /// for conversations where I sent some of the messages covered, with
+    /// `read` 0 when either of us does not share read receipts.
+    Receipt {
+        /// Position in the log.
+        cursor: Cursor,
+        /// The watermarks after the change.
+        receipt: Receipt,
+    },
+    /// Who is online among the people I may see; sent after each
+    /// (re)connection, before the backlog. It replaces what the application
+    /// knew: changes while disconnected are not replayed.
+    PresenceSnapshot(Vec<Presence>),
+    /// Someone's presence changed. Live only: never replayed.
+    Presence(Presence),
+    /// Someone started or stopped typing in a conversation. Live only. The
+    /// server sends `active: false` itself when an indicator expires, but a
+    /// careful application also clears one after `expires_in_ms`, in case
+    /// the connection dropped meanwhile.
+    Typing {
+        /// The conversation.
+        conv: ConversationId,
+        /// Who.
+        user: UserId,
+        /// True while typing.
+        active: bool,
+        /// With `active`: how long the indicator stays valid without a
+        /// refresh.
+        expires_in_ms: Option<u64>,
+    },
+    /// A receipt or typing frame sent by [`Live::mark_read`],
+    /// [`Live::mark_delivered`] or [`Live::typing`] (or an automatic
+    /// delivered receipt) was refused: not a member, a seq beyond the
+    /// conversation's newest, rate limited, … It is not retried.
+    RequestFailed {
+        /// The conversation the refused frame named.
+        conv: ConversationId,
+        /// Why.
+        error: ErrorBody,
+    },
     /// The connection is down (or could not be made); the task keeps trying
     /// with backoff. Reported once per outage.
     Disconnected {
@@ -161,14 +229,24 @@ pub enum LiveEvent {
     SessionGone,
 }
 
-/// State shared between the [`Live`] handle and its task.
+/// State shared between the [`Live`] handle and its task. The mutexes are
+/// plain ones: none is ever held across an `.await`.
 #[derive(Debug)]
 struct Shared {
-    /// Messages waiting for acknowledgement. A plain mutex: it is never held
-    /// across an `.await`.
+    /// Messages waiting for acknowledgement.
     outbox: Mutex<Outbox>,
-    /// Wakes the task when the application adds to the outbox.
-    outbox_changed: Notify,
+    /// Receipts waiting to be sent, coalesced per conversation and kind.
+    receipts: Mutex<Receipts>,
+    /// Typing changes waiting to be sent: the latest state per
+    /// conversation, so a burst of calls costs one frame. Bounded by the
+    /// number of conversations.
+    typing: Mutex<HashMap<ConversationId, bool>>,
+    /// True while a connection is established (after `welcome`): typing is
+    /// only worth sending then.
+    connected: AtomicBool,
+    /// Wakes the task when the application adds to the outbox, the receipts
+    /// or the typing table.
+    wake: Notify,
     /// The last cursor the application has received: what the state file
     /// saves, so a restart resumes after what was really processed.
     delivered: AtomicU64,
@@ -179,6 +257,15 @@ impl Shared {
         // A panic while holding the lock leaves a consistent Vec behind, so
         // poisoning is ignored.
         self.outbox.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn receipts(&self) -> MutexGuard<'_, Receipts> {
+        // As above: every update leaves the tables consistent.
+        self.receipts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn typing(&self) -> MutexGuard<'_, HashMap<ConversationId, bool>> {
+        self.typing.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn delivered(&self) -> Cursor {
@@ -207,7 +294,10 @@ impl Live {
         let cursor = options.cursor.or(saved.cursor).unwrap_or(Cursor::START);
         let shared = Arc::new(Shared {
             outbox: Mutex::new(Outbox::from_entries(saved.outbox)),
-            outbox_changed: Notify::new(),
+            receipts: Mutex::new(Receipts::from_entries(saved.receipts)),
+            typing: Mutex::new(HashMap::new()),
+            connected: AtomicBool::new(false),
+            wake: Notify::new(),
             delivered: AtomicU64::new(cursor.0),
         });
         let (events_tx, events) = mpsc::channel(options.queue.max(1));
@@ -248,7 +338,46 @@ impl Live {
             client_id,
             text: text.into(),
         });
-        self.shared.outbox_changed.notify_one();
+        self.shared.wake.notify_one();
+    }
+
+    /// Marks every message of `conv` up to `seq` read (which implies
+    /// delivered), over the socket. Receipts asked for while offline are
+    /// kept (in the state file too), coalesced to the highest seq per
+    /// conversation, and sent after reconnecting; one that the server's
+    /// watermarks already cover is not sent at all. The result arrives
+    /// through the log as a [`LiveEvent::Receipt`] for me, or as
+    /// [`LiveEvent::RequestFailed`]. Use [`Client::mark_read`] to wait for
+    /// the answer instead.
+    pub fn mark_read(&self, conv: ConversationId, seq: Seq) {
+        self.mark(conv, ReceiptKind::Read, seq);
+    }
+
+    /// Marks every message of `conv` up to `seq` delivered, like
+    /// [`Live::mark_read`]. Only needed with automatic delivered receipts
+    /// off ([`ConnectOptions::with_auto_delivered`]).
+    pub fn mark_delivered(&self, conv: ConversationId, seq: Seq) {
+        self.mark(conv, ReceiptKind::Delivered, seq);
+    }
+
+    fn mark(&self, conv: ConversationId, kind: ReceiptKind, seq: Seq) {
+        if self.shared.receipts().request(conv, kind, seq) {
+            self.shared.wake.notify_one();
+        }
+    }
+
+    /// Starts (or refreshes) or stops my typing indicator in `conv`, over
+    /// the socket. Only sent while connected: while offline it is dropped,
+    /// since it would be stale by the time it arrived. Calls in quick
+    /// succession are coalesced to the latest state, and the server
+    /// throttles refreshes as well, so calling this on every keystroke is
+    /// fine.
+    pub fn typing(&self, conv: ConversationId, active: bool) {
+        if !self.shared.connected.load(Ordering::Acquire) {
+            return;
+        }
+        self.shared.typing().insert(conv, active);
+        self.shared.wake.notify_one();
     }
 
     /// The messages not yet acknowledged, oldest first.
@@ -290,8 +419,12 @@ impl Live {
         self.task.is_finished()
     }
 
-    /// Stops the task: closes the socket with a close frame, saves the state
-    /// file, and waits for all of it. Events not yet read are discarded.
+    /// Stops the task: writes pending receipts if connected, closes the
+    /// socket with a close frame, saves the state file, and waits for all
+    /// of it. Events not yet read are discarded. A receipt written just
+    /// before the close is not confirmed (the server may drop requests still
+    /// in progress when a socket closes): to be sure a final read is stored,
+    /// use [`Client::mark_read`], which answers once it is.
     pub async fn close(self) {
         self.shutdown.send_replace(true);
         if let Err(e) = self.task.await {
@@ -304,6 +437,7 @@ impl Live {
             LiveEvent::Event {
                 cursor: Some(c), ..
             }
+            | LiveEvent::Receipt { cursor: c, .. }
             | LiveEvent::Synced { cursor: c } => {
                 self.shared.delivered.fetch_max(c.0, Ordering::AcqRel);
             }

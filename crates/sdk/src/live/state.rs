@@ -1,8 +1,11 @@
 //! The live connection's state file: the cursor the application has
-//! processed and the outbox, so that a process can stop and resume.
+//! processed, the outbox and the receipts not yet sent, so that a process
+//! can stop and resume. Typing indicators are not kept: they are dropped
+//! while offline anyway.
 
 use crate::error::Error;
 use crate::live::outbox::OutboxEntry;
+use crate::live::receipts::PendingReceipt;
 use natter_proto::Cursor;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -16,6 +19,10 @@ pub(crate) struct SavedState {
     /// Messages not yet acknowledged.
     #[serde(default)]
     pub(crate) outbox: Vec<OutboxEntry>,
+    /// Receipts asked for and not yet written to a socket, coalesced.
+    /// Absent in files written before receipts existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) receipts: Vec<PendingReceipt>,
 }
 
 /// Reads the state file; a missing file is an empty state.
@@ -57,7 +64,7 @@ fn state_error(path: &Path, e: &dyn std::fmt::Display) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use natter_proto::{ClientId, ConversationId};
+    use natter_proto::{ClientId, ConversationId, ReceiptKind};
 
     #[tokio::test]
     async fn state_round_trips_through_the_file() {
@@ -71,6 +78,11 @@ mod tests {
                 client_id: ClientId::random(),
                 text: "hello".into(),
             }],
+            receipts: vec![PendingReceipt {
+                conv: ConversationId::new(),
+                kind: ReceiptKind::Read,
+                seq: 9,
+            }],
         };
         save(&path, &state).await.unwrap();
         assert_eq!(load(&path).await.unwrap(), state);
@@ -78,6 +90,16 @@ mod tests {
         // Overwriting works too.
         save(&path, &SavedState::default()).await.unwrap();
         assert_eq!(load(&path).await.unwrap(), SavedState::default());
+    }
+
+    #[tokio::test]
+    async fn files_without_receipts_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("live.json");
+        std::fs::write(&path, br#"{"cursor":"3","outbox":[]}"#).unwrap();
+        let state = load(&path).await.unwrap();
+        assert_eq!(state.cursor, Some(Cursor(3)));
+        assert!(state.receipts.is_empty());
     }
 
     #[tokio::test]

@@ -6,14 +6,15 @@ use super::tracker::{Tracker, Verdict};
 use super::{ConnectOptions, LiveEvent, Shared};
 use crate::client::Client;
 use crate::error::{Error, chain, is_retryable_code};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use natter_proto::{
-    ClientFrame, ClientId, ConversationId, Cursor, ErrorBody, ErrorCode, Event, HistoryQuery, Seq,
-    ServerFrame,
+    ClientFrame, ClientId, ConversationId, Cursor, ErrorBody, ErrorCode, Event, EventBody,
+    HistoryQuery, Receipt, ReceiptKind, Seq, ServerFrame, UserId,
 };
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
@@ -30,11 +31,15 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// Waiting for the server's answer to our close frame.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
-/// How often the processed cursor is written to the state file (outbox
-/// changes are written at once).
+/// How often the processed cursor is written to the state file (outbox and
+/// receipt changes are written at once).
 const SAVE_EVERY: Duration = Duration::from_secs(1);
 /// Page size when fetching events to fill a gap.
 const FILL_PAGE: u32 = 200;
+/// Most frames handled as one batch (frames that were already readable
+/// together) before the receipts they caused are sent; a bound so that a
+/// server sending without pause cannot postpone them forever.
+const BATCH: usize = 256;
 
 /// Why the task stops.
 #[derive(Debug)]
@@ -66,10 +71,15 @@ pub(super) struct Task {
     tracker: Tracker,
     backoff: Backoff,
     fill_gaps: bool,
+    /// Whether to send delivered receipts for others' messages by itself.
+    auto_delivered: bool,
+    /// Who I am: my own messages need no delivered receipt, and my own
+    /// receipt entries tell which receipts the server already has.
+    me: Option<UserId>,
     state_file: Option<PathBuf>,
-    /// What the state file holds now (cursor, outbox version), to skip
-    /// writes that change nothing.
-    saved: (Option<Cursor>, u64),
+    /// What the state file holds now (cursor, outbox version, receipts
+    /// version), to skip writes that change nothing.
+    saved: (Option<Cursor>, u64, u64),
     /// Whether the current connection got as far as `welcome`.
     connected: bool,
 }
@@ -84,7 +94,10 @@ impl Task {
         options: &ConnectOptions,
         saved_cursor: Option<Cursor>,
     ) -> Task {
+        let me = client.user_id();
         Task {
+            me,
+            auto_delivered: options.auto_delivered,
             client,
             shared,
             events,
@@ -93,7 +106,7 @@ impl Task {
             backoff: Backoff::new(options.backoff_min, options.backoff_max),
             fill_gaps: options.fill_gaps,
             state_file: options.state_file.clone(),
-            saved: (saved_cursor, 0),
+            saved: (saved_cursor, 0, 0),
             connected: false,
         }
     }
@@ -106,7 +119,11 @@ impl Task {
         let mut quick_refresh = true;
         let stop = loop {
             self.connected = false;
-            let ended = match self.connection().await {
+            let ended = self.connection().await;
+            // Typing is not worth keeping across an outage.
+            self.shared.connected.store(false, Ordering::Release);
+            self.shared.typing().clear();
+            let ended = match ended {
                 Ok(ended) => ended,
                 Err(stop) => break stop,
             };
@@ -199,11 +216,19 @@ impl Task {
 
         self.connected = true;
         self.backoff.reset();
+        // Typing asked for before this point is stale (or raced with the
+        // end of the last connection).
+        self.shared.typing().clear();
+        self.shared.connected.store(true, Ordering::Release);
         self.emit(LiveEvent::Connected { head }).await?;
         // Anything sent on an earlier connection and not acknowledged goes
-        // out again, with the same client id.
+        // out again, with the same client id; receipts kept while offline
+        // go out after it.
         self.shared.outbox().disconnected();
         if let Err(reason) = self.flush_outbox(&mut ws).await {
+            return Ok(Ended::Dropped(reason));
+        }
+        if let Err(reason) = self.flush_signals(&mut ws).await {
             return Ok(Ended::Dropped(reason));
         }
 
@@ -215,31 +240,38 @@ impl Task {
             let retry_at = self.shared.outbox().next_retry().map(Instant::from_std);
             tokio::select! {
                 _ = wait_shutdown(&mut self.shutdown) => {
+                    // Receipts asked for just before closing go out rather
+                    // than wait for the next run (best effort: if this
+                    // fails they stay pending, and in the state file).
+                    let _ = timeout(CLOSE_TIMEOUT, self.flush_signals(&mut ws)).await;
                     close_gracefully(&mut ws).await;
                     return Err(Stop::Shutdown);
                 }
                 msg = ws.next() => {
                     deadline = Instant::now() + idle;
-                    match msg {
-                        None => return Ok(Ended::Dropped("connection closed".into())),
-                        Some(Err(e)) => return Ok(Ended::Dropped(chain(&e))),
-                        Some(Ok(Message::Text(text))) => {
-                            if let Some(frame) = decode(&text)
-                                && let Some(ended) = self.on_frame(frame).await?
-                            {
-                                return Ok(ended);
-                            }
+                    if let Some(ended) = self.on_message(msg).await? {
+                        return Ok(ended);
+                    }
+                    // The frames already readable form one batch with this
+                    // one: the delivered receipts they cause go out once,
+                    // after all of them.
+                    for _ in 1..BATCH {
+                        let Some(msg) = ws.next().now_or_never() else {
+                            break;
+                        };
+                        if let Some(ended) = self.on_message(msg).await? {
+                            return Ok(ended);
                         }
-                        Some(Ok(Message::Close(frame))) => {
-                            return Ok(Ended::Dropped(close_reason(frame)));
-                        }
-                        // Pings are answered by tungstenite; they only
-                        // prove the server is alive.
-                        Some(Ok(_)) => {}
+                    }
+                    if let Err(reason) = self.flush_signals(&mut ws).await {
+                        return Ok(Ended::Dropped(reason));
                     }
                 }
-                _ = self.shared.outbox_changed.notified() => {
+                _ = self.shared.wake.notified() => {
                     if let Err(reason) = self.flush_outbox(&mut ws).await {
+                        return Ok(Ended::Dropped(reason));
+                    }
+                    if let Err(reason) = self.flush_signals(&mut ws).await {
                         return Ok(Ended::Dropped(reason));
                     }
                     self.save_if_dirty().await;
@@ -301,10 +333,57 @@ impl Task {
         }
     }
 
+    /// Handles one message read from an established connection; `Some`
+    /// ends it.
+    async fn on_message(
+        &mut self,
+        msg: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    ) -> Result<Option<Ended>, Stop> {
+        match msg {
+            None => Ok(Some(Ended::Dropped("connection closed".into()))),
+            Some(Err(e)) => Ok(Some(Ended::Dropped(chain(&e)))),
+            Some(Ok(Message::Text(text))) => match decode(&text) {
+                Some(frame) => self.on_frame(frame).await,
+                None => Ok(None),
+            },
+            Some(Ok(Message::Close(frame))) => Ok(Some(Ended::Dropped(close_reason(frame)))),
+            // Pings are answered by tungstenite; they only prove the
+            // server is alive.
+            Some(Ok(_)) => Ok(None),
+        }
+    }
+
     /// Handles one frame of an established connection; `Some` ends it.
     async fn on_frame(&mut self, frame: ServerFrame) -> Result<Option<Ended>, Stop> {
         match frame {
             ServerFrame::Event { cursor, event } => self.on_event(cursor, event).await,
+            ServerFrame::Receipt { cursor, receipt } => {
+                self.on_receipt(cursor, receipt).await?;
+                Ok(None)
+            }
+            ServerFrame::PresenceSnapshot { users } => {
+                self.emit(LiveEvent::PresenceSnapshot(users)).await?;
+                Ok(None)
+            }
+            ServerFrame::Presence(presence) => {
+                self.emit(LiveEvent::Presence(presence)).await?;
+                Ok(None)
+            }
+            ServerFrame::Typing {
+                conv,
+                user,
+                active,
+                expires_in_ms,
+            } => {
+                self.emit(LiveEvent::Typing {
+                    conv,
+                    user,
+                    active,
+                    expires_in_ms,
+                })
+                .await?;
+                Ok(None)
+            }
             ServerFrame::Synced { cursor } => {
                 self.tracker.advance(cursor);
                 self.emit(LiveEvent::Synced { cursor }).await?;
@@ -323,13 +402,29 @@ impl Task {
                 client_id: Some(client_id),
                 conv,
             } => self.on_send_error(error, client_id, conv).await,
-            ServerFrame::Error { error, .. } => match error.code {
-                ErrorCode::SessionRevoked | ErrorCode::RefreshReused => Err(Stop::Gone),
-                code => {
-                    tracing::warn!(%code, message = %error.message, "live connection error");
-                    Ok(None)
-                }
-            },
+            ServerFrame::Error { error, .. }
+                if matches!(
+                    error.code,
+                    ErrorCode::SessionRevoked | ErrorCode::RefreshReused
+                ) =>
+            {
+                Err(Stop::Gone)
+            }
+            // A receipt or typing frame was refused: the error names the
+            // conversation but no client id.
+            ServerFrame::Error {
+                error,
+                conv: Some(conv),
+                ..
+            } => {
+                tracing::debug!(%conv, code = %error.code, "a receipt or typing frame was refused");
+                self.emit(LiveEvent::RequestFailed { conv, error }).await?;
+                Ok(None)
+            }
+            ServerFrame::Error { error, .. } => {
+                tracing::warn!(code = %error.code, message = %error.message, "live connection error");
+                Ok(None)
+            }
             ServerFrame::Resync { cursor, reason } => Ok(Some(Ended::Resync { cursor, reason })),
             // Welcome (again), pong, and frame types added later.
             _ => Ok(None),
@@ -353,12 +448,37 @@ impl Task {
             }
         }
         self.tracker.commit(cursor, &event);
-        self.emit(LiveEvent::Event {
-            cursor: Some(cursor),
-            event,
-        })
-        .await?;
+        self.emit_event(Some(cursor), event).await?;
         Ok(None)
+    }
+
+    /// A receipt entry of the log: deduplicated by cursor like events, but
+    /// with no seq to check for gaps.
+    async fn on_receipt(&mut self, cursor: Cursor, receipt: Receipt) -> Result<(), Stop> {
+        if self.tracker.check_receipt(cursor) == Verdict::Replay {
+            return Ok(());
+        }
+        self.tracker.advance(cursor);
+        if Some(receipt.user) == self.me {
+            self.shared.receipts().observe(&receipt);
+        }
+        self.emit(LiveEvent::Receipt { cursor, receipt }).await
+    }
+
+    /// Hands an event to the application and, for a message from someone
+    /// else, asks for a delivered receipt (sent after the current batch).
+    async fn emit_event(&mut self, cursor: Option<Cursor>, event: Event) -> Result<(), Stop> {
+        let delivered = (self.auto_delivered
+            && matches!(event.body, EventBody::Message { .. })
+            && Some(event.sender) != self.me)
+            .then_some((event.conv, event.seq));
+        self.emit(LiveEvent::Event { cursor, event }).await?;
+        if let Some((conv, seq)) = delivered {
+            self.shared
+                .receipts()
+                .request(conv, ReceiptKind::Delivered, seq);
+        }
+        Ok(())
     }
 
     /// Fetches and emits the events of `conv` with seq in `after+1..upto`.
@@ -398,11 +518,7 @@ impl Task {
                     return Ok(None);
                 }
                 if event.seq > from && self.tracker.commit_fill(&event) {
-                    self.emit(LiveEvent::Event {
-                        cursor: None,
-                        event,
-                    })
-                    .await?;
+                    self.emit_event(None, event).await?;
                 }
             }
             match last {
@@ -464,6 +580,30 @@ impl Task {
         Ok(())
     }
 
+    /// Sends pending typing changes and receipts. Receipts that could not
+    /// be written are kept for the next connection.
+    async fn flush_signals(&mut self, ws: &mut Socket) -> Result<(), String> {
+        let typing: Vec<(ConversationId, bool)> = self.shared.typing().drain().collect();
+        for (conv, active) in typing {
+            send_frame(ws, &ClientFrame::Typing { conv, active }).await?;
+        }
+        let receipts = self.shared.receipts().take();
+        for (i, r) in receipts.iter().enumerate() {
+            let frame = ClientFrame::Receipt {
+                conv: r.conv,
+                kind: r.kind,
+                seq: r.seq,
+            };
+            if let Err(reason) = send_frame(ws, &frame).await {
+                self.shared
+                    .receipts()
+                    .restore(receipts[i..].iter().copied());
+                return Err(reason);
+            }
+        }
+        Ok(())
+    }
+
     /// Hands an event to the application, waiting while its queue is full.
     async fn emit(&mut self, event: LiveEvent) -> Result<(), Stop> {
         tokio::select! {
@@ -479,28 +619,38 @@ impl Task {
             tokio::select! {
                 _ = sleep_until(until) => return Ok(()),
                 _ = wait_shutdown(&mut self.shutdown) => return Err(Stop::Shutdown),
-                _ = self.shared.outbox_changed.notified() => self.save_if_dirty().await,
+                _ = self.shared.wake.notified() => self.save_if_dirty().await,
             }
         }
     }
 
-    /// Writes the state file if the processed cursor or the outbox changed
-    /// since the last write. Failures are logged, not fatal: the connection
-    /// is worth more than the file.
+    /// Writes the state file if the processed cursor, the outbox or the
+    /// pending receipts changed since the last write. Failures are logged,
+    /// not fatal: the connection is worth more than the file.
     async fn save_if_dirty(&mut self) {
         let Some(path) = &self.state_file else {
             return;
         };
         let cursor = Some(self.shared.delivered());
-        let (version, outbox) = {
+        let (outbox_version, outbox) = {
             let outbox = self.shared.outbox();
             (outbox.version(), outbox.entries())
         };
-        if (cursor, version) == self.saved {
+        let (receipts_version, receipts) = {
+            let receipts = self.shared.receipts();
+            (receipts.version(), receipts.entries())
+        };
+        let now = (cursor, outbox_version, receipts_version);
+        if now == self.saved {
             return;
         }
-        match state::save(path, &SavedState { cursor, outbox }).await {
-            Ok(()) => self.saved = (cursor, version),
+        let state = SavedState {
+            cursor,
+            outbox,
+            receipts,
+        };
+        match state::save(path, &state).await {
+            Ok(()) => self.saved = now,
             Err(e) => tracing::warn!(error = %e, "cannot save the live state"),
         }
     }

@@ -7,10 +7,15 @@ use std::collections::HashMap;
 /// Remembers the last log cursor handed to the application and the last seq
 /// seen in each conversation.
 ///
-/// Two facts drive it. Log cursors only grow, so an event whose cursor is not
+/// Two facts drive it. Log cursors only grow, so an entry whose cursor is not
 /// above the last one emitted is a replay (after a reconnect) and is dropped.
 /// Conversation seqs are dense, so an event whose seq skips past the last one
 /// seen means events in between were missed; those are fetched over HTTP.
+///
+/// The log holds receipt entries too. They have a cursor like events (and
+/// are deduplicated by it) but no seq of their own: a receipt's `delivered`
+/// and `read` name seqs of *other* entries, so they never take part in gap
+/// detection.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Tracker {
     /// The last cursor emitted; also where a reconnect resumes.
@@ -62,6 +67,16 @@ impl Tracker {
             Some(&last) if event.seq <= last => Verdict::Known,
             Some(&last) if event.seq > last + 1 => Verdict::Gap { after: last },
             _ => Verdict::Deliver,
+        }
+    }
+
+    /// Classifies a receipt entry of the log: [`Verdict::Replay`] or
+    /// [`Verdict::Deliver`] (then [`Tracker::advance`] past it).
+    pub(crate) fn check_receipt(&self, cursor: Cursor) -> Verdict {
+        if cursor <= self.cursor {
+            Verdict::Replay
+        } else {
+            Verdict::Deliver
         }
     }
 
@@ -170,6 +185,29 @@ mod tests {
         assert_eq!(late.check(Cursor(2), &msg(conv, 2)), Verdict::Known);
         late.advance(Cursor(2));
         assert_eq!(late.cursor(), Cursor(2));
+    }
+
+    #[test]
+    fn receipts_count_for_dedup_but_not_for_gaps() {
+        let conv = ConversationId::new();
+        let mut t = Tracker::new(Cursor::START);
+        t.commit(Cursor(1), &msg(conv, 1));
+        // A receipt entry between two events of the conversation.
+        assert_eq!(t.check_receipt(Cursor(2)), Verdict::Deliver);
+        t.advance(Cursor(2));
+        // The next event follows seq 1 at cursor 3: no gap, though the
+        // cursor jumped by two.
+        assert_eq!(t.check(Cursor(3), &msg(conv, 2)), Verdict::Deliver);
+        t.commit(Cursor(3), &msg(conv, 2));
+        // Replayed after a reconnect, the receipt and the events are dropped.
+        assert_eq!(t.check_receipt(Cursor(2)), Verdict::Replay);
+        assert_eq!(t.check(Cursor(1), &msg(conv, 1)), Verdict::Replay);
+        // Receipts do not hide a real gap either.
+        t.advance(Cursor(4));
+        assert_eq!(t.check_receipt(Cursor(5)), Verdict::Deliver);
+        t.advance(Cursor(5));
+        assert_eq!(t.check(Cursor(6), &msg(conv, 5)), Verdict::Gap { after: 2 });
+        assert_eq!(t.cursor(), Cursor(5));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod auth;
 mod bad_input;
 mod messaging;
+mod signals;
 mod transports;
 
 use natter_proto::{ConversationId, Event, EventBody};

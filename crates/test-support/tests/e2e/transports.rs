@@ -3,6 +3,7 @@
 use crate::*;
 use natter_proto::{ClientId, Cursor, Delivery};
 use natter_test_support::TestServer;
+use natter_test_support::sdk::ConnectOptions;
 
 /// A minimal Server-Sent Events reader over a streaming HTTP response.
 struct SseReader {
@@ -102,7 +103,9 @@ async fn sse_long_poll_and_websocket_see_the_same_events() {
     let conv = alice.direct(bob.user_id().unwrap()).await.unwrap();
     let token = bob.access_token().unwrap();
 
-    let mut ws = connect(&bob).await;
+    // Bob's devices do not report delivery here, so his log holds only
+    // the conversation's events.
+    let mut ws = connect_with(&bob, ConnectOptions::new().with_auto_delivered(false)).await;
     let mut sse = SseReader::open(&server.url(), &token, None).await;
     // The backlog (the conversation's creation) comes first on SSE.
     let backlog = sse.deliveries(1).await;

@@ -1,0 +1,189 @@
+//! The README's terminal walkthrough, command by command, by two people
+//! with their own terminals: what each command prints and how it exits.
+
+use crate::*;
+use natter_test_support::{PASSWORD, TestServer};
+
+/// `YYYY-MM-DDTHH:MM:SSZ`, the time column of history and sessions.
+fn is_utc_time(s: &str) -> bool {
+    s.len() == 20
+        && s.ends_with('Z')
+        && s.as_bytes()[10] == b'T'
+        && s.chars().filter(char::is_ascii_digit).count() == 14
+}
+
+#[tokio::test]
+async fn two_people_chat_from_the_terminal_as_the_readme_shows() {
+    let server = TestServer::start().await;
+    let url = server.url();
+    let alice = Terminal::new();
+    let bob = Terminal::with_profile("bob");
+
+    // Alice gives her password in NATTER_PASSWORD, Bob types his on stdin.
+    let (alice_id, alice_device) = alice.register(&url, "alice").await;
+    let out = bob
+        .run_with_stdin(
+            &["register", "bob", "--password-stdin", "--server", &url],
+            &format!("{PASSWORD}\n"),
+        )
+        .await;
+    let row = out.row();
+    assert_eq!(row[0], "bob");
+    let bob_id = row[1].clone();
+    assert_ne!(bob_id, alice_id);
+    // From here on nobody passes --server: each profile remembers its own.
+
+    // `send @bob` creates the direct conversation (its creation is seq 1),
+    // and prints `seq  message_id`. Words are joined with spaces.
+    let hi = alice.run(&["send", "@bob", "hi", "bob"]).await.row();
+    assert_eq!(hi.len(), 2, "seq and message id: {hi:?}");
+    assert_eq!(hi[0], "2");
+    let there = alice.run(&["send", "@bob", "are you there?"]).await.row();
+    assert_eq!(there[0], "3");
+    assert_ne!(there[1], hi[1], "each message gets its own id");
+
+    // Bob sees the conversation, with Alice's last message as its preview.
+    let convs = bob.run(&["conversations"]).await.rows();
+    assert_eq!(convs.len(), 1, "{convs:?}");
+    let dm = convs[0][0].clone();
+    assert_eq!(
+        convs[0][1..],
+        ["direct", "@alice", "2", "alice: are you there?"],
+        "id, kind, peer, unread, last message"
+    );
+    // `dm alice` names the same conversation from Bob's side.
+    assert_eq!(bob.run(&["dm", "alice"]).await.row(), [dm.as_str()]);
+
+    // History: `seq  time  username: text`, oldest first.
+    let history = bob.run(&["history", "@alice"]).await.rows();
+    let lines: Vec<(&str, &str)> = history
+        .iter()
+        .map(|r| {
+            assert_eq!(r.len(), 3, "seq, time, text: {r:?}");
+            assert!(is_utc_time(&r[1]), "time column {:?}", r[1]);
+            (r[0].as_str(), r[2].as_str())
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("1", "* alice started the conversation"),
+            ("2", "alice: hi bob"),
+            ("3", "alice: are you there?"),
+        ]
+    );
+
+    // Bob answers by conversation id; Alice's list shows the reply.
+    assert_eq!(
+        bob.run(&["send", &dm, "hi alice"]).await.row()[0],
+        "4",
+        "the next seq in the same conversation"
+    );
+    let convs = alice.run(&["conversations"]).await.rows();
+    assert_eq!(convs.len(), 1, "{convs:?}");
+    assert_eq!(
+        convs[0][..],
+        [dm.as_str(), "direct", "@bob", "1", "bob: hi alice"]
+    );
+
+    // A group, addressed by name.
+    let group = alice
+        .run(&["group", "create", "book-club", "bob"])
+        .await
+        .row();
+    assert_eq!(group.len(), 1, "the group id: {group:?}");
+    let group = group[0].clone();
+    assert_ne!(group, dm);
+    let hello = bob.run(&["send", "#book-club", "hello", "all"]).await.row();
+    assert_eq!(hello[0], "2");
+    let history = alice.run(&["history", "#book-club"]).await.rows();
+    let texts: Vec<&str> = history.iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(texts, ["* alice created #book-club", "bob: hello all"]);
+    let mut members = bob.run(&["members", "#book-club"]).await.rows();
+    members.sort();
+    let mut expected = vec![
+        vec![alice_id.clone(), "alice".to_owned()],
+        vec![bob_id.clone(), "bob".to_owned()],
+    ];
+    expected.sort();
+    assert_eq!(members, expected, "user id, username");
+    let mut convs = bob.run(&["conversations"]).await.rows();
+    convs.sort();
+    let mut expected = vec![
+        vec![
+            dm.clone(),
+            "direct".into(),
+            "@alice".into(),
+            "2".into(),
+            "bob: hi alice".into(),
+        ],
+        vec![
+            group.clone(),
+            "group".into(),
+            "#book-club".into(),
+            "0".into(),
+            "bob: hello all".into(),
+        ],
+    ];
+    expected.sort();
+    assert_eq!(convs, expected);
+
+    // Alice logs in on a second device; `sessions` lists both and marks
+    // the one it runs as.
+    let laptop = Terminal::new();
+    let row = laptop
+        .run_with_password(
+            &[
+                "login",
+                "alice",
+                "--server",
+                &url,
+                "--device-name",
+                "laptop",
+            ],
+            PASSWORD,
+        )
+        .await
+        .row();
+    assert_eq!(row[..2], ["alice", alice_id.as_str()]);
+    let laptop_device = row[2].clone();
+    assert_ne!(laptop_device, alice_device);
+    let sessions = alice.run(&["sessions"]).await.rows();
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    for s in &sessions {
+        assert_eq!(s.len(), 5, "device, name, created, last active, current");
+        assert!(is_utc_time(&s[2]) && is_utc_time(&s[3]), "{s:?}");
+        let expected = if s[0] == alice_device {
+            "current"
+        } else {
+            assert_eq!(s[0], laptop_device);
+            assert_eq!(s[1], "laptop");
+            "-"
+        };
+        assert_eq!(s[4], expected, "{s:?}");
+    }
+
+    // whoami: username, user id, device id, log head.
+    let me = alice.run(&["whoami"]).await.row();
+    assert_eq!(me[..3], ["alice", alice_id.as_str(), alice_device.as_str()]);
+    let head: u64 = me[3].parse().expect("the head is a number");
+    assert!(head > 0, "Alice's log has entries");
+
+    // After logout the profile is logged out: commands fail and say why.
+    assert_eq!(alice.run(&["logout"]).await.ok(), "");
+    let out = alice.run(&["whoami"]).await;
+    assert!(
+        out.fails(1).starts_with("error: unauthorized: "),
+        "{out:#?}"
+    );
+    let out = alice.run(&["send", "@bob", "still there?"]).await;
+    assert!(out.fails(1).starts_with("error: "), "{out:#?}");
+    // The server revoked that session too: the laptop is the only one left.
+    let sessions = laptop.run(&["sessions"]).await.rows();
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    assert_eq!(sessions[0][0], laptop_device);
+    assert_eq!(sessions[0][4], "current");
+    // And nothing Alice tried after logging out reached Bob.
+    let history = bob.run(&["history", "@alice"]).await.rows();
+    assert_eq!(history.last().map(|r| r[2].as_str()), Some("bob: hi alice"));
+}
