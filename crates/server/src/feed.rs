@@ -162,12 +162,12 @@ impl Feed {
                                 self.pending_signal = Some((kind, frame));
                                 break;
                             }
-                            Outbound::Item { cursor, kind, json } => {
+                            Outbound::Item { cursor, item } => {
                                 if cursor <= self.cursor {
                                     // Already delivered (from the backlog).
                                 } else if cursor == self.cursor.next() {
                                     self.cursor = cursor;
-                                    out.push((cursor, kind, json));
+                                    out.push((cursor, item.0, item.1.clone()));
                                 } else {
                                     // A gap: read it from the store. The
                                     // store read includes this item too.

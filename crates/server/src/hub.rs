@@ -15,17 +15,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use tokio::sync::mpsc;
 
-/// What a connection receives from the hub.
+/// What a connection receives from the hub. Kept small: every connection's
+/// queue allocates room for a block of these up front.
 #[derive(Clone, Debug)]
 pub enum Outbound {
     /// A log item at `cursor` in the user's log.
     Item {
         /// Log position.
         cursor: Cursor,
-        /// `event` or `receipt`.
-        kind: &'static str,
-        /// The item's JSON.
-        json: Arc<str>,
+        /// `event` or `receipt`, and the item's JSON.
+        item: Arc<(&'static str, Arc<str>)>,
     },
     /// A live-only signal (a complete frame).
     Signal(SignalKind, Arc<str>),
@@ -145,16 +144,20 @@ impl Hub {
             BusMessage::Events(notices) => {
                 for notice in notices.iter() {
                     let kind = notice.item.kind();
+                    let shared = Arc::new((kind, notice.json.clone()));
                     for (user, cursor) in &notice.recipients {
                         let Some(slots) = users.get(user) else {
                             continue;
                         };
-                        let json = notice.json_for(user);
+                        let payload = if notice.variants.is_empty() {
+                            shared.clone()
+                        } else {
+                            Arc::new((kind, notice.json_for(user).clone()))
+                        };
                         for slot in slots {
                             let item = Outbound::Item {
                                 cursor: *cursor,
-                                kind,
-                                json: json.clone(),
+                                item: payload.clone(),
                             };
                             if let Err(mpsc::error::TrySendError::Full(_)) = slot.tx.try_send(item)
                             {

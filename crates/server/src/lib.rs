@@ -142,7 +142,7 @@ pub async fn start_on(
     let passwords = Passwords::new(&config.auth).map_err(|e| StartError::Other(e.message))?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let window = Duration::from_secs(config.auth.login_window_secs);
-    let state = AppState {
+    let state = AppState::new(state::AppInner {
         tokens: Tokens::new(secret, Duration::from_secs(config.auth.access_ttl_secs)),
         passwords,
         login_by_account: Arc::new(RateLimiter::new(
@@ -162,7 +162,7 @@ pub async fn start_on(
         tasks: Arc::new(TaskCount::default()),
         presence: Arc::new(presence::Tracker::default()),
         typing: Arc::new(typing::Tracker::default()),
-    };
+    });
 
     let feed = state
         .store

@@ -9,9 +9,27 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::{Notify, Semaphore, watch};
 
-/// Everything a handler may need; cheap to clone.
+/// Everything a handler may need. Cloning is one reference count: every
+/// live connection holds a few clones, so they must not copy anything.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppInner>);
+
+impl AppState {
+    /// Wraps the shared state.
+    pub fn new(inner: AppInner) -> Self {
+        AppState(Arc::new(inner))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+/// The shared state itself.
+pub struct AppInner {
     /// Validated configuration.
     pub config: Arc<Config>,
     /// The database.

@@ -165,6 +165,23 @@ impl Conn {
 
     /// Runs the connection; `Some` means a close frame should be sent.
     async fn serve(&mut self) -> Option<Closing> {
+        // The handshake runs boxed: its state (store reads, the snapshot)
+        // then lives on the heap only while it runs, and the long-lived
+        // loop's future stays small, which is what an idle socket costs.
+        let mut ready = None;
+        if let Some(closing) = Box::pin(self.handshake(&mut ready)).await {
+            return Some(closing);
+        }
+        let (claims, feed, present) = ready?;
+        self.run_loop(claims, feed, present).await
+    }
+
+    /// Hello, authentication, the feed, `welcome` and the presence
+    /// snapshot. On success fills `ready` and returns `None`.
+    async fn handshake(
+        &mut self,
+        ready: &mut Option<(crate::auth::Claims, Feed, crate::presence::PresenceGuard)>,
+    ) -> Option<Closing> {
         let gw = self.state.config.gateway.clone();
         // 1. hello
         let deadline = tokio::time::Instant::now() + Duration::from_secs(gw.hello_timeout_secs);
@@ -208,7 +225,7 @@ impl Conn {
                 }));
             }
         };
-        let mut feed = match Feed::open(&self.state, claims.user, claims.device, cursor).await {
+        let feed = match Feed::open(&self.state, claims.user, claims.device, cursor).await {
             Ok(f) => f,
             Err(e) if e.code == ErrorCode::ResyncRequired => {
                 let frame = ServerFrame::Resync {
@@ -238,7 +255,7 @@ impl Conn {
         if let Err(c) = self.write_frame(&welcome).await {
             return Some(c);
         }
-        let _present = crate::presence::connected(&self.state, claims.user).await;
+        let present = crate::presence::connected(&self.state, claims.user).await;
         match crate::presence::snapshot(&self.state, claims.user).await {
             Ok(list) => {
                 let frame = ServerFrame::PresenceSnapshot { users: list.users };
@@ -248,6 +265,18 @@ impl Conn {
             }
             Err(e) => tracing::warn!(code = %e.code, "no presence snapshot: {}", e.message),
         }
+        *ready = Some((claims, feed, present));
+        None
+    }
+
+    /// The connection's life after the handshake.
+    async fn run_loop(
+        &mut self,
+        claims: crate::auth::Claims,
+        mut feed: Feed,
+        _present: crate::presence::PresenceGuard,
+    ) -> Option<Closing> {
+        let gw = self.state.config.gateway.clone();
         let mut last_reported = Instant::now();
         // Tell the presence tracker we heard from the client, but not for
         // every frame.

@@ -165,8 +165,12 @@ impl SqliteStore {
     }
 }
 
-/// How often the checkpointer copies the WAL into the database file.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+/// How often the checkpointer copies the WAL into the database file. Small
+/// and frequent: a checkpoint's writes and fsync delay the commits running
+/// beside it, so many small ones keep commit latency flat (measured: with
+/// 5 s between checkpoints the acknowledgement p99 at 2,000 msg/s was 50 to
+/// 110 ms; with 100 ms it was 6 to 8 ms).
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Starts the thread that checkpoints the WAL. With SQLite's automatic
 /// checkpoints the committing writer does this work, and every commit that
