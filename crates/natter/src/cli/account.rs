@@ -30,7 +30,7 @@ pub(crate) async fn register(
 ) -> anyhow::Result<ExitCode> {
     let password = read_password(args.password_stdin).await?;
     let client = Client::register(
-        &global.server,
+        global.server_or_default(),
         &args.username,
         &password,
         args.device_name.as_deref(),
@@ -47,7 +47,7 @@ pub(crate) async fn login(
 ) -> anyhow::Result<ExitCode> {
     let password = read_password(args.password_stdin).await?;
     let client = Client::login(
-        &global.server,
+        global.server_or_default(),
         &args.username,
         &password,
         args.device_name.as_deref(),
@@ -75,7 +75,7 @@ async fn adopt(
         let _ = tokio::time::timeout(Duration::from_secs(5), old_client.logout()).await;
     }
     store.save(&Profile {
-        server: global.server.clone(),
+        server: global.server_or_default().to_owned(),
         session: session.clone(),
     })?;
     outln!("{}\t{}\t{}", session.username, session.user, session.device);

@@ -53,7 +53,8 @@ pub struct SendArgs {
 /// Arguments of `natter history`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct HistoryArgs {
-    /// Conversation id, @username or #group.
+    /// Conversation id, @username (our direct conversation, which must
+    /// exist: only `send` and `dm` start one) or #group.
     pub conv: String,
     /// How many events to print (1 to 200).
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=200))]
@@ -152,7 +153,7 @@ pub(crate) async fn send(s: &Session, args: SendArgs) -> anyhow::Result<ExitCode
     } else {
         args.text.join(" ")
     };
-    let conv = resolve_conv(s, &args.conv).await?;
+    let conv = resolve_conv_or_create(s, &args.conv).await?;
     let mut delay = Duration::from_millis(200);
     let mut attempt = 1;
     loop {
@@ -212,13 +213,30 @@ pub(crate) async fn history(s: &Session, args: HistoryArgs) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-/// Turns a conversation argument into an id: a conversation id as is,
-/// `@username` as the direct conversation with them (created if needed),
-/// `#name` as the group of that exact name among my conversations.
-pub(crate) async fn resolve_conv(s: &Session, arg: &str) -> anyhow::Result<ConversationId> {
+/// Like [`resolve_conv`], but `@username` is the direct conversation with
+/// them created if needed: only `send` (and `dm`) start conversations.
+async fn resolve_conv_or_create(s: &Session, arg: &str) -> anyhow::Result<ConversationId> {
     if let Some(username) = arg.strip_prefix('@') {
         let user = user_id(s, username).await?;
         return Ok(s.client.direct(user).await?.id);
+    }
+    resolve_conv(s, arg).await
+}
+
+/// Turns a conversation argument into an id without creating anything: a
+/// conversation id as is, `@username` as my existing direct conversation
+/// with them, `#name` as the group of that exact name among my
+/// conversations.
+pub(crate) async fn resolve_conv(s: &Session, arg: &str) -> anyhow::Result<ConversationId> {
+    if let Some(username) = arg.strip_prefix('@') {
+        let found = s.client.conversations().await?.into_iter().find(|c| {
+            c.kind == ConversationKind::Direct
+                && c.peer.as_ref().is_some_and(|p| p.username == username)
+        });
+        return match found {
+            Some(conv) => Ok(conv.id),
+            None => anyhow::bail!("not_found: no conversation with @{username}"),
+        };
     }
     if let Some(name) = arg.strip_prefix('#') {
         let matches: Vec<ConversationId> = s

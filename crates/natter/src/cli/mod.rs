@@ -33,14 +33,12 @@ const DEFAULT_SERVER: &str = "http://127.0.0.1:7878";
 #[derive(clap::Args, Debug, Clone)]
 pub struct ClientGlobals {
     /// Server URL. Commands that use a saved session talk to the server the
-    /// profile logged in to, unless a different URL is given here.
-    #[arg(
-        long,
-        env = "NATTER_URL",
-        default_value = DEFAULT_SERVER,
-        global = true
-    )]
-    pub server: String,
+    /// profile logged in to, unless a URL is given here or in NATTER_URL
+    /// (even the default one) [default: http://127.0.0.1:7878].
+    // No clap default: a default would hide whether the URL was given, and
+    // an explicit http://127.0.0.1:7878 must still override the profile's.
+    #[arg(long, env = "NATTER_URL", global = true)]
+    pub server: Option<String>,
     /// Directory holding saved sessions [default: $XDG_CONFIG_HOME/natter or
     /// $HOME/.config/natter].
     #[arg(long, env = "NATTER_HOME", global = true)]
@@ -48,6 +46,13 @@ pub struct ClientGlobals {
     /// Profile name (lets one machine hold several accounts).
     #[arg(long, env = "NATTER_PROFILE", default_value = "default", global = true)]
     pub profile: String,
+}
+
+impl ClientGlobals {
+    /// The server to log in to: the one given, else the default.
+    pub(crate) fn server_or_default(&self) -> &str {
+        self.server.as_deref().unwrap_or(DEFAULT_SERVER)
+    }
 }
 
 /// The client commands.
@@ -94,7 +99,8 @@ pub enum ClientCommand {
     Group(chat::GroupCommand),
     /// List a conversation's members: user id, username.
     Members {
-        /// Conversation id, @username or #group.
+        /// Conversation id, @username (our direct conversation, which must
+        /// exist: only `send` and `dm` start one) or #group.
         conv: String,
     },
     /// Send a message and print its seq and message id.
@@ -127,7 +133,15 @@ pub enum ClientCommand {
     ///
     /// Starts at the current head of my log (only what happens from now
     /// on) unless --from-start, --from or --resume says otherwise. Reconnects
-    /// by itself. Lines, prefixed with #group or @peer when following all
+    /// by itself.
+    ///
+    /// Once connected and caught up it prints `tail: following from cursor
+    /// N` on stderr, once; anything sent after that line is printed. A
+    /// script that starts `tail` in the background and then sends should
+    /// wait for that line first, or pass `--from CURSOR` with the head
+    /// printed by `natter whoami` before sending.
+    ///
+    /// Lines on stdout, prefixed with #group or @peer when following all
     /// conversations:
     ///
     /// - messages and other events: `seq  time  username: text`;
@@ -314,14 +328,13 @@ impl Session {
     }
 }
 
-/// The URL to use with a saved profile: the profile's, unless the user
-/// asked for a different one (a non-default --server or NATTER_URL).
+/// The URL to use with a saved profile: the one given with --server or
+/// NATTER_URL (even the default's), else the profile's.
 fn effective_server(global: &ClientGlobals, profile: &Profile) -> String {
-    if global.server != DEFAULT_SERVER {
-        global.server.clone()
-    } else {
-        profile.server.clone()
-    }
+    global
+        .server
+        .clone()
+        .unwrap_or_else(|| profile.server.clone())
 }
 
 /// Whether stdout was closed under us (`natter history | head -1`), which

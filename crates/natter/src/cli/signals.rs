@@ -9,7 +9,8 @@ use std::process::ExitCode;
 /// Arguments of `natter read`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ReadArgs {
-    /// Conversation id, @username or #group.
+    /// Conversation id, @username (our direct conversation, which must
+    /// exist: only `send` and `dm` start one) or #group.
     pub conv: String,
     /// Read up to this seq [default: the conversation's newest]. Watermarks
     /// only move forward: a lower seq changes nothing.
@@ -20,7 +21,8 @@ pub struct ReadArgs {
 /// Arguments of `natter receipts`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ReceiptsArgs {
-    /// Conversation id, @username or #group.
+    /// Conversation id, @username (our direct conversation, which must
+    /// exist: only `send` and `dm` start one) or #group.
     pub conv: String,
     /// The message's seq (as printed by `send` and `history`).
     pub seq: Seq,

@@ -15,8 +15,8 @@ use std::process::ExitCode;
 /// Arguments of `natter tail`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct TailArgs {
-    /// Only this conversation (id, @username or #group); all of mine by
-    /// default.
+    /// Only this conversation (id, @username of an existing direct
+    /// conversation, or #group); all of mine by default.
     pub conv: Option<String>,
     /// Print every item as one JSON object per line, with a `type` field to
     /// filter on: `event` (`{"type":"event","cursor":…,"event":{…}}`, the
@@ -46,7 +46,8 @@ pub struct TailArgs {
 }
 
 /// `natter tail`. Without a start option it begins at the current head of
-/// my log: only what happens from now on is printed.
+/// my log: only what happens from now on is printed. Says on stderr when
+/// it is caught up (`tail: following from cursor N`).
 pub(crate) async fn tail(s: &Session, args: TailArgs) -> anyhow::Result<ExitCode> {
     let only = match &args.conv {
         Some(conv) => Some(resolve_conv(s, conv).await?),
@@ -96,6 +97,8 @@ pub(crate) async fn tail(s: &Session, args: TailArgs) -> anyhow::Result<ExitCode
     let mut reads = ReadMarks::default();
     let mut printed = 0u64;
     let mut offline = false;
+    // Whether the readiness line was printed: once, on the first sync.
+    let mut announced = false;
 
     let result = loop {
         let event = tokio::select! {
@@ -165,6 +168,14 @@ pub(crate) async fn tail(s: &Session, args: TailArgs) -> anyhow::Result<ExitCode
                     "tail: a receipt or typing request in {label} was refused: {}: {}",
                     error.code, error.message
                 );
+            }
+            LiveEvent::Synced { cursor } if !announced => {
+                // On stderr, so stdout stays data. The server registers for
+                // live items before reading the backlog, so whatever is
+                // committed after this line is delivered: a script waits
+                // for it before sending.
+                announced = true;
+                eprintln!("tail: following from cursor {cursor}");
             }
             LiveEvent::Connected { .. } if offline => {
                 offline = false;

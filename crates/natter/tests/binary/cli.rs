@@ -187,3 +187,27 @@ async fn two_people_chat_from_the_terminal_as_the_readme_shows() {
     let history = bob.run(&["history", "@alice"]).await.rows();
     assert_eq!(history.last().map(|r| r[2].as_str()), Some("bob: hi alice"));
 }
+
+#[tokio::test]
+async fn a_server_url_given_explicitly_wins_over_the_profiles_even_the_default() {
+    const DEFAULT: &str = "http://127.0.0.1:7878";
+    let server = TestServer::start().await;
+    let alice = Terminal::new();
+    alice.register(&server.url(), "alice").await;
+    // Left out, the profile's server is used.
+    alice.run(&["whoami"]).await.row();
+    // Given, even as the default URL, it is used: nothing that knows this
+    // session listens there, so the command fails.
+    let out = alice.run(&["whoami", "--server", DEFAULT]).await;
+    assert!(out.fails(1).starts_with("error: "), "{out:#?}");
+    let mut cmd = alice.command(&["whoami"]);
+    cmd.env("NATTER_URL", DEFAULT);
+    let out = run(cmd, None).await;
+    assert!(out.fails(1).starts_with("error: "), "{out:#?}");
+    // The help still names the default.
+    let help = alice.run(&["whoami", "--help"]).await;
+    assert!(
+        help.ok().contains(&format!("[default: {DEFAULT}]")),
+        "{help:#?}"
+    );
+}

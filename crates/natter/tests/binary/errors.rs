@@ -108,3 +108,52 @@ async fn a_wrong_password_fails_login_and_keeps_the_saved_session() {
     // The failed attempts did not touch the session Alice already had.
     assert_eq!(alice.run(&["whoami"]).await.row()[2], device);
 }
+
+#[tokio::test]
+async fn only_send_and_dm_start_a_direct_conversation() {
+    let server = TestServer::start().await;
+    let url = server.url();
+    let alice = Terminal::new();
+    let carol = Terminal::new();
+    alice.register(&url, "alice").await;
+    carol.register(&url, "carol").await;
+
+    // Commands that read (or mark read) name an existing conversation; with
+    // none, they say so and leave nothing behind.
+    for args in [
+        &["history", "@carol"][..],
+        &["members", "@carol"],
+        &["tail", "@carol"],
+        &["receipts", "@carol", "1"],
+        &["read", "@carol"],
+        &["group", "add", "@carol", "carol"],
+    ] {
+        let out = alice.run(args).await;
+        assert_eq!(
+            out.fails(1),
+            "error: not_found: no conversation with @carol",
+            "{args:?}: {out:#?}"
+        );
+    }
+    assert_eq!(alice.run(&["conversations"]).await.ok(), "");
+    assert_eq!(carol.run(&["conversations"]).await.ok(), "");
+
+    // `dm` starts it; then the others find it.
+    let dm = alice.run(&["dm", "carol"]).await.row();
+    assert_eq!(alice.run(&["members", "@carol"]).await.rows().len(), 2);
+    let history = carol.run(&["history", "@alice"]).await.rows();
+    assert_eq!(history.len(), 1, "the creation: {history:?}");
+    // `send` starts one too, with someone else.
+    let dave = Terminal::new();
+    dave.register(&url, "dave").await;
+    assert_eq!(
+        dave.run(&["history", "@alice"]).await.fails(1),
+        "error: not_found: no conversation with @alice"
+    );
+    dave.run(&["send", "@alice", "hi"]).await.row();
+    assert_eq!(dave.run(&["history", "@alice"]).await.rows().len(), 2);
+    let convs = alice.run(&["conversations"]).await.rows();
+    let ids: Vec<&str> = convs.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(convs.len(), 2, "{convs:?}");
+    assert!(ids.contains(&dm[0].as_str()), "{convs:?}");
+}

@@ -19,7 +19,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long a test waits for something that should happen at once before it
 /// fails. A bound for failures, not a sleep: passing tests never wait it.
@@ -100,6 +100,18 @@ impl Finished {
 /// and waits for it to exit. A child still running after `limit` is killed
 /// and the test fails: a hung CLI must not hang the suite.
 pub fn finish(mut child: Child, stdin: Option<&str>, limit: Duration) -> Finished {
+    let stderr = drain(child.stderr.take().expect("stderr is piped"));
+    finish_with_stderr(child, stdin, limit, stderr)
+}
+
+/// [`finish`], with stderr's text coming from `stderr` (whoever reads the
+/// pipe sends it all there once it closes).
+fn finish_with_stderr(
+    mut child: Child,
+    stdin: Option<&str>,
+    limit: Duration,
+    stderr: mpsc::Receiver<String>,
+) -> Finished {
     // The pipe is taken and dropped either way; closing it tells the child
     // that its input has ended.
     if let Some(mut pipe) = child.stdin.take()
@@ -109,7 +121,6 @@ pub fn finish(mut child: Child, stdin: Option<&str>, limit: Duration) -> Finishe
             .expect("write the child's stdin");
     }
     let stdout = drain(child.stdout.take().expect("stdout is piped"));
-    let stderr = drain(child.stderr.take().expect("stderr is piped"));
     // stdout reaches end of file when the child exits (or closes it).
     let Ok(stdout) = stdout.recv_timeout(limit) else {
         let _ = child.kill();
@@ -134,6 +145,95 @@ fn drain(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
         let _ = tx.send(String::from_utf8_lossy(&bytes).into_owned());
     });
     rx
+}
+
+/// A running child whose stderr is read line by line as it comes, so that
+/// a test can wait for a line it prints when ready (`tail`'s `following
+/// from cursor`) before going on.
+pub struct Watched {
+    /// The child; `None` once [`Watched::finish`] took it.
+    child: Option<Child>,
+    /// Stderr's lines, from a thread that reads the pipe to its end.
+    lines: mpsc::Receiver<String>,
+    /// The lines received so far, for [`Watched::finish`] and failures.
+    seen: String,
+}
+
+impl Watched {
+    /// Starts reading `child`'s stderr.
+    pub fn new(mut child: Child) -> Watched {
+        let stderr = BufReader::new(child.stderr.take().expect("stderr is piped"));
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stderr.lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Watched {
+            child: Some(child),
+            lines,
+            seen: String::new(),
+        }
+    }
+
+    /// Waits for a stderr line starting with `prefix` and returns it. If
+    /// stderr ends or [`WAIT`] passes first, the child is killed and the
+    /// test fails.
+    pub fn wait_for_stderr(&mut self, prefix: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push_str(&line);
+                    self.seen.push('\n');
+                    if line.starts_with(prefix) {
+                        return line;
+                    }
+                }
+                Err(e) => {
+                    let status = self.child.take().map(|mut child| {
+                        let _ = child.kill();
+                        child.wait()
+                    });
+                    panic!(
+                        "no stderr line starting with {prefix:?} ({e}): {status:?}, stderr: {:?}",
+                        self.seen
+                    );
+                }
+            }
+        }
+    }
+
+    /// [`finish`] for a watched child: stderr holds every line, those
+    /// already waited for included.
+    pub fn finish(mut self, limit: Duration) -> Finished {
+        let child = self.child.take().expect("the child is still there");
+        let lines = std::mem::replace(&mut self.lines, mpsc::channel().1);
+        let mut seen = std::mem::take(&mut self.seen);
+        let (tx, stderr) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in lines {
+                seen.push_str(&line);
+                seen.push('\n');
+            }
+            let _ = tx.send(seen);
+        });
+        finish_with_stderr(child, None, limit, stderr)
+    }
+}
+
+impl Drop for Watched {
+    /// A test that fails half way leaves no `tail` running behind it.
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// One person's terminal: their own natter home (where profiles are saved)

@@ -33,11 +33,11 @@ async fn tail_json_prints_each_message_sent_while_it_runs_in_seq_order_then_exit
     bob.register(&url, "bob").await;
     alice.run(&["send", "@bob", "before the tail"]).await.ok();
 
-    // A bare `tail` starts at whatever the head is when it connects, and it
-    // prints nothing until a message arrives, so a script cannot tell when
-    // it is ready. Reading the head first and passing it as --from closes
-    // that gap: every message sent after this point is printed, whether the
-    // tail is already connected when it is sent or catches up afterwards.
+    // A bare `tail` starts at whatever the head is when it connects. Short
+    // of waiting for its readiness line (see the next test), a script reads
+    // the head first and passes it as --from: every message sent after this
+    // point is printed, whether the tail is already connected when it is
+    // sent or catches up afterwards.
     let head = bob.run(&["whoami"]).await.row()[3].clone();
     let tail = bob.spawn(&[
         "tail",
@@ -77,6 +77,50 @@ async fn tail_json_prints_each_message_sent_while_it_runs_in_seq_order_then_exit
     }
     let seqs: Vec<u64> = sent.iter().map(|s| s.0).collect();
     assert_eq!(seqs, (3..3 + N as u64).collect::<Vec<_>>(), "dense seqs");
+}
+
+#[tokio::test]
+async fn a_script_that_waits_for_the_readiness_line_misses_nothing() {
+    let server = TestServer::start().await;
+    let url = server.url();
+    let alice = Terminal::new();
+    let bob = Terminal::new();
+    alice.register(&url, "alice").await;
+    bob.register(&url, "bob").await;
+    alice.run(&["send", "@bob", "before the tail"]).await.ok();
+    let head = bob.run(&["whoami"]).await.row()[3].clone();
+
+    // `natter tail --count 1 &`, then wait for its line on stderr: from
+    // then on, what is sent reaches it. The wait runs off the async
+    // threads, which the in-process server needs.
+    let mut tail = Watched::new(bob.spawn(&["tail", "--count", "1"]));
+    let (tail, ready) = tokio::task::spawn_blocking(move || {
+        let ready = tail.wait_for_stderr("tail: following from cursor ");
+        (tail, ready)
+    })
+    .await
+    .expect("the tail watcher panicked");
+    // It starts at the head: nothing since whoami, so the same cursor.
+    assert_eq!(ready, format!("tail: following from cursor {head}"));
+
+    let sent = alice.run(&["send", "@bob", "are you there?"]).await.row();
+    let out = tokio::task::spawn_blocking(move || tail.finish(WAIT))
+        .await
+        .expect("the tail runner panicked");
+    // Only the message sent after it started, and stdout has nothing else:
+    // the readiness line went to stderr, once.
+    let rows = out.rows();
+    assert_eq!(rows.len(), 1, "{out:#?}");
+    assert_eq!(
+        (
+            rows[0][0].as_str(),
+            rows[0][1].as_str(),
+            rows[0][3].as_str()
+        ),
+        ("@alice", sent[0].as_str(), "alice: are you there?"),
+        "label, seq, time, text: {out:#?}"
+    );
+    assert_eq!(out.stderr, format!("{ready}\n"), "{out:#?}");
 }
 
 #[tokio::test]

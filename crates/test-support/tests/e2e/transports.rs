@@ -182,3 +182,87 @@ async fn a_cursor_from_the_future_gets_a_resync_answer() {
         other => panic!("expected an API error, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn signals_reach_sse_and_long_poll_clients_too() {
+    let server = TestServer::start_with(|c| {
+        c.typing.ttl_ms = 5_000;
+    })
+    .await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let conv = alice.direct(bob.user_id().unwrap()).await.unwrap();
+    let seq = alice
+        .send_message(conv.id, &ClientId::random(), "read me")
+        .await
+        .unwrap()
+        .seq;
+
+    // SSE: the presence snapshot comes first, then typing and receipts.
+    let mut sse = SseReader::open(&server.url(), &alice.access_token().unwrap(), None).await;
+    let first = sse.next().await;
+    assert_eq!(first.kind, "presence_snapshot");
+    bob.typing(conv.id, true).await.unwrap();
+    bob.mark_read(conv.id, seq).await.unwrap();
+    let (mut typing, mut receipt) = (false, false);
+    while !(typing && receipt) {
+        let ev = sse.next().await;
+        match ev.kind.as_str() {
+            "typing" => {
+                let v: serde_json::Value = serde_json::from_str(&ev.data).unwrap();
+                assert_eq!(v["user"], bob.user_id().unwrap().to_string());
+                assert_eq!(v["active"], true);
+                typing = true;
+            }
+            "receipt" => {
+                let d: Delivery = serde_json::from_str(&ev.data).unwrap();
+                assert_eq!(ev.id.as_deref(), Some(d.cursor.to_string().as_str()));
+                match d.item {
+                    natter_proto::LogItem::Receipt(r) => {
+                        assert_eq!((r.user, r.read), (bob.user_id().unwrap(), seq));
+                    }
+                    other => panic!("expected a receipt, got {other:?}"),
+                }
+                receipt = true;
+            }
+            _ => {}
+        }
+    }
+
+    // Long-poll: a waiting poll returns the signals that arrive meanwhile.
+    // Typing goes on until the poll answers (a signal sent before the poll
+    // registered is not kept, so one alone could be missed).
+    let head = alice.me().await.unwrap().head;
+    let mut poll = {
+        let alice = alice.clone();
+        tokio::spawn(async move { alice.sync(Some(head), Some(30), None).await })
+    };
+    let page = loop {
+        bob.typing(conv.id, false).await.unwrap();
+        bob.typing(conv.id, true).await.unwrap();
+        if let Ok(done) =
+            tokio::time::timeout(std::time::Duration::from_millis(200), &mut poll).await
+        {
+            break done.unwrap().unwrap();
+        }
+    };
+    assert!(page.deliveries.is_empty(), "typing is not in the log");
+    assert!(
+        page.signals
+            .iter()
+            .any(|f| matches!(f, natter_proto::ServerFrame::Typing { user, .. } if *user == bob.user_id().unwrap())),
+        "{:?}",
+        page.signals
+    );
+    // Receipts come to long-poll clients as log entries.
+    let receipts = alice
+        .sync(Some(natter_proto::Cursor::START), Some(0), Some(100))
+        .await
+        .unwrap();
+    assert!(
+        receipts
+            .deliveries
+            .iter()
+            .any(|d| matches!(&d.item, natter_proto::LogItem::Receipt(r) if r.read == seq))
+    );
+}
