@@ -51,7 +51,11 @@ pub async fn long_poll(
     if page.is_empty() && wait > 0 {
         let mut shutdown = state.shutdown.clone();
         tokio::select! {
-            got = tokio::time::timeout(Duration::from_secs(wait), feed.wait_live()) => {
+            got = crate::presence::while_waiting(
+                &state,
+                c.user,
+                tokio::time::timeout(Duration::from_secs(wait), feed.wait_live()),
+            ) => {
                 if let Ok(Some(s)) = got {
                     signals = s;
                 }
@@ -170,12 +174,8 @@ pub async fn sse(State(state): State<AppState>, params: SseParams) -> ApiResult<
         let _present = crate::presence::connected(&task_state, claims.user).await;
         // The stream cannot carry anything from the client; while it is
         // open (keep-alives are being written) the user counts as heard.
-        let mut heard = tokio::time::interval(Duration::from_millis(
-            task_state.config.presence.timeout_ms / 3,
-        ));
         tokio::select! {
-            _ = pump_sse(feed, &tx) => {}
-            _ = async { loop { heard.tick().await; task_state.presence.heard(claims.user); } } => {}
+            _ = crate::presence::while_waiting(&task_state, claims.user, pump_sse(feed, &tx)) => {}
             _ = shutdown.wait_for(|s| *s) => {}
         }
     });

@@ -57,13 +57,19 @@ impl Tracker {
         came_online
     }
 
-    /// Something was heard from one of the user's connections.
-    pub fn heard(&self, user: UserId) {
-        if let Ok(mut users) = self.users.lock()
-            && let Some(e) = users.get_mut(&user)
-        {
-            e.last_heard = Instant::now();
-        }
+    /// Something was heard from one of the user's connections; true when
+    /// that brings a user who had timed out back online.
+    fn heard_now(&self, user: UserId) -> bool {
+        let Ok(mut users) = self.users.lock() else {
+            return false;
+        };
+        let Some(e) = users.get_mut(&user) else {
+            return false;
+        };
+        e.last_heard = Instant::now();
+        let back = !e.online && e.conns > 0;
+        e.online |= back;
+        back
     }
 
     fn disconnect(&self, user: UserId) {
@@ -117,6 +123,36 @@ pub struct PresenceGuard {
 impl Drop for PresenceGuard {
     fn drop(&mut self) {
         self.state.presence.disconnect(self.user);
+    }
+}
+
+/// Notes that a connection of `user` is alive, announcing them online again
+/// if they had timed out.
+pub async fn heard(state: &AppState, user: UserId) {
+    if state.presence.heard_now(user)
+        && let Err(e) = announce(state, user, false).await
+    {
+        tracing::warn!(code = %e.code, "cannot announce presence: {}", e.message);
+    }
+}
+
+/// Keeps `user` counted as heard while `work` runs: for transports that
+/// cannot carry anything from the client while they wait (SSE, a waiting
+/// long-poll), an open request is the sign of life.
+pub async fn while_waiting<T>(
+    state: &AppState,
+    user: UserId,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let every =
+        Duration::from_millis(state.config.presence.timeout_ms / 3).max(Duration::from_millis(10));
+    let mut ticker = tokio::time::interval(every);
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            _ = ticker.tick() => heard(state, user).await,
+        }
     }
 }
 

@@ -430,7 +430,7 @@ pub async fn receipt_summary(
         if m.user == message.sender || m.joined_seq > seq {
             continue;
         }
-        let read_visible = viewer_shares && m.shares_read;
+        let read_visible = m.user == claims.user || (viewer_shares && m.shares_read);
         summary.total += 1;
         if m.marks.delivered >= seq {
             summary.delivered += 1;
@@ -499,14 +499,12 @@ pub async fn create_conversation(
                 }
             }
             if all.len() > state.config.limits.max_group_members {
-                return Err(ApiError::bad_request(format!(
-                    "a group has at most {} members",
-                    state.config.limits.max_group_members
-                )));
+                return Err(too_many_members(state));
             }
             (ConversationKind::Group, Some(name), all)
         }
     };
+    let members_of_new = members.clone();
     let created = state
         .store
         .create_conversation(NewConversation {
@@ -518,10 +516,7 @@ pub async fn create_conversation(
             now: now_ms(),
         })
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::new(ErrorCode::NotFound, "no such user"),
-            other => other.into(),
-        })?;
+        .map_err(unknown_user)?;
     let (id, new) = match created {
         Created::New(c) => (
             c.event()
@@ -531,6 +526,9 @@ pub async fn create_conversation(
         ),
         Created::Existing(id) => (id, false),
     };
+    if new {
+        introduce(state, &members_of_new).await;
+    }
     Ok((conversation(state, claims, id).await?, new))
 }
 
@@ -563,10 +561,7 @@ pub async fn add_members(
         return Err(ApiError::bad_request("name 1 or more users to add"));
     }
     if users.len() > state.config.limits.max_group_members {
-        return Err(ApiError::bad_request(format!(
-            "a group has at most {} members",
-            state.config.limits.max_group_members
-        )));
+        return Err(too_many_members(state));
     }
     if record.member_count as usize + users.len() > state.config.limits.max_group_members {
         let current = state.store.members(conv).await?;
@@ -575,13 +570,10 @@ pub async fn add_members(
             .filter(|u| !current.iter().any(|m| m.id == **u))
             .count();
         if current.len() + fresh > state.config.limits.max_group_members {
-            return Err(ApiError::bad_request(format!(
-                "a group has at most {} members",
-                state.config.limits.max_group_members
-            )));
+            return Err(too_many_members(state));
         }
     }
-    state
+    let added = state
         .store
         .add_members(NewMembers {
             conv,
@@ -590,11 +582,47 @@ pub async fn add_members(
             now: now_ms(),
         })
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::new(ErrorCode::NotFound, "no such user"),
-            other => other.into(),
-        })?;
+        .map_err(unknown_user)?;
+    if added.is_some() {
+        let everyone: Vec<UserId> = state
+            .store
+            .members(conv)
+            .await?
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        introduce(state, &everyone).await;
+    }
     conversation(state, claims, conv).await
+}
+
+/// People who just came to share a small conversation learn each other's
+/// presence at once, instead of at their next snapshot.
+async fn introduce(state: &AppState, members: &[UserId]) {
+    if members.len() as u64 > state.config.presence.max_group_members {
+        return;
+    }
+    for m in members {
+        if let Err(e) = crate::presence::announce(state, *m, false).await {
+            tracing::warn!(code = %e.code, "cannot announce presence: {}", e.message);
+        }
+    }
+}
+
+/// In membership writes, `NotFound` means one of the named users does not
+/// exist.
+fn unknown_user(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::new(ErrorCode::NotFound, "no such user"),
+        other => other.into(),
+    }
+}
+
+fn too_many_members(state: &AppState) -> ApiError {
+    ApiError::bad_request(format!(
+        "a group has at most {} members",
+        state.config.limits.max_group_members
+    ))
 }
 
 /// Members of a conversation, for a member.

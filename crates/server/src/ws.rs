@@ -306,7 +306,7 @@ impl Conn {
                     last_heard = Instant::now();
                     if last_heard.duration_since(last_reported) >= report_every {
                         last_reported = last_heard;
-                        self.state.presence.heard(claims.user);
+                        crate::presence::heard(&self.state, claims.user).await;
                     }
                     let msg = match msg {
                         None => {

@@ -863,20 +863,23 @@ impl Store for SqliteStore {
 
     async fn set_receipt(&self, r: NewReceipt) -> Result<ReceiptChange> {
         self.write(move |ctx| {
-            let row: Option<(i64, i64)> = ctx
+            let row: Option<(i64, i64, i64)> = ctx
                 .conn
                 .prepare_cached(
-                    "SELECT delivered_seq, read_seq FROM members WHERE conv_id = ?1 AND user_id = ?2",
+                    "SELECT delivered_seq, read_seq, joined_seq FROM members WHERE conv_id = ?1 AND user_id = ?2",
                 )
                 .and_then(|mut s| {
                     s.query_row([r.conv.as_bytes(), r.user.as_bytes()], |row| {
-                        Ok((row.get(0)?, row.get(1)?))
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
                     })
                     .optional()
                 })
                 .map_err(db_err)?;
-            let (old_d, old_r) = row.ok_or(StoreError::NotMember)?;
+            let (old_d, old_r, joined) = row.ok_or(StoreError::NotMember)?;
             let (old_d, old_r) = (old_d as u64, old_r as u64);
+            // Messages from before the member joined are not theirs to
+            // acknowledge: their senders hear nothing about them.
+            let visible_from = (joined as u64).saturating_sub(1);
             let last = last_seq_of(ctx, &r.conv)?.ok_or(StoreError::NotMember)?;
             if r.seq > last {
                 return Err(StoreError::Invalid("seq is beyond the conversation's newest event"));
@@ -919,8 +922,8 @@ impl Store for SqliteStore {
                 .map(|b| b.map_err(db_err).and_then(|b| user_id(&b)))
                 .collect()
             };
-            let delivered_to = senders(old_d, d)?;
-            let read_by = senders(old_r, rd)?;
+            let delivered_to = senders(old_d.max(visible_from), d)?;
+            let read_by = senders(old_r.max(visible_from), rd)?;
             let shares = |u: &UserId| -> Result<bool> {
                 ctx.conn
                     .prepare_cached("SELECT read_receipts FROM users WHERE id = ?1")

@@ -402,8 +402,14 @@ async fn group_receipts_count_members_from_watermarks() {
     let summary = ann.receipts(group, seq).await.unwrap();
     assert_eq!(summary.read, 1);
     let their_view = members[1].receipts(group, seq).await.unwrap();
-    assert_eq!(their_view.read, 0);
-    assert!(their_view.members.iter().all(|m| m.read == 0));
+    assert_eq!(their_view.read, 1, "they see their own read only");
+    assert!(
+        their_view
+            .members
+            .iter()
+            .all(|m| m.read == 0 || m.user == ids[1]),
+        "{their_view:?}"
+    );
 }
 
 #[tokio::test]
@@ -496,4 +502,20 @@ async fn receipt_bodies_naming_someone_else_are_refused() {
     assert_eq!(body["error"]["code"], "bad_request");
     let theirs = bob.conversation(conv).await.unwrap();
     assert_eq!(theirs.read_seq, 0, "nothing changed");
+}
+
+#[tokio::test]
+async fn a_new_contact_learns_presence_at_once() {
+    let server = fast_server().await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let a_id = alice.user_id().unwrap();
+    let (a, _) = connect_snapshot(&alice).await;
+    let (mut b, snapshot) = connect_snapshot(&bob).await;
+    assert!(snapshot.is_empty(), "strangers see nothing");
+    // Starting a conversation makes them contacts: bob hears alice is online.
+    bob.direct(a_id).await.unwrap();
+    assert!(presence_of(&mut b, a_id).await.online);
+    a.close().await;
+    b.close().await;
 }
