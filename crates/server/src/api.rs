@@ -54,6 +54,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sync", get(live::long_poll))
         .route("/v1/events", get(live::sse))
         .route("/v1/ws", get(ws::upgrade))
+        .route("/", get(crate::web::index))
+        .route("/assets/{*path}", get(crate::web::asset))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

@@ -25,6 +25,7 @@ pub mod presence;
 pub mod service;
 pub mod state;
 pub mod typing;
+pub mod web;
 pub mod ws;
 
 pub use config::Config;

@@ -1,0 +1,304 @@
+// The HTTP API client: bearer tokens, refresh on `token_expired` (one at
+// a time, across tabs too), the server's error format, and one method per
+// endpoint the client uses. See docs/protocol.md §2–3.
+
+import * as storage from './storage.js';
+
+/** An error answer from the server (or the network), with its stable code. */
+export class ApiError extends Error {
+  constructor(status, code, message, extra = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.retryAfter = extra.retry_after;
+    this.cursor = extra.cursor;
+  }
+
+  /** Worth retrying unchanged later (protocol.md §9). */
+  get retryable() {
+    return ['internal', 'unavailable', 'rate_limited', 'network'].includes(this.code);
+  }
+}
+
+/** The device session has ended (logged out, revoked, or unknown): log in. */
+export class SessionGone extends Error {
+  constructor(code = 'session_revoked') {
+    super('Your session has ended. Please sign in again.');
+    this.name = 'SessionGone';
+    this.code = code;
+  }
+}
+
+/** Codes that mean the session is over for good. */
+export const GONE_CODES = new Set(['session_revoked', 'token_invalid', 'refresh_reused', 'unauthorized']);
+
+async function errorFrom(res) {
+  let body = null;
+  try {
+    body = await res.json();
+  } catch {
+    // A proxy's error page, or nothing: fall back to the status.
+  }
+  const e = body?.error;
+  if (e && typeof e.code === 'string') {
+    return new ApiError(res.status, e.code, e.message || e.code, e);
+  }
+  const retry = Number(res.headers.get('Retry-After')) || undefined;
+  const code = res.status === 429 ? 'rate_limited' : res.status >= 500 ? 'unavailable' : 'http_error';
+  return new ApiError(res.status, code, `The server answered ${res.status} ${res.statusText}`.trim(), {
+    retry_after: retry,
+  });
+}
+
+function networkError() {
+  return new ApiError(0, 'network', 'Cannot reach the server. Check your connection.');
+}
+
+const enc = encodeURIComponent;
+
+/** An API client bound to the stored session. */
+export class Api {
+  /** `onGone(error)` is called once when the session ends. */
+  constructor({ onGone = () => {} } = {}) {
+    this.onGone = onGone;
+    this.session = storage.loadSession();
+    this.refreshing = null;
+    this.gone = false;
+  }
+
+  // ---- accounts (no token) ----
+
+  /** `POST /v1/auth/register`. Stores and returns the new session. */
+  register(username, password, deviceName) {
+    return this.#open('/v1/auth/register', username, password, deviceName);
+  }
+
+  /** `POST /v1/auth/login`. */
+  login(username, password, deviceName) {
+    return this.#open('/v1/auth/login', username, password, deviceName);
+  }
+
+  async #open(path, username, password, deviceName) {
+    const body = { username, password };
+    if (deviceName) body.device_name = deviceName;
+    const answer = await this.#raw('POST', path, body, null);
+    const session = storage.sessionFrom(answer);
+    storage.clearSession();
+    storage.saveSession(session);
+    this.session = session;
+    this.gone = false;
+    return session;
+  }
+
+  /** `POST /v1/auth/logout`: ends this device session on the server. */
+  async logout() {
+    try {
+      await this.request('POST', '/v1/auth/logout');
+    } finally {
+      this.session = null;
+    }
+  }
+
+  // ---- tokens ----
+
+  /** A current access token, refreshed first when it is about to expire. */
+  async token() {
+    const s = this.#current();
+    if (Date.now() < s.access_expires_at) return s.access_token;
+    return (await this.refresh(s.access_token)).access_token;
+  }
+
+  #current() {
+    // Another tab of the same session may have refreshed: prefer storage.
+    const stored = storage.loadSession();
+    if (stored && this.session && stored.device === this.session.device) this.session = stored;
+    if (!this.session) throw this.#ended('session_revoked');
+    return this.session;
+  }
+
+  /**
+   * `POST /v1/auth/refresh`, serialised: one refresh at a time in this tab
+   * (a promise) and across tabs (a Web Lock), because presenting a spent
+   * refresh token revokes the session. `stale` is the access token that
+   * failed; if storage already holds another one, another tab refreshed.
+   */
+  refresh(stale) {
+    if (!this.refreshing) {
+      const run = () => this.#refresh(stale);
+      const locked = navigator.locks?.request ? navigator.locks.request('natter.refresh', run) : run();
+      this.refreshing = locked.finally(() => {
+        this.refreshing = null;
+      });
+    }
+    return this.refreshing;
+  }
+
+  async #refresh(stale) {
+    const s = this.#current();
+    if (s.access_token !== stale && Date.now() < s.access_expires_at) return s;
+    let res;
+    try {
+      res = await fetch('/v1/auth/refresh', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ refresh_token: s.refresh_token }),
+      });
+    } catch {
+      throw networkError();
+    }
+    if (!res.ok) {
+      const e = await errorFrom(res);
+      // At this endpoint every 401 (token_expired included) means: log in.
+      if (res.status === 401) throw this.#ended(e.code);
+      throw e;
+    }
+    const session = storage.sessionFrom(await res.json());
+    storage.saveSession(session);
+    this.session = session;
+    return session;
+  }
+
+  #ended(code) {
+    const e = new SessionGone(code);
+    if (!this.gone) {
+      this.gone = true;
+      queueMicrotask(() => this.onGone(e));
+    }
+    return e;
+  }
+
+  // ---- requests ----
+
+  async #raw(method, path, body, token) {
+    const headers = {};
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let res;
+    try {
+      res = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: 'no-store',
+      });
+    } catch {
+      throw networkError();
+    }
+    if (!res.ok) throw await errorFrom(res);
+    return res.status === 204 ? null : res.json();
+  }
+
+  /**
+   * An authenticated request. On `token_expired` it refreshes and retries
+   * once; a session that has ended raises `SessionGone` (and `onGone`).
+   */
+  async request(method, path, body) {
+    let token = await this.token();
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.#raw(method, path, body, token);
+      } catch (e) {
+        if (!(e instanceof ApiError) || e.status !== 401) throw e;
+        if (e.code === 'token_expired' && attempt === 0) {
+          token = (await this.refresh(token)).access_token;
+          continue;
+        }
+        if (GONE_CODES.has(e.code) || e.code === 'token_expired') throw this.#ended(e.code);
+        throw e;
+      }
+    }
+  }
+
+  // ---- endpoints ----
+
+  /** `GET /v1/me`: who I am and my log's head. */
+  me() {
+    return this.request('GET', '/v1/me');
+  }
+
+  /** `GET /v1/sessions`. */
+  sessions() {
+    return this.request('GET', '/v1/sessions');
+  }
+
+  /** `DELETE /v1/sessions/{device}`. */
+  revokeSession(device) {
+    return this.request('DELETE', `/v1/sessions/${enc(device)}`);
+  }
+
+  /** `GET /v1/users?username=`. */
+  userByName(username) {
+    return this.request('GET', `/v1/users?username=${enc(username)}`);
+  }
+
+  /** `GET /v1/users/{id}`. */
+  user(id) {
+    return this.request('GET', `/v1/users/${enc(id)}`);
+  }
+
+  /** `GET /v1/conversations`. */
+  conversations() {
+    return this.request('GET', '/v1/conversations');
+  }
+
+  /** `GET /v1/conversations/{id}`. */
+  conversation(id) {
+    return this.request('GET', `/v1/conversations/${enc(id)}`);
+  }
+
+  /** `POST /v1/conversations` (direct). */
+  createDirect(user) {
+    return this.request('POST', '/v1/conversations', { kind: 'direct', user });
+  }
+
+  /** `POST /v1/conversations` (group). */
+  createGroup(name, members) {
+    return this.request('POST', '/v1/conversations', { kind: 'group', name, members });
+  }
+
+  /** `GET /v1/conversations/{id}/members`. */
+  members(id) {
+    return this.request('GET', `/v1/conversations/${enc(id)}/members`);
+  }
+
+  /** `POST /v1/conversations/{id}/members`. */
+  addMembers(id, users) {
+    return this.request('POST', `/v1/conversations/${enc(id)}/members`, { users });
+  }
+
+  /** `GET /v1/conversations/{id}/events` with `before` / `after` / `limit`. */
+  history(id, { before, after, limit } = {}) {
+    const q = new URLSearchParams();
+    if (before !== undefined) q.set('before', String(before));
+    if (after !== undefined) q.set('after', String(after));
+    if (limit !== undefined) q.set('limit', String(limit));
+    const qs = q.toString();
+    return this.request('GET', `/v1/conversations/${enc(id)}/events${qs ? `?${qs}` : ''}`);
+  }
+
+  /** `GET /v1/conversations/{id}/receipts?seq=`: delivered / read by N of M. */
+  receipts(id, seq) {
+    return this.request('GET', `/v1/conversations/${enc(id)}/receipts?seq=${seq}`);
+  }
+
+  /** `POST /v1/conversations/{id}/messages` (the HTTP send). */
+  send(id, clientId, text) {
+    return this.request('POST', `/v1/conversations/${enc(id)}/messages`, { client_id: clientId, text });
+  }
+
+  /** `GET /v1/me/privacy`. */
+  privacy() {
+    return this.request('GET', '/v1/me/privacy');
+  }
+
+  /** `PUT /v1/me/privacy`. */
+  setPrivacy(privacy) {
+    return this.request('PUT', '/v1/me/privacy', privacy);
+  }
+
+  /** `GET /v1/presence`. */
+  presence() {
+    return this.request('GET', '/v1/presence');
+  }
+}

@@ -1,0 +1,307 @@
+// Client state: conversations and their loaded history, users, presence,
+// typing, connection state. Views subscribe to topics and re-render; all
+// notifications of one turn of the event loop are batched into one render.
+//
+// Topics: `convs` (the list: order, previews, unread), `conv:<id>` (a
+// conversation's messages or ticks), `presence`, `typing`, `users`,
+// `connection`, `outbox`.
+
+/** One conversation as this client knows it. */
+export class Conv {
+  constructor(info) {
+    this.id = info.id;
+    this.kind = info.kind ?? 'group';
+    this.name = info.name ?? null;
+    this.creator = info.creator ?? null;
+    this.createdAt = info.created_at ?? Date.now();
+    this.memberCount = info.member_count ?? 0;
+    this.peer = info.peer ?? null;
+    this.lastSeq = 0; // newest seq applied from HTTP or the log
+    this.lastMessage = null;
+    this.lastActivity = this.createdAt;
+    this.readSeq = 0; // my read watermark
+    this.deliveredSeq = 0; // my delivered watermark
+    this.unread = 0;
+    this.peerMarks = { delivered: 0, read: 0 }; // direct: the other person's watermarks
+    this.memberMarks = new Map(); // group: others' watermarks, as far as known
+    this.events = []; // loaded history: ascending seq, no duplicates
+    this.loaded = false; // events hold the newest page and everything since
+    this.loading = null; // the promise of the first page
+    this.hasMore = true; // older history exists on the server
+    this.loadingOlder = false;
+    this.loadError = null; // the first page failed (not retried until `synced`)
+    this.olderError = null; // an older page failed
+    this.members = null; // Map id → username, once fetched
+    this.stale = false; // placeholder waiting for its ConversationInfo
+    this.update(info);
+  }
+
+  /** Merges a `ConversationInfo` from the server. */
+  update(info) {
+    if (info.kind) this.kind = info.kind;
+    if (info.name !== undefined) this.name = info.name;
+    if (info.creator) this.creator = info.creator;
+    if (info.created_at) this.createdAt = info.created_at;
+    if (info.member_count !== undefined) this.memberCount = info.member_count;
+    if (info.peer) this.peer = info.peer;
+    if (info.last_seq !== undefined) this.lastSeq = Math.max(this.lastSeq, info.last_seq);
+    if (info.last_message && (!this.lastMessage || info.last_message.seq >= this.lastMessage.seq)) {
+      this.lastMessage = info.last_message;
+    }
+    if (info.read_seq !== undefined) {
+      this.readSeq = Math.max(this.readSeq, info.read_seq);
+      this.deliveredSeq = Math.max(this.deliveredSeq, this.readSeq);
+    }
+    if (info.unread !== undefined) this.unread = info.unread;
+    if (info.peer_receipt) this.#peer(info.peer_receipt);
+    this.lastActivity = Math.max(this.lastActivity, this.createdAt, this.lastMessage?.ts ?? 0);
+  }
+
+  #peer(r) {
+    this.peerMarks = {
+      delivered: Math.max(this.peerMarks.delivered, r.delivered, r.read),
+      read: Math.max(this.peerMarks.read, r.read),
+    };
+  }
+
+  /** A receipt (watermarks) of another member. */
+  peerReceipt(r) {
+    if (this.kind === 'direct') {
+      if (this.peer && r.user === this.peer.id) this.#peer(r);
+      return;
+    }
+    const old = this.memberMarks.get(r.user) ?? { delivered: 0, read: 0 };
+    this.memberMarks.set(r.user, {
+      delivered: Math.max(old.delivered, r.delivered, r.read),
+      read: Math.max(old.read, r.read),
+    });
+  }
+
+  /**
+   * The ticks of my message `seq`: `read` when every other member read it,
+   * `delivered` when it reached all of them, else `sent`. In a group that
+   * needs every member's watermarks; until they are known it says `sent`.
+   */
+  tickOf(seq) {
+    if (this.kind === 'direct') {
+      if (this.peerMarks.read >= seq) return 'read';
+      if (this.peerMarks.delivered >= seq) return 'delivered';
+      return 'sent';
+    }
+    const others = this.memberCount - 1;
+    if (others <= 0 || this.memberMarks.size < others) return 'sent';
+    let delivered = 0;
+    let read = 0;
+    for (const m of this.memberMarks.values()) {
+      if (m.delivered >= seq) delivered += 1;
+      if (m.read >= seq) read += 1;
+    }
+    if (read >= others) return 'read';
+    if (delivered >= others) return 'delivered';
+    return 'sent';
+  }
+
+  /** The newest seq in loaded history (0 when none). */
+  get loadedSeq() {
+    return this.events.length ? this.events[this.events.length - 1].seq : 0;
+  }
+
+  /** Merges events into loaded history. Returns the first seq after a gap, if any. */
+  insert(events) {
+    let gapAt = null;
+    for (const ev of events) {
+      const last = this.loadedSeq;
+      if (ev.seq > last) {
+        if (this.loaded && last > 0 && ev.seq > last + 1) gapAt = gapAt ?? last;
+        this.events.push(ev);
+      } else {
+        const i = lowerBound(this.events, ev.seq);
+        if (this.events[i]?.seq !== ev.seq) this.events.splice(i, 0, ev);
+      }
+    }
+    return gapAt;
+  }
+
+  /** The conversation's display name. */
+  title(store) {
+    if (this.kind === 'direct') return this.peer?.username ?? store?.username(this.peerId()) ?? '…';
+    return this.name ?? 'Group';
+  }
+
+  /** The other person in a direct conversation. */
+  peerId() {
+    return this.peer?.id ?? null;
+  }
+
+  /** Messages from others after my read watermark, if history covers them. */
+  countUnread(me) {
+    const first = this.events[0]?.seq ?? Infinity;
+    if (this.readSeq >= this.lastSeq) return 0;
+    if (!this.loaded || first > this.readSeq + 1) return null;
+    return this.events.filter((e) => e.seq > this.readSeq && e.kind === 'message' && e.sender !== me).length;
+  }
+}
+
+function lowerBound(events, seq) {
+  let lo = 0;
+  let hi = events.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (events[mid].seq < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export class Store {
+  constructor(me) {
+    this.me = me; // {id, username, device}
+    this.convs = new Map();
+    this.users = new Map(); // id → username
+    this.presence = new Map(); // id → {online, last_seen}
+    this.typing = new Map(); // conv → Map(user → timer)
+    this.acked = new Map(); // client_id → acknowledged message not yet echoed
+    this.connection = 'connecting';
+    this.synced = false;
+    this.listeners = new Map();
+    this.dirty = new Set();
+    this.resolveUsers = () => {};
+    if (me?.id) this.users.set(me.id, me.username);
+  }
+
+  // ---- subscriptions ----
+
+  /** Calls `fn(topics)` after changes to any of `topics`; returns an unsubscribe. */
+  on(topics, fn) {
+    const entry = { topics: new Set(topics), fn };
+    const key = Symbol('listener');
+    this.listeners.set(key, entry);
+    return () => this.listeners.delete(key);
+  }
+
+  /** Marks topics changed; listeners run once, in a microtask. */
+  emit(...topics) {
+    const first = this.dirty.size === 0;
+    for (const t of topics) this.dirty.add(t);
+    if (first) queueMicrotask(() => this.flush());
+  }
+
+  /** Runs listeners for what changed. */
+  flush() {
+    const dirty = this.dirty;
+    this.dirty = new Set();
+    for (const { topics, fn } of [...this.listeners.values()]) {
+      const hit = [...dirty].filter((t) => topics.has(t) || topics.has(t.split(':')[0]));
+      if (hit.length) fn(new Set(hit));
+    }
+  }
+
+  // ---- users ----
+
+  /** A username by id, or null (then asked for in the background). */
+  username(id) {
+    if (!id) return null;
+    const name = this.users.get(id);
+    if (name === undefined) this.resolveUsers([id]);
+    return name ?? null;
+  }
+
+  /** Records usernames. */
+  addUsers(list) {
+    let changed = false;
+    for (const u of list) {
+      if (u?.id && this.users.get(u.id) !== u.username) {
+        this.users.set(u.id, u.username);
+        changed = true;
+      }
+    }
+    if (changed) this.emit('users', 'convs');
+  }
+
+  // ---- conversations ----
+
+  /** Replaces every conversation with the server's list. */
+  setConversations(list) {
+    this.convs.clear();
+    for (const info of list) this.upsert(info);
+    this.emit('convs');
+  }
+
+  /** Adds or updates one conversation from a `ConversationInfo`. */
+  upsert(info) {
+    let conv = this.convs.get(info.id);
+    if (conv) conv.update(info);
+    else {
+      conv = new Conv(info);
+      this.convs.set(conv.id, conv);
+    }
+    conv.stale = false;
+    if (info.peer) this.addUsers([info.peer]);
+    this.emit('convs', `conv:${conv.id}`);
+    return conv;
+  }
+
+  /** Conversations, newest activity first. */
+  sorted() {
+    return [...this.convs.values()].sort((a, b) => b.lastActivity - a.lastActivity);
+  }
+
+  /** Unread messages over every conversation. */
+  unreadTotal() {
+    let n = 0;
+    for (const c of this.convs.values()) n += c.unread;
+    return n;
+  }
+
+  // ---- presence and typing ----
+
+  /** A presence snapshot (replacing all) or changes. */
+  setPresence(list, snapshot) {
+    if (snapshot) this.presence.clear();
+    for (const p of list) this.presence.set(p.user, { online: !!p.online, last_seen: p.last_seen });
+    this.emit('presence');
+  }
+
+  /** A `typing` frame. */
+  setTyping({ conv, user, active, expires_in_ms: ttl }) {
+    if (user === this.me.id) return;
+    let map = this.typing.get(conv);
+    const old = map?.get(user);
+    if (old) clearTimeout(old);
+    if (active) {
+      if (!map) {
+        map = new Map();
+        this.typing.set(conv, map);
+      }
+      // The server sends the stop itself; this bound only covers a lost one.
+      map.set(
+        user,
+        setTimeout(() => this.setTyping({ conv, user, active: false }), (ttl ?? 6000) + 1000),
+      );
+    } else if (map) {
+      map.delete(user);
+      if (map.size === 0) this.typing.delete(conv);
+    }
+    this.emit('typing', `typing:${conv}`);
+  }
+
+  /** Who is typing in a conversation (user ids). */
+  typingIn(conv) {
+    return [...(this.typing.get(conv)?.keys() ?? [])];
+  }
+
+  /** Clears typing indicators (the connection dropped: they will not be stopped). */
+  clearTyping() {
+    for (const map of this.typing.values()) for (const t of map.values()) clearTimeout(t);
+    this.typing.clear();
+    this.emit('typing');
+  }
+
+  /** Forgets everything but who I am (resync, logout). */
+  clear() {
+    this.clearTyping();
+    this.convs.clear();
+    this.acked.clear();
+    this.emit('convs');
+  }
+}

@@ -1,0 +1,501 @@
+// The sync engine: keeps the store in step with the server.
+//
+// Start: `GET /v1/me` (who I am, the log head), `GET /v1/conversations`,
+// then the live connection from this device's stored cursor (or, on a new
+// device, from the head: history comes over HTTP, not by replaying the
+// log). Every log entry (`event`, `receipt`) is applied once: entries at
+// or below the cursor are replays and dropped; events are deduplicated by
+// (conv, seq). The cursor is stored after each entry is applied.
+//
+// It also owns the outbox (sent after `synced`, again after every
+// reconnect, always with the same client id), delivered and read receipts
+// (coalesced per conversation), typing (throttled) and resync.
+
+import { SessionGone } from './api.js';
+import { Live } from './live.js';
+import { Outbox } from './outbox.js';
+import * as storage from './storage.js';
+
+const TYPING_REFRESH_MS = 3000; // the server's indicator lasts 6 s
+const TYPING_IDLE_MS = 5000;
+const RETRY_SEND_MS = 3000;
+
+export class Sync {
+  constructor({ api, store, onGone, onMessage }) {
+    this.api = api;
+    this.store = store;
+    this.onGone = onGone;
+    this.onMessage = onMessage ?? (() => {});
+    this.cursor = null;
+    this.cursorN = 0n;
+    this.outbox = null;
+    this.inflight = new Set(); // client ids written to the current socket
+    this.receipts = new Map(); // `${conv}|${kind}` → seq, waiting for the socket
+    this.receiptTimer = null;
+    this.typingState = new Map(); // conv → {sentAt, idle}
+    this.fetchingConv = new Map();
+    this.fetchingUsers = new Set();
+    this.live = null;
+    this.stopped = false;
+    store.resolveUsers = (ids) => this.#resolveUsers(ids);
+  }
+
+  /** Loads the account and conversations, then connects. */
+  async start() {
+    const me = await this.api.me();
+    this.store.me = { id: me.id, username: me.username, device: me.device };
+    this.store.users.set(me.id, me.username);
+    this.outbox = new Outbox(me.device);
+    // A new device starts at the head and loads history over HTTP.
+    this.#setCursor(storage.loadCursor(me.device) ?? me.head);
+    await this.reload();
+    this.store.emit('outbox', 'convs');
+    this.live = new Live({
+      api: this.api,
+      cursor: () => this.cursor,
+      onFrame: (f) => this.#frame(f),
+      onState: (s) => this.#connection(s),
+      onResync: (c) => this.#resync(c),
+      onGone: (e) => this.#gone(e),
+    });
+    this.live.start();
+  }
+
+  /** Stops the connection and timers. */
+  stop() {
+    this.stopped = true;
+    this.live?.stop();
+    clearTimeout(this.receiptTimer);
+    for (const t of this.typingState.values()) clearTimeout(t.idle);
+    this.store.clearTyping();
+  }
+
+  #gone(e) {
+    if (this.stopped) return;
+    this.stop();
+    this.onGone(e);
+  }
+
+  /** Reloads the conversation list (and drops loaded history). */
+  async reload() {
+    const list = await this.api.conversations();
+    this.store.setConversations(list.conversations);
+    for (const c of this.store.convs.values()) {
+      // Whatever this device now shows has been delivered to it.
+      if (c.unread > 0) this.#queueReceipt(c.id, 'delivered', c.lastSeq);
+    }
+  }
+
+  #setCursor(c) {
+    this.cursor = c;
+    this.cursorN = BigInt(c || '0');
+    if (this.store.me?.device) storage.saveCursor(this.store.me.device, this.cursor);
+  }
+
+  /** True for an entry past the cursor (not a replay). */
+  #advance(c) {
+    const n = BigInt(c);
+    if (n <= this.cursorN) return false;
+    this.pendingCursor = c;
+    return true;
+  }
+
+  #commitCursor() {
+    if (this.pendingCursor) this.#setCursor(this.pendingCursor);
+    this.pendingCursor = null;
+  }
+
+  #connection(state) {
+    this.store.connection = state;
+    if (state !== 'online') {
+      this.store.synced = false;
+      this.inflight.clear();
+    }
+    if (state === 'offline') this.store.clearTyping();
+    this.store.emit('connection');
+  }
+
+  async #resync(cursor) {
+    // The server cannot serve our cursor: drop state, reload, continue
+    // from the cursor it gave (protocol.md §5, rule 5).
+    this.store.clear();
+    this.#setCursor(cursor);
+    await this.reload();
+  }
+
+  // ---- frames ----
+
+  #frame(f) {
+    switch (f.type) {
+      case 'welcome':
+        if (f.user !== this.store.me.id) {
+          this.#gone(new SessionGone('token_invalid'));
+          return;
+        }
+        this.inflight.clear();
+        break;
+      case 'event':
+        if (!this.#advance(f.cursor)) return;
+        this.#event(f.event, this.store.synced);
+        this.#commitCursor();
+        break;
+      case 'receipt':
+        if (!this.#advance(f.cursor)) return;
+        this.#receipt(f.receipt);
+        this.#commitCursor();
+        break;
+      case 'synced':
+        if (BigInt(f.cursor) > this.cursorN) this.#setCursor(f.cursor);
+        this.store.synced = true;
+        // Loads that failed while the server was out of reach may try again.
+        for (const c of this.store.convs.values()) c.loadError = c.olderError = null;
+        this.flushOutbox();
+        this.#flushReceipts();
+        this.store.emit('connection', 'convs');
+        break;
+      case 'sent':
+        this.#sent(f);
+        break;
+      case 'error':
+        if (f.client_id) this.#sendFailed(f.client_id, f.error);
+        break;
+      case 'presence_snapshot':
+        this.store.setPresence(f.users ?? [], true);
+        break;
+      case 'presence':
+        this.store.setPresence([f], false);
+        break;
+      case 'typing':
+        this.store.setTyping(f);
+        break;
+      default:
+      // Unknown frames are ignored (protocol.md §1, versioning).
+    }
+  }
+
+  #event(ev, live) {
+    const store = this.store;
+    let conv = store.convs.get(ev.conv);
+    if (!conv) {
+      // A conversation I was just added to: a placeholder until its info
+      // arrives.
+      conv = store.upsert({
+        id: ev.conv,
+        kind: ev.kind === 'created' ? ev.conv_kind : 'group',
+        name: ev.name,
+        creator: ev.sender,
+        created_at: ev.ts,
+        member_count: ev.members?.length ?? 0,
+      });
+      conv.stale = true;
+      this.#fetchConv(ev.conv);
+    }
+    const fresh = ev.seq > conv.lastSeq;
+    if (fresh) conv.lastSeq = ev.seq;
+    conv.lastActivity = Math.max(conv.lastActivity, ev.ts);
+    if (conv.loaded || conv.loading) {
+      const gap = conv.insert([ev]);
+      if (gap !== null) this.#fillGap(conv, gap);
+    }
+    const mine = ev.sender === store.me.id;
+    if (ev.kind === 'message') {
+      if (!conv.lastMessage || ev.seq >= conv.lastMessage.seq) conv.lastMessage = ev;
+      if (mine) {
+        this.outbox?.remove(ev.client_id);
+        store.acked.delete(ev.client_id);
+        this.inflight.delete(ev.client_id);
+        store.emit('outbox');
+      } else {
+        store.setTyping({ conv: ev.conv, user: ev.sender, active: false });
+        if (fresh && ev.seq > conv.readSeq) {
+          conv.unread += 1;
+          this.#queueReceipt(conv.id, 'delivered', ev.seq);
+          if (live) this.onMessage(conv, ev);
+        }
+      }
+    } else if (ev.kind === 'members_added') {
+      if (fresh) conv.memberCount += ev.users?.length ?? 0;
+      if (conv.members) this.#resolveUsers(ev.users ?? []);
+      if (conv.members) for (const u of ev.users ?? []) conv.members.set(u, store.users.get(u) ?? null);
+    }
+    store.emit('convs', `conv:${conv.id}`);
+  }
+
+  #receipt(r) {
+    const conv = this.store.convs.get(r.conv);
+    if (!conv) return;
+    if (r.user === this.store.me.id) {
+      // Mine, from this or another device: reading elsewhere clears here.
+      conv.deliveredSeq = Math.max(conv.deliveredSeq, r.delivered, r.read);
+      if (r.read > conv.readSeq) {
+        conv.readSeq = r.read;
+        const n = conv.countUnread(this.store.me.id);
+        if (n === null) this.#fetchConv(conv.id);
+        else conv.unread = n;
+      }
+    } else {
+      conv.peerReceipt(r);
+    }
+    this.store.emit('convs', `conv:${conv.id}`);
+  }
+
+  #fetchConv(id) {
+    if (this.fetchingConv.has(id)) return this.fetchingConv.get(id);
+    const p = this.api
+      .conversation(id)
+      .then((info) => this.store.upsert(info))
+      .catch(() => {})
+      .finally(() => this.fetchingConv.delete(id));
+    this.fetchingConv.set(id, p);
+    return p;
+  }
+
+  async #fillGap(conv, after) {
+    // Safety net: the server never leaves gaps in one connection's log.
+    try {
+      for (;;) {
+        const page = await this.api.history(conv.id, { after, limit: 200 });
+        conv.insert(page.events);
+        this.store.emit(`conv:${conv.id}`);
+        if (!page.more || page.events.length === 0) break;
+        after = page.events[page.events.length - 1].seq;
+      }
+    } catch {
+      // The next reload repairs it.
+    }
+  }
+
+  #resolveUsers(ids) {
+    const todo = ids.filter((id) => id && !this.store.users.has(id) && !this.fetchingUsers.has(id));
+    for (const id of todo) {
+      this.fetchingUsers.add(id);
+      this.api
+        .user(id)
+        .then((u) => this.store.addUsers([u]))
+        .catch(() => {})
+        .finally(() => this.fetchingUsers.delete(id));
+    }
+  }
+
+  // ---- history ----
+
+  /** Loads the newest page of a conversation once (and its members). */
+  async open(convId) {
+    const conv = this.store.convs.get(convId);
+    if (!conv) return;
+    if (conv.kind === 'group' && !conv.members) this.loadMembers(convId);
+    if (conv.loaded || conv.loadError) return;
+    if (!conv.loading) {
+      conv.loading = (async () => {
+        try {
+          const page = await this.api.history(convId, { limit: 50 });
+          conv.insert(page.events);
+          conv.hasMore = page.more;
+          conv.loaded = true;
+          this.#resolveUsers(page.events.map((e) => e.sender));
+          if (conv.kind === 'group') this.#loadMemberMarks(conv);
+        } catch (e) {
+          // Not retried by itself: the next `synced` (or the user) does.
+          conv.loadError = e;
+        } finally {
+          conv.loading = null;
+          this.store.emit(`conv:${convId}`);
+        }
+      })();
+    }
+    return conv.loading;
+  }
+
+  /** Loads the page before the oldest loaded event. */
+  async older(convId) {
+    const conv = this.store.convs.get(convId);
+    if (!conv || !conv.loaded || !conv.hasMore || conv.loadingOlder || conv.olderError) return false;
+    const before = conv.events[0]?.seq;
+    if (!before) return false;
+    conv.loadingOlder = true;
+    this.store.emit(`conv:${convId}`);
+    try {
+      const page = await this.api.history(convId, { before, limit: 50 });
+      conv.insert(page.events);
+      conv.hasMore = page.more;
+      this.#resolveUsers(page.events.map((e) => e.sender));
+      return page.events.length > 0;
+    } catch (e) {
+      conv.olderError = e;
+      return false;
+    } finally {
+      conv.loadingOlder = false;
+      this.store.emit(`conv:${convId}`);
+    }
+  }
+
+  /**
+   * A group's members' watermarks, for the ticks of my messages: the
+   * receipt summary of my newest message lists every other member's.
+   * Receipt entries in the log keep them current afterwards.
+   */
+  async #loadMemberMarks(conv) {
+    const me = this.store.me.id;
+    const mine = conv.events.findLast((e) => e.kind === 'message' && e.sender === me);
+    if (!mine) return;
+    try {
+      const summary = await this.api.receipts(conv.id, mine.seq);
+      for (const m of summary.members) conv.peerReceipt(m);
+      this.store.emit(`conv:${conv.id}`);
+    } catch {
+      // Ticks stay at "sent"; "read by N of M" still asks on demand.
+    }
+  }
+
+  /** Forgets a failed load so that the next render tries again. */
+  retryLoad(convId) {
+    const conv = this.store.convs.get(convId);
+    if (!conv) return;
+    conv.loadError = conv.olderError = null;
+    this.store.emit(`conv:${convId}`);
+  }
+
+  /** Fetches a group's members (names for senders, the member count). */
+  async loadMembers(convId) {
+    const conv = this.store.convs.get(convId);
+    if (!conv) return;
+    const { members } = await this.api.members(convId);
+    this.store.addUsers(members);
+    conv.members = new Map(members.map((m) => [m.id, m.username]));
+    conv.memberCount = members.length;
+    this.store.emit(`conv:${convId}`, 'convs');
+  }
+
+  // ---- sending ----
+
+  /** Writes a message: into the outbox first, then onto the socket. */
+  send(convId, text) {
+    const entry = this.outbox.add(convId, text);
+    this.#stopTyping(convId, false);
+    this.store.emit('outbox', `conv:${convId}`, 'convs');
+    this.flushOutbox();
+    return entry;
+  }
+
+  /** Sends every pending entry not yet written to this socket. */
+  flushOutbox() {
+    if (!this.store.synced || !this.outbox) return;
+    for (const e of this.outbox.pending()) {
+      if (this.inflight.has(e.client_id)) continue;
+      const ok = this.live.send({ type: 'send', conv: e.conv, client_id: e.client_id, text: e.text });
+      if (!ok) break;
+      this.inflight.add(e.client_id);
+    }
+  }
+
+  /** Sends a failed message again, under the same client id. */
+  retry(clientId) {
+    const e = this.outbox.retry(clientId);
+    if (!e) return;
+    this.store.emit('outbox', `conv:${e.conv}`);
+    this.flushOutbox();
+  }
+
+  /** Gives up on an unsent message. */
+  discard(clientId) {
+    const e = this.outbox.get(clientId);
+    if (!e) return;
+    this.outbox.remove(clientId);
+    this.inflight.delete(clientId);
+    this.store.emit('outbox', `conv:${e.conv}`);
+  }
+
+  #sent(f) {
+    const entry = this.outbox.get(f.client_id);
+    this.inflight.delete(f.client_id);
+    if (!entry) return; // echoed already
+    this.outbox.remove(f.client_id);
+    const conv = this.store.convs.get(f.conv);
+    // Shown as sent until its echo arrives through the log.
+    if (!conv?.events.some((e) => e.client_id === f.client_id)) {
+      this.store.acked.set(f.client_id, { ...entry, state: 'sent', id: f.id, seq: f.seq, ts: f.ts });
+    }
+    this.store.emit('outbox', `conv:${f.conv}`);
+  }
+
+  #sendFailed(clientId, error) {
+    this.inflight.delete(clientId);
+    const entry = this.outbox.get(clientId);
+    if (!entry) return;
+    if (['internal', 'unavailable', 'rate_limited'].includes(error?.code)) {
+      const wait = (error.retry_after ?? 0) * 1000 || RETRY_SEND_MS;
+      setTimeout(() => this.flushOutbox(), wait);
+      return;
+    }
+    this.outbox.fail(clientId, error ?? { code: 'internal', message: 'not sent' });
+    this.store.emit('outbox', `conv:${entry.conv}`);
+  }
+
+  // ---- receipts ----
+
+  /** Marks everything in a conversation read (it is on screen). */
+  markRead(convId) {
+    const conv = this.store.convs.get(convId);
+    if (!conv) return;
+    const seq = conv.lastSeq;
+    if (conv.unread !== 0 || seq > conv.readSeq) {
+      conv.unread = 0;
+      this.store.emit('convs');
+    }
+    if (seq <= conv.readSeq) return;
+    conv.readSeq = seq;
+    conv.deliveredSeq = Math.max(conv.deliveredSeq, seq);
+    this.receipts.delete(`${convId}|delivered`);
+    this.#queueReceipt(convId, 'read', seq);
+  }
+
+  #queueReceipt(convId, kind, seq) {
+    const key = `${convId}|${kind}`;
+    if ((this.receipts.get(key) ?? 0) >= seq) return;
+    const conv = this.store.convs.get(convId);
+    if (kind === 'delivered' && conv && seq <= conv.deliveredSeq) return;
+    if (kind === 'delivered' && conv) conv.deliveredSeq = seq;
+    this.receipts.set(key, seq);
+    // Coalesce a burst (a backlog of messages) into one receipt.
+    if (!this.receiptTimer) this.receiptTimer = setTimeout(() => this.#flushReceipts(), 50);
+  }
+
+  #flushReceipts() {
+    clearTimeout(this.receiptTimer);
+    this.receiptTimer = null;
+    if (!this.store.synced) return;
+    for (const [key, seq] of [...this.receipts]) {
+      const [conv, kind] = key.split('|');
+      if (!this.live.send({ type: 'receipt', conv, kind, seq })) return;
+      this.receipts.delete(key);
+    }
+  }
+
+  // ---- typing ----
+
+  /** The user typed in a conversation's composer. */
+  typing(convId) {
+    const t = this.typingState.get(convId) ?? { sentAt: 0, idle: null };
+    const now = Date.now();
+    if (now - t.sentAt > TYPING_REFRESH_MS) {
+      if (this.live?.send({ type: 'typing', conv: convId, active: true })) t.sentAt = now;
+    }
+    clearTimeout(t.idle);
+    t.idle = setTimeout(() => this.#stopTyping(convId, true), TYPING_IDLE_MS);
+    this.typingState.set(convId, t);
+  }
+
+  /** The composer was emptied or left. */
+  stopTyping(convId) {
+    this.#stopTyping(convId, true);
+  }
+
+  #stopTyping(convId, tell) {
+    const t = this.typingState.get(convId);
+    if (!t) return;
+    clearTimeout(t.idle);
+    this.typingState.delete(convId);
+    // Sending a message stops the indicator on the server by itself.
+    if (tell && t.sentAt) this.live?.send({ type: 'typing', conv: convId, active: false });
+  }
+}

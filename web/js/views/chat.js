@@ -1,0 +1,465 @@
+// The chat view: header (name, presence or members), history with date
+// separators and infinite scroll backwards, my messages with their ticks
+// (pending → sent ✓ → delivered ✓✓ → read ✓✓), "read by N of M" in
+// groups, failed messages with Retry, the typing line and the composer.
+//
+// Message text is only ever set with textContent.
+
+import { h, reconcile, setText, toggleAttr, uid } from '../dom.js';
+import { clock, dayKey, dayLabel, fullTime, people, plural, presenceText } from '../format.js';
+import { icon } from '../icons.js';
+import { avatar, convTitle, iconButton, updateAvatar } from './common.js';
+
+const MAX_MESSAGE_BYTES = 16384;
+const BOTTOM_SLACK_PX = 48;
+const LOAD_OLDER_PX = 400;
+
+const STATUS = {
+  pending: { icon: 'clock', label: 'Sending' },
+  sent: { icon: 'check', label: 'Sent' },
+  delivered: { icon: 'checks', label: 'Delivered' },
+  read: { icon: 'checks', label: 'Read' },
+  failed: { icon: 'alert', label: 'Not sent' },
+};
+
+export function chatView({ store, sync, api, actions }) {
+  // ---- static structure ----
+  const back = iconButton(icon('back'), 'Back to conversations', { class: 'icon-btn back' });
+  back.addEventListener('click', () => actions.back());
+  const headAvatar = avatar(null, '?', { dot: true });
+  const title = h('h2', { class: 'chat-title', id: uid('chat-title') });
+  const subtitle = h('p', { class: 'chat-subtitle', 'aria-live': 'polite' });
+  const info = iconButton(icon('info'), 'Group info', { class: 'icon-btn group-info' });
+  info.addEventListener('click', () => convId && actions.groupInfo(convId));
+  const head = h(
+    'header',
+    { class: 'chat-head' },
+    back,
+    headAvatar,
+    h('div', { class: 'chat-heading' }, title, subtitle),
+    info,
+  );
+
+  const historyText = h('span');
+  const historyRetry = h('button', { type: 'button', class: 'btn small', text: 'Try again', hidden: true });
+  historyRetry.addEventListener('click', () => convId && sync.retryLoad(convId));
+  const historyStatus = h('div', { class: 'history-status', role: 'status' }, historyText, historyRetry);
+  const list = h('ol', {
+    class: 'messages',
+    role: 'log',
+    'aria-live': 'polite',
+    'aria-relevant': 'additions',
+    'aria-labelledby': title.id,
+  });
+  const scroller = h('div', { class: 'scroller', tabindex: '0', 'aria-label': 'Message history' }, historyStatus, list);
+  const jump = h(
+    'button',
+    { type: 'button', class: 'jump', hidden: true, 'aria-label': 'Jump to latest messages' },
+    icon('back', 'icon down'),
+    h('span', { class: 'jump-count' }),
+  );
+  jump.addEventListener('click', () => {
+    scrollToBottom();
+    afterScroll();
+  });
+  const typingLine = h('div', { class: 'typing-line', 'aria-live': 'polite' });
+
+  const textarea = h('textarea', {
+    class: 'composer-input',
+    rows: 1,
+    'aria-label': 'Message',
+    placeholder: 'Write a message…',
+    enterkeyhint: 'send',
+  });
+  const sendButton = h('button', { type: 'submit', class: 'send', 'aria-label': 'Send' }, icon('send'));
+  const composerError = h('p', { class: 'composer-error', role: 'alert' });
+  const composer = h('form', { class: 'composer' }, textarea, sendButton);
+
+  const pane = h(
+    'section',
+    { class: 'chat-pane', 'aria-labelledby': title.id },
+    head,
+    h('div', { class: 'scroll-wrap' }, scroller, jump),
+    typingLine,
+    composerError,
+    composer,
+  );
+  const empty = h(
+    'div',
+    { class: 'chat-empty' },
+    h('img', { src: '/assets/icon.svg', alt: '', width: 72, height: 72 }),
+    h('h2', { text: 'Welcome to natter' }),
+    h('p', { text: 'Pick a conversation on the left, or start a new one.' }),
+  );
+  const el = h('main', { class: 'chat', id: 'chat' }, empty, pane);
+
+  // ---- state ----
+  let convId = null;
+  const cache = new Map();
+  const drafts = new Map();
+  let firstRender = true;
+
+  // ---- helpers ----
+  const conv = () => (convId ? store.convs.get(convId) : null);
+  const atBottom = () =>
+    scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < BOTTOM_SLACK_PX;
+  const scrollToBottom = () => {
+    scroller.scrollTop = scroller.scrollHeight;
+  };
+  const shown = () => convId && el.getClientRects().length > 0 && !pane.hidden;
+
+  function afterScroll() {
+    const c = conv();
+    if (!c) return;
+    jump.hidden = atBottom();
+    if (c.loaded && c.hasMore && scroller.scrollTop < LOAD_OLDER_PX) sync.older(c.id);
+    maybeMarkRead();
+  }
+
+  function maybeMarkRead() {
+    if (shown() && document.visibilityState === 'visible' && atBottom() && conv()?.loaded) {
+      sync.markRead(convId);
+    }
+  }
+
+  function systemText(c, ev) {
+    const who = (id) => (id === store.me.id ? 'You' : (store.username(id) ?? '…'));
+    if (ev.kind === 'created') {
+      if (ev.conv_kind === 'direct') return `${who(ev.sender)} started the conversation`;
+      return `${who(ev.sender)} created the group “${ev.name ?? c.name ?? ''}”`;
+    }
+    if (ev.kind === 'members_added') {
+      const names = (ev.users ?? []).map((u) => (u === store.me.id ? 'you' : (store.username(u) ?? '…')));
+      return `${who(ev.sender)} added ${people(names)}`;
+    }
+    return null;
+  }
+
+  /** The rows to show: day separators, events, then my unconfirmed messages. */
+  function items(c) {
+    const out = [];
+    const me = store.me.id;
+    let day = null;
+    let prevSender = null;
+    const seen = new Set();
+    const dayRow = (ts) => {
+      const k = dayKey(ts);
+      if (k !== day) {
+        day = k;
+        prevSender = null;
+        out.push({ type: 'day', key: `d${k}`, ts });
+      }
+    };
+    for (const ev of c.events) {
+      if (ev.kind === 'message') {
+        dayRow(ev.ts);
+        const mine = ev.sender === me;
+        if (mine) seen.add(ev.client_id);
+        out.push({
+          type: 'msg',
+          key: mine ? `c:${ev.client_id}` : `m:${ev.id}`,
+          mine,
+          sender: ev.sender,
+          text: ev.text,
+          ts: ev.ts,
+          seq: ev.seq,
+          status: mine ? c.tickOf(ev.seq) : null,
+          showSender: c.kind === 'group' && !mine && prevSender !== ev.sender,
+        });
+        prevSender = ev.sender;
+      } else if (ev.kind === 'created' || ev.kind === 'members_added') {
+        dayRow(ev.ts);
+        out.push({ type: 'sys', key: `s${ev.seq}`, conv: c, ev });
+        prevSender = null;
+      }
+    }
+    const local = [
+      ...[...store.acked.values()].filter((a) => a.conv === c.id),
+      ...sync.outbox.forConv(c.id),
+    ];
+    for (const l of local) {
+      if (seen.has(l.client_id)) continue;
+      seen.add(l.client_id);
+      dayRow(l.ts ?? l.created);
+      out.push({
+        type: 'msg',
+        key: `c:${l.client_id}`,
+        mine: true,
+        sender: me,
+        text: l.text,
+        ts: l.ts ?? l.created,
+        seq: l.seq ?? null,
+        status: l.state,
+        error: l.error,
+        clientId: l.client_id,
+        showSender: false,
+      });
+      prevSender = me;
+    }
+    return out;
+  }
+
+  // ---- rows ----
+
+  function create(item) {
+    if (item.type === 'day') {
+      return h('li', { class: 'day', role: 'separator' }, h('span', { text: dayLabel(item.ts) }));
+    }
+    if (item.type === 'sys') return h('li', { class: 'system' });
+    const li = h('li', { class: `msg ${item.mine ? 'mine' : 'theirs'}` });
+    const sender = h('span', { class: 'sender' });
+    const who = h('span', { class: 'sr-only' });
+    const text = h('p', { class: 'text' });
+    text.textContent = item.text;
+    const time = h('time', { class: 'time' });
+    const meta = h('span', { class: 'meta' }, time);
+    if (item.mine) {
+      const ticks = h('span', { class: 'ticks', role: 'img' });
+      if (conv()?.kind === 'group') {
+        // Who has it: asked of the server on demand.
+        const pop = h('span', { class: 'receipt-pop', role: 'status', id: uid('receipts'), hidden: true });
+        const btn = h('button', {
+          type: 'button',
+          class: 'receipt-btn',
+          'aria-expanded': 'false',
+          'aria-controls': pop.id,
+          title: 'Who has read it',
+        });
+        btn.append(ticks);
+        btn.addEventListener('click', () => toggleReceipts(li, btn, pop));
+        btn.addEventListener('mouseenter', () => hoverReceipts(li, btn));
+        meta.append(btn);
+        li.append(h('div', { class: 'bubble' }, who, sender, text, meta), pop);
+      } else {
+        meta.append(ticks);
+        li.append(h('div', { class: 'bubble' }, who, sender, text, meta));
+      }
+    } else {
+      li.append(h('div', { class: 'bubble' }, who, sender, text, meta));
+    }
+    return li;
+  }
+
+  function update(li, item) {
+    if (item.type === 'day') return;
+    if (item.type === 'sys') {
+      setText(li, systemText(item.conv, item.ev));
+      return;
+    }
+    const bubble = li.firstChild;
+    const [who, sender, , meta] = bubble.children;
+    const name = item.mine ? 'You' : (store.username(item.sender) ?? '…');
+    setText(who, `${name}: `);
+    setText(sender, item.showSender ? name : '');
+    sender.hidden = !item.showSender;
+    li.classList.toggle('first', item.showSender);
+    const time = meta.firstChild;
+    setText(time, clock(item.ts));
+    time.dateTime = new Date(item.ts).toISOString();
+    time.title = fullTime(item.ts);
+    if (item.seq) li.dataset.seq = String(item.seq);
+    else delete li.dataset.seq;
+    if (!item.mine) return;
+    li.dataset.clientId = item.clientId ?? item.key.slice(2);
+    if (li.dataset.status !== item.status) {
+      li.dataset.status = item.status;
+      const ticks = meta.querySelector('.ticks');
+      const s = STATUS[item.status] ?? STATUS.sent;
+      ticks.replaceChildren(icon(s.icon, 'icon tick'));
+      ticks.setAttribute('aria-label', s.label);
+      ticks.title = s.label;
+    }
+    const btn = meta.querySelector('.receipt-btn');
+    if (btn) btn.disabled = !item.seq;
+    let fail = li.querySelector('.failed');
+    if (item.status === 'failed') {
+      if (!fail) {
+        const retry = h('button', { type: 'button', class: 'btn small', text: 'Retry' });
+        const drop = h('button', { type: 'button', class: 'btn small ghost', text: 'Delete' });
+        retry.addEventListener('click', () => sync.retry(li.dataset.clientId));
+        drop.addEventListener('click', () => sync.discard(li.dataset.clientId));
+        fail = h('div', { class: 'failed' }, h('span', { class: 'failed-text' }), retry, drop);
+        li.append(fail);
+      }
+      setText(fail.firstChild, `Not sent: ${item.error?.message ?? 'error'}`);
+    } else if (fail) fail.remove();
+  }
+
+  async function loadReceipts(li, pop) {
+    const seq = Number(li.dataset.seq);
+    const c = conv();
+    if (!seq || !c) return null;
+    const r = await api.receipts(c.id, seq);
+    const text = `Read by ${r.read} of ${r.total} · delivered to ${r.delivered} of ${r.total}`;
+    if (pop) setText(pop, text);
+    return text;
+  }
+
+  async function toggleReceipts(li, btn, pop) {
+    const open = btn.getAttribute('aria-expanded') === 'true';
+    btn.setAttribute('aria-expanded', String(!open));
+    pop.hidden = open;
+    if (open) return;
+    setText(pop, 'Loading…');
+    try {
+      await loadReceipts(li, pop);
+    } catch (e) {
+      setText(pop, e.message);
+    }
+  }
+
+  async function hoverReceipts(li, btn) {
+    try {
+      const text = await loadReceipts(li, null);
+      if (text) btn.title = text;
+    } catch {
+      // The click shows the error.
+    }
+  }
+
+  // ---- rendering ----
+
+  function renderHead(c) {
+    const t = convTitle(c, store);
+    setText(title, t);
+    updateAvatar(headAvatar, c.kind === 'direct' ? c.peerId() : c.id, t);
+    const dot = headAvatar.querySelector('.presence-dot');
+    let sub;
+    if (c.kind === 'direct') {
+      const p = store.presence.get(c.peerId());
+      sub = presenceText(p);
+      dot.hidden = !p?.online;
+    } else {
+      const online = c.members
+        ? [...c.members.keys()].filter((u) => u !== store.me.id && store.presence.get(u)?.online).length
+        : 0;
+      sub = plural(c.memberCount, 'member') + (online ? `, ${online} online` : '');
+      dot.hidden = true;
+    }
+    setText(subtitle, sub);
+    info.hidden = c.kind !== 'group';
+    const typing = store.typingIn(c.id).map((u) => store.username(u) ?? 'Someone');
+    setText(typingLine, typing.length ? `${people(typing)} ${typing.length > 1 ? 'are' : 'is'} typing…` : '');
+    typingLine.classList.toggle('active', typing.length > 0);
+  }
+
+  function render() {
+    const c = conv();
+    el.dataset.open = c ? 'true' : 'false';
+    empty.hidden = !!c;
+    pane.hidden = !c;
+    if (!c) return;
+    renderHead(c);
+    if (c.stale) return;
+    const failed = c.loadError ?? c.olderError;
+    historyRetry.hidden = !failed;
+    if (!c.loaded) {
+      setText(historyText, failed ? `Could not load messages: ${failed.message}` : 'Loading messages…');
+      if (!failed) sync.open(c.id);
+      return;
+    }
+    setText(
+      historyText,
+      failed
+        ? `Could not load older messages: ${failed.message}`
+        : c.loadingOlder
+          ? 'Loading older messages…'
+          : c.hasMore
+            ? ''
+            : 'This is the beginning of the conversation.',
+    );
+    const stick = firstRender || atBottom();
+    const anchor = list.firstElementChild;
+    const anchorTop = anchor ? anchor.offsetTop : 0;
+    const beforeTop = scroller.scrollTop;
+    list.setAttribute('aria-busy', 'true');
+    reconcile(list, items(c), (i) => i.key, create, update, cache);
+    list.removeAttribute('aria-busy');
+    if (stick) scrollToBottom();
+    else if (anchor?.isConnected) scroller.scrollTop = beforeTop + (anchor.offsetTop - anchorTop);
+    firstRender = false;
+    jump.hidden = atBottom();
+    const unread = c.unread;
+    setText(jump.lastChild, unread > 0 ? String(unread) : '');
+    // Short history that does not fill the screen: load more now.
+    if (c.hasMore && !c.loadingOlder && scroller.scrollHeight <= scroller.clientHeight + LOAD_OLDER_PX) {
+      sync.older(c.id);
+    }
+    maybeMarkRead();
+  }
+
+  // ---- composer ----
+
+  function resize() {
+    textarea.style.height = 'auto';
+    textarea.style.height = `${Math.min(textarea.scrollHeight, 160)}px`;
+  }
+
+  textarea.addEventListener('input', () => {
+    resize();
+    composerError.textContent = '';
+    if (!convId) return;
+    drafts.set(convId, textarea.value);
+    if (textarea.value.trim()) sync.typing(convId);
+    else sync.stopTyping(convId);
+  });
+  textarea.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      composer.requestSubmit();
+    }
+  });
+  composer.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const text = textarea.value.trim();
+    if (!convId || !text) return;
+    if (new TextEncoder().encode(text).length > MAX_MESSAGE_BYTES) {
+      composerError.textContent = 'This message is too long (16 KB at most).';
+      return;
+    }
+    sync.send(convId, text);
+    textarea.value = '';
+    drafts.delete(convId);
+    resize();
+    firstRender = true; // stick to the bottom for my own message
+    textarea.focus();
+  });
+
+  // ---- events ----
+
+  scroller.addEventListener('scroll', afterScroll, { passive: true });
+  const onVisible = () => maybeMarkRead();
+  document.addEventListener('visibilitychange', onVisible);
+  window.addEventListener('focus', onVisible);
+  const off = store.on(['conv', 'convs', 'presence', 'typing', 'users', 'outbox', 'connection'], render);
+
+  return {
+    el,
+    /** Opens a conversation (or none). */
+    show(id) {
+      if (id === convId) {
+        render();
+        return;
+      }
+      if (convId) sync.stopTyping(convId);
+      convId = id;
+      cache.clear();
+      list.replaceChildren();
+      firstRender = true;
+      textarea.value = (id && drafts.get(id)) || '';
+      composerError.textContent = '';
+      resize();
+      render();
+      if (id) queueMicrotask(() => textarea.focus({ preventScroll: true }));
+    },
+    /** The layout changed (phone: list ↔ chat). */
+    visibilityChanged() {
+      maybeMarkRead();
+    },
+    destroy() {
+      off();
+      document.removeEventListener('visibilitychange', onVisible);
+      window.removeEventListener('focus', onVisible);
+    },
+  };
+}

@@ -1,0 +1,192 @@
+// The sidebar: who I am, the connection state, actions, and the
+// conversation list (name or @peer, last message, time, unread badge,
+// presence dot for direct conversations).
+
+import { h, reconcile, setText, toggleAttr } from '../dom.js';
+import { listTime } from '../format.js';
+import { icon } from '../icons.js';
+import * as notify from '../notify.js';
+import * as theme from '../theme.js';
+import { avatar, convTitle, iconButton, updateAvatar } from './common.js';
+
+const CONNECTION_TEXT = {
+  connecting: 'Connecting…',
+  online: 'Online',
+  offline: 'Offline',
+};
+
+export function sidebarView({ store, actions }) {
+  const meAvatar = avatar(null, '?', { size: 'sm' });
+  const meName = h('span', { class: 'me-name' });
+  const connection = h(
+    'span',
+    { class: 'connection', role: 'status', 'data-state': store.connection },
+    h('span', { class: 'connection-dot', 'aria-hidden': 'true' }),
+    h('span', { class: 'connection-text' }),
+  );
+  const themeButton = iconButton(icon('moon'), 'Switch to dark theme', { class: 'icon-btn theme-toggle' });
+  themeButton.addEventListener('click', () => theme.toggle());
+  const settingsButton = iconButton(icon('gear'), 'Settings', { class: 'icon-btn settings-btn' });
+  settingsButton.addEventListener('click', () => actions.settings());
+
+  const newChat = iconButton(icon('chat'), 'New chat', { text: 'New chat', className: 'btn soft new-chat' });
+  newChat.addEventListener('click', () => actions.newChat());
+  const newGroup = iconButton(icon('group'), 'New group', { text: 'New group', className: 'btn soft new-group' });
+  newGroup.addEventListener('click', () => actions.newGroup());
+
+  // A polite offer, never an automatic prompt.
+  const offer = h(
+    'div',
+    { class: 'notify-offer', role: 'region', 'aria-label': 'Notifications' },
+    icon('bell'),
+    h('p', { text: 'Get notified of new messages while natter is in the background.' }),
+  );
+  const enable = h('button', { type: 'button', class: 'btn small primary', text: 'Enable' });
+  const later = h('button', { type: 'button', class: 'btn small ghost', text: 'Not now' });
+  offer.append(h('div', { class: 'offer-actions' }, enable, later));
+  enable.addEventListener('click', async () => {
+    await notify.ask();
+    renderOffer();
+  });
+  later.addEventListener('click', () => {
+    notify.dismissOffer();
+    renderOffer();
+  });
+  function renderOffer() {
+    offer.hidden = !notify.shouldOffer();
+  }
+
+  const list = h('ul', { class: 'conv-list', role: 'list' });
+  const empty = h(
+    'div',
+    { class: 'conv-empty' },
+    h('p', { text: 'No conversations yet.' }),
+    h('p', { class: 'muted', text: 'Start one with New chat, or create a group.' }),
+  );
+  const el = h(
+    'aside',
+    { class: 'sidebar', 'aria-label': 'Conversations' },
+    h(
+      'header',
+      { class: 'side-head' },
+      meAvatar,
+      h('div', { class: 'me' }, meName, connection),
+      themeButton,
+      settingsButton,
+    ),
+    offer,
+    h('div', { class: 'side-actions' }, newChat, newGroup),
+    h('nav', { class: 'conv-nav', 'aria-label': 'Conversation list' }, list, empty),
+  );
+
+  const cache = new Map();
+  let selected = null;
+
+  function preview(conv) {
+    const typing = store.typingIn(conv.id);
+    if (typing.length) {
+      const who = conv.kind === 'group' ? `${store.username(typing[0]) ?? 'someone'} is ` : '';
+      return { text: `${who}typing…`, typing: true };
+    }
+    const m = conv.lastMessage;
+    if (!m) return { text: conv.kind === 'group' ? 'Group created' : 'No messages yet', typing: false };
+    let prefix = '';
+    if (m.sender === store.me?.id) prefix = 'You: ';
+    else if (conv.kind === 'group') prefix = `${store.username(m.sender) ?? '…'}: `;
+    // One line: newlines would only be collapsed by CSS anyway.
+    return { text: prefix + m.text.replace(/\s+/g, ' '), typing: false };
+  }
+
+  function create(conv) {
+    const link = h(
+      'a',
+      { class: 'conv-item', href: `#/c/${conv.id}`, 'data-conv': conv.id },
+      avatar(conv.kind === 'direct' ? conv.peerId() : conv.id, '', { dot: conv.kind === 'direct' }),
+      h(
+        'span',
+        { class: 'conv-body' },
+        h(
+          'span',
+          { class: 'conv-top' },
+          h('span', { class: 'conv-title' }),
+          h('time', { class: 'conv-time' }),
+        ),
+        h(
+          'span',
+          { class: 'conv-bottom' },
+          h('span', { class: 'conv-preview' }),
+          h('span', { class: 'badge' }, h('span', { class: 'badge-count' }), h('span', { class: 'sr-only', text: ' unread' })),
+        ),
+      ),
+    );
+    return h('li', {}, link);
+  }
+
+  function update(li, conv) {
+    const link = li.firstChild;
+    const title = convTitle(conv, store);
+    const [av, body] = link.children;
+    updateAvatar(av, conv.kind === 'direct' ? conv.peerId() : conv.id, title);
+    link.dataset.title = title;
+    link.dataset.kind = conv.kind;
+    const top = body.children[0];
+    const bottom = body.children[1];
+    setText(top.children[0], title);
+    const ts = conv.lastMessage?.ts ?? conv.createdAt;
+    setText(top.children[1], listTime(ts));
+    top.children[1].setAttribute('datetime', new Date(ts).toISOString());
+    const p = preview(conv);
+    setText(bottom.children[0], p.text);
+    bottom.children[0].classList.toggle('typing', p.typing);
+    const badge = bottom.children[1];
+    badge.hidden = conv.unread === 0;
+    setText(badge.firstChild, conv.unread > 99 ? '99+' : String(conv.unread));
+    link.classList.toggle('unread', conv.unread > 0);
+    toggleAttr(link, 'aria-current', conv.id === selected, 'page');
+    if (conv.kind === 'direct') {
+      const pr = store.presence.get(conv.peerId());
+      const dot = av.querySelector('.presence-dot');
+      dot.dataset.online = pr?.online ? 'true' : 'false';
+      dot.hidden = !pr?.online;
+    }
+  }
+
+  function render() {
+    const me = store.me;
+    if (me) {
+      setText(meName, me.username);
+      updateAvatar(meAvatar, me.id, me.username);
+    }
+    connection.dataset.state = store.connection;
+    setText(connection.lastChild, CONNECTION_TEXT[store.connection] ?? store.connection);
+    const dark = theme.resolved() === 'dark';
+    const label = dark ? 'Switch to light theme' : 'Switch to dark theme';
+    if (themeButton.getAttribute('aria-label') !== label) {
+      themeButton.setAttribute('aria-label', label);
+      themeButton.title = label;
+      themeButton.replaceChildren(icon(dark ? 'sun' : 'moon'));
+    }
+    const convs = store.sorted();
+    reconcile(list, convs, (c) => c.id, create, update, cache);
+    empty.hidden = convs.length > 0;
+    renderOffer();
+  }
+
+  const off = [
+    store.on(['convs', 'presence', 'typing', 'users', 'connection', 'outbox'], render),
+    theme.onChange(render),
+  ];
+  render();
+
+  return {
+    el,
+    /** Highlights the open conversation. */
+    select(id) {
+      selected = id;
+      render();
+    },
+    destroy() {
+      for (const f of off) f();
+    },
+  };
+}

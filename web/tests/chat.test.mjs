@@ -1,0 +1,799 @@
+// Browser tests of natter's web client: Debian's Chromium driven by
+// playwright-core, two (and more) browser contexts as different users,
+// against a real server.
+//
+// Run through the Rust runner, which starts the server and can restart it:
+//
+//   npm ci --prefix web/tests && apt-get install -y chromium   # once
+//   cargo test -p natter-test-support --test browser
+//
+// Environment: NATTER_URL (the server, required), NATTER_CHROMIUM (default
+// /usr/bin/chromium), NATTER_CONTROL=stdio (the runner answers
+// `NATTER-CONTROL stop|start` lines; without it the restart test is
+// skipped), NATTER_SCREENSHOTS=<folder> (save screenshots of the main
+// screens, light and dark).
+//
+// No sleeps: every wait is Playwright's auto-waiting (`waitFor`,
+// `waitForFunction`) with a timeout that only bounds failures.
+
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, test } from 'node:test';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.NATTER_URL;
+if (!BASE) throw new Error('set NATTER_URL to a running natter server (the Rust runner does)');
+const CHROMIUM = process.env.NATTER_CHROMIUM ?? '/usr/bin/chromium';
+const SHOTS = process.env.NATTER_SCREENSHOTS;
+const WAIT = 15000; // a bound for failures; passing tests never wait it
+const PASSWORD = 'correct horse battery';
+const RUN = Math.random().toString(36).slice(2, 7);
+const name = (who) => `${who}_${RUN}`;
+
+// ---------- the runner's control channel ----------
+
+const answers = [];
+let lines = null;
+if (process.env.NATTER_CONTROL === 'stdio') {
+  lines = createInterface({ input: process.stdin });
+  lines.on('line', (line) => answers.shift()?.(line));
+}
+
+/** Asks the runner to `stop` or `start` the server, and waits until it has. */
+async function control(cmd) {
+  const answer = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer to ${cmd}`)), 60000);
+    answers.push((line) => {
+      clearTimeout(timer);
+      resolve(line);
+    });
+  });
+  process.stdout.write(`NATTER-CONTROL ${cmd}\n`);
+  assert.equal(await answer, `done ${cmd}`);
+}
+
+// ---------- helpers ----------
+
+let browser;
+const dialogs = []; // alert()/confirm() seen anywhere: must stay empty
+const pageErrors = [];
+const refreshes = []; // status of every POST /v1/auth/refresh the pages made
+
+/**
+ * A browser page in a context of its own (its own storage: another user
+ * or another device). `hiddenTab` lets the test hide the tab
+ * (`window.__setHidden(true)`) and records notifications in
+ * `window.__notes` instead of showing them.
+ */
+async function newPage({ hiddenTab = false, ...options } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 800 }, ...options });
+  if (hiddenTab) {
+    await context.addInitScript(() => {
+      let hidden = false;
+      Object.defineProperty(Document.prototype, 'visibilityState', {
+        configurable: true,
+        get: () => (hidden ? 'hidden' : 'visible'),
+      });
+      Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => hidden });
+      window.__setHidden = (h) => {
+        hidden = h;
+        document.dispatchEvent(new Event('visibilitychange'));
+      };
+      window.__notes = [];
+      window.Notification = class {
+        static permission = 'granted';
+        static requestPermission() {
+          return Promise.resolve('granted');
+        }
+        constructor(title, options) {
+          window.__notes.push({ title, body: options?.body });
+        }
+        close() {}
+      };
+    });
+  }
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT);
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    d.dismiss().catch(() => {});
+  });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    // The page's Content-Security-Policy must not have to block anything.
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) pageErrors.push(m.text());
+  });
+  page.on('response', (r) => {
+    if (r.url().endsWith('/v1/auth/refresh')) refreshes.push(r.status());
+  });
+  return page;
+}
+
+async function rawHttp(method, path, { token, body } = {}) {
+  const headers = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/**
+ * A user driven over plain HTTP, for a third member and for checking the
+ * server's state. Access tokens are short-lived in this suite: it
+ * refreshes on `token_expired`, as the client does.
+ */
+class ApiUser {
+  static async register(username) {
+    const r = await rawHttp('POST', '/v1/auth/register', { body: { username, password: PASSWORD } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return new ApiUser(r.body);
+  }
+
+  static async login(username) {
+    const r = await rawHttp('POST', '/v1/auth/login', { body: { username, password: PASSWORD } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return new ApiUser(r.body);
+  }
+
+  constructor(session) {
+    this.session = session;
+    this.id = session.user;
+    this.username = session.username;
+  }
+
+  async call(method, path, body) {
+    let r = await rawHttp(method, path, { token: this.session.access_token, body });
+    if (r.status === 401 && r.body?.error?.code === 'token_expired') {
+      const fresh = await rawHttp('POST', '/v1/auth/refresh', { body: { refresh_token: this.session.refresh_token } });
+      assert.equal(fresh.status, 200, JSON.stringify(fresh.body));
+      this.session = fresh.body;
+      r = await rawHttp(method, path, { token: this.session.access_token, body });
+    }
+    return r;
+  }
+
+  async send(conv, text) {
+    const r = await this.call('POST', `/v1/conversations/${conv}/messages`, {
+      client_id: `${this.username}-${Math.random().toString(36).slice(2)}`,
+      text,
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return r.body;
+  }
+
+  /** Every event of a conversation. */
+  async history(conv) {
+    const events = [];
+    let before;
+    for (;;) {
+      const q = before ? `?before=${before}&limit=200` : '?limit=200';
+      const r = await this.call('GET', `/v1/conversations/${conv}/events${q}`);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      events.unshift(...r.body.events);
+      if (!r.body.more) return events;
+      before = r.body.events[0].seq;
+    }
+  }
+}
+
+/** The session a page keeps in localStorage. */
+async function sessionOf(page) {
+  return page.evaluate(() => JSON.parse(localStorage.getItem('natter.session')));
+}
+
+async function register(page, username) {
+  await page.goto(BASE);
+  await page.getByRole('tab', { name: 'Create account' }).click();
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await online(page);
+}
+
+async function online(page) {
+  await page.locator('.connection[data-state="online"]').waitFor();
+}
+
+const convItem = (page, title) => page.locator(`.conv-item[data-title="${title}"]`);
+const messages = (page) => page.locator('.messages .msg');
+const exactly = (text) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+/** The message rows whose whole text is `text`. */
+const message = (page, text) =>
+  page.locator('.messages .msg').filter({ has: page.locator('.text', { hasText: exactly(text) }) });
+
+async function openConv(page, title) {
+  await convItem(page, title).click();
+  await page.locator('.chat-title', { hasText: title }).waitFor();
+}
+
+async function send(page, text) {
+  const box = page.getByRole('textbox', { name: 'Message', exact: true });
+  await box.fill(text);
+  await box.press('Enter');
+  await message(page, text).last().waitFor();
+}
+
+/** Waits until `count` elements of the message list show exactly `text`. */
+async function waitForCount(page, text, count) {
+  await page.waitForFunction(
+    ([t, n]) => [...document.querySelectorAll('.messages .msg .text')].filter((e) => e.textContent === t).length === n,
+    [text, count],
+    { timeout: WAIT },
+  );
+}
+
+async function status(page, text) {
+  return message(page, text).last().getAttribute('data-status');
+}
+
+async function waitForStatus(page, text, wanted) {
+  const list = Array.isArray(wanted) ? wanted : [wanted];
+  await page.waitForFunction(
+    ([t, l]) => {
+      const m = [...document.querySelectorAll('.messages .msg.mine')].filter(
+        (e) => e.querySelector('.text')?.textContent === t,
+      );
+      return m.length > 0 && l.includes(m[m.length - 1].dataset.status);
+    },
+    [text, list],
+    { timeout: WAIT },
+  );
+}
+
+async function screenshot(page, file) {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, file) });
+}
+
+// ---------- the suite ----------
+
+const users = { alice: name('alice'), bob: name('bob'), carol: name('carol') };
+let alice; // a page
+let bob; // a page whose tab the test can hide
+let carol; // an ApiUser
+let aliceApi; // alice's own API session, for checks of the server's state
+let directId;
+let groupId;
+let firstAliceToken; // expires during the suite (access tokens live 3 s here)
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  alice = await newPage();
+  bob = await newPage({ hiddenTab: true });
+});
+
+after(async () => {
+  await browser?.close();
+  lines?.close();
+  process.stdin.destroy();
+});
+
+describe('natter web client', () => {
+  test('registration shows the server’s errors, then signs in', async () => {
+    await alice.goto(BASE);
+    await alice.getByRole('tab', { name: 'Create account' }).click();
+    await alice.getByLabel('Username').fill(users.alice);
+    await alice.getByLabel('Password').fill('zzzzzzzzzzzz');
+    await alice.getByRole('button', { name: 'Create account' }).click();
+    await alice.getByRole('alert').filter({ hasText: 'A password cannot be one repeated character.' }).waitFor();
+    await alice.getByLabel('Password').fill(PASSWORD);
+    await alice.getByRole('button', { name: 'Create account' }).click();
+    await online(alice);
+    await alice.locator('.me-name', { hasText: users.alice }).waitFor();
+    firstAliceToken = (await sessionOf(alice)).access_token;
+    aliceApi = await ApiUser.login(users.alice);
+
+    // The same name again is refused with the server's reason.
+    await bob.goto(BASE);
+    await bob.getByRole('tab', { name: 'Create account' }).click();
+    await bob.getByLabel('Username').fill(users.alice);
+    await bob.getByLabel('Password').fill(PASSWORD);
+    await bob.getByRole('button', { name: 'Create account' }).click();
+    await bob.getByRole('alert').filter({ hasText: 'That username is taken' }).waitFor();
+    await register(bob, users.bob);
+  });
+
+  test('a direct conversation: messages, ticks to read, typing, unread badge', async () => {
+    await alice.getByRole('button', { name: 'New chat' }).click();
+    await alice.getByRole('dialog').getByLabel('Username').fill(users.bob);
+    await alice.getByRole('button', { name: 'Start chat' }).click();
+    await alice.locator('.chat-title', { hasText: users.bob }).waitFor();
+    directId = new URL(alice.url()).hash.split('/')[2];
+    assert.match(directId, /^[0-9a-f-]{36}$/);
+
+    await send(alice, 'Hi bob');
+    await waitForStatus(alice, 'Hi bob', ['sent', 'delivered']);
+
+    // Bob has the conversation in his list with an unread badge, and the
+    // total in the title; his client reports delivery.
+    await convItem(bob, users.alice).locator('.badge', { hasText: '1' }).waitFor();
+    await bob.waitForFunction(() => document.title === '(1) natter');
+    await waitForStatus(alice, 'Hi bob', 'delivered');
+
+    // Opening it reads it: the badge goes, Alice's ticks turn to read.
+    await openConv(bob, users.alice);
+    await message(bob, 'Hi bob').waitFor();
+    await convItem(bob, users.alice).locator('.badge').waitFor({ state: 'hidden' });
+    await bob.waitForFunction(() => document.title === 'natter');
+    await waitForStatus(alice, 'Hi bob', 'read');
+    assert.equal(await message(alice, 'Hi bob').locator('.ticks').getAttribute('aria-label'), 'Read');
+
+    // Presence in the header.
+    await alice.locator('.chat-subtitle', { hasText: 'online' }).waitFor();
+
+    // Typing shows on the other side, and goes when the text is cleared.
+    const box = bob.getByRole('textbox', { name: 'Message', exact: true });
+    await box.pressSequentially('Hel');
+    await alice.locator('.typing-line', { hasText: `${users.bob} is typing…` }).waitFor();
+    await alice.locator('.conv-item .conv-preview.typing').waitFor();
+    await box.fill('');
+    await alice.locator('.typing-line', { hasText: 'typing' }).waitFor({ state: 'hidden' });
+
+    await send(bob, 'Hello alice');
+    await message(alice, 'Hello alice').waitFor();
+    await waitForStatus(bob, 'Hello alice', 'read');
+    assert.equal(await messages(alice).count(), 2);
+  });
+
+  test('a hidden tab notifies and keeps the message unread until shown', async () => {
+    await bob.evaluate(() => window.__setHidden(true));
+    await send(alice, 'Are you there?');
+    await bob.waitForFunction(() => window.__notes.length === 1);
+    const [note] = await bob.evaluate(() => window.__notes);
+    assert.deepEqual(note, { title: users.alice, body: 'Are you there?' });
+    // On screen but not seen: unread, in the title too, and not read.
+    await message(bob, 'Are you there?').waitFor();
+    await bob.waitForFunction(() => document.title === '(1) natter');
+    await waitForStatus(alice, 'Are you there?', 'delivered');
+    await bob.evaluate(() => window.__setHidden(false));
+    await bob.waitForFunction(() => document.title === 'natter');
+    await waitForStatus(alice, 'Are you there?', 'read');
+  });
+
+  test('a group of three, with history paged backwards', async () => {
+    carol = await ApiUser.register(users.carol);
+
+    await alice.getByRole('button', { name: 'New group' }).click();
+    const dlg = alice.getByRole('dialog');
+    await dlg.getByLabel('Group name').fill('Book club');
+    await dlg.getByLabel('Members').fill(`${users.bob}, @${users.carol}`);
+    await alice.getByRole('button', { name: 'Create group' }).click();
+    await alice.locator('.chat-title', { hasText: 'Book club' }).waitFor();
+    await alice.locator('.chat-subtitle', { hasText: '3 members' }).waitFor();
+    groupId = new URL(alice.url()).hash.split('/')[2];
+    await send(alice, 'Meeting Friday');
+
+    for (let i = 1; i <= 60; i += 1) await carol.send(groupId, `carol says ${i}`);
+
+    // Bob: the group with 61 unread; opened, the newest page with the
+    // sender's name, and older pages as he scrolls up.
+    await convItem(bob, 'Book club').locator('.badge', { hasText: '61' }).waitFor();
+    await bob.waitForFunction(() => document.title === '(61) natter');
+    await openConv(bob, 'Book club');
+    await message(bob, 'carol says 60').waitFor();
+    assert.equal(await message(bob, 'carol says 60').locator('.sender').textContent(), '');
+    await bob.locator('.msg.first .sender', { hasText: users.carol }).first().waitFor();
+    await convItem(bob, 'Book club').locator('.badge').waitFor({ state: 'hidden' });
+    assert.ok((await messages(bob).count()) < 61, 'history comes in pages');
+    for (let i = 0; i < 5 && !(await message(bob, 'Meeting Friday').count()); i += 1) {
+      const shown = await messages(bob).count();
+      await bob.locator('.scroller').evaluate((el) => {
+        el.scrollTop = 0;
+        el.dispatchEvent(new Event('scroll'));
+      });
+      await bob.waitForFunction((n) => document.querySelectorAll('.messages .msg').length > n, shown);
+    }
+    await message(bob, 'Meeting Friday').waitFor();
+    await message(bob, 'carol says 1').waitFor();
+    await bob.locator('.messages .system', { hasText: `${users.alice} created the group “Book club”` }).waitFor();
+    await bob.locator('.history-status', { hasText: 'beginning of the conversation' }).waitFor();
+    await waitForCount(bob, 'carol says 1', 1);
+    assert.equal(await messages(bob).count(), 61);
+
+    // Alice asks who read her message: Bob did, Carol did not.
+    const mine = message(alice, 'Meeting Friday');
+    await mine.locator('.receipt-btn').click();
+    await mine.locator('.receipt-pop', { hasText: 'Read by 1 of 2' }).waitFor();
+    assert.equal(await status(alice, 'Meeting Friday'), 'sent');
+    // Carol reads everything (over the API): read by all, the ticks say so.
+    const { last_seq: last } = (await carol.call('GET', `/v1/conversations/${groupId}`)).body;
+    const read = await carol.call('POST', `/v1/conversations/${groupId}/receipts`, { kind: 'read', seq: last });
+    assert.equal(read.status, 200, JSON.stringify(read.body));
+    await waitForStatus(alice, 'Meeting Friday', 'read');
+
+    // The creator adds a member; everyone sees it.
+    const dave = await ApiUser.register(name('dave'));
+    await alice.getByRole('button', { name: 'Group info' }).click();
+    const info = alice.getByRole('dialog', { name: 'Group info' });
+    await info.locator('.member').nth(2).waitFor();
+    await info.getByLabel('Add members').fill(dave.username);
+    await info.getByRole('button', { name: 'Add' }).click();
+    await info.locator('.member-name', { hasText: dave.username }).waitFor();
+    assert.equal(await info.locator('.member').count(), 4);
+    await alice.keyboard.press('Escape');
+    await alice.locator('.chat-subtitle', { hasText: '4 members' }).waitFor();
+    const added = `${users.alice} added ${dave.username}`;
+    await bob.locator('.messages .system', { hasText: added }).waitFor();
+    assert.equal((await dave.call('GET', `/v1/conversations/${groupId}`)).body.member_count, 4);
+  });
+
+  test('a reload keeps the session and the history; a resync reloads state', async () => {
+    await bob.reload();
+    await online(bob);
+    await convItem(bob, users.alice).waitFor();
+    await convItem(bob, 'Book club').waitFor();
+    await openConv(bob, users.alice);
+    await message(bob, 'Hi bob').waitFor();
+    await message(bob, 'Are you there?').waitFor();
+    assert.equal(await messages(bob).count(), 3);
+    // The presence of the others comes back with the new connection.
+    await bob.locator('.chat-subtitle', { hasText: 'online' }).waitFor();
+
+    // A cursor the server cannot serve (a restored backup, say): the
+    // client reloads its state and continues from the server's cursor.
+    const device = (await sessionOf(bob)).device;
+    let resync = null;
+    bob.on('websocket', (ws) =>
+      ws.on('framereceived', ({ payload }) => {
+        if (String(payload).includes('"type":"resync"')) resync = JSON.parse(payload);
+      }),
+    );
+    await bob.evaluate((d) => localStorage.setItem(`natter.cursor.${d}`, '"99999999"'), device);
+    await bob.reload();
+    await online(bob);
+    assert.ok(resync, 'the server asked for a resync');
+    await bob.waitForFunction((d) => {
+      const c = JSON.parse(localStorage.getItem(`natter.cursor.${d}`));
+      return c !== '99999999' && Number(c) > 0;
+    }, device);
+    await message(bob, 'Hello alice').waitFor();
+    await openConv(alice, users.bob);
+    await send(alice, 'after the resync');
+    await message(bob, 'after the resync').waitFor();
+    await waitForStatus(alice, 'after the resync', 'read');
+  });
+
+  test('offline: a message waits in the outbox and is delivered once', async () => {
+    const text = 'written while offline';
+    await bob.context().setOffline(true);
+    await bob.locator('.connection[data-state="offline"]').waitFor();
+    await send(bob, text);
+    assert.equal(await status(bob, text), 'pending');
+    const outbox = () =>
+      bob.evaluate(() =>
+        Object.entries(localStorage)
+          .filter(([k]) => k.startsWith('natter.outbox.'))
+          .flatMap(([, v]) => JSON.parse(v)),
+      );
+    assert.deepEqual(
+      (await outbox()).map((e) => e.text),
+      [text],
+    );
+
+    await bob.context().setOffline(false);
+    await online(bob);
+    await waitForStatus(bob, text, ['sent', 'delivered', 'read']);
+    await message(alice, text).waitFor();
+    await waitForStatus(bob, text, 'read');
+    await waitForCount(alice, text, 1);
+    await waitForCount(bob, text, 1);
+    const events = await aliceApi.history(directId);
+    assert.equal(events.filter((e) => e.text === text).length, 1);
+    assert.deepEqual(await outbox(), []);
+  });
+
+  test('a server restart loses nothing', async (t) => {
+    if (!lines) {
+      t.skip('needs the Rust runner (NATTER_CONTROL=stdio) to restart the server');
+      return;
+    }
+    await send(alice, 'before the restart');
+    await message(bob, 'before the restart').waitFor();
+
+    await control('stop');
+    await alice.locator('.connection:not([data-state="online"])').waitFor();
+    await bob.locator('.connection:not([data-state="online"])').waitFor();
+    const text = 'written while the server was down';
+    await send(alice, text);
+    assert.equal(await status(alice, text), 'pending');
+    await control('start');
+
+    await online(alice);
+    await online(bob);
+    await message(bob, text).waitFor();
+    await waitForStatus(alice, text, 'read');
+    await waitForCount(bob, text, 1);
+
+    await alice.reload();
+    await online(alice);
+    await openConv(alice, users.bob);
+    await message(alice, text).waitFor();
+    const expected = [
+      'Hi bob',
+      'Hello alice',
+      'Are you there?',
+      'after the resync',
+      'written while offline',
+      'before the restart',
+      text,
+    ];
+    for (const m of expected) await waitForCount(alice, m, 1);
+    const events = await aliceApi.history(directId);
+    assert.deepEqual(
+      events.filter((e) => e.kind === 'message').map((e) => e.text),
+      expected,
+    );
+  });
+
+  test('message text is shown as text, never as markup', async () => {
+    const bad = ['<img src=x onerror=alert(1)>', '<script>alert(1)</script>', '<b>bold</b> & "quotes"'];
+    for (const text of bad) await send(alice, text);
+    for (const text of bad) await waitForCount(bob, text, 1);
+    for (const page of [alice, bob]) {
+      const texts = await page.locator('.messages .msg .text').evaluateAll((els) => els.map((e) => e.textContent));
+      for (const text of bad) assert.ok(texts.includes(text), `${text} shown as text`);
+      const markup = page.locator('.messages img, .messages script, .messages b, .conv-list img, .conv-list script, .conv-list b');
+      assert.equal(await markup.count(), 0);
+    }
+    assert.equal(await convItem(alice, users.bob).locator('.conv-preview').textContent(), `You: ${bad[2]}`);
+    assert.deepEqual(dialogs, []);
+  });
+
+  test('a refused message shows why; Retry resends the same client id; Delete drops it', async () => {
+    // An outbox entry the server refuses every time: longer than its limit
+    // (the composer checks the default limit, but a server may set a
+    // smaller one).
+    const clientId = `too-long-${RUN}`;
+    const { device } = await sessionOf(alice);
+    await alice.evaluate(
+      ([d, conv, cid]) =>
+        localStorage.setItem(
+          `natter.outbox.${d}`,
+          JSON.stringify([{ conv, client_id: cid, text: 'x'.repeat(17000), created: Date.now(), state: 'pending' }]),
+        ),
+      [device, directId, clientId],
+    );
+    const socket = alice.waitForEvent('websocket');
+    await alice.reload();
+    const ws = await socket;
+    await online(alice);
+    const row = alice.locator(`.messages .msg[data-client-id="${clientId}"]`);
+    await row.locator('.failed', { hasText: 'Not sent' }).waitFor();
+    assert.equal(await row.getAttribute('data-status'), 'failed');
+
+    const resent = ws.waitForEvent('framesent', { predicate: (f) => String(f.payload).includes('"type":"send"') });
+    const refused = ws.waitForEvent('framereceived', { predicate: (f) => String(f.payload).includes('message_too_long') });
+    await row.getByRole('button', { name: 'Retry' }).click();
+    assert.equal(JSON.parse((await resent).payload).client_id, clientId);
+    await refused;
+    await row.locator('.failed').waitFor();
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await row.waitFor({ state: 'detached' });
+    assert.equal(await alice.evaluate((d) => localStorage.getItem(`natter.outbox.${d}`), device), '[]');
+    const events = await aliceApi.history(directId);
+    assert.equal(events.filter((e) => e.client_id === clientId).length, 0);
+  });
+
+  test('settings: privacy, devices, sign out', async () => {
+    // A second device for bob.
+    const bob2 = await newPage();
+    await bob2.goto(BASE);
+    await bob2.getByLabel('Username').fill(users.bob);
+    await bob2.getByLabel('Password').fill(PASSWORD);
+    await bob2.getByRole('button', { name: 'Sign in' }).click();
+    await online(bob2);
+
+    await bob.getByRole('button', { name: 'Settings' }).click();
+    const settings = bob.getByRole('dialog', { name: 'Settings' });
+    await settings.locator('.session').nth(1).waitFor();
+    assert.equal(await settings.locator('.session').count(), 2);
+    await settings.locator('.session.current .tag', { hasText: 'This device' }).waitFor();
+
+    // Hide presence: Alice no longer sees Bob online; show it again.
+    await alice.locator('.chat-subtitle', { hasText: 'online' }).waitFor();
+    await settings.getByLabel('Nobody').check();
+    await settings.locator('.save-status', { hasText: 'Saved.' }).waitFor();
+    await alice.locator('.chat-subtitle', { hasText: 'online' }).waitFor({ state: 'detached' });
+    assert.equal(await alice.locator('.chat-subtitle').textContent(), '');
+    await settings.getByLabel('Everyone I chat with').check();
+    await alice.locator('.chat-subtitle', { hasText: 'online' }).waitFor();
+    await settings.getByLabel('Send read receipts').uncheck();
+    await settings.locator('.save-status', { hasText: 'Saved.' }).waitFor();
+
+    // Signing out the other device sends it back to the login screen.
+    await settings.getByRole('button', { name: 'Sign out all other devices' }).click();
+    await settings.locator('.save-status', { hasText: 'Every other device is signed out.' }).waitFor();
+    await bob2.locator('.notice', { hasText: 'session has ended' }).waitFor();
+    await bob2.getByRole('tab', { name: 'Sign in' }).waitFor();
+    assert.equal(await bob2.evaluate(() => localStorage.getItem('natter.session')), null);
+    await bob2.context().close();
+
+    // Escape closes the dialog; the settings come back from the server.
+    await bob.keyboard.press('Escape');
+    await settings.waitFor({ state: 'detached' });
+    await bob.getByRole('button', { name: 'Settings' }).click();
+    await settings.getByLabel('Everyone I chat with').waitFor();
+    assert.equal(await settings.getByLabel('Send read receipts').isChecked(), false);
+    assert.equal(await settings.getByLabel('Everyone I chat with').isChecked(), true);
+    await settings.getByLabel('Send read receipts').check();
+    await settings.locator('.save-status', { hasText: 'Saved.' }).waitFor();
+
+    // Signing out really ends the session; Alice sees Bob's last seen.
+    const { refresh_token: refresh } = await sessionOf(bob);
+    await settings.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await bob.locator('.notice', { hasText: 'You have signed out.' }).waitFor();
+    assert.deepEqual(await bob.evaluate(() => Object.keys(localStorage).filter((k) => k !== 'natter.theme')), []);
+    const r = await rawHttp('POST', '/v1/auth/refresh', { body: { refresh_token: refresh } });
+    assert.equal(r.status, 401);
+    assert.equal(r.body.error.code, 'session_revoked');
+    await alice.locator('.chat-subtitle', { hasText: 'last seen just now' }).waitFor();
+  });
+
+  test('an expired access token is refreshed and the request retried', async () => {
+    // The token from registration has expired by now (3 s lifetime); make
+    // the client believe it is still good, so the server has to say so.
+    // (It has, unless this machine is very fast: then this waits for it.)
+    await alice.waitForFunction(
+      async (token) => (await fetch('/v1/me', { headers: { Authorization: `Bearer ${token}` } })).status === 401,
+      firstAliceToken,
+      { polling: 100 },
+    );
+    const expired = [];
+    const listener = (r) => {
+      if (r.status() === 401 && r.url().includes('/v1/sessions')) expired.push(r.url());
+    };
+    alice.on('response', listener);
+    await alice.evaluate((token) => {
+      const s = JSON.parse(localStorage.getItem('natter.session'));
+      localStorage.setItem(
+        'natter.session',
+        JSON.stringify({ ...s, access_token: token, access_expires_at: Date.now() + 3600000 }),
+      );
+    }, firstAliceToken);
+    await alice.getByRole('button', { name: 'Settings' }).click();
+    const settings = alice.getByRole('dialog', { name: 'Settings' });
+    await settings.locator('.session.current').waitFor();
+    alice.off('response', listener);
+    assert.equal(expired.length, 1, 'one request met token_expired and was retried');
+    assert.notEqual((await sessionOf(alice)).access_token, firstAliceToken);
+    await alice.keyboard.press('Escape');
+    await settings.waitFor({ state: 'detached' });
+  });
+
+  test('keyboard: dialogs open, take focus, and close with Escape', async () => {
+    await alice.getByRole('button', { name: 'New chat' }).focus();
+    await alice.keyboard.press('Enter');
+    const dlg = alice.getByRole('dialog', { name: 'New chat' });
+    await dlg.waitFor();
+    assert.equal(await alice.evaluate(() => document.activeElement?.closest('dialog') !== null), true);
+    await alice.keyboard.type(users.carol);
+    await alice.keyboard.press('Enter');
+    await alice.locator('.chat-title', { hasText: users.carol }).waitFor();
+    // The composer has focus: type and send with Enter.
+    await alice.keyboard.type('Hi carol');
+    await alice.keyboard.press('Enter');
+    await message(alice, 'Hi carol').waitFor();
+    const dm = (await carol.call('GET', '/v1/conversations')).body.conversations.find((c) => c.kind === 'direct');
+    assert.equal(dm.last_message.text, 'Hi carol');
+    await alice.getByRole('button', { name: 'Settings' }).click();
+    await alice.getByRole('dialog', { name: 'Settings' }).waitFor();
+    await alice.keyboard.press('Escape');
+    await alice.getByRole('dialog').waitFor({ state: 'detached' });
+    assert.equal(await alice.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Settings');
+  });
+
+  test('themes: a toggle, or follow the system', async () => {
+    const theme = () => alice.evaluate(() => document.documentElement.dataset.theme);
+    assert.equal(await theme(), 'light');
+    await alice.getByRole('button', { name: 'Switch to dark theme' }).click();
+    assert.equal(await theme(), 'dark');
+    await alice.getByRole('button', { name: 'Switch to light theme' }).click();
+    assert.equal(await theme(), 'light');
+    await alice.getByRole('button', { name: 'Settings' }).click();
+    const settings = alice.getByRole('dialog', { name: 'Settings' });
+    await settings.getByLabel('Same as system').check();
+    await alice.emulateMedia({ colorScheme: 'dark' });
+    await alice.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
+    await alice.emulateMedia({ colorScheme: 'light' });
+    await alice.waitForFunction(() => document.documentElement.dataset.theme === 'light');
+    await alice.keyboard.press('Escape');
+  });
+
+  test('screenshots of the main screens, light and dark', async (t) => {
+    if (!SHOTS) {
+      t.skip('set NATTER_SCREENSHOTS=<folder> to save them');
+      return;
+    }
+    // Three people with a believable conversation, written over the API.
+    // (Plain names: the runner's server is new for every run.)
+    const dana = await ApiUser.register('dana');
+    const erin = await ApiUser.register('erin');
+    const frank = await ApiUser.register('frank');
+    const dm = (await dana.call('POST', '/v1/conversations', { kind: 'direct', user: erin.id })).body;
+    const hike = (
+      await erin.call('POST', '/v1/conversations', {
+        kind: 'group',
+        name: 'Weekend hike',
+        members: [dana.id, frank.id],
+      })
+    ).body;
+    await erin.send(hike.id, 'Saturday looks sunny. Anyone up for the ridge trail?');
+    await frank.send(hike.id, 'In! I can drive, 3 seats left.');
+    await erin.send(dm.id, 'Hey! Did you get the tickets for Friday?');
+    await dana.send(dm.id, 'Yes, two seats in row F.');
+    await erin.send(dm.id, 'Amazing. Dinner before the show?');
+    await dana.send(dm.id, 'Sure, the ramen place at 6?\nI will book a table.');
+    await erin.send(dm.id, 'Perfect, see you there!');
+    await frank.send(hike.id, 'Bring water and sunscreen.');
+
+    for (const scheme of ['light', 'dark']) {
+      const page = await newPage({ colorScheme: scheme });
+      await page.goto(BASE);
+      await page.getByRole('button', { name: 'Sign in' }).waitFor();
+      await screenshot(page, `login-${scheme}.png`);
+
+      // Erin online in another browser, so Dana sees her presence.
+      const erinPage = await newPage({ colorScheme: scheme });
+      await erinPage.goto(BASE);
+      await erinPage.getByLabel('Username').fill('erin');
+      await erinPage.getByLabel('Password').fill(PASSWORD);
+      await erinPage.getByRole('button', { name: 'Sign in' }).click();
+      await online(erinPage);
+
+      await page.getByLabel('Username').fill('dana');
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await online(page);
+      const notNow = page.getByRole('button', { name: 'Not now' });
+      if (await notNow.isVisible()) await notNow.click();
+      await openConv(page, 'erin');
+      await message(page, 'Perfect, see you there!').waitFor();
+      await openConv(erinPage, 'dana');
+      await waitForStatus(page, 'Sure, the ramen place at 6?\nI will book a table.', 'read');
+      await erinPage.getByRole('textbox', { name: 'Message', exact: true }).pressSequentially('See');
+      await page.locator('.typing-line', { hasText: 'is typing' }).waitFor();
+      await page.locator('.chat-subtitle', { hasText: 'online' }).waitFor();
+      await page.locator('.composer-input').blur();
+      await screenshot(page, `chat-${scheme}.png`);
+
+      await page.getByRole('button', { name: 'Settings' }).click();
+      await page.getByRole('dialog').locator('.session.current').waitFor();
+      await page.getByRole('dialog').locator('input[type="checkbox"]').waitFor();
+      await screenshot(page, `settings-${scheme}.png`);
+      await page.keyboard.press('Escape');
+
+      await page.setViewportSize({ width: 390, height: 800 });
+      await screenshot(page, `phone-chat-${scheme}.png`);
+      await page.getByRole('button', { name: 'Back to conversations' }).click();
+      await screenshot(page, `phone-list-${scheme}.png`);
+      await erinPage.context().close();
+      await page.context().close();
+    }
+  });
+
+  test('no page errors; tokens were refreshed, never reused', () => {
+    assert.deepEqual(pageErrors, []);
+    assert.ok(refreshes.length > 0, 'access tokens were refreshed');
+    assert.deepEqual(
+      refreshes.filter((s) => s !== 200),
+      [],
+    );
+    assert.deepEqual(dialogs, []);
+  });
+});
