@@ -89,6 +89,49 @@ enum Scenario {
         #[arg(long, default_value_t = 20)]
         rounds: usize,
     },
+    /// One group with many connected members and one sender: deliveries per
+    /// second and delivery latency.
+    Fanout {
+        /// Group size, sender included; every member has a connected socket.
+        #[arg(long, default_value_t = 1000)]
+        members: usize,
+        /// Messages per second from the sender.
+        #[arg(long, default_value_t = 20)]
+        rate: u64,
+        /// Seconds to measure.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+    },
+    /// The ceiling for durable writes: a bare SQLite loop inserting
+    /// message-sized rows with batched commits (WAL, synchronous = FULL), no
+    /// server at all.
+    SqliteCeiling {
+        /// Rows per commit.
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        /// Bytes of text per row.
+        #[arg(long, default_value_t = 100)]
+        size: usize,
+        /// Seconds to measure.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+    },
+    /// The floor for latency: the `latency` load against a bare WebSocket
+    /// echo server on the same stack (axum, tokio), in its own process.
+    WsEcho {
+        /// Connections.
+        #[arg(long, default_value_t = 100)]
+        pairs: usize,
+        /// Messages per second, all connections together.
+        #[arg(long, default_value_t = 2000)]
+        rate: u64,
+        /// Seconds to measure.
+        #[arg(long, default_value_t = 20)]
+        duration: u64,
+    },
+    /// Runs the bare echo server for `ws-echo` (prints its URL).
+    #[command(hide = true)]
+    EchoServer,
     /// Everyone in a large group reads a message: receipt writes per second,
     /// their latency, and the cost of the "read by N of M" summary.
     Receipts {
@@ -113,6 +156,26 @@ enum Scenario {
 
 /// Runs a scenario and prints (and optionally writes) its result.
 pub async fn run(args: BenchArgs) -> Result<()> {
+    match args.scenario {
+        Scenario::SqliteCeiling {
+            batch,
+            size,
+            duration,
+        } => {
+            return finish(sqlite_ceiling(batch, size, duration)?, args.out);
+        }
+        Scenario::EchoServer => return echo_server().await,
+        Scenario::WsEcho {
+            pairs,
+            rate,
+            duration,
+        } => {
+            let echo = Target::spawn_with(&["bench", "echo-server"])?;
+            let result = ws_echo(&echo, pairs, rate, duration).await?;
+            return finish(result, args.out);
+        }
+        _ => {}
+    }
     let server = match &args.url {
         Some(url) => Target {
             url: url.trim_end_matches('/').to_owned(),
@@ -143,14 +206,28 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             members,
             concurrency,
         } => receipts(&server, members, concurrency).await?,
+        Scenario::Fanout {
+            members,
+            rate,
+            duration,
+        } => fanout(&server, members, rate, duration).await?,
+        Scenario::SqliteCeiling { .. } | Scenario::WsEcho { .. } | Scenario::EchoServer => {
+            unreachable!("handled above")
+        }
     };
+    let out = finish(result, args.out);
+    drop(server);
+    out
+}
+
+/// Prints a result and writes it to `out` if asked.
+fn finish(result: serde_json::Value, out: Option<PathBuf>) -> Result<()> {
     let text = serde_json::to_string_pretty(&result)?;
     println!("{text}");
-    if let Some(path) = args.out {
+    if let Some(path) = out {
         std::fs::write(&path, text + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    drop(server);
     Ok(())
 }
 
@@ -163,7 +240,6 @@ struct Target {
 
 impl Target {
     fn spawn() -> Result<Target> {
-        let exe = std::env::current_exe()?;
         let data = std::env::temp_dir().join(format!("natter-bench-{}", ClientId::random()));
         std::fs::create_dir_all(&data)?;
         // The load generator registers and logs in many users from one
@@ -174,13 +250,26 @@ impl Target {
         // soon as their last socket closes.
         std::fs::write(
             &config,
-            "[auth]\nlogin_attempts_per_address = 1000000\nargon2_memory_kib = 1024\nargon2_iterations = 1\n\n[presence]\noffline_grace_ms = 0\n",
+            "[limits]\nmax_group_members = 100000\n\n[auth]\nlogin_attempts_per_address = 1000000\nargon2_memory_kib = 1024\nargon2_iterations = 1\n\n[presence]\noffline_grace_ms = 0\n\n[gateway]\nmax_connections = 200000\n",
         )?;
+        let mut args: Vec<std::ffi::OsString> = ["serve", "--listen", "127.0.0.1:0", "--config"]
+            .iter()
+            .map(Into::into)
+            .collect();
+        args.push(config.into_os_string());
+        args.push("--data-dir".into());
+        args.push(data.clone().into_os_string());
+        let mut target = Target::spawn_with(&args)?;
+        target.data = Some(data);
+        Ok(target)
+    }
+
+    /// Starts this binary with `args` and waits for the line that says where
+    /// it listens.
+    fn spawn_with<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Result<Target> {
+        let exe = std::env::current_exe()?;
         let mut child = Command::new(exe)
-            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-            .arg(&config)
-            .arg("--data-dir")
-            .arg(&data)
+            .args(args)
             .env("NATTER_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -202,7 +291,7 @@ impl Target {
         Ok(Target {
             url,
             child: Some(child),
-            data: Some(data),
+            data: None,
         })
     }
 
@@ -854,5 +943,274 @@ async fn receipts(
         "receipt_latency": summary(&lat),
         "server_cpu_ms_per_receipt": cpu.map(|c| (c * 1000.0 / readers.len() as f64 * 100.0).round() / 100.0),
         "read_by_summary_latency": summary(&summary_lat),
+    }))
+}
+
+/// The send time embedded in a message frame's text, found without parsing
+/// the whole frame (a fan-out run reads hundreds of thousands of frames).
+fn frame_sent_at(frame: &str) -> Option<u64> {
+    let at = frame.find("\"text\":\"")? + 8;
+    let digits = &frame[at..];
+    let end = digits.find(':')?;
+    digits[..end].parse().ok()
+}
+
+async fn fanout(
+    target: &Target,
+    members: usize,
+    rate: u64,
+    secs: u64,
+) -> Result<serde_json::Value> {
+    eprintln!("setting up a group of {members}…");
+    let all = users(&target.url, members).await?;
+    let (sender, readers) = all.split_first().context("no users")?;
+    let ids: Vec<_> = readers.iter().filter_map(|c| c.user_id()).collect();
+    // Bodies are limited in size: create with the first thousand, add the rest.
+    let first = ids.len().min(1000);
+    let group = sender
+        .create_group("bench fan-out", &ids[..first])
+        .await?
+        .id;
+    for chunk in ids[first..].chunks(1000) {
+        sender.add_members(group, chunk).await?;
+    }
+    eprintln!("connecting {} members…", readers.len());
+    let tokens: Vec<String> = readers.iter().filter_map(|c| c.access_token()).collect();
+    let mut sockets = Vec::with_capacity(tokens.len());
+    let mut set = tokio::task::JoinSet::new();
+    let shared_target = Arc::new(Target {
+        url: target.url.clone(),
+        child: None,
+        data: None,
+    });
+    for (i, token) in tokens.into_iter().enumerate() {
+        let t = shared_target.clone();
+        set.spawn(async move { open_ws(&t, &token, 30_000 + i).await });
+        if set.len() >= 64
+            && let Some(r) = set.join_next().await
+        {
+            sockets.push(r??);
+        }
+    }
+    while let Some(r) = set.join_next().await {
+        sockets.push(r??);
+    }
+    let epoch = Instant::now();
+    let warmup = Duration::from_secs(2);
+    let start = Instant::now() + warmup;
+    let end = start + Duration::from_secs(secs);
+    let delivered = Arc::new(AtomicU64::new(0));
+    let mut receivers = Vec::with_capacity(sockets.len());
+    for mut ws in sockets {
+        let delivered = delivered.clone();
+        receivers.push(tokio::spawn(async move {
+            let mut h = hist();
+            let deadline = end + Duration::from_secs(5);
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let msg = match tokio::time::timeout(left, ws.next()).await {
+                    Err(_) | Ok(None) => break,
+                    Ok(Some(m)) => m?,
+                };
+                if let Message::Text(t) = msg
+                    && t.as_str().starts_with("{\"type\":\"event\"")
+                    && let Some(at) = frame_sent_at(t.as_str())
+                {
+                    let now = Instant::now();
+                    if now >= start && now < end + Duration::from_secs(5) {
+                        let _ = h.record(
+                            (epoch.elapsed().as_micros() as u64)
+                                .saturating_sub(at)
+                                .max(1),
+                        );
+                        delivered.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            drop(ws);
+            Ok::<_, anyhow::Error>(h)
+        }));
+    }
+    eprintln!("sending {rate} msg/s to {members} members for {secs} s after {warmup:?}…");
+    let mut sender_ws = open_ws(target, &sender.access_token().context("no token")?, 1).await?;
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(1) as f64));
+    let mut sent = 0u64;
+    let mut seq = 0u64;
+    while Instant::now() < end {
+        ticker.tick().await;
+        let text = payload(epoch, 100);
+        sender_ws
+            .send(Message::text(send_frame(group, seq, &text)))
+            .await?;
+        seq += 1;
+        if Instant::now() >= start {
+            sent += 1;
+        }
+        // Drain acknowledgements and echoes without blocking.
+        while let Ok(Some(m)) = tokio::time::timeout(Duration::ZERO, sender_ws.next()).await {
+            m?;
+        }
+    }
+    let mut lat = hist();
+    for r in receivers {
+        lat.add(r.await??)?;
+    }
+    let got = delivered.load(Ordering::Relaxed);
+    let expected = sent * (members as u64 - 1);
+    Ok(serde_json::json!({
+        "scenario": "fanout",
+        "machine": machine(),
+        "params": { "members": members, "rate_per_s": rate, "duration_s": secs },
+        "messages_sent": sent,
+        "deliveries_expected": expected,
+        "deliveries": got,
+        "deliveries_per_s": (got as f64 / secs as f64).round(),
+        "delivery_latency": summary(&lat),
+        "server_rss_bytes": target.rss(),
+    }))
+}
+
+fn sqlite_ceiling(batch: usize, size: usize, secs: u64) -> Result<serde_json::Value> {
+    let dir = std::env::temp_dir().join(format!("natter-ceiling-{}", ClientId::random()));
+    std::fs::create_dir_all(&dir)?;
+    let conn = rusqlite::Connection::open(dir.join("ceiling.db"))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+         CREATE TABLE messages (conv BLOB NOT NULL, seq INTEGER NOT NULL, sender BLOB NOT NULL,
+                                ts INTEGER NOT NULL, text TEXT NOT NULL, PRIMARY KEY (conv, seq)) WITHOUT ROWID;",
+    )?;
+    let conv = ConversationId::new();
+    let sender = natter_proto::UserId::new();
+    let text = "x".repeat(size);
+    let warmup = Duration::from_secs(1);
+    let started = Instant::now();
+    let (mut rows, mut seq, mut counted_from) = (0u64, 0i64, None);
+    let mut commits = hist();
+    while started.elapsed() < warmup + Duration::from_secs(secs) {
+        if counted_from.is_none() && started.elapsed() >= warmup {
+            counted_from = Some((Instant::now(), rows));
+        }
+        let t0 = Instant::now();
+        let tx = conn.unchecked_transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO messages (conv, seq, sender, ts, text) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for _ in 0..batch {
+                seq += 1;
+                stmt.execute(rusqlite::params![
+                    conv.as_bytes(),
+                    seq,
+                    sender.as_bytes(),
+                    seq,
+                    text
+                ])?;
+            }
+        }
+        tx.commit()?;
+        rows += batch as u64;
+        if counted_from.is_some() {
+            let _ = commits.record(t0.elapsed().as_micros() as u64);
+        }
+    }
+    let (from, base) = counted_from.context("the run was shorter than its warm-up")?;
+    let rate = (rows - base) as f64 / from.elapsed().as_secs_f64();
+    drop(conn);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(serde_json::json!({
+        "scenario": "sqlite-ceiling",
+        "machine": machine(),
+        "params": { "batch": batch, "size": size, "duration_s": secs },
+        "rows_per_s": rate.round(),
+        "commit_latency": summary(&commits),
+    }))
+}
+
+/// A bare WebSocket echo server: what the same HTTP/WebSocket stack costs
+/// with no chat logic at all.
+async fn echo_server() -> Result<()> {
+    use axum::extract::ws::{Message as AxMessage, WebSocketUpgrade};
+    let app = axum::Router::new().route(
+        "/v1/ws",
+        axum::routing::get(|ws: WebSocketUpgrade| async move {
+            ws.on_upgrade(|mut socket| async move {
+                while let Some(Ok(msg)) = socket.recv().await {
+                    if let AxMessage::Text(_) = msg
+                        && socket.send(msg).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            })
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!("natter is running at http://{}", listener.local_addr()?);
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+async fn ws_echo(target: &Target, n: usize, rate: u64, secs: u64) -> Result<serde_json::Value> {
+    let addr = target.ws_addr()?;
+    let mut sockets = Vec::with_capacity(n);
+    for i in 0..n {
+        let socket = TcpSocket::new_v4()?;
+        let src = std::net::Ipv4Addr::new(127, 0, 1, (1 + i % 250) as u8);
+        socket.bind((src, 0).into())?;
+        let stream = socket.connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/v1/ws"), stream).await?;
+        sockets.push(ws);
+    }
+    let epoch = Instant::now();
+    let start = Instant::now() + Duration::from_secs(2);
+    let end = start + Duration::from_secs(secs);
+    let interval = Duration::from_secs_f64(n as f64 / rate as f64);
+    let mut tasks = Vec::new();
+    for (i, mut ws) in sockets.into_iter().enumerate() {
+        let offset = interval.mul_f64(i as f64 / n as f64);
+        tasks.push(tokio::spawn(async move {
+            let mut ticker = tokio::time::interval_at((Instant::now() + offset).into(), interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut h = hist();
+            let mut inflight = 0usize;
+            loop {
+                tokio::select! {
+                    _ = ticker.tick(), if Instant::now() < end => {
+                        let text = payload(epoch, 100);
+                        ws.send(Message::text(format!(r#"{{"type":"echo","text":"{text}"}}"#))).await?;
+                        inflight += 1;
+                    }
+                    msg = ws.next() => {
+                        let msg = msg.context("echo socket closed")??;
+                        if let Message::Text(t) = msg {
+                            inflight -= 1;
+                            if Instant::now() >= start
+                                && let Some(at) = frame_sent_at(t.as_str())
+                            {
+                                let _ = h.record((epoch.elapsed().as_micros() as u64).saturating_sub(at).max(1));
+                            }
+                        }
+                        if inflight == 0 && Instant::now() >= end {
+                            break;
+                        }
+                    }
+                }
+            }
+            Ok::<_, anyhow::Error>(h)
+        }));
+    }
+    let mut h = hist();
+    for t in tasks {
+        h.add(t.await??)?;
+    }
+    Ok(serde_json::json!({
+        "scenario": "ws-echo",
+        "machine": machine(),
+        "params": { "connections": n, "rate_per_s": rate, "duration_s": secs },
+        "round_trip": summary(&h),
     }))
 }
