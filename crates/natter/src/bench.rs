@@ -351,10 +351,17 @@ async fn users(url: &str, n: usize) -> Result<Vec<Client>> {
         let url = url.to_owned();
         let name = format!("b{tag}-{i}");
         set.spawn(async move {
-            (
-                i,
-                Client::register(&url, &name, BENCH_PASSWORD, Some("bench")).await,
-            )
+            // Keep the session, not the client: each client pools its own
+            // HTTP connection, and ten thousand idle ones would use up the
+            // file descriptors of both processes. A client rebuilt from the
+            // session connects only when it is used.
+            let registered = Client::register(&url, &name, BENCH_PASSWORD, Some("bench"))
+                .await
+                .and_then(|c| {
+                    let session = c.session().ok_or(natter_sdk::Error::NotLoggedIn)?;
+                    Client::with_session(&url, session)
+                });
+            (i, registered)
         });
         if set.len() >= 8
             && let Some(r) = set.join_next().await
@@ -1000,6 +1007,8 @@ async fn fanout(
     let start = Instant::now() + warmup;
     let end = start + Duration::from_secs(secs);
     let delivered = Arc::new(AtomicU64::new(0));
+    let start_us = start.duration_since(epoch).as_micros() as u64;
+    let end_us = end.duration_since(epoch).as_micros() as u64;
     let mut receivers = Vec::with_capacity(sockets.len());
     for mut ws in sockets {
         let delivered = delivered.clone();
@@ -1015,16 +1024,17 @@ async fn fanout(
                 if let Message::Text(t) = msg
                     && t.as_str().starts_with("{\"type\":\"event\"")
                     && let Some(at) = frame_sent_at(t.as_str())
+                    // Count the messages sent inside the measured window,
+                    // whenever they arrive.
+                    && at >= start_us
+                    && at < end_us
                 {
-                    let now = Instant::now();
-                    if now >= start && now < end + Duration::from_secs(5) {
-                        let _ = h.record(
-                            (epoch.elapsed().as_micros() as u64)
-                                .saturating_sub(at)
-                                .max(1),
-                        );
-                        delivered.fetch_add(1, Ordering::Relaxed);
-                    }
+                    let _ = h.record(
+                        (epoch.elapsed().as_micros() as u64)
+                            .saturating_sub(at)
+                            .max(1),
+                    );
+                    delivered.fetch_add(1, Ordering::Relaxed);
                 }
             }
             drop(ws);
@@ -1038,12 +1048,13 @@ async fn fanout(
     let mut seq = 0u64;
     while Instant::now() < end {
         ticker.tick().await;
+        let at = epoch.elapsed().as_micros() as u64;
         let text = payload(epoch, 100);
         sender_ws
             .send(Message::text(send_frame(group, seq, &text)))
             .await?;
         seq += 1;
-        if Instant::now() >= start {
+        if at >= start_us && at < end_us {
             sent += 1;
         }
         // Drain acknowledgements and echoes without blocking.
