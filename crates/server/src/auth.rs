@@ -408,7 +408,10 @@ impl RateLimiter {
         }
         if entry.1 >= self.limit {
             let left = self.window.saturating_sub(now.duration_since(entry.0));
-            return Err(ApiError::rate_limited(left.as_secs().max(1)));
+            // Rounded up: waiting exactly this long must be enough.
+            return Err(ApiError::rate_limited(
+                left.as_secs_f64().ceil().max(1.0) as u64
+            ));
         }
         entry.1 += 1;
         Ok(())

@@ -91,7 +91,8 @@ impl SqliteStore {
              PRAGMA synchronous = FULL;
              PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 10000;
-             PRAGMA wal_autocheckpoint = 0;",
+             PRAGMA wal_autocheckpoint = 0;
+             PRAGMA journal_size_limit = 67108864;",
         )
         .map_err(db_err)?;
         migrate(&mut conn)?;
@@ -172,6 +173,10 @@ impl SqliteStore {
 /// 110 ms; with 100 ms it was 6 to 8 ms).
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// WAL frames (pages of 4 KiB) past which the checkpointer makes the WAL
+/// start over: about 16 MiB.
+const RESTART_AFTER_FRAMES: i64 = 4096;
+
 /// Starts the thread that checkpoints the WAL. With SQLite's automatic
 /// checkpoints the committing writer does this work, and every commit that
 /// crosses the threshold stalls for the copy and an extra fsync; here a
@@ -181,7 +186,7 @@ fn start_checkpointer(
     path: &Path,
 ) -> Result<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)> {
     let conn = Connection::open(path).map_err(db_err)?;
-    conn.execute_batch("PRAGMA busy_timeout = 10000;")
+    conn.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA journal_size_limit = 67108864;")
         .map_err(db_err)?;
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let handle = std::thread::Builder::new()
@@ -190,8 +195,25 @@ fn start_checkpointer(
             while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                 rx.recv_timeout(CHECKPOINT_EVERY)
             {
-                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    tracing::warn!(error = %e, "checkpoint failed");
+                // (busy, frames in the WAL, frames copied)
+                let passive = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                    Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                });
+                match passive {
+                    // Under steady writes a passive checkpoint never catches
+                    // the writer, so the WAL is never started over and grows
+                    // without bound. Past a size, wait for the readers once
+                    // (RESTART): the next commit then writes from the start
+                    // of the file, and `journal_size_limit` trims it.
+                    Ok((log, _)) if log > RESTART_AFTER_FRAMES => {
+                        if let Err(e) =
+                            conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))
+                        {
+                            tracing::warn!(error = %e, "restart checkpoint failed");
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "checkpoint failed"),
                 }
             }
             if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
