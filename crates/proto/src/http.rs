@@ -209,15 +209,6 @@ pub struct Health {
     pub version: String,
 }
 
-/// A client id paired with its conversation; used in send errors.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct SendRef {
-    /// The conversation.
-    pub conv: ConversationId,
-    /// The client id.
-    pub client_id: ClientId,
-}
-
 /// `GET /v1/sessions`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SessionList {

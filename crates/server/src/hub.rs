@@ -46,7 +46,6 @@ struct Slot {
 pub struct Hub {
     users: RwLock<HashMap<UserId, Vec<Slot>>>,
     next_id: AtomicU64,
-    connections: AtomicU64,
 }
 
 /// A connection's end: its queue and flags. Unregisters when dropped.
@@ -101,7 +100,6 @@ impl Hub {
         if let Ok(mut users) = self.users.write() {
             users.entry(user).or_default().push(slot);
         }
-        self.connections.fetch_add(1, Ordering::Relaxed);
         Registration {
             hub: self.clone(),
             user,
@@ -121,20 +119,6 @@ impl Hub {
                 users.remove(&user);
             }
         }
-        self.connections.fetch_sub(1, Ordering::Relaxed);
-    }
-
-    /// Connections registered now.
-    pub fn connection_count(&self) -> u64 {
-        self.connections.load(Ordering::Relaxed)
-    }
-
-    /// True when the user has a live connection on this node.
-    pub fn is_connected(&self, user: UserId) -> bool {
-        self.users
-            .read()
-            .map(|u| u.contains_key(&user))
-            .unwrap_or(false)
     }
 
     /// Delivers a bus message to the local connections it concerns.

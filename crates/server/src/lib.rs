@@ -262,17 +262,6 @@ impl Running {
         &self.state
     }
 
-    /// Resolves once a shutdown was asked for.
-    pub async fn stopped(&self) {
-        let mut rx = self.shutdown_tx.subscribe();
-        let _ = rx.wait_for(|s| *s).await;
-    }
-
-    /// A handle that starts the shutdown when called.
-    pub fn shutdown_handle(&self) -> watch::Sender<bool> {
-        self.shutdown_tx.clone()
-    }
-
     /// Shuts down in order: stop accepting, close live connections with a
     /// close frame, wait for them (up to 10 s), then close the store and the
     /// bus.

@@ -32,7 +32,7 @@ pub use error::StoreError;
 pub use records::*;
 
 use async_trait::async_trait;
-use natter_proto::{ConversationId, Cursor, DeviceId, Privacy, Seq, UserId};
+use natter_proto::{ConversationId, Cursor, DeviceId, Privacy, UserId};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -156,6 +156,3 @@ pub trait Store: Send + Sync + 'static {
 
 /// A batch of commits, shared by everyone that forwards it.
 pub type CommitBatch = Arc<Vec<Committed>>;
-
-/// Highest sequence number of a history page request, for readability.
-pub type SeqBound = Seq;
