@@ -2,9 +2,9 @@
 //! included) that something was committed.
 //!
 //! The bus only says "something new": the database stays the source of
-//! truth. A node that misses a bus message loses nothing, because each
-//! connection notices the gap in its cursor and reads what it missed from the
-//! store. The in-process backend here serves the embedded deployment; a
+//! truth. A node that misses a bus message loses nothing: messages carry
+//! their position in commit order, and a connection that was dropped from
+//! (a full queue) reads what it missed from the store. The in-process backend here serves the embedded deployment; a
 //! cluster backend (NATS) implements the same trait.
 //!
 //! Depends on `natter-proto` only.
@@ -24,8 +24,10 @@ pub struct Notice {
     pub item: Arc<LogItem>,
     /// The item as JSON, shared by every frame that carries it.
     pub json: Arc<str>,
-    /// Each user whose log got the item, with its position there.
-    pub recipients: Vec<(UserId, Cursor)>,
+    /// The item's position, the same in every recipient's log.
+    pub cursor: Cursor,
+    /// Each user whose log got the item.
+    pub recipients: Arc<Vec<UserId>>,
     /// Recipients who see another version of the item (privacy masks), as
     /// JSON.
     pub variants: Vec<(UserId, Arc<str>)>,

@@ -1,15 +1,18 @@
 //! The resume cursor.
 //!
-//! Each user has one ordered log of everything that concerns them (messages in
-//! their conversations, conversations they join, membership changes). Every
-//! entry has the next number in that user's log. A device's cursor is the
-//! position of the last entry it has seen; "give me what happened after X" is
-//! the single sync path for fresh connections, reconnects, new devices and
-//! offline catch-up.
+//! Each user has one ordered log of everything that concerns them (messages
+//! and other events in their conversations from where they joined, and
+//! receipts addressed to them). Every entry carries a position; positions
+//! only grow along a user's log, but they are not consecutive (one sequence
+//! serves the whole server, so an event has the same position in every
+//! member's log and is serialised once for all of them). A device's cursor is
+//! the position of the last entry it has seen; "give me what happened after
+//! X" is the single sync path for fresh connections, reconnects, new devices
+//! and offline catch-up.
 //!
 //! On the wire a cursor is an opaque string. Clients store it and send it
-//! back; they must not compute with it. The empty cursor (or `"0"`) means
-//! "from the beginning".
+//! back; they must not compute with it (nor expect consecutive values). The
+//! empty cursor (or `"0"`) means "from the beginning".
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -22,11 +25,6 @@ pub struct Cursor(pub u64);
 impl Cursor {
     /// The position before the first entry.
     pub const START: Cursor = Cursor(0);
-
-    /// The next position.
-    pub fn next(self) -> Cursor {
-        Cursor(self.0 + 1)
-    }
 }
 
 impl fmt::Display for Cursor {

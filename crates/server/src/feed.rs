@@ -4,9 +4,10 @@
 //! A feed registers with the hub *before* reading the store, so nothing
 //! committed in between can be missed; then it serves the backlog from the
 //! store page by page, says "synced", and switches to live items from the
-//! hub. Live items at or below the cursor are duplicates and dropped; an item
-//! beyond `cursor + 1` means something was missed (another node, a full
-//! queue) and the feed reads the gap from the store. Every path that can be
+//! hub. Live items come in commit order; those at or below the cursor are
+//! duplicates (already read from the store) and dropped. When the hub had to
+//! drop items for this connection (a full queue) it says so, and the feed
+//! reads what it missed from the store. Every path that can be
 //! interrupted leaves the cursor where the client last got something, so a
 //! cancelled step is simply redone. Live-only signals (presence, typing) are
 //! passed through as they come.
@@ -163,17 +164,19 @@ impl Feed {
                                 break;
                             }
                             Outbound::Item { cursor, item } => {
-                                if cursor <= self.cursor {
-                                    // Already delivered (from the backlog).
-                                } else if cursor == self.cursor.next() {
-                                    self.cursor = cursor;
-                                    out.push((cursor, item.0, item.1.clone()));
-                                } else {
-                                    // A gap: read it from the store. The
-                                    // store read includes this item too.
+                                // The hub raises the flag before queueing
+                                // anything that came after a dropped item,
+                                // so an item seen with the flag up may follow
+                                // a hole: read from the store instead.
+                                if self.reg.take_lagged() {
                                     self.mode = Mode::Backlog;
                                     break;
                                 }
+                                if cursor > self.cursor {
+                                    self.cursor = cursor;
+                                    out.push((cursor, item.0, item.1.clone()));
+                                }
+                                // Else already delivered (from the backlog).
                             }
                         }
                         if out.len() >= 256 {

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 /// queue allocates room for a block of these up front.
 #[derive(Clone, Debug)]
 pub enum Outbound {
-    /// A log item at `cursor` in the user's log.
+    /// A log item at `cursor` (its position in every recipient's log).
     Item {
         /// Log position.
         cursor: Cursor,
@@ -129,7 +129,7 @@ impl Hub {
                 for notice in notices.iter() {
                     let kind = notice.item.kind();
                     let shared = Arc::new((kind, notice.json.clone()));
-                    for (user, cursor) in &notice.recipients {
+                    for user in notice.recipients.iter() {
                         let Some(slots) = users.get(user) else {
                             continue;
                         };
@@ -140,7 +140,7 @@ impl Hub {
                         };
                         for slot in slots {
                             let item = Outbound::Item {
-                                cursor: *cursor,
+                                cursor: notice.cursor,
                                 item: payload.clone(),
                             };
                             if let Err(mpsc::error::TrySendError::Full(_)) = slot.tx.try_send(item)

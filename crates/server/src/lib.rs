@@ -231,12 +231,13 @@ async fn publish(
                     Ok((json, variants)) => Some(Notice {
                         item: c.item.clone(),
                         json,
+                        cursor: c.position,
                         recipients: c.recipients.clone(),
                         variants,
                     }),
                     Err(e) => {
-                        // Connections will find the item through their gap
-                        // check; the store has it.
+                        // Connections see it on their next read from the
+                        // store.
                         tracing::error!(code = %e.code, "cannot serialise a log item");
                         None
                     }

@@ -11,8 +11,8 @@ const MAX_ENTRIES: usize = 100_000;
 
 #[derive(Default)]
 pub(crate) struct WriterCache {
-    /// Newest log position per user.
-    pub heads: HashMap<UserId, u64>,
+    /// The newest position handed out.
+    pub head: Option<u64>,
     /// Newest event seq per conversation.
     pub last_seq: HashMap<ConversationId, u64>,
     /// Member list per conversation, in join order.
@@ -21,17 +21,14 @@ pub(crate) struct WriterCache {
 
 impl WriterCache {
     pub(crate) fn clear(&mut self) {
-        self.heads.clear();
+        self.head = None;
         self.last_seq.clear();
         self.members.clear();
     }
 
     /// Drops everything when it has grown past its bound.
     pub(crate) fn trim(&mut self) {
-        if self.heads.len() > MAX_ENTRIES
-            || self.last_seq.len() > MAX_ENTRIES
-            || self.members.len() > MAX_ENTRIES
-        {
+        if self.last_seq.len() > MAX_ENTRIES || self.members.len() > MAX_ENTRIES {
             self.clear();
         }
     }

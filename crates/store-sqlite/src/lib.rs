@@ -257,16 +257,11 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 
 // ---- helpers used inside the writer --------------------------------------
 
-fn log_head_of(conn: &Connection, user: &UserId) -> Result<u64> {
-    let head: Option<i64> = conn
-        .prepare_cached(
-            "SELECT MAX(COALESCE((SELECT MAX(useq) FROM user_log WHERE user_id = ?1), 0), log_floor)
-             FROM users WHERE id = ?1",
-        )
-        .and_then(|mut s| s.query_row([user.as_bytes()], |r| r.get(0)).optional())
-        .map_err(db_err)?
-        .flatten();
-    head.map(|h| h as u64).ok_or(StoreError::NotFound)
+fn log_head_of(conn: &Connection) -> Result<u64> {
+    conn.prepare_cached("SELECT pos FROM log_head WHERE id = 0")
+        .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+        .map(|h| h as u64)
+        .map_err(db_err)
 }
 
 fn members_of(ctx: &mut Ctx<'_>, conv: &ConversationId) -> Result<Arc<Vec<UserId>>> {
@@ -305,41 +300,39 @@ fn last_seq_of(ctx: &mut Ctx<'_>, conv: &ConversationId) -> Result<Option<u64>> 
     Ok(seq.map(|s| s as u64))
 }
 
-/// The next position in a user's log.
-fn next_position(ctx: &mut Ctx<'_>, user: &UserId) -> Result<u64> {
-    let head = match ctx.cache.heads.get(user) {
-        Some(h) => *h,
-        None => log_head_of(ctx.conn, user)?,
+/// Takes the next position of the database-wide sequence.
+fn next_position(ctx: &mut Ctx<'_>) -> Result<u64> {
+    let head = match ctx.cache.head {
+        Some(h) => h,
+        None => log_head_of(ctx.conn)?,
     };
-    Ok(head + 1)
+    let next = head + 1;
+    ctx.conn
+        .prepare_cached("UPDATE log_head SET pos = ?1 WHERE id = 0")
+        .and_then(|mut s| s.execute([next as i64]))
+        .map_err(db_err)?;
+    ctx.cache.head = Some(next);
+    Ok(next)
 }
 
-/// Inserts an event and gives each recipient's log its next position.
-fn commit_event(ctx: &mut Ctx<'_>, event: Event, recipients: &[UserId]) -> Result<Committed> {
-    insert_event(ctx.conn, &event)?;
-    let mut positions = Vec::with_capacity(recipients.len());
-    for user in recipients {
-        let next = next_position(ctx, user)?;
-        ctx.conn
-            .prepare_cached(
-                "INSERT INTO user_log (user_id, useq, conv_id, seq) VALUES (?1, ?2, ?3, ?4)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    user.as_bytes(),
-                    next as i64,
-                    event.conv.as_bytes(),
-                    event.seq as i64
-                ])
-            })
-            .map_err(db_err)?;
-        ctx.cache.heads.insert(*user, next);
-        positions.push((*user, Cursor(next)));
-    }
+/// Inserts an event at the next position; it reaches `recipients` (the
+/// conversation's members) without a row per member.
+fn commit_event(
+    ctx: &mut Ctx<'_>,
+    event: Event,
+    recipients: Arc<Vec<UserId>>,
+) -> Result<Committed> {
+    let pos = next_position(ctx)?;
+    insert_event(ctx.conn, &event, pos)?;
+    ctx.conn
+        .prepare_cached("UPDATE conversations SET last_pos = ?2 WHERE id = ?1")
+        .and_then(|mut s| s.execute(params![event.conv.as_bytes(), pos as i64]))
+        .map_err(db_err)?;
     ctx.cache.last_seq.insert(event.conv, event.seq);
     let committed = Committed {
         item: Arc::new(LogItem::Event(event)),
-        recipients: positions,
+        position: Cursor(pos),
+        recipients,
         variants: Vec::new(),
     };
     ctx.committed.push(committed.clone());
@@ -609,9 +602,8 @@ impl Store for SqliteStore {
             for m in &conv.members {
                 insert_member(ctx.conn, &conv.id, m, 1, conv.now)?;
             }
-            ctx.cache
-                .members
-                .insert(conv.id, Arc::new(conv.members.clone()));
+            let members = Arc::new(conv.members.clone());
+            ctx.cache.members.insert(conv.id, members.clone());
             let event = Event {
                 conv: conv.id,
                 seq: 1,
@@ -623,8 +615,7 @@ impl Store for SqliteStore {
                     members: conv.members.clone(),
                 },
             };
-            let members = conv.members.clone();
-            Ok(Created::New(commit_event(ctx, event, &members)?))
+            Ok(Created::New(commit_event(ctx, event, members)?))
         })
         .await
     }
@@ -664,7 +655,8 @@ impl Store for SqliteStore {
             }
             let mut all: Vec<UserId> = members.as_ref().clone();
             all.extend(fresh.iter().copied());
-            ctx.cache.members.insert(add.conv, Arc::new(all.clone()));
+            let all = Arc::new(all);
+            ctx.cache.members.insert(add.conv, all.clone());
             let event = Event {
                 conv: add.conv,
                 seq,
@@ -672,7 +664,7 @@ impl Store for SqliteStore {
                 sender: add.by,
                 body: EventBody::MembersAdded { users: fresh },
             };
-            Ok(Some(commit_event(ctx, event, &all)?))
+            Ok(Some(commit_event(ctx, event, all)?))
         })
         .await
     }
@@ -831,7 +823,7 @@ impl Store for SqliteStore {
                     text: msg.text.clone(),
                 },
             };
-            Ok(Appended::New(commit_event(ctx, event, &members)?))
+            Ok(Appended::New(commit_event(ctx, event, members)?))
         })
         .await
     }
@@ -980,27 +972,27 @@ impl Store for SqliteStore {
                 };
                 audience.push((u, seen));
             }
+            let pos = next_position(ctx)?;
             let mut recipients = Vec::with_capacity(audience.len());
             let mut variants = Vec::new();
             for (u, receipt) in audience {
-                let next = next_position(ctx, &u)?;
                 let json = serde_json::to_string(&receipt)
                     .map_err(|e| StoreError::Internal(format!("encode receipt: {e}")))?;
                 ctx.conn
                     .prepare_cached(
-                        "INSERT INTO user_log (user_id, useq, conv_id, seq, receipt) VALUES (?1, ?2, ?3, 0, ?4)",
+                        "INSERT INTO user_items (user_id, pos, conv_id, receipt) VALUES (?1, ?2, ?3, ?4)",
                     )
-                    .and_then(|mut s| s.execute(params![u.as_bytes(), next as i64, r.conv.as_bytes(), json]))
+                    .and_then(|mut s| s.execute(params![u.as_bytes(), pos as i64, r.conv.as_bytes(), json]))
                     .map_err(db_err)?;
-                ctx.cache.heads.insert(u, next);
-                recipients.push((u, Cursor(next)));
+                recipients.push(u);
                 if receipt != full {
                     variants.push((u, Arc::new(LogItem::Receipt(receipt))));
                 }
             }
             let committed = Committed {
                 item: Arc::new(LogItem::Receipt(full)),
-                recipients,
+                position: Cursor(pos),
+                recipients: Arc::new(recipients),
                 variants,
             };
             ctx.committed.push(committed.clone());
@@ -1125,43 +1117,76 @@ impl Store for SqliteStore {
             if after.0 < floor || after.0 > head {
                 return Err(StoreError::CursorGone { head: Cursor(head) });
             }
+            let limit = limit.max(1) as usize;
+            let after_pos = after.0 as i64;
+            let mut entries: Vec<(u64, LogItem)> = Vec::new();
+            // Receipts addressed to the user.
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT pos, receipt FROM user_items WHERE user_id = ?1 AND pos > ?2
+                     ORDER BY pos LIMIT ?3",
+                )
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map(params![user.as_bytes(), after_pos, limit as i64], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(db_err)?;
+            for row in rows {
+                let (pos, json) = row.map_err(db_err)?;
+                let receipt = serde_json::from_str::<Receipt>(&json)
+                    .map_err(|e| StoreError::Internal(format!("decode receipt: {e}")))?;
+                entries.push((pos as u64, LogItem::Receipt(receipt)));
+            }
+            // The user's conversations that moved past the cursor, each read
+            // through its (conversation, position) index from where the user
+            // joined. Once `limit` entries are known, later reads stop below
+            // the highest one kept.
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT m.conv_id, m.joined_seq FROM members m
+                     JOIN conversations c ON c.id = m.conv_id
+                     WHERE m.user_id = ?1 AND c.last_pos > ?2",
+                )
+                .map_err(db_err)?;
+            let convs = stmt
+                .query_map(params![user.as_bytes(), after_pos], |r| {
+                    Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+                })
+                .map_err(db_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(db_err)?;
             let mut stmt = c
                 .prepare_cached(&format!(
-                    "SELECT l.useq, l.receipt, {EVENT_COLS_E} FROM user_log l
-                     LEFT JOIN events e ON e.conv_id = l.conv_id AND e.seq = l.seq
-                     WHERE l.user_id = ?1 AND l.useq > ?2 ORDER BY l.useq LIMIT ?3"
+                    "SELECT pos, {EVENT_COLS} FROM events
+                     WHERE conv_id = ?1 AND pos > ?2 AND pos < ?3 AND seq >= ?4
+                     ORDER BY pos LIMIT ?5"
                 ))
                 .map_err(db_err)?;
-            let entries = stmt
-                .query_map(
-                    params![user.as_bytes(), after.0 as i64, limit.max(1) as i64],
-                    |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, Option<String>>(1)?,
-                            EventRow::from_row_at(r, 2)?,
-                        ))
-                    },
-                )
-                .map_err(db_err)?
-                .map(|r| {
-                    let (useq, receipt, ev) = r.map_err(db_err)?;
-                    let item = match (receipt, ev) {
-                        (Some(json), _) => {
-                            LogItem::Receipt(serde_json::from_str::<Receipt>(&json).map_err(
-                                |e| StoreError::Internal(format!("decode receipt: {e}")),
-                            )?)
-                        }
-                        (None, Some(ev)) => LogItem::Event(ev.into_event()?),
-                        (None, None) => {
-                            return Err(StoreError::Internal("log entry without event".into()));
-                        }
-                    };
-                    Ok((Cursor(useq as u64), item))
-                })
-                .collect::<Result<Vec<_>>>()?;
+            for (conv, joined) in convs {
+                let below = if entries.len() >= limit {
+                    entries.sort_unstable_by_key(|e| e.0);
+                    entries.truncate(limit);
+                    entries.last().map_or(i64::MAX, |e| e.0 as i64)
+                } else {
+                    i64::MAX
+                };
+                let rows = stmt
+                    .query_map(params![conv, after_pos, below, joined, limit as i64], |r| {
+                        Ok((r.get::<_, i64>(0)?, EventRow::from_row_at(r, 1)?))
+                    })
+                    .map_err(db_err)?;
+                for row in rows {
+                    let (pos, ev) = row.map_err(db_err)?;
+                    let ev =
+                        ev.ok_or_else(|| StoreError::Internal("event row without id".into()))?;
+                    entries.push((pos as u64, LogItem::Event(ev.into_event()?)));
+                }
+            }
+            entries.sort_unstable_by_key(|e| e.0);
+            entries.truncate(limit);
             Ok(LogPage {
-                entries,
+                entries: entries.into_iter().map(|(p, i)| (Cursor(p), i)).collect(),
                 head: Cursor(head),
             })
         })
@@ -1212,19 +1237,14 @@ impl Store for SqliteStore {
     }
 }
 
+/// The newest position and the user's floor (cursors below it were pruned).
 fn head_and_floor(c: &Connection, user: &UserId) -> Result<(u64, u64)> {
-    let row: Option<(i64, i64)> = c
-        .prepare_cached(
-            "SELECT COALESCE((SELECT MAX(useq) FROM user_log WHERE user_id = ?1), 0), log_floor
-             FROM users WHERE id = ?1",
-        )
-        .and_then(|mut s| {
-            s.query_row([user.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()
-        })
+    let floor: Option<i64> = c
+        .prepare_cached("SELECT log_floor FROM users WHERE id = ?1")
+        .and_then(|mut s| s.query_row([user.as_bytes()], |r| r.get(0)).optional())
         .map_err(db_err)?;
-    let (max, floor) = row.ok_or(StoreError::NotFound)?;
-    Ok((max.max(floor) as u64, floor as u64))
+    let floor = floor.ok_or(StoreError::NotFound)? as u64;
+    Ok((log_head_of(c)?.max(floor), floor))
 }
 
 fn session_by_id(c: &Connection, device: &DeviceId) -> Result<Option<SessionRecord>> {
@@ -1255,11 +1275,11 @@ fn insert_member(
     Ok(())
 }
 
-fn insert_event(c: &Connection, ev: &Event) -> Result<()> {
+fn insert_event(c: &Connection, ev: &Event, pos: u64) -> Result<()> {
     let row = EventRow::from_event(ev)?;
     c.prepare_cached(
-        "INSERT INTO events (conv_id, seq, ts, sender, kind, msg_id, client_id, device_id, text, payload)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO events (conv_id, seq, ts, sender, kind, msg_id, client_id, device_id, text, payload, pos)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -1272,7 +1292,8 @@ fn insert_event(c: &Connection, ev: &Event) -> Result<()> {
             row.client_id,
             row.device_id,
             row.text,
-            row.payload
+            row.payload,
+            pos as i64
         ])
     })
     .map_err(db_err)?;
@@ -1282,6 +1303,7 @@ fn insert_event(c: &Connection, ev: &Event) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use natter_proto::{ClientId, MessageId};
 
     async fn open() -> (tempfile::TempDir, Arc<dyn Store>) {
         let dir = tempfile::tempdir().unwrap();
@@ -1291,4 +1313,104 @@ mod tests {
     }
 
     natter_store::conformance_suite!(open);
+
+    /// A database written by the per-user log schema keeps its history;
+    /// cursors from that era get a resync answer instead of silently
+    /// skipping anything, and new writes continue above the old positions.
+    #[tokio::test]
+    async fn per_user_log_databases_migrate_and_old_cursors_resync() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("natter.db");
+        let (alice, conv) = (UserId::new(), ConversationId::new());
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &schema::MIGRATIONS[..2] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch("PRAGMA user_version = 2").unwrap();
+            conn.execute(
+                "INSERT INTO users (id, username, password_hash, created_at) VALUES (?1, 'alice', 'x', 1)",
+                [alice.as_bytes()],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO conversations (id, kind, creator, created_at, last_seq, last_ts, member_count)
+                 VALUES (?1, 'group', ?2, 1, 3, 3, 1)",
+                [conv.as_bytes().as_slice(), alice.as_bytes().as_slice()],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO members (conv_id, user_id, joined_seq, joined_at) VALUES (?1, ?2, 1, 1)",
+                [conv.as_bytes().as_slice(), alice.as_bytes().as_slice()],
+            )
+            .unwrap();
+            for seq in 1..=3i64 {
+                conn.execute(
+                    "INSERT INTO events (conv_id, seq, ts, sender, kind, msg_id, client_id, device_id, text)
+                     VALUES (?1, ?2, ?2, ?3, 'message', ?4, ?5, ?6, ?7)",
+                    params![
+                        conv.as_bytes(),
+                        seq,
+                        alice.as_bytes(),
+                        MessageId::new().as_bytes(),
+                        format!("c{seq}"),
+                        DeviceId::new().as_bytes(),
+                        format!("old {seq}")
+                    ],
+                )
+                .unwrap();
+                conn.execute(
+                    "INSERT INTO user_log (user_id, useq, conv_id, seq) VALUES (?1, ?2, ?3, ?2)",
+                    params![alice.as_bytes(), seq, conv.as_bytes()],
+                )
+                .unwrap();
+            }
+        }
+        let store = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+        for old in [Cursor::START, Cursor(2)] {
+            assert!(matches!(
+                store.log_after(alice, old, 10).await,
+                Err(StoreError::CursorGone { .. })
+            ));
+        }
+        let head = store.log_head(alice).await.unwrap();
+        assert!(
+            store
+                .log_after(alice, head, 10)
+                .await
+                .unwrap()
+                .entries
+                .is_empty()
+        );
+        let history = store
+            .history(HistoryRequest {
+                conv,
+                viewer: alice,
+                range: HistoryRange::Latest,
+                limit: 10,
+            })
+            .await
+            .unwrap();
+        assert_eq!(history.events.len(), 3);
+        let Appended::New(c) = store
+            .append_message(NewMessage {
+                conv,
+                sender: alice,
+                device: DeviceId::new(),
+                id: MessageId::new(),
+                client_id: ClientId("new".into()),
+                text: "new".into(),
+                now: 4,
+            })
+            .await
+            .unwrap()
+        else {
+            panic!("a new message");
+        };
+        assert!(c.position > head);
+        let page = store.log_after(alice, head, 10).await.unwrap();
+        assert_eq!(page.entries.len(), 1);
+        assert_eq!(page.entries[0].1.event().map(|e| e.seq), Some(4));
+        store.close().await;
+    }
 }

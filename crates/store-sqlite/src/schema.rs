@@ -95,4 +95,41 @@ ALTER TABLE users ADD COLUMN read_receipts INTEGER NOT NULL DEFAULT 1;
 -- and the receipt as this user sees it, as JSON)
 ALTER TABLE user_log ADD COLUMN receipt TEXT;
 "#,
+    r#"
+-- One position sequence for the whole database instead of one per user: an
+-- event takes one position and costs one row however many members read it
+-- (a 10,000-member group used to write 10,000 log rows per message). A
+-- user's log is read as the events of their conversations plus the entries
+-- addressed to them (receipts), merged by position.
+ALTER TABLE events ADD COLUMN pos INTEGER;
+ALTER TABLE conversations ADD COLUMN last_pos INTEGER NOT NULL DEFAULT 0;
+
+CREATE TEMP TABLE renumbered AS
+    SELECT conv_id, seq, ROW_NUMBER() OVER (ORDER BY ts, conv_id, seq) AS n FROM events;
+UPDATE events SET pos = r.n FROM renumbered r WHERE r.conv_id = events.conv_id AND r.seq = events.seq;
+DROP TABLE renumbered;
+CREATE UNIQUE INDEX events_by_pos ON events(conv_id, pos);
+UPDATE conversations SET last_pos = COALESCE((SELECT MAX(pos) FROM events WHERE conv_id = conversations.id), 0);
+
+-- the newest position handed out
+CREATE TABLE log_head (
+    id  INTEGER PRIMARY KEY CHECK (id = 0),
+    pos INTEGER NOT NULL
+);
+INSERT INTO log_head (id, pos) VALUES (0, COALESCE((SELECT MAX(pos) FROM events), 0));
+
+-- entries addressed to one user (receipts, as that user sees them)
+CREATE TABLE user_items (
+    user_id BLOB NOT NULL,
+    pos     INTEGER NOT NULL,
+    conv_id BLOB NOT NULL,
+    receipt TEXT NOT NULL,
+    PRIMARY KEY (user_id, pos)
+) WITHOUT ROWID;
+
+-- cursors handed out before this migration counted per user: they cannot be
+-- served any more, and a device that presents one is told to resync
+UPDATE users SET log_floor = (SELECT pos FROM log_head WHERE id = 0);
+DROP TABLE user_log;
+"#,
 ];

@@ -30,6 +30,7 @@ macro_rules! conformance_suite {
             concurrent_senders_get_dense_sequences,
             history_pages_both_ways_and_hides_before_join,
             log_pages_in_order_and_rejects_bad_cursors,
+            log_merges_conversations_and_receipts_in_position_order,
             conversation_list_shows_latest_activity_first,
             commit_feed_announces_in_commit_order,
             receipts_move_forward_and_reach_the_senders,
@@ -371,9 +372,10 @@ pub async fn messages_get_dense_sequence_numbers_and_reach_every_log(store: Arc<
         )
         .await;
         assert_eq!(c.event().expect("an event").seq, i + 2);
-        let users: HashSet<_> = c.recipients.iter().map(|r| r.0).collect();
+        let users: HashSet<_> = c.recipients.iter().copied().collect();
         assert_eq!(users, HashSet::from([alice, bob]));
     }
+    let mut logs = Vec::new();
     for u in [alice, bob] {
         let page = store.log_after(u, Cursor::START, 100).await.unwrap();
         let seqs: Vec<_> = page
@@ -382,11 +384,13 @@ pub async fn messages_get_dense_sequence_numbers_and_reach_every_log(store: Arc<
             .map(|(_, e)| e.event().expect("an event").seq)
             .collect();
         assert_eq!(seqs, vec![1, 2, 3, 4, 5, 6]);
-        let cursors: Vec<_> = page.entries.iter().map(|(c, _)| c.0).collect();
-        assert_eq!(cursors, vec![1, 2, 3, 4, 5, 6]);
-        assert_eq!(page.head, Cursor(6));
-        assert_eq!(store.log_head(u).await.unwrap(), Cursor(6));
+        let cursors: Vec<_> = page.entries.iter().map(|(c, _)| *c).collect();
+        assert!(cursors.windows(2).all(|w| w[0] < w[1]), "positions grow");
+        assert_eq!(page.head, *cursors.last().unwrap());
+        assert_eq!(store.log_head(u).await.unwrap(), page.head);
+        logs.push(cursors);
     }
+    assert_eq!(logs[0], logs[1], "an event has one position in every log");
 }
 
 /// A retry with the same client id returns the original; other text under
@@ -461,7 +465,8 @@ pub async fn non_members_cannot_send_or_read(store: Arc<dyn Store>) {
             .await,
         Err(StoreError::NotMember)
     ));
-    assert_eq!(store.log_head(eve).await.unwrap(), Cursor::START);
+    let eves = store.log_after(eve, Cursor::START, 100).await.unwrap();
+    assert!(eves.entries.is_empty(), "eve's log holds nothing of it");
     assert!(store.membership(conv, eve).await.unwrap().is_none());
 }
 
@@ -506,7 +511,7 @@ pub async fn concurrent_senders_get_dense_sequences(store: Arc<dyn Store>) {
                 break;
             }
             for (c, e) in page.entries {
-                assert_eq!(c, cursor.next(), "log positions are dense");
+                assert!(c > cursor, "log positions grow");
                 cursor = c;
                 seen.push(e.event().expect("an event").seq);
             }
@@ -591,16 +596,111 @@ pub async fn log_pages_in_order_and_rejects_bad_cursors(store: Arc<dyn Store>) {
     }
     let p1 = store.log_after(alice, Cursor::START, 4).await.unwrap();
     assert_eq!(p1.entries.len(), 4);
-    assert_eq!(p1.head, Cursor(10));
     let p2 = store.log_after(alice, p1.entries[3].0, 100).await.unwrap();
-    assert_eq!(p2.entries.first().map(|e| e.0), Some(Cursor(5)));
     assert_eq!(p2.entries.len(), 6);
-    let end = store.log_after(alice, Cursor(10), 100).await.unwrap();
+    assert!(p2.entries[0].0 > p1.entries[3].0);
+    let head = p2.entries[5].0;
+    assert_eq!(p1.head, head);
+    let seqs: Vec<_> = p1
+        .entries
+        .iter()
+        .chain(&p2.entries)
+        .map(|(_, e)| e.event().expect("an event").seq)
+        .collect();
+    assert_eq!(seqs, (1..=10).collect::<Vec<_>>());
+    let end = store.log_after(alice, head, 100).await.unwrap();
     assert!(end.entries.is_empty());
-    match store.log_after(alice, Cursor(11), 100).await {
-        Err(StoreError::CursorGone { head }) => assert_eq!(head, Cursor(10)),
+    match store.log_after(alice, Cursor(head.0 + 1), 100).await {
+        Err(StoreError::CursorGone { head: h }) => assert_eq!(h, head),
         other => panic!("a cursor beyond the head must be refused, got {other:?}"),
     }
+}
+
+/// A user's log interleaves all their conversations and the receipts
+/// addressed to them in commit order, holds nothing of conversations they are
+/// not in or events from before they joined, and pages through it all with
+/// every entry exactly once, whatever the page size.
+pub async fn log_merges_conversations_and_receipts_in_position_order(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let carol = user(&store, "carol").await;
+    let ab = group(&store, alice, &[bob]).await; // alice, bob
+    let ac = group(&store, alice, &[carol]).await; // alice, carol
+    let mut expected_alice = Vec::new();
+    for i in 0..6 {
+        let (conv, from) = if i % 2 == 0 { (ab, bob) } else { (ac, carol) };
+        let c = send(&store, conv, from, &format!("m{i}")).await;
+        expected_alice.push(c.position);
+    }
+    // alice reads: the receipt goes to her own log (read sync) and to bob.
+    let ReceiptChange::Moved(r) = store
+        .set_receipt(mark(ab, alice, ReceiptKind::Read, 2))
+        .await
+        .unwrap()
+    else {
+        panic!("alice reads seq 2");
+    };
+    expected_alice.push(r.position);
+    // carol joins ab late: she sees it from her joining on.
+    let joined = store
+        .add_members(NewMembers {
+            conv: ab,
+            by: alice,
+            users: vec![carol],
+            now: now(),
+        })
+        .await
+        .unwrap()
+        .expect("carol is new");
+    expected_alice.push(joined.position);
+    let last = send(&store, ab, bob, "after carol").await;
+    expected_alice.push(last.position);
+
+    for limit in [1, 2, 3, 100] {
+        let mut cursor = Cursor::START;
+        let mut got = Vec::new();
+        loop {
+            let page = store.log_after(alice, cursor, limit).await.unwrap();
+            if page.entries.is_empty() {
+                break;
+            }
+            assert!(page.entries.len() <= limit as usize);
+            for (c, _) in &page.entries {
+                assert!(*c > cursor, "positions grow along the log");
+                cursor = *c;
+                got.push(*c);
+            }
+        }
+        // alice's log: two `created` events, then everything above.
+        assert_eq!(got.len(), 2 + expected_alice.len(), "page size {limit}");
+        assert_eq!(&got[2..], &expected_alice[..], "page size {limit}");
+    }
+    let carols: Vec<_> = store
+        .log_after(carol, Cursor::START, 100)
+        .await
+        .unwrap()
+        .entries
+        .into_iter()
+        .map(|(_, item)| {
+            let e = item.event().expect("carol gets events only").clone();
+            (e.conv, e.seq)
+        })
+        .collect();
+    let ac_seqs: Vec<_> = carols.iter().filter(|e| e.0 == ac).map(|e| e.1).collect();
+    let ab_seqs: Vec<_> = carols.iter().filter(|e| e.0 == ab).map(|e| e.1).collect();
+    assert_eq!(ac_seqs, vec![1, 2, 3, 4]);
+    assert_eq!(
+        ab_seqs,
+        vec![5, 6],
+        "from the join on: members_added, then the next message"
+    );
+    let bobs = store.log_after(bob, Cursor::START, 100).await.unwrap();
+    assert!(
+        bobs.entries
+            .iter()
+            .all(|(_, i)| i.event().is_none_or(|e| e.conv == ab)),
+        "bob's log holds nothing of a conversation he is not in"
+    );
 }
 
 /// The list puts the conversation with the newest activity first and shows
@@ -668,16 +768,26 @@ pub async fn commit_feed_announces_in_commit_order(store: Arc<dyn Store>) {
             .expect("feed announces within 10 s")
             .expect("feed open");
         for c in batch.iter() {
-            seen.push((c.event().expect("an event").seq, c.recipients.clone()));
+            assert_eq!(c.recipients.len(), 2);
+            seen.push((c.event().expect("an event").seq, c.position));
         }
     }
     let seqs: Vec<_> = seen.iter().map(|s| s.0).collect();
     assert_eq!(seqs, (1..=21).collect::<Vec<_>>());
-    let alice_positions: Vec<_> = seen
+    assert!(
+        seen.windows(2).all(|w| w[0].1 < w[1].1),
+        "positions follow commit order"
+    );
+    let logged: Vec<_> = store
+        .log_after(alice, Cursor::START, 100)
+        .await
+        .unwrap()
+        .entries
         .iter()
-        .map(|s| s.1.iter().find(|r| r.0 == alice).map(|r| r.1.0))
+        .map(|e| e.0)
         .collect();
-    assert_eq!(alice_positions, (1..=21).map(Some).collect::<Vec<_>>());
+    let announced: Vec<_> = seen.iter().map(|s| s.1).collect();
+    assert_eq!(logged, announced, "the feed announces the log's positions");
 }
 
 async fn direct(store: &Arc<dyn Store>, a: UserId, b: UserId) -> ConversationId {
@@ -740,7 +850,7 @@ pub async fn receipts_move_forward_and_reach_the_senders(store: Arc<dyn Store>) 
     let ReceiptChange::Moved(c) = moved else {
         panic!("delivered 3 moves the watermark")
     };
-    let users: HashSet<_> = c.recipients.iter().map(|r| r.0).collect();
+    let users: HashSet<_> = c.recipients.iter().copied().collect();
     assert_eq!(users, HashSet::from([alice, bob]));
     let ReceiptChange::Moved(_) = store
         .set_receipt(mark(conv, bob, ReceiptKind::Read, 2))

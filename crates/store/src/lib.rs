@@ -13,11 +13,14 @@
 //! - A write is acknowledged only after it is durably committed.
 //! - Each conversation's events get sequence numbers 1, 2, 3, … with no gap
 //!   and no repeat, whatever the concurrency.
-//! - Each user has a log (see [`natter_proto::Cursor`]): every event that
-//!   concerns the user gets the next position in it, assigned inside the same
-//!   transaction as the event, so a reader that has seen position `n` has seen
-//!   every position below `n` once `n` is visible (no cursor can skip an
-//!   event that commits later).
+//! - Every item that goes to a log (an event, or a receipt addressed to
+//!   some users) takes the next position of one database-wide sequence,
+//!   assigned inside the same transaction and in commit order, so a reader
+//!   that has seen position `n` has seen every position below `n` once `n`
+//!   is visible (no cursor can skip an item that commits later). A user's
+//!   log is the items of their conversations (from where they joined) and
+//!   the items addressed to them, in position order: sparse, but ordered.
+//!   An event costs one row however many members it reaches.
 //! - `(conversation, sender, client id)` identifies a message: a second append
 //!   with the same key returns the first result and stores nothing.
 //! - Every committed batch is announced, in commit order, on the commit feed.
@@ -133,12 +136,13 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- the per-user log ---------------------------------------------------
 
-    /// Entries of the user's log after `after`, oldest first, at most
+    /// Entries of the user's log after `after`, in position order, at most
     /// `limit`. [`StoreError::CursorGone`] when `after` is older than the
-    /// oldest entry kept or newer than the head.
+    /// oldest entry kept for the user or newer than the head.
     async fn log_after(&self, user: UserId, after: Cursor, limit: u32) -> Result<LogPage>;
 
-    /// The newest position in the user's log.
+    /// The newest position handed out (a cursor at it has seen everything
+    /// the user's log holds so far).
     async fn log_head(&self, user: UserId) -> Result<Cursor>;
 
     // ---- feed and lifecycle -------------------------------------------------

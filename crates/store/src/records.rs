@@ -270,15 +270,16 @@ pub enum Appended {
     Duplicate(Event),
 }
 
-/// One committed log item and the log positions it took.
+/// One committed log item, the position it took and who gets it.
 #[derive(Clone, Debug)]
 pub struct Committed {
     /// The item: an event, or a receipt.
     pub item: Arc<LogItem>,
-    /// Each user whose log got the item, the position it has there, and
-    /// (for receipts) the version of the item that user sees when it differs
-    /// from `item` (privacy masks).
-    pub recipients: Vec<(UserId, Cursor)>,
+    /// Its position. Every recipient's log has it at this position.
+    pub position: Cursor,
+    /// Each user whose log got the item (for an event: the conversation's
+    /// members when it committed).
+    pub recipients: Arc<Vec<UserId>>,
     /// Recipients who see a different version of the item (read receipts
     /// masked by privacy), with that version.
     pub variants: Vec<(UserId, Arc<LogItem>)>,
