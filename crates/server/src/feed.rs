@@ -49,8 +49,11 @@ pub struct Feed {
     mode: Mode,
     synced_once: bool,
     /// The first backlog page, read while opening.
-    prefetched: Option<Vec<Entry>>,
+    prefetched: Option<Page>,
     head: Cursor,
+    /// The last page read held everything up to its head: no need to read
+    /// again until something says the feed fell behind.
+    caught_up: bool,
     /// A signal that came behind a batch of entries, sent next.
     pending_signal: Option<(SignalKind, Arc<str>)>,
 }
@@ -78,10 +81,8 @@ impl Feed {
         let reg = state.hub.register(user, device, state.config.gateway.queue);
         // Fails with CursorGone for a cursor past the head or below the
         // floor. The page read here is the first page of the backlog.
-        let page = state
-            .store
-            .log_after(user, cursor, state.config.gateway.sync_page)
-            .await?;
+        let limit = state.config.gateway.sync_page;
+        let page = state.store.log_after(user, cursor, limit).await?;
         let mut feed = Feed {
             state: state.clone(),
             user,
@@ -91,9 +92,10 @@ impl Feed {
             synced_once: false,
             prefetched: None,
             head: page.head,
+            caught_up: false,
             pending_signal: None,
         };
-        feed.prefetched = Some(serialize(page.entries)?);
+        feed.prefetched = Some(Page::read(page, limit)?);
         Ok(feed)
     }
 
@@ -102,15 +104,27 @@ impl Feed {
         self.head
     }
 
-    /// Marks a page as handed out: the cursor moves to its last entry.
-    fn hand_out(&mut self, page: Vec<Entry>) -> Vec<Entry> {
-        if let Some((last, _, _)) = page.last() {
+    /// Marks a page as handed out: the cursor moves to its last entry, or
+    /// to the head the page was read at when it held everything up to there
+    /// (nothing of this user's lies between, and later reads start higher).
+    fn hand_out(&mut self, page: Page) -> Vec<Entry> {
+        if let Some((last, _, _)) = page.entries.last() {
             self.cursor = *last;
         }
-        page
+        if page.complete {
+            self.cursor = self.cursor.max(page.head);
+        }
+        self.caught_up = page.complete;
+        page.entries
     }
 
-    /// The position of the last entry handed out.
+    /// Live items may have been lost: the next step reads the store.
+    fn fall_behind(&mut self) {
+        self.mode = Mode::Backlog;
+        self.caught_up = false;
+    }
+
+    /// The position the client has everything up to.
     pub fn cursor(&self) -> Cursor {
         self.cursor
     }
@@ -126,12 +140,13 @@ impl Feed {
                 return Ok(Step::Signal(kind, frame));
             }
             if self.reg.take_lagged() {
-                self.mode = Mode::Backlog;
+                self.fall_behind();
             }
             match self.mode {
                 Mode::Backlog => {
                     let page = match self.prefetched.take() {
                         Some(p) => self.hand_out(p),
+                        None if self.caught_up => Vec::new(),
                         None => self.read_page(self.state.config.gateway.sync_page).await?,
                     };
                     if !page.is_empty() {
@@ -163,13 +178,19 @@ impl Feed {
                                 self.pending_signal = Some((kind, frame));
                                 break;
                             }
+                            Outbound::CatchUp => {
+                                // Something may have been lost before it
+                                // reached this node's hub: read the store.
+                                self.fall_behind();
+                                break;
+                            }
                             Outbound::Item { cursor, item } => {
                                 // The hub raises the flag before queueing
                                 // anything that came after a dropped item,
                                 // so an item seen with the flag up may follow
                                 // a hole: read from the store instead.
                                 if self.reg.take_lagged() {
-                                    self.mode = Mode::Backlog;
+                                    self.fall_behind();
                                     break;
                                 }
                                 if cursor > self.cursor {
@@ -200,7 +221,7 @@ impl Feed {
             .log_after(self.user, self.cursor, limit)
             .await?;
         self.head = self.head.max(page.head);
-        let page = serialize(page.entries)?;
+        let page = Page::read(page, limit)?;
         Ok(self.hand_out(page))
     }
 
@@ -216,7 +237,7 @@ impl Feed {
         loop {
             match next {
                 Some(Outbound::Revoked) | None => return None,
-                Some(Outbound::Item { .. }) => {}
+                Some(Outbound::Item { .. } | Outbound::CatchUp) => {}
                 Some(Outbound::Signal(_, frame)) => signals.push(frame),
             }
             next = match self.reg.rx.try_recv() {
@@ -230,8 +251,11 @@ impl Feed {
     pub async fn page(&mut self, limit: u32) -> ApiResult<Vec<Entry>> {
         if let Some(mut p) = self.prefetched.take() {
             // Entries past the limit stay unread; the cursor does not pass them.
-            p.truncate(limit as usize);
-            if !p.is_empty() {
+            if p.entries.len() > limit as usize {
+                p.entries.truncate(limit as usize);
+                p.complete = false;
+            }
+            if !p.entries.is_empty() || p.complete {
                 return Ok(self.hand_out(p));
             }
         }
@@ -244,9 +268,28 @@ impl Feed {
     }
 }
 
-fn serialize(entries: Vec<(Cursor, LogItem)>) -> ApiResult<Vec<Entry>> {
-    entries
-        .into_iter()
-        .map(|(cursor, item)| item_json(&item).map(|(kind, json)| (cursor, kind, json)))
-        .collect()
+/// A page read from the store, serialised.
+struct Page {
+    entries: Vec<Entry>,
+    /// The head when it was read.
+    head: Cursor,
+    /// It holds every entry of the user's up to `head` (it was not cut at
+    /// the limit).
+    complete: bool,
+}
+
+impl Page {
+    fn read(page: natter_store::LogPage, limit: u32) -> ApiResult<Page> {
+        let complete = page.entries.len() < limit as usize;
+        let entries = page
+            .entries
+            .into_iter()
+            .map(|(cursor, item)| item_json(&item).map(|(kind, json)| (cursor, kind, json)))
+            .collect::<ApiResult<_>>()?;
+        Ok(Page {
+            entries,
+            head: page.head,
+            complete,
+        })
+    }
 }

@@ -26,6 +26,8 @@ pub enum Outbound {
         /// `event` or `receipt`, and the item's JSON.
         item: Arc<(&'static str, Arc<str>)>,
     },
+    /// Items may have been lost before they reached the hub: read the store.
+    CatchUp,
     /// A live-only signal (a complete frame).
     Signal(SignalKind, Arc<str>),
     /// The session was revoked; close.
@@ -46,6 +48,10 @@ struct Slot {
 pub struct Hub {
     users: RwLock<HashMap<UserId, Vec<Slot>>>,
     next_id: AtomicU64,
+    /// The position of the last item dispatched. Positions are handed out
+    /// densely in commit order, so a jump means something committed never
+    /// arrived here.
+    last_position: AtomicU64,
 }
 
 /// A connection's end: its queue and flags. Unregisters when dropped.
@@ -127,6 +133,18 @@ impl Hub {
         match msg {
             BusMessage::Events(notices) => {
                 for notice in notices.iter() {
+                    let last = self.last_position.swap(notice.cursor.0, Ordering::Relaxed);
+                    if last != 0 && notice.cursor.0 > last + 1 {
+                        tracing::warn!(
+                            after = last,
+                            next = notice.cursor.0,
+                            "committed items never reached the hub; every connection reads the store"
+                        );
+                        for slot in users.values().flatten() {
+                            slot.lagged.store(true, Ordering::Release);
+                            let _ = slot.tx.try_send(Outbound::CatchUp);
+                        }
+                    }
                     let kind = notice.item.kind();
                     let shared = Arc::new((kind, notice.json.clone()));
                     for user in notice.recipients.iter() {

@@ -81,11 +81,16 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
     )
 }
 
+/// Prepared statements kept per connection: more than the store has.
+const STATEMENT_CACHE: usize = 64;
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, runs migrations,
     /// and starts the writer thread.
     pub fn open(path: &Path, opts: SqliteOptions) -> Result<Self> {
         let mut conn = Connection::open(path).map_err(db_err)?;
+        // Every statement the writer runs stays prepared (the default keeps 16).
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
@@ -230,6 +235,7 @@ fn open_reader(path: &Path) -> Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(db_err)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA query_only = ON;")
         .map_err(db_err)?;
     Ok(conn)
@@ -324,9 +330,22 @@ fn commit_event(
 ) -> Result<Committed> {
     let pos = next_position(ctx)?;
     insert_event(ctx.conn, &event, pos)?;
+    let is_message = matches!(event.body, EventBody::Message { .. });
     ctx.conn
-        .prepare_cached("UPDATE conversations SET last_pos = ?2 WHERE id = ?1")
-        .and_then(|mut s| s.execute(params![event.conv.as_bytes(), pos as i64]))
+        .prepare_cached(
+            "UPDATE conversations SET last_seq = ?2, last_pos = ?3, last_ts = ?4,
+                 last_msg_seq = CASE WHEN ?5 THEN ?2 ELSE last_msg_seq END
+             WHERE id = ?1",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                event.conv.as_bytes(),
+                event.seq as i64,
+                pos as i64,
+                event.ts,
+                is_message
+            ])
+        })
         .map_err(db_err)?;
     ctx.cache.last_seq.insert(event.conv, event.seq);
     let committed = Committed {
@@ -643,12 +662,8 @@ impl Store for SqliteStore {
             let seq = last + 1;
             let count = (members.len() + fresh.len()) as i64;
             ctx.conn
-                .prepare_cached(
-                    "UPDATE conversations SET last_seq = ?2, last_ts = ?3, member_count = ?4 WHERE id = ?1",
-                )
-                .and_then(|mut s| {
-                    s.execute(params![add.conv.as_bytes(), seq as i64, add.now, count])
-                })
+                .prepare_cached("UPDATE conversations SET member_count = ?2 WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![add.conv.as_bytes(), count]))
                 .map_err(db_err)?;
             for u in &fresh {
                 insert_member(ctx.conn, &add.conv, u, seq, add.now)?;
@@ -805,12 +820,6 @@ impl Store for SqliteStore {
             }
             let last = last_seq_of(ctx, &msg.conv)?.ok_or(StoreError::NotMember)?;
             let seq = last + 1;
-            ctx.conn
-                .prepare_cached(
-                    "UPDATE conversations SET last_seq = ?2, last_msg_seq = ?2, last_ts = ?3 WHERE id = ?1",
-                )
-                .and_then(|mut s| s.execute(params![msg.conv.as_bytes(), seq as i64, msg.now]))
-                .map_err(db_err)?;
             let event = Event {
                 conv: msg.conv,
                 seq,
@@ -1113,9 +1122,20 @@ impl Store for SqliteStore {
 
     async fn log_after(&self, user: UserId, after: Cursor, limit: u32) -> Result<LogPage> {
         self.read(move |c| {
+            // One snapshot for every statement below: a commit landing
+            // between two of them could otherwise put a position in one
+            // conversation's answer and hide a lower one in another's.
+            let tx = c.unchecked_transaction().map_err(db_err)?;
+            let c: &Connection = &tx;
             let (head, floor) = head_and_floor(c, &user)?;
             if after.0 < floor || after.0 > head {
                 return Err(StoreError::CursorGone { head: Cursor(head) });
+            }
+            if after.0 == head {
+                return Ok(LogPage {
+                    entries: Vec::new(),
+                    head: Cursor(head),
+                });
             }
             let limit = limit.max(1) as usize;
             let after_pos = after.0 as i64;
@@ -1365,9 +1385,18 @@ mod tests {
                 )
                 .unwrap();
             }
+            // Receipts took per-user positions too: the old log reached 8.
+            for useq in 4..=8i64 {
+                conn.execute(
+                    "INSERT INTO user_log (user_id, useq, conv_id, seq, receipt) VALUES (?1, ?2, ?3, 0, '{}')",
+                    params![alice.as_bytes(), useq, conv.as_bytes()],
+                )
+                .unwrap();
+            }
         }
         let store = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
-        for old in [Cursor::START, Cursor(2)] {
+        let old_cursors = [Cursor::START, Cursor(2), Cursor(5), Cursor(7)];
+        for old in old_cursors {
             assert!(matches!(
                 store.log_after(alice, old, 10).await,
                 Err(StoreError::CursorGone { .. })
@@ -1411,6 +1440,13 @@ mod tests {
         let page = store.log_after(alice, head, 10).await.unwrap();
         assert_eq!(page.entries.len(), 1);
         assert_eq!(page.entries[0].1.event().map(|e| e.seq), Some(4));
+        // Later writes never make an old cursor acceptable.
+        for old in old_cursors {
+            assert!(matches!(
+                store.log_after(alice, old, 10).await,
+                Err(StoreError::CursorGone { .. })
+            ));
+        }
         store.close().await;
     }
 }

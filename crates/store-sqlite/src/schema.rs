@@ -105,7 +105,7 @@ ALTER TABLE events ADD COLUMN pos INTEGER;
 ALTER TABLE conversations ADD COLUMN last_pos INTEGER NOT NULL DEFAULT 0;
 
 CREATE TEMP TABLE renumbered AS
-    SELECT conv_id, seq, ROW_NUMBER() OVER (ORDER BY ts, conv_id, seq) AS n FROM events;
+    SELECT conv_id, seq, ROW_NUMBER() OVER (ORDER BY conv_id, seq) AS n FROM events;
 UPDATE events SET pos = r.n FROM renumbered r WHERE r.conv_id = events.conv_id AND r.seq = events.seq;
 DROP TABLE renumbered;
 CREATE UNIQUE INDEX events_by_pos ON events(conv_id, pos);
@@ -116,7 +116,12 @@ CREATE TABLE log_head (
     id  INTEGER PRIMARY KEY CHECK (id = 0),
     pos INTEGER NOT NULL
 );
-INSERT INTO log_head (id, pos) VALUES (0, COALESCE((SELECT MAX(pos) FROM events), 0));
+-- above every position handed out so far, old per-user ones included, so
+-- no cursor from before can ever look like a new one
+INSERT INTO log_head (id, pos) VALUES (0, MAX(
+    COALESCE((SELECT MAX(pos) FROM events), 0),
+    COALESCE((SELECT MAX(useq) FROM user_log), 0),
+    COALESCE((SELECT MAX(log_floor) FROM users), 0)));
 
 -- entries addressed to one user (receipts, as that user sees them)
 CREATE TABLE user_items (

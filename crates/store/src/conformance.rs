@@ -31,6 +31,7 @@ macro_rules! conformance_suite {
             history_pages_both_ways_and_hides_before_join,
             log_pages_in_order_and_rejects_bad_cursors,
             log_merges_conversations_and_receipts_in_position_order,
+            log_read_during_commits_skips_nothing,
             conversation_list_shows_latest_activity_first,
             commit_feed_announces_in_commit_order,
             receipts_move_forward_and_reach_the_senders,
@@ -701,6 +702,61 @@ pub async fn log_merges_conversations_and_receipts_in_position_order(store: Arc<
             .all(|(_, i)| i.event().is_none_or(|e| e.conv == ab)),
         "bob's log holds nothing of a conversation he is not in"
     );
+}
+
+/// A reader paging through its log while other conversations commit never
+/// skips an entry: each page is one consistent view.
+pub async fn log_read_during_commits_skips_nothing(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let mut convs = Vec::new();
+    for i in 0..4 {
+        let other = user(&store, &format!("o{i}")).await;
+        convs.push((group(&store, alice, &[other]).await, other));
+    }
+    let writers: Vec<_> = convs
+        .iter()
+        .map(|&(conv, other)| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for j in 0..60 {
+                    send(&store, conv, other, &format!("{j}")).await;
+                }
+            })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    let mut cursor = Cursor::START;
+    let mut done = false;
+    loop {
+        let finished = writers.iter().all(|w| w.is_finished());
+        let page = store.log_after(alice, cursor, 7).await.unwrap();
+        for (c, _) in &page.entries {
+            assert!(*c > cursor);
+            cursor = *c;
+            seen.push(*c);
+        }
+        if page.entries.is_empty() {
+            if done {
+                break;
+            }
+            // One more empty read after every writer finished.
+            done = finished;
+            tokio::task::yield_now().await;
+        }
+    }
+    for w in writers {
+        w.await.expect("writer");
+    }
+    let all: Vec<_> = store
+        .log_after(alice, Cursor::START, 1000)
+        .await
+        .unwrap()
+        .entries
+        .iter()
+        .map(|e| e.0)
+        .collect();
+    assert_eq!(all.len(), 4 + 4 * 60);
+    assert_eq!(seen, all, "paging while others commit saw every entry once");
 }
 
 /// The list puts the conversation with the newest activity first and shows

@@ -170,6 +170,51 @@ async fn a_long_poll_waits_for_the_next_event() {
 }
 
 #[tokio::test]
+async fn a_long_poll_says_nothing_more_while_other_people_are_busy() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let carol = server.user("carol").await;
+    let dave = server.user("dave").await;
+    let ab = alice.direct(bob.user_id().unwrap()).await.unwrap();
+    let cd = carol.direct(dave.user_id().unwrap()).await.unwrap();
+    let first = bob.sync(None, None, Some(100)).await.unwrap();
+    assert_eq!(first.deliveries.len(), 1, "the conversation's creation");
+    assert!(!first.more);
+    for i in 0..5 {
+        carol
+            .send_message(cd.id, &ClientId::random(), &format!("c{i}"))
+            .await
+            .unwrap();
+    }
+    // Nothing of bob's happened: no entries and nothing more to fetch (a
+    // client that polls again at once while `more` is true would spin).
+    let idle = bob.sync(Some(first.cursor), None, Some(100)).await.unwrap();
+    assert!(idle.deliveries.is_empty());
+    assert!(!idle.more);
+    assert!(idle.cursor >= first.cursor);
+    for i in 0..3 {
+        alice
+            .send_message(ab.id, &ClientId::random(), &format!("a{i}"))
+            .await
+            .unwrap();
+    }
+    // A page cut at the limit says there is more, and the rest follows.
+    let cut = bob.sync(Some(idle.cursor), None, Some(2)).await.unwrap();
+    assert_eq!(cut.deliveries.len(), 2);
+    assert!(cut.more);
+    let rest = bob.sync(Some(cut.cursor), None, Some(2)).await.unwrap();
+    let texts: Vec<_> = cut
+        .deliveries
+        .iter()
+        .chain(&rest.deliveries)
+        .filter_map(|d| d.item.event().and_then(text))
+        .collect();
+    assert_eq!(texts, ["a0", "a1", "a2"]);
+    assert!(!rest.more);
+}
+
+#[tokio::test]
 async fn a_cursor_from_the_future_gets_a_resync_answer() {
     let server = TestServer::start().await;
     let bob = server.user("bob").await;

@@ -26,6 +26,8 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::Message;
 
+mod nats;
+
 type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
 /// `natter bench`.
@@ -129,6 +131,26 @@ enum Scenario {
         #[arg(long, default_value_t = 20)]
         duration: u64,
     },
+    /// The ceiling for fan-out: bare NATS core pub/sub from one publisher to
+    /// as many subscriber connections, with event-frame-sized payloads.
+    NatsFanout {
+        /// Subscriber connections.
+        #[arg(long, default_value_t = 1000)]
+        subscribers: usize,
+        /// Messages per second from the publisher.
+        #[arg(long, default_value_t = 20)]
+        rate: u64,
+        /// Seconds to measure.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        /// The NATS server.
+        #[arg(
+            long,
+            env = "NATTER_TEST_NATS_URL",
+            default_value = "nats://127.0.0.1:4222"
+        )]
+        nats: String,
+    },
     /// Runs the bare echo server for `ws-echo` (prints its URL).
     #[command(hide = true)]
     EchoServer,
@@ -148,8 +170,28 @@ enum Scenario {
         /// Connections to open.
         #[arg(long, default_value_t = 5000)]
         count: usize,
-        /// Upgrades in flight at once.
+        /// Upgrades in flight at once (per process).
         #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Client processes to spread the sockets over (one process may hold
+        /// only about 19,900 sockets here).
+        #[arg(long, default_value_t = 1)]
+        procs: usize,
+    },
+    /// One client process of a multi-process `connections` run.
+    #[command(hide = true)]
+    ConnectionsWorker {
+        /// File with one access token per line.
+        #[arg(long)]
+        tokens: PathBuf,
+        /// Sockets to open.
+        #[arg(long)]
+        count: usize,
+        /// Index of this worker's first socket (picks source addresses).
+        #[arg(long)]
+        first: usize,
+        /// Upgrades in flight at once.
+        #[arg(long)]
         concurrency: usize,
     },
 }
@@ -165,6 +207,26 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             return finish(sqlite_ceiling(batch, size, duration)?, args.out);
         }
         Scenario::EchoServer => return echo_server().await,
+        Scenario::NatsFanout {
+            subscribers,
+            rate,
+            duration,
+            nats,
+        } => {
+            return finish(
+                nats::fanout(&nats, subscribers, rate, duration).await?,
+                args.out,
+            );
+        }
+        Scenario::ConnectionsWorker {
+            tokens,
+            count,
+            first,
+            concurrency,
+        } => {
+            let url = args.url.context("--url is required")?;
+            return connections_worker(&url, &tokens, count, first, concurrency).await;
+        }
         Scenario::WsEcho {
             pairs,
             rate,
@@ -198,8 +260,16 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             size,
             idle,
         } => latency(&server, pairs, rate, duration, size, idle).await?,
-        Scenario::Connections { count, concurrency } => {
-            connections(&server, count, concurrency).await?
+        Scenario::Connections {
+            count,
+            concurrency,
+            procs,
+        } => {
+            if procs > 1 {
+                connections_multi(&server, count, concurrency, procs).await?
+            } else {
+                connections(&server, count, concurrency).await?
+            }
         }
         Scenario::Presence { contacts, rounds } => presence(&server, contacts, rounds).await?,
         Scenario::Receipts {
@@ -211,9 +281,11 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             rate,
             duration,
         } => fanout(&server, members, rate, duration).await?,
-        Scenario::SqliteCeiling { .. } | Scenario::WsEcho { .. } | Scenario::EchoServer => {
-            unreachable!("handled above")
-        }
+        Scenario::SqliteCeiling { .. }
+        | Scenario::WsEcho { .. }
+        | Scenario::EchoServer
+        | Scenario::NatsFanout { .. }
+        | Scenario::ConnectionsWorker { .. } => unreachable!("handled above"),
     };
     let out = finish(result, args.out);
     drop(server);
@@ -305,15 +377,7 @@ impl Target {
 
     /// CPU seconds (user + system) a spawned server has used.
     fn cpu_secs(&self) -> Option<f64> {
-        let pid = self.child.as_ref()?.id();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // Fields after the command name (which may contain spaces).
-        let rest = stat.rsplit_once(')')?.1;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let utime: f64 = fields.get(11)?.parse().ok()?;
-        let stime: f64 = fields.get(12)?.parse().ok()?;
-        // Linux reports clock ticks, 100 per second on every common setup.
-        Some((utime + stime) / 100.0)
+        nats::cpu_secs(self.child.as_ref()?.id())
     }
 
     /// Resident memory of a spawned server, in bytes.
@@ -378,12 +442,20 @@ async fn users(url: &str, n: usize) -> Result<Vec<Client>> {
     Ok(out.into_iter().map(|(_, c)| c).collect())
 }
 
-/// Opens an authenticated socket from source address 127.0.0.x, so a run
-/// is not limited by one address's ephemeral ports.
+/// Opens an authenticated socket from source address 127.0.x.y (picked by
+/// `n`), so a run is not limited by one address's ephemeral ports. The port
+/// is chosen at connect time (`IP_BIND_ADDRESS_NO_PORT`), so binding does not
+/// reserve one per address.
 async fn open_ws(target: &Target, token: &str, n: usize) -> Result<Ws> {
     let addr = target.ws_addr()?;
     let socket = TcpSocket::new_v4()?;
     if addr.ip().is_loopback() {
+        #[cfg(target_os = "linux")]
+        nix::sys::socket::setsockopt(
+            &socket,
+            nix::sys::socket::sockopt::IpBindAddressNoPort,
+            &true,
+        )?;
         let src = std::net::Ipv4Addr::new(127, 0, (1 + (n / 250) % 250) as u8, (1 + n % 250) as u8);
         socket.bind((src, 0).into())?;
     }
@@ -457,7 +529,12 @@ fn machine() -> serde_json::Value {
 
 /// Message text: send time (µs since `epoch`), a colon, padding.
 fn payload(epoch: Instant, size: usize) -> String {
-    let mut s = format!("{}:", epoch.elapsed().as_micros());
+    payload_at(epoch.elapsed().as_micros() as u64, size)
+}
+
+/// Message text stamped with `at` (µs since the run's epoch).
+fn payload_at(at: u64, size: usize) -> String {
+    let mut s = format!("{at}:");
     while s.len() < size {
         s.push('x');
     }
@@ -792,6 +869,148 @@ async fn connections(
     }))
 }
 
+/// `connections` over several client processes: the parent makes the users,
+/// starts `procs` workers that open their share at the same time, and reads
+/// the server's memory while they hold them.
+async fn connections_multi(
+    target: &Target,
+    count: usize,
+    concurrency: usize,
+    procs: usize,
+) -> Result<serde_json::Value> {
+    let tokens = idle_owners(target, count).await?;
+    let (warm, _) = hold_idle(target, &tokens, 50, 16).await?;
+    let before = target.rss();
+    let file = std::env::temp_dir().join(format!("natter-bench-tokens-{}", ClientId::random()));
+    std::fs::write(&file, tokens.join("\n"))?;
+    eprintln!("opening {count} authenticated connections from {procs} processes…");
+    let exe = std::env::current_exe()?;
+    let share = count.div_ceil(procs);
+    let mut workers = Vec::new();
+    for p in 0..procs {
+        let first = p * share;
+        let n = share.min(count.saturating_sub(first));
+        if n == 0 {
+            break;
+        }
+        let child = Command::new(&exe)
+            .args([
+                "bench",
+                "--url",
+                &target.url,
+                "connections-worker",
+                "--tokens",
+            ])
+            .arg(&file)
+            .args([
+                "--count",
+                &n.to_string(),
+                "--first",
+                &(20_000 + first).to_string(),
+            ])
+            .args(["--concurrency", &concurrency.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("cannot start a worker")?;
+        workers.push(child);
+    }
+    // Each worker prints "held <n> <seconds>" once its sockets are open.
+    let mut held = 0usize;
+    let mut slowest = 0f64;
+    for w in &mut workers {
+        let out = w.stdout.take().context("no worker stdout")?;
+        let line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            BufReader::new(out).read_line(&mut line).map(|_| line)
+        })
+        .await??;
+        let mut parts = line.split_whitespace();
+        if parts.next() != Some("held") {
+            bail!("a worker failed: {line}");
+        }
+        held += parts
+            .next()
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(0);
+        slowest = slowest.max(parts.next().and_then(|s| s.parse().ok()).unwrap_or(0.0));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = target.rss();
+    // Closing their stdin tells the workers to let go.
+    for w in &mut workers {
+        drop(w.stdin.take());
+    }
+    for mut w in workers {
+        let _ = tokio::task::spawn_blocking(move || w.wait()).await;
+    }
+    let _ = std::fs::remove_file(&file);
+    drop(warm);
+    let per_conn = match (before, after) {
+        (Some(b), Some(a)) if held > 0 => Some((a.saturating_sub(b) as f64 / held as f64).round()),
+        _ => None,
+    };
+    Ok(serde_json::json!({
+        "scenario": "connections",
+        "machine": machine(),
+        "params": { "count": count, "concurrency": concurrency, "procs": procs },
+        "held": held,
+        "upgrades_per_s": (held as f64 / slowest.max(1e-9)).round(),
+        "server_rss_before_bytes": before,
+        "server_rss_after_bytes": after,
+        "server_bytes_per_connection": per_conn,
+    }))
+}
+
+/// One worker of `connections_multi`: opens its sockets, reports, and
+/// holds them until its stdin closes.
+async fn connections_worker(
+    url: &str,
+    tokens: &std::path::Path,
+    count: usize,
+    first: usize,
+    concurrency: usize,
+) -> Result<()> {
+    let tokens: Vec<String> = std::fs::read_to_string(tokens)?
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let target = Arc::new(Target {
+        url: url.trim_end_matches('/').to_owned(),
+        child: None,
+        data: None,
+    });
+    let started = Instant::now();
+    let mut held = Vec::with_capacity(count);
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..count {
+        let token = tokens[(first + i) % tokens.len()].clone();
+        let t = target.clone();
+        set.spawn(async move { open_ws(&t, &token, first + i).await });
+        if set.len() >= concurrency.max(1)
+            && let Some(r) = set.join_next().await
+        {
+            held.push(r??);
+        }
+    }
+    while let Some(r) = set.join_next().await {
+        held.push(r??);
+    }
+    println!("held {} {:.3}", held.len(), started.elapsed().as_secs_f64());
+    tokio::task::spawn_blocking(|| {
+        let mut sink = String::new();
+        while std::io::stdin()
+            .read_line(&mut sink)
+            .map(|n| n > 0)
+            .unwrap_or(false)
+        {}
+    })
+    .await?;
+    drop(held);
+    Ok(())
+}
+
 /// Reads frames until `pred` accepts one; fails after 30 s.
 async fn wait_frame(ws: &mut Ws, pred: impl Fn(&serde_json::Value) -> bool) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -1046,10 +1265,14 @@ async fn fanout(
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(1) as f64));
     let mut sent = 0u64;
     let mut seq = 0u64;
+    let mut cpu_start = None;
     while Instant::now() < end {
         ticker.tick().await;
         let at = epoch.elapsed().as_micros() as u64;
-        let text = payload(epoch, 100);
+        if at >= start_us && cpu_start.is_none() {
+            cpu_start = target.cpu_secs();
+        }
+        let text = payload_at(at, 100);
         sender_ws
             .send(Message::text(send_frame(group, seq, &text)))
             .await?;
@@ -1062,11 +1285,16 @@ async fn fanout(
             m?;
         }
     }
+    let cpu_end = target.cpu_secs();
     let mut lat = hist();
     for r in receivers {
         lat.add(r.await??)?;
     }
     let got = delivered.load(Ordering::Relaxed);
+    let cpu = match (cpu_start, cpu_end) {
+        (Some(a), Some(b)) if got > 0 => Some(((b - a) * 1e6 / got as f64 * 100.0).round() / 100.0),
+        _ => None,
+    };
     let expected = sent * (members as u64 - 1);
     Ok(serde_json::json!({
         "scenario": "fanout",
@@ -1078,6 +1306,7 @@ async fn fanout(
         "deliveries_per_s": (got as f64 / secs as f64).round(),
         "delivery_latency": summary(&lat),
         "server_rss_bytes": target.rss(),
+        "server_cpu_us_per_delivery": cpu,
     }))
 }
 
