@@ -6,13 +6,21 @@
 //! only grow along a user's log, but they are not consecutive (one sequence
 //! serves the whole server, so an event has the same position in every
 //! member's log and is serialised once for all of them). A device's cursor is
-//! the position of the last entry it has seen; "give me what happened after
-//! X" is the single sync path for fresh connections, reconnects, new devices
-//! and offline catch-up.
+//! the position up to which it has seen everything: its last entry, or a
+//! later position the server handed out when nothing of the user's lay in
+//! between. "Give me what happened after X" is the single sync path for
+//! fresh connections, reconnects, new devices and offline catch-up.
 //!
 //! On the wire a cursor is an opaque string. Clients store it and send it
 //! back; they must not compute with it (nor expect consecutive values). The
 //! empty cursor (or `"0"`) means "from the beginning".
+//!
+//! The server keeps a floor per user: a cursor below it cannot be served and
+//! gets `resync_required` with a cursor to continue from. Upgrading a
+//! database written when each user's log had its own numbering sets every
+//! existing user's floor to the new head, so every cursor handed out before
+//! the upgrade, and the empty cursor for a user created before it, gets
+//! that answer; users created later start from the beginning as usual.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

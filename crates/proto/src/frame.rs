@@ -70,7 +70,8 @@ pub enum ServerFrame {
         user: UserId,
         /// Which device session this socket belongs to.
         device: DeviceId,
-        /// The newest position in your log when the socket was accepted.
+        /// The newest position the server had handed out (to anyone) when
+        /// the socket was accepted; not necessarily one of your entries.
         head: Cursor,
         /// The server pings at least this often; a client that hears
         /// nothing for twice as long should reconnect.
@@ -79,14 +80,17 @@ pub enum ServerFrame {
     /// Something happened in one of your conversations. Store `cursor` once
     /// you have processed the event.
     Event {
-        /// Position of this event in your log.
+        /// Position of this event in your log (the same in every member's
+        /// log; not consecutive with your previous entry).
         cursor: Cursor,
         /// The event.
         event: Event,
     },
     /// Everything up to `cursor` has been delivered; what follows is live.
     Synced {
-        /// The cursor after the backlog.
+        /// The cursor after the backlog. It can be higher than the last
+        /// entry delivered: when the backlog reached the server's newest
+        /// position, the cursor moves there. Store it like any cursor.
         cursor: Cursor,
     },
     /// A message was durably committed.

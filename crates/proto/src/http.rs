@@ -176,9 +176,14 @@ pub struct HistoryPage {
 pub struct SyncPage {
     /// Entries after the requested cursor, in order.
     pub deliveries: Vec<Delivery>,
-    /// The cursor to ask from next time.
+    /// The cursor to ask from next time: the last delivery's, or, when the
+    /// page holds everything of the caller's up to the server's newest
+    /// position, that position (it can be higher than the last delivery's
+    /// cursor, and higher than the cursor asked from on an empty page).
     pub cursor: Cursor,
-    /// True when more entries are ready right now.
+    /// True when the page was cut at its limit: more entries are ready
+    /// right now, so ask again at once. False when the page reached the
+    /// newest position, however busy other users are.
     pub more: bool,
     /// Live-only frames (`presence`, `typing`) that arrived while this
     /// request waited. Between polls such signals are not kept: call
@@ -196,7 +201,9 @@ pub struct Me {
     pub username: String,
     /// This device session.
     pub device: DeviceId,
-    /// The newest position in your log.
+    /// The newest position the server has handed out (to anyone): a cursor
+    /// that means "everything so far". Not the position of your own newest
+    /// entry; `"0"` only while nothing at all has happened on the server.
     pub head: Cursor,
 }
 

@@ -26,6 +26,9 @@ use std::time::{Duration, Instant};
 /// memory (docs/benchmarks.md), and a frame larger than this is still read
 /// whole (the buffer grows for it and is split off as the message).
 const READ_BUFFER: usize = 1024;
+/// Frames written without a flush collect up to this many bytes and go out
+/// in one system call: a run of deliveries, or the handshake's frames.
+const WRITE_BATCH: usize = 16 * 1024;
 
 /// WebSocket close codes used by the server.
 mod close {
@@ -59,7 +62,7 @@ pub async fn upgrade(
     let max = state.config.limits.max_frame_bytes;
     let guard = state.tasks.enter();
     ws.read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BATCH)
         .max_write_buffer_size(max.saturating_mul(4).max(READ_BUFFER * 4))
         .max_message_size(max)
         .max_frame_size(max)
@@ -119,6 +122,34 @@ impl Conn {
         {
             Ok(Ok(())) => Ok(()),
             // The peer is gone; no close frame can reach it.
+            Ok(Err(_)) => Err(Closing {
+                code: close::NORMAL,
+                reason: "",
+            }),
+            Err(_) => Err(Closing {
+                code: close::TRY_AGAIN,
+                reason: "client too slow",
+            }),
+        }
+    }
+
+    /// Queues a frame without flushing: it leaves with the next write that
+    /// flushes (every other write does).
+    async fn queue_frame(&mut self, frame: &ServerFrame) -> Result<(), Closing> {
+        let text = match serde_json::to_string(frame) {
+            Ok(text) => text,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot serialise a frame");
+                return Ok(());
+            }
+        };
+        match tokio::time::timeout(
+            self.write_timeout,
+            self.socket.feed(Message::Text(text.into())),
+        )
+        .await
+        {
+            Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Closing {
                 code: close::NORMAL,
                 reason: "",
@@ -252,14 +283,16 @@ impl Conn {
             head,
             heartbeat_secs: gw.heartbeat_secs,
         };
-        if let Err(c) = self.write_frame(&welcome).await {
+        // Welcome and the presence snapshot go out together with the first
+        // backlog page or `synced`, which follows at once.
+        if let Err(c) = self.queue_frame(&welcome).await {
             return Some(c);
         }
         let present = crate::presence::connected(&self.state, claims.user).await;
         match crate::presence::snapshot(&self.state, claims.user).await {
             Ok(list) => {
                 let frame = ServerFrame::PresenceSnapshot { users: list.users };
-                if let Err(c) = self.write_frame(&frame).await {
+                if let Err(c) = self.queue_frame(&frame).await {
                     return Some(c);
                 }
             }

@@ -675,8 +675,10 @@ async fn throughput(
     // Count deliveries inside the measured window only.
     tokio::time::sleep_until(start.into()).await;
     let d0 = delivered.load(Ordering::Relaxed);
+    let cpu0 = target.cpu_secs();
     tokio::time::sleep_until(end.into()).await;
     let d1 = delivered.load(Ordering::Relaxed);
+    let cpu1 = target.cpu_secs();
     let rss = target.rss();
     let mut ack_h = hist();
     for s in senders {
@@ -696,6 +698,14 @@ async fn throughput(
         "ack_latency": summary(&ack_h),
         "delivery_latency": summary(&del_h),
         "server_rss_bytes": rss,
+        "server_cpu_us_per_message": match (cpu0, cpu1) {
+            (Some(a), Some(b)) if d1 > d0 => Some(((b - a) * 1e6 / (d1 - d0) as f64 * 10.0).round() / 10.0),
+            _ => None,
+        },
+        "server_cpu_cores": match (cpu0, cpu1) {
+            (Some(a), Some(b)) => Some(((b - a) / secs as f64 * 100.0).round() / 100.0),
+            _ => None,
+        },
     }))
 }
 
