@@ -12,11 +12,13 @@
 //! cancelled step is simply redone. Live-only signals (presence, typing) are
 //! passed through as they come.
 
+use crate::auth::Claims;
 use crate::error::{ApiError, ApiResult};
 use crate::hub::{Outbound, Registration};
 use crate::state::AppState;
 use natter_bus::SignalKind;
-use natter_proto::{Cursor, DeviceId, LogItem, UserId};
+use natter_proto::{Cursor, DeviceId, ErrorCode, LogItem, UserId};
+use natter_store::{ConnectionRequest, LogPage, PresencePeer, StoreError, UserRecord};
 use std::sync::Arc;
 
 /// One log entry ready to send: position, `event` or `receipt`, and JSON.
@@ -38,6 +40,14 @@ pub enum Step {
 enum Mode {
     Backlog,
     Live,
+}
+
+/// What opening a live connection read besides the log.
+pub struct Opened {
+    /// The user.
+    pub user: Option<UserRecord>,
+    /// The user's presence peers.
+    pub peers: Vec<PresencePeer>,
 }
 
 /// A device's position and its live queue.
@@ -83,20 +93,73 @@ impl Feed {
         // floor. The page read here is the first page of the backlog.
         let limit = state.config.gateway.sync_page;
         let page = state.store.log_after(user, cursor, limit).await?;
-        let mut feed = Feed {
+        Feed::with_page(state, user, reg, cursor, page, limit)
+    }
+
+    /// [`Feed::open`] for a live connection that also needs its session
+    /// checked, its user and its presence peers: one store read for all.
+    /// `session_revoked` or `resync_required` when they say so.
+    pub async fn open_connection(
+        state: &AppState,
+        claims: &Claims,
+        cursor: Cursor,
+    ) -> ApiResult<(Feed, Opened)> {
+        let reg = state
+            .hub
+            .register(claims.user, claims.device, state.config.gateway.queue);
+        let limit = state.config.gateway.sync_page;
+        let view = state
+            .store
+            .connection_view(ConnectionRequest {
+                user: claims.user,
+                device: claims.device,
+                cursor,
+                limit,
+                max_group: state.config.presence.max_group_members,
+            })
+            .await?;
+        match &view.session {
+            Some(s) if s.revoked_at.is_none() && s.user == claims.user => {}
+            _ => {
+                return Err(ApiError::new(
+                    ErrorCode::SessionRevoked,
+                    "session revoked; log in again",
+                ));
+            }
+        }
+        let page = view
+            .log
+            .map_err(|head| ApiError::from(StoreError::CursorGone { head }))?;
+        let feed = Feed::with_page(state, claims.user, reg, cursor, page, limit)?;
+        Ok((
+            feed,
+            Opened {
+                user: view.user,
+                peers: view.peers,
+            },
+        ))
+    }
+
+    fn with_page(
+        state: &AppState,
+        user: UserId,
+        reg: Registration,
+        cursor: Cursor,
+        page: LogPage,
+        limit: u32,
+    ) -> ApiResult<Feed> {
+        Ok(Feed {
             state: state.clone(),
             user,
             cursor,
             reg,
             mode: Mode::Backlog,
             synced_once: false,
-            prefetched: None,
             head: page.head,
+            prefetched: Some(Page::read(page, limit)?),
             caught_up: false,
             pending_signal: None,
-        };
-        feed.prefetched = Some(Page::read(page, limit)?);
-        Ok(feed)
+        })
     }
 
     /// The newest log position the feed has read from the store.
@@ -279,7 +342,7 @@ struct Page {
 }
 
 impl Page {
-    fn read(page: natter_store::LogPage, limit: u32) -> ApiResult<Page> {
+    fn read(page: LogPage, limit: u32) -> ApiResult<Page> {
         let complete = page.entries.len() < limit as usize;
         let entries = page
             .entries

@@ -17,7 +17,7 @@ use crate::error::ApiResult;
 use crate::state::AppState;
 use natter_bus::{BusMessage, Signal, SignalKind};
 use natter_proto::{Presence, PresenceList, ServerFrame, UserId, Visibility};
-use natter_store::PresencePeer;
+use natter_store::{PresencePeer, UserRecord};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -169,6 +169,25 @@ pub async fn connected(state: &AppState, user: UserId) -> PresenceGuard {
     }
 }
 
+/// [`connected`] for a connection that already read the user and their
+/// peers.
+pub async fn connected_with(
+    state: &AppState,
+    record: Option<&UserRecord>,
+    user: UserId,
+    peers: &[PresencePeer],
+) -> PresenceGuard {
+    if state.presence.connect(user)
+        && let Some(record) = record
+    {
+        announce_to(state, record, peers, false).await;
+    }
+    PresenceGuard {
+        state: state.clone(),
+        user,
+    }
+}
+
 /// Who may see `user`'s presence, given their visibility.
 fn audience(visibility: Visibility, peers: &[PresencePeer]) -> Vec<UserId> {
     peers
@@ -194,7 +213,19 @@ pub async fn announce(state: &AppState, user: UserId, privacy_changed: bool) -> 
         .store
         .presence_peers(user, state.config.presence.max_group_members)
         .await?;
-    let visible = audience(record.privacy.presence, &peers);
+    announce_to(state, &record, &peers, privacy_changed).await;
+    Ok(())
+}
+
+/// [`announce`] with the user and their peers already read.
+async fn announce_to(
+    state: &AppState,
+    record: &UserRecord,
+    peers: &[PresencePeer],
+    privacy_changed: bool,
+) {
+    let user = record.id;
+    let visible = audience(record.privacy.presence, peers);
     let hidden: Vec<UserId> = if privacy_changed {
         peers
             .iter()
@@ -221,7 +252,6 @@ pub async fn announce(state: &AppState, user: UserId, privacy_changed: bool) -> 
         },
     )
     .await;
-    Ok(())
 }
 
 async fn publish(state: &AppState, recipients: Vec<UserId>, presence: Presence) {
@@ -255,8 +285,13 @@ pub async fn snapshot(state: &AppState, user: UserId) -> ApiResult<PresenceList>
         .store
         .presence_peers(user, state.config.presence.max_group_members)
         .await?;
+    Ok(snapshot_from(state, &peers))
+}
+
+/// [`snapshot`] from peers already read.
+pub fn snapshot_from(state: &AppState, peers: &[PresencePeer]) -> PresenceList {
     let users = peers
-        .into_iter()
+        .iter()
         .filter(|p| match p.visibility {
             Visibility::Everyone => true,
             Visibility::Contacts => p.contact,
@@ -271,7 +306,7 @@ pub async fn snapshot(state: &AppState, user: UserId) -> ApiResult<PresenceList>
             }
         })
         .collect();
-    Ok(PresenceList { users })
+    PresenceList { users }
 }
 
 /// Runs until shutdown: marks timed-out users offline, records their last

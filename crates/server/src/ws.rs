@@ -247,17 +247,16 @@ impl Conn {
                 }
             }
         };
-        let claims = match service::authenticate(&self.state, &token).await {
-            Ok(c) => c,
-            Err(e) => {
-                return self.write_error(&e).await.err().or(Some(Closing {
-                    code: close::POLICY,
-                    reason: "authentication failed",
-                }));
-            }
+        // The token is checked here; its session, with everything else the
+        // connection needs, in one store read.
+        let opened = match self.state.tokens.verify(&token) {
+            Ok(claims) => Feed::open_connection(&self.state, &claims, cursor)
+                .await
+                .map(|(feed, opened)| (claims, feed, opened)),
+            Err(e) => Err(e),
         };
-        let feed = match Feed::open(&self.state, claims.user, claims.device, cursor).await {
-            Ok(f) => f,
+        let (claims, feed, opened) = match opened {
+            Ok(o) => o,
             Err(e) if e.code == ErrorCode::ResyncRequired => {
                 let frame = ServerFrame::Resync {
                     cursor: resync_cursor(&e),
@@ -268,10 +267,16 @@ impl Conn {
                     reason: "resync",
                 }));
             }
-            Err(e) => {
+            Err(e) if e.code == ErrorCode::Unavailable || e.code == ErrorCode::Internal => {
                 return self.write_error(&e).await.err().or(Some(Closing {
                     code: close::TRY_AGAIN,
                     reason: "try again",
+                }));
+            }
+            Err(e) => {
+                return self.write_error(&e).await.err().or(Some(Closing {
+                    code: close::POLICY,
+                    reason: "authentication failed",
                 }));
             }
         };
@@ -288,15 +293,17 @@ impl Conn {
         if let Err(c) = self.queue_frame(&welcome).await {
             return Some(c);
         }
-        let present = crate::presence::connected(&self.state, claims.user).await;
-        match crate::presence::snapshot(&self.state, claims.user).await {
-            Ok(list) => {
-                let frame = ServerFrame::PresenceSnapshot { users: list.users };
-                if let Err(c) = self.queue_frame(&frame).await {
-                    return Some(c);
-                }
-            }
-            Err(e) => tracing::warn!(code = %e.code, "no presence snapshot: {}", e.message),
+        let present = crate::presence::connected_with(
+            &self.state,
+            opened.user.as_ref(),
+            claims.user,
+            &opened.peers,
+        )
+        .await;
+        let list = crate::presence::snapshot_from(&self.state, &opened.peers);
+        let frame = ServerFrame::PresenceSnapshot { users: list.users };
+        if let Err(c) = self.queue_frame(&frame).await {
+            return Some(c);
         }
         *ready = Some((claims, feed, present));
         None

@@ -422,14 +422,7 @@ impl Store for SqliteStore {
     }
 
     async fn user(&self, id: UserId) -> Result<Option<UserRecord>> {
-        self.read(move |c| {
-            c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE id = ?1"))
-                .and_then(|mut s| s.query_row([id.as_bytes()], UserRow::from_row).optional())
-                .map_err(db_err)?
-                .map(UserRow::into_record)
-                .transpose()
-        })
-        .await
+        self.read(move |c| user_by_id(c, &id)).await
     }
 
     async fn create_session(&self, session: NewSession) -> Result<SessionRecord> {
@@ -1081,133 +1074,34 @@ impl Store for SqliteStore {
     }
 
     async fn presence_peers(&self, user: UserId, max_group: u64) -> Result<Vec<PresencePeer>> {
-        self.read(move |c| {
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT u.id, MAX(c.kind = 'direct'), u.presence_visibility, u.last_seen_at
-                     FROM members me
-                     JOIN conversations c ON c.id = me.conv_id
-                          AND (c.kind = 'direct' OR c.member_count <= ?2)
-                     JOIN members o ON o.conv_id = c.id AND o.user_id <> me.user_id
-                     JOIN users u ON u.id = o.user_id
-                     WHERE me.user_id = ?1
-                     GROUP BY u.id",
-                )
-                .map_err(db_err)?;
-            stmt.query_map(
-                params![user.as_bytes(), max_group.min(i64::MAX as u64) as i64],
-                |r| {
-                    Ok((
-                        r.get::<_, Vec<u8>>(0)?,
-                        r.get::<_, bool>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, Option<i64>>(3)?,
-                    ))
-                },
-            )
-            .map_err(db_err)?
-            .map(|r| {
-                let (u, contact, vis, last_seen) = r.map_err(db_err)?;
-                Ok(PresencePeer {
-                    user: user_id(&u)?,
-                    contact,
-                    visibility: rows::parse_visibility(&vis)?,
-                    last_seen,
-                })
-            })
-            .collect()
-        })
-        .await
+        self.read(move |c| presence_peers_of(c, &user, max_group))
+            .await
     }
 
     async fn log_after(&self, user: UserId, after: Cursor, limit: u32) -> Result<LogPage> {
         self.read(move |c| {
-            // One snapshot for every statement below: a commit landing
-            // between two of them could otherwise put a position in one
-            // conversation's answer and hide a lower one in another's.
+            // One snapshot for every statement: a commit landing between two
+            // of them could otherwise put a position in one conversation's
+            // answer and hide a lower one in another's.
             let tx = c.unchecked_transaction().map_err(db_err)?;
-            let c: &Connection = &tx;
-            let (head, floor) = head_and_floor(c, &user)?;
-            if after.0 < floor || after.0 > head {
-                return Err(StoreError::CursorGone { head: Cursor(head) });
-            }
-            if after.0 == head {
-                return Ok(LogPage {
-                    entries: Vec::new(),
-                    head: Cursor(head),
-                });
-            }
-            let limit = limit.max(1) as usize;
-            let after_pos = after.0 as i64;
-            let mut entries: Vec<(u64, LogItem)> = Vec::new();
-            // Receipts addressed to the user.
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT pos, receipt FROM user_items WHERE user_id = ?1 AND pos > ?2
-                     ORDER BY pos LIMIT ?3",
-                )
-                .map_err(db_err)?;
-            let rows = stmt
-                .query_map(params![user.as_bytes(), after_pos, limit as i64], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-                })
-                .map_err(db_err)?;
-            for row in rows {
-                let (pos, json) = row.map_err(db_err)?;
-                let receipt = serde_json::from_str::<Receipt>(&json)
-                    .map_err(|e| StoreError::Internal(format!("decode receipt: {e}")))?;
-                entries.push((pos as u64, LogItem::Receipt(receipt)));
-            }
-            // The user's conversations that moved past the cursor, each read
-            // through its (conversation, position) index from where the user
-            // joined. Once `limit` entries are known, later reads stop below
-            // the highest one kept.
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT m.conv_id, m.joined_seq FROM members m
-                     JOIN conversations c ON c.id = m.conv_id
-                     WHERE m.user_id = ?1 AND c.last_pos > ?2",
-                )
-                .map_err(db_err)?;
-            let convs = stmt
-                .query_map(params![user.as_bytes(), after_pos], |r| {
-                    Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
-                })
-                .map_err(db_err)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(db_err)?;
-            let mut stmt = c
-                .prepare_cached(&format!(
-                    "SELECT pos, {EVENT_COLS} FROM events
-                     WHERE conv_id = ?1 AND pos > ?2 AND pos < ?3 AND seq >= ?4
-                     ORDER BY pos LIMIT ?5"
-                ))
-                .map_err(db_err)?;
-            for (conv, joined) in convs {
-                let below = if entries.len() >= limit {
-                    entries.sort_unstable_by_key(|e| e.0);
-                    entries.truncate(limit);
-                    entries.last().map_or(i64::MAX, |e| e.0 as i64)
-                } else {
-                    i64::MAX
-                };
-                let rows = stmt
-                    .query_map(params![conv, after_pos, below, joined, limit as i64], |r| {
-                        Ok((r.get::<_, i64>(0)?, EventRow::from_row_at(r, 1)?))
-                    })
-                    .map_err(db_err)?;
-                for row in rows {
-                    let (pos, ev) = row.map_err(db_err)?;
-                    let ev =
-                        ev.ok_or_else(|| StoreError::Internal("event row without id".into()))?;
-                    entries.push((pos as u64, LogItem::Event(ev.into_event()?)));
-                }
-            }
-            entries.sort_unstable_by_key(|e| e.0);
-            entries.truncate(limit);
-            Ok(LogPage {
-                entries: entries.into_iter().map(|(p, i)| (Cursor(p), i)).collect(),
-                head: Cursor(head),
+            log_page(&tx, &user, after, limit)
+        })
+        .await
+    }
+
+    async fn connection_view(&self, req: ConnectionRequest) -> Result<ConnectionView> {
+        self.read(move |c| {
+            let tx = c.unchecked_transaction().map_err(db_err)?;
+            let log = match log_page(&tx, &req.user, req.cursor, req.limit) {
+                Ok(page) => Ok(page),
+                Err(StoreError::CursorGone { head }) => Err(head),
+                Err(e) => return Err(e),
+            };
+            Ok(ConnectionView {
+                session: session_by_id(&tx, &req.device)?,
+                user: user_by_id(&tx, &req.user)?,
+                log,
+                peers: presence_peers_of(&tx, &req.user, req.max_group)?,
             })
         })
         .await
@@ -1255,6 +1149,136 @@ impl Store for SqliteStore {
             r.clear();
         }
     }
+}
+
+/// A page of `user`'s log after `after`. Run it inside one read transaction.
+fn log_page(c: &Connection, user: &UserId, after: Cursor, limit: u32) -> Result<LogPage> {
+    let (head, floor) = head_and_floor(c, user)?;
+    if after.0 < floor || after.0 > head {
+        return Err(StoreError::CursorGone { head: Cursor(head) });
+    }
+    if after.0 == head {
+        return Ok(LogPage {
+            entries: Vec::new(),
+            head: Cursor(head),
+        });
+    }
+    let limit = limit.max(1) as usize;
+    let after_pos = after.0 as i64;
+    let mut entries: Vec<(u64, LogItem)> = Vec::new();
+    // Receipts addressed to the user.
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT pos, receipt FROM user_items WHERE user_id = ?1 AND pos > ?2
+             ORDER BY pos LIMIT ?3",
+        )
+        .map_err(db_err)?;
+    let rows = stmt
+        .query_map(params![user.as_bytes(), after_pos, limit as i64], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })
+        .map_err(db_err)?;
+    for row in rows {
+        let (pos, json) = row.map_err(db_err)?;
+        let receipt = serde_json::from_str::<Receipt>(&json)
+            .map_err(|e| StoreError::Internal(format!("decode receipt: {e}")))?;
+        entries.push((pos as u64, LogItem::Receipt(receipt)));
+    }
+    // The user's conversations that moved past the cursor, each read
+    // through its (conversation, position) index from where the user
+    // joined. Once `limit` entries are known, later reads stop below
+    // the highest one kept.
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT m.conv_id, m.joined_seq FROM members m
+             JOIN conversations c ON c.id = m.conv_id
+             WHERE m.user_id = ?1 AND c.last_pos > ?2",
+        )
+        .map_err(db_err)?;
+    let convs = stmt
+        .query_map(params![user.as_bytes(), after_pos], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+        })
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err)?;
+    let mut stmt = c
+        .prepare_cached(&format!(
+            "SELECT pos, {EVENT_COLS} FROM events
+             WHERE conv_id = ?1 AND pos > ?2 AND pos < ?3 AND seq >= ?4
+             ORDER BY pos LIMIT ?5"
+        ))
+        .map_err(db_err)?;
+    for (conv, joined) in convs {
+        let below = if entries.len() >= limit {
+            entries.sort_unstable_by_key(|e| e.0);
+            entries.truncate(limit);
+            entries.last().map_or(i64::MAX, |e| e.0 as i64)
+        } else {
+            i64::MAX
+        };
+        let rows = stmt
+            .query_map(params![conv, after_pos, below, joined, limit as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, EventRow::from_row_at(r, 1)?))
+            })
+            .map_err(db_err)?;
+        for row in rows {
+            let (pos, ev) = row.map_err(db_err)?;
+            let ev = ev.ok_or_else(|| StoreError::Internal("event row without id".into()))?;
+            entries.push((pos as u64, LogItem::Event(ev.into_event()?)));
+        }
+    }
+    entries.sort_unstable_by_key(|e| e.0);
+    entries.truncate(limit);
+    Ok(LogPage {
+        entries: entries.into_iter().map(|(p, i)| (Cursor(p), i)).collect(),
+        head: Cursor(head),
+    })
+}
+
+fn presence_peers_of(c: &Connection, user: &UserId, max_group: u64) -> Result<Vec<PresencePeer>> {
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT u.id, MAX(c.kind = 'direct'), u.presence_visibility, u.last_seen_at
+             FROM members me
+             JOIN conversations c ON c.id = me.conv_id
+                  AND (c.kind = 'direct' OR c.member_count <= ?2)
+             JOIN members o ON o.conv_id = c.id AND o.user_id <> me.user_id
+             JOIN users u ON u.id = o.user_id
+             WHERE me.user_id = ?1
+             GROUP BY u.id",
+        )
+        .map_err(db_err)?;
+    stmt.query_map(
+        params![user.as_bytes(), max_group.min(i64::MAX as u64) as i64],
+        |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, bool>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+            ))
+        },
+    )
+    .map_err(db_err)?
+    .map(|r| {
+        let (u, contact, vis, last_seen) = r.map_err(db_err)?;
+        Ok(PresencePeer {
+            user: user_id(&u)?,
+            contact,
+            visibility: rows::parse_visibility(&vis)?,
+            last_seen,
+        })
+    })
+    .collect()
+}
+
+fn user_by_id(c: &Connection, id: &UserId) -> Result<Option<UserRecord>> {
+    c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE id = ?1"))
+        .and_then(|mut s| s.query_row([id.as_bytes()], UserRow::from_row).optional())
+        .map_err(db_err)?
+        .map(UserRow::into_record)
+        .transpose()
 }
 
 /// The newest position and the user's floor (cursors below it were pruned).

@@ -38,6 +38,7 @@ macro_rules! conformance_suite {
             read_receipt_privacy_masks_what_others_see,
             unread_counts_follow_the_read_watermark,
             presence_peers_are_contacts_and_small_groups,
+            connection_view_reads_what_the_separate_calls_do,
         );
     };
     (@tests $open:path; $($name:ident),* $(,)?) => {
@@ -1109,4 +1110,51 @@ pub async fn presence_peers_are_contacts_and_small_groups(store: Arc<dyn Store>)
     assert_eq!(peers, expected);
     let with_big = store.presence_peers(alice, 10).await.unwrap();
     assert_eq!(with_big.len(), 3, "dave shares only the bigger group");
+}
+
+/// The connection view is the session, the user, the first log page and the
+/// presence peers, exactly as the separate calls answer them; a cursor it
+/// cannot serve comes back as the head, not as an error.
+pub async fn connection_view_reads_what_the_separate_calls_do(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let conv = direct(&store, alice, bob).await;
+    for i in 0..3 {
+        send(&store, conv, bob, &format!("m{i}")).await;
+    }
+    let device = store
+        .create_session(session(alice, 1, now() + 1000))
+        .await
+        .unwrap()
+        .device;
+    let req = ConnectionRequest {
+        user: alice,
+        device,
+        cursor: Cursor::START,
+        limit: 2,
+        max_group: 50,
+    };
+    let view = store.connection_view(req).await.unwrap();
+    let s = view.session.expect("the session");
+    assert_eq!((s.device, s.user, s.revoked_at), (device, alice, None));
+    assert_eq!(view.user.map(|u| u.username), Some("alice".to_owned()));
+    let page = view.log.expect("a page");
+    let separate = store.log_after(alice, Cursor::START, 2).await.unwrap();
+    let cursors = |p: &LogPage| p.entries.iter().map(|e| e.0).collect::<Vec<_>>();
+    assert_eq!(cursors(&page), cursors(&separate));
+    assert_eq!(page.head, separate.head);
+    let peers: Vec<_> = view.peers.iter().map(|p| (p.user, p.contact)).collect();
+    assert_eq!(peers, vec![(bob, true)]);
+
+    let gone = store
+        .connection_view(ConnectionRequest {
+            cursor: Cursor(page.head.0 + 10),
+            ..req
+        })
+        .await
+        .unwrap();
+    assert_eq!(gone.log.err(), Some(page.head));
+    store.revoke_session(alice, device, now()).await.unwrap();
+    let revoked = store.connection_view(req).await.unwrap();
+    assert!(revoked.session.and_then(|s| s.revoked_at).is_some());
 }

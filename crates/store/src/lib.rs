@@ -141,6 +141,11 @@ pub trait Store: Send + Sync + 'static {
     /// oldest entry kept for the user or newer than the head.
     async fn log_after(&self, user: UserId, after: Cursor, limit: u32) -> Result<LogPage>;
 
+    /// Reads, in one go and one snapshot, what a live connection needs when
+    /// it opens: its session, its user, the first log page and the presence
+    /// peers. (Opening connections is frequent; one read instead of four.)
+    async fn connection_view(&self, req: ConnectionRequest) -> Result<ConnectionView>;
+
     /// The newest position handed out (a cursor at it has seen everything
     /// the user's log holds so far).
     async fn log_head(&self, user: UserId) -> Result<Cursor>;

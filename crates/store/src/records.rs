@@ -333,3 +333,32 @@ pub struct LogPage {
     /// The head when read.
     pub head: Cursor,
 }
+
+/// What a live connection reads when it opens.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionRequest {
+    /// The token's user.
+    pub user: UserId,
+    /// The token's device session.
+    pub device: DeviceId,
+    /// Where the device's log resumes.
+    pub cursor: Cursor,
+    /// Size of the first log page.
+    pub limit: u32,
+    /// Largest group whose members see each other's presence.
+    pub max_group: u64,
+}
+
+/// Everything a live connection needs to start, read in one snapshot.
+#[derive(Clone, Debug)]
+pub struct ConnectionView {
+    /// The device session (check it is the user's and not revoked).
+    pub session: Option<SessionRecord>,
+    /// The user.
+    pub user: Option<UserRecord>,
+    /// The first page of the log after the cursor, or the head when the
+    /// cursor cannot be served.
+    pub log: Result<LogPage, Cursor>,
+    /// The user's presence peers (as [`crate::Store::presence_peers`]).
+    pub peers: Vec<PresencePeer>,
+}
