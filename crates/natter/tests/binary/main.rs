@@ -10,6 +10,7 @@
 //!
 //! All of this crate's integration tests compile into this one binary.
 
+mod bench;
 mod cli;
 mod crash;
 mod errors;
