@@ -27,6 +27,9 @@ use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::Message;
 
 mod nats;
+mod progress;
+
+use progress::{Goal, Progress};
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
@@ -623,6 +626,12 @@ async fn throughput(
     let mut senders = Vec::new();
     let mut receivers = Vec::new();
     eprintln!("measuring for {secs} s after {warmup:?} warm-up…");
+    let bar = Progress::start(
+        "throughput",
+        Goal::Window { start, end },
+        delivered.clone(),
+        "msg",
+    );
     for p in ps {
         let acked = acked.clone();
         receivers.push(tokio::spawn(receive(
@@ -679,6 +688,7 @@ async fn throughput(
     tokio::time::sleep_until(end.into()).await;
     let d1 = delivered.load(Ordering::Relaxed);
     let cpu1 = target.cpu_secs();
+    drop(bar);
     let rss = target.rss();
     let mut ack_h = hist();
     for s in senders {
@@ -735,6 +745,12 @@ async fn latency(
     let mut senders = Vec::new();
     let mut receivers = Vec::new();
     eprintln!("sending {rate} msg/s for {secs} s after {warmup:?} warm-up…");
+    let bar = Progress::start(
+        "latency",
+        Goal::Window { start, end },
+        delivered.clone(),
+        "msg",
+    );
     for (i, p) in ps.into_iter().enumerate() {
         receivers.push(tokio::spawn(receive(
             p.receiver,
@@ -790,6 +806,7 @@ async fn latency(
     for s in senders {
         ack_h.add(s.await??)?;
     }
+    drop(bar);
     let mut del_h = hist();
     for r in receivers {
         // Warm-up deliveries are in here too; they are few and early.
@@ -828,6 +845,15 @@ async fn hold_idle(
         child: None,
         data: None,
     });
+    let opened = Arc::new(AtomicU64::new(0));
+    let bar = (count > 100).then(|| {
+        Progress::start(
+            "connections",
+            Goal::Count(count as u64),
+            opened.clone(),
+            "upgrades",
+        )
+    });
     for i in 0..count {
         let token = tokens[i % tokens.len()].clone();
         let t = target_addr.clone();
@@ -836,11 +862,14 @@ async fn hold_idle(
             && let Some(r) = set.join_next().await
         {
             out.push(r??);
+            opened.fetch_add(1, Ordering::Relaxed);
         }
     }
     while let Some(r) = set.join_next().await {
         out.push(r??);
+        opened.fetch_add(1, Ordering::Relaxed);
     }
+    drop(bar);
     let rate = count as f64 / started.elapsed().as_secs_f64();
     Ok((out, rate))
 }
@@ -1271,6 +1300,12 @@ async fn fanout(
         }));
     }
     eprintln!("sending {rate} msg/s to {members} members for {secs} s after {warmup:?}…");
+    let bar = Progress::start(
+        "fan-out",
+        Goal::Window { start, end },
+        delivered.clone(),
+        "deliveries",
+    );
     let mut sender_ws = open_ws(target, &sender.access_token().context("no token")?, 1).await?;
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(1) as f64));
     let mut sent = 0u64;
@@ -1300,6 +1335,7 @@ async fn fanout(
     for r in receivers {
         lat.add(r.await??)?;
     }
+    drop(bar);
     let got = delivered.load(Ordering::Relaxed);
     let cpu = match (cpu_start, cpu_end) {
         (Some(a), Some(b)) if got > 0 => Some(((b - a) * 1e6 / got as f64 * 100.0).round() / 100.0),

@@ -4,6 +4,7 @@
 //! authentication, no per-user logic: what one broker process does on this
 //! machine with the same load generator.
 
+use super::progress::{Goal, Progress};
 use super::{frame_sent_at, hist, machine, payload_at, summary};
 use anyhow::{Context, Result};
 use futures_util::StreamExt;
@@ -88,6 +89,12 @@ pub async fn fanout(
     eprintln!(
         "publishing {rate} msg/s to {subscribers} subscribers for {secs} s after {warmup:?}…"
     );
+    let bar = Progress::start(
+        "NATS fan-out",
+        Goal::Window { start, end },
+        delivered.clone(),
+        "deliveries",
+    );
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(1) as f64));
     let mut sent = 0u64;
     let mut cpu_start = None;
@@ -112,6 +119,7 @@ pub async fn fanout(
     for r in receivers {
         lat.add(r.await?)?;
     }
+    drop(bar);
     drop(clients);
     let got = delivered.load(Ordering::Relaxed);
     let cpu = match (cpu_start, cpu_end) {
