@@ -114,50 +114,28 @@ impl Conn {
     }
 
     async fn write(&mut self, text: String) -> Result<(), Closing> {
-        match tokio::time::timeout(
+        bounded(
             self.write_timeout,
             self.socket.send(Message::Text(text.into())),
         )
         .await
-        {
-            Ok(Ok(())) => Ok(()),
-            // The peer is gone; no close frame can reach it.
-            Ok(Err(_)) => Err(Closing {
-                code: close::NORMAL,
-                reason: "",
-            }),
-            Err(_) => Err(Closing {
-                code: close::TRY_AGAIN,
-                reason: "client too slow",
-            }),
-        }
     }
 
     /// Queues a frame without flushing: it leaves with the next write that
     /// flushes (every other write does).
     async fn queue_frame(&mut self, frame: &ServerFrame) -> Result<(), Closing> {
-        let text = match serde_json::to_string(frame) {
-            Ok(text) => text,
+        match serde_json::to_string(frame) {
+            Ok(text) => {
+                bounded(
+                    self.write_timeout,
+                    self.socket.feed(Message::Text(text.into())),
+                )
+                .await
+            }
             Err(e) => {
                 tracing::error!(error = %e, "cannot serialise a frame");
-                return Ok(());
+                Ok(())
             }
-        };
-        match tokio::time::timeout(
-            self.write_timeout,
-            self.socket.feed(Message::Text(text.into())),
-        )
-        .await
-        {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(Closing {
-                code: close::NORMAL,
-                reason: "",
-            }),
-            Err(_) => Err(Closing {
-                code: close::TRY_AGAIN,
-                reason: "client too slow",
-            }),
         }
     }
 
@@ -459,17 +437,7 @@ impl Conn {
             }
             socket.flush().await
         };
-        match tokio::time::timeout(timeout, work).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(Closing {
-                code: close::NORMAL,
-                reason: "",
-            }),
-            Err(_) => Err(Closing {
-                code: close::TRY_AGAIN,
-                reason: "client too slow",
-            }),
-        }
+        bounded(timeout, work).await
     }
 
     /// A read failed: tell the client why when the protocol allows it.
@@ -550,6 +518,26 @@ fn classify(e: serde_json::Error) -> ApiError {
             }
         }
         _ => ApiError::new(ErrorCode::MalformedFrame, "frame is not valid JSON"),
+    }
+}
+
+/// Bounds a socket write by `limit` and says how the connection ends when
+/// it fails.
+async fn bounded<E>(
+    limit: Duration,
+    write: impl Future<Output = Result<(), E>>,
+) -> Result<(), Closing> {
+    match tokio::time::timeout(limit, write).await {
+        Ok(Ok(())) => Ok(()),
+        // The peer is gone; no close frame can reach it.
+        Ok(Err(_)) => Err(Closing {
+            code: close::NORMAL,
+            reason: "",
+        }),
+        Err(_) => Err(Closing {
+            code: close::TRY_AGAIN,
+            reason: "client too slow",
+        }),
     }
 }
 

@@ -267,13 +267,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             count,
             concurrency,
             procs,
-        } => {
-            if procs > 1 {
-                connections_multi(&server, count, concurrency, procs).await?
-            } else {
-                connections(&server, count, concurrency).await?
-            }
-        }
+        } => connections(&server, count, concurrency, procs).await?,
         Scenario::Presence { contacts, rounds } => presence(&server, contacts, rounds).await?,
         Scenario::Receipts {
             members,
@@ -708,10 +702,7 @@ async fn throughput(
         "ack_latency": summary(&ack_h),
         "delivery_latency": summary(&del_h),
         "server_rss_bytes": rss,
-        "server_cpu_us_per_message": match (cpu0, cpu1) {
-            (Some(a), Some(b)) if d1 > d0 => Some(((b - a) * 1e6 / (d1 - d0) as f64 * 10.0).round() / 10.0),
-            _ => None,
-        },
+        "server_cpu_us_per_message": cpu_us_per(cpu0, cpu1, d1 - d0),
         "server_cpu_cores": match (cpu0, cpu1) {
             (Some(a), Some(b)) => Some(((b - a) / secs as f64 * 100.0).round() / 100.0),
             _ => None,
@@ -874,55 +865,87 @@ async fn hold_idle(
     Ok((out, rate))
 }
 
+/// Opens `count` authenticated idle sockets (over `procs` client processes
+/// when more than one) and holds them: upgrades per second and the server's
+/// memory per socket.
 async fn connections(
-    target: &Target,
-    count: usize,
-    concurrency: usize,
-) -> Result<serde_json::Value> {
-    // Warm the server (allocator, pools) with a few connections first so the
-    // baseline is not the cold process.
-    // Users are made first: password hashing has its own memory cost,
-    // which is not what this scenario measures.
-    let tokens = idle_owners(target, count).await?;
-    let (warm, _) = hold_idle(target, &tokens, 50, 16).await?;
-    let before = target.rss();
-    eprintln!("opening {count} authenticated connections…");
-    let (held, rate) = hold_idle(target, &tokens, count, concurrency).await?;
-    // Let the server settle, then read its memory while the sockets are held.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = target.rss();
-    let per_conn = match (before, after) {
-        (Some(b), Some(a)) => Some(a.saturating_sub(b) as f64 / count as f64),
-        _ => None,
-    };
-    drop(held);
-    drop(warm);
-    Ok(serde_json::json!({
-        "scenario": "connections",
-        "machine": machine(),
-        "params": { "count": count, "concurrency": concurrency },
-        "upgrades_per_s": rate.round(),
-        "server_rss_before_bytes": before,
-        "server_rss_after_bytes": after,
-        "server_bytes_per_connection": per_conn.map(|v| v.round()),
-    }))
-}
-
-/// `connections` over several client processes: the parent makes the users,
-/// starts `procs` workers that open their share at the same time, and reads
-/// the server's memory while they hold them.
-async fn connections_multi(
     target: &Target,
     count: usize,
     concurrency: usize,
     procs: usize,
 ) -> Result<serde_json::Value> {
+    // Users are made first: password hashing has its own memory cost,
+    // which is not what this scenario measures. Then a few warm-up sockets,
+    // so the baseline is not the cold process (allocator, pools).
     let tokens = idle_owners(target, count).await?;
     let (warm, _) = hold_idle(target, &tokens, 50, 16).await?;
     let before = target.rss();
+    let (held, rate, holders) = if procs > 1 {
+        eprintln!("opening {count} authenticated connections from {procs} processes…");
+        open_in_workers(target, &tokens, count, concurrency, procs).await?
+    } else {
+        eprintln!("opening {count} authenticated connections…");
+        let (sockets, rate) = hold_idle(target, &tokens, count, concurrency).await?;
+        (sockets.len(), rate, Holders::Here(sockets))
+    };
+    // Let the server settle, then read its memory while the sockets are held.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = target.rss();
+    holders.release().await;
+    drop(warm);
+    let per_conn = match (before, after) {
+        (Some(b), Some(a)) if held > 0 => Some((a.saturating_sub(b) as f64 / held as f64).round()),
+        _ => None,
+    };
+    Ok(serde_json::json!({
+        "scenario": "connections",
+        "machine": machine(),
+        "params": { "count": count, "concurrency": concurrency, "procs": procs },
+        "held": held,
+        "upgrades_per_s": rate.round(),
+        "server_rss_before_bytes": before,
+        "server_rss_after_bytes": after,
+        "server_bytes_per_connection": per_conn,
+    }))
+}
+
+/// Who holds the sockets of a `connections` run.
+enum Holders {
+    /// This process.
+    Here(Vec<Ws>),
+    /// Worker processes, and the token file they read.
+    Workers(Vec<Child>, PathBuf),
+}
+
+impl Holders {
+    /// Closes the sockets (a worker lets go when its stdin closes).
+    async fn release(self) {
+        match self {
+            Holders::Here(sockets) => drop(sockets),
+            Holders::Workers(mut workers, file) => {
+                for w in &mut workers {
+                    drop(w.stdin.take());
+                }
+                for mut w in workers {
+                    let _ = tokio::task::spawn_blocking(move || w.wait()).await;
+                }
+                let _ = std::fs::remove_file(&file);
+            }
+        }
+    }
+}
+
+/// Starts `procs` workers that open their share of `count` sockets at the
+/// same time; returns how many they hold and the upgrade rate.
+async fn open_in_workers(
+    target: &Target,
+    tokens: &[String],
+    count: usize,
+    concurrency: usize,
+    procs: usize,
+) -> Result<(usize, f64, Holders)> {
     let file = std::env::temp_dir().join(format!("natter-bench-tokens-{}", ClientId::random()));
     std::fs::write(&file, tokens.join("\n"))?;
-    eprintln!("opening {count} authenticated connections from {procs} processes…");
     let exe = std::env::current_exe()?;
     let share = count.div_ceil(procs);
     let mut workers = Vec::new();
@@ -975,34 +998,14 @@ async fn connections_multi(
             .unwrap_or(0);
         slowest = slowest.max(parts.next().and_then(|s| s.parse().ok()).unwrap_or(0.0));
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = target.rss();
-    // Closing their stdin tells the workers to let go.
-    for w in &mut workers {
-        drop(w.stdin.take());
-    }
-    for mut w in workers {
-        let _ = tokio::task::spawn_blocking(move || w.wait()).await;
-    }
-    let _ = std::fs::remove_file(&file);
-    drop(warm);
-    let per_conn = match (before, after) {
-        (Some(b), Some(a)) if held > 0 => Some((a.saturating_sub(b) as f64 / held as f64).round()),
-        _ => None,
-    };
-    Ok(serde_json::json!({
-        "scenario": "connections",
-        "machine": machine(),
-        "params": { "count": count, "concurrency": concurrency, "procs": procs },
-        "held": held,
-        "upgrades_per_s": (held as f64 / slowest.max(1e-9)).round(),
-        "server_rss_before_bytes": before,
-        "server_rss_after_bytes": after,
-        "server_bytes_per_connection": per_conn,
-    }))
+    Ok((
+        held,
+        held as f64 / slowest.max(1e-9),
+        Holders::Workers(workers, file),
+    ))
 }
 
-/// One worker of `connections_multi`: opens its sockets, reports, and
+/// One worker of a multi-process `connections` run: opens its sockets, reports, and
 /// holds them until its stdin closes.
 async fn connections_worker(
     url: &str,
@@ -1211,6 +1214,43 @@ async fn receipts(
     }))
 }
 
+/// Microseconds of CPU per unit of work between two CPU readings (seconds),
+/// to two decimals.
+fn cpu_us_per(before: Option<f64>, after: Option<f64>, units: u64) -> Option<f64> {
+    match (before, after) {
+        (Some(a), Some(b)) if units > 0 => {
+            Some(((b - a) * 1e6 / units as f64 * 100.0).round() / 100.0)
+        }
+        _ => None,
+    }
+}
+
+/// The measured window of a run: records the latency of each message sent
+/// inside it (whenever it arrives) and counts it.
+#[derive(Clone)]
+struct Window {
+    epoch: Instant,
+    start_us: u64,
+    end_us: u64,
+    delivered: Arc<AtomicU64>,
+}
+
+impl Window {
+    fn record(&self, frame: &str, h: &mut Histogram<u64>) {
+        if let Some(at) = frame_sent_at(frame)
+            && at >= self.start_us
+            && at < self.end_us
+        {
+            let _ = h.record(
+                (self.epoch.elapsed().as_micros() as u64)
+                    .saturating_sub(at)
+                    .max(1),
+            );
+            self.delivered.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// The send time embedded in a message frame's text, found without parsing
 /// the whole frame (a fan-out run reads hundreds of thousands of frames).
 fn frame_sent_at(frame: &str) -> Option<u64> {
@@ -1267,9 +1307,15 @@ async fn fanout(
     let delivered = Arc::new(AtomicU64::new(0));
     let start_us = start.duration_since(epoch).as_micros() as u64;
     let end_us = end.duration_since(epoch).as_micros() as u64;
+    let window = Window {
+        epoch,
+        start_us,
+        end_us,
+        delivered: delivered.clone(),
+    };
     let mut receivers = Vec::with_capacity(sockets.len());
     for mut ws in sockets {
-        let delivered = delivered.clone();
+        let window = window.clone();
         receivers.push(tokio::spawn(async move {
             let mut h = hist();
             let deadline = end + Duration::from_secs(5);
@@ -1281,18 +1327,8 @@ async fn fanout(
                 };
                 if let Message::Text(t) = msg
                     && t.as_str().starts_with("{\"type\":\"event\"")
-                    && let Some(at) = frame_sent_at(t.as_str())
-                    // Count the messages sent inside the measured window,
-                    // whenever they arrive.
-                    && at >= start_us
-                    && at < end_us
                 {
-                    let _ = h.record(
-                        (epoch.elapsed().as_micros() as u64)
-                            .saturating_sub(at)
-                            .max(1),
-                    );
-                    delivered.fetch_add(1, Ordering::Relaxed);
+                    window.record(t.as_str(), &mut h);
                 }
             }
             drop(ws);
@@ -1337,10 +1373,7 @@ async fn fanout(
     }
     drop(bar);
     let got = delivered.load(Ordering::Relaxed);
-    let cpu = match (cpu_start, cpu_end) {
-        (Some(a), Some(b)) if got > 0 => Some(((b - a) * 1e6 / got as f64 * 100.0).round() / 100.0),
-        _ => None,
-    };
+    let cpu = cpu_us_per(cpu_start, cpu_end, got);
     let expected = sent * (members as u64 - 1);
     Ok(serde_json::json!({
         "scenario": "fanout",

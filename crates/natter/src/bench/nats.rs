@@ -5,7 +5,7 @@
 //! machine with the same load generator.
 
 use super::progress::{Goal, Progress};
-use super::{frame_sent_at, hist, machine, payload_at, summary};
+use super::{Window, cpu_us_per, hist, machine, payload_at, summary};
 use anyhow::{Context, Result};
 use futures_util::StreamExt;
 use std::sync::Arc;
@@ -57,11 +57,17 @@ pub async fn fanout(
     let start_us = start.duration_since(epoch).as_micros() as u64;
     let end_us = end.duration_since(epoch).as_micros() as u64;
     let delivered = Arc::new(AtomicU64::new(0));
+    let window = Window {
+        epoch,
+        start_us,
+        end_us,
+        delivered: delivered.clone(),
+    };
     let mut receivers = Vec::with_capacity(subs.len());
     let mut clients = Vec::with_capacity(subs.len());
     for (client, mut sub) in subs {
         clients.push(client);
-        let delivered = delivered.clone();
+        let window = window.clone();
         receivers.push(tokio::spawn(async move {
             let mut h = hist();
             let deadline = end + Duration::from_secs(5);
@@ -70,17 +76,8 @@ pub async fn fanout(
                 let Ok(Some(msg)) = tokio::time::timeout(left, sub.next()).await else {
                     break;
                 };
-                if let Ok(text) = std::str::from_utf8(&msg.payload)
-                    && let Some(at) = frame_sent_at(text)
-                    && at >= start_us
-                    && at < end_us
-                {
-                    let _ = h.record(
-                        (epoch.elapsed().as_micros() as u64)
-                            .saturating_sub(at)
-                            .max(1),
-                    );
-                    delivered.fetch_add(1, Ordering::Relaxed);
+                if let Ok(text) = std::str::from_utf8(&msg.payload) {
+                    window.record(text, &mut h);
                 }
             }
             h
@@ -122,10 +119,7 @@ pub async fn fanout(
     drop(bar);
     drop(clients);
     let got = delivered.load(Ordering::Relaxed);
-    let cpu = match (cpu_start, cpu_end) {
-        (Some(a), Some(b)) if got > 0 => Some(((b - a) * 1e6 / got as f64 * 100.0).round() / 100.0),
-        _ => None,
-    };
+    let cpu = cpu_us_per(cpu_start, cpu_end, got);
     Ok(serde_json::json!({
         "scenario": "nats-fanout",
         "machine": machine(),
