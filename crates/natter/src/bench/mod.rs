@@ -106,6 +106,9 @@ enum Scenario {
         /// Seconds to measure.
         #[arg(long, default_value_t = 10)]
         duration: u64,
+        /// Seconds of sending before measuring starts.
+        #[arg(long, default_value_t = 2)]
+        warmup: u64,
     },
     /// The ceiling for durable writes: a bare SQLite loop inserting
     /// message-sized rows with batched commits (WAL, synchronous = FULL), no
@@ -146,6 +149,9 @@ enum Scenario {
         /// Seconds to measure.
         #[arg(long, default_value_t = 10)]
         duration: u64,
+        /// Seconds of publishing before measuring starts.
+        #[arg(long, default_value_t = 2)]
+        warmup: u64,
         /// The NATS server.
         #[arg(
             long,
@@ -214,12 +220,11 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             subscribers,
             rate,
             duration,
+            warmup,
             nats,
         } => {
-            return finish(
-                nats::fanout(&nats, subscribers, rate, duration).await?,
-                args.out,
-            );
+            let result = nats::fanout(&nats, subscribers, rate, duration, warmup).await?;
+            return finish(result, args.out);
         }
         Scenario::ConnectionsWorker {
             tokens,
@@ -277,7 +282,8 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             members,
             rate,
             duration,
-        } => fanout(&server, members, rate, duration).await?,
+            warmup,
+        } => fanout(&server, members, rate, duration, warmup).await?,
         Scenario::SqliteCeiling { .. }
         | Scenario::WsEcho { .. }
         | Scenario::EchoServer
@@ -1265,6 +1271,7 @@ async fn fanout(
     members: usize,
     rate: u64,
     secs: u64,
+    warmup: u64,
 ) -> Result<serde_json::Value> {
     eprintln!("setting up a group of {members}…");
     let all = users(&target.url, members).await?;
@@ -1301,7 +1308,7 @@ async fn fanout(
         sockets.push(r??);
     }
     let epoch = Instant::now();
-    let warmup = Duration::from_secs(2);
+    let warmup = Duration::from_secs(warmup);
     let start = Instant::now() + warmup;
     let end = start + Duration::from_secs(secs);
     let delivered = Arc::new(AtomicU64::new(0));
@@ -1378,7 +1385,7 @@ async fn fanout(
     Ok(serde_json::json!({
         "scenario": "fanout",
         "machine": machine(),
-        "params": { "members": members, "rate_per_s": rate, "duration_s": secs },
+        "params": { "members": members, "rate_per_s": rate, "duration_s": secs, "warmup_s": warmup.as_secs() },
         "messages_sent": sent,
         "deliveries_expected": expected,
         "deliveries": got,

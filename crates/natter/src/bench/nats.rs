@@ -20,6 +20,7 @@ pub async fn fanout(
     subscribers: usize,
     rate: u64,
     secs: u64,
+    warmup: u64,
 ) -> Result<serde_json::Value> {
     let broker = pid_of("nats-server");
     eprintln!("connecting {subscribers} NATS subscribers to {url}…");
@@ -51,7 +52,7 @@ pub async fn fanout(
         .context("cannot connect to NATS")?;
 
     let epoch = Instant::now();
-    let warmup = Duration::from_secs(2);
+    let warmup = Duration::from_secs(warmup);
     let start = Instant::now() + warmup;
     let end = start + Duration::from_secs(secs);
     let start_us = start.duration_since(epoch).as_micros() as u64;
@@ -123,7 +124,7 @@ pub async fn fanout(
     Ok(serde_json::json!({
         "scenario": "nats-fanout",
         "machine": machine(),
-        "params": { "subscribers": subscribers, "rate_per_s": rate, "duration_s": secs },
+        "params": { "subscribers": subscribers, "rate_per_s": rate, "duration_s": secs, "warmup_s": warmup.as_secs() },
         "messages_sent": sent,
         "deliveries_expected": sent * subscribers as u64,
         "deliveries": got,
