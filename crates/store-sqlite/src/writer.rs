@@ -138,10 +138,9 @@ fn run_batch(
     batch: &mut [Box<dyn Job>],
     committed: &mut Vec<Committed>,
 ) -> Result<()> {
-    conn.execute_batch("BEGIN IMMEDIATE")
-        .map_err(crate::db_err)?;
+    run_cached(conn, "BEGIN IMMEDIATE")?;
     for job in batch.iter_mut() {
-        if let Err(e) = conn.execute_batch("SAVEPOINT job").map_err(crate::db_err) {
+        if let Err(e) = run_cached(conn, "SAVEPOINT job") {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(e);
         }
@@ -153,7 +152,7 @@ fn run_batch(
         };
         match job.run(&mut ctx) {
             true => {
-                if let Err(e) = conn.execute_batch("RELEASE job").map_err(crate::db_err) {
+                if let Err(e) = run_cached(conn, "RELEASE job") {
                     let _ = conn.execute_batch("ROLLBACK");
                     return Err(e);
                 }
@@ -173,9 +172,19 @@ fn run_batch(
             }
         }
     }
-    if let Err(e) = conn.execute_batch("COMMIT").map_err(crate::db_err) {
+    if let Err(e) = run_cached(conn, "COMMIT") {
         let _ = conn.execute_batch("ROLLBACK");
         return Err(e);
     }
     Ok(())
+}
+
+/// Runs a statement without parameters, kept prepared: the transaction
+/// statements run for every job, and preparing them each time showed in
+/// profiles.
+fn run_cached(conn: &Connection, sql: &str) -> Result<()> {
+    conn.prepare_cached(sql)
+        .and_then(|mut s| s.execute([]))
+        .map(|_| ())
+        .map_err(crate::db_err)
 }
