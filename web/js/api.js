@@ -212,7 +212,12 @@ export class Api {
 
   // ---- endpoints ----
 
-  /** `GET /v1/me`: who I am and my log's head. */
+  /** `GET /v1/limits`: what the server accepts (no session needed). */
+  limits() {
+    return this.#raw('GET', '/v1/limits');
+  }
+
+  /** `GET /v1/me`: who I am and the newest position (my cursor's head). */
   me() {
     return this.request('GET', '/v1/me');
   }

@@ -590,6 +590,20 @@ describe('natter web client', () => {
     assert.equal(events.filter((e) => e.client_id === clientId).length, 0);
   });
 
+  test('the composer checks the server’s message limit before sending', async () => {
+    // The runner's server allows 12 KiB (the client's own default is 16).
+    const box = alice.getByRole('textbox', { name: 'Message', exact: true });
+    const before = await messages(alice).count();
+    await box.fill('y'.repeat(12 * 1024 + 1));
+    await box.press('Enter');
+    await alice.locator('.composer-error', { hasText: 'too long (12 KB at most)' }).waitFor();
+    assert.equal(await messages(alice).count(), before, 'nothing was sent');
+    const longest = `${RUN}-`.padEnd(12 * 1024, 'z');
+    await send(alice, longest);
+    await waitForCount(bob, longest, 1);
+    assert.equal(await alice.locator('.composer-error').textContent(), '');
+  });
+
   test('settings: privacy, devices, sign out', async () => {
     // A second device for bob.
     const bob2 = await newPage();

@@ -207,6 +207,26 @@ pub struct Me {
     pub head: Cursor,
 }
 
+/// `GET /v1/limits`: what the server accepts, so a client can check input
+/// before sending it. Needs no session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerLimits {
+    /// Longest message text, in bytes of UTF-8.
+    pub max_message_bytes: u64,
+    /// Largest WebSocket frame or HTTP JSON body, in bytes.
+    pub max_frame_bytes: u64,
+    /// Most members a group may have.
+    pub max_group_members: u64,
+    /// Shortest and longest username, in characters.
+    pub username_chars: [u32; 2],
+    /// Shortest and longest password, in characters.
+    pub password_chars: [u32; 2],
+    /// Largest page of `GET …/events` (history).
+    pub max_history_page: u32,
+    /// Largest page of `GET /v1/sync` (long-polling).
+    pub max_sync_page: u32,
+}
+
 /// `GET /healthz` and `GET /readyz`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Health {

@@ -7,8 +7,8 @@ use natter_proto::{
     AddMembers, AuthSession, ClientId, ConversationId, ConversationInfo, ConversationList,
     CreateConversation, Credentials, Cursor, DeviceId, Health, HistoryPage, HistoryQuery,
     MarkReceipt, Me, MemberList, MemberReceipt, Presence, PresenceList, Privacy, ReceiptKind,
-    ReceiptSummary, RefreshRequest, SendMessage, Sent, Seq, SessionInfo, SessionList, SetTyping,
-    SyncPage, UserId, UserInfo,
+    ReceiptSummary, RefreshRequest, SendMessage, Sent, Seq, ServerLimits, SessionInfo, SessionList,
+    SetTyping, SyncPage, UserId, UserInfo,
 };
 use reqwest::{Method, Url, header};
 use serde::Serialize;
@@ -472,6 +472,13 @@ impl Client {
         let timeout = REQUEST_TIMEOUT.max(Duration::from_secs(wait.unwrap_or(0)) + LONG_POLL_SLACK);
         self.call_with::<(), _>(Method::GET, url, None, Auth::Bearer, timeout)
             .await
+    }
+
+    /// `GET /v1/limits`: what the server accepts (message size, group size,
+    /// username and password lengths, page sizes). Needs no session.
+    pub async fn limits(&self) -> Result<ServerLimits, Error> {
+        let url = self.url("/v1/limits", &[])?;
+        self.call::<(), _>(Method::GET, url, None, Auth::None).await
     }
 
     /// `GET /healthz`: whether the server is up. Needs no session.

@@ -24,6 +24,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/v1/limits", get(limits))
         .route("/v1/auth/register", post(register))
         .route("/v1/auth/login", post(login))
         .route("/v1/auth/refresh", post(refresh))
@@ -259,6 +260,11 @@ async fn logout(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<Statu
 /// `GET /v1/me`: who the token speaks for, and the log head.
 async fn me(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<Json<Me>> {
     service::me(&state, &c).await.map(Json)
+}
+
+/// `GET /v1/limits`: what the server accepts (no session needed).
+async fn limits(State(state): State<AppState>) -> Json<ServerLimits> {
+    Json(service::limits(&state))
 }
 
 /// `GET /v1/sessions`: the caller's live device sessions.

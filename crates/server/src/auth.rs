@@ -30,7 +30,7 @@ pub fn now_ms() -> i64 {
 /// with a letter or digit. Usernames are case-insensitive (stored lowercase).
 pub fn normalize_username(raw: &str) -> ApiResult<String> {
     let name = raw.trim().to_lowercase();
-    let ok_len = (3..=32).contains(&name.len());
+    let ok_len = (USERNAME_CHARS.0..=USERNAME_CHARS.1).contains(&name.len());
     let ok_chars = name
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
@@ -69,15 +69,21 @@ const COMMON_PASSWORDS: &[&str] = &[
     "changeme12",
 ];
 
+/// Shortest and longest username, in characters (ASCII only).
+pub const USERNAME_CHARS: (usize, usize) = (3, 32);
+
+/// Shortest and longest password, in characters.
+pub const PASSWORD_CHARS: (usize, usize) = (10, 256);
+
 /// Checks a password: 10 to 256 characters, not one repeated character, not
 /// the username, not a well-known password.
 pub fn check_password(password: &str, username: &str) -> ApiResult<()> {
     let weak = |m: &str| Err(ApiError::new(ErrorCode::WeakPassword, m));
     let n = password.chars().count();
-    if n < 10 {
+    if n < PASSWORD_CHARS.0 {
         return weak("passwords need at least 10 characters");
     }
-    if n > 256 {
+    if n > PASSWORD_CHARS.1 {
         return weak("passwords have at most 256 characters");
     }
     let mut chars = password.chars();

@@ -23,6 +23,9 @@ pub fn delivery_json(cursor: Cursor, kind: &str, json: &str) -> String {
     format!(r#"{{"cursor":"{cursor}","{kind}":{json}}}"#)
 }
 
+/// Largest long-poll page.
+pub const MAX_SYNC_PAGE: u32 = 500;
+
 /// `GET /v1/sync?cursor=C&wait=SECS&limit=N`: long-polling. Answers at once
 /// with what is after the cursor, or waits up to `wait` seconds for
 /// something new.
@@ -39,7 +42,7 @@ pub async fn long_poll(
         )));
     }
     let limit = q.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
+    if !(1..=MAX_SYNC_PAGE).contains(&limit) {
         return Err(ApiError::bad_request("limit must be 1 to 500"));
     }
     let _guard = state.tasks.enter();

@@ -218,6 +218,29 @@ pub async fn sessions(state: &AppState, claims: &Claims) -> ApiResult<SessionLis
     Ok(SessionList { sessions })
 }
 
+/// Largest history page.
+pub const MAX_HISTORY_PAGE: u32 = 200;
+
+/// What the server accepts, for `GET /v1/limits`.
+pub fn limits(state: &AppState) -> ServerLimits {
+    let l = &state.config.limits;
+    ServerLimits {
+        max_message_bytes: l.max_message_bytes as u64,
+        max_frame_bytes: l.max_frame_bytes as u64,
+        max_group_members: l.max_group_members as u64,
+        username_chars: [
+            crate::auth::USERNAME_CHARS.0 as u32,
+            crate::auth::USERNAME_CHARS.1 as u32,
+        ],
+        password_chars: [
+            crate::auth::PASSWORD_CHARS.0 as u32,
+            crate::auth::PASSWORD_CHARS.1 as u32,
+        ],
+        max_history_page: MAX_HISTORY_PAGE,
+        max_sync_page: crate::live::MAX_SYNC_PAGE,
+    }
+}
+
 /// The caller.
 pub async fn me(state: &AppState, claims: &Claims) -> ApiResult<Me> {
     let user = state
@@ -726,7 +749,7 @@ pub async fn history(
         (None, None) => HistoryRange::Latest,
     };
     let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
+    if !(1..=MAX_HISTORY_PAGE).contains(&limit) {
         return Err(ApiError::bad_request("limit must be 1 to 200"));
     }
     let slice = state

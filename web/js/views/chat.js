@@ -10,7 +10,8 @@ import { clock, dayKey, dayLabel, fullTime, people, plural, presenceText } from 
 import { icon } from '../icons.js';
 import { avatar, convTitle, iconButton, updateAvatar } from './common.js';
 
-const MAX_MESSAGE_BYTES = 16384;
+// Until the server says otherwise (`GET /v1/limits`).
+const DEFAULT_MAX_MESSAGE_BYTES = 16384;
 const BOTTOM_SLACK_PX = 48;
 const LOAD_OLDER_PX = 400;
 
@@ -23,6 +24,13 @@ const STATUS = {
 };
 
 export function chatView({ store, sync, api, actions }) {
+  let maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
+  api
+    .limits()
+    .then((l) => {
+      if (Number.isFinite(l?.max_message_bytes)) maxMessageBytes = l.max_message_bytes;
+    })
+    .catch(() => {}); // keep the default; the server still refuses what is too long
   // ---- static structure ----
   const back = iconButton(icon('back'), 'Back to conversations', { class: 'icon-btn back' });
   back.addEventListener('click', () => actions.back());
@@ -413,8 +421,8 @@ export function chatView({ store, sync, api, actions }) {
     e.preventDefault();
     const text = textarea.value.trim();
     if (!convId || !text) return;
-    if (new TextEncoder().encode(text).length > MAX_MESSAGE_BYTES) {
-      composerError.textContent = 'This message is too long (16 KB at most).';
+    if (new TextEncoder().encode(text).length > maxMessageBytes) {
+      composerError.textContent = `This message is too long (${sizeText(maxMessageBytes)} at most).`;
       return;
     }
     sync.send(convId, text);
@@ -462,4 +470,9 @@ export function chatView({ store, sync, api, actions }) {
       window.removeEventListener('focus', onVisible);
     },
   };
+}
+
+/** A byte count as people say it: "16 KB", "900 bytes". */
+function sizeText(bytes) {
+  return bytes >= 1024 && bytes % 1024 === 0 ? `${bytes / 1024} KB` : `${bytes} bytes`;
 }

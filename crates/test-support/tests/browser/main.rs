@@ -92,6 +92,9 @@ async fn web_client_in_chromium() {
         c.auth.access_ttl_secs = 3;
         // Going offline shows at once, so "last seen" can be checked.
         c.presence.offline_grace_ms = 300;
+        // Not the client's default, so the composer is seen to use the
+        // server's limit.
+        c.limits.max_message_bytes = 12 * 1024;
     })
     .await;
     let started = Instant::now();

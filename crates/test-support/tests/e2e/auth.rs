@@ -1,7 +1,7 @@
 //! Accounts, tokens and device sessions.
 
 use crate::*;
-use natter_proto::ErrorCode;
+use natter_proto::{ClientId, ErrorCode};
 use natter_test_support::sdk::{Client, LiveEvent};
 use natter_test_support::{PASSWORD, TestServer, unique_name};
 
@@ -156,4 +156,51 @@ async fn logout_ends_the_session() {
             || err.code() == Some(ErrorCode::SessionRevoked),
         "{err:?}"
     );
+}
+
+/// The published limits are the ones enforced: a client that checks input
+/// against `GET /v1/limits` (before logging in) is never surprised.
+#[tokio::test]
+async fn published_limits_are_the_enforced_ones() {
+    let server = TestServer::start_with(|c| {
+        c.limits.max_message_bytes = 1000;
+        c.limits.max_group_members = 7;
+    })
+    .await;
+    let url = server.url();
+    let limits = Client::new(&url).unwrap().limits().await.unwrap();
+    assert_eq!(limits.max_message_bytes, 1000);
+    assert_eq!(limits.max_group_members, 7);
+    assert_eq!(limits.username_chars, [3, 32]);
+    assert_eq!(limits.password_chars, [10, 256]);
+
+    let code = |r: Result<Client, natter_test_support::sdk::Error>| r.err().and_then(|e| e.code());
+    let [short, long] = limits.username_chars.map(|n| n as usize);
+    assert_eq!(
+        code(Client::register(&url, &"a".repeat(short - 1), PASSWORD, None).await),
+        Some(ErrorCode::InvalidUsername)
+    );
+    assert_eq!(
+        code(Client::register(&url, &"b".repeat(long + 1), PASSWORD, None).await),
+        Some(ErrorCode::InvalidUsername)
+    );
+    let [min_pw, _] = limits.password_chars.map(|n| n as usize);
+    assert_eq!(
+        code(Client::register(&url, &unique_name("pw"), &"xy".repeat(min_pw / 2 - 1), None).await),
+        Some(ErrorCode::WeakPassword)
+    );
+
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let conv = alice.direct(bob.user_id().unwrap()).await.unwrap();
+    let max = limits.max_message_bytes as usize;
+    alice
+        .send_message(conv.id, &ClientId::random(), &"é".repeat(max / 2))
+        .await
+        .expect("a message of exactly the limit is accepted");
+    let err = alice
+        .send_message(conv.id, &ClientId::random(), &"x".repeat(max + 1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::MessageTooLong));
 }
