@@ -181,10 +181,14 @@ impl Feed {
         page.entries
     }
 
-    /// Live items may have been lost: the next step reads the store.
+    /// Live items may have been lost: the next step reads the store. A
+    /// page read before the loss cannot stand in for that read (it may
+    /// end below what was dropped), so it is forgotten; the cursor has not
+    /// moved past it, so nothing is skipped.
     fn fall_behind(&mut self) {
         self.mode = Mode::Backlog;
         self.caught_up = false;
+        self.prefetched = None;
     }
 
     /// The position the client has everything up to.

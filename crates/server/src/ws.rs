@@ -27,8 +27,9 @@ use std::time::{Duration, Instant};
 /// whole (the buffer grows for it and is split off as the message).
 const READ_BUFFER: usize = 1024;
 /// Frames written without a flush collect up to this many bytes and go out
-/// in one system call: a run of deliveries, or the handshake's frames.
-const WRITE_BATCH: usize = 16 * 1024;
+/// in one system call: a run of deliveries, or the handshake's frames. Kept
+/// small: the socket's write buffer keeps the capacity it once needed.
+const WRITE_BATCH: usize = 4 * 1024;
 
 /// WebSocket close codes used by the server.
 mod close {
@@ -63,7 +64,7 @@ pub async fn upgrade(
     let guard = state.tasks.enter();
     ws.read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BATCH)
-        .max_write_buffer_size(max.saturating_mul(4).max(READ_BUFFER * 4))
+        .max_write_buffer_size(max.saturating_mul(4).max(WRITE_BATCH + max + 1))
         .max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |socket| async move {

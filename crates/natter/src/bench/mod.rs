@@ -919,8 +919,8 @@ async fn connections(
 enum Holders {
     /// This process.
     Here(Vec<Ws>),
-    /// Worker processes, and the token file they read.
-    Workers(Vec<Child>, PathBuf),
+    /// Worker processes.
+    Workers(Workers),
 }
 
 impl Holders {
@@ -928,16 +928,36 @@ impl Holders {
     async fn release(self) {
         match self {
             Holders::Here(sockets) => drop(sockets),
-            Holders::Workers(mut workers, file) => {
-                for w in &mut workers {
-                    drop(w.stdin.take());
-                }
-                for mut w in workers {
-                    let _ = tokio::task::spawn_blocking(move || w.wait()).await;
-                }
-                let _ = std::fs::remove_file(&file);
+            Holders::Workers(mut workers) => {
+                let mut children = std::mem::take(&mut workers.children);
+                let _ = tokio::task::spawn_blocking(move || {
+                    for w in &mut children {
+                        drop(w.stdin.take());
+                    }
+                    for w in &mut children {
+                        let _ = w.wait();
+                    }
+                })
+                .await;
             }
         }
+    }
+}
+
+/// Worker processes and the file of access tokens they read. Dropped on any
+/// path (an error included), it stops the workers and removes the file.
+struct Workers {
+    children: Vec<Child>,
+    file: PathBuf,
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for w in &mut self.children {
+            let _ = w.kill();
+            let _ = w.wait();
+        }
+        let _ = std::fs::remove_file(&self.file);
     }
 }
 
@@ -950,11 +970,13 @@ async fn open_in_workers(
     concurrency: usize,
     procs: usize,
 ) -> Result<(usize, f64, Holders)> {
-    let file = std::env::temp_dir().join(format!("natter-bench-tokens-{}", ClientId::random()));
-    std::fs::write(&file, tokens.join("\n"))?;
+    let mut workers = Workers {
+        children: Vec::new(),
+        file: std::env::temp_dir().join(format!("natter-bench-tokens-{}", ClientId::random())),
+    };
+    std::fs::write(&workers.file, tokens.join("\n"))?;
     let exe = std::env::current_exe()?;
     let share = count.div_ceil(procs);
-    let mut workers = Vec::new();
     for p in 0..procs {
         let first = p * share;
         let n = share.min(count.saturating_sub(first));
@@ -969,7 +991,7 @@ async fn open_in_workers(
                 "connections-worker",
                 "--tokens",
             ])
-            .arg(&file)
+            .arg(&workers.file)
             .args([
                 "--count",
                 &n.to_string(),
@@ -982,12 +1004,12 @@ async fn open_in_workers(
             .stderr(Stdio::inherit())
             .spawn()
             .context("cannot start a worker")?;
-        workers.push(child);
+        workers.children.push(child);
     }
     // Each worker prints "held <n> <seconds>" once its sockets are open.
     let mut held = 0usize;
     let mut slowest = 0f64;
-    for w in &mut workers {
+    for w in &mut workers.children {
         let out = w.stdout.take().context("no worker stdout")?;
         let line = tokio::task::spawn_blocking(move || {
             let mut line = String::new();
@@ -1007,7 +1029,7 @@ async fn open_in_workers(
     Ok((
         held,
         held as f64 / slowest.max(1e-9),
-        Holders::Workers(workers, file),
+        Holders::Workers(workers),
     ))
 }
 

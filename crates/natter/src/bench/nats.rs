@@ -34,7 +34,8 @@ pub async fn fanout(
                 .connect(url.as_str())
                 .await?;
             let sub = client.subscribe(SUBJECT).await?;
-            // A round trip: the server has the subscription before we go on.
+            // Sends the subscription; the warm-up gives the server time to
+            // have it before measuring starts.
             client.flush().await?;
             Ok::<_, anyhow::Error>((client, sub))
         });

@@ -164,6 +164,8 @@ async fn logout_ends_the_session() {
 async fn published_limits_are_the_enforced_ones() {
     let server = TestServer::start_with(|c| {
         c.limits.max_message_bytes = 1000;
+        // Small frames too: the socket's buffers must still fit.
+        c.limits.max_frame_bytes = 2048;
         c.limits.max_group_members = 7;
     })
     .await;
@@ -193,11 +195,15 @@ async fn published_limits_are_the_enforced_ones() {
     let alice = server.user("alice").await;
     let bob = server.user("bob").await;
     let conv = alice.direct(bob.user_id().unwrap()).await.unwrap();
+    let mut live = connect(&bob).await;
     let max = limits.max_message_bytes as usize;
+    let longest = "é".repeat(max / 2);
     alice
-        .send_message(conv.id, &ClientId::random(), &"é".repeat(max / 2))
+        .send_message(conv.id, &ClientId::random(), &longest)
         .await
         .expect("a message of exactly the limit is accepted");
+    let got = message_in(&mut live, conv.id).await;
+    assert_eq!(text(&got), Some(longest.as_str()), "and delivered live");
     let err = alice
         .send_message(conv.id, &ClientId::random(), &"x".repeat(max + 1))
         .await

@@ -312,3 +312,72 @@ async fn signals_reach_sse_and_long_poll_clients_too() {
             .any(|d| matches!(&d.item, natter_proto::LogItem::Receipt(r) if r.read == seq))
     );
 }
+
+/// A connection whose live queue holds one item, opened while sends are in
+/// flight: bursts overflow its queue while it opens and while it is live,
+/// and each time it reads what it missed from the store. A raw socket, so
+/// no client-side gap filling can hide a loss.
+#[tokio::test]
+async fn a_connection_that_keeps_falling_behind_misses_nothing() {
+    use futures_util::{SinkExt, StreamExt};
+    use std::collections::BTreeSet;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let server = TestServer::start_with(|c| c.gateway.queue = 1).await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let conv = alice.direct(bob.user_id().unwrap()).await.unwrap();
+    let head = bob.me().await.unwrap().head;
+    const N: usize = 60;
+    // Sends race the socket's opening.
+    let sends = {
+        let alice = alice.clone();
+        tokio::spawn(async move {
+            let mut set = tokio::task::JoinSet::new();
+            for i in 0..N {
+                let alice = alice.clone();
+                set.spawn(async move {
+                    alice
+                        .send_message(conv.id, &ClientId::random(), &format!("m{i}"))
+                        .await
+                        .unwrap()
+                });
+                if set.len() >= 8 {
+                    set.join_next().await.unwrap().unwrap();
+                }
+            }
+            set.join_all().await;
+        })
+    };
+    let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url())
+        .await
+        .unwrap();
+    let hello = serde_json::json!({
+        "type": "hello",
+        "token": bob.access_token().unwrap(),
+        "cursor": head,
+    });
+    ws.send(Message::text(hello.to_string())).await.unwrap();
+    let mut seqs = BTreeSet::new();
+    while seqs.len() < N {
+        let msg = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("every message arrives")
+            .expect("socket open")
+            .unwrap();
+        if let Message::Text(t) = msg {
+            let f: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
+            if f["type"] == "event" && f["event"]["kind"] == "message" {
+                assert!(
+                    seqs.insert(f["event"]["seq"].as_u64().unwrap()),
+                    "no duplicates: {f}"
+                );
+            }
+        }
+    }
+    sends.await.unwrap();
+    assert_eq!(
+        seqs.into_iter().collect::<Vec<_>>(),
+        (2..2 + N as u64).collect::<Vec<_>>()
+    );
+}
