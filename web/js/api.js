@@ -292,6 +292,16 @@ export class Api {
     return this.request('POST', `/v1/conversations/${enc(id)}/messages`, { client_id: clientId, text });
   }
 
+  /** `POST /v1/conversations/{id}/receipts` (the HTTP receipt). */
+  postReceipt(id, kind, seq) {
+    return this.request('POST', `/v1/conversations/${enc(id)}/receipts`, { kind, seq });
+  }
+
+  /** `POST /v1/conversations/{id}/typing` (the HTTP typing indicator). */
+  typing(id, active) {
+    return this.request('POST', `/v1/conversations/${enc(id)}/typing`, { active });
+  }
+
   /** `GET /v1/me/privacy`. */
   privacy() {
     return this.request('GET', '/v1/me/privacy');

@@ -1,10 +1,22 @@
-// The live connection: a WebSocket to /v1/ws (docs/protocol.md §6).
+// The live connection: a WebSocket to /v1/ws (docs/protocol.md §6), or,
+// where WebSockets are blocked, Server-Sent Events from /v1/events (§7)
+// with sends, receipts and typing over HTTP (§3).
 //
 // It authenticates with `hello {token, cursor}`, hands every frame to the
 // sync engine, keeps itself alive with application pings (a browser cannot
 // see the server's WebSocket pings), and reconnects with exponential
 // backoff and jitter, resuming from the cursor the engine reports. It
 // knows nothing of conversations.
+//
+// Fallback: when two WebSockets in a row fail or close before `welcome`
+// while plain HTTP still reaches the server (so it is the WebSocket that
+// is blocked, not the server that is down), it switches to SSE. The SSE
+// stream is read with `fetch` (same origin, bearer header, real status
+// codes) and turned into the same frames the socket gives; `send()` posts
+// `send` / `receipt` / `typing` frames over HTTP and reports the answer as
+// a `sent` or `error` frame. The engine cannot tell the difference. Once
+// SSE has been used for WS_RETRY_MS, the next reconnect tries a WebSocket
+// again (one more failure goes straight back to SSE).
 //
 // States: `connecting` (socket opening or backlog loading), `online`
 // (synced: what follows is live), `offline` (waiting to retry, or the
@@ -15,16 +27,20 @@ import { ApiError, GONE_CODES, SessionGone } from './api.js';
 const BACKOFF_START_MS = 500;
 const BACKOFF_CAP_MS = 30000;
 const PING_EVERY_MS = 20000;
+const FALLBACK_AFTER = 2; // WebSockets in a row that fail before `welcome`
+const WS_RETRY_MS = 5 * 60 * 1000;
 
 export class Live {
   /**
    * `api`: for fresh tokens. `cursor()`: where to resume. `onFrame(frame)`:
    * every frame after `welcome`, in order. `onState(state)`: connection
    * state changes. `onResync(cursor)`: the cursor cannot be served; reload
-   * state, then resolve (the connection waits for it).
+   * state, then resolve (the connection waits for it). `onTransport(t)`:
+   * switched between `websocket` and `sse`.
    */
-  constructor({ api, cursor, onFrame, onState, onResync, onGone, url }) {
+  constructor({ api, cursor, onFrame, onState, onResync, onGone, onTransport, url }) {
     this.api = api;
+    this.onTransport = onTransport;
     this.cursor = cursor;
     this.onFrame = onFrame;
     this.onState = onState;
@@ -41,6 +57,11 @@ export class Live {
     this.watchdog = null;
     this.heartbeatMs = 25000;
     this.attempt = 0;
+    this.sse = null; // the open SSE stream: {ctrl}
+    this.transport = 'websocket'; // or 'sse'
+    this.wsFailures = 0;
+    this.sseSince = 0;
+    this.sending = Promise.resolve(); // HTTP sends, one at a time, in order
     this.onOnline = () => this.connectNow();
     this.onOffline = () => this.#drop('offline');
     this.onVisible = () => {
@@ -69,21 +90,32 @@ export class Live {
     clearTimeout(this.watchdog);
     this.#closeSocket(1000, 'bye');
     this.ws = null;
+    this.sse?.ctrl.abort();
+    this.sse = null;
     this.ready = false;
     this.#setState('offline');
   }
 
   /** Reconnects at once (network back, tab visible again), skipping the wait. */
   connectNow() {
-    if (this.stopped || this.ws) return;
+    if (this.stopped || this.ws || this.sse) return;
     clearTimeout(this.retryTimer);
     this.delay = BACKOFF_START_MS;
     this.#connect();
   }
 
-  /** Sends a frame if the socket is authenticated; false otherwise. */
+  /**
+   * Sends a frame if the connection is ready; false otherwise. Over SSE it
+   * goes as an HTTP request, whose answer comes back as a frame.
+   */
   send(frame) {
-    if (!this.ready || this.ws?.readyState !== WebSocket.OPEN) return false;
+    if (!this.ready) return false;
+    if (this.sse) {
+      if (frame.type === 'send') this.sending = this.sending.then(() => this.#post(frame));
+      else this.#post(frame);
+      return true;
+    }
+    if (this.ws?.readyState !== WebSocket.OPEN) return false;
     this.ws.send(JSON.stringify(frame));
     return true;
   }
@@ -94,8 +126,14 @@ export class Live {
     this.onState(state);
   }
 
+  #setTransport(transport) {
+    if (this.transport === transport) return;
+    this.transport = transport;
+    this.onTransport?.(transport);
+  }
+
   async #connect() {
-    if (this.stopped || this.ws) return;
+    if (this.stopped || this.ws || this.sse) return;
     if (navigator.onLine === false) {
       this.#setState('offline');
       return; // the `online` event brings us back
@@ -109,7 +147,13 @@ export class Live {
       if (e instanceof SessionGone) return this.#gone(e);
       return this.#retryLater(e instanceof ApiError ? e.retryAfter : undefined);
     }
-    if (this.stopped || attempt !== this.attempt) return;
+    if (this.stopped || attempt !== this.attempt || this.ws || this.sse) return;
+    if (this.transport === 'sse' && Date.now() - this.sseSince >= WS_RETRY_MS) {
+      // Try a WebSocket again now and then; one failure brings SSE back.
+      this.wsFailures = FALLBACK_AFTER - 1;
+      this.#setTransport('websocket');
+    }
+    if (this.transport === 'sse') return this.#openSse(token);
     let ws;
     try {
       ws = new WebSocket(this.url);
@@ -146,6 +190,7 @@ export class Live {
     switch (frame.type) {
       case 'welcome':
         this.ready = true;
+        this.wsFailures = 0;
         this.delay = BACKOFF_START_MS;
         this.heartbeatMs = Math.max(5, Number(frame.heartbeat_secs) || 25) * 1000;
         this.#startPings();
@@ -169,14 +214,44 @@ export class Live {
     }
   }
 
-  async #closed(ws, close) {
+  async #closed(ws, close, why) {
     if (ws !== this.ws) return;
+    const welcomed = this.ready;
     this.ws = null;
     this.ready = false;
     clearInterval(this.pingTimer);
     clearTimeout(this.watchdog);
     if (this.stopped) return;
     const err = this.lastError?.code;
+    if (this.pendingResync !== undefined || err === 'token_expired' || GONE_CODES.has(err)) {
+      return this.#recover(this.lastError);
+    }
+    if (close.code === 1008 && close.reason === 'session revoked') {
+      return this.#gone(new SessionGone('session_revoked'));
+    }
+    if (!welcomed && why !== 'offline' && ++this.wsFailures >= FALLBACK_AFTER && (await this.#httpWorks())) {
+      // The server answers HTTP but no WebSocket gets through (a proxy
+      // that blocks them): Server-Sent Events from now on.
+      if (this.stopped || this.ws || this.sse) return;
+      this.wsFailures = 0;
+      this.sseSince = Date.now();
+      this.delay = BACKOFF_START_MS;
+      this.#setTransport('sse');
+      return this.#connect();
+    }
+    // Anything else (server restarting, network lost, 1013 try again):
+    // back off and resume from the cursor.
+    this.#retryLater();
+  }
+
+  /**
+   * After a connection ended: resync (`pendingResync`), refresh an expired
+   * token, give up on a session that has ended, or back off and retry.
+   * `err` is the server's error object, if it sent one.
+   */
+  async #recover(err) {
+    const code = err?.code;
+    if (code === 'resync_required' && err.cursor !== undefined) this.pendingResync = err.cursor;
     if (this.pendingResync !== undefined) {
       const cursor = this.pendingResync;
       this.pendingResync = undefined;
@@ -189,8 +264,8 @@ export class Live {
       }
       return this.#connect();
     }
-    if (err === 'token_expired') {
-      // The token expired between fetching it and `hello`: refresh, retry.
+    if (code === 'token_expired') {
+      // The token expired between fetching it and using it: refresh, retry.
       try {
         await this.api.refresh(this.helloToken);
       } catch (e) {
@@ -199,12 +274,167 @@ export class Live {
       }
       return this.#connect();
     }
-    if (GONE_CODES.has(err) || (close.code === 1008 && close.reason === 'session revoked')) {
-      return this.#gone(new SessionGone(err ?? 'session_revoked'));
+    if (GONE_CODES.has(code)) return this.#gone(new SessionGone(code));
+    this.#retryLater(err?.retry_after);
+  }
+
+  /** Whether plain HTTP reaches the server (it does when only WebSockets are blocked). */
+  async #httpWorks() {
+    try {
+      await this.api.limits();
+      return true;
+    } catch {
+      return false;
     }
-    // Anything else (server restarting, network lost, 1013 try again):
-    // back off and resume from the cursor.
-    this.#retryLater();
+  }
+
+  // ---- Server-Sent Events ----
+
+  async #openSse(token) {
+    const conn = { ctrl: new AbortController() };
+    this.sse = conn;
+    this.ready = false;
+    this.helloToken = token;
+    this.#armWatchdog();
+    const cursor = this.cursor();
+    let res;
+    try {
+      res = await fetch(`/v1/events${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`, {
+        headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' },
+        cache: 'no-store',
+        signal: conn.ctrl.signal,
+      });
+    } catch {
+      return this.#sseEnded(conn);
+    }
+    if (conn !== this.sse) return;
+    if (!res.ok) {
+      let body = null;
+      try {
+        body = await res.json();
+      } catch {
+        // Not the server's error format (a proxy's page): back off.
+      }
+      const retry = Number(res.headers.get('Retry-After')) || undefined;
+      return this.#sseEnded(conn, body?.error ?? { code: 'unavailable', retry_after: retry });
+    }
+    // Authenticated: sends are accepted (over HTTP) from now on.
+    this.ready = true;
+    this.delay = BACKOFF_START_MS;
+    this.#armWatchdog();
+    try {
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = '';
+      let type = 'message';
+      let data = [];
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done || conn !== this.sse) break;
+        this.#armWatchdog();
+        buf += value;
+        const lines = buf.split('\n');
+        buf = lines.pop();
+        for (let line of lines) {
+          if (line.endsWith('\r')) line = line.slice(0, -1);
+          if (line === '') {
+            // A blank line ends an event.
+            if (data.length > 0 && conn === this.sse) this.#sseEvent(conn, type, data.join('\n'));
+            type = 'message';
+            data = [];
+          } else if (!line.startsWith(':')) {
+            const colon = line.indexOf(':');
+            const field = colon < 0 ? line : line.slice(0, colon);
+            let val = colon < 0 ? '' : line.slice(colon + 1);
+            if (val.startsWith(' ')) val = val.slice(1);
+            if (field === 'event') type = val;
+            else if (field === 'data') data.push(val);
+          }
+          // `: ping` comments only keep the watchdog quiet.
+        }
+      }
+    } catch {
+      // Aborted, or the network went: handled below.
+    }
+    this.#sseEnded(conn);
+  }
+
+  /** One SSE event, turned into the frame the WebSocket would have sent. */
+  #sseEvent(conn, type, data) {
+    let body;
+    try {
+      body = JSON.parse(data);
+    } catch {
+      return;
+    }
+    switch (type) {
+      case 'event':
+      case 'receipt':
+      case 'synced':
+        this.onFrame({ ...body, type });
+        if (type === 'synced') this.#setState('online');
+        break;
+      case 'presence_snapshot':
+      case 'presence':
+      case 'typing':
+        this.onFrame({ ...body, type });
+        break;
+      case 'resync':
+        // The stream ends after it; do not let anything else in first.
+        this.pendingResync = body.cursor;
+        conn.ctrl.abort();
+        break;
+      case 'revoked':
+        conn.ctrl.abort();
+        this.#sseEnded(conn, { code: 'session_revoked' });
+        break;
+      default:
+      // Unknown SSE event types are ignored (protocol.md §1, versioning).
+    }
+  }
+
+  #sseEnded(conn, err) {
+    if (conn !== this.sse) return;
+    this.sse = null;
+    this.ready = false;
+    clearTimeout(this.watchdog);
+    conn.ctrl.abort();
+    if (this.stopped) return;
+    this.#recover(err);
+  }
+
+  /** A `send`, `receipt` or `typing` frame, over HTTP (the SSE transport). */
+  async #post(frame) {
+    const { conv } = frame;
+    try {
+      switch (frame.type) {
+        case 'send': {
+          const sent = await this.api.send(conv, frame.client_id, frame.text);
+          this.onFrame({ ...sent, type: 'sent' });
+          break;
+        }
+        case 'receipt':
+          await this.api.postReceipt(conv, frame.kind, frame.seq);
+          break;
+        case 'typing':
+          await this.api.typing(conv, frame.active);
+          break;
+        default:
+        // `ping`: the stream's own keep-alives do its job.
+      }
+    } catch (e) {
+      if (e instanceof SessionGone || this.stopped) return; // the app signs out
+      const retryable = !(e instanceof ApiError) || e.retryable;
+      if (frame.type === 'send') {
+        // A network failure is an unknown outcome: the engine resends it
+        // later under the same client id.
+        const code = !retryable ? e.code : e.code === 'rate_limited' ? 'rate_limited' : 'unavailable';
+        const error = { code, message: e.message, retry_after: e.retryAfter };
+        this.onFrame({ type: 'error', conv, client_id: frame.client_id, error });
+      } else if (frame.type === 'receipt' && retryable) {
+        // Watermarks are absolute: sending one again is harmless.
+        setTimeout(() => this.send(frame), (e.retryAfter ?? 0) * 1000 || 3000);
+      }
+    }
   }
 
   #retryLater(retryAfterSecs) {
@@ -238,6 +468,10 @@ export class Live {
   }
 
   #drop(why) {
+    if (this.sse) {
+      this.#sseEnded(this.sse);
+      return;
+    }
     const ws = this.ws;
     if (!ws) {
       if (why === 'offline') this.#setState('offline');
@@ -246,7 +480,7 @@ export class Live {
     this.#closeSocket(4000, why);
     // The socket's close event may come late or never when the network is
     // gone; treat it as closed now.
-    this.#closed(ws, { code: 4000, reason: why });
+    this.#closed(ws, { code: 4000, reason: why }, why);
   }
 
   #closeSocket(code, reason) {

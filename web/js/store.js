@@ -162,6 +162,7 @@ export class Store {
     this.typing = new Map(); // conv → Map(user → timer)
     this.acked = new Map(); // client_id → acknowledged message not yet echoed
     this.connection = 'connecting';
+    this.transport = 'websocket'; // or 'sse' (WebSockets blocked)
     this.synced = false;
     this.listeners = new Map();
     this.dirty = new Set();

@@ -7,6 +7,9 @@
 // or below the cursor are replays and dropped; events are deduplicated by
 // (conv, seq). The cursor is stored after each entry is applied.
 //
+// The live connection is a WebSocket, or Server-Sent Events plus HTTP
+// where WebSockets are blocked (live.js); frames look the same either way.
+//
 // It also owns the outbox (sent after `synced`, again after every
 // reconnect, always with the same client id), delivered and read receipts
 // (coalesced per conversation), typing (throttled) and resync.
@@ -57,6 +60,10 @@ export class Sync {
       onState: (s) => this.#connection(s),
       onResync: (c) => this.#resync(c),
       onGone: (e) => this.#gone(e),
+      onTransport: (t) => {
+        this.store.transport = t;
+        this.store.emit('connection');
+      },
     });
     this.live.start();
   }

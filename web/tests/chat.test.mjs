@@ -604,6 +604,89 @@ describe('natter web client', () => {
     assert.equal(await alice.locator('.composer-error').textContent(), '');
   });
 
+  test('WebSockets blocked: Server-Sent Events and HTTP instead', async () => {
+    // A network whose proxy lets no WebSocket through: the client falls
+    // back to SSE for receiving and HTTP for sending, receipts and typing.
+    const eve = await newPage();
+    const blocked = [];
+    await eve.context().routeWebSocket('**/v1/ws', (ws) => {
+      blocked.push(ws.url());
+      ws.close();
+    });
+    const streams = [];
+    eve.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/v1/events') streams.push(r.url());
+    });
+    const sse = '.connection[data-state="online"][data-transport="sse"]';
+    await register(eve, name('eve'));
+    await eve.locator(sse).waitFor();
+    assert.ok(blocked.length >= 2, 'two WebSockets were tried first');
+    assert.equal(streams.length, 1);
+    assert.ok(!streams[0].includes('access_token'), 'the token goes in a header, not the URL');
+
+    // Alice's message arrives live; Eve's delivered and read receipts
+    // (HTTP) turn her ticks.
+    await alice.getByRole('button', { name: 'New chat' }).click();
+    await alice.getByRole('dialog').getByLabel('Username').fill(name('eve'));
+    await alice.getByRole('button', { name: 'Start chat' }).click();
+    await alice.locator('.chat-title', { hasText: name('eve') }).waitFor();
+    const convId = new URL(alice.url()).hash.split('/')[2];
+    await send(alice, 'Can you hear me?');
+    await convItem(eve, users.alice).locator('.badge', { hasText: '1' }).waitFor();
+    await waitForStatus(alice, 'Can you hear me?', 'delivered');
+    await openConv(eve, users.alice);
+    await message(eve, 'Can you hear me?').waitFor();
+    await waitForStatus(alice, 'Can you hear me?', 'read');
+
+    // Presence both ways (the open stream keeps Eve online), typing both
+    // ways (HTTP out, the stream in).
+    await alice.locator('.chat-subtitle', { hasText: 'online' }).waitFor();
+    await eve.locator('.chat-subtitle', { hasText: 'online' }).waitFor();
+    const eveBox = eve.getByRole('textbox', { name: 'Message', exact: true });
+    await eveBox.pressSequentially('Lou');
+    await alice.locator('.typing-line', { hasText: `${name('eve')} is typing…` }).waitFor();
+    await eveBox.fill('');
+    await alice.locator('.typing-line', { hasText: 'typing' }).waitFor({ state: 'hidden' });
+    const aliceBox = alice.getByRole('textbox', { name: 'Message', exact: true });
+    await aliceBox.pressSequentially('Hm');
+    await eve.locator('.typing-line', { hasText: `${users.alice} is typing…` }).waitFor();
+    await aliceBox.fill('');
+    await eve.locator('.typing-line', { hasText: 'typing' }).waitFor({ state: 'hidden' });
+
+    // Sending over HTTP: received once, read by Alice.
+    await send(eve, 'Loud and clear');
+    await message(alice, 'Loud and clear').waitFor();
+    await waitForStatus(eve, 'Loud and clear', 'read');
+
+    // Offline until the access token has expired (they live 3 s here) and
+    // back: the outbox waits, the stream resumes from the cursor with a
+    // fresh token, and the message is stored once.
+    await eve.context().setOffline(true);
+    await eve.locator('.connection[data-state="offline"]').waitFor();
+    await send(eve, 'sent after a reconnect');
+    assert.equal(await status(eve, 'sent after a reconnect'), 'pending');
+    const expired = () => JSON.parse(localStorage.getItem('natter.session')).access_expires_at < Date.now();
+    await eve.waitForFunction(expired, null, { polling: 100 });
+    const refreshed = eve.waitForResponse((r) => r.url().endsWith('/v1/auth/refresh'));
+    await eve.context().setOffline(false);
+    assert.equal((await refreshed).status(), 200);
+    await eve.locator(sse).waitFor();
+    await message(alice, 'sent after a reconnect').waitFor();
+    await waitForStatus(eve, 'sent after a reconnect', 'read');
+    assert.ok(streams.length >= 2, 'the stream was opened again');
+    for (const text of ['Can you hear me?', 'Loud and clear', 'sent after a reconnect']) {
+      await waitForCount(alice, text, 1);
+      await waitForCount(eve, text, 1);
+    }
+    const events = await aliceApi.history(convId);
+    assert.deepEqual(
+      events.filter((e) => e.kind === 'message').map((e) => e.text),
+      ['Can you hear me?', 'Loud and clear', 'sent after a reconnect'],
+    );
+    await eve.context().close();
+    await openConv(alice, users.bob);
+  });
+
   test('settings: privacy, devices, sign out', async () => {
     // A second device for bob.
     const bob2 = await newPage();

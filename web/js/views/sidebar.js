@@ -158,6 +158,9 @@ export function sidebarView({ store, actions }) {
       updateAvatar(meAvatar, me.id, me.username);
     }
     connection.dataset.state = store.connection;
+    connection.dataset.transport = store.transport;
+    const how = store.transport === 'sse' ? 'Server-Sent Events (WebSockets are blocked)' : 'WebSocket';
+    if (connection.title !== how) connection.title = how;
     setText(connection.lastChild, CONNECTION_TEXT[store.connection] ?? store.connection);
     const dark = theme.resolved() === 'dark';
     const label = dark ? 'Switch to light theme' : 'Switch to dark theme';
