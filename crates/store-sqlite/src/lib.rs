@@ -1188,16 +1188,25 @@ fn log_page(c: &Connection, user: &UserId, after: Cursor, limit: u32) -> Result<
     // through its (conversation, position) index from where the user
     // joined. Once `limit` entries are known, later reads stop below
     // the highest one kept.
+    // The position where the user joined bounds the read from below too:
+    // inside a conversation positions grow with seq, so nothing before it
+    // is theirs (a member added to a long conversation, resuming from an
+    // older cursor, would otherwise walk its whole history past the cursor).
     let mut stmt = c
         .prepare_cached(
-            "SELECT m.conv_id, m.joined_seq FROM members m
+            "SELECT m.conv_id, m.joined_seq, COALESCE(j.pos, 0) FROM members m
              JOIN conversations c ON c.id = m.conv_id
+             LEFT JOIN events j ON j.conv_id = m.conv_id AND j.seq = m.joined_seq
              WHERE m.user_id = ?1 AND c.last_pos > ?2",
         )
         .map_err(db_err)?;
     let convs = stmt
         .query_map(params![user.as_bytes(), after_pos], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
         })
         .map_err(db_err)?
         .collect::<rusqlite::Result<Vec<_>>>()
@@ -1209,7 +1218,8 @@ fn log_page(c: &Connection, user: &UserId, after: Cursor, limit: u32) -> Result<
              ORDER BY pos LIMIT ?5"
         ))
         .map_err(db_err)?;
-    for (conv, joined) in convs {
+    for (conv, joined, joined_pos) in convs {
+        let from = after_pos.max(joined_pos - 1);
         let below = if entries.len() >= limit {
             entries.sort_unstable_by_key(|e| e.0);
             entries.truncate(limit);
@@ -1218,7 +1228,7 @@ fn log_page(c: &Connection, user: &UserId, after: Cursor, limit: u32) -> Result<
             i64::MAX
         };
         let rows = stmt
-            .query_map(params![conv, after_pos, below, joined, limit as i64], |r| {
+            .query_map(params![conv, from, below, joined, limit as i64], |r| {
                 Ok((r.get::<_, i64>(0)?, EventRow::from_row_at(r, 1)?))
             })
             .map_err(db_err)?;
