@@ -5,7 +5,6 @@
 use crate::api::{Auth, Q, bearer};
 use crate::error::{ApiError, ApiResult};
 use crate::feed::{Feed, Step};
-use crate::service;
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -150,17 +149,19 @@ impl FromRequestParts<AppState> for SseParams {
 /// `GET /v1/events`: the device's feed as Server-Sent Events. Event types:
 /// `event` (id = cursor, data = Delivery), `synced`, `resync`, `revoked`.
 pub async fn sse(State(state): State<AppState>, params: SseParams) -> ApiResult<Response> {
-    let claims = service::authenticate(&state, &params.token).await?;
+    let claims = state.tokens.verify(&params.token)?;
     let slot = state
         .connection_slots
         .clone()
         .try_acquire_owned()
         .map_err(|_| ApiError::new(ErrorCode::Unavailable, "too many connections; retry later"))?;
-    let feed = Feed::open(&state, claims.user, claims.device, params.cursor).await?;
+    // Session check, first page and presence peers in one store read, as
+    // for a WebSocket.
+    let (feed, opened) = Feed::open_connection(&state, &claims, params.cursor).await?;
     let (tx, rx) = mpsc::channel::<SseEvent>(16);
     let guard = state.tasks.enter();
     let mut shutdown = state.shutdown.clone();
-    let snapshot = crate::presence::snapshot(&state, claims.user).await?;
+    let snapshot = crate::presence::snapshot_from(&state, &opened.peers);
     let snapshot = serde_json::to_string(&natter_proto::ServerFrame::PresenceSnapshot {
         users: snapshot.users,
     })
@@ -174,7 +175,13 @@ pub async fn sse(State(state): State<AppState>, params: SseParams) -> ApiResult<
     tokio::spawn(async move {
         let _slot = slot;
         let _guard = guard;
-        let _present = crate::presence::connected(&task_state, claims.user).await;
+        let _present = crate::presence::connected_with(
+            &task_state,
+            opened.user.as_ref(),
+            claims.user,
+            &opened.peers,
+        )
+        .await;
         // The stream cannot carry anything from the client; while it is
         // open (keep-alives are being written) the user counts as heard.
         tokio::select! {

@@ -380,7 +380,7 @@ impl Target {
 
     /// CPU seconds (user + system) a spawned server has used.
     fn cpu_secs(&self) -> Option<f64> {
-        nats::cpu_secs(self.child.as_ref()?.id())
+        cpu_secs(self.child.as_ref()?.id())
     }
 
     /// Resident memory of a spawned server, in bytes.
@@ -1240,6 +1240,37 @@ async fn receipts(
         "server_cpu_ms_per_receipt": cpu.map(|c| (c * 1000.0 / readers.len() as f64 * 100.0).round() / 100.0),
         "read_by_summary_latency": summary(&summary_lat),
     }))
+}
+
+/// The pid of a running process by its command name, if there is exactly
+/// one (so the broker's CPU can be read).
+fn pid_of(name: &str) -> Option<u32> {
+    let mut found = None;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() == name {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(pid);
+        }
+    }
+    found
+}
+
+/// CPU seconds (user + system) a process has used.
+fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may contain spaces).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // Linux reports clock ticks, 100 per second on every common setup.
+    Some((utime + stime) / 100.0)
 }
 
 /// Microseconds of CPU per unit of work between two CPU readings (seconds),

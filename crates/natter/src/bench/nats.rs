@@ -5,7 +5,7 @@
 //! machine with the same load generator.
 
 use super::progress::{Goal, Progress};
-use super::{Window, cpu_us_per, hist, machine, payload_at, summary};
+use super::{Window, cpu_secs, cpu_us_per, hist, machine, payload_at, pid_of, summary};
 use anyhow::{Context, Result};
 use futures_util::StreamExt;
 use std::sync::Arc;
@@ -144,35 +144,4 @@ fn event_frame(at: u64, seq: u64) -> String {
         cursor = 100_000 + seq,
         text = payload_at(at, 100),
     )
-}
-
-/// The pid of a running process by its command name, if there is exactly
-/// one (so the broker's CPU can be read).
-pub fn pid_of(name: &str) -> Option<u32> {
-    let mut found = None;
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        if comm.trim() == name {
-            if found.is_some() {
-                return None;
-            }
-            found = Some(pid);
-        }
-    }
-    found
-}
-
-/// CPU seconds (user + system) a process has used.
-pub fn cpu_secs(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may contain spaces).
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    // Linux reports clock ticks, 100 per second on every common setup.
-    Some((utime + stime) / 100.0)
 }
