@@ -66,6 +66,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let backends = Backends {
         store: Arc::new(store),
         bus: Arc::new(LocalBus::new(1024)),
+        shared: None,
     };
     let data_dir = config.data_dir.clone();
     let running = natter_server::start(config, backends).await?;

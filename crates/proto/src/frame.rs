@@ -57,6 +57,51 @@ pub enum ClientFrame {
     },
 }
 
+/// Why a client frame could not be decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FrameError {
+    /// Not JSON (or not an object).
+    Malformed,
+    /// An object whose `type` this protocol does not know.
+    UnknownType,
+    /// A known `type` with a missing or invalid field, no `type`, or JSON
+    /// that is not an object; the text says what.
+    Invalid(String),
+}
+
+impl ClientFrame {
+    /// The `type` of every frame a client may send.
+    pub const TYPES: [&'static str; 5] = ["hello", "send", "ping", "receipt", "typing"];
+
+    /// Decodes one frame, telling apart text that is not JSON, an unknown
+    /// frame type, and a known frame with bad fields. The usual case costs
+    /// one parse; only a refused frame is looked at twice.
+    pub fn decode(text: &str) -> Result<ClientFrame, FrameError> {
+        use serde_json::error::Category;
+        let e = match serde_json::from_str::<ClientFrame>(text) {
+            Ok(frame) => return Ok(frame),
+            Err(e) => e,
+        };
+        if !matches!(e.classify(), Category::Data) {
+            return Err(FrameError::Malformed);
+        }
+        /// Just the tag, to tell an unknown type from a bad field.
+        #[derive(Deserialize)]
+        struct Tag<'a> {
+            #[serde(rename = "type", borrow, default)]
+            kind: Option<std::borrow::Cow<'a, str>>,
+        }
+        match serde_json::from_str::<Tag<'_>>(text) {
+            Ok(Tag { kind: Some(kind) }) if !Self::TYPES.contains(&kind.as_ref()) => {
+                Err(FrameError::UnknownType)
+            }
+            // A known type with bad fields, no type at all, or JSON that
+            // is not an object.
+            _ => Err(FrameError::Invalid(e.to_string())),
+        }
+    }
+}
+
 /// Frames the server sends over WebSocket.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -236,6 +281,43 @@ mod tests {
     fn unknown_types_and_missing_fields_are_rejected() {
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"nope"}"#).is_err());
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"send","text":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn decode_tells_the_causes_apart() {
+        assert_eq!(ClientFrame::decode("{"), Err(FrameError::Malformed));
+        assert!(matches!(
+            ClientFrame::decode("[1]"),
+            Err(FrameError::Invalid(_))
+        ));
+        assert_eq!(
+            ClientFrame::decode(r#"{"type":"dance"}"#),
+            Err(FrameError::UnknownType)
+        );
+        assert!(matches!(
+            ClientFrame::decode(r#"{"x":1}"#),
+            Err(FrameError::Invalid(_))
+        ));
+        assert!(matches!(
+            ClientFrame::decode(r#"{"type":"send","text":"x"}"#),
+            Err(FrameError::Invalid(m)) if m.contains("conv")
+        ));
+        assert_eq!(
+            ClientFrame::decode(r#"{"type":"ping"}"#),
+            Ok(ClientFrame::Ping)
+        );
+    }
+
+    #[test]
+    fn every_listed_type_is_a_frame() {
+        for t in ClientFrame::TYPES {
+            let text = format!(r#"{{"type":"{t}"}}"#);
+            assert_ne!(
+                ClientFrame::decode(&text),
+                Err(FrameError::UnknownType),
+                "{t}"
+            );
+        }
     }
 
     #[test]

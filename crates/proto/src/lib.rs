@@ -16,14 +16,16 @@ mod event;
 mod frame;
 mod http;
 mod ids;
+mod role;
 mod signals;
 
 pub use cursor::{Cursor, CursorParseError};
 pub use error::{ErrorBody, ErrorCode, ErrorResponse};
 pub use event::{ConversationKind, Event, EventBody, Seq};
-pub use frame::{ClientFrame, Delivery, LogItem, Sent, ServerFrame};
+pub use frame::{ClientFrame, Delivery, FrameError, LogItem, Sent, ServerFrame};
 pub use http::*;
 pub use ids::{ClientId, ConversationId, DeviceId, MessageId, UserId};
+pub use role::Role;
 pub use signals::*;
 
 /// The protocol revision this crate speaks; the server states it in `welcome`.

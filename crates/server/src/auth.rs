@@ -1,20 +1,20 @@
 //! Accounts and tokens: username and password rules, Argon2id hashing (off
 //! the async threads), signed access tokens, refresh tokens, and login
-//! throttling.
+//! throttling (the throttling counters themselves are a cluster seam:
+//! `cluster::RateLimit`).
 
 use crate::config::AuthConfig;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{DomainError, Result};
 use argon2::password_hash::PasswordHash;
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
-use natter_proto::{DeviceId, ErrorCode, UserId};
+use natter_proto::{DeviceId, UserId};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -28,7 +28,7 @@ pub fn now_ms() -> i64 {
 
 /// Normalises and checks a username: 3 to 32 of `a-z 0-9 _ . -`, starting
 /// with a letter or digit. Usernames are case-insensitive (stored lowercase).
-pub fn normalize_username(raw: &str) -> ApiResult<String> {
+pub fn normalize_username(raw: &str) -> Result<String> {
     let name = raw.trim().to_lowercase();
     let ok_len = (USERNAME_CHARS.0..=USERNAME_CHARS.1).contains(&name.len());
     let ok_chars = name
@@ -41,10 +41,7 @@ pub fn normalize_username(raw: &str) -> ApiResult<String> {
     if ok_len && ok_chars && ok_start {
         Ok(name)
     } else {
-        Err(ApiError::new(
-            ErrorCode::InvalidUsername,
-            "usernames have 3 to 32 characters: a-z, 0-9, '_', '.', '-', starting with a letter or digit",
-        ))
+        Err(DomainError::InvalidUsername)
     }
 }
 
@@ -77,8 +74,8 @@ pub const PASSWORD_CHARS: (usize, usize) = (10, 256);
 
 /// Checks a password: 10 to 256 characters, not one repeated character, not
 /// the username, not a well-known password.
-pub fn check_password(password: &str, username: &str) -> ApiResult<()> {
-    let weak = |m: &str| Err(ApiError::new(ErrorCode::WeakPassword, m));
+pub fn check_password(password: &str, username: &str) -> Result<()> {
+    let weak = |m: &'static str| Err(DomainError::WeakPassword(m));
     let n = password.chars().count();
     if n < PASSWORD_CHARS.0 {
         return weak("passwords need at least 10 characters");
@@ -122,9 +119,9 @@ pub struct Passwords {
 
 impl Passwords {
     /// Builds the hasher from config.
-    pub fn new(cfg: &AuthConfig) -> ApiResult<Self> {
+    pub fn new(cfg: &AuthConfig) -> Result<Self> {
         let params = Params::new(cfg.argon2_memory_kib, cfg.argon2_iterations, 1, None)
-            .map_err(ApiError::internal)?;
+            .map_err(DomainError::internal)?;
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
@@ -148,7 +145,7 @@ impl Passwords {
                         }
                     }
                 })
-                .map_err(ApiError::internal)?;
+                .map_err(DomainError::internal)?;
         }
         let mut this = Self {
             jobs: tx,
@@ -162,19 +159,19 @@ impl Passwords {
             .send(Box::new(move || {
                 let _ = tx.send(hasher.hash_now(&random_token(16)));
             }))
-            .map_err(|_| ApiError::internal("password hashing threads did not start"))?;
+            .map_err(|_| DomainError::internal("password hashing threads did not start"))?;
         this.dummy = rx
             .recv()
-            .map_err(|_| ApiError::internal("password hashing thread failed"))??;
+            .map_err(|_| DomainError::internal("password hashing thread failed"))??;
         Ok(this)
     }
 
-    fn hash_now(&self, password: &str) -> ApiResult<String> {
+    fn hash_now(&self, password: &str) -> Result<String> {
         let mut salt = [0u8; 16];
         rand::rng().fill_bytes(&mut salt);
         let mut out = [0u8; 32];
         argon2_raw(&self.params, password.as_bytes(), &salt, &mut out)
-            .map_err(ApiError::internal)?;
+            .map_err(DomainError::internal)?;
         Ok(format!(
             "$argon2id$v=19$m={},t={},p={}${}${}",
             self.params.m_cost(),
@@ -186,20 +183,20 @@ impl Passwords {
     }
 
     /// Checks a password against a PHC string (whatever its parameters).
-    fn verify_now(password: &str, phc: &str) -> ApiResult<bool> {
-        let parsed = PasswordHash::new(phc).map_err(ApiError::internal)?;
-        let params = Params::try_from(&parsed).map_err(ApiError::internal)?;
+    fn verify_now(password: &str, phc: &str) -> Result<bool> {
+        let parsed = PasswordHash::new(phc).map_err(DomainError::internal)?;
+        let params = Params::try_from(&parsed).map_err(DomainError::internal)?;
         let mut salt_buf = [0u8; 64];
         let salt = parsed
             .salt
-            .ok_or_else(|| ApiError::internal("stored hash has no salt"))?
+            .ok_or_else(|| DomainError::internal("stored hash has no salt"))?
             .decode_b64(&mut salt_buf)
-            .map_err(ApiError::internal)?;
+            .map_err(DomainError::internal)?;
         let expected = parsed
             .hash
-            .ok_or_else(|| ApiError::internal("stored hash has no output"))?;
+            .ok_or_else(|| DomainError::internal("stored hash has no output"))?;
         let mut out = vec![0u8; expected.len()];
-        argon2_raw(&params, password.as_bytes(), salt, &mut out).map_err(ApiError::internal)?;
+        argon2_raw(&params, password.as_bytes(), salt, &mut out).map_err(DomainError::internal)?;
         // Constant-time comparison.
         let diff = out
             .iter()
@@ -209,12 +206,12 @@ impl Passwords {
     }
 
     /// Runs `f` on a hashing thread.
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: HashJob = Box::new(move || {
             let _ = tx.send(f());
         });
-        let stopped = || ApiError::new(ErrorCode::Unavailable, "password hashing is stopped");
+        let stopped = || DomainError::Unavailable("password hashing is stopped");
         match self.jobs.try_send(job) {
             Ok(()) => {}
             Err(std::sync::mpsc::TrySendError::Full(job)) => {
@@ -222,24 +219,24 @@ impl Passwords {
                 let jobs = self.jobs.clone();
                 tokio::task::spawn_blocking(move || jobs.send(job))
                     .await
-                    .map_err(ApiError::internal)?
+                    .map_err(DomainError::internal)?
                     .map_err(|_| stopped())?;
             }
             Err(std::sync::mpsc::TrySendError::Disconnected(_)) => return Err(stopped()),
         }
         rx.await
-            .map_err(|_| ApiError::internal("password hashing thread failed"))
+            .map_err(|_| DomainError::internal("password hashing thread failed"))
     }
 
     /// The PHC string of a new hash.
-    pub async fn hash(&self, password: String) -> ApiResult<String> {
+    pub async fn hash(&self, password: String) -> Result<String> {
         let this = self.clone();
         self.run(move || this.hash_now(&password)).await?
     }
 
     /// True when `password` matches `phc`; with `None` it burns the same
     /// time and returns false.
-    pub async fn verify(&self, password: String, phc: Option<String>) -> ApiResult<bool> {
+    pub async fn verify(&self, password: String, phc: Option<String>) -> Result<bool> {
         let this = self.clone();
         self.run(move || {
             let known = phc.is_some();
@@ -345,8 +342,8 @@ impl Tokens {
     }
 
     /// Checks signature and expiry.
-    pub fn verify(&self, token: &str) -> ApiResult<Claims> {
-        let invalid = || ApiError::new(ErrorCode::TokenInvalid, "invalid access token");
+    pub fn verify(&self, token: &str) -> Result<Claims> {
+        let invalid = || DomainError::TokenInvalid("invalid access token");
         if token.len() > 200 {
             return Err(invalid());
         }
@@ -372,62 +369,11 @@ impl Tokens {
             exp: u64::from_be_bytes(e),
         };
         if claims.exp <= (now_ms() / 1000) as u64 {
-            return Err(ApiError::new(
-                ErrorCode::TokenExpired,
+            return Err(DomainError::TokenExpired(
                 "access token expired; refresh it",
             ));
         }
         Ok(claims)
-    }
-}
-
-/// Fixed-window attempt counters keyed by account or address.
-pub struct RateLimiter {
-    limit: u32,
-    window: Duration,
-    counters: Mutex<HashMap<String, (Instant, u32)>>,
-}
-
-impl RateLimiter {
-    /// `limit` attempts per `window` per key.
-    pub fn new(limit: u32, window: Duration) -> Self {
-        Self {
-            limit,
-            window,
-            counters: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Counts one attempt; `rate_limited` once the key is over its limit.
-    pub fn hit(&self, key: &str) -> ApiResult<()> {
-        let now = Instant::now();
-        let mut map = self
-            .counters
-            .lock()
-            .map_err(|_| ApiError::internal("rate limiter lock poisoned"))?;
-        if map.len() > 100_000 {
-            map.retain(|_, (start, _)| now.duration_since(*start) < self.window);
-        }
-        let entry = map.entry(key.to_owned()).or_insert((now, 0));
-        if now.duration_since(entry.0) >= self.window {
-            *entry = (now, 0);
-        }
-        if entry.1 >= self.limit {
-            let left = self.window.saturating_sub(now.duration_since(entry.0));
-            // Rounded up: waiting exactly this long must be enough.
-            return Err(ApiError::rate_limited(
-                left.as_secs_f64().ceil().max(1.0) as u64
-            ));
-        }
-        entry.1 += 1;
-        Ok(())
-    }
-
-    /// Forgets a key (after a successful login).
-    pub fn reset(&self, key: &str) {
-        if let Ok(mut map) = self.counters.lock() {
-            map.remove(key);
-        }
     }
 }
 
@@ -493,32 +439,19 @@ mod tests {
         let c = t.verify(&tok).unwrap();
         assert_eq!((c.user, c.device), (u, d));
         let other = Tokens::new(b"other".to_vec(), Duration::from_secs(60));
-        assert_eq!(
-            other.verify(&tok).unwrap_err().code,
-            ErrorCode::TokenInvalid
-        );
+        assert!(matches!(
+            other.verify(&tok),
+            Err(DomainError::TokenInvalid(_))
+        ));
         let mut bad = tok.clone();
         bad.insert(5, 'A');
-        assert_eq!(t.verify(&bad).unwrap_err().code, ErrorCode::TokenInvalid);
-        assert_eq!(
-            t.verify("garbage").unwrap_err().code,
-            ErrorCode::TokenInvalid
-        );
+        assert!(matches!(t.verify(&bad), Err(DomainError::TokenInvalid(_))));
+        assert!(matches!(
+            t.verify("garbage"),
+            Err(DomainError::TokenInvalid(_))
+        ));
         let expired = Tokens::new(b"secret".to_vec(), Duration::from_secs(0));
         let tok = expired.issue(u, d);
-        assert_eq!(t.verify(&tok).unwrap_err().code, ErrorCode::TokenExpired);
-    }
-
-    #[test]
-    fn limiter_counts_per_key() {
-        let l = RateLimiter::new(2, Duration::from_secs(60));
-        assert!(l.hit("a").is_ok());
-        assert!(l.hit("a").is_ok());
-        let e = l.hit("a").unwrap_err();
-        assert_eq!(e.code, ErrorCode::RateLimited);
-        assert!(e.retry_after.unwrap() >= 1);
-        assert!(l.hit("b").is_ok());
-        l.reset("a");
-        assert!(l.hit("a").is_ok());
+        assert!(matches!(t.verify(&tok), Err(DomainError::TokenExpired(_))));
     }
 }

@@ -1,115 +1,111 @@
-//! The API error: a stable code, a safe message, and the HTTP status that
-//! goes with the code. Internal causes are logged here and never sent.
+//! Why a domain operation was refused: one variant per cause, each with the
+//! safe message a client may see. The transport edge turns these into wire
+//! errors (`transport::error`); nothing in the domain knows of HTTP.
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use natter_proto::{Cursor, ErrorBody, ErrorCode, ErrorResponse};
+use natter_proto::Cursor;
 use natter_store::StoreError;
 
-/// An error as a client sees it.
-#[derive(Debug, Clone)]
-pub struct ApiError {
-    /// Stable code.
-    pub code: ErrorCode,
-    /// Safe explanation.
-    pub message: String,
-    /// With `rate_limited`: seconds to wait.
-    pub retry_after: Option<u64>,
-    /// With `resync_required`: where to continue after reloading.
-    pub resync: Option<Cursor>,
+/// A refused or failed domain operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DomainError {
+    /// A field is missing or out of range; the text says which.
+    #[error("{0}")]
+    Invalid(String),
+    /// A username breaks the rules.
+    #[error(
+        "usernames have 3 to 32 characters: a-z, 0-9, '_', '.', '-', starting with a letter or digit"
+    )]
+    InvalidUsername,
+    /// A password breaks the rules; the text says which.
+    #[error("{0}")]
+    WeakPassword(&'static str),
+    /// The username is taken.
+    #[error("that username is taken")]
+    UsernameTaken,
+    /// Wrong username or password (never says which).
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    /// A token this server did not issue; the text says which kind.
+    #[error("{0}")]
+    TokenInvalid(&'static str),
+    /// A token that has expired; the text says what to do.
+    #[error("{0}")]
+    TokenExpired(&'static str),
+    /// The device session was revoked.
+    #[error("session revoked; log in again")]
+    SessionRevoked,
+    /// A refresh token was presented twice; its session is now revoked.
+    #[error("this refresh token was already used; the session is revoked, log in again")]
+    RefreshReused,
+    /// A message body is empty.
+    #[error("message text is empty")]
+    MessageEmpty,
+    /// A message body is over the limit.
+    #[error("message text is {len} bytes; the limit is {max}")]
+    MessageTooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The permission policy refuses the action; the text says why.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The caller is not a member of the conversation (or it does not exist).
+    #[error("you are not a member of this conversation")]
+    NotMember,
+    /// The thing named does not exist (or the caller may not see it).
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// A client id was reused for different content.
+    #[error("this client_id was already used for a different message")]
+    IdempotencyConflict,
+    /// A cursor cannot be served; the client reloads and continues at `head`.
+    #[error("cursor cannot be served; reload state and continue from the given cursor")]
+    ResyncRequired {
+        /// Where to continue after reloading.
+        head: Cursor,
+    },
+    /// Too many attempts; retry after this many seconds.
+    #[error("too many attempts; retry in {0} s")]
+    RateLimited(u64),
+    /// The server is stopping or cannot take the work now; the text says
+    /// which.
+    #[error("{0}")]
+    Unavailable(&'static str),
+    /// Something failed inside the server. The cause is for logs only.
+    #[error("internal error; retry later")]
+    Internal(String),
 }
 
-impl ApiError {
-    /// An error with a code and message.
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            retry_after: None,
-            resync: None,
-        }
-    }
-
-    /// `bad_request` with a message.
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::BadRequest, message)
-    }
-
-    /// `rate_limited` after `secs`.
-    pub fn rate_limited(secs: u64) -> Self {
-        Self {
-            code: ErrorCode::RateLimited,
-            message: format!("too many attempts; retry in {secs} s"),
-            retry_after: Some(secs),
-            resync: None,
-        }
-    }
-
-    /// `internal`, logging the cause.
+impl DomainError {
+    /// An internal failure with its cause (logged where it is reported,
+    /// never sent).
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(%cause, "internal error");
-        Self::new(ErrorCode::Internal, "internal error; retry later")
+        DomainError::Internal(cause.to_string())
     }
 
-    /// The wire form.
-    pub fn body(&self) -> ErrorBody {
-        ErrorBody {
-            code: self.code,
-            message: self.message.clone(),
-            retry_after: self.retry_after,
-            cursor: self.resync,
-        }
+    /// "no such user".
+    pub fn no_user() -> Self {
+        DomainError::NotFound("no such user")
     }
 }
 
-impl From<StoreError> for ApiError {
+impl From<StoreError> for DomainError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound => ApiError::new(ErrorCode::NotFound, "not found"),
-            StoreError::Conflict("username") => {
-                ApiError::new(ErrorCode::UsernameTaken, "that username is taken")
-            }
-            StoreError::Conflict(what) => {
-                ApiError::new(ErrorCode::BadRequest, format!("{what} already exists"))
-            }
-            StoreError::NotMember => ApiError::new(
-                ErrorCode::NotMember,
-                "you are not a member of this conversation",
-            ),
-            StoreError::IdempotencyConflict => ApiError::new(
-                ErrorCode::IdempotencyConflict,
-                "this client_id was already used for a different message",
-            ),
-            StoreError::CursorGone { head } => ApiError {
-                resync: Some(head),
-                ..ApiError::new(
-                    ErrorCode::ResyncRequired,
-                    "cursor cannot be served; reload state and continue from the given cursor",
-                )
-            },
-            StoreError::Invalid(what) => ApiError::bad_request(what),
-            StoreError::Unavailable => {
-                ApiError::new(ErrorCode::Unavailable, "server is shutting down; retry")
-            }
-            other => ApiError::internal(other),
+            StoreError::NotFound => DomainError::NotFound("not found"),
+            StoreError::Conflict(what) => DomainError::Invalid(format!("{what} already exists")),
+            StoreError::NotMember => DomainError::NotMember,
+            StoreError::IdempotencyConflict => DomainError::IdempotencyConflict,
+            StoreError::CursorGone { head } => DomainError::ResyncRequired { head },
+            StoreError::Invalid(what) => DomainError::Invalid(what.to_owned()),
+            StoreError::Unavailable => DomainError::Unavailable("server is shutting down; retry"),
+            other => DomainError::internal(other),
         }
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.code.http_status())
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let retry = self.retry_after;
-        let mut resp = (status, axum::Json(ErrorResponse { error: self.body() })).into_response();
-        if let Some(secs) = retry
-            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
-        {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        resp
-    }
-}
-
-/// Result alias for handlers.
-pub type ApiResult<T> = Result<T, ApiError>;
+/// Result alias of the domain layer.
+pub type Result<T, E = DomainError> = std::result::Result<T, E>;

@@ -5,38 +5,31 @@
 //! the binary (or a test) does. Nothing here depends on a particular
 //! database or broker.
 //!
-//! Data flow of a message: a client's `send` is validated by `service`, the
-//! store commits it (group commit) and answers; the store's commit feed is
-//! forwarded in commit order to the bus by the publisher task; the bus hands
-//! it to every node's dispatcher, which gives it to the hub, which queues it
-//! on the recipients' local connections; each connection's `Feed` delivers
-//! it or, on a gap, reads the store.
+//! Modules, in the order a message passes them: `transport` (decode, and
+//! encode answers), `domain` (the rules), the store (commit), `fanout`
+//! (commit feed → bus → this node's hub → each device's `LogStream`), and
+//! `transport` again (frames out). `cluster` holds what several nodes must
+//! share; `auth` the credential mechanics; `state` the shared handle.
 
 #![forbid(unsafe_code)]
 
-pub mod api;
 pub mod auth;
+pub mod cluster;
 pub mod config;
+pub mod domain;
 pub mod error;
-pub mod feed;
-pub mod hub;
-pub mod live;
-pub mod presence;
-pub mod service;
+pub mod fanout;
 pub mod state;
-pub mod typing;
-pub mod web;
-pub mod ws;
+pub mod transport;
 
 pub use config::Config;
 
-use auth::{Passwords, RateLimiter, Tokens};
-use hub::Hub;
-use natter_bus::{Bus, BusMessage, Notice};
+use auth::{Passwords, Tokens};
+use fanout::hub::Hub;
+use natter_bus::Bus;
 use natter_store::Store;
 use state::{AppState, TaskCount};
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -49,14 +42,9 @@ pub enum StartError {
     /// The configuration is invalid.
     #[error("invalid configuration:\n  {}", .0.join("\n  "))]
     Config(Vec<String>),
-    /// The data folder or the signing key could not be prepared.
-    #[error("data folder {path}: {source}")]
-    DataDir {
-        /// The folder.
-        path: String,
-        /// Cause.
-        source: std::io::Error,
-    },
+    /// The token-signing key could not be had (the text says why).
+    #[error("{0}")]
+    Key(String),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -76,6 +64,9 @@ pub struct Backends {
     pub store: Arc<dyn Store>,
     /// The fan-out bus.
     pub bus: Arc<dyn Bus>,
+    /// What the nodes of a deployment share; `None` for this process's own
+    /// (the embedded deployment: [`cluster::Shared::local`]).
+    pub shared: Option<cluster::Shared>,
 }
 
 /// A running server.
@@ -88,33 +79,6 @@ pub struct Running {
     publisher: JoinHandle<()>,
     dispatcher: JoinHandle<()>,
     sweepers: Vec<JoinHandle<()>>,
-}
-
-/// Reads the token-signing secret from the data folder, creating it on first
-/// start.
-fn load_secret(dir: &Path) -> Result<Vec<u8>, StartError> {
-    let io = |source| StartError::DataDir {
-        path: dir.display().to_string(),
-        source,
-    };
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let path = dir.join("token.key");
-    match std::fs::read(&path) {
-        Ok(bytes) if bytes.len() >= 32 => Ok(bytes),
-        Ok(_) => Err(StartError::Other(format!(
-            "{} is shorter than 32 bytes; delete it to make a new one (this logs everyone out)",
-            path.display()
-        ))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut key = vec![0u8; 32];
-            rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
-            let tmp = dir.join("token.key.tmp");
-            std::fs::write(&tmp, &key).map_err(io)?;
-            std::fs::rename(&tmp, &path).map_err(io)?;
-            Ok(key)
-        }
-        Err(e) => Err(io(e)),
-    }
 }
 
 /// Binds the configured address and starts serving.
@@ -139,21 +103,17 @@ pub async fn start_on(
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Other(e.to_string()))?;
-    let secret = load_secret(&config.data_dir)?;
-    let passwords = Passwords::new(&config.auth).map_err(|e| StartError::Other(e.message))?;
+    let shared = backends
+        .shared
+        .unwrap_or_else(|| cluster::Shared::local(&config));
+    let secret = shared.key.load().map_err(StartError::Key)?;
+    let passwords = Passwords::new(&config.auth).map_err(|e| StartError::Other(e.to_string()))?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let window = Duration::from_secs(config.auth.login_window_secs);
     let state = AppState::new(state::AppInner {
         tokens: Tokens::new(secret, Duration::from_secs(config.auth.access_ttl_secs)),
         passwords,
-        login_by_account: Arc::new(RateLimiter::new(
-            config.auth.login_attempts_per_account,
-            window,
-        )),
-        login_by_address: Arc::new(RateLimiter::new(
-            config.auth.login_attempts_per_address,
-            window,
-        )),
+        login_by_account: shared.login_by_account,
+        login_by_address: shared.login_by_address,
         connection_slots: Arc::new(Semaphore::new(config.gateway.max_connections)),
         config: Arc::new(config),
         store: backends.store,
@@ -161,26 +121,26 @@ pub async fn start_on(
         hub: Arc::new(Hub::default()),
         shutdown: shutdown_rx,
         tasks: Arc::new(TaskCount::default()),
-        presence: Arc::new(presence::Tracker::default()),
-        typing: Arc::new(typing::Tracker::default()),
+        presence: shared.presence,
+        typing: shared.typing,
     });
 
     let feed = state
         .store
         .take_commit_feed()
         .ok_or_else(|| StartError::Other("the store's commit feed is already taken".into()))?;
-    let publisher = tokio::spawn(publish(feed, state.bus.clone()));
+    let publisher = tokio::spawn(fanout::publish(feed, state.bus.clone()));
     let subscription = state
         .bus
         .subscribe()
         .ok_or_else(|| StartError::Other("the bus is already subscribed".into()))?;
-    let dispatcher = tokio::spawn(dispatch(subscription, state.hub.clone()));
+    let dispatcher = tokio::spawn(fanout::dispatch(subscription, state.hub.clone()));
     let sweepers = vec![
-        tokio::spawn(presence::sweeper(state.clone())),
-        tokio::spawn(typing::sweeper(state.clone())),
+        tokio::spawn(domain::presence::sweeper(state.clone())),
+        tokio::spawn(domain::typing::sweeper(state.clone())),
     ];
 
-    let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = transport::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let mut stop = state.shutdown.clone();
     let http = tokio::spawn(async move {
         // No Nagle: chat frames are small and latency matters more than
@@ -207,54 +167,6 @@ pub async fn start_on(
         dispatcher,
         sweepers,
     })
-}
-
-/// Forwards committed batches to the bus, in commit order, serialising each
-/// event once.
-async fn publish(
-    mut feed: tokio::sync::mpsc::Receiver<natter_store::CommitBatch>,
-    bus: Arc<dyn Bus>,
-) {
-    while let Some(batch) = feed.recv().await {
-        let notices: Vec<Notice> = batch
-            .iter()
-            .filter_map(|c| {
-                let encoded = feed::item_json(&c.item).and_then(|(_, json)| {
-                    let variants = c
-                        .variants
-                        .iter()
-                        .map(|(u, v)| feed::item_json(v).map(|(_, j)| (*u, j)))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    Ok((json, variants))
-                });
-                match encoded {
-                    Ok((json, variants)) => Some(Notice {
-                        item: c.item.clone(),
-                        json,
-                        cursor: c.position,
-                        recipients: c.recipients.clone(),
-                        variants,
-                    }),
-                    Err(e) => {
-                        // Connections see it on their next read from the
-                        // store.
-                        tracing::error!(code = %e.code, "cannot serialise a log item");
-                        None
-                    }
-                }
-            })
-            .collect();
-        if let Err(e) = bus.publish(BusMessage::Events(Arc::new(notices))).await {
-            tracing::warn!(error = %e, "bus publish failed; connections catch up from the store");
-        }
-    }
-}
-
-/// Hands bus messages to this node's connections.
-async fn dispatch(mut sub: tokio::sync::mpsc::Receiver<BusMessage>, hub: Arc<Hub>) {
-    while let Some(msg) = sub.recv().await {
-        hub.dispatch(&msg);
-    }
 }
 
 impl Running {

@@ -1,8 +1,9 @@
 //! Shared state handed to every handler.
 
-use crate::auth::{Passwords, RateLimiter, Tokens};
+use crate::auth::{Passwords, Tokens};
+use crate::cluster::{PresenceRegistry, RateLimit, TypingRegistry};
 use crate::config::Config;
-use crate::hub::Hub;
+use crate::fanout::hub::Hub;
 use natter_bus::Bus;
 use natter_store::Store;
 use std::sync::Arc;
@@ -43,19 +44,19 @@ pub struct AppInner {
     /// Password hasher.
     pub passwords: Passwords,
     /// Failed logins per account.
-    pub login_by_account: Arc<RateLimiter>,
+    pub login_by_account: Arc<dyn RateLimit>,
     /// Login and registration attempts per client address.
-    pub login_by_address: Arc<RateLimiter>,
+    pub login_by_address: Arc<dyn RateLimit>,
     /// Caps live connections.
     pub connection_slots: Arc<Semaphore>,
     /// Flips to true when the server starts shutting down.
     pub shutdown: watch::Receiver<bool>,
     /// Counts live connection tasks so shutdown can wait for them.
     pub tasks: Arc<TaskCount>,
-    /// Who is online on this node.
-    pub presence: Arc<crate::presence::Tracker>,
+    /// Who is online.
+    pub presence: Arc<dyn PresenceRegistry>,
     /// Who is typing where.
-    pub typing: Arc<crate::typing::Tracker>,
+    pub typing: Arc<dyn TypingRegistry>,
 }
 
 /// A count of running connection tasks with a way to wait for zero.

@@ -122,6 +122,7 @@ async fn launch(config: Config) -> Running {
     let backends = Backends {
         store: Arc::new(store),
         bus: Arc::new(LocalBus::new(1024)),
+        shared: None,
     };
     natter_server::start(config, backends)
         .await

@@ -1,21 +1,17 @@
-//! The HTTP API: routes, extractors that speak the API's error format, and
-//! thin handlers over `service`.
+//! The HTTP API: the router with every route, and thin handlers that
+//! translate between the wire and the domain layer.
 
-use crate::auth::Claims;
-use crate::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult};
+use super::extract::{Auth, Id, Json, Q};
+use super::{longpoll, sse, web, ws};
+use crate::domain;
 use crate::state::AppState;
-use crate::{live, service, ws};
 use axum::Router;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{
-    ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State,
-};
-use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use natter_proto::*;
-use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
 
 /// Builds the router with every route.
@@ -52,11 +48,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/conversations/{id}/typing", post(set_typing))
         .route("/v1/me/privacy", get(get_privacy).put(put_privacy))
         .route("/v1/presence", get(presence))
-        .route("/v1/sync", get(live::long_poll))
-        .route("/v1/events", get(live::sse))
+        .route("/v1/sync", get(longpoll::long_poll))
+        .route("/v1/events", get(sse::sse))
         .route("/v1/ws", get(ws::upgrade))
-        .route("/", get(crate::web::index))
-        .route("/assets/{*path}", get(crate::web::asset))
+        .route("/", get(web::index))
+        .route("/assets/{*path}", get(web::asset))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
@@ -72,116 +68,6 @@ async fn method_not_allowed() -> ApiError {
 
 async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such endpoint")
-}
-
-/// A JSON body whose rejections use the API's error format.
-pub struct Json<T>(pub T);
-
-impl<S, T> FromRequest<S> for Json<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Json(v)),
-            Err(rejection) => Err(json_rejection(rejection)),
-        }
-    }
-}
-
-fn json_rejection(r: JsonRejection) -> ApiError {
-    match r {
-        JsonRejection::JsonSyntaxError(e) => ApiError::new(
-            ErrorCode::MalformedFrame,
-            format!("body is not valid JSON: {}", e.body_text()),
-        ),
-        JsonRejection::JsonDataError(e) => ApiError::bad_request(e.body_text()),
-        JsonRejection::MissingJsonContentType(_) => {
-            ApiError::bad_request("send the body as JSON with Content-Type: application/json")
-        }
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(ErrorCode::FrameTooLarge, "request body is too large")
-        }
-        other => ApiError::bad_request(other.body_text()),
-    }
-}
-
-impl<T: serde::Serialize> IntoResponse for Json<T> {
-    fn into_response(self) -> Response {
-        axum::Json(self.0).into_response()
-    }
-}
-
-/// Query parameters whose rejections use the API's error format.
-pub struct Q<T>(pub T);
-
-impl<S, T> FromRequestParts<S> for Q<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Query(v)| Q(v))
-            .map_err(|e| ApiError::bad_request(e.body_text()))
-    }
-}
-
-/// An id in the path; a malformed one is `not_found`, like an unknown one.
-pub struct Id<T>(pub T);
-
-impl<S, T> FromRequestParts<S> for Id<T>
-where
-    T: std::str::FromStr + Send,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::new(ErrorCode::NotFound, "not found"))?;
-        raw.parse::<T>()
-            .map(Id)
-            .map_err(|_| ApiError::new(ErrorCode::NotFound, "not found"))
-    }
-}
-
-/// The bearer token from the `Authorization` header.
-pub fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-}
-
-/// An authenticated caller.
-pub struct Auth(pub Claims);
-
-impl FromRequestParts<AppState> for Auth {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthorized,
-                "send Authorization: Bearer <access token>",
-            )
-        })?;
-        service::authenticate(state, token).await.map(Auth)
-    }
 }
 
 fn peer(addr: &ConnectInfo<SocketAddr>) -> std::net::IpAddr {
@@ -230,7 +116,7 @@ async fn register(
     addr: ConnectInfo<SocketAddr>,
     Json(creds): Json<Credentials>,
 ) -> ApiResult<(StatusCode, Json<AuthSession>)> {
-    let s = service::register(&state, creds, peer(&addr)).await?;
+    let s = domain::accounts::register(&state, creds, peer(&addr)).await?;
     Ok((StatusCode::CREATED, Json(s)))
 }
 
@@ -240,7 +126,9 @@ async fn login(
     addr: ConnectInfo<SocketAddr>,
     Json(creds): Json<Credentials>,
 ) -> ApiResult<Json<AuthSession>> {
-    service::login(&state, creds, peer(&addr)).await.map(Json)
+    Ok(Json(
+        domain::accounts::login(&state, creds, peer(&addr)).await?,
+    ))
 }
 
 /// `POST /v1/auth/refresh`: rotates the refresh token.
@@ -248,28 +136,30 @@ async fn refresh(
     State(state): State<AppState>,
     Json(req): Json<RefreshRequest>,
 ) -> ApiResult<Json<AuthSession>> {
-    service::refresh(&state, &req.refresh_token).await.map(Json)
+    Ok(Json(
+        domain::accounts::refresh(&state, &req.refresh_token).await?,
+    ))
 }
 
 /// `POST /v1/auth/logout`: revokes the calling session.
 async fn logout(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<StatusCode> {
-    service::logout(&state, &c).await?;
+    domain::accounts::logout(&state, &c).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /v1/me`: who the token speaks for, and the log head.
 async fn me(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<Json<Me>> {
-    service::me(&state, &c).await.map(Json)
+    Ok(Json(domain::accounts::me(&state, &c).await?))
 }
 
 /// `GET /v1/limits`: what the server accepts (no session needed).
 async fn limits(State(state): State<AppState>) -> Json<ServerLimits> {
-    Json(service::limits(&state))
+    Json(domain::limits(&state))
 }
 
 /// `GET /v1/sessions`: the caller's live device sessions.
 async fn sessions(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<Json<SessionList>> {
-    service::sessions(&state, &c).await.map(Json)
+    Ok(Json(domain::accounts::sessions(&state, &c).await?))
 }
 
 /// `DELETE /v1/sessions/{device}`: revokes one of the caller's sessions.
@@ -278,7 +168,7 @@ async fn revoke_session(
     Auth(c): Auth,
     Id(device): Id<DeviceId>,
 ) -> ApiResult<StatusCode> {
-    service::revoke(&state, &c, device).await?;
+    domain::accounts::revoke(&state, &c, device).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -293,7 +183,9 @@ async fn find_user(
     Auth(_): Auth,
     Q(q): Q<FindUser>,
 ) -> ApiResult<Json<UserInfo>> {
-    service::user_by_name(&state, &q.username).await.map(Json)
+    Ok(Json(
+        domain::accounts::user_by_name(&state, &q.username).await?,
+    ))
 }
 
 /// `GET /v1/users/{id}`: a user by id.
@@ -302,7 +194,7 @@ async fn get_user(
     Auth(_): Auth,
     Id(id): Id<UserId>,
 ) -> ApiResult<Json<UserInfo>> {
-    service::user(&state, id).await.map(Json)
+    Ok(Json(domain::accounts::user(&state, id).await?))
 }
 
 /// `GET /v1/conversations`: the caller's conversations.
@@ -310,7 +202,9 @@ async fn list_conversations(
     State(state): State<AppState>,
     Auth(c): Auth,
 ) -> ApiResult<Json<ConversationList>> {
-    service::conversations(&state, &c).await.map(Json)
+    Ok(Json(
+        domain::conversations::conversations(&state, &c).await?,
+    ))
 }
 
 /// `POST /v1/conversations`: a new group, or the direct conversation with
@@ -320,7 +214,7 @@ async fn create_conversation(
     Auth(c): Auth,
     Json(req): Json<CreateConversation>,
 ) -> ApiResult<(StatusCode, Json<ConversationInfo>)> {
-    let (info, new) = service::create_conversation(&state, &c, req).await?;
+    let (info, new) = domain::conversations::create_conversation(&state, &c, req).await?;
     Ok((
         if new {
             StatusCode::CREATED
@@ -337,7 +231,9 @@ async fn get_conversation(
     Auth(c): Auth,
     Id(id): Id<ConversationId>,
 ) -> ApiResult<Json<ConversationInfo>> {
-    service::conversation(&state, &c, id).await.map(Json)
+    Ok(Json(
+        domain::conversations::conversation(&state, &c, id).await?,
+    ))
 }
 
 /// `GET /v1/conversations/{id}/members`: its members.
@@ -346,7 +242,7 @@ async fn list_members(
     Auth(c): Auth,
     Id(id): Id<ConversationId>,
 ) -> ApiResult<Json<MemberList>> {
-    service::members(&state, &c, id).await.map(Json)
+    Ok(Json(domain::conversations::members(&state, &c, id).await?))
 }
 
 /// `POST /v1/conversations/{id}/members`: adds members (creator only).
@@ -356,9 +252,9 @@ async fn add_members(
     Id(id): Id<ConversationId>,
     Json(req): Json<AddMembers>,
 ) -> ApiResult<Json<ConversationInfo>> {
-    service::add_members(&state, &c, id, req.users)
-        .await
-        .map(Json)
+    Ok(Json(
+        domain::conversations::add_members(&state, &c, id, req.users).await?,
+    ))
 }
 
 /// `POST /v1/conversations/{id}/messages`: sends a message (201, or 200
@@ -369,7 +265,7 @@ async fn send_message(
     Id(id): Id<ConversationId>,
     Json(req): Json<SendMessage>,
 ) -> ApiResult<(StatusCode, Json<Sent>)> {
-    let sent = service::send(&state, &c, id, req.client_id, req.text).await?;
+    let sent = domain::messages::send(&state, &c, id, req.client_id, req.text).await?;
     let code = if sent.duplicate {
         StatusCode::OK
     } else {
@@ -385,7 +281,7 @@ async fn history(
     Id(id): Id<ConversationId>,
     Q(q): Q<HistoryQuery>,
 ) -> ApiResult<Json<HistoryPage>> {
-    service::history(&state, &c, id, q).await.map(Json)
+    Ok(Json(domain::messages::history(&state, &c, id, q).await?))
 }
 
 /// `POST /v1/conversations/{id}/receipts`: moves my delivered or read
@@ -396,9 +292,9 @@ async fn mark_receipt(
     Id(id): Id<ConversationId>,
     Json(req): Json<MarkReceipt>,
 ) -> ApiResult<Json<MemberReceipt>> {
-    service::receipt(&state, &c, id, req.kind, req.seq)
-        .await
-        .map(Json)
+    Ok(Json(
+        domain::receipts::receipt(&state, &c, id, req.kind, req.seq).await?,
+    ))
 }
 
 #[derive(serde::Deserialize)]
@@ -414,9 +310,9 @@ async fn receipt_summary(
     Id(id): Id<ConversationId>,
     Q(q): Q<SeqQuery>,
 ) -> ApiResult<Json<ReceiptSummary>> {
-    service::receipt_summary(&state, &c, id, q.seq)
-        .await
-        .map(Json)
+    Ok(Json(
+        domain::receipts::receipt_summary(&state, &c, id, q.seq).await?,
+    ))
 }
 
 /// `POST /v1/conversations/{id}/typing`: starts or stops my typing
@@ -427,13 +323,13 @@ async fn set_typing(
     Id(id): Id<ConversationId>,
     Json(req): Json<SetTyping>,
 ) -> ApiResult<StatusCode> {
-    crate::typing::set(&state, &c, id, req.active).await?;
+    domain::typing::set(&state, &c, id, req.active).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /v1/me/privacy`: my privacy settings.
 async fn get_privacy(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<Json<Privacy>> {
-    service::privacy(&state, &c).await.map(Json)
+    Ok(Json(domain::accounts::privacy(&state, &c).await?))
 }
 
 /// `PUT /v1/me/privacy`: changes my privacy settings.
@@ -442,10 +338,10 @@ async fn put_privacy(
     Auth(c): Auth,
     Json(req): Json<Privacy>,
 ) -> ApiResult<Json<Privacy>> {
-    service::set_privacy(&state, &c, req).await.map(Json)
+    Ok(Json(domain::accounts::set_privacy(&state, &c, req).await?))
 }
 
 /// `GET /v1/presence`: the presence of everyone I may see.
 async fn presence(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<Json<PresenceList>> {
-    crate::presence::snapshot(&state, c.user).await.map(Json)
+    Ok(Json(domain::presence::snapshot(&state, c.user).await?))
 }

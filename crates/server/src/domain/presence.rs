@@ -10,109 +10,17 @@
 //! the user's visibility setting, as a live-only signal. On connect a device
 //! gets a snapshot of everything it may see.
 //!
-//! The tracker is per node; the cluster deployment keeps it in Redis.
+//! Who is connected is a cluster seam (`cluster::PresenceRegistry`): in
+//! this process for the embedded deployment, shared for a cluster.
 
 use crate::auth::now_ms;
-use crate::error::ApiResult;
+use crate::error::Result;
 use crate::state::AppState;
 use natter_bus::{BusMessage, Signal, SignalKind};
 use natter_proto::{Presence, PresenceList, ServerFrame, UserId, Visibility};
 use natter_store::{PresencePeer, UserRecord};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-#[derive(Debug)]
-struct Entry {
-    conns: usize,
-    last_heard: Instant,
-    online: bool,
-    disconnected_at: Option<Instant>,
-}
-
-/// Who is connected on this node.
-#[derive(Default)]
-pub struct Tracker {
-    users: Mutex<HashMap<UserId, Entry>>,
-}
-
-impl Tracker {
-    /// A connection of `user` opened; true when the user just came online.
-    fn connect(&self, user: UserId) -> bool {
-        let Ok(mut users) = self.users.lock() else {
-            return false;
-        };
-        let now = Instant::now();
-        let e = users.entry(user).or_insert(Entry {
-            conns: 0,
-            last_heard: now,
-            online: false,
-            disconnected_at: None,
-        });
-        e.conns += 1;
-        e.last_heard = now;
-        e.disconnected_at = None;
-        let came_online = !e.online;
-        e.online = true;
-        came_online
-    }
-
-    /// Something was heard from one of the user's connections; true when
-    /// that brings a user who had timed out back online.
-    fn heard_now(&self, user: UserId) -> bool {
-        let Ok(mut users) = self.users.lock() else {
-            return false;
-        };
-        let Some(e) = users.get_mut(&user) else {
-            return false;
-        };
-        e.last_heard = Instant::now();
-        let back = !e.online && e.conns > 0;
-        e.online |= back;
-        back
-    }
-
-    fn disconnect(&self, user: UserId) {
-        if let Ok(mut users) = self.users.lock()
-            && let Some(e) = users.get_mut(&user)
-        {
-            e.conns = e.conns.saturating_sub(1);
-            if e.conns == 0 {
-                e.disconnected_at = Some(Instant::now());
-            }
-        }
-    }
-
-    /// True when the user is online on this node.
-    pub fn is_online(&self, user: UserId) -> bool {
-        self.users
-            .lock()
-            .map(|u| u.get(&user).is_some_and(|e| e.online))
-            .unwrap_or(false)
-    }
-
-    /// Marks offline whoever timed out; returns them.
-    fn sweep(&self, timeout: Duration, grace: Duration) -> Vec<UserId> {
-        let Ok(mut users) = self.users.lock() else {
-            return Vec::new();
-        };
-        let now = Instant::now();
-        let mut gone = Vec::new();
-        users.retain(|user, e| {
-            let silent = now.duration_since(e.last_heard) >= timeout;
-            let left = e
-                .disconnected_at
-                .is_some_and(|at| now.duration_since(at) >= grace);
-            if e.online && (silent || left) {
-                e.online = false;
-                gone.push(*user);
-            }
-            // Forget users with no connection once they are offline.
-            e.online || e.conns > 0
-        });
-        gone
-    }
-}
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Marks one connection as present while it lives.
 pub struct PresenceGuard {
@@ -129,10 +37,10 @@ impl Drop for PresenceGuard {
 /// Notes that a connection of `user` is alive, announcing them online again
 /// if they had timed out.
 pub async fn heard(state: &AppState, user: UserId) {
-    if state.presence.heard_now(user)
+    if state.presence.heard(user)
         && let Err(e) = announce(state, user, false).await
     {
-        tracing::warn!(code = %e.code, "cannot announce presence: {}", e.message);
+        tracing::warn!(error = %e, "cannot announce presence");
     }
 }
 
@@ -161,7 +69,7 @@ pub async fn connected(state: &AppState, user: UserId) -> PresenceGuard {
     if state.presence.connect(user)
         && let Err(e) = announce(state, user, false).await
     {
-        tracing::warn!(code = %e.code, "cannot announce presence: {}", e.message);
+        tracing::warn!(error = %e, "cannot announce presence");
     }
     PresenceGuard {
         state: state.clone(),
@@ -205,7 +113,7 @@ fn audience(visibility: Visibility, peers: &[PresencePeer]) -> Vec<UserId> {
 /// privacy change (`privacy_changed`), those who may no longer see it get an
 /// unknown state once; otherwise they get nothing, so a hidden user's
 /// comings and goings leave no trace.
-pub async fn announce(state: &AppState, user: UserId, privacy_changed: bool) -> ApiResult<()> {
+pub async fn announce(state: &AppState, user: UserId, privacy_changed: bool) -> Result<()> {
     let Some(record) = state.store.user(user).await? else {
         return Ok(());
     };
@@ -280,7 +188,7 @@ async fn publish(state: &AppState, recipients: Vec<UserId>, presence: Presence) 
 }
 
 /// The presence of everyone `user` may see.
-pub async fn snapshot(state: &AppState, user: UserId) -> ApiResult<PresenceList> {
+pub async fn snapshot(state: &AppState, user: UserId) -> Result<PresenceList> {
     let peers = state
         .store
         .presence_peers(user, state.config.presence.max_group_members)
@@ -328,7 +236,7 @@ pub async fn sweeper(state: AppState) {
                 tracing::warn!(error = %e, "cannot record last seen");
             }
             if let Err(e) = announce(&state, user, false).await {
-                tracing::warn!(code = %e.code, "cannot announce presence: {}", e.message);
+                tracing::warn!(error = %e, "cannot announce presence");
             }
         }
     }

@@ -8,7 +8,7 @@
 //! checks that the table and the `web/` folder agree, so a new module cannot
 //! be forgotten.
 
-use crate::error::ApiError;
+use super::error::ApiError;
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -57,8 +57,8 @@ macro_rules! assets {
         &[$(Asset {
             path: $path,
             content_type: $mime,
-            body: include_bytes!(concat!("../../../web/", $path)),
-            hash: fnv1a(include_bytes!(concat!("../../../web/", $path))),
+            body: include_bytes!(concat!("../../../../web/", $path)),
+            hash: fnv1a(include_bytes!(concat!("../../../../web/", $path))),
         }),*]
     };
 }

@@ -8,83 +8,13 @@
 //! Conversations larger than `typing.max_group_members` show no typing.
 
 use crate::auth::Claims;
-use crate::error::{ApiError, ApiResult};
+use crate::cluster::TypingStart;
+use crate::error::{DomainError, Result};
 use crate::state::AppState;
 use natter_bus::{BusMessage, Signal, SignalKind};
-use natter_proto::{ConversationId, ErrorCode, ServerFrame, UserId};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-struct Entry {
-    expires: Instant,
-    last_sent: Instant,
-}
-
-/// Who is typing where, on this node.
-#[derive(Default)]
-pub struct Tracker {
-    active: Mutex<HashMap<(ConversationId, UserId), Entry>>,
-}
-
-enum Action {
-    Send,
-    Absorbed,
-}
-
-impl Tracker {
-    fn start(&self, key: (ConversationId, UserId), ttl: Duration, min: Duration) -> Action {
-        let Ok(mut map) = self.active.lock() else {
-            return Action::Absorbed;
-        };
-        let now = Instant::now();
-        match map.get_mut(&key) {
-            Some(e) if now.duration_since(e.last_sent) < min => {
-                e.expires = now + ttl;
-                Action::Absorbed
-            }
-            Some(e) => {
-                e.expires = now + ttl;
-                e.last_sent = now;
-                Action::Send
-            }
-            None => {
-                map.insert(
-                    key,
-                    Entry {
-                        expires: now + ttl,
-                        last_sent: now,
-                    },
-                );
-                Action::Send
-            }
-        }
-    }
-
-    /// Removes an indicator; true when there was one.
-    fn stop(&self, key: (ConversationId, UserId)) -> bool {
-        self.active
-            .lock()
-            .map(|mut m| m.remove(&key).is_some())
-            .unwrap_or(false)
-    }
-
-    fn expired(&self) -> Vec<(ConversationId, UserId)> {
-        let Ok(mut map) = self.active.lock() else {
-            return Vec::new();
-        };
-        let now = Instant::now();
-        let gone: Vec<_> = map
-            .iter()
-            .filter(|(_, e)| e.expires <= now)
-            .map(|(k, _)| *k)
-            .collect();
-        for k in &gone {
-            map.remove(k);
-        }
-        gone
-    }
-}
+use natter_proto::{ConversationId, ServerFrame, UserId};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Starts or stops the caller's typing indicator in a conversation.
 pub async fn set(
@@ -92,29 +22,24 @@ pub async fn set(
     claims: &Claims,
     conv: ConversationId,
     active: bool,
-) -> ApiResult<()> {
+) -> Result<()> {
     state
         .store
         .membership(conv, claims.user)
         .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NotMember,
-                "you are not a member of this conversation",
-            )
-        })?;
+        .ok_or(DomainError::NotMember)?;
     let cfg = &state.config.typing;
-    let key = (conv, claims.user);
     if active {
-        let action = state.typing.start(
-            key,
+        let start = state.typing.start(
+            conv,
+            claims.user,
             Duration::from_millis(cfg.ttl_ms),
             Duration::from_millis(cfg.min_interval_ms),
         );
-        if let Action::Absorbed = action {
+        if start == TypingStart::Absorbed {
             return Ok(());
         }
-    } else if !state.typing.stop(key) {
+    } else if !state.typing.stop(conv, claims.user) {
         return Ok(());
     }
     broadcast(state, conv, claims.user, active).await
@@ -122,10 +47,10 @@ pub async fn set(
 
 /// Stops an indicator because its user sent a message.
 pub async fn message_sent(state: &AppState, conv: ConversationId, user: UserId) {
-    if state.typing.stop((conv, user))
+    if state.typing.stop(conv, user)
         && let Err(e) = broadcast(state, conv, user, false).await
     {
-        tracing::debug!(code = %e.code, "typing stop not sent: {}", e.message);
+        tracing::debug!(error = %e, "typing stop not sent");
     }
 }
 
@@ -134,7 +59,7 @@ async fn broadcast(
     conv: ConversationId,
     user: UserId,
     active: bool,
-) -> ApiResult<()> {
+) -> Result<()> {
     let cfg = &state.config.typing;
     let Some(record) = state.store.conversation(conv).await? else {
         return Ok(());
@@ -156,7 +81,7 @@ async fn broadcast(
         active,
         expires_in_ms: active.then_some(cfg.ttl_ms),
     };
-    let frame = serde_json::to_string(&frame).map_err(ApiError::internal)?;
+    let frame = serde_json::to_string(&frame).map_err(DomainError::internal)?;
     let signal = Signal {
         kind: SignalKind::Typing,
         recipients,
@@ -166,7 +91,7 @@ async fn broadcast(
         .bus
         .publish(BusMessage::Signal(Arc::new(signal)))
         .await
-        .map_err(ApiError::internal)
+        .map_err(DomainError::internal)
 }
 
 /// Runs until shutdown: sends the stop for indicators nobody refreshed.
@@ -182,7 +107,7 @@ pub async fn sweeper(state: AppState) {
         }
         for (conv, user) in state.typing.expired() {
             if let Err(e) = broadcast(&state, conv, user, false).await {
-                tracing::debug!(code = %e.code, "typing expiry not sent: {}", e.message);
+                tracing::debug!(error = %e, "typing expiry not sent");
             }
         }
     }

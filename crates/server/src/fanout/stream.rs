@@ -1,24 +1,24 @@
-//! One device's view of its user's log: the delivery logic shared by the
+//! One device's stream of its user's log: the delivery logic shared by the
 //! WebSocket, SSE and long-poll transports.
 //!
-//! A feed registers with the hub *before* reading the store, so nothing
+//! A stream registers with the hub *before* reading the store, so nothing
 //! committed in between can be missed; then it serves the backlog from the
 //! store page by page, says "synced", and switches to live items from the
 //! hub. Live items come in commit order; those at or below the cursor are
 //! duplicates (already read from the store) and dropped. When the hub had to
-//! drop items for this connection (a full queue) it says so, and the feed
+//! drop items for this connection (a full queue) it says so, and the stream
 //! reads what it missed from the store. Every path that can be
 //! interrupted leaves the cursor where the client last got something, so a
 //! cancelled step is simply redone. Live-only signals (presence, typing) are
 //! passed through as they come.
 
+use super::hub::{Outbound, Registration};
 use crate::auth::Claims;
-use crate::error::{ApiError, ApiResult};
-use crate::hub::{Outbound, Registration};
+use crate::error::{DomainError, Result};
 use crate::state::AppState;
 use natter_bus::SignalKind;
-use natter_proto::{Cursor, DeviceId, ErrorCode, LogItem, UserId};
-use natter_store::{ConnectionRequest, LogPage, PresencePeer, StoreError, UserRecord};
+use natter_proto::{Cursor, DeviceId, LogItem, UserId};
+use natter_store::{ConnectionRequest, LogPage, PresencePeer, UserRecord};
 use std::sync::Arc;
 
 /// One log entry ready to send: position, `event` or `receipt`, and JSON.
@@ -51,7 +51,7 @@ pub struct Opened {
 }
 
 /// A device's position and its live queue.
-pub struct Feed {
+pub struct LogStream {
     state: AppState,
     user: UserId,
     cursor: Cursor,
@@ -62,48 +62,48 @@ pub struct Feed {
     prefetched: Option<Page>,
     head: Cursor,
     /// The last page read held everything up to its head: no need to read
-    /// again until something says the feed fell behind.
+    /// again until something says the stream fell behind.
     caught_up: bool,
     /// A signal that came behind a batch of entries, sent next.
     pending_signal: Option<(SignalKind, Arc<str>)>,
 }
 
 /// Serialises a log item's body (the object inside `event` / `receipt`).
-pub fn item_json(item: &LogItem) -> ApiResult<(&'static str, Arc<str>)> {
+pub fn item_json(item: &LogItem) -> Result<(&'static str, Arc<str>)> {
     let json = match item {
         LogItem::Event(e) => serde_json::to_string(e),
         LogItem::Receipt(r) => serde_json::to_string(r),
-        _ => return Err(ApiError::internal("unknown log item")),
+        _ => return Err(DomainError::internal("unknown log item")),
     }
-    .map_err(ApiError::internal)?;
+    .map_err(DomainError::internal)?;
     Ok((item.kind(), Arc::from(json)))
 }
 
-impl Feed {
+impl LogStream {
     /// Registers the device and checks that `cursor` can be served.
-    /// `resync_required` if it cannot.
+    /// `ResyncRequired` if it cannot.
     pub async fn open(
         state: &AppState,
         user: UserId,
         device: DeviceId,
         cursor: Cursor,
-    ) -> ApiResult<Feed> {
+    ) -> Result<LogStream> {
         let reg = state.hub.register(user, device, state.config.gateway.queue);
         // Fails with CursorGone for a cursor past the head or below the
         // floor. The page read here is the first page of the backlog.
         let limit = state.config.gateway.sync_page;
         let page = state.store.log_after(user, cursor, limit).await?;
-        Feed::with_page(state, user, reg, cursor, page, limit)
+        LogStream::with_page(state, user, reg, cursor, page, limit)
     }
 
-    /// [`Feed::open`] for a live connection that also needs its session
+    /// [`LogStream::open`] for a live connection that also needs its session
     /// checked, its user and its presence peers: one store read for all.
     /// `session_revoked` or `resync_required` when they say so.
     pub async fn open_connection(
         state: &AppState,
         claims: &Claims,
         cursor: Cursor,
-    ) -> ApiResult<(Feed, Opened)> {
+    ) -> Result<(LogStream, Opened)> {
         let reg = state
             .hub
             .register(claims.user, claims.device, state.config.gateway.queue);
@@ -120,19 +120,14 @@ impl Feed {
             .await?;
         match &view.session {
             Some(s) if s.revoked_at.is_none() && s.user == claims.user => {}
-            _ => {
-                return Err(ApiError::new(
-                    ErrorCode::SessionRevoked,
-                    "session revoked; log in again",
-                ));
-            }
+            _ => return Err(DomainError::SessionRevoked),
         }
         let page = view
             .log
-            .map_err(|head| ApiError::from(StoreError::CursorGone { head }))?;
-        let feed = Feed::with_page(state, claims.user, reg, cursor, page, limit)?;
+            .map_err(|head| DomainError::ResyncRequired { head })?;
+        let stream = LogStream::with_page(state, claims.user, reg, cursor, page, limit)?;
         Ok((
-            feed,
+            stream,
             Opened {
                 user: view.user,
                 peers: view.peers,
@@ -147,8 +142,8 @@ impl Feed {
         cursor: Cursor,
         page: LogPage,
         limit: u32,
-    ) -> ApiResult<Feed> {
-        Ok(Feed {
+    ) -> Result<LogStream> {
+        Ok(LogStream {
             state: state.clone(),
             user,
             cursor,
@@ -162,7 +157,7 @@ impl Feed {
         })
     }
 
-    /// The newest log position the feed has read from the store.
+    /// The newest log position the stream has read from the store.
     pub fn head(&self) -> Cursor {
         self.head
     }
@@ -198,7 +193,7 @@ impl Feed {
 
     /// The next thing to do. Cancel-safe: if dropped before it returns,
     /// nothing the client has not received is marked delivered.
-    pub async fn next(&mut self) -> ApiResult<Step> {
+    pub async fn next(&mut self) -> Result<Step> {
         loop {
             if self.reg.is_revoked() {
                 return Ok(Step::Revoked);
@@ -227,10 +222,7 @@ impl Feed {
                 }
                 Mode::Live => {
                     let Some(first) = self.reg.rx.recv().await else {
-                        return Err(ApiError::new(
-                            natter_proto::ErrorCode::Unavailable,
-                            "server is shutting down",
-                        ));
+                        return Err(DomainError::Unavailable("server is shutting down"));
                     };
                     let mut out = Vec::new();
                     let mut item = Some(first);
@@ -281,7 +273,7 @@ impl Feed {
     }
 
     /// Reads and serialises the next page after the cursor, advancing it.
-    async fn read_page(&mut self, limit: u32) -> ApiResult<Vec<Entry>> {
+    async fn read_page(&mut self, limit: u32) -> Result<Vec<Entry>> {
         let page = self
             .state
             .store
@@ -315,7 +307,7 @@ impl Feed {
     }
 
     /// Reads one page after the cursor without waiting (for long-polling).
-    pub async fn page(&mut self, limit: u32) -> ApiResult<Vec<Entry>> {
+    pub async fn page(&mut self, limit: u32) -> Result<Vec<Entry>> {
         if let Some(mut p) = self.prefetched.take() {
             // Entries past the limit stay unread; the cursor does not pass them.
             if p.entries.len() > limit as usize {
@@ -346,13 +338,13 @@ struct Page {
 }
 
 impl Page {
-    fn read(page: LogPage, limit: u32) -> ApiResult<Page> {
+    fn read(page: LogPage, limit: u32) -> Result<Page> {
         let complete = page.entries.len() < limit as usize;
         let entries = page
             .entries
             .into_iter()
             .map(|(cursor, item)| item_json(&item).map(|(kind, json)| (cursor, kind, json)))
-            .collect::<ApiResult<_>>()?;
+            .collect::<Result<_>>()?;
         Ok(Page {
             entries,
             head: page.head,

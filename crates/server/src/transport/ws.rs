@@ -5,10 +5,12 @@
 //! device's feed, the heartbeat, and shutdown. The socket's buffers are kept
 //! small so that idle connections are cheap.
 
-use crate::error::ApiError;
-use crate::feed::{Feed, Step};
-use crate::live::resync_cursor;
-use crate::service;
+use super::encode;
+use super::error::ApiError;
+use crate::auth::Claims;
+use crate::domain::{self, presence::PresenceGuard};
+use crate::error::DomainError;
+use crate::fanout::stream::{Entry, LogStream, Step};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -16,7 +18,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{SinkExt, StreamExt};
-use natter_proto::{ClientFrame, Cursor, ErrorCode, PROTOCOL_VERSION, ServerFrame};
+use natter_proto::{ClientFrame, Cursor, ErrorCode, FrameError, PROTOCOL_VERSION, ServerFrame};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
@@ -125,28 +127,20 @@ impl Conn {
     /// Queues a frame without flushing: it leaves with the next write that
     /// flushes (every other write does).
     async fn queue_frame(&mut self, frame: &ServerFrame) -> Result<(), Closing> {
-        match serde_json::to_string(frame) {
-            Ok(text) => {
-                bounded(
-                    self.write_timeout,
-                    self.socket.feed(Message::Text(text.into())),
-                )
-                .await
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot serialise a frame");
-                Ok(())
-            }
-        }
+        let Some(text) = encode::frame(frame) else {
+            return Ok(());
+        };
+        bounded(
+            self.write_timeout,
+            self.socket.feed(Message::Text(text.into())),
+        )
+        .await
     }
 
     async fn write_frame(&mut self, frame: &ServerFrame) -> Result<(), Closing> {
-        match serde_json::to_string(frame) {
-            Ok(text) => self.write(text).await,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot serialise a frame");
-                Ok(())
-            }
+        match encode::frame(frame) {
+            Some(text) => self.write(text).await,
+            None => Ok(()),
         }
     }
 
@@ -190,7 +184,7 @@ impl Conn {
     /// snapshot. On success fills `ready` and returns `None`.
     async fn handshake(
         &mut self,
-        ready: &mut Option<(crate::auth::Claims, Feed, crate::presence::PresenceGuard)>,
+        ready: &mut Option<(Claims, LogStream, PresenceGuard)>,
     ) -> Option<Closing> {
         let gw = self.state.config.gateway.clone();
         // 1. hello
@@ -229,16 +223,16 @@ impl Conn {
         // The token is checked here; its session, with everything else the
         // connection needs, in one store read.
         let opened = match self.state.tokens.verify(&token) {
-            Ok(claims) => Feed::open_connection(&self.state, &claims, cursor)
+            Ok(claims) => LogStream::open_connection(&self.state, &claims, cursor)
                 .await
                 .map(|(feed, opened)| (claims, feed, opened)),
             Err(e) => Err(e),
         };
         let (claims, feed, opened) = match opened {
             Ok(o) => o,
-            Err(e) if e.code == ErrorCode::ResyncRequired => {
+            Err(DomainError::ResyncRequired { head }) => {
                 let frame = ServerFrame::Resync {
-                    cursor: resync_cursor(&e),
+                    cursor: head,
                     reason: "cursor cannot be served".into(),
                 };
                 return self.write_frame(&frame).await.err().or(Some(Closing {
@@ -246,14 +240,14 @@ impl Conn {
                     reason: "resync",
                 }));
             }
-            Err(e) if e.code == ErrorCode::Unavailable || e.code == ErrorCode::Internal => {
-                return self.write_error(&e).await.err().or(Some(Closing {
+            Err(e @ (DomainError::Unavailable(_) | DomainError::Internal(_))) => {
+                return self.write_error(&e.into()).await.err().or(Some(Closing {
                     code: close::TRY_AGAIN,
                     reason: "try again",
                 }));
             }
             Err(e) => {
-                return self.write_error(&e).await.err().or(Some(Closing {
+                return self.write_error(&e.into()).await.err().or(Some(Closing {
                     code: close::POLICY,
                     reason: "authentication failed",
                 }));
@@ -272,14 +266,14 @@ impl Conn {
         if let Err(c) = self.queue_frame(&welcome).await {
             return Some(c);
         }
-        let present = crate::presence::connected_with(
+        let present = domain::presence::connected_with(
             &self.state,
             opened.user.as_ref(),
             claims.user,
             &opened.peers,
         )
         .await;
-        let list = crate::presence::snapshot_from(&self.state, &opened.peers);
+        let list = domain::presence::snapshot_from(&self.state, &opened.peers);
         let frame = ServerFrame::PresenceSnapshot { users: list.users };
         if let Err(c) = self.queue_frame(&frame).await {
             return Some(c);
@@ -291,9 +285,9 @@ impl Conn {
     /// The connection's life after the handshake.
     async fn run_loop(
         &mut self,
-        claims: crate::auth::Claims,
-        mut feed: Feed,
-        _present: crate::presence::PresenceGuard,
+        claims: Claims,
+        mut feed: LogStream,
+        _present: PresenceGuard,
     ) -> Option<Closing> {
         let gw = self.state.config.gateway.clone();
         let mut last_reported = Instant::now();
@@ -325,7 +319,7 @@ impl Conn {
                     last_heard = Instant::now();
                     if last_heard.duration_since(last_reported) >= report_every {
                         last_reported = last_heard;
-                        crate::presence::heard(&self.state, claims.user).await;
+                        domain::presence::heard(&self.state, claims.user).await;
                     }
                     let msg = match msg {
                         None => {
@@ -358,9 +352,9 @@ impl Conn {
                         Parsed::Frame(ClientFrame::Send { conv, client_id, text }) => {
                             let state = self.state.clone();
                             inflight.push(Box::pin(async move {
-                                Some(match service::send(&state, &claims, conv, client_id.clone(), text).await {
+                                Some(match domain::messages::send(&state, &claims, conv, client_id.clone(), text).await {
                                     Ok(sent) => ServerFrame::Sent(sent),
-                                    Err(e) => ServerFrame::Error { error: e.body(), client_id: Some(client_id), conv: Some(conv) },
+                                    Err(e) => ServerFrame::Error { error: ApiError::from(e).body(), client_id: Some(client_id), conv: Some(conv) },
                                 })
                             }));
                         }
@@ -368,16 +362,16 @@ impl Conn {
                             // The new watermarks come back through the log.
                             let state = self.state.clone();
                             inflight.push(Box::pin(async move {
-                                service::receipt(&state, &claims, conv, kind, seq).await.err().map(|e| {
-                                    ServerFrame::Error { error: e.body(), client_id: None, conv: Some(conv) }
+                                domain::receipts::receipt(&state, &claims, conv, kind, seq).await.err().map(|e| {
+                                    ServerFrame::Error { error: ApiError::from(e).body(), client_id: None, conv: Some(conv) }
                                 })
                             }));
                         }
                         Parsed::Frame(ClientFrame::Typing { conv, active }) => {
                             let state = self.state.clone();
                             inflight.push(Box::pin(async move {
-                                crate::typing::set(&state, &claims, conv, active).await.err().map(|e| {
-                                    ServerFrame::Error { error: e.body(), client_id: None, conv: Some(conv) }
+                                domain::typing::set(&state, &claims, conv, active).await.err().map(|e| {
+                                    ServerFrame::Error { error: ApiError::from(e).body(), client_id: None, conv: Some(conv) }
                                 })
                             }));
                         }
@@ -402,15 +396,15 @@ impl Conn {
                             if let Err(c) = self.write_frame(&ServerFrame::Synced { cursor }).await { return Some(c); }
                         }
                         Ok(Step::Revoked) => {
-                            let e = ApiError::new(ErrorCode::SessionRevoked, "session revoked; log in again");
+                            let e = ApiError::from(DomainError::SessionRevoked);
                             return self.write_error(&e).await.err().or(Some(Closing { code: close::POLICY, reason: "session revoked" }));
                         }
-                        Err(e) if e.code == ErrorCode::ResyncRequired => {
-                            let frame = ServerFrame::Resync { cursor: resync_cursor(&e), reason: "cursor cannot be served".into() };
+                        Err(DomainError::ResyncRequired { head }) => {
+                            let frame = ServerFrame::Resync { cursor: head, reason: "cursor cannot be served".into() };
                             return self.write_frame(&frame).await.err().or(Some(Closing { code: close::NORMAL, reason: "resync" }));
                         }
                         Err(e) => {
-                            return self.write_error(&e).await.err().or(Some(Closing { code: close::TRY_AGAIN, reason: "try again" }));
+                            return self.write_error(&e.into()).await.err().or(Some(Closing { code: close::TRY_AGAIN, reason: "try again" }));
                         }
                     }
                 }
@@ -428,13 +422,14 @@ impl Conn {
     }
 
     /// Writes a run of events with one flush.
-    async fn deliver(&mut self, items: Vec<crate::feed::Entry>) -> Result<(), Closing> {
+    async fn deliver(&mut self, items: Vec<Entry>) -> Result<(), Closing> {
         let timeout = self.write_timeout;
         let socket = &mut self.socket;
         let work = async move {
-            for (cursor, kind, json) in &items {
-                let text = format!(r#"{{"type":"{kind}","cursor":"{cursor}","{kind}":{json}}}"#);
-                socket.feed(Message::Text(text.into())).await?;
+            for entry in &items {
+                socket
+                    .feed(Message::Text(encode::entry_frame(entry).into()))
+                    .await?;
             }
             socket.flush().await
         };
@@ -501,24 +496,18 @@ fn parse(msg: Message) -> Parsed {
         Message::Ping(_) | Message::Pong(_) => return Parsed::Control,
         Message::Close(_) => return Parsed::Close,
     };
-    match serde_json::from_str::<ClientFrame>(text) {
+    match ClientFrame::decode(text) {
         Ok(f) => Parsed::Frame(f),
-        Err(e) => Parsed::Error(classify(e)),
-    }
-}
-
-fn classify(e: serde_json::Error) -> ApiError {
-    use serde_json::error::Category;
-    match e.classify() {
-        Category::Data => {
-            let msg = e.to_string();
-            if msg.starts_with("unknown variant") {
-                ApiError::new(ErrorCode::UnknownFrame, "unknown frame type")
-            } else {
-                ApiError::bad_request(format!("invalid frame: {msg}"))
-            }
+        Err(FrameError::Malformed) => Parsed::Error(ApiError::new(
+            ErrorCode::MalformedFrame,
+            "frame is not valid JSON",
+        )),
+        Err(FrameError::UnknownType) => {
+            Parsed::Error(ApiError::new(ErrorCode::UnknownFrame, "unknown frame type"))
         }
-        _ => ApiError::new(ErrorCode::MalformedFrame, "frame is not valid JSON"),
+        Err(FrameError::Invalid(why)) => {
+            Parsed::Error(ApiError::bad_request(format!("invalid frame: {why}")))
+        }
     }
 }
 

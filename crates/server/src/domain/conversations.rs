@@ -1,0 +1,264 @@
+//! Conversations and membership: create, look up, list, add members,
+//! member lists. Permission checks go through `policy`.
+
+use super::accounts::user_info;
+use super::policy::{self, Action};
+use crate::auth::{Claims, now_ms};
+use crate::error::{DomainError, Result};
+use crate::state::AppState;
+use natter_proto::*;
+use natter_store::*;
+
+pub(crate) async fn require_member(
+    state: &AppState,
+    conv: ConversationId,
+    user: UserId,
+) -> Result<Membership> {
+    state
+        .store
+        .membership(conv, user)
+        .await?
+        .ok_or(DomainError::NotMember)
+}
+
+/// A summary as its member sees it: peer read hidden unless both share read
+/// receipts.
+fn summary_info(s: ConversationSummary, viewer_shares: bool) -> ConversationInfo {
+    let peer_receipt = match (&s.peer, s.peer_watermarks) {
+        (Some(peer), Some(marks)) => Some(MemberReceipt {
+            user: peer.id,
+            delivered: marks.delivered,
+            read: if viewer_shares && peer.privacy.read_receipts {
+                marks.read
+            } else {
+                0
+            },
+        }),
+        _ => None,
+    };
+    ConversationInfo {
+        id: s.conv.id,
+        kind: s.conv.kind,
+        name: s.conv.name,
+        creator: s.conv.creator,
+        created_at: s.conv.created_at,
+        member_count: s.conv.member_count,
+        peer: s.peer.map(user_info),
+        last_seq: s.conv.last_seq,
+        last_message: s.last_message,
+        read_seq: s.mine.read,
+        unread: s.unread,
+        peer_receipt,
+    }
+}
+
+pub(super) async fn viewer_shares_reads(state: &AppState, user: UserId) -> Result<bool> {
+    Ok(state
+        .store
+        .user(user)
+        .await?
+        .map(|u| u.privacy.read_receipts)
+        .unwrap_or(true))
+}
+
+/// One conversation, for a member.
+pub async fn conversation(
+    state: &AppState,
+    claims: &Claims,
+    conv: ConversationId,
+) -> Result<ConversationInfo> {
+    require_member(state, conv, claims.user).await?;
+    let shares = viewer_shares_reads(state, claims.user).await?;
+    state
+        .store
+        .conversations_of(claims.user)
+        .await?
+        .into_iter()
+        .find(|s| s.conv.id == conv)
+        .map(|s| summary_info(s, shares))
+        .ok_or(DomainError::NotFound("no such conversation"))
+}
+
+/// The caller's conversations, newest activity first, with unread counts.
+pub async fn conversations(state: &AppState, claims: &Claims) -> Result<ConversationList> {
+    let shares = viewer_shares_reads(state, claims.user).await?;
+    let conversations: Vec<ConversationInfo> = state
+        .store
+        .conversations_of(claims.user)
+        .await?
+        .into_iter()
+        .map(|s| summary_info(s, shares))
+        .collect();
+    let unread_total = conversations.iter().map(|c| c.unread).sum();
+    Ok(ConversationList {
+        conversations,
+        unread_total,
+    })
+}
+
+/// Creates a group, or finds or creates a direct conversation. The bool is
+/// true when something new was created.
+pub async fn create_conversation(
+    state: &AppState,
+    claims: &Claims,
+    req: CreateConversation,
+) -> Result<(ConversationInfo, bool)> {
+    let (kind, name, members) = match req {
+        CreateConversation::Direct { user } => {
+            if user == claims.user {
+                return Err(DomainError::Invalid(
+                    "a direct conversation needs another user".into(),
+                ));
+            }
+            (ConversationKind::Direct, None, vec![claims.user, user])
+        }
+        CreateConversation::Group { name, members } => {
+            let name = name.trim().to_owned();
+            if name.is_empty() || name.chars().count() > 128 || name.chars().any(char::is_control) {
+                return Err(DomainError::Invalid(
+                    "group names have 1 to 128 printable characters".into(),
+                ));
+            }
+            let mut all = vec![claims.user];
+            for m in members {
+                if !all.contains(&m) {
+                    all.push(m);
+                }
+            }
+            if all.len() > state.config.limits.max_group_members {
+                return Err(too_many_members(state));
+            }
+            (ConversationKind::Group, Some(name), all)
+        }
+    };
+    let members_of_new = members.clone();
+    let created = state
+        .store
+        .create_conversation(NewConversation {
+            id: ConversationId::new(),
+            kind,
+            name,
+            creator: claims.user,
+            members,
+            now: now_ms(),
+        })
+        .await
+        .map_err(unknown_user)?;
+    let (id, new) = match created {
+        Created::New(c) => (
+            c.event()
+                .ok_or_else(|| DomainError::internal("creation committed no event"))?
+                .conv,
+            true,
+        ),
+        Created::Existing(id) => (id, false),
+    };
+    if new {
+        introduce(state, &members_of_new).await;
+    }
+    Ok((conversation(state, claims, id).await?, new))
+}
+
+/// Adds members to a group; only its creator may.
+pub async fn add_members(
+    state: &AppState,
+    claims: &Claims,
+    conv: ConversationId,
+    users: Vec<UserId>,
+) -> Result<ConversationInfo> {
+    require_member(state, conv, claims.user).await?;
+    let record = state
+        .store
+        .conversation(conv)
+        .await?
+        .ok_or(DomainError::NotFound("no such conversation"))?;
+    policy::check(
+        record.kind,
+        policy::role_of(&record, claims.user),
+        Action::AddMembers,
+    )?;
+    if users.is_empty() {
+        return Err(DomainError::Invalid("name 1 or more users to add".into()));
+    }
+    if users.len() > state.config.limits.max_group_members {
+        return Err(too_many_members(state));
+    }
+    if record.member_count as usize + users.len() > state.config.limits.max_group_members {
+        let current = state.store.members(conv).await?;
+        let fresh = users
+            .iter()
+            .filter(|u| !current.iter().any(|m| m.id == **u))
+            .count();
+        if current.len() + fresh > state.config.limits.max_group_members {
+            return Err(too_many_members(state));
+        }
+    }
+    let added = state
+        .store
+        .add_members(NewMembers {
+            conv,
+            by: claims.user,
+            users,
+            now: now_ms(),
+        })
+        .await
+        .map_err(unknown_user)?;
+    if added.is_some() {
+        let everyone: Vec<UserId> = state
+            .store
+            .members(conv)
+            .await?
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        introduce(state, &everyone).await;
+    }
+    conversation(state, claims, conv).await
+}
+
+/// People who just came to share a small conversation learn each other's
+/// presence at once, instead of at their next snapshot.
+async fn introduce(state: &AppState, members: &[UserId]) {
+    if members.len() as u64 > state.config.presence.max_group_members {
+        return;
+    }
+    for m in members {
+        if let Err(e) = super::presence::announce(state, *m, false).await {
+            tracing::warn!(error = %e, "cannot announce presence");
+        }
+    }
+}
+
+/// In membership writes, `NotFound` means one of the named users does not
+/// exist.
+fn unknown_user(e: StoreError) -> DomainError {
+    match e {
+        StoreError::NotFound => DomainError::no_user(),
+        other => other.into(),
+    }
+}
+
+fn too_many_members(state: &AppState) -> DomainError {
+    DomainError::Invalid(format!(
+        "a group has at most {} members",
+        state.config.limits.max_group_members
+    ))
+}
+
+/// Members of a conversation, for a member.
+pub async fn members(
+    state: &AppState,
+    claims: &Claims,
+    conv: ConversationId,
+) -> Result<MemberList> {
+    require_member(state, conv, claims.user).await?;
+    Ok(MemberList {
+        members: state
+            .store
+            .members(conv)
+            .await?
+            .into_iter()
+            .map(user_info)
+            .collect(),
+    })
+}

@@ -1,0 +1,112 @@
+//! Messages: validation, sending (answered once durable) and history
+//! pages.
+
+use crate::auth::{Claims, now_ms};
+use crate::error::{DomainError, Result};
+use crate::state::AppState;
+use natter_proto::*;
+use natter_store::*;
+
+use super::MAX_HISTORY_PAGE;
+
+/// Checks a message before it goes to the store.
+pub fn validate_message(state: &AppState, client_id: &ClientId, text: &str) -> Result<()> {
+    if !client_id.is_valid() {
+        return Err(DomainError::Invalid(
+            "client_id must be 1 to 64 printable ASCII characters".into(),
+        ));
+    }
+    if text.trim().is_empty() {
+        return Err(DomainError::MessageEmpty);
+    }
+    let max = state.config.limits.max_message_bytes;
+    if text.len() > max {
+        return Err(DomainError::MessageTooLong {
+            len: text.len(),
+            max,
+        });
+    }
+    Ok(())
+}
+
+/// Sends a message; answers once it is durable.
+pub async fn send(
+    state: &AppState,
+    claims: &Claims,
+    conv: ConversationId,
+    client_id: ClientId,
+    text: String,
+) -> Result<Sent> {
+    validate_message(state, &client_id, &text)?;
+    let appended = state
+        .store
+        .append_message(NewMessage {
+            id: MessageId::new(),
+            conv,
+            sender: claims.user,
+            device: claims.device,
+            client_id: client_id.clone(),
+            text,
+            now: now_ms(),
+        })
+        .await?;
+    let (event, duplicate) = match appended {
+        Appended::New(c) => (
+            c.event()
+                .ok_or_else(|| DomainError::internal("append committed no event"))?
+                .clone(),
+            false,
+        ),
+        Appended::Duplicate(e) => (e, true),
+    };
+    let id = event
+        .message_id()
+        .ok_or_else(|| DomainError::internal("appended event is not a message"))?;
+    if !duplicate {
+        super::typing::message_sent(state, conv, claims.user).await;
+    }
+    Ok(Sent {
+        conv,
+        client_id,
+        id,
+        seq: event.seq,
+        ts: event.ts,
+        duplicate,
+    })
+}
+
+/// A page of history for a member.
+pub async fn history(
+    state: &AppState,
+    claims: &Claims,
+    conv: ConversationId,
+    q: HistoryQuery,
+) -> Result<HistoryPage> {
+    let range = match (q.before, q.after) {
+        (Some(_), Some(_)) => {
+            return Err(DomainError::Invalid(
+                "give before or after, not both".into(),
+            ));
+        }
+        (Some(b), None) => HistoryRange::Before(b),
+        (None, Some(a)) => HistoryRange::After(a),
+        (None, None) => HistoryRange::Latest,
+    };
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=MAX_HISTORY_PAGE).contains(&limit) {
+        return Err(DomainError::Invalid("limit must be 1 to 200".into()));
+    }
+    let slice = state
+        .store
+        .history(HistoryRequest {
+            conv,
+            viewer: claims.user,
+            range,
+            limit,
+        })
+        .await?;
+    Ok(HistoryPage {
+        events: slice.events,
+        more: slice.more,
+    })
+}
