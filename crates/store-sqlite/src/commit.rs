@@ -4,6 +4,7 @@
 //!
 //! Everything here runs on the writer thread, inside the batch transaction.
 
+use crate::cache::Members;
 use crate::log::log_head;
 use crate::rows::{EventRow, user_id};
 use crate::{db_err, writer::Ctx};
@@ -12,9 +13,9 @@ use natter_store::{Committed, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::sync::Arc;
 
-/// The conversation's members in join order, from the cache or the
-/// database. Empty for a conversation that does not exist.
-pub(crate) fn members_of(ctx: &mut Ctx<'_>, conv: &ConversationId) -> Result<Arc<Vec<UserId>>> {
+/// The conversation's members, from the cache or the database. Empty for a
+/// conversation that does not exist.
+pub(crate) fn members_of(ctx: &mut Ctx<'_>, conv: &ConversationId) -> Result<Arc<Members>> {
     if let Some(m) = ctx.cache.members.get(conv) {
         return Ok(m.clone());
     }
@@ -29,10 +30,10 @@ pub(crate) fn members_of(ctx: &mut Ctx<'_>, conv: &ConversationId) -> Result<Arc
         .map_err(db_err)?
         .map(|r| r.map_err(db_err).and_then(|b| user_id(&b)))
         .collect::<Result<Vec<_>>>()?;
-    let ids = Arc::new(ids);
+    let members = Arc::new(Members::new(ids));
     ctx.cache.trim();
-    ctx.cache.members.insert(*conv, ids.clone());
-    Ok(ids)
+    ctx.cache.members.insert(*conv, members.clone());
+    Ok(members)
 }
 
 /// The conversation's newest seq, from the cache or the database; `None`

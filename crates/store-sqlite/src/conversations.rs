@@ -1,6 +1,7 @@
 //! Conversations and their members: creating them, adding members, and the
 //! reads of one conversation, its members and a user's list.
 
+use crate::cache::Members;
 use crate::commit::{commit_event, last_seq_of, members_of};
 use crate::db_err;
 use crate::rows::{
@@ -14,6 +15,7 @@ use natter_store::{
     NewMembers, Result, StoreError, UserRecord, Watermarks,
 };
 use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// The order members are listed in: the order they joined.
@@ -68,8 +70,9 @@ pub(crate) fn create_conversation(ctx: &mut Ctx<'_>, conv: &NewConversation) -> 
     for m in &conv.members {
         insert_member(ctx.conn, &conv.id, m, 1, conv.now)?;
     }
-    let members = Arc::new(conv.members.clone());
-    ctx.cache.members.insert(conv.id, members.clone());
+    let members = Members::new(conv.members.clone());
+    let recipients = members.order().clone();
+    ctx.cache.members.insert(conv.id, Arc::new(members));
     let event = Event {
         conv: conv.id,
         seq: 1,
@@ -81,7 +84,7 @@ pub(crate) fn create_conversation(ctx: &mut Ctx<'_>, conv: &NewConversation) -> 
             members: conv.members.clone(),
         },
     };
-    Ok(Created::New(commit_event(ctx, event, members)?))
+    Ok(Created::New(commit_event(ctx, event, recipients)?))
 }
 
 /// Adds the users who are not members yet, with one `members_added` event.
@@ -91,8 +94,9 @@ pub(crate) fn add_members(ctx: &mut Ctx<'_>, add: &NewMembers) -> Result<Option<
         return Err(StoreError::NotMember);
     }
     let mut fresh = Vec::new();
+    let mut seen = HashSet::new();
     for u in &add.users {
-        if members.contains(u) || fresh.contains(u) {
+        if members.contains(u) || !seen.insert(*u) {
             continue;
         }
         if !user_exists(ctx.conn, u)? {
@@ -113,10 +117,9 @@ pub(crate) fn add_members(ctx: &mut Ctx<'_>, add: &NewMembers) -> Result<Option<
     for u in &fresh {
         insert_member(ctx.conn, &add.conv, u, seq, add.now)?;
     }
-    let mut all: Vec<UserId> = members.as_ref().clone();
-    all.extend(fresh.iter().copied());
-    let all = Arc::new(all);
-    ctx.cache.members.insert(add.conv, all.clone());
+    let all = members.with(&fresh);
+    let recipients = all.order().clone();
+    ctx.cache.members.insert(add.conv, Arc::new(all));
     let event = Event {
         conv: add.conv,
         seq,
@@ -124,7 +127,7 @@ pub(crate) fn add_members(ctx: &mut Ctx<'_>, add: &NewMembers) -> Result<Option<
         sender: add.by,
         body: EventBody::MembersAdded { users: fresh },
     };
-    Ok(Some(commit_event(ctx, event, all)?))
+    Ok(Some(commit_event(ctx, event, recipients)?))
 }
 
 fn user_exists(conn: &Connection, user: &UserId) -> Result<bool> {
