@@ -5,8 +5,9 @@
 //! Everything here runs on the writer thread, inside the batch transaction.
 
 use crate::cache::Members;
+use crate::conversations::member_ids;
 use crate::log::log_head;
-use crate::rows::{EventRow, user_id};
+use crate::rows::EventRow;
 use crate::{db_err, writer::Ctx};
 use natter_proto::{ConversationId, Cursor, Event, EventBody, LogItem, UserId};
 use natter_store::{Committed, Result};
@@ -19,18 +20,7 @@ pub(crate) fn members_of(ctx: &mut Ctx<'_>, conv: &ConversationId) -> Result<Arc
     if let Some(m) = ctx.cache.members.get(conv) {
         return Ok(m.clone());
     }
-    let mut stmt = ctx
-        .conn
-        .prepare_cached(
-            "SELECT user_id FROM members WHERE conv_id = ?1 ORDER BY joined_seq, joined_at",
-        )
-        .map_err(db_err)?;
-    let ids = stmt
-        .query_map([conv.as_bytes()], |r| r.get::<_, Vec<u8>>(0))
-        .map_err(db_err)?
-        .map(|r| r.map_err(db_err).and_then(|b| user_id(&b)))
-        .collect::<Result<Vec<_>>>()?;
-    let members = Arc::new(Members::new(ids));
+    let members = Arc::new(Members::new(member_ids(ctx.conn, conv)?));
     ctx.cache.trim();
     ctx.cache.members.insert(*conv, members.clone());
     Ok(members)
@@ -69,11 +59,13 @@ pub(crate) fn next_position(ctx: &mut Ctx<'_>) -> Result<u64> {
 }
 
 /// Inserts an event at the next position; it reaches `recipients` (the
-/// conversation's members) without a row per member.
+/// conversation's members) without a row per member. `joined` are the users
+/// the event made members (see [`Committed::joined`]).
 pub(crate) fn commit_event(
     ctx: &mut Ctx<'_>,
     event: Event,
     recipients: Arc<Vec<UserId>>,
+    joined: Vec<UserId>,
 ) -> Result<Committed> {
     let pos = next_position(ctx)?;
     insert_event(ctx.conn, &event, pos)?;
@@ -100,6 +92,7 @@ pub(crate) fn commit_event(
         position: Cursor(pos),
         recipients,
         variants: Vec::new(),
+        joined,
     };
     ctx.committed.push(committed.clone());
     Ok(committed)

@@ -6,14 +6,15 @@ use crate::commit::{commit_event, last_seq_of, members_of};
 use crate::db_err;
 use crate::rows::{
     CONV_COL_COUNT, CONV_COLS, CONV_COLS_C, ConvRow, EVENT_COL_COUNT, EVENT_COLS_E, EventRow,
-    USER_COL_COUNT, USER_COLS_P, USER_COLS_U, UserRow, conv_id,
+    USER_COL_COUNT, USER_COLS_P, USER_COLS_U, UserRow, conv_id, user_id,
 };
 use crate::writer::Ctx;
 use natter_proto::{ConversationId, ConversationKind, Event, EventBody, UserId};
 use natter_store::{
-    Committed, ConversationRecord, ConversationSummary, Created, Membership, NewConversation,
-    NewMembers, Result, StoreError, UserRecord, Watermarks,
+    Committed, ConversationRecord, ConversationSummary, Created, MemberRecord, Membership,
+    NewConversation, NewMembers, Result, StoreError, UserRecord, Watermarks,
 };
+use rusqlite::types::ToSql;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -84,7 +85,8 @@ pub(crate) fn create_conversation(ctx: &mut Ctx<'_>, conv: &NewConversation) -> 
             members: conv.members.clone(),
         },
     };
-    Ok(Created::New(commit_event(ctx, event, recipients)?))
+    let committed = commit_event(ctx, event, recipients, conv.members.clone())?;
+    Ok(Created::New(committed))
 }
 
 /// Adds the users who are not members yet, with one `members_added` event.
@@ -125,9 +127,11 @@ pub(crate) fn add_members(ctx: &mut Ctx<'_>, add: &NewMembers) -> Result<Option<
         seq,
         ts: add.now,
         sender: add.by,
-        body: EventBody::MembersAdded { users: fresh },
+        body: EventBody::MembersAdded {
+            users: fresh.clone(),
+        },
     };
-    Ok(Some(commit_event(ctx, event, recipients)?))
+    Ok(Some(commit_event(ctx, event, recipients, fresh)?))
 }
 
 fn user_exists(conn: &Connection, user: &UserId) -> Result<bool> {
@@ -206,8 +210,79 @@ pub(crate) fn members(c: &Connection, conv: &ConversationId) -> Result<Vec<UserR
         .collect()
 }
 
+/// All members with their usernames and when they joined, in join order.
+pub(crate) fn member_list(c: &Connection, conv: &ConversationId) -> Result<Vec<MemberRecord>> {
+    let mut stmt = c
+        .prepare_cached(&format!(
+            "SELECT m.user_id, u.username, m.joined_seq, m.joined_at
+             FROM members m JOIN users u ON u.id = m.user_id
+             WHERE m.conv_id = ?1 ORDER BY {JOIN_ORDER}"
+        ))
+        .map_err(db_err)?;
+    stmt.query_map([conv.as_bytes()], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, i64>(3)?,
+        ))
+    })
+    .map_err(db_err)?
+    .map(|r| {
+        let (id, username, joined_seq, joined_at) = r.map_err(db_err)?;
+        Ok(MemberRecord {
+            id: user_id(&id)?,
+            username,
+            joined_seq: joined_seq as u64,
+            joined_at,
+        })
+    })
+    .collect()
+}
+
+/// All members' ids, in join order. The writer loads its member cache with
+/// this too.
+pub(crate) fn member_ids(c: &Connection, conv: &ConversationId) -> Result<Vec<UserId>> {
+    let mut stmt = c
+        .prepare_cached(&format!(
+            "SELECT m.user_id FROM members m WHERE m.conv_id = ?1 ORDER BY {JOIN_ORDER}"
+        ))
+        .map_err(db_err)?;
+    stmt.query_map([conv.as_bytes()], |r| r.get::<_, Vec<u8>>(0))
+        .map_err(db_err)?
+        .map(|r| r.map_err(db_err).and_then(|b| user_id(&b)))
+        .collect()
+}
+
 /// The user's conversations, newest activity first.
 pub(crate) fn conversations_of(c: &Connection, user: &UserId) -> Result<Vec<ConversationSummary>> {
+    summaries(c, user, None)
+}
+
+/// One of the user's conversations as [`conversations_of`] lists it; `None`
+/// when the user is not a member.
+pub(crate) fn conversation_of(
+    c: &Connection,
+    user: &UserId,
+    conv: &ConversationId,
+) -> Result<Option<ConversationSummary>> {
+    Ok(summaries(c, user, Some(conv))?.into_iter().next())
+}
+
+/// The user's conversation summaries, all of them or only `only`. Both use
+/// one query so the single conversation answers exactly as the list does;
+/// with `only` it is read through the `members` key instead of the user's
+/// whole list.
+fn summaries(
+    c: &Connection,
+    user: &UserId,
+    only: Option<&ConversationId>,
+) -> Result<Vec<ConversationSummary>> {
+    let filter = if only.is_some() {
+        "AND m.conv_id = ?2"
+    } else {
+        ""
+    };
     let mut stmt = c
         .prepare_cached(&format!(
             "SELECT {CONV_COLS_C}, {EVENT_COLS_E}, {USER_COLS_P},
@@ -221,12 +296,18 @@ pub(crate) fn conversations_of(c: &Connection, user: &UserId) -> Result<Vec<Conv
                   AND c.last_msg_seq >= m.joined_seq
              LEFT JOIN members pm ON c.kind = 'direct' AND pm.conv_id = c.id AND pm.user_id <> m.user_id
              LEFT JOIN users p ON p.id = pm.user_id
-             WHERE m.user_id = ?1
+             WHERE m.user_id = ?1 {filter}
              ORDER BY c.last_ts DESC"
         ))
         .map_err(db_err)?;
+    let user = user.as_bytes();
+    let conv = only.map(|c| c.as_bytes());
+    let mut bound: Vec<&dyn ToSql> = vec![&user];
+    if let Some(conv) = &conv {
+        bound.push(conv);
+    }
     let at = CONV_COL_COUNT + EVENT_COL_COUNT + USER_COL_COUNT;
-    stmt.query_map([user.as_bytes()], |r| {
+    stmt.query_map(bound.as_slice(), |r| {
         let mine = Watermarks {
             delivered: r.get::<_, i64>(at)? as u64,
             read: r.get::<_, i64>(at + 1)? as u64,

@@ -235,8 +235,27 @@ impl Store for SqliteStore {
         self.read(move |c| conversations::members(c, &conv)).await
     }
 
+    async fn member_list(&self, conv: ConversationId) -> Result<Vec<MemberRecord>> {
+        self.read(move |c| conversations::member_list(c, &conv))
+            .await
+    }
+
+    async fn member_ids(&self, conv: ConversationId) -> Result<Vec<UserId>> {
+        self.read(move |c| conversations::member_ids(c, &conv))
+            .await
+    }
+
     async fn conversations_of(&self, user: UserId) -> Result<Vec<ConversationSummary>> {
         self.read(move |c| conversations::conversations_of(c, &user))
+            .await
+    }
+
+    async fn conversation_of(
+        &self,
+        user: UserId,
+        conv: ConversationId,
+    ) -> Result<Option<ConversationSummary>> {
+        self.read(move |c| conversations::conversation_of(c, &user, &conv))
             .await
     }
 

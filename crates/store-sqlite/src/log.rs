@@ -8,8 +8,8 @@
 
 use crate::accounts::{session_by_id, user_by_id};
 use crate::db_err;
-use crate::rows::{EVENT_COLS, EventRow, parse_visibility, user_id};
-use natter_proto::{Cursor, LogItem, Receipt, UserId};
+use crate::rows::{EVENT_COLS, EventRow, conv_id, parse_visibility, user_id};
+use natter_proto::{ConversationId, Cursor, LogItem, Receipt, UserId};
 use natter_store::{ConnectionRequest, ConnectionView, LogPage, PresencePeer, Result, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -68,10 +68,12 @@ fn log_page(c: &Connection, user: &UserId, after: Cursor, limit: u32) -> Result<
     if after.0 < floor || after.0 > head {
         return Err(StoreError::CursorGone { head: Cursor(head) });
     }
+    let conversations = conversation_ids(c, user)?;
     if after.0 == head {
         return Ok(LogPage {
             entries: Vec::new(),
             head: Cursor(head),
+            conversations,
         });
     }
     let limit = limit.max(1) as usize;
@@ -154,7 +156,20 @@ fn log_page(c: &Connection, user: &UserId, after: Cursor, limit: u32) -> Result<
     Ok(LogPage {
         entries: entries.into_iter().map(|(p, i)| (Cursor(p), i)).collect(),
         head: Cursor(head),
+        conversations,
     })
+}
+
+/// The ids of every conversation `user` is a member of, ordered by id. Reads
+/// only the `members_by_user` index.
+fn conversation_ids(c: &Connection, user: &UserId) -> Result<Vec<ConversationId>> {
+    let mut stmt = c
+        .prepare_cached("SELECT conv_id FROM members WHERE user_id = ?1 ORDER BY conv_id")
+        .map_err(db_err)?;
+    stmt.query_map([user.as_bytes()], |r| r.get::<_, Vec<u8>>(0))
+        .map_err(db_err)?
+        .map(|r| r.map_err(db_err).and_then(|b| conv_id(&b)))
+        .collect()
 }
 
 /// Everyone who shares a direct conversation, or a group of at most

@@ -53,7 +53,7 @@ pub(crate) fn append_message(ctx: &mut Ctx<'_>, msg: &NewMessage) -> Result<Appe
             text: msg.text.clone(),
         },
     };
-    let committed = commit_event(ctx, event, members.order().clone())?;
+    let committed = commit_event(ctx, event, members.order().clone(), Vec::new())?;
     Ok(Appended::New(committed))
 }
 
