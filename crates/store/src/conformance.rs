@@ -39,6 +39,10 @@ macro_rules! conformance_suite {
             unread_counts_follow_the_read_watermark,
             presence_peers_are_contacts_and_small_groups,
             connection_view_reads_what_the_separate_calls_do,
+            conversation_of_answers_as_the_list_does,
+            member_list_and_ids_follow_join_order,
+            log_pages_list_the_users_conversations,
+            commits_name_the_users_who_joined,
         );
     };
     (@tests $open:path; $($name:ident),* $(,)?) => {
@@ -1157,4 +1161,265 @@ pub async fn connection_view_reads_what_the_separate_calls_do(store: Arc<dyn Sto
     store.revoke_session(alice, device, now()).await.unwrap();
     let revoked = store.connection_view(req).await.unwrap();
     assert!(revoked.session.and_then(|s| s.revoked_at).is_some());
+}
+
+/// One conversation read by key is exactly the entry the user's list holds
+/// for it (peer, watermarks, unread), and nothing for someone who is not a
+/// member, whether or not the conversation exists.
+pub async fn conversation_of_answers_as_the_list_does(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let carol = user(&store, "carol").await;
+    let d = direct(&store, alice, bob).await;
+    let g = group(&store, alice, &[bob]).await;
+    for i in 0..3 {
+        send(&store, d, alice, &format!("d{i}")).await; // 2, 3, 4
+        send(&store, g, bob, &format!("g{i}")).await; // 2, 3, 4
+    }
+    store
+        .set_receipt(mark(d, bob, ReceiptKind::Read, 3))
+        .await
+        .unwrap();
+    store
+        .add_members(NewMembers {
+            conv: g,
+            by: alice,
+            users: vec![carol],
+            now: now(),
+        })
+        .await
+        .unwrap();
+    send(&store, g, bob, "after carol").await; // 6
+    for u in [alice, bob, carol] {
+        let list = store.conversations_of(u).await.unwrap();
+        for summary in &list {
+            let one = store.conversation_of(u, summary.conv.id).await.unwrap();
+            assert_eq!(one.as_ref(), Some(summary));
+        }
+    }
+    let bobs_direct = store.conversation_of(bob, d).await.unwrap().unwrap();
+    assert_eq!(bobs_direct.peer.map(|p| p.id), Some(alice));
+    assert_eq!(bobs_direct.unread, 1, "read up to 3 of alice's 2, 3, 4");
+    assert_eq!(
+        bobs_direct.mine,
+        Watermarks {
+            delivered: 3,
+            read: 3
+        }
+    );
+    let alices_direct = store.conversation_of(alice, d).await.unwrap().unwrap();
+    assert_eq!(
+        alices_direct.peer_watermarks,
+        Some(Watermarks {
+            delivered: 3,
+            read: 3
+        })
+    );
+    let carols_group = store.conversation_of(carol, g).await.unwrap().unwrap();
+    assert!(carols_group.peer.is_none());
+    assert_eq!(carols_group.unread, 1, "only what came after she joined");
+    assert_eq!(
+        carols_group.last_message.as_ref().map(text_of),
+        Some("after carol")
+    );
+    assert!(
+        store.conversation_of(carol, d).await.unwrap().is_none(),
+        "not a member of an existing conversation"
+    );
+    assert!(
+        store
+            .conversation_of(alice, ConversationId::new())
+            .await
+            .unwrap()
+            .is_none(),
+        "no such conversation"
+    );
+}
+
+/// The member list and the member ids are the members in the order they
+/// joined, with when they joined, the same order as `members`.
+pub async fn member_list_and_ids_follow_join_order(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let carol = user(&store, "carol").await;
+    let conv = group(&store, alice, &[bob]).await;
+    let added_at = now() + 1_000;
+    store
+        .add_members(NewMembers {
+            conv,
+            by: alice,
+            users: vec![carol],
+            now: added_at,
+        })
+        .await
+        .unwrap();
+    let list = store.member_list(conv).await.unwrap();
+    let listed: Vec<_> = list
+        .iter()
+        .map(|m| (m.id, m.username.as_str(), m.joined_seq))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![(alice, "alice", 1), (bob, "bob", 1), (carol, "carol", 2)]
+    );
+    assert_eq!(list[2].joined_at, added_at);
+    assert!(list[0].joined_at <= list[2].joined_at);
+    let ids = store.member_ids(conv).await.unwrap();
+    assert_eq!(ids, vec![alice, bob, carol]);
+    let records: Vec<_> = store
+        .members(conv)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(records, ids, "the same order as members");
+    let unknown = ConversationId::new();
+    assert!(store.member_list(unknown).await.unwrap().is_empty());
+    assert!(store.member_ids(unknown).await.unwrap().is_empty());
+}
+
+/// Every log page lists the conversations the user is in, as of the page's
+/// head: a conversation the user was added to after a position is listed in
+/// a page read after it, never one the user is not in.
+pub async fn log_pages_list_the_users_conversations(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let carol = user(&store, "carol").await;
+    let g1 = group(&store, alice, &[bob]).await;
+    let d = direct(&store, alice, carol).await;
+    let g2 = group(&store, bob, &[carol]).await;
+    let sorted = |mut ids: Vec<ConversationId>| {
+        ids.sort_unstable();
+        ids
+    };
+    let first = store.log_after(alice, Cursor::START, 1).await.unwrap();
+    assert_eq!(first.entries.len(), 1, "a page cut short still lists them");
+    assert_eq!(first.conversations, sorted(vec![g1, d]));
+    let head = store.log_head(alice).await.unwrap();
+    let at_head = store.log_after(alice, head, 10).await.unwrap();
+    assert!(at_head.entries.is_empty());
+    assert_eq!(at_head.conversations, sorted(vec![g1, d]));
+
+    let added = store
+        .add_members(NewMembers {
+            conv: g2,
+            by: bob,
+            users: vec![alice],
+            now: now(),
+        })
+        .await
+        .unwrap()
+        .expect("alice is new");
+    assert!(added.position > head);
+    let after = store.log_after(alice, head, 10).await.unwrap();
+    assert_eq!(after.conversations, sorted(vec![g1, d, g2]));
+    assert!(after.head >= added.position);
+    assert!(after.entries.iter().any(|(c, _)| *c == added.position));
+    let new_head = store
+        .log_after(alice, after.head, 10)
+        .await
+        .unwrap()
+        .conversations;
+    assert_eq!(new_head, sorted(vec![g1, d, g2]));
+    let bobs = store.log_after(bob, Cursor::START, 10).await.unwrap();
+    assert_eq!(bobs.conversations, sorted(vec![g1, g2]));
+
+    let device = store
+        .create_session(session(alice, 1, now() + 1000))
+        .await
+        .unwrap()
+        .device;
+    let view = store
+        .connection_view(ConnectionRequest {
+            user: alice,
+            device,
+            cursor: head,
+            limit: 10,
+            max_group: 50,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        view.log.expect("a page").conversations,
+        sorted(vec![g1, d, g2]),
+        "the connection view's page lists them too"
+    );
+}
+
+/// A commit names the users who became members in it: every initial member
+/// when a conversation is created, only the new ones when members are
+/// added, nobody for messages and receipts; the feed announces the same.
+pub async fn commits_name_the_users_who_joined(store: Arc<dyn Store>) {
+    let mut feed = store.take_commit_feed().expect("feed");
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let carol = user(&store, "carol").await;
+    let dave = user(&store, "dave").await;
+    let Created::New(created) = store
+        .create_conversation(NewConversation {
+            id: ConversationId::new(),
+            kind: ConversationKind::Group,
+            name: Some("team".into()),
+            creator: alice,
+            members: vec![alice, bob],
+            now: now(),
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("a new group");
+    };
+    assert_eq!(created.joined, vec![alice, bob]);
+    let conv = created.event().expect("an event").conv;
+    let added = store
+        .add_members(NewMembers {
+            conv,
+            by: alice,
+            users: vec![carol, bob, carol, dave],
+            now: now(),
+        })
+        .await
+        .unwrap()
+        .expect("carol and dave are new");
+    assert_eq!(added.joined, vec![carol, dave], "only the new members");
+    let sent = send(&store, conv, bob, "hi").await;
+    assert!(sent.joined.is_empty());
+    let ReceiptChange::Moved(receipt) = store
+        .set_receipt(mark(conv, carol, ReceiptKind::Read, 3))
+        .await
+        .unwrap()
+    else {
+        panic!("carol reads bob's message");
+    };
+    assert!(receipt.joined.is_empty());
+    let Created::New(d) = store
+        .create_conversation(NewConversation {
+            id: ConversationId::new(),
+            kind: ConversationKind::Direct,
+            name: None,
+            creator: dave,
+            members: vec![dave, alice],
+            now: now(),
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("a new direct conversation");
+    };
+    assert_eq!(d.joined, vec![dave, alice]);
+
+    let mut announced = Vec::new();
+    while announced.len() < 5 {
+        let batch = tokio::time::timeout(std::time::Duration::from_secs(10), feed.recv())
+            .await
+            .expect("feed announces within 10 s")
+            .expect("feed open");
+        announced.extend(batch.iter().map(|c| (c.position, c.joined.clone())));
+    }
+    let expected: Vec<_> = [&created, &added, &sent, &receipt, &d]
+        .iter()
+        .map(|c| (c.position, c.joined.clone()))
+        .collect();
+    assert_eq!(announced, expected, "the feed carries the same");
 }

@@ -94,11 +94,34 @@ pub trait Store: Send + Sync + 'static {
     async fn membership(&self, conv: ConversationId, user: UserId) -> Result<Option<Membership>>;
 
     /// All members with their usernames, in the order they joined.
+    ///
+    /// Deprecated: use member_list (this returns whole account records,
+    /// password hashes included, which no caller needs).
     async fn members(&self, conv: ConversationId) -> Result<Vec<UserRecord>>;
+
+    /// All members with their usernames and when they joined, in the order
+    /// they joined; no other account data. Empty when the conversation does
+    /// not exist.
+    async fn member_list(&self, conv: ConversationId) -> Result<Vec<MemberRecord>>;
+
+    /// The ids of all members, in the order they joined (as
+    /// [`Store::member_list`], without the names). Empty when the
+    /// conversation does not exist.
+    async fn member_ids(&self, conv: ConversationId) -> Result<Vec<UserId>>;
 
     /// The user's conversations, newest activity first, each with its last
     /// message.
     async fn conversations_of(&self, user: UserId) -> Result<Vec<ConversationSummary>>;
+
+    /// One of the user's conversations exactly as
+    /// [`Store::conversations_of`] lists it (same peer, watermarks and
+    /// unread count), read by key. `None` when the user is not a member,
+    /// whether or not the conversation exists.
+    async fn conversation_of(
+        &self,
+        user: UserId,
+        conv: ConversationId,
+    ) -> Result<Option<ConversationSummary>>;
 
     // ---- messages -----------------------------------------------------------
 

@@ -165,6 +165,19 @@ pub struct Membership {
     pub joined_seq: Seq,
 }
 
+/// A member of a conversation, without any account data beyond the name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberRecord {
+    /// The member.
+    pub id: UserId,
+    /// Their username.
+    pub username: String,
+    /// The seq of the event that made them a member.
+    pub joined_seq: Seq,
+    /// When they became a member, ms since the epoch.
+    pub joined_at: i64,
+}
+
 /// A conversation in a user's list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConversationSummary {
@@ -283,6 +296,13 @@ pub struct Committed {
     /// Recipients who see a different version of the item (read receipts
     /// masked by privacy), with that version.
     pub variants: Vec<(UserId, Arc<LogItem>)>,
+    /// The users who became members of the conversation in this commit:
+    /// every initial member for a `created` event, only the newly added
+    /// users for a `members_added` one, and nobody for anything else
+    /// (messages, receipts). Lets a consumer of the commit feed keep its
+    /// view of who is in which conversation current without decoding event
+    /// bodies.
+    pub joined: Vec<UserId>,
 }
 
 impl Committed {
@@ -332,6 +352,11 @@ pub struct LogPage {
     pub entries: Vec<(Cursor, LogItem)>,
     /// The head when read.
     pub head: Cursor,
+    /// Every conversation the user is a member of, ordered by id, read in
+    /// the same snapshot as the entries and `head`: the memberships that
+    /// hold at `head`, so a caller can take them over together with the
+    /// page without a gap or an overlap with later commits.
+    pub conversations: Vec<ConversationId>,
 }
 
 /// What a live connection reads when it opens.

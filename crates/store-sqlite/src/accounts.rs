@@ -1,0 +1,234 @@
+//! Users, device sessions and refresh tokens, and the per-user settings
+//! (privacy, last seen).
+
+use crate::rows::{SESSION_COLS, SessionRow, USER_COLS, UserRow, device_id};
+use crate::{db_err, is_unique_violation};
+use natter_proto::{DeviceId, Privacy, UserId};
+use natter_store::{
+    NewSession, NewUser, RefreshOutcome, RefreshRotation, Result, SessionRecord, StoreError,
+    UserRecord,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Inserts a user; [`StoreError::Conflict`] when the username is taken.
+pub(crate) fn create_user(c: &Connection, user: &NewUser) -> Result<UserRecord> {
+    c.prepare_cached(
+        "INSERT INTO users (id, username, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            user.id.as_bytes(),
+            user.username,
+            user.password_hash,
+            user.now
+        ])
+    })
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict("username")
+        } else {
+            db_err(e)
+        }
+    })?;
+    Ok(UserRecord {
+        id: user.id,
+        username: user.username.clone(),
+        password_hash: user.password_hash.clone(),
+        created_at: user.now,
+        privacy: Privacy::default(),
+        last_seen: None,
+    })
+}
+
+/// A user by exact username.
+pub(crate) fn user_by_name(c: &Connection, username: &str) -> Result<Option<UserRecord>> {
+    c.prepare_cached(&format!(
+        "SELECT {USER_COLS} FROM users WHERE username = ?1"
+    ))
+    .and_then(|mut s| s.query_row([username], UserRow::from_row).optional())
+    .map_err(db_err)?
+    .map(UserRow::into_record)
+    .transpose()
+}
+
+/// A user by id.
+pub(crate) fn user_by_id(c: &Connection, id: &UserId) -> Result<Option<UserRecord>> {
+    c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE id = ?1"))
+        .and_then(|mut s| s.query_row([id.as_bytes()], UserRow::from_row).optional())
+        .map_err(db_err)?
+        .map(UserRow::into_record)
+        .transpose()
+}
+
+/// Inserts a device session and its first refresh token.
+pub(crate) fn create_session(c: &Connection, session: &NewSession) -> Result<SessionRecord> {
+    c.prepare_cached(
+        "INSERT INTO sessions (device_id, user_id, name, created_at, last_active_at)
+         VALUES (?1, ?2, ?3, ?4, ?4)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            session.device.as_bytes(),
+            session.user.as_bytes(),
+            session.name,
+            session.now
+        ])
+    })
+    .map_err(db_err)?;
+    insert_refresh_token(
+        c,
+        &session.refresh_hash,
+        &session.device,
+        session.refresh_expires_at,
+    )?;
+    Ok(SessionRecord {
+        device: session.device,
+        user: session.user,
+        name: session.name.clone(),
+        created_at: session.now,
+        last_active_at: session.now,
+        revoked_at: None,
+    })
+}
+
+/// A device session by id, revoked or not.
+pub(crate) fn session_by_id(c: &Connection, device: &DeviceId) -> Result<Option<SessionRecord>> {
+    c.prepare_cached(&format!(
+        "SELECT {SESSION_COLS} FROM sessions WHERE device_id = ?1"
+    ))
+    .and_then(|mut s| {
+        s.query_row([device.as_bytes()], SessionRow::from_row)
+            .optional()
+    })
+    .map_err(db_err)?
+    .map(SessionRow::into_record)
+    .transpose()
+}
+
+/// Exchanges a refresh token for its replacement; a token presented a
+/// second time revokes its session.
+pub(crate) fn rotate_refresh(c: &Connection, rot: &RefreshRotation) -> Result<RefreshOutcome> {
+    let found: Option<(Vec<u8>, bool, i64)> = c
+        .prepare_cached(
+            "SELECT device_id, superseded, expires_at FROM refresh_tokens WHERE hash = ?1",
+        )
+        .and_then(|mut s| {
+            s.query_row([rot.presented.as_slice()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+        })
+        .map_err(db_err)?;
+    let Some((device, superseded, expires_at)) = found else {
+        return Ok(RefreshOutcome::Unknown);
+    };
+    let device = device_id(&device)?;
+    let Some(session) = session_by_id(c, &device)? else {
+        return Ok(RefreshOutcome::Unknown);
+    };
+    if session.revoked_at.is_some() {
+        return Ok(RefreshOutcome::Revoked(session));
+    }
+    if superseded {
+        c.prepare_cached("UPDATE sessions SET revoked_at = ?2 WHERE device_id = ?1")
+            .and_then(|mut s| s.execute(params![device.as_bytes(), rot.now]))
+            .map_err(db_err)?;
+        let mut session = session;
+        session.revoked_at = Some(rot.now);
+        return Ok(RefreshOutcome::Reused(session));
+    }
+    if expires_at <= rot.now {
+        return Ok(RefreshOutcome::Expired);
+    }
+    c.prepare_cached("UPDATE refresh_tokens SET superseded = 1 WHERE hash = ?1")
+        .and_then(|mut s| s.execute([rot.presented.as_slice()]))
+        .map_err(db_err)?;
+    insert_refresh_token(c, &rot.replacement, &device, rot.replacement_expires_at)?;
+    c.prepare_cached("UPDATE sessions SET last_active_at = ?2 WHERE device_id = ?1")
+        .and_then(|mut s| s.execute(params![device.as_bytes(), rot.now]))
+        .map_err(db_err)?;
+    let mut session = session;
+    session.last_active_at = rot.now;
+    Ok(RefreshOutcome::Rotated(session))
+}
+
+/// Stores a refresh token (by hash) for a device session. Every token ever
+/// issued stays, so a reused one is recognised.
+fn insert_refresh_token(
+    c: &Connection,
+    hash: &[u8; 32],
+    device: &DeviceId,
+    expires_at: i64,
+) -> Result<()> {
+    c.prepare_cached(
+        "INSERT INTO refresh_tokens (hash, device_id, expires_at) VALUES (?1, ?2, ?3)",
+    )
+    .and_then(|mut s| s.execute(params![hash.as_slice(), device.as_bytes(), expires_at]))
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// The user's sessions that are not revoked, newest first.
+pub(crate) fn sessions_of(c: &Connection, user: &UserId) -> Result<Vec<SessionRecord>> {
+    let mut stmt = c
+        .prepare_cached(&format!(
+            "SELECT {SESSION_COLS} FROM sessions WHERE user_id = ?1 AND revoked_at IS NULL
+             ORDER BY created_at DESC"
+        ))
+        .map_err(db_err)?;
+    stmt.query_map([user.as_bytes()], SessionRow::from_row)
+        .map_err(db_err)?
+        .map(|r| r.map_err(db_err).and_then(SessionRow::into_record))
+        .collect()
+}
+
+/// Revokes one of the user's live sessions; [`StoreError::NotFound`] when
+/// there is none by that id.
+pub(crate) fn revoke_session(
+    c: &Connection,
+    user: &UserId,
+    device: &DeviceId,
+    now: i64,
+) -> Result<()> {
+    let n = c
+        .prepare_cached(
+            "UPDATE sessions SET revoked_at = ?3
+             WHERE device_id = ?1 AND user_id = ?2 AND revoked_at IS NULL",
+        )
+        .and_then(|mut s| s.execute(params![device.as_bytes(), user.as_bytes(), now]))
+        .map_err(db_err)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Sets a user's privacy; [`StoreError::NotFound`] for an unknown user.
+pub(crate) fn set_privacy(c: &Connection, user: &UserId, privacy: &Privacy) -> Result<()> {
+    let n = c
+        .prepare_cached(
+            "UPDATE users SET presence_visibility = ?2, read_receipts = ?3 WHERE id = ?1",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                user.as_bytes(),
+                privacy.presence.as_str(),
+                privacy.read_receipts
+            ])
+        })
+        .map_err(db_err)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Moves a user's last-seen time forward (never back).
+pub(crate) fn set_last_seen(c: &Connection, user: &UserId, at: i64) -> Result<()> {
+    c.prepare_cached(
+        "UPDATE users SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?2) WHERE id = ?1",
+    )
+    .and_then(|mut s| s.execute(params![user.as_bytes(), at]))
+    .map_err(db_err)?;
+    Ok(())
+}

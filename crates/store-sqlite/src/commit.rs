@@ -1,0 +1,124 @@
+//! What every write that puts items in the log shares: the next position of
+//! the database-wide sequence, the conversation's newest seq and members
+//! (kept warm in the writer cache), and the insertion of an event.
+//!
+//! Everything here runs on the writer thread, inside the batch transaction.
+
+use crate::cache::Members;
+use crate::conversations::member_ids;
+use crate::log::log_head;
+use crate::rows::EventRow;
+use crate::{db_err, writer::Ctx};
+use natter_proto::{ConversationId, Cursor, Event, EventBody, LogItem, UserId};
+use natter_store::{Committed, Result};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::sync::Arc;
+
+/// The conversation's members, from the cache or the database. Empty for a
+/// conversation that does not exist.
+pub(crate) fn members_of(ctx: &mut Ctx<'_>, conv: &ConversationId) -> Result<Arc<Members>> {
+    if let Some(m) = ctx.cache.members.get(conv) {
+        return Ok(m.clone());
+    }
+    let members = Arc::new(Members::new(member_ids(ctx.conn, conv)?));
+    ctx.cache.trim();
+    ctx.cache.members.insert(*conv, members.clone());
+    Ok(members)
+}
+
+/// The conversation's newest seq, from the cache or the database; `None`
+/// when the conversation does not exist.
+pub(crate) fn last_seq_of(ctx: &mut Ctx<'_>, conv: &ConversationId) -> Result<Option<u64>> {
+    if let Some(s) = ctx.cache.last_seq.get(conv) {
+        return Ok(Some(*s));
+    }
+    let seq: Option<i64> = ctx
+        .conn
+        .prepare_cached("SELECT last_seq FROM conversations WHERE id = ?1")
+        .and_then(|mut s| s.query_row([conv.as_bytes()], |r| r.get(0)).optional())
+        .map_err(db_err)?;
+    if let Some(s) = seq {
+        ctx.cache.last_seq.insert(*conv, s as u64);
+    }
+    Ok(seq.map(|s| s as u64))
+}
+
+/// Takes the next position of the database-wide sequence.
+pub(crate) fn next_position(ctx: &mut Ctx<'_>) -> Result<u64> {
+    let head = match ctx.cache.head {
+        Some(h) => h,
+        None => log_head(ctx.conn)?,
+    };
+    let next = head + 1;
+    ctx.conn
+        .prepare_cached("UPDATE log_head SET pos = ?1 WHERE id = 0")
+        .and_then(|mut s| s.execute([next as i64]))
+        .map_err(db_err)?;
+    ctx.cache.head = Some(next);
+    Ok(next)
+}
+
+/// Inserts an event at the next position; it reaches `recipients` (the
+/// conversation's members) without a row per member. `joined` are the users
+/// the event made members (see [`Committed::joined`]).
+pub(crate) fn commit_event(
+    ctx: &mut Ctx<'_>,
+    event: Event,
+    recipients: Arc<Vec<UserId>>,
+    joined: Vec<UserId>,
+) -> Result<Committed> {
+    let pos = next_position(ctx)?;
+    insert_event(ctx.conn, &event, pos)?;
+    let is_message = matches!(event.body, EventBody::Message { .. });
+    ctx.conn
+        .prepare_cached(
+            "UPDATE conversations SET last_seq = ?2, last_pos = ?3, last_ts = ?4,
+                 last_msg_seq = CASE WHEN ?5 THEN ?2 ELSE last_msg_seq END
+             WHERE id = ?1",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                event.conv.as_bytes(),
+                event.seq as i64,
+                pos as i64,
+                event.ts,
+                is_message
+            ])
+        })
+        .map_err(db_err)?;
+    ctx.cache.last_seq.insert(event.conv, event.seq);
+    let committed = Committed {
+        item: Arc::new(LogItem::Event(event)),
+        position: Cursor(pos),
+        recipients,
+        variants: Vec::new(),
+        joined,
+    };
+    ctx.committed.push(committed.clone());
+    Ok(committed)
+}
+
+fn insert_event(c: &Connection, ev: &Event, pos: u64) -> Result<()> {
+    let row = EventRow::from_event(ev)?;
+    c.prepare_cached(
+        "INSERT INTO events (conv_id, seq, ts, sender, kind, msg_id, client_id, device_id, text, payload, pos)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            row.conv,
+            row.seq,
+            row.ts,
+            row.sender,
+            row.kind,
+            row.msg_id,
+            row.client_id,
+            row.device_id,
+            row.text,
+            row.payload,
+            pos as i64
+        ])
+    })
+    .map_err(db_err)?;
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! Appending messages and reading a conversation's history.
+
+use crate::commit::{commit_event, last_seq_of, members_of};
+use crate::conversations::membership;
+use crate::db_err;
+use crate::rows::{EVENT_COLS, EventRow};
+use crate::writer::Ctx;
+use natter_proto::{Event, EventBody};
+use natter_store::{
+    Appended, HistoryRange, HistoryRequest, HistorySlice, NewMessage, Result, StoreError,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Appends a message, or returns the one stored earlier under the same
+/// `(conversation, sender, client id)`.
+pub(crate) fn append_message(ctx: &mut Ctx<'_>, msg: &NewMessage) -> Result<Appended> {
+    let earlier = ctx
+        .conn
+        .prepare_cached(&format!(
+            "SELECT {EVENT_COLS} FROM events WHERE conv_id = ?1 AND sender = ?2 AND client_id = ?3"
+        ))
+        .and_then(|mut s| {
+            s.query_row(
+                params![msg.conv.as_bytes(), msg.sender.as_bytes(), msg.client_id.0],
+                |r| EventRow::from_row_at(r, 0),
+            )
+            .optional()
+        })
+        .map_err(db_err)?
+        .flatten();
+    if let Some(row) = earlier {
+        let event = row.into_event()?;
+        return match &event.body {
+            EventBody::Message { text, .. } if *text == msg.text => Ok(Appended::Duplicate(event)),
+            _ => Err(StoreError::IdempotencyConflict),
+        };
+    }
+    let members = members_of(ctx, &msg.conv)?;
+    if !members.contains(&msg.sender) {
+        return Err(StoreError::NotMember);
+    }
+    let last = last_seq_of(ctx, &msg.conv)?.ok_or(StoreError::NotMember)?;
+    let seq = last + 1;
+    let event = Event {
+        conv: msg.conv,
+        seq,
+        ts: msg.now,
+        sender: msg.sender,
+        body: EventBody::Message {
+            id: msg.id,
+            client_id: msg.client_id.clone(),
+            device: msg.device,
+            text: msg.text.clone(),
+        },
+    };
+    let committed = commit_event(ctx, event, members.order().clone(), Vec::new())?;
+    Ok(Appended::New(committed))
+}
+
+/// A page of the conversation's events the viewer may see (from the event
+/// where they joined on).
+pub(crate) fn history(c: &Connection, q: &HistoryRequest) -> Result<HistorySlice> {
+    let floor = membership(c, &q.conv, &q.viewer)?
+        .ok_or(StoreError::NotMember)?
+        .joined_seq as i64;
+    let limit = q.limit.max(1) as i64;
+    let (sql, bound, descending) = match q.range {
+        HistoryRange::Latest => (
+            format!(
+                "SELECT {EVENT_COLS} FROM events WHERE conv_id = ?1 AND seq >= ?2 AND seq <= ?3 ORDER BY seq DESC LIMIT ?4"
+            ),
+            i64::MAX,
+            true,
+        ),
+        HistoryRange::Before(b) => (
+            format!(
+                "SELECT {EVENT_COLS} FROM events WHERE conv_id = ?1 AND seq >= ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4"
+            ),
+            b.min(i64::MAX as u64) as i64,
+            true,
+        ),
+        HistoryRange::After(a) => (
+            format!(
+                "SELECT {EVENT_COLS} FROM events WHERE conv_id = ?1 AND seq >= ?2 AND seq > ?3 ORDER BY seq ASC LIMIT ?4"
+            ),
+            a.min(i64::MAX as u64) as i64,
+            false,
+        ),
+    };
+    let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+    let mut events = stmt
+        .query_map(params![q.conv.as_bytes(), floor, bound, limit + 1], |r| {
+            EventRow::from_row_at(r, 0)
+        })
+        .map_err(db_err)?
+        .filter_map(|r| r.transpose())
+        .map(|r| r.map_err(db_err).and_then(EventRow::into_event))
+        .collect::<Result<Vec<_>>>()?;
+    let more = events.len() as i64 > limit;
+    events.truncate(limit as usize);
+    if descending {
+        events.reverse();
+    }
+    Ok(HistorySlice { events, more })
+}
