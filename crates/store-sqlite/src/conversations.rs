@@ -6,13 +6,13 @@ use crate::commit::{commit_event, last_seq_of, members_of};
 use crate::db_err;
 use crate::rows::{
     CONV_COL_COUNT, CONV_COLS, CONV_COLS_C, ConvRow, EVENT_COL_COUNT, EVENT_COLS_E, EventRow,
-    USER_COL_COUNT, USER_COLS_P, USER_COLS_U, UserRow, conv_id, user_id,
+    USER_COL_COUNT, USER_COLS_P, UserRow, conv_id, user_id,
 };
 use crate::writer::Ctx;
 use natter_proto::{ConversationId, ConversationKind, Event, EventBody, UserId};
 use natter_store::{
     Committed, ConversationRecord, ConversationSummary, Created, MemberRecord, Membership,
-    NewConversation, NewMembers, Result, StoreError, UserRecord, Watermarks,
+    NewConversation, NewMembers, Result, StoreError, Watermarks,
 };
 use rusqlite::types::ToSql;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -194,20 +194,6 @@ pub(crate) fn membership(
     Ok(seq.map(|s| Membership {
         joined_seq: s as u64,
     }))
-}
-
-/// All members' account records, in join order.
-pub(crate) fn members(c: &Connection, conv: &ConversationId) -> Result<Vec<UserRecord>> {
-    let mut stmt = c
-        .prepare_cached(&format!(
-            "SELECT {USER_COLS_U} FROM members m JOIN users u ON u.id = m.user_id
-             WHERE m.conv_id = ?1 ORDER BY {JOIN_ORDER}"
-        ))
-        .map_err(db_err)?;
-    stmt.query_map([conv.as_bytes()], UserRow::from_row)
-        .map_err(db_err)?
-        .map(|r| r.map_err(db_err).and_then(UserRow::into_record))
-        .collect()
 }
 
 /// All members with their usernames and when they joined, in join order.

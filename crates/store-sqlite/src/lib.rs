@@ -231,10 +231,6 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn members(&self, conv: ConversationId) -> Result<Vec<UserRecord>> {
-        self.read(move |c| conversations::members(c, &conv)).await
-    }
-
     async fn member_list(&self, conv: ConversationId) -> Result<Vec<MemberRecord>> {
         self.read(move |c| conversations::member_list(c, &conv))
             .await

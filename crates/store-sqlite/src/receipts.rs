@@ -7,13 +7,15 @@ use crate::rows::user_id;
 use crate::writer::Ctx;
 use natter_proto::{ConversationId, Cursor, LogItem, Receipt, ReceiptKind, UserId};
 use natter_store::{
-    Committed, MemberWatermarks, NewReceipt, ReceiptChange, Result, StoreError, Watermarks,
+    Committed, CoveredSender, MemberWatermarks, NewReceipt, ReceiptChange, ReceiptFacts, Result,
+    StoreError, Watermarks,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use std::sync::Arc;
 
-/// Moves a member's watermark forward and puts the receipt in the logs of
-/// the member and of the senders it covers, masked by read-receipt privacy.
+/// Moves a member's watermark forward and puts the receipt in the logs the
+/// domain's audience rule names (the member's and those of the senders it
+/// covers, as each may see it).
 pub(crate) fn set_receipt(ctx: &mut Ctx<'_>, r: &NewReceipt) -> Result<ReceiptChange> {
     let row: Option<(i64, i64, i64)> = ctx
         .conn
@@ -92,7 +94,6 @@ pub(crate) fn set_receipt(ctx: &mut Ctx<'_>, r: &NewReceipt) -> Result<ReceiptCh
             .and_then(|mut s| s.query_row([u.as_bytes()], |row| row.get::<_, bool>(0)))
             .map_err(db_err)
     };
-    let reader_shares = shares(&r.user)?;
     let full = Receipt {
         conv: r.conv,
         user: r.user,
@@ -100,26 +101,24 @@ pub(crate) fn set_receipt(ctx: &mut Ctx<'_>, r: &NewReceipt) -> Result<ReceiptCh
         read: rd,
         ts: r.now,
     };
-    let mut audience: Vec<(UserId, Receipt)> = vec![(r.user, full.clone())];
-    let mut others: Vec<UserId> = delivered_to.clone();
-    for u in &read_by {
-        if !others.contains(u) {
-            others.push(*u);
-        }
-    }
-    for u in others {
-        let visible_read = reader_shares && shares(&u)?;
-        let hears_delivery = delivered_to.contains(&u);
-        let hears_read = visible_read && read_by.contains(&u);
-        if !hears_delivery && !hears_read {
+    let mut covered: Vec<CoveredSender> = Vec::new();
+    for u in delivered_to.iter().chain(&read_by) {
+        if covered.iter().any(|c| c.user == *u) {
             continue;
         }
-        let seen = Receipt {
-            read: if visible_read { rd } else { 0 },
-            ..full.clone()
-        };
-        audience.push((u, seen));
+        covered.push(CoveredSender {
+            user: *u,
+            shares_reads: shares(u)?,
+            delivered: delivered_to.contains(u),
+            read: read_by.contains(u),
+        });
     }
+    let facts = ReceiptFacts {
+        receipt: full.clone(),
+        reader_shares_reads: shares(&r.user)?,
+        senders: covered,
+    };
+    let audience = (r.audience)(&facts);
     let pos = next_position(ctx)?;
     let mut recipients = Vec::with_capacity(audience.len());
     let mut variants = Vec::new();

@@ -9,7 +9,6 @@ use rusqlite::Row;
 
 pub(crate) const USER_COLS: &str =
     "id, username, password_hash, created_at, presence_visibility, read_receipts, last_seen_at";
-pub(crate) const USER_COLS_U: &str = "u.id, u.username, u.password_hash, u.created_at, u.presence_visibility, u.read_receipts, u.last_seen_at";
 pub(crate) const USER_COLS_P: &str = "p.id, p.username, p.password_hash, p.created_at, p.presence_visibility, p.read_receipts, p.last_seen_at";
 pub(crate) const USER_COL_COUNT: usize = 7;
 pub(crate) const SESSION_COLS: &str =

@@ -93,12 +93,6 @@ pub trait Store: Send + Sync + 'static {
     /// A user's membership in a conversation.
     async fn membership(&self, conv: ConversationId, user: UserId) -> Result<Option<Membership>>;
 
-    /// All members with their usernames, in the order they joined.
-    ///
-    /// Deprecated: use member_list (this returns whole account records,
-    /// password hashes included, which no caller needs).
-    async fn members(&self, conv: ConversationId) -> Result<Vec<UserRecord>>;
-
     /// All members with their usernames and when they joined, in the order
     /// they joined; no other account data. Empty when the conversation does
     /// not exist.

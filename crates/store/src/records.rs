@@ -230,6 +230,41 @@ pub struct NewReceipt {
     pub seq: Seq,
     /// Now.
     pub now: i64,
+    /// Who hears of the move and what each sees: the domain's rule (read
+    /// receipts are private unless both sides share them), called by the
+    /// backend inside the transaction with what it read there.
+    pub audience: ReceiptAudience,
+}
+
+/// The domain's receipt rule: from what a watermark move covers, who gets a
+/// log entry and what it says. Backends call it and store its answer; they
+/// hold no privacy rule of their own.
+pub type ReceiptAudience = fn(&ReceiptFacts) -> Vec<(UserId, natter_proto::Receipt)>;
+
+/// What a backend knows about a watermark move when it calls the
+/// [`ReceiptAudience`].
+#[derive(Clone, Debug)]
+pub struct ReceiptFacts {
+    /// The member's new watermarks, unmasked.
+    pub receipt: natter_proto::Receipt,
+    /// Whether the member shares read receipts.
+    pub reader_shares_reads: bool,
+    /// The senders of the messages the move covers (never the member,
+    /// never messages from before the member joined), each once.
+    pub senders: Vec<CoveredSender>,
+}
+
+/// One sender whose messages a watermark move covers.
+#[derive(Clone, Copy, Debug)]
+pub struct CoveredSender {
+    /// The sender.
+    pub user: UserId,
+    /// Whether they share read receipts.
+    pub shares_reads: bool,
+    /// The delivered watermark passed some of their messages.
+    pub delivered: bool,
+    /// The read watermark passed some of their messages.
+    pub read: bool,
 }
 
 /// What recording a receipt did.

@@ -8,6 +8,32 @@ use crate::state::AppState;
 use natter_proto::*;
 use natter_store::*;
 
+/// Who hears of a watermark move, and what each sees. The member's own
+/// devices see the truth (read sync across devices). Each sender whose
+/// messages the move covers hears of deliveries; of reads only when both
+/// the member and the sender share read receipts (otherwise `read` shows 0).
+/// A sender who would only hear of a hidden read hears nothing at all, so a
+/// hidden read leaves no trace. Messages from before the member joined are
+/// not the member's to acknowledge: the store leaves their senders out.
+pub fn audience(f: &ReceiptFacts) -> Vec<(UserId, Receipt)> {
+    let mut out = vec![(f.receipt.user, f.receipt.clone())];
+    for s in &f.senders {
+        let visible_read = f.reader_shares_reads && s.shares_reads;
+        if !s.delivered && !(visible_read && s.read) {
+            continue;
+        }
+        let read = if visible_read { f.receipt.read } else { 0 };
+        out.push((
+            s.user,
+            Receipt {
+                read,
+                ..f.receipt.clone()
+            },
+        ));
+    }
+    out
+}
+
 /// Moves the caller's delivered or read watermark; returns the watermarks.
 pub async fn receipt(
     state: &AppState,
@@ -24,6 +50,7 @@ pub async fn receipt(
             kind,
             seq,
             now: now_ms(),
+            audience,
         })
         .await?;
     let marks = match change {
@@ -101,4 +128,59 @@ pub async fn receipt_summary(
         });
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(reader_shares_reads: bool, senders: Vec<CoveredSender>) -> ReceiptFacts {
+        ReceiptFacts {
+            receipt: Receipt {
+                conv: ConversationId::new(),
+                user: UserId::new(),
+                delivered: 5,
+                read: 4,
+                ts: 1,
+            },
+            reader_shares_reads,
+            senders,
+        }
+    }
+
+    fn sender(shares_reads: bool, delivered: bool, read: bool) -> CoveredSender {
+        CoveredSender {
+            user: UserId::new(),
+            shares_reads,
+            delivered,
+            read,
+        }
+    }
+
+    #[test]
+    fn the_member_always_sees_the_truth() {
+        let f = facts(false, Vec::new());
+        assert_eq!(audience(&f), vec![(f.receipt.user, f.receipt.clone())]);
+    }
+
+    #[test]
+    fn reads_show_only_when_both_share() {
+        let both = sender(true, true, true);
+        let hides = sender(false, true, true);
+        let f = facts(true, vec![both, hides]);
+        let out = audience(&f);
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[1], (both.user, f.receipt.clone()));
+        assert_eq!(out[2].0, hides.user);
+        assert_eq!((out[2].1.delivered, out[2].1.read), (5, 0));
+        let f = facts(false, vec![both]);
+        assert_eq!(audience(&f)[1].1.read, 0, "a reader who hides reads");
+    }
+
+    #[test]
+    fn a_hidden_read_alone_tells_nobody() {
+        let only_read = sender(true, false, true);
+        assert_eq!(audience(&facts(false, vec![only_read])).len(), 1);
+        assert_eq!(audience(&facts(true, vec![only_read])).len(), 2);
+    }
 }

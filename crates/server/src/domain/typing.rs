@@ -67,14 +67,8 @@ async fn broadcast(
     if record.member_count > cfg.max_group_members {
         return Ok(());
     }
-    let recipients: Vec<UserId> = state
-        .store
-        .members(conv)
-        .await?
-        .into_iter()
-        .map(|m| m.id)
-        .filter(|u| *u != user)
-        .collect();
+    let mut recipients = state.store.member_ids(conv).await?;
+    recipients.retain(|u| *u != user);
     let frame = ServerFrame::Typing {
         conv,
         user,
