@@ -8,6 +8,7 @@ mod bench;
 mod cli;
 mod serve;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -27,6 +28,11 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Load-generate against a server and report throughput, latency and
     /// memory (see docs/benchmarks.md).
+    ///
+    /// Runs the natter-bench binary beside this one with the same arguments;
+    /// `natter bench --help` lists its scenarios.
+    // Help and version flags belong to natter-bench: they pass through.
+    #[command(disable_help_flag = true, disable_version_flag = true)]
     Bench(bench::BenchArgs),
     #[command(flatten)]
     Client(cli::ClientCommand),
@@ -43,46 +49,34 @@ fn init_logging(default: &str) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     match cli.command {
+        // The bench runs in its own process, which this one becomes.
+        Command::Bench(args) => bench::run(args),
         Command::Serve(args) => {
             init_logging("info");
-            match runtime.block_on(serve::run(args)) {
+            match block_on(serve::run(args)) {
                 Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        Command::Bench(args) => {
-            init_logging("warn");
-            match runtime.block_on(bench::run(args)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    ExitCode::FAILURE
-                }
+                Err(e) => failed(e),
             }
         }
         Command::Client(cmd) => {
             init_logging("warn");
-            match runtime.block_on(cli::run(cmd, &cli.globals)) {
-                Ok(code) => code,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
+            block_on(cli::run(cmd, &cli.globals)).unwrap_or_else(failed)
         }
     }
+}
+
+/// Runs `work` to completion on a new multi-threaded runtime.
+fn block_on<T>(work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(work)
+}
+
+/// Prints `e` as an `error: ` line and fails.
+fn failed(e: anyhow::Error) -> ExitCode {
+    eprintln!("error: {e:#}");
+    ExitCode::FAILURE
 }

@@ -1,5 +1,7 @@
 //! Test harness: a real natter server on an ephemeral port with a real
-//! SQLite file, restartable on the same data folder and port.
+//! SQLite file, restartable on the same data folder and port; and, for tests
+//! that run two of natter's executables together, the binary of another
+//! workspace package ([`workspace_binary`]).
 //!
 //! Used only as a dev-dependency; it may depend on every natter crate.
 
@@ -12,7 +14,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub use binaries::workspace_binary;
 pub use natter_sdk as sdk;
+
+mod binaries;
 
 /// A configuration for tests: cheap password hashing, short timeouts.
 pub fn test_config() -> Config {

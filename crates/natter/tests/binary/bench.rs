@@ -1,85 +1,84 @@
-//! `natter bench` works end to end at a small size: each scenario starts its
-//! own server (or talks to the local NATS server), and its JSON result
-//! accounts for every delivery. Speed is measured by running the scenarios
-//! at full size by hand (docs/benchmarks.md), never here.
+//! `natter bench` is a launcher: it runs the natter-bench binary beside it
+//! with every argument unchanged, and says how to build it when it is
+//! missing. The scenarios themselves are tested with the bench, in
+//! crates/bench/tests.
 
 use crate::*;
+use std::sync::OnceLock;
 
-/// Runs `natter bench <args>` to completion and returns its JSON result.
-fn bench(args: &[&str]) -> serde_json::Value {
-    let tmp = tempfile::tempdir().unwrap();
-    bench_in(tmp.path(), args)
+/// Makes sure a natter-bench binary is beside the natter under test: cargo
+/// builds only this package's binaries for these tests (see
+/// `natter_test_support::workspace_binary`).
+fn ensure_bench() {
+    static BENCH: OnceLock<PathBuf> = OnceLock::new();
+    BENCH.get_or_init(|| {
+        natter_test_support::workspace_binary(
+            "natter-bench",
+            "natter-bench",
+            Path::new(natter_bin()),
+        )
+    });
 }
 
-/// [`bench`] with `tmp` as the temporary directory.
-fn bench_in(tmp: &std::path::Path, args: &[&str]) -> serde_json::Value {
-    let child = natter_command()
-        .env("TMPDIR", tmp)
-        .arg("bench")
+/// Runs `natter args…` (with `env` set) to completion.
+fn natter(args: &[&str], env: &[(&str, &Path)]) -> Finished {
+    let mut cmd = natter_command();
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    let child = cmd
         .args(args)
-        .stdin(Stdio::piped())
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start natter bench");
-    let out = finish(child, None, Duration::from_secs(120));
-    serde_json::from_str(out.ok()).unwrap_or_else(|e| panic!("not JSON ({e}): {out:#?}"))
+        .expect("start natter");
+    finish(child, None, WAIT)
 }
 
 #[test]
-fn fanout_delivers_every_message_to_every_member() {
-    let r = bench(&[
+fn bench_arguments_reach_the_bench() {
+    ensure_bench();
+    let out = natter(&["bench", "--help"], &[]);
+    let help = out.ok();
+    assert!(help.contains("Usage: natter bench "), "{out:#?}");
+    for scenario in [
+        "throughput",
+        "latency",
         "fanout",
-        "--members",
-        "20",
-        "--rate",
-        "20",
-        "--duration",
-        "1",
-    ]);
-    assert_eq!(r["scenario"], "fanout");
-    let expected = r["deliveries_expected"].as_u64().unwrap();
-    assert!(expected >= 19 * 10, "about 20 messages to 19 members: {r}");
-    assert_eq!(r["deliveries"].as_u64(), Some(expected), "{r}");
-    assert!(r["delivery_latency"]["p99_ms"].as_f64().is_some(), "{r}");
-    assert!(r["server_cpu_us_per_delivery"].as_f64().is_some(), "{r}");
+        "sqlite-ceiling",
+        "connections",
+    ] {
+        assert!(help.contains(scenario), "lists {scenario}: {out:#?}");
+    }
+
+    // A scenario's options pass through too, hyphens and all.
+    let out = natter(&["bench", "fanout", "--members", "11", "--help"], &[]);
+    let help = out.ok();
+    assert!(help.contains("Usage: natter bench fanout"), "{out:#?}");
+    assert!(help.contains("--members"), "{out:#?}");
+
+    // The bench's own usage errors come back with its exit code.
+    let out = natter(&["bench", "frobnicate"], &[]);
+    out.fails(2);
+    assert!(out.stderr.contains("frobnicate"), "{out:#?}");
 }
 
 #[test]
-fn nats_fanout_baseline_reaches_every_subscriber() {
-    let nats =
-        std::env::var("NATTER_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
-    let r = bench(&[
-        "nats-fanout",
-        "--subscribers",
-        "20",
-        "--rate",
-        "20",
-        "--duration",
-        "1",
-        "--nats",
-        &nats,
-    ]);
-    assert_eq!(r["scenario"], "nats-fanout");
-    let expected = r["deliveries_expected"].as_u64().unwrap();
-    assert!(
-        expected >= 20 * 10,
-        "about 20 messages to 20 subscribers: {r}"
-    );
-    assert_eq!(r["deliveries"].as_u64(), Some(expected), "{r}");
-}
-
-#[test]
-fn connections_spread_over_processes_are_all_held() {
+fn a_missing_bench_binary_is_named_with_its_build_command() {
     let tmp = tempfile::tempdir().unwrap();
-    let r = bench_in(
-        tmp.path(),
-        &["connections", "--count", "60", "--procs", "3"],
+    let missing = tmp.path().join("natter-bench");
+    let out = natter(
+        &["bench", "fanout", "--members", "11"],
+        &[("NATTER_BENCH_BIN", &missing)],
     );
-    assert_eq!(r["held"].as_u64(), Some(60), "{r}");
-    assert!(r["server_bytes_per_connection"].as_f64().is_some(), "{r}");
-    // The workers let go, and neither the file of access tokens they read
-    // nor the server's data folder is left behind.
-    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
+    assert_eq!(
+        out.fails(1),
+        "error: natter bench needs the natter-bench binary: cargo build --release -p natter-bench",
+        "{out:#?}"
+    );
+    assert!(
+        out.stderr.contains(&missing.display().to_string()),
+        "says where it looked: {out:#?}"
+    );
 }

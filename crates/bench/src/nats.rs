@@ -4,8 +4,10 @@
 //! authentication, no per-user logic: what one broker process does on this
 //! machine with the same load generator.
 
-use super::progress::{Goal, Progress};
-use super::{Window, cpu_secs, cpu_us_per, hist, machine, payload_at, pid_of, summary};
+use crate::client::payload_at;
+use crate::progress::{Goal, Progress};
+use crate::report::{Window, cpu_us_per, hist, machine, summary};
+use crate::target::{cpu_secs, pid_of};
 use anyhow::{Context, Result};
 use futures_util::StreamExt;
 use std::sync::Arc;
