@@ -1,9 +1,11 @@
-//! End-to-end tests: a real server on an ephemeral port with a real SQLite
-//! file, driven through the SDK (and, for the protocol edges, raw HTTP and
-//! WebSocket). All integration tests compile into this one binary.
+//! End-to-end tests: a real server on an ephemeral port with a real store
+//! (the backend `NATTER_TEST_BACKEND` names; SQLite by default), driven
+//! through the SDK (and, for the protocol edges, raw HTTP and WebSocket).
+//! All integration tests compile into this one binary.
 
 mod auth;
 mod bad_input;
+mod harness;
 mod messaging;
 mod signals;
 mod transports;
