@@ -1,14 +1,22 @@
 //! Test harness: a real natter server on an ephemeral port with a real
-//! SQLite file, restartable on the same data folder and port; and, for tests
-//! that run two of natter's executables together, the binary of another
-//! workspace package ([`workspace_binary`]).
+//! store, restartable on the same data and port; and, for tests that run
+//! two of natter's executables together, the binary of another workspace
+//! package ([`workspace_binary`]).
+//!
+//! The store is chosen by [`Backend`], from the environment variable
+//! `NATTER_TEST_BACKEND` unless a test names one, so the same suites run on
+//! every backend. The addresses of the backing services CI starts are read
+//! by [`services`].
 //!
 //! Used only as a dev-dependency; it may depend on every natter crate.
 
 #![forbid(unsafe_code)]
 
+pub mod services;
+
 use natter_bus::LocalBus;
 use natter_server::{Backends, Config, Running};
+use natter_store::Store;
 use natter_store_sqlite::{SqliteOptions, SqliteStore};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,6 +26,94 @@ pub use binaries::workspace_binary;
 pub use natter_sdk as sdk;
 
 mod binaries;
+
+/// The store a [`TestServer`] runs on.
+///
+/// Today only [`Backend::Sqlite`]; `Postgres` is added together with the
+/// `natter-store-postgres` crate, as one more variant, one more name in
+/// [`Backend::NAMES`] and one more arm in [`Backend::open_store`] (the only
+/// place that names a backend's crate).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// `natter-store-sqlite`: a SQLite file in the server's data folder.
+    Sqlite,
+}
+
+impl Backend {
+    /// The environment variable that chooses the backend of the servers
+    /// that [`TestServer::start`] and [`TestServer::start_with`] start.
+    pub const ENV: &'static str = "NATTER_TEST_BACKEND";
+
+    /// Every backend with the name `NATTER_TEST_BACKEND` gives it.
+    pub const NAMES: &'static [(&'static str, Backend)] = &[("sqlite", Backend::Sqlite)];
+
+    /// The backend when `NATTER_TEST_BACKEND` is unset.
+    pub const DEFAULT: Backend = Backend::Sqlite;
+
+    /// The backend named by `NATTER_TEST_BACKEND`: [`Backend::DEFAULT`]
+    /// when it is unset.
+    ///
+    /// # Panics
+    ///
+    /// When it is set to anything but one of [`Backend::NAMES`] (an empty
+    /// value included): a suite must never run on another backend than the
+    /// one asked for.
+    pub fn from_env() -> Backend {
+        match std::env::var(Self::ENV) {
+            Err(std::env::VarError::NotPresent) => Self::DEFAULT,
+            Ok(name) => Self::named(&name),
+            Err(std::env::VarError::NotUnicode(raw)) => Self::named(&raw.to_string_lossy()),
+        }
+    }
+
+    /// The backend called `name`, exactly as in [`Backend::NAMES`].
+    ///
+    /// # Panics
+    ///
+    /// When no backend has that name; the message names the allowed values.
+    pub fn named(name: &str) -> Backend {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, b)| *b)
+            .unwrap_or_else(|| {
+                let allowed: Vec<_> = Self::NAMES.iter().map(|(n, _)| *n).collect();
+                panic!(
+                    "{}={name:?} is not a test backend; allowed values: {} (unset means {})",
+                    Self::ENV,
+                    allowed.join(", "),
+                    Self::DEFAULT.name(),
+                )
+            })
+    }
+
+    /// The name `NATTER_TEST_BACKEND` gives this backend.
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, b)| *b == self)
+            .map(|(n, _)| *n)
+            .expect("every backend has a name")
+    }
+
+    /// Opens this backend's store for a server with `config`: the one place
+    /// that builds a store. It must open the same data again when called
+    /// again with the same configuration, since [`TestServer::restart`]
+    /// relies on it; a backend whose data lives outside the data folder
+    /// derives its database (or schema) from `config.data_dir`, which is
+    /// unique to each [`TestServer`].
+    pub async fn open_store(self, config: &Config) -> Arc<dyn Store> {
+        match self {
+            Backend::Sqlite => {
+                let path = config.data_dir.join("natter.db");
+                let store = SqliteStore::open(&path, SqliteOptions::default())
+                    .unwrap_or_else(|e| panic!("open SQLite store {}: {e}", path.display()));
+                Arc::new(store)
+            }
+        }
+    }
+}
 
 /// A configuration for tests: cheap password hashing, short timeouts.
 pub fn test_config() -> Config {
@@ -32,9 +128,11 @@ pub fn test_config() -> Config {
     c
 }
 
-/// A running server and the folder it keeps its data in.
+/// A running server, the backend it runs on and the folder it keeps its
+/// data in.
 pub struct TestServer {
     dir: tempfile::TempDir,
+    backend: Backend,
     config: Config,
     running: Option<Running>,
     addr: SocketAddr,
@@ -51,25 +149,40 @@ pub fn unique_name(prefix: &str) -> String {
 pub const PASSWORD: &str = "correct horse battery";
 
 impl TestServer {
-    /// Starts a server with [`test_config`].
+    /// Starts a server with [`test_config`] on the backend that
+    /// `NATTER_TEST_BACKEND` names ([`Backend::from_env`]).
     pub async fn start() -> TestServer {
         Self::start_with(|_| {}).await
     }
 
-    /// Starts a server after `tweak` adjusted the configuration.
+    /// Starts a server after `tweak` adjusted [`test_config`], on the
+    /// backend that `NATTER_TEST_BACKEND` names ([`Backend::from_env`]).
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
-        let dir = tempfile::tempdir().expect("temp dir");
         let mut config = test_config();
-        config.data_dir = dir.path().to_owned();
         tweak(&mut config);
-        let running = launch(config.clone()).await;
+        Self::start_on(Backend::from_env(), config).await
+    }
+
+    /// Starts a server with `config` on `backend`, whatever the environment
+    /// says. `config.data_dir` is replaced by a fresh temporary folder that
+    /// lives as long as the returned server.
+    pub async fn start_on(backend: Backend, mut config: Config) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        config.data_dir = dir.path().to_owned();
+        let running = launch(backend, config.clone()).await;
         let addr = running.addr;
         TestServer {
             dir,
+            backend,
             config,
             running: Some(running),
             addr,
         }
+    }
+
+    /// The backend the server runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -103,7 +216,7 @@ impl TestServer {
         self.stop().await;
         let mut config = self.config.clone();
         config.listen = self.addr;
-        self.running = Some(launch(config).await);
+        self.running = Some(launch(self.backend, config).await);
     }
 
     /// Shuts the server down (idempotent).
@@ -121,11 +234,9 @@ impl TestServer {
     }
 }
 
-async fn launch(config: Config) -> Running {
-    let store = SqliteStore::open(&config.data_dir.join("natter.db"), SqliteOptions::default())
-        .expect("open store");
+async fn launch(backend: Backend, config: Config) -> Running {
     let backends = Backends {
-        store: Arc::new(store),
+        store: backend.open_store(&config).await,
         bus: Arc::new(LocalBus::new(1024)),
         shared: None,
     };

@@ -2,14 +2,33 @@
 
 use crate::*;
 use natter_proto::{ClientId, ErrorCode};
-use natter_test_support::sdk::{Client, LiveEvent};
+use natter_test_support::sdk::{Client, Error, LiveEvent};
 use natter_test_support::{PASSWORD, TestServer, unique_name};
+use serde_json::{Value, json};
+
+/// The HTTP status and error code the server answers `req` with. The SDK
+/// folds every "this session is over" code into [`Error::SessionGone`]; the
+/// wire tells them apart.
+async fn wire_error(req: reqwest::RequestBuilder) -> (u16, String) {
+    let resp = req.send().await.expect("request");
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.expect("an error body in JSON");
+    let code = body["error"]["code"].as_str().unwrap_or_default();
+    (status, code.to_owned())
+}
+
+/// `GET /v1/me` with `token`, raw.
+fn me_with(server: &TestServer, token: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .get(format!("{}/v1/me", server.url()))
+        .bearer_auth(token)
+}
 
 #[tokio::test]
 async fn registration_enforces_username_and_password_rules() {
     let server = TestServer::start().await;
     let url = server.url();
-    let code = |r: Result<Client, natter_test_support::sdk::Error>| r.err().and_then(|e| e.code());
+    let code = |r: Result<Client, Error>| r.err().and_then(|e| e.code());
     assert_eq!(
         code(Client::register(&url, "x", PASSWORD, None).await),
         Some(ErrorCode::InvalidUsername)
@@ -34,11 +53,10 @@ async fn registration_enforces_username_and_password_rules() {
         code(Client::register(&url, &name.to_lowercase(), PASSWORD, None).await),
         Some(ErrorCode::UsernameTaken)
     );
-    assert!(
-        Client::login(&url, &name.to_uppercase(), PASSWORD, None)
-            .await
-            .is_ok()
-    );
+    let again = Client::login(&url, &name.to_uppercase(), PASSWORD, None)
+        .await
+        .expect("a login in other case");
+    assert_eq!(again.user_id(), carol.user_id());
     assert_eq!(
         code(Client::login(&url, &name, "wrong password!", None).await),
         Some(ErrorCode::InvalidCredentials)
@@ -64,19 +82,24 @@ async fn login_attempts_are_rate_limited_per_account() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some(ErrorCode::RateLimited));
-    assert!(e.retry_after().is_some());
+    // The wait asked for is a real one, and never longer than the window.
+    let window = Duration::from_secs(server.config().auth.login_window_secs);
+    let wait = e.retry_after().expect("rate_limited says how long to wait");
+    assert!(
+        wait >= Duration::from_secs(1) && wait <= window,
+        "{wait:?} within {window:?}"
+    );
     // Other accounts are not affected.
     let bob = server.user("bob").await;
-    assert!(
-        Client::login(
-            &server.url(),
-            &bob.session().unwrap().username,
-            PASSWORD,
-            None
-        )
-        .await
-        .is_ok()
-    );
+    let bob_again = Client::login(
+        &server.url(),
+        &bob.session().unwrap().username,
+        PASSWORD,
+        None,
+    )
+    .await
+    .expect("bob logs in while alice is throttled");
+    assert_eq!(bob_again.user_id(), bob.user_id());
 }
 
 #[tokio::test]
@@ -101,21 +124,26 @@ async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_session() {
     let second = alice.refresh().await.unwrap();
     assert_eq!(second.device, first.device);
     assert_ne!(second.refresh_token, first.refresh_token);
-    assert!(alice.me().await.is_ok());
-    // Someone replays the old refresh token: the whole session dies.
+    assert_eq!(alice.me().await.unwrap().device, first.device);
+    // Someone replays the old refresh token: the server recognises the
+    // reuse…
+    let replay = reqwest::Client::new()
+        .post(format!("{}/v1/auth/refresh", server.url()))
+        .json(&json!({"refresh_token": first.refresh_token}));
+    assert_eq!(wire_error(replay).await, (401, "refresh_reused".to_owned()));
+    // …and the whole session dies: whoever holds its tokens, thief or
+    // owner, is told to log in again.
     let thief = Client::with_session(&server.url(), first.clone()).unwrap();
     let err = thief.refresh().await.unwrap_err();
-    assert!(
-        matches!(err, natter_test_support::sdk::Error::SessionGone)
-            || err.code() == Some(ErrorCode::RefreshReused),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::SessionGone), "{err:?}");
     let err = alice.me().await.unwrap_err();
-    assert!(
-        matches!(err, natter_test_support::sdk::Error::SessionGone)
-            || err.code() == Some(ErrorCode::SessionRevoked),
-        "{err:?}"
+    assert!(matches!(err, Error::SessionGone), "{err:?}");
+    assert_eq!(
+        wire_error(me_with(&server, &second.access_token)).await,
+        (401, "session_revoked".to_owned())
     );
+    let err = alice.refresh().await.unwrap_err();
+    assert!(matches!(err, Error::SessionGone), "{err:?}");
 }
 
 #[tokio::test]
@@ -130,6 +158,7 @@ async fn revoking_a_session_closes_its_live_connection() {
     let sessions = laptop.sessions().await.unwrap();
     assert_eq!(sessions.len(), 2);
     let phone_device = phone.session().unwrap().device;
+    let phone_token = phone.access_token().unwrap();
     laptop.revoke_session(phone_device).await.unwrap();
     loop {
         match live.next_event(WAIT).await {
@@ -138,8 +167,25 @@ async fn revoking_a_session_closes_its_live_connection() {
             None => panic!("the revoked device's connection stayed open"),
         }
     }
-    assert_eq!(laptop.sessions().await.unwrap().len(), 1);
-    assert!(phone.me().await.is_err());
+    // Nothing follows: the live connection has stopped for good.
+    match tokio::time::timeout(WAIT, live.recv()).await {
+        Ok(None) => assert!(live.is_finished()),
+        Ok(Some(ev)) => panic!("an event after the session was revoked: {ev:?}"),
+        Err(_) => panic!("the revoked device's live connection did not stop"),
+    }
+    let left = laptop.sessions().await.unwrap();
+    assert_eq!(
+        left.iter().map(|s| s.device).collect::<Vec<_>>(),
+        [laptop.session().unwrap().device]
+    );
+    // The phone is told to log in again, because the server says its
+    // session was revoked.
+    let err = phone.me().await.unwrap_err();
+    assert!(matches!(err, Error::SessionGone), "{err:?}");
+    assert_eq!(
+        wire_error(me_with(&server, &phone_token)).await,
+        (401, "session_revoked".to_owned())
+    );
     live.close().await;
 }
 
@@ -149,12 +195,12 @@ async fn logout_ends_the_session() {
     let alice = server.user("alice").await;
     let saved = alice.session().unwrap();
     alice.logout().await.unwrap();
-    let again = Client::with_session(&server.url(), saved).unwrap();
+    let again = Client::with_session(&server.url(), saved.clone()).unwrap();
     let err = again.me().await.unwrap_err();
-    assert!(
-        matches!(err, natter_test_support::sdk::Error::SessionGone)
-            || err.code() == Some(ErrorCode::SessionRevoked),
-        "{err:?}"
+    assert!(matches!(err, Error::SessionGone), "{err:?}");
+    assert_eq!(
+        wire_error(me_with(&server, &saved.access_token)).await,
+        (401, "session_revoked".to_owned())
     );
 }
 

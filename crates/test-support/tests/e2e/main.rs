@@ -1,15 +1,17 @@
-//! End-to-end tests: a real server on an ephemeral port with a real SQLite
-//! file, driven through the SDK (and, for the protocol edges, raw HTTP and
-//! WebSocket). All integration tests compile into this one binary.
+//! End-to-end tests: a real server on an ephemeral port with a real store
+//! (the backend `NATTER_TEST_BACKEND` names; SQLite by default), driven
+//! through the SDK (and, for the protocol edges, raw HTTP and WebSocket).
+//! All integration tests compile into this one binary.
 
 mod auth;
 mod bad_input;
+mod harness;
 mod messaging;
 mod signals;
 mod transports;
 
-use natter_proto::{ConversationId, Event, EventBody};
-use natter_test_support::sdk::{ConnectOptions, Live, LiveEvent};
+use natter_proto::{ClientId, ConversationId, Event, EventBody};
+use natter_test_support::sdk::{Client, ConnectOptions, Live, LiveEvent};
 use std::time::Duration;
 
 /// How long a test waits for something that should happen at once before
@@ -64,12 +66,30 @@ pub async fn message_in(live: &mut Live, conv: ConversationId) -> Event {
     }
 }
 
-/// Asserts that no message event arrives before the live connection has
-/// answered a round trip (a message sent to oneself would arrive first).
-pub async fn assert_no_message_pending(live: &mut Live) {
-    while let Some(ev) = live.try_recv() {
-        if let LiveEvent::Event { event, .. } = &ev {
-            assert!(text(event).is_none(), "unexpected message {event:?}");
-        }
-    }
+/// Asserts that `live` had no message event left to deliver, with a round
+/// trip: `via` (any member of `conv`, `live`'s own user included) sends a
+/// marker message over HTTP, and the next message event `live` yields must
+/// be exactly that marker. A device receives its log in order and the marker
+/// is committed after everything before it, so a message still on its way
+/// (a duplicate, a redelivery after a reconnect, a late copy) would arrive
+/// first. Other entries (receipts, presence, typing) are skipped. Returns
+/// the marker event, which `via`'s own live connections receive as well.
+pub async fn assert_no_message_pending(
+    live: &mut Live,
+    via: &Client,
+    conv: ConversationId,
+) -> Event {
+    let client_id = ClientId::random();
+    let marker = format!("nothing was pending before this marker ({})", client_id.0);
+    let sent = via
+        .send_message(conv, &client_id, &marker)
+        .await
+        .expect("send the marker");
+    let event = messages(live, 1).await.remove(0);
+    assert_eq!(
+        (event.message_id(), text(&event)),
+        (Some(sent.id), Some(marker.as_str())),
+        "a message was still pending: {event:?}"
+    );
+    event
 }

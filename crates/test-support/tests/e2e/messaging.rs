@@ -121,6 +121,8 @@ async fn an_offline_device_catches_up_in_order_from_its_cursor() {
     let texts: Vec<_> = got.iter().filter_map(text).map(str::to_owned).collect();
     let expected: Vec<_> = (0..450).map(|i| format!("m{i}")).collect();
     assert_eq!(texts, expected);
+    // Each once: no page boundary is served twice.
+    assert_no_message_pending(&mut b, &alice, conv.id).await;
     b.close().await;
 }
 
@@ -220,6 +222,9 @@ async fn retrying_a_send_with_the_same_client_id_never_duplicates() {
         page.events.iter().filter_map(text).collect::<Vec<_>>(),
         vec!["once"]
     );
+    // Neither the retry nor the refused change reached a device as a new
+    // message.
+    assert_no_message_pending(&mut a, &bob, conv.id).await;
     a.close().await;
 }
 
@@ -228,7 +233,7 @@ async fn eight_concurrent_senders_get_dense_sequence_numbers() {
     let server = TestServer::start().await;
     let mut users = Vec::new();
     for _ in 0..8 {
-        users.push(server.user("s").await);
+        users.push(server.user("sender").await);
     }
     let ids: Vec<_> = users[1..].iter().map(|u| u.user_id().unwrap()).collect();
     let group = users[0].create_group("busy", &ids).await.unwrap();
@@ -313,6 +318,7 @@ async fn a_restart_loses_nothing_and_clients_resume_from_their_cursor() {
         got.iter().filter_map(text).collect::<Vec<_>>(),
         vec!["after 0", "after 1", "after 2", "after 3", "after 4"]
     );
+    assert_no_message_pending(&mut b, &alice, conv.id).await;
     b.close().await;
 }
 
@@ -339,13 +345,26 @@ async fn messages_written_offline_wait_in_the_outbox_and_arrive_once() {
     let c2 = a.send(conv.id, "written offline 2");
     assert_eq!(a.pending().len(), 2);
     server.restart().await;
-    let mut acked = HashSet::new();
-    while acked.len() < 2 {
-        if let Some(LiveEvent::Sent(s)) = a.next_event(WAIT).await {
-            acked.insert(s.client_id);
+    // Each is acknowledged once, and comes back to the writing device once,
+    // in the order written.
+    let mut acked = Vec::new();
+    let mut echoed = Vec::new();
+    while acked.len() < 2 || echoed.len() < 2 {
+        match a.next_event(WAIT).await.expect("acks and echoes") {
+            LiveEvent::Sent(s) => acked.push(s.client_id),
+            LiveEvent::SendFailed { error, .. } => panic!("offline message refused: {error:?}"),
+            LiveEvent::Event { event, .. } if text(&event).is_some() => echoed.push(event),
+            _ => {}
         }
     }
-    assert_eq!(acked, HashSet::from([c1, c2]));
+    assert_eq!(
+        acked.into_iter().collect::<HashSet<_>>(),
+        HashSet::from([c1, c2])
+    );
+    assert_eq!(
+        echoed.iter().filter_map(text).collect::<Vec<_>>(),
+        vec!["written offline 1", "written offline 2"]
+    );
     assert!(a.pending().is_empty());
     let page = bob
         .history(conv.id, &HistoryQuery::default())
@@ -355,6 +374,7 @@ async fn messages_written_offline_wait_in_the_outbox_and_arrive_once() {
         page.events.iter().filter_map(text).collect::<Vec<_>>(),
         vec!["written offline 1", "written offline 2"]
     );
+    assert_no_message_pending(&mut a, &bob, conv.id).await;
     a.close().await;
 }
 

@@ -49,6 +49,14 @@ async fn receipt_from(live: &mut Live, conv: ConversationId, user: UserId) -> Re
     }
 }
 
+/// The time now, ms since the epoch (the unit of `last_seen`).
+fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970");
+    i64::try_from(since.as_millis()).expect("ms fit in i64")
+}
+
 /// Connects and returns the presence snapshot with the live connection.
 async fn connect_snapshot(client: &Client) -> (Live, Vec<Presence>) {
     let mut live = client
@@ -83,6 +91,7 @@ async fn presence_goes_online_and_offline_with_last_seen() {
     assert!(!seen.online);
     assert_eq!(seen.last_seen, None, "never seen yet");
 
+    let before = now_ms();
     let (a, a_snapshot) = connect_snapshot(&alice).await;
     assert!(
         a_snapshot.iter().any(|p| p.user == b_id && p.online),
@@ -94,6 +103,10 @@ async fn presence_goes_online_and_offline_with_last_seen() {
     let gone = presence_of(&mut b, a_id).await;
     assert!(!gone.online);
     let last_seen = gone.last_seen.expect("last seen is shown when offline");
+    assert!(
+        (before..=now_ms()).contains(&last_seen),
+        "last seen {last_seen} is while alice was connected, after {before}"
+    );
     let listed = bob.presence().await.unwrap();
     let listed = listed.iter().find(|p| p.user == a_id).unwrap();
     assert_eq!((listed.online, listed.last_seen), (false, Some(last_seen)));
@@ -110,6 +123,7 @@ async fn a_silent_connection_goes_offline_after_the_timeout() {
     let (mut b, _) = connect_snapshot(&bob).await;
 
     // Alice's socket authenticates, then stops reading: no pongs, nothing.
+    let before = now_ms();
     let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url())
         .await
         .unwrap();
@@ -126,7 +140,11 @@ async fn a_silent_connection_goes_offline_after_the_timeout() {
         !offline.online,
         "silent for longer than the timeout means offline"
     );
-    assert!(offline.last_seen.is_some());
+    let last_seen = offline.last_seen.expect("last seen is shown when offline");
+    assert!(
+        (before..=now_ms()).contains(&last_seen),
+        "last seen {last_seen} is while the socket was open, after {before}"
+    );
     drop(ws);
     b.close().await;
 }
@@ -288,18 +306,27 @@ async fn typing_reaches_the_others_and_expires_by_itself() {
         (1..=3).contains(&starts),
         "50 refreshes were throttled to {starts}"
     );
-    // The sender's connection is fine and got no error for the flood.
-    while let Some(ev) = a.try_recv() {
-        assert!(!matches!(ev, LiveEvent::RequestFailed { .. }), "{ev:?}");
-    }
     // Sending a message stops the indicator at once.
     alice.typing(conv, true).await.unwrap();
-    a.send(conv, "done typing");
+    let done = a.send(conv, "done typing");
     loop {
         if let LiveEvent::Typing { active: false, .. } =
             b.next_event(WAIT).await.expect("stop after the message")
         {
             break;
+        }
+    }
+    // The sender's connection is fine and got no error for the flood: the
+    // flood's frames were answered before bob saw the indicator start, and
+    // the message's ack, which comes back over the same socket after them,
+    // follows no refusal.
+    loop {
+        match a.next_event(WAIT).await.expect("the message's ack") {
+            LiveEvent::Sent(s) if s.client_id == done => break,
+            ev @ (LiveEvent::RequestFailed { .. } | LiveEvent::SendFailed { .. }) => {
+                panic!("the flood was refused: {ev:?}")
+            }
+            _ => {}
         }
     }
     // Typing where you are not a member is refused.

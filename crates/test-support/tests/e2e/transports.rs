@@ -358,26 +358,41 @@ async fn a_connection_that_keeps_falling_behind_misses_nothing() {
         "cursor": head,
     });
     ws.send(Message::text(hello.to_string())).await.unwrap();
-    let mut seqs = BTreeSet::new();
-    while seqs.len() < N {
-        let msg = tokio::time::timeout(WAIT, ws.next())
-            .await
-            .expect("every message arrives")
-            .expect("socket open")
-            .unwrap();
-        if let Message::Text(t) = msg {
-            let f: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
-            if f["type"] == "event" && f["event"]["kind"] == "message" {
-                assert!(
-                    seqs.insert(f["event"]["seq"].as_u64().unwrap()),
-                    "no duplicates: {f}"
-                );
+    /// The seq of the next message event on the socket.
+    async fn next_message<S>(ws: &mut S) -> u64
+    where
+        S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
+            + Unpin,
+    {
+        loop {
+            let msg = tokio::time::timeout(WAIT, ws.next())
+                .await
+                .expect("every message arrives")
+                .expect("socket open")
+                .unwrap();
+            if let Message::Text(t) = msg {
+                let f: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
+                if f["type"] == "event" && f["event"]["kind"] == "message" {
+                    return f["event"]["seq"].as_u64().expect("a seq");
+                }
             }
         }
+    }
+    let mut seqs = BTreeSet::new();
+    while seqs.len() < N {
+        let seq = next_message(&mut ws).await;
+        assert!(seqs.insert(seq), "no duplicates: seq {seq} twice");
     }
     sends.await.unwrap();
     assert_eq!(
         seqs.into_iter().collect::<Vec<_>>(),
         (2..2 + N as u64).collect::<Vec<_>>()
     );
+    // Nor after catching up: a message sent now is the next one on the
+    // socket, with nothing redelivered before it.
+    let marker = alice
+        .send_message(conv.id, &ClientId::random(), "marker")
+        .await
+        .unwrap();
+    assert_eq!(next_message(&mut ws).await, marker.seq, "nothing twice");
 }
