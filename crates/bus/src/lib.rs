@@ -2,46 +2,106 @@
 //! included) that something was committed.
 //!
 //! The bus only says "something new": the database stays the source of
-//! truth. A node that misses a bus message loses nothing: messages carry
-//! their position in commit order, and a connection that was dropped from
-//! (a full queue) reads what it missed from the store. The in-process backend here serves the embedded deployment; a
-//! cluster backend (NATS) implements the same trait.
+//! truth. A node that misses a bus message loses nothing: batches are
+//! numbered per publisher, so a gap is seen, and connections read what
+//! they missed from the store. Notices name a conversation, not its
+//! members, so a message to 100,000 people is one small bus message. The
+//! in-process backend here serves the embedded deployment; a cluster
+//! backend (NATS) implements the same trait and passes the same
+//! [`conformance`] suite.
 //!
 //! Depends on `natter-proto` only.
 
 #![forbid(unsafe_code)]
 
+pub mod conformance;
+
 use async_trait::async_trait;
-use natter_proto::{Cursor, DeviceId, LogItem, UserId};
+use natter_proto::{ConversationId, Cursor, DeviceId, UserId};
 use std::sync::{Arc, Mutex};
 use thiserror::Error;
 use tokio::sync::mpsc;
 
-/// One committed log item, serialised once for every socket that gets it.
-#[derive(Clone, Debug)]
-pub struct Notice {
-    /// The item (an event or a receipt).
-    pub item: Arc<LogItem>,
-    /// The item as JSON, shared by every frame that carries it.
-    pub json: Arc<str>,
-    /// The item's position, the same in every recipient's log.
-    pub cursor: Cursor,
-    /// Each user whose log got the item.
-    pub recipients: Arc<Vec<UserId>>,
-    /// Recipients who see another version of the item (privacy masks), as
-    /// JSON.
-    pub variants: Vec<(UserId, Arc<str>)>,
+/// Which kind of log item a notice carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemKind {
+    /// A conversation event.
+    Event,
+    /// A receipt.
+    Receipt,
 }
 
-impl Notice {
-    /// The JSON `user` sees.
-    pub fn json_for(&self, user: &UserId) -> &Arc<str> {
-        self.variants
-            .iter()
-            .find(|(u, _)| u == user)
-            .map(|(_, j)| j)
-            .unwrap_or(&self.json)
+impl ItemKind {
+    /// The wire name: the frame type and the SSE event name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Event => "event",
+            ItemKind::Receipt => "receipt",
+        }
     }
+}
+
+/// Who a committed item is for. A notice never carries a conversation's
+/// member list: each node knows which of its own users are in which
+/// conversation, and keeps that current from `joined`.
+#[derive(Clone, Debug)]
+pub enum Audience {
+    /// Every member of the conversation, all seeing the same JSON.
+    Conversation {
+        /// The conversation.
+        conv: ConversationId,
+        /// The item as JSON, shared by every frame that carries it.
+        json: Arc<str>,
+        /// The users who became members with this item (a conversation
+        /// created, members added); they get it too.
+        joined: Vec<UserId>,
+    },
+    /// These users only (receipts), each with the JSON they see.
+    Users(Vec<(UserId, Arc<str>)>),
+}
+
+/// One committed log item, serialised once.
+#[derive(Clone, Debug)]
+pub struct Notice {
+    /// The item's position, the same in every recipient's log.
+    pub position: Cursor,
+    /// Event or receipt.
+    pub kind: ItemKind,
+    /// Who gets it.
+    pub to: Audience,
+}
+
+/// Identifies one publisher (one node's commit feed) for as long as it
+/// runs. Random, so a restarted node is a new source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SourceId(pub u64);
+
+impl SourceId {
+    /// A new random id.
+    pub fn random() -> Self {
+        // The last 8 bytes of a v7 id are random (62 bits of them).
+        let id = UserId::new();
+        let tail = id.as_bytes().last_chunk::<8>().copied().unwrap_or_default();
+        SourceId(u64::from_le_bytes(tail))
+    }
+}
+
+/// Items committed together, in commit order, as one publisher numbered
+/// them: `seq` is 1, 2, 3, … per source with no gap, so a subscriber that
+/// sees a gap knows something was lost (or is late) and can wait briefly,
+/// then send its connections to the store.
+#[derive(Clone, Debug)]
+pub struct Batch {
+    /// Who published it.
+    pub source: SourceId,
+    /// Its number in the source's sequence, from 1.
+    pub seq: u64,
+    /// The items.
+    pub notices: Vec<Notice>,
+    /// False when the publisher could not carry every item of the commit
+    /// (one failed to serialise): subscribers send their connections to
+    /// the store, which has it.
+    pub complete: bool,
 }
 
 /// Which live-only signal a frame is.
@@ -63,14 +123,28 @@ impl SignalKind {
     }
 }
 
+/// Who gets a live-only signal (all their connections).
+#[derive(Clone, Debug)]
+pub enum SignalAudience {
+    /// These users.
+    Users(Vec<UserId>),
+    /// The members of a conversation, but one.
+    Conversation {
+        /// The conversation.
+        conv: ConversationId,
+        /// Who does not get it (the typist).
+        except: UserId,
+    },
+}
+
 /// A live-only signal: not stored, not in any log, dropped for a
 /// connection that is behind.
 #[derive(Clone, Debug)]
 pub struct Signal {
     /// What it is.
     pub kind: SignalKind,
-    /// Who gets it (all their connections).
-    pub recipients: Vec<UserId>,
+    /// Who gets it.
+    pub to: SignalAudience,
     /// The complete server frame as JSON.
     pub frame: Arc<str>,
 }
@@ -78,8 +152,8 @@ pub struct Signal {
 /// What travels on the bus.
 #[derive(Clone, Debug)]
 pub enum BusMessage {
-    /// Events committed together, in commit order.
-    Events(Arc<Vec<Notice>>),
+    /// Items committed together, in commit order.
+    Events(Arc<Batch>),
     /// Presence or typing, to be delivered live.
     Signal(Arc<Signal>),
     /// A device session was revoked: its live connections must close.
@@ -162,34 +236,37 @@ impl Bus for LocalBus {
 mod tests {
     use super::*;
 
+    async fn open() -> ((), Arc<dyn Bus>) {
+        ((), Arc::new(LocalBus::new(4)))
+    }
+
+    crate::bus_conformance_suite!(open);
+
+    /// The in-process queue is bounded: a publisher waits for a slow
+    /// subscriber instead of growing memory, and nothing is dropped.
     #[tokio::test]
-    async fn local_bus_delivers_in_order_and_closes() {
-        let bus = LocalBus::new(4);
-        let mut rx = bus.subscribe().expect("first subscribe");
-        assert!(bus.subscribe().is_none());
-        for _ in 0..3 {
-            bus.publish(BusMessage::SessionRevoked {
-                user: UserId::new(),
-                device: DeviceId::new(),
+    async fn a_full_queue_makes_publishers_wait_and_loses_nothing() {
+        let bus = Arc::new(LocalBus::new(2));
+        let mut rx = bus.subscribe().unwrap();
+        let user = UserId::new();
+        let devices: Vec<DeviceId> = (0..10).map(|_| DeviceId::new()).collect();
+        let publisher = {
+            let bus = bus.clone();
+            let devices = devices.clone();
+            tokio::spawn(async move {
+                for device in devices {
+                    bus.publish(BusMessage::SessionRevoked { user, device })
+                        .await
+                        .unwrap();
+                }
             })
-            .await
-            .unwrap();
+        };
+        for expected in devices {
+            match rx.recv().await {
+                Some(BusMessage::SessionRevoked { device, .. }) => assert_eq!(device, expected),
+                _ => panic!("expected the next revocation"),
+            }
         }
-        for _ in 0..3 {
-            assert!(matches!(
-                rx.recv().await,
-                Some(BusMessage::SessionRevoked { .. })
-            ));
-        }
-        bus.close().await;
-        assert!(matches!(
-            bus.publish(BusMessage::SessionRevoked {
-                user: UserId::new(),
-                device: DeviceId::new()
-            })
-            .await,
-            Err(BusError::Closed)
-        ));
-        assert!(rx.recv().await.is_none());
+        publisher.await.unwrap();
     }
 }

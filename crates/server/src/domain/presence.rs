@@ -16,7 +16,7 @@
 use crate::auth::now_ms;
 use crate::error::Result;
 use crate::state::AppState;
-use natter_bus::{BusMessage, Signal, SignalKind};
+use natter_bus::{BusMessage, Signal, SignalAudience, SignalKind};
 use natter_proto::{Presence, PresenceList, ServerFrame, UserId, Visibility};
 use natter_store::{PresencePeer, UserRecord};
 use std::sync::Arc;
@@ -175,7 +175,7 @@ async fn publish(state: &AppState, recipients: Vec<UserId>, presence: Presence) 
     };
     let signal = Signal {
         kind: SignalKind::Presence,
-        recipients,
+        to: SignalAudience::Users(recipients),
         frame: Arc::from(frame),
     };
     if let Err(e) = state

@@ -11,7 +11,7 @@ use crate::auth::Claims;
 use crate::cluster::TypingStart;
 use crate::error::{DomainError, Result};
 use crate::state::AppState;
-use natter_bus::{BusMessage, Signal, SignalKind};
+use natter_bus::{BusMessage, Signal, SignalAudience, SignalKind};
 use natter_proto::{ConversationId, ServerFrame, UserId};
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,8 +67,6 @@ async fn broadcast(
     if record.member_count > cfg.max_group_members {
         return Ok(());
     }
-    let mut recipients = state.store.member_ids(conv).await?;
-    recipients.retain(|u| *u != user);
     let frame = ServerFrame::Typing {
         conv,
         user,
@@ -78,7 +76,9 @@ async fn broadcast(
     let frame = serde_json::to_string(&frame).map_err(DomainError::internal)?;
     let signal = Signal {
         kind: SignalKind::Typing,
-        recipients,
+        // Each node finds the members connected to it; no member list is
+        // read or sent.
+        to: SignalAudience::Conversation { conv, except: user },
         frame: Arc::from(frame),
     };
     state

@@ -143,6 +143,9 @@ impl LogStream {
         page: LogPage,
         limit: u32,
     ) -> Result<LogStream> {
+        // The hub learns where this user's items will come from, as of the
+        // same snapshot as the page.
+        reg.learn(&page.conversations, page.head);
         Ok(LogStream {
             state: state.clone(),
             user,
