@@ -19,7 +19,8 @@ pub fn audience(f: &ReceiptFacts) -> Vec<(UserId, Receipt)> {
     let mut out = vec![(f.receipt.user, f.receipt.clone())];
     for s in &f.senders {
         let visible_read = f.reader_shares_reads && s.shares_reads;
-        if !s.delivered && !(visible_read && s.read) {
+        let hears = s.delivered || (visible_read && s.read);
+        if !hears {
             continue;
         }
         let read = if visible_read { f.receipt.read } else { 0 };
