@@ -6,13 +6,12 @@
 //! bus with its number in this node's sequence; every node's dispatcher
 //! ([`dispatch`]) puts each publisher's batches back in order
 //! ([`reorder::Reorder`]) and hands them to its [`hub::Hub`], which queues
-//! them on the local connections of the members; each connection's
-//! [`stream::LogStream`] delivers them, or reads the store when something
-//! was lost on the way.
+//! them on the local connections of the members. Each connection's
+//! `transport::stream::LogStream` delivers them, or reads the store when
+//! something was lost on the way.
 
 pub mod hub;
 pub mod reorder;
-pub mod stream;
 
 use crate::error::{DomainError, Result};
 use hub::Hub;

@@ -5,7 +5,7 @@
 //! frames are assembled around that JSON here. Tests check each assembled
 //! shape against proto's own serialisation.
 
-use crate::fanout::stream::Entry;
+use super::stream::Entry;
 use natter_proto::{Cursor, ServerFrame};
 use std::fmt::Write as _;
 use std::sync::Arc;

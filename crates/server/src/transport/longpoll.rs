@@ -5,9 +5,9 @@
 use super::encode;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Auth, Q};
+use super::stream::LogStream;
 use crate::domain::{MAX_SYNC_PAGE, presence};
 use crate::error::DomainError;
-use crate::fanout::stream::LogStream;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};

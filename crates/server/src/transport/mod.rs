@@ -10,6 +10,7 @@ pub mod extract;
 pub mod http;
 pub mod longpoll;
 pub mod sse;
+pub mod stream;
 pub mod web;
 pub mod ws;
 

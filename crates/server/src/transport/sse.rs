@@ -5,9 +5,9 @@
 use super::encode;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Q, bearer};
+use super::stream::{LogStream, Step};
 use crate::domain::presence;
 use crate::error::DomainError;
-use crate::fanout::stream::{LogStream, Step};
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;

@@ -7,10 +7,10 @@
 
 use super::encode;
 use super::error::ApiError;
+use super::stream::{Entry, LogStream, Step};
 use crate::auth::Claims;
 use crate::domain::{self, presence::PresenceGuard};
 use crate::error::DomainError;
-use crate::fanout::stream::{Entry, LogStream, Step};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;

@@ -12,9 +12,9 @@
 //! cancelled step is simply redone. Live-only signals (presence, typing) are
 //! passed through as they come.
 
-use super::hub::{Outbound, Registration};
 use crate::auth::Claims;
 use crate::error::{DomainError, Result};
+use crate::fanout::hub::{Outbound, Registration};
 use crate::state::AppState;
 use natter_bus::SignalKind;
 use natter_proto::{Cursor, DeviceId, LogItem, UserId};
