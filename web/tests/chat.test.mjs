@@ -15,6 +15,9 @@
 //
 // No sleeps: every wait is Playwright's auto-waiting (`waitFor`,
 // `waitForFunction`) with a timeout that only bounds failures.
+//
+// One file on purpose: one suite against one server that the Rust runner
+// starts and restarts; a test per thing a person does.
 
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';

@@ -6,6 +6,9 @@
 //! plays the server's side frame by frame, so these tests pin down what the
 //! SDK sends, not what a real server would do (the end-to-end suite does
 //! that).
+//!
+//! One file on purpose: one test binary, one fake server, a test per
+//! scenario.
 
 use futures_util::{SinkExt, StreamExt};
 use natter_sdk::proto::{

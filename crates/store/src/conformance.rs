@@ -5,6 +5,9 @@
 //! guard keeps its files or schema alive). Each test here asserts something a
 //! user of natter would notice: a lost or duplicated message, a gap in the
 //! sequence, history they should not see.
+//!
+//! One file on purpose: one suite, a test per behaviour, sharing the
+//! fixtures at the end; a backend runs all of it.
 
 use crate::*;
 use natter_proto::{

@@ -1,4 +1,9 @@
 //! The background task behind [`super::Live`].
+//!
+//! Over 600 lines on purpose: one state machine (connect, hello, resume,
+//! outbox, gap fill, reconnect) whose steps share the connection's state;
+//! the pieces that stand alone already live beside it (backoff, outbox,
+//! receipts, tracker, state file).
 
 use super::backoff::Backoff;
 use super::state::{self, SavedState};
