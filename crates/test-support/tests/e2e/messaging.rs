@@ -429,3 +429,116 @@ async fn history_pages_backwards_and_forwards() {
     assert_eq!(newer.events[0].seq, older.events[0].seq + 1);
     let _ = Cursor::START;
 }
+
+/// Waits for the next event in `conv` (any kind), skipping everything else.
+async fn event_in(live: &mut natter_test_support::sdk::Live, conv: ConversationId) -> Event {
+    loop {
+        match live.next_event(WAIT).await {
+            Some(LiveEvent::Event { event, .. }) if event.conv == conv => return event,
+            Some(_) => {}
+            None => panic!("no event in {conv} within {WAIT:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn people_already_connected_hear_of_new_groups_and_new_members_at_once() {
+    let server = TestServer::start().await;
+    let ann = server.user("ann").await;
+    let ben = server.user("ben").await;
+    let cat = server.user("cat").await;
+    // Everyone is online before any conversation exists: no connection
+    // could have learnt of the group when it opened.
+    let mut a = connect(&ann).await;
+    let mut b = connect(&ben).await;
+    let mut c = connect(&cat).await;
+    let mut poll_cursor = cat.sync(None, None, None).await.unwrap().cursor;
+
+    let group = ann
+        .create_group("late joiners", &[ben.user_id().unwrap()])
+        .await
+        .unwrap();
+    let created = event_in(&mut b, group.id).await;
+    assert!(matches!(created.body, EventBody::Created { .. }));
+    a.send(group.id, "before cat");
+    assert_eq!(
+        text(&message_in(&mut b, group.id).await),
+        Some("before cat")
+    );
+    assert_eq!(
+        text(&message_in(&mut a, group.id).await),
+        Some("before cat")
+    );
+
+    ann.add_members(group.id, &[cat.user_id().unwrap()])
+        .await
+        .unwrap();
+    // Cat's open socket gets the event that added her, and nothing of the
+    // group from before it.
+    let added = event_in(&mut c, group.id).await;
+    assert!(
+        matches!(&added.body, EventBody::MembersAdded { users } if users == &vec![cat.user_id().unwrap()]),
+        "{added:?}"
+    );
+    b.send(group.id, "welcome cat");
+    let got = message_in(&mut c, group.id).await;
+    assert_eq!(text(&got), Some("welcome cat"));
+    assert_eq!(got.seq, added.seq + 1);
+    // A long-poll opened after the change sees the same, from where cat
+    // left off.
+    let page = cat.sync(Some(poll_cursor), Some(5), None).await.unwrap();
+    let seen: Vec<_> = page
+        .deliveries
+        .iter()
+        .filter_map(|d| match &d.item {
+            natter_proto::LogItem::Event(e) if e.conv == group.id => Some(e.seq),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(seen, vec![added.seq, got.seq]);
+    poll_cursor = page.cursor;
+
+    // Typing reaches the other members connected now, cat included, and
+    // not the typist.
+    c.typing(group.id, true);
+    loop {
+        match b.next_event(WAIT).await.expect("ben hears cat typing") {
+            LiveEvent::Typing {
+                conv, user, active, ..
+            } if conv == group.id => {
+                assert_eq!((user, active), (cat.user_id().unwrap(), true));
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert_no_message_pending(&mut c, &ann, group.id).await;
+    // Caught up (the marker included), a waiting long-poll wakes for the
+    // next message in the group.
+    let page = cat.sync(Some(poll_cursor), None, Some(500)).await.unwrap();
+    assert!(!page.more);
+    poll_cursor = page.cursor;
+    let waiting = {
+        let cat = cat.clone();
+        tokio::spawn(async move { cat.sync(Some(poll_cursor), Some(20), None).await })
+    };
+    let marker = ann
+        .send_message(group.id, &ClientId::random(), "wake up")
+        .await
+        .unwrap();
+    let page = tokio::time::timeout(WAIT, waiting)
+        .await
+        .expect("the long-poll answers")
+        .unwrap()
+        .unwrap();
+    assert!(
+        page.deliveries.iter().any(|d| matches!(
+            &d.item,
+            natter_proto::LogItem::Event(e) if e.message_id() == Some(marker.id)
+        )),
+        "{page:?}"
+    );
+    for live in [a, b, c] {
+        live.close().await;
+    }
+}
