@@ -58,9 +58,10 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         print!("{}", toml::to_string_pretty(&config)?);
         return Ok(());
     }
-    std::fs::create_dir_all(&config.data_dir)
+    private_dir(&config.data_dir)
         .with_context(|| format!("cannot create data folder {}", config.data_dir.display()))?;
     let db = config.data_dir.join("natter.db");
+    private_file(&db).with_context(|| format!("cannot create database {}", db.display()))?;
     let store = SqliteStore::open(&db, SqliteOptions::default())
         .with_context(|| format!("cannot open database {}", db.display()))?;
     let backends = Backends {
@@ -98,5 +99,33 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Creates the data folder (and missing parents) readable by this user
+/// only: it holds the token-signing key and every message.
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Creates the database file readable by this user only, before SQLite
+/// opens it: SQLite gives its WAL and shared-memory files the database
+/// file's permissions, so they are private too. An existing file is left
+/// as it is.
+fn private_file(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }

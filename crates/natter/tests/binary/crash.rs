@@ -243,3 +243,57 @@ async fn a_server_killed_mid_send_keeps_every_acknowledged_message_exactly_once(
         survived
     );
 }
+
+#[tokio::test]
+async fn a_new_data_folder_and_its_secrets_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("natter.toml");
+    std::fs::write(&config, CONFIG).expect("write the config file");
+    let data = dir.path().join("data");
+    let server = ServeProcess::start(config.clone(), data.clone()).await;
+    // Something written, so the database has its WAL beside it.
+    Client::register(&server.url, "alice", PASSWORD, None)
+        .await
+        .expect("register");
+    let mode = |name: &str| {
+        let path = if name.is_empty() {
+            data.clone()
+        } else {
+            data.join(name)
+        };
+        std::fs::metadata(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(""), 0o700, "the data folder");
+    for file in ["token.key", "natter.db", "natter.db-wal"] {
+        assert_eq!(mode(file), 0o600, "{file}");
+    }
+    drop(server);
+    // A key that other users can read is refused at start, with the fix.
+    std::fs::set_permissions(
+        data.join("token.key"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .expect("chmod");
+    let out = tokio::task::spawn_blocking(move || {
+        natter_command()
+            .arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .args(["--listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(&data)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run natter serve")
+    })
+    .await
+    .expect("runner");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("chmod 600"), "{stderr}");
+}

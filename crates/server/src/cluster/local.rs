@@ -26,10 +26,26 @@ impl DataDirKey {
 
 impl KeySource for DataDirKey {
     fn load(&self) -> std::result::Result<Vec<u8>, String> {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
         let dir = &self.dir;
         let io = |e: std::io::Error| format!("data folder {}: {e}", dir.display());
-        std::fs::create_dir_all(dir).map_err(io)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io)?;
         let path = dir.join("token.key");
+        // Anyone who can read the key can sign a token for any user.
+        if let Ok(meta) = std::fs::metadata(&path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            return Err(format!(
+                "{} can be read by other users (mode {:o}); make it private with `chmod 600 {}`",
+                path.display(),
+                meta.permissions().mode() & 0o777,
+                path.display()
+            ));
+        }
         match std::fs::read(&path) {
             Ok(bytes) if bytes.len() >= 32 => Ok(bytes),
             Ok(_) => Err(format!(
@@ -42,7 +58,15 @@ impl KeySource for DataDirKey {
                 // Written under another name and renamed, so a crash never
                 // leaves a short key behind.
                 let tmp = dir.join("token.key.tmp");
-                std::fs::write(&tmp, &key).map_err(io)?;
+                let _ = std::fs::remove_file(&tmp);
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&tmp)
+                    .map_err(io)?;
+                std::io::Write::write_all(&mut file, &key).map_err(io)?;
+                file.sync_all().map_err(io)?;
                 std::fs::rename(&tmp, &path).map_err(io)?;
                 Ok(key)
             }
@@ -281,11 +305,22 @@ mod tests {
     }
 
     #[test]
-    fn the_key_is_made_once_and_kept() {
+    fn the_key_is_made_once_kept_and_private() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = std::env::temp_dir().join(format!("natter-key-{}", UserId::new()));
         let source = DataDirKey::new(&dir);
         let first = source.load().unwrap();
         assert_eq!(first.len(), 32);
+        assert_eq!(source.load().unwrap(), first);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700, "a new data folder is private");
+        let key = dir.join("token.key");
+        assert_eq!(mode(&key), 0o600, "the key is private");
+        // A key others can read is refused, not used.
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let refused = source.load().unwrap_err();
+        assert!(refused.contains("chmod 600"), "{refused}");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(source.load().unwrap(), first);
         std::fs::write(dir.join("token.key"), b"short").unwrap();
         assert!(source.load().unwrap_err().contains("shorter than 32 bytes"));
