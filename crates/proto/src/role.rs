@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 /// What a member of a conversation is, from most to least trusted. What each
-/// role may do is the server's permission policy (docs/protocol.md lists it).
+/// role may do is the server's permission policy. Not on the wire yet: no frame
+/// or body carries a role until groups get roles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]

@@ -42,7 +42,8 @@ const ROLES: [Role; 5] = Role::ALL;
 
 /// Who may do what in a group or channel: a row per action, a column per
 /// role in the order of [`Role::ALL`] (owner, admin, moderator, member,
-/// subscriber). docs/protocol.md prints the same table.
+/// subscriber). Roles are not on the wire yet; when they are, docs/protocol.md
+/// prints this table.
 const TABLE: [(Action, [bool; 5]); 11] = [
     //                                  owner  admin  moder. member subscr.
     (Action::AddMembers, [true, true, false, false, false]),
