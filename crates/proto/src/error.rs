@@ -58,8 +58,14 @@ pub enum ErrorCode {
     ResyncRequired,
     /// The first frame on a WebSocket must be `hello`.
     HelloRequired,
-    /// The server is shutting down or overloaded; retry with backoff.
+    /// The server is shutting down or overloaded; retry after the number of
+    /// seconds given (`retry_after`), or with backoff when there is none.
     Unavailable,
+    /// The server's storage is full: nothing was stored. Retry after the
+    /// number of seconds given; the same client id is safe to reuse.
+    StorageFull,
+    /// The request body did not arrive in time; the connection is closed.
+    RequestTimeout,
     /// Something failed inside the server. Safe to retry with the same
     /// client id.
     Internal,
@@ -82,6 +88,8 @@ impl ErrorCode {
             FrameTooLarge => 413,
             RateLimited => 429,
             Unavailable => 503,
+            StorageFull => 507,
+            RequestTimeout => 408,
             Internal => 500,
         }
     }
@@ -114,6 +122,8 @@ impl ErrorCode {
             ResyncRequired => "resync_required",
             HelloRequired => "hello_required",
             Unavailable => "unavailable",
+            StorageFull => "storage_full",
+            RequestTimeout => "request_timeout",
             Internal => "internal",
         }
     }
@@ -133,7 +143,8 @@ pub struct ErrorBody {
     pub code: ErrorCode,
     /// Safe human-readable explanation.
     pub message: String,
-    /// With `rate_limited`: seconds to wait before retrying.
+    /// With `rate_limited`, `unavailable` and `storage_full`: seconds to
+    /// wait before retrying.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
     /// With `resync_required`: the cursor to continue from after reloading.

@@ -23,6 +23,8 @@ pub struct Config {
     pub presence: PresenceConfig,
     /// Typing indicators.
     pub typing: TypingConfig,
+    /// The HTTP server: timeouts and connection limits.
+    pub http: HttpConfig,
 }
 
 impl Default for Config {
@@ -35,6 +37,44 @@ impl Default for Config {
             gateway: GatewayConfig::default(),
             presence: PresenceConfig::default(),
             typing: TypingConfig::default(),
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+/// The HTTP server's timeouts and connection limits (every transport passes
+/// through them).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Seconds a connection has to send a complete request header, counted
+    /// from when it opens and again from the end of each response (so this
+    /// is also the idle keep-alive timeout). At least 1.
+    pub header_timeout_secs: u64,
+    /// Seconds a request body has to arrive in full once its header has; a
+    /// slower one is answered `request_timeout`. At least 1.
+    pub body_timeout_secs: u64,
+    /// Most connections held at once, of every kind; 0 means the process's
+    /// open-file limit less `fd_reserve`. When the limit is reached, the
+    /// connection that has waited longest without sending a request is closed
+    /// to make room.
+    pub max_connections: usize,
+    /// Most connections held at once for one client address (WebSockets and
+    /// event streams included); 0 means no cap.
+    pub max_connections_per_address: usize,
+    /// File descriptors kept free below the open-file limit for the database,
+    /// logs and the listener itself.
+    pub fd_reserve: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            max_connections: 0,
+            max_connections_per_address: 512,
+            fd_reserve: 128,
         }
     }
 }
@@ -221,6 +261,10 @@ impl Config {
         }
         if g.queue == 0 || g.max_inflight_sends == 0 || g.sync_page == 0 || g.max_connections == 0 {
             errs.push("gateway: queue, max_inflight_sends, sync_page and max_connections must be at least 1".into());
+        }
+        let h = &self.http;
+        if h.header_timeout_secs == 0 || h.body_timeout_secs == 0 {
+            errs.push("http: header_timeout_secs and body_timeout_secs must be at least 1".into());
         }
         let p = &self.presence;
         if p.timeout_ms < 100 || p.max_group_members < 2 {

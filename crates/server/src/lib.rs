@@ -140,23 +140,16 @@ pub async fn start_on(
         tokio::spawn(domain::typing::sweeper(state.clone())),
     ];
 
-    let app = transport::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let mut stop = state.shutdown.clone();
-    let http = tokio::spawn(async move {
-        // No Nagle: chat frames are small and latency matters more than
-        // packet count.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-            }
-        });
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-            let _ = stop.wait_for(|s| *s).await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "http server failed");
-        }
-    });
+    let app = transport::router(state.clone());
+    let limits =
+        transport::accept::AcceptLimits::resolve(&state.config.http, transport::accept::fd_limit());
+    tracing::debug!(?limits, "connection limits");
+    let http = tokio::spawn(transport::accept::serve(
+        listener,
+        app,
+        limits,
+        state.shutdown.clone(),
+    ));
     tracing::info!(%addr, "natter is listening");
     Ok(Running {
         addr,

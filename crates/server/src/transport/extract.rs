@@ -12,21 +12,28 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use natter_proto::ErrorCode;
 use serde::de::DeserializeOwned;
+use std::time::Duration;
 
 /// A JSON body whose rejections use the API's error format.
 pub struct Json<T>(pub T);
 
-impl<S, T> FromRequest<S> for Json<T>
+impl<T> FromRequest<AppState> for Json<T>
 where
     T: DeserializeOwned,
-    S: Send + Sync,
 {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Json(v)),
-            Err(rejection) => Err(json_rejection(rejection)),
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        // A body sent half and then held would keep the request (and its
+        // connection) forever: it has a deadline of its own.
+        let deadline = Duration::from_secs(state.config.http.body_timeout_secs);
+        match tokio::time::timeout(deadline, axum::Json::<T>::from_request(req, state)).await {
+            Ok(Ok(axum::Json(v))) => Ok(Json(v)),
+            Ok(Err(rejection)) => Err(json_rejection(rejection)),
+            Err(_) => Err(ApiError::new(
+                ErrorCode::RequestTimeout,
+                "the request body did not arrive in time",
+            )),
         }
     }
 }

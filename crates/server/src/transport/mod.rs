@@ -4,6 +4,7 @@
 //! encoder of server frames; domain errors become wire errors here
 //! ([`error`]) and nowhere else.
 
+pub mod accept;
 pub mod encode;
 pub mod error;
 pub mod extract;

@@ -5,6 +5,7 @@
 
 mod auth;
 mod bad_input;
+mod connections;
 mod harness;
 mod messaging;
 mod signals;
