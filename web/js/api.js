@@ -17,7 +17,7 @@ export class ApiError extends Error {
 
   /** Worth retrying unchanged later (protocol.md §9). */
   get retryable() {
-    return ['internal', 'unavailable', 'rate_limited', 'network'].includes(this.code);
+    return ['internal', 'unavailable', 'rate_limited', 'storage_full', 'request_timeout', 'network'].includes(this.code);
   }
 }
 

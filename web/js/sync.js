@@ -429,7 +429,7 @@ export class Sync {
     this.inflight.delete(clientId);
     const entry = this.outbox.get(clientId);
     if (!entry) return;
-    if (['internal', 'unavailable', 'rate_limited'].includes(error?.code)) {
+    if (['internal', 'unavailable', 'rate_limited', 'storage_full'].includes(error?.code)) {
       const wait = (error.retry_after ?? 0) * 1000 || RETRY_SEND_MS;
       setTimeout(() => this.flushOutbox(), wait);
       return;

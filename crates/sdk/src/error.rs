@@ -146,7 +146,11 @@ impl Error {
 pub(crate) fn is_retryable_code(code: ErrorCode) -> bool {
     matches!(
         code,
-        ErrorCode::Internal | ErrorCode::Unavailable | ErrorCode::RateLimited
+        ErrorCode::Internal
+            | ErrorCode::Unavailable
+            | ErrorCode::RateLimited
+            | ErrorCode::StorageFull
+            | ErrorCode::RequestTimeout
     )
 }
 

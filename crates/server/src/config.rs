@@ -155,7 +155,8 @@ pub struct AuthConfig {
     pub access_ttl_secs: u64,
     /// Refresh token lifetime, seconds (each refresh starts a new one).
     pub refresh_ttl_secs: u64,
-    /// Login attempts allowed per account per window.
+    /// Login attempts allowed per account from one client address per window
+    /// (other addresses keep theirs, so nobody can lock an owner out).
     pub login_attempts_per_account: u32,
     /// Login and registration attempts allowed per client address per window.
     pub login_attempts_per_address: u32,
@@ -165,6 +166,19 @@ pub struct AuthConfig {
     pub argon2_memory_kib: u32,
     /// Argon2id passes.
     pub argon2_iterations: u32,
+    /// Most time, in ms, the password-hashing queue may hold: a login or
+    /// registration that would wait longer is refused at once with
+    /// `unavailable` and a retry time, and queued work whose deadline (twice
+    /// this) passed or whose client left is skipped. At least 1.
+    pub hash_queue_ms: u64,
+    /// Failed and successful login attempts on one account, from all
+    /// addresses together, per window, after which every further attempt on
+    /// it waits `login_slowdown_ms` first: a flood from many addresses slows
+    /// the account's logins but never locks its owner out. At least 1.
+    pub login_slowdown_after: u32,
+    /// The wait, in ms, of each login attempt on an account past
+    /// `login_slowdown_after`.
+    pub login_slowdown_ms: u64,
 }
 
 impl Default for AuthConfig {
@@ -177,6 +191,9 @@ impl Default for AuthConfig {
             login_window_secs: 300,
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
+            hash_queue_ms: 2_000,
+            login_slowdown_after: 100,
+            login_slowdown_ms: 1_000,
         }
     }
 }
@@ -249,6 +266,9 @@ impl Config {
             || a.login_window_secs == 0
         {
             errs.push("auth: login limits and window must be at least 1".into());
+        }
+        if a.hash_queue_ms == 0 || a.login_slowdown_after == 0 {
+            errs.push("auth: hash_queue_ms and login_slowdown_after must be at least 1".into());
         }
         if a.argon2_memory_kib < 8 || a.argon2_iterations == 0 {
             errs.push("auth: argon2_memory_kib must be >= 8 and argon2_iterations >= 1".into());

@@ -74,6 +74,18 @@ pub enum DomainError {
     /// which.
     #[error("{0}")]
     Unavailable(&'static str),
+    /// Too much work is queued for this kind of request; retry after
+    /// `retry_after` seconds.
+    #[error("{what}")]
+    Overloaded {
+        /// What is overloaded, as a client may read it.
+        what: &'static str,
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+    /// The server's storage is full; nothing was stored.
+    #[error("the server's storage is full; nothing was stored, retry later")]
+    StorageFull,
     /// Something failed inside the server. The cause is for logs only.
     #[error("internal error; retry later")]
     Internal(String),
@@ -102,6 +114,7 @@ impl From<StoreError> for DomainError {
             StoreError::CursorGone { head } => DomainError::ResyncRequired { head },
             StoreError::Invalid(what) => DomainError::Invalid(what.to_owned()),
             StoreError::Unavailable => DomainError::Unavailable("server is shutting down; retry"),
+            StoreError::StorageFull => DomainError::StorageFull,
             other => DomainError::internal(other),
         }
     }

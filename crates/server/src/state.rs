@@ -43,10 +43,12 @@ pub struct AppInner {
     pub tokens: Tokens,
     /// Password hasher.
     pub passwords: Passwords,
-    /// Failed logins per account.
+    /// Login attempts per account and client address.
     pub login_by_account: Arc<dyn RateLimit>,
     /// Login and registration attempts per client address.
     pub login_by_address: Arc<dyn RateLimit>,
+    /// Login attempts per account from all addresses (slows, never locks).
+    pub login_slowdown: Arc<dyn RateLimit>,
     /// Caps live connections.
     pub connection_slots: Arc<Semaphore>,
     /// Flips to true when the server starts shutting down.

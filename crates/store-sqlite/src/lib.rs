@@ -47,6 +47,7 @@ use natter_store::*;
 use pool::ReadPool;
 use rusqlite::Connection;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use writer::{Ctx, FeedSlot, FnJob, Job};
@@ -62,6 +63,10 @@ pub struct SqliteOptions {
     pub readers: usize,
     /// Capacity of the commit feed, in batches.
     pub feed: usize,
+    /// Most pages the database file may grow to (`PRAGMA max_page_count`);
+    /// `None` for SQLite's own limit. Writes past it fail as a full disk
+    /// does, with [`StoreError::StorageFull`].
+    pub max_page_count: Option<u32>,
 }
 
 impl Default for SqliteOptions {
@@ -71,6 +76,7 @@ impl Default for SqliteOptions {
             queue: 8192,
             readers: 4,
             feed: 1024,
+            max_page_count: None,
         }
     }
 }
@@ -84,11 +90,20 @@ pub struct SqliteStore {
     readers: ReadPool,
     feed: FeedSlot,
     feed_capacity: usize,
+    /// Set while the last batch failed for lack of room; readiness reports
+    /// it until a batch commits again.
+    full: Arc<AtomicBool>,
 }
 
-/// A driver error as the store reports it.
+/// A driver error as the store reports it: a full disk (or database size
+/// limit) is [`StoreError::StorageFull`], everything else internal.
 pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
-    StoreError::Internal(e.to_string())
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull => {
+            StoreError::StorageFull
+        }
+        _ => StoreError::Internal(e.to_string()),
+    }
 }
 
 /// Whether the statement failed on a unique or primary key constraint.
@@ -120,14 +135,20 @@ impl SqliteStore {
              PRAGMA journal_size_limit = 67108864;",
         )
         .map_err(db_err)?;
+        if let Some(pages) = opts.max_page_count {
+            conn.pragma_update(None, "max_page_count", pages)
+                .map_err(db_err)?;
+        }
         migrate::migrate(&mut conn)?;
         let (tx, rx) = mpsc::channel(opts.queue.max(1));
         let feed: FeedSlot = Arc::new(Mutex::new(None));
         let feed2 = feed.clone();
         let max_batch = opts.max_batch.max(1);
+        let full = Arc::new(AtomicBool::new(false));
+        let full2 = full.clone();
         let handle = std::thread::Builder::new()
             .name("natter-sqlite-writer".into())
-            .spawn(move || writer::run(conn, rx, feed2, max_batch))
+            .spawn(move || writer::run(conn, rx, feed2, max_batch, full2))
             .map_err(|e| StoreError::Internal(format!("cannot start writer: {e}")))?;
         Ok(Self {
             jobs: Mutex::new(Some(tx)),
@@ -136,7 +157,23 @@ impl SqliteStore {
             readers: ReadPool::new(path, opts.readers),
             feed,
             feed_capacity: opts.feed.max(1),
+            full,
         })
+    }
+
+    /// Changes the most pages the database may grow to (see
+    /// [`SqliteOptions::max_page_count`]), for quotas and for tests of a
+    /// full disk. Returns the limit now in force (SQLite never sets it below
+    /// the current size).
+    pub async fn set_max_page_count(&self, pages: u32) -> Result<u32> {
+        self.write(move |ctx| {
+            ctx.conn
+                .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+                    r.get::<_, u32>(0)
+                })
+                .map_err(db_err)
+        })
+        .await
     }
 
     /// Runs `f` on the writer thread, inside the next batch's transaction,
@@ -313,6 +350,9 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<()> {
+        if self.full.load(Ordering::Acquire) {
+            return Err(StoreError::StorageFull);
+        }
         self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err))
             .await
     }
@@ -349,4 +389,48 @@ mod tests {
     }
 
     natter_store::conformance_suite!(open);
+
+    fn user(n: usize) -> NewUser {
+        NewUser {
+            id: UserId::new(),
+            username: format!("user{n}"),
+            password_hash: "x".repeat(200),
+            now: 0,
+        }
+    }
+
+    /// A full disk (here: the database's page limit, which fails writes the
+    /// same way) refuses writes with `StorageFull`, stores nothing of them,
+    /// shows in `ping`, and clears by itself once there is room.
+    #[tokio::test]
+    async fn a_full_database_refuses_writes_and_recovers_without_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            SqliteStore::open(&dir.path().join("natter.db"), SqliteOptions::default()).unwrap();
+        let size = store.set_max_page_count(1).await.unwrap();
+        assert_eq!(store.set_max_page_count(size + 4).await.unwrap(), size + 4);
+        let mut stored = 0;
+        let refused = loop {
+            match store.create_user(user(stored)).await {
+                Ok(_) => stored += 1,
+                Err(e) => break e,
+            }
+            assert!(stored < 100_000, "the page limit never took effect");
+        };
+        assert!(matches!(refused, StoreError::StorageFull), "{refused:?}");
+        assert!(matches!(store.ping().await, Err(StoreError::StorageFull)));
+        // The refused user was not stored; those before it were.
+        assert!(
+            store
+                .user_by_name(&format!("user{stored}"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(store.user_by_name("user0").await.unwrap().is_some());
+        // Room again: the next write commits and readiness recovers.
+        store.set_max_page_count(size + 1000).await.unwrap();
+        store.create_user(user(stored)).await.unwrap();
+        store.ping().await.unwrap();
+    }
 }

@@ -11,6 +11,7 @@
 use crate::cache::WriterCache;
 use natter_store::{CommitBatch, Committed, Result, StoreError};
 use rusqlite::Connection;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
@@ -31,6 +32,8 @@ pub(crate) trait Job: Send {
     fn run(&mut self, ctx: &mut Ctx<'_>) -> bool;
     /// Delivers the result; `commit` tells whether the batch committed.
     fn finish(self: Box<Self>, commit: Result<(), &StoreError>);
+    /// True when the job failed for lack of room.
+    fn failed_full(&self) -> bool;
 }
 
 /// A job made of a closure and the channel its result goes back on.
@@ -74,12 +77,17 @@ where
                 .result
                 .take()
                 .unwrap_or_else(|| Err(StoreError::Internal("job did not run".into()))),
+            Err(StoreError::StorageFull) => Err(StoreError::StorageFull),
             Err(e) => Err(StoreError::Internal(format!("batch not committed: {e}"))),
         };
         if let Some(reply) = self.reply.take() {
             // The caller may have given up waiting; the outcome stands anyway.
             let _ = reply.send(out);
         }
+    }
+
+    fn failed_full(&self) -> bool {
+        matches!(self.result, Some(Err(StoreError::StorageFull)))
     }
 }
 
@@ -92,6 +100,7 @@ pub(crate) fn run(
     mut jobs: mpsc::Receiver<Box<dyn Job>>,
     feed: FeedSlot,
     max_batch: usize,
+    full: Arc<AtomicBool>,
 ) {
     let mut cache = WriterCache::default();
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
@@ -111,6 +120,9 @@ pub(crate) fn run(
             committed.clear();
         }
         let err = outcome.err();
+        let now_full = matches!(err, Some(StoreError::StorageFull))
+            || (err.is_none() && batch.iter().any(|j| j.failed_full()));
+        note_room(&full, now_full);
         for job in batch.drain(..) {
             job.finish(match &err {
                 None => Ok(()),
@@ -128,6 +140,21 @@ pub(crate) fn run(
                 // rather than an unbounded queue. A closed feed is ignored.
                 let _ = sender.blocking_send(Arc::new(committed));
             }
+        }
+    }
+}
+
+/// Records whether storage is full, logging each change once (a full disk
+/// fails every write; one line says so, and one more when there is room
+/// again).
+fn note_room(full: &AtomicBool, now_full: bool) {
+    if full.swap(now_full, Ordering::AcqRel) != now_full {
+        if now_full {
+            tracing::error!(
+                "storage is full: writes are refused (storage_full) and /readyz answers 503 until there is room"
+            );
+        } else {
+            tracing::info!("storage has room again: writes are accepted");
         }
     }
 }
@@ -162,6 +189,15 @@ fn run_batch(
                 // The job's own error goes back to its caller; undo its
                 // writes and forget what the cache saw during it.
                 cache.clear();
+                if conn.is_autocommit() {
+                    // SQLite rolled the whole transaction back itself (it
+                    // does on a full disk): every job of the batch failed.
+                    return Err(if job.failed_full() {
+                        StoreError::StorageFull
+                    } else {
+                        StoreError::Internal("the database rolled the batch back".into())
+                    });
+                }
                 if let Err(e) = conn
                     .execute_batch("ROLLBACK TO job; RELEASE job")
                     .map_err(crate::db_err)

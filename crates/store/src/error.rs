@@ -29,6 +29,10 @@ pub enum StoreError {
     /// The store is closed or overloaded.
     #[error("store unavailable")]
     Unavailable,
+    /// The database's storage is full (the disk, or a configured size
+    /// limit); the write was not made. Clears by itself once there is room.
+    #[error("storage is full")]
+    StorageFull,
     /// A database failure. The text is for logs only.
     #[error("database error: {0}")]
     Internal(String),

@@ -84,6 +84,9 @@ pub struct Shared {
     pub login_by_account: Arc<dyn RateLimit>,
     /// Login and registration attempts per client address.
     pub login_by_address: Arc<dyn RateLimit>,
+    /// Login attempts per account from every address together (past its
+    /// limit, attempts are slowed, never refused).
+    pub login_slowdown: Arc<dyn RateLimit>,
     /// Who is online.
     pub presence: Arc<dyn PresenceRegistry>,
     /// Who is typing where.
@@ -103,6 +106,10 @@ impl Shared {
             )),
             login_by_address: Arc::new(local::LocalRateLimit::new(
                 config.auth.login_attempts_per_address,
+                window,
+            )),
+            login_slowdown: Arc::new(local::LocalRateLimit::new(
+                config.auth.login_slowdown_after,
                 window,
             )),
             presence: Arc::new(local::LocalPresence::default()),

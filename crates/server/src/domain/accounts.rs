@@ -46,8 +46,20 @@ pub async fn login(state: &AppState, creds: Credentials, addr: IpAddr) -> Result
     if username.is_empty() || username.len() > 64 || creds.password.len() > 1024 {
         return Err(DomainError::InvalidCredentials);
     }
-    let account_key = format!("user:{username}");
+    // Failures lock out only the address they come from: anyone can learn
+    // a username, so a count per account alone would let a stranger lock
+    // its owner out. From all addresses together, an account past its
+    // limit is slowed, never refused.
+    let account_key = format!("user:{username}|{addr}");
     state.login_by_account.hit(&account_key)?;
+    if state
+        .login_slowdown
+        .hit(&format!("user:{username}"))
+        .is_err()
+    {
+        let wait = std::time::Duration::from_millis(state.config.auth.login_slowdown_ms);
+        tokio::time::sleep(wait).await;
+    }
     let user = state.store.user_by_name(&username).await?;
     let ok = state
         .passwords

@@ -7,6 +7,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use natter_proto::{Cursor, ErrorBody, ErrorCode, ErrorResponse};
 
+/// How long a client is asked to wait after `storage_full`: long enough for
+/// an operator to free space, short enough that an outbox drains soon after.
+pub const STORAGE_FULL_RETRY_SECS: u64 = 30;
+
 /// An error as a client sees it.
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -78,7 +82,8 @@ impl From<DomainError> for ApiError {
             DomainError::IdempotencyConflict => ErrorCode::IdempotencyConflict,
             DomainError::ResyncRequired { .. } => ErrorCode::ResyncRequired,
             DomainError::RateLimited(_) => ErrorCode::RateLimited,
-            DomainError::Unavailable(_) => ErrorCode::Unavailable,
+            DomainError::Unavailable(_) | DomainError::Overloaded { .. } => ErrorCode::Unavailable,
+            DomainError::StorageFull => ErrorCode::StorageFull,
             DomainError::Internal(cause) => return ApiError::internal(cause),
         };
         ApiError {
@@ -86,6 +91,8 @@ impl From<DomainError> for ApiError {
             message: e.to_string(),
             retry_after: match e {
                 DomainError::RateLimited(secs) => Some(secs),
+                DomainError::Overloaded { retry_after, .. } => Some(retry_after),
+                DomainError::StorageFull => Some(STORAGE_FULL_RETRY_SECS),
                 _ => None,
             },
             resync: match e {

@@ -82,13 +82,15 @@ async fn healthz() -> Json<Health> {
     })
 }
 
-/// `GET /readyz`: the database answers and the server is not shutting down.
+/// `GET /readyz`: the database answers, has room to write, and the server
+/// is not shutting down.
 async fn readyz(State(state): State<AppState>) -> Response {
     let status = if *state.shutdown.borrow() {
         "shutting down".to_owned()
     } else {
         match state.store.ping().await {
             Ok(()) => "ok".to_owned(),
+            Err(natter_store::StoreError::StorageFull) => "storage full".to_owned(),
             Err(e) => {
                 tracing::warn!(error = %e, "readiness check failed");
                 "database unavailable".to_owned()

@@ -240,7 +240,12 @@ impl Conn {
                     reason: "resync",
                 }));
             }
-            Err(e @ (DomainError::Unavailable(_) | DomainError::Internal(_))) => {
+            Err(
+                e @ (DomainError::Unavailable(_)
+                | DomainError::Overloaded { .. }
+                | DomainError::StorageFull
+                | DomainError::Internal(_)),
+            ) => {
                 return self.write_error(&e.into()).await.err().or(Some(Closing {
                     code: close::TRY_AGAIN,
                     reason: "try again",

@@ -256,3 +256,85 @@ async fn published_limits_are_the_enforced_ones() {
         .unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::MessageTooLong));
 }
+
+/// A login from the source address `127.0.0.n`.
+async fn login_from(server: &TestServer, n: u8, name: &str, password: &str) -> reqwest::Response {
+    let http = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, n]))
+        .build()
+        .unwrap();
+    http.post(format!("{}/v1/auth/login", server.url()))
+        .json(&serde_json::json!({"username": name, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn failures_from_other_addresses_never_lock_the_owner_out() {
+    let server = TestServer::start_with(|c| {
+        c.auth.login_attempts_per_account = 3;
+        c.auth.login_slowdown_after = 5;
+        c.auth.login_slowdown_ms = 10;
+    })
+    .await;
+    let alice = server.user("alice").await;
+    let name = alice.session().unwrap().username;
+    // A stranger at 127.0.0.7 guesses until refused.
+    for _ in 0..3 {
+        let r = login_from(&server, 7, &name, "wrong password!").await;
+        assert_eq!(r.status(), 401);
+    }
+    let r = login_from(&server, 7, &name, "wrong password!").await;
+    assert_eq!(r.status(), 429, "the guessing address is throttled");
+    // Alice, elsewhere, logs in at once.
+    let r = login_from(&server, 8, &name, PASSWORD).await;
+    assert_eq!(r.status(), 200, "the owner is not locked out");
+    // Guesses from many more addresses push the account past its
+    // all-addresses limit: logins slow down but still succeed.
+    for n in 20..30 {
+        let r = login_from(&server, n, &name, "wrong password!").await;
+        assert_eq!(r.status(), 401);
+    }
+    let r = login_from(&server, 9, &name, PASSWORD).await;
+    assert_eq!(r.status(), 200, "slowed, never locked");
+}
+
+#[tokio::test]
+async fn a_login_flood_is_shed_early_with_a_retry_time() {
+    let server = TestServer::start_with(|c| {
+        c.auth.argon2_memory_kib = 2048;
+        c.auth.argon2_iterations = 2;
+        c.auth.hash_queue_ms = 20;
+        c.auth.login_attempts_per_account = 10_000;
+        c.auth.login_slowdown_after = 10_000;
+    })
+    .await;
+    let alice = server.user("alice").await;
+    let name = alice.session().unwrap().username;
+    let http = reqwest::Client::new();
+    let flood = (0..120).map(|_| {
+        http.post(format!("{}/v1/auth/login", server.url()))
+            .json(&serde_json::json!({"username": name, "password": "wrong password!"}))
+            .send()
+    });
+    let (answers, me) = tokio::join!(futures_util::future::join_all(flood), alice.me());
+    // Requests that need no password check are served beside the flood.
+    assert_eq!(me.unwrap().id, alice.user_id().unwrap());
+    let mut shed = 0;
+    for a in answers {
+        let a = a.unwrap();
+        match a.status().as_u16() {
+            401 => {}
+            503 => {
+                let retry = a.headers()["retry-after"].to_str().unwrap().parse::<u64>();
+                assert!(matches!(retry, Ok(1..=60)), "{retry:?}");
+                let body: serde_json::Value = a.json().await.unwrap();
+                assert_eq!(body["error"]["code"], "unavailable");
+                shed += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(shed > 0, "a flood beyond the hashing budget is shed");
+}

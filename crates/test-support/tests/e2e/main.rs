@@ -9,6 +9,7 @@ mod connections;
 mod harness;
 mod messaging;
 mod signals;
+mod storage;
 mod transports;
 
 use natter_proto::{ClientId, ConversationId, Event, EventBody};
