@@ -142,8 +142,11 @@ pub async fn start_on(
     ];
 
     let app = transport::router(state.clone());
-    let limits =
-        transport::accept::AcceptLimits::resolve(&state.config.http, transport::accept::fd_limit());
+    let limits = transport::accept::AcceptLimits::resolve(
+        &state.config.http,
+        Duration::from_secs(state.config.gateway.write_timeout_secs),
+        transport::accept::fd_limit(),
+    );
     tracing::debug!(?limits, "connection limits");
     let http = tokio::spawn(transport::accept::serve(
         listener,

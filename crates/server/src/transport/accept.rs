@@ -51,11 +51,14 @@ pub struct AcceptLimits {
     pub max_total: usize,
     /// Most connections held for one client address (0: no cap).
     pub max_per_address: usize,
+    /// A write that makes no progress this long fails, and the connection
+    /// with it (a client that stopped reading).
+    pub write_timeout: Duration,
 }
 
 impl AcceptLimits {
     /// The limits for `cfg`, given the process's open-file limit (if known).
-    pub fn resolve(cfg: &HttpConfig, fd_limit: Option<u64>) -> Self {
+    pub fn resolve(cfg: &HttpConfig, write_timeout: Duration, fd_limit: Option<u64>) -> Self {
         let by_fds = fd_limit.map(|n| (n as usize).saturating_sub(cfg.fd_reserve).max(1));
         let max_total = match (cfg.max_connections, by_fds) {
             (0, Some(f)) => f,
@@ -67,6 +70,7 @@ impl AcceptLimits {
             header_timeout: Duration::from_secs(cfg.header_timeout_secs),
             max_total,
             max_per_address: cfg.max_connections_per_address,
+            write_timeout,
         }
     }
 }
@@ -188,10 +192,46 @@ impl Drop for Slot {
     }
 }
 
-/// A TCP stream that carries its slot.
+/// A TCP stream that carries its slot, and fails a write that makes no
+/// progress for the write timeout: a client that stops reading would
+/// otherwise hold its connection (and, for an event stream, its presence)
+/// forever. It sits under every transport (HTTP answers, SSE, long-poll and
+/// upgraded WebSockets), so one rule closes stuck sockets of every kind.
 struct Counted {
     tcp: TcpStream,
     _slot: Slot,
+    write_timeout: Duration,
+    /// Running while writes are blocked; reset by any progress.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Counted {
+    /// Passes a write's outcome through, timing how long it stays pending.
+    fn watch<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        p: Poll<std::io::Result<T>>,
+    ) -> Poll<std::io::Result<T>> {
+        match p {
+            Poll::Pending => {
+                let timeout = self.write_timeout;
+                let timer = self
+                    .stalled
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                match timer.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the client stopped reading",
+                    ))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+            ready => {
+                self.stalled = None;
+                ready
+            }
+        }
+    }
 }
 
 impl AsyncRead for Counted {
@@ -210,15 +250,18 @@ impl AsyncWrite for Counted {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.tcp).poll_write(cx, buf)
+        let p = Pin::new(&mut self.tcp).poll_write(cx, buf);
+        self.watch(cx, p)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.tcp).poll_flush(cx)
+        let p = Pin::new(&mut self.tcp).poll_flush(cx);
+        self.watch(cx, p)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.tcp).poll_shutdown(cx)
+        let p = Pin::new(&mut self.tcp).poll_shutdown(cx);
+        self.watch(cx, p)
     }
 
     fn poll_write_vectored(
@@ -226,7 +269,8 @@ impl AsyncWrite for Counted {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs)
+        let p = Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs);
+        self.watch(cx, p)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -326,7 +370,12 @@ pub async fn serve(
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
-        let io = TokioIo::new(Counted { tcp, _slot: slot });
+        let io = TokioIo::new(Counted {
+            tcp,
+            _slot: slot,
+            write_timeout: limits.write_timeout,
+            stalled: None,
+        });
         let app = app.clone();
         let builder = builder.clone();
         let mut stop = stop.clone();
@@ -389,6 +438,7 @@ mod tests {
                 header_timeout: Duration::from_secs(1),
                 max_total,
                 max_per_address,
+                write_timeout: Duration::from_secs(1),
             },
             book: Mutex::new(Book::default()),
         })
@@ -429,14 +479,20 @@ mod tests {
     #[test]
     fn limits_follow_the_descriptor_limit() {
         let cfg = HttpConfig::default();
-        let l = AcceptLimits::resolve(&cfg, Some(20_000));
+        let l = AcceptLimits::resolve(&cfg, Duration::from_secs(1), Some(20_000));
         assert_eq!(l.max_total, 20_000 - cfg.fd_reserve);
         let capped = HttpConfig {
             max_connections: 50,
             ..HttpConfig::default()
         };
-        assert_eq!(AcceptLimits::resolve(&capped, Some(20_000)).max_total, 50);
-        assert_eq!(AcceptLimits::resolve(&capped, None).max_total, 50);
+        assert_eq!(
+            AcceptLimits::resolve(&capped, Duration::from_secs(1), Some(20_000)).max_total,
+            50
+        );
+        assert_eq!(
+            AcceptLimits::resolve(&capped, Duration::from_secs(1), None).max_total,
+            50
+        );
     }
 
     trait ReadyNow {

@@ -103,8 +103,13 @@ pub async fn sse(State(state): State<AppState>, params: SseParams) -> ApiResult<
         .await;
         // The stream cannot carry anything from the client; while it is
         // open (keep-alives are being written) the user counts as heard.
+        // The response is dropped as soon as the client's connection
+        // closes (the HTTP layer reads its end of stream): that ends this
+        // task at once, not at the next write, so a departed client goes
+        // offline within the grace.
         tokio::select! {
             _ = presence::while_waiting(&task_state, claims.user, pump_sse(feed, &tx)) => {}
+            _ = tx.closed() => {}
             _ = shutdown.wait_for(|s| *s) => {}
         }
     });

@@ -108,11 +108,16 @@ impl Conn {
                 code: c.code,
                 reason: Utf8Bytes::from_static(c.reason),
             };
-            let _ = tokio::time::timeout(
-                self.write_timeout,
-                self.socket.send(Message::Close(Some(frame))),
-            )
-            .await;
+            // A client that stopped reading gets its close frame only if
+            // there is room for it now: waiting another write timeout would
+            // hold the stuck socket twice as long as documented.
+            let limit = if c.code == close::TRY_AGAIN && c.reason == TOO_SLOW {
+                Duration::from_millis(100)
+            } else {
+                self.write_timeout
+            };
+            let _ =
+                tokio::time::timeout(limit, self.socket.send(Message::Close(Some(frame)))).await;
         }
     }
 
@@ -516,6 +521,9 @@ fn parse(msg: Message) -> Parsed {
     }
 }
 
+/// The close reason for a client that stopped reading.
+const TOO_SLOW: &str = "client too slow";
+
 /// Bounds a socket write by `limit` and says how the connection ends when
 /// it fails.
 async fn bounded<E>(
@@ -531,7 +539,7 @@ async fn bounded<E>(
         }),
         Err(_) => Err(Closing {
             code: close::TRY_AGAIN,
-            reason: "client too slow",
+            reason: TOO_SLOW,
         }),
     }
 }

@@ -10,6 +10,7 @@ mod harness;
 mod messaging;
 mod signals;
 mod storage;
+mod stuck;
 mod transports;
 
 use natter_proto::{ClientId, ConversationId, Event, EventBody};
