@@ -449,6 +449,17 @@ impl Tokens {
         format!("{head}.{}", URL_SAFE_NO_PAD.encode(sig))
     }
 
+    /// The refresh token that replaces `presented`: derived from it with the
+    /// server's key, so a client that retries a refresh whose answer it lost
+    /// is answered the same successor (the store accepts such a retry only
+    /// within the grace and while the successor is unused), while nobody
+    /// without the key can predict it.
+    pub fn refresh_successor(&self, presented: &str) -> String {
+        let mut mac = self.mac(b"natter refresh successor v1\0");
+        mac.update(presented.as_bytes());
+        format!("r1.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    }
+
     /// Checks signature and expiry.
     pub fn verify(&self, token: &str) -> Result<Claims> {
         let invalid = || DomainError::TokenInvalid("invalid access token");

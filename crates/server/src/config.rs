@@ -155,6 +155,11 @@ pub struct AuthConfig {
     pub access_ttl_secs: u64,
     /// Refresh token lifetime, seconds (each refresh starts a new one).
     pub refresh_ttl_secs: u64,
+    /// Seconds after a refresh during which presenting the same refresh token
+    /// again (a retry whose answer was lost) is answered with the same new
+    /// refresh token instead of revoking the session, as long as that new
+    /// token has not been used yet. 0 turns retries off.
+    pub refresh_retry_grace_secs: u64,
     /// Login attempts allowed per account from one client address per window
     /// (other addresses keep theirs, so nobody can lock an owner out).
     pub login_attempts_per_account: u32,
@@ -186,6 +191,7 @@ impl Default for AuthConfig {
         Self {
             access_ttl_secs: 15 * 60,
             refresh_ttl_secs: 30 * 24 * 3600,
+            refresh_retry_grace_secs: 30,
             login_attempts_per_account: 10,
             login_attempts_per_address: 60,
             login_window_secs: 300,

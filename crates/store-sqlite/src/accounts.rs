@@ -108,48 +108,81 @@ pub(crate) fn session_by_id(c: &Connection, device: &DeviceId) -> Result<Option<
 /// Exchanges a refresh token for its replacement; a token presented a
 /// second time revokes its session.
 pub(crate) fn rotate_refresh(c: &Connection, rot: &RefreshRotation) -> Result<RefreshOutcome> {
-    let found: Option<(Vec<u8>, bool, i64)> = c
+    type Found = (Vec<u8>, bool, i64, Option<i64>, Option<Vec<u8>>);
+    let found: Option<Found> = c
         .prepare_cached(
-            "SELECT device_id, superseded, expires_at FROM refresh_tokens WHERE hash = ?1",
+            "SELECT device_id, superseded, expires_at, superseded_at, successor
+             FROM refresh_tokens WHERE hash = ?1",
         )
         .and_then(|mut s| {
             s.query_row([rot.presented.as_slice()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })
             .optional()
         })
         .map_err(db_err)?;
-    let Some((device, superseded, expires_at)) = found else {
+    let Some((device, superseded, expires_at, superseded_at, successor)) = found else {
         return Ok(RefreshOutcome::Unknown);
     };
     let device = device_id(&device)?;
-    let Some(session) = session_by_id(c, &device)? else {
+    let Some(mut session) = session_by_id(c, &device)? else {
         return Ok(RefreshOutcome::Unknown);
     };
     if session.revoked_at.is_some() {
         return Ok(RefreshOutcome::Revoked(session));
     }
     if superseded {
+        let in_grace = rot.retry_grace_ms > 0
+            && superseded_at.is_some_and(|at| rot.now - at <= rot.retry_grace_ms)
+            && successor.as_deref() == Some(rot.replacement.as_slice())
+            && !is_superseded(c, &rot.replacement)?;
+        if in_grace {
+            touch_session(c, &device, rot.now)?;
+            session.last_active_at = rot.now;
+            return Ok(RefreshOutcome::Rotated(session));
+        }
         c.prepare_cached("UPDATE sessions SET revoked_at = ?2 WHERE device_id = ?1")
             .and_then(|mut s| s.execute(params![device.as_bytes(), rot.now]))
             .map_err(db_err)?;
-        let mut session = session;
         session.revoked_at = Some(rot.now);
         return Ok(RefreshOutcome::Reused(session));
     }
     if expires_at <= rot.now {
         return Ok(RefreshOutcome::Expired);
     }
-    c.prepare_cached("UPDATE refresh_tokens SET superseded = 1 WHERE hash = ?1")
-        .and_then(|mut s| s.execute([rot.presented.as_slice()]))
-        .map_err(db_err)?;
+    c.prepare_cached(
+        "UPDATE refresh_tokens SET superseded = 1, superseded_at = ?2, successor = ?3 WHERE hash = ?1",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            rot.presented.as_slice(),
+            rot.now,
+            rot.replacement.as_slice()
+        ])
+    })
+    .map_err(db_err)?;
     insert_refresh_token(c, &rot.replacement, &device, rot.replacement_expires_at)?;
-    c.prepare_cached("UPDATE sessions SET last_active_at = ?2 WHERE device_id = ?1")
-        .and_then(|mut s| s.execute(params![device.as_bytes(), rot.now]))
-        .map_err(db_err)?;
-    let mut session = session;
+    touch_session(c, &device, rot.now)?;
     session.last_active_at = rot.now;
     Ok(RefreshOutcome::Rotated(session))
+}
+
+/// True when the refresh token with this hash was already exchanged.
+fn is_superseded(c: &Connection, hash: &[u8; 32]) -> Result<bool> {
+    c.prepare_cached("SELECT superseded FROM refresh_tokens WHERE hash = ?1")
+        .and_then(|mut s| {
+            s.query_row([hash.as_slice()], |r| r.get::<_, bool>(0))
+                .optional()
+        })
+        .map(|v| v.unwrap_or(false))
+        .map_err(db_err)
+}
+
+fn touch_session(c: &Connection, device: &DeviceId, now: i64) -> Result<()> {
+    c.prepare_cached("UPDATE sessions SET last_active_at = ?2 WHERE device_id = ?1")
+        .and_then(|mut s| s.execute(params![device.as_bytes(), now]))
+        .map_err(db_err)?;
+    Ok(())
 }
 
 /// Stores a refresh token (by hash) for a device session. Every token ever

@@ -137,4 +137,10 @@ CREATE TABLE user_items (
 UPDATE users SET log_floor = (SELECT pos FROM log_head WHERE id = 0);
 DROP TABLE user_log;
 "#,
+    // 4: a refresh retried after its answer was lost gets the same answer.
+    r#"
+-- when a refresh token was exchanged, and for which successor (by hash)
+ALTER TABLE refresh_tokens ADD COLUMN superseded_at INTEGER;
+ALTER TABLE refresh_tokens ADD COLUMN successor BLOB;
+"#,
 ];

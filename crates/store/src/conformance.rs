@@ -24,6 +24,7 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@tests $open;
             users_are_unique_by_name,
             refresh_tokens_rotate_and_reuse_revokes,
+            a_refresh_retried_within_the_grace_gets_the_same_successor,
             sessions_can_be_listed_and_revoked,
             direct_conversations_are_unique_per_pair,
             groups_add_members_and_log_them,
@@ -156,6 +157,103 @@ pub async fn users_are_unique_by_name(store: Arc<dyn Store>) {
     assert!(store.user(UserId::new()).await.unwrap().is_none());
 }
 
+/// A refresh whose answer was lost can be retried: the same presented token
+/// with the same successor, within the grace, rotates again to that
+/// successor (nothing new is stored). Anything else is reuse: another
+/// successor, after the grace, or once the successor itself was used.
+pub async fn a_refresh_retried_within_the_grace_gets_the_same_successor(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let rotate = |from: u8, to: u8, at: i64| RefreshRotation {
+        presented: [from; 32],
+        replacement: [to; 32],
+        replacement_expires_at: at + 60_000,
+        now: at,
+        retry_grace_ms: 30_000,
+    };
+    let t = now();
+    let s = store
+        .create_session(session(alice, 1, t + 60_000))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.rotate_refresh(rotate(1, 2, t)).await.unwrap(),
+        RefreshOutcome::Rotated(_)
+    ));
+    // The retry, 10 s later: the same answer.
+    assert!(matches!(
+        store.rotate_refresh(rotate(1, 2, t + 10_000)).await.unwrap(),
+        RefreshOutcome::Rotated(r) if r.device == s.device
+    ));
+    // The successor works, once.
+    assert!(matches!(
+        store
+            .rotate_refresh(rotate(2, 3, t + 11_000))
+            .await
+            .unwrap(),
+        RefreshOutcome::Rotated(_)
+    ));
+    // Token 1 again, now that its successor was used: reuse.
+    assert!(matches!(
+        store
+            .rotate_refresh(rotate(1, 2, t + 12_000))
+            .await
+            .unwrap(),
+        RefreshOutcome::Reused(_)
+    ));
+
+    // A retry after the grace is reuse too.
+    let late = store
+        .create_session(session(alice, 20, t + 60_000))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.rotate_refresh(rotate(20, 21, t)).await.unwrap(),
+        RefreshOutcome::Rotated(_)
+    ));
+    assert!(matches!(
+        store
+            .rotate_refresh(rotate(20, 21, t + 30_001))
+            .await
+            .unwrap(),
+        RefreshOutcome::Reused(_)
+    ));
+    assert!(
+        store
+            .session(late.device)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+
+    // And so is a different successor inside the grace.
+    let other = store
+        .create_session(session(alice, 30, t + 60_000))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.rotate_refresh(rotate(30, 31, t)).await.unwrap(),
+        RefreshOutcome::Rotated(_)
+    ));
+    assert!(matches!(
+        store
+            .rotate_refresh(rotate(30, 32, t + 1_000))
+            .await
+            .unwrap(),
+        RefreshOutcome::Reused(_)
+    ));
+    assert!(
+        store
+            .session(other.device)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+}
+
 fn session(user: UserId, hash: u8, expires_at: i64) -> NewSession {
     NewSession {
         device: DeviceId::new(),
@@ -179,6 +277,7 @@ pub async fn refresh_tokens_rotate_and_reuse_revokes(store: Arc<dyn Store>) {
         replacement: [to; 32],
         replacement_expires_at: now() + 60_000,
         now: now(),
+        retry_grace_ms: 0,
     };
     assert!(matches!(
         store.rotate_refresh(rotate(1, 2)).await.unwrap(),

@@ -82,6 +82,11 @@ pub struct RefreshRotation {
     pub replacement_expires_at: i64,
     /// Now, ms since the epoch.
     pub now: i64,
+    /// A token already exchanged less than this long ago (ms) for this same
+    /// `replacement`, whose replacement was not used yet, rotates again to
+    /// it ([`RefreshOutcome::Rotated`], nothing new stored): the retry of a
+    /// refresh whose answer was lost. 0 turns retries off.
+    pub retry_grace_ms: i64,
 }
 
 /// What a refresh-token exchange did.

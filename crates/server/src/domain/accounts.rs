@@ -126,7 +126,7 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<AuthSession> {
     if token.len() > 200 {
         return Err(DomainError::TokenInvalid("invalid refresh token"));
     }
-    let replacement = new_refresh_token();
+    let replacement = state.tokens.refresh_successor(token);
     let now = now_ms();
     let outcome = state
         .store
@@ -135,6 +135,7 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<AuthSession> {
             replacement: token_hash(&replacement),
             replacement_expires_at: now + state.config.auth.refresh_ttl_secs as i64 * 1000,
             now,
+            retry_grace_ms: state.config.auth.refresh_retry_grace_secs as i64 * 1000,
         })
         .await?;
     match outcome {

@@ -125,6 +125,8 @@ async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_session() {
     assert_eq!(second.device, first.device);
     assert_ne!(second.refresh_token, first.refresh_token);
     assert_eq!(alice.me().await.unwrap().device, first.device);
+    // Alice refreshes again, so the first token's successor is spent too.
+    alice.refresh().await.unwrap();
     // Someone replays the old refresh token: the server recognises the
     // reuse…
     let replay = reqwest::Client::new()
@@ -337,4 +339,40 @@ async fn a_login_flood_is_shed_early_with_a_retry_time() {
         }
     }
     assert!(shed > 0, "a flood beyond the hashing budget is shed");
+}
+
+#[tokio::test]
+async fn a_refresh_whose_answer_was_lost_can_be_retried() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let first = alice.session().unwrap();
+    let refresh = || {
+        reqwest::Client::new()
+            .post(format!("{}/v1/auth/refresh", server.url()))
+            .json(&json!({"refresh_token": first.refresh_token}))
+            .send()
+    };
+    // The answer to the first try is "lost"; the client retries with the
+    // same token and gets the same new refresh token, session intact.
+    let lost: natter_proto::AuthSession = refresh().await.unwrap().json().await.unwrap();
+    let retried = refresh().await.unwrap();
+    assert_eq!(retried.status(), 200);
+    let retried: natter_proto::AuthSession = retried.json().await.unwrap();
+    assert_eq!(retried.refresh_token, lost.refresh_token);
+    assert_eq!(retried.device, first.device);
+    assert_eq!(
+        me_with(&server, &retried.access_token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // Once the new token is used, the old one is reuse again.
+    let client = Client::with_session(&server.url(), retried).unwrap();
+    client.refresh().await.unwrap();
+    let late = refresh().await.unwrap();
+    assert_eq!(late.status(), 401);
+    let body: serde_json::Value = late.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "refresh_reused");
 }
