@@ -78,13 +78,11 @@ pub async fn login(state: &AppState, creds: Credentials, addr: IpAddr) -> Result
 }
 
 fn device_name(raw: Option<&str>) -> Result<String> {
-    let name = raw.unwrap_or("unnamed device").trim();
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(DomainError::Invalid(
-            "device_name must be 1 to 64 printable characters".into(),
-        ));
-    }
-    Ok(name.to_owned())
+    super::text::check_name(raw.unwrap_or("unnamed device"), 64).map_err(|()| {
+        DomainError::Invalid(
+            "device_name must be 1 to 64 characters, something visible among them, and no control or bidirectional-override characters".into(),
+        )
+    })
 }
 
 async fn new_session(state: &AppState, user: &UserRecord, name: String) -> Result<AuthSession> {

@@ -111,12 +111,11 @@ pub async fn create_conversation(
             (ConversationKind::Direct, None, vec![claims.user, user])
         }
         CreateConversation::Group { name, members } => {
-            let name = name.trim().to_owned();
-            if name.is_empty() || name.chars().count() > 128 || name.chars().any(char::is_control) {
-                return Err(DomainError::Invalid(
-                    "group names have 1 to 128 printable characters".into(),
-                ));
-            }
+            let name = super::text::check_name(&name, 128).map_err(|()| {
+                DomainError::Invalid(
+                    "group names have 1 to 128 characters, something visible among them, and no control or bidirectional-override characters".into(),
+                )
+            })?;
             let mut all = vec![claims.user];
             for m in members {
                 if !all.contains(&m) {

@@ -16,7 +16,7 @@ pub fn validate_message(state: &AppState, client_id: &ClientId, text: &str) -> R
             "client_id must be 1 to 64 printable ASCII characters".into(),
         ));
     }
-    if text.trim().is_empty() {
+    if super::text::is_blank(text) {
         return Err(DomainError::MessageEmpty);
     }
     let max = state.config.limits.max_message_bytes;

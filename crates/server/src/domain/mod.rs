@@ -12,6 +12,7 @@ pub mod messages;
 pub mod policy;
 pub mod presence;
 pub mod receipts;
+pub mod text;
 pub mod typing;
 
 pub use crate::error::DomainError;

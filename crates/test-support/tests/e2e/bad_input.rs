@@ -163,6 +163,21 @@ async fn bad_frames_get_typed_errors_and_change_nothing() {
             "message_empty",
         ),
         (
+            "a zero-width space only",
+            Message::text(send(conv.id, "e7", "\u{200B}")),
+            "message_empty",
+        ),
+        (
+            "a NUL byte only",
+            Message::text(send(conv.id, "e8", "\0")),
+            "message_empty",
+        ),
+        (
+            "joiners, marks and a variation selector only",
+            Message::text(send(conv.id, "e9", "\u{200D}\u{200E}\u{FE0F}\u{FEFF}")),
+            "message_empty",
+        ),
+        (
             "oversize message",
             Message::text(send(conv.id, "e3", &"x".repeat(max + 1))),
             "message_too_long",
@@ -484,5 +499,45 @@ async fn bad_http_requests_get_typed_errors() {
             .events
             .len(),
         1
+    );
+}
+
+#[tokio::test]
+async fn invisible_and_reordering_names_are_refused() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let http = reqwest::Client::new();
+    let token = alice.access_token().unwrap();
+    for name in [
+        "\u{200B}\u{200C}",
+        "\u{3164}",
+        "invoice\u{202E}gpj.exe",
+        "a\u{2067}b",
+    ] {
+        let r = http
+            .post(format!("{}/v1/conversations", server.url()))
+            .bearer_auth(&token)
+            .json(&json!({"kind": "group", "name": name, "members": []}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "group {name:?}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "bad_request");
+        let r = http
+            .post(format!("{}/v1/auth/login", server.url()))
+            .json(&json!({
+                "username": alice.session().unwrap().username,
+                "password": natter_test_support::PASSWORD,
+                "device_name": name,
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "device {name:?}");
+    }
+    assert!(
+        alice.conversations().await.unwrap().is_empty(),
+        "nothing was created"
     );
 }
