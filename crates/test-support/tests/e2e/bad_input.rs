@@ -163,6 +163,18 @@ async fn bad_frames_get_typed_errors_and_change_nothing() {
             "message_empty",
         ),
         (
+            "a receipt of an unknown kind",
+            Message::text(
+                json!({"type":"receipt","conv":conv.id,"kind":"seen","seq":1}).to_string(),
+            ),
+            "bad_request",
+        ),
+        (
+            "a frame with no type",
+            Message::text(r#"{"conv":"x"}"#),
+            "bad_request",
+        ),
+        (
             "a zero-width space only",
             Message::text(send(conv.id, "e7", "\u{200B}")),
             "message_empty",

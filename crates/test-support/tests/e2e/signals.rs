@@ -546,3 +546,52 @@ async fn a_new_contact_learns_presence_at_once() {
     a.close().await;
     b.close().await;
 }
+
+/// One rule for group summaries: the counts are the member rows as the
+/// caller sees them. Your own row is always true (so your own read counts,
+/// even when you hide read receipts); others' reads show as 0, and do not
+/// count, when either of you hides them.
+#[tokio::test]
+async fn a_summary_counts_exactly_the_rows_the_caller_sees() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let carol = server.user("carol").await;
+    let (b_id, c_id) = (bob.user_id().unwrap(), carol.user_id().unwrap());
+    let group = alice.create_group("club", &[b_id, c_id]).await.unwrap();
+    let sent = alice
+        .send_message(group.id, &ClientId::random(), "hi")
+        .await
+        .unwrap();
+    bob.set_privacy(Privacy {
+        read_receipts: false,
+        ..bob.privacy().await.unwrap()
+    })
+    .await
+    .unwrap();
+    bob.mark_read(group.id, sent.seq).await.unwrap();
+    carol.mark_read(group.id, sent.seq).await.unwrap();
+
+    let counted = |s: &natter_proto::ReceiptSummary| {
+        s.members.iter().filter(|m| m.read >= sent.seq).count() as u64
+    };
+    // Bob hides reads: he sees his own, not Carol's.
+    let seen_by_bob = bob.receipts(group.id, sent.seq).await.unwrap();
+    let row =
+        |s: &natter_proto::ReceiptSummary, u| s.members.iter().find(|m| m.user == u).unwrap().read;
+    assert_eq!(row(&seen_by_bob, b_id), sent.seq, "his own row is true");
+    assert_eq!(
+        row(&seen_by_bob, c_id),
+        0,
+        "others' reads are hidden from him"
+    );
+    assert_eq!(seen_by_bob.read, 1);
+    assert_eq!(seen_by_bob.read, counted(&seen_by_bob));
+    // Alice sees Carol's read, not Bob's.
+    let seen_by_alice = alice.receipts(group.id, sent.seq).await.unwrap();
+    assert_eq!(row(&seen_by_alice, b_id), 0);
+    assert_eq!(row(&seen_by_alice, c_id), sent.seq);
+    assert_eq!(seen_by_alice.read, 1);
+    assert_eq!(seen_by_alice.read, counted(&seen_by_alice));
+    assert_eq!((seen_by_alice.total, seen_by_alice.delivered), (2, 2));
+}
