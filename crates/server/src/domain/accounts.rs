@@ -78,7 +78,7 @@ pub async fn login(state: &AppState, creds: Credentials, addr: IpAddr) -> Result
 }
 
 fn device_name(raw: Option<&str>) -> Result<String> {
-    super::text::check_name(raw.unwrap_or("unnamed device"), 64).map_err(|()| {
+    super::text::check_name(raw.unwrap_or("unnamed device"), 64).ok_or_else(|| {
         DomainError::Invalid(
             "device_name must be 1 to 64 characters, something visible among them, and no control or bidirectional-override characters".into(),
         )

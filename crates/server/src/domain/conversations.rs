@@ -111,7 +111,7 @@ pub async fn create_conversation(
             (ConversationKind::Direct, None, vec![claims.user, user])
         }
         CreateConversation::Group { name, members } => {
-            let name = super::text::check_name(&name, 128).map_err(|()| {
+            let name = super::text::check_name(&name, 128).ok_or_else(|| {
                 DomainError::Invalid(
                     "group names have 1 to 128 characters, something visible among them, and no control or bidirectional-override characters".into(),
                 )

@@ -50,20 +50,21 @@ pub async fn send(
             now: now_ms(),
         })
         .await?;
-    let (event, duplicate) = match appended {
+    let (event, position) = match appended {
         Appended::New(c) => (
             c.event()
                 .ok_or_else(|| DomainError::internal("append committed no event"))?
                 .clone(),
-            false,
+            Some(c.position),
         ),
-        Appended::Duplicate(e) => (e, true),
+        Appended::Duplicate(e) => (e, None),
     };
+    let duplicate = position.is_none();
     let id = event
         .message_id()
         .ok_or_else(|| DomainError::internal("appended event is not a message"))?;
-    if !duplicate {
-        super::typing::message_sent(state, conv, claims.user).await;
+    if let Some(position) = position {
+        super::typing::message_sent(state, conv, claims.user, position);
     }
     Ok(Sent {
         conv,

@@ -63,13 +63,14 @@ pub fn is_bidi_control(c: char) -> bool {
 
 /// Checks a name shown to other people (a group's, a device's): trimmed, 1
 /// to `max` characters, something visible, no control characters and no
-/// bidirectional controls. Returns it trimmed.
-pub fn check_name(raw: &str, max: usize) -> Result<String, ()> {
+/// bidirectional controls. Returns it trimmed, or `None` when it breaks a
+/// rule.
+pub fn check_name(raw: &str, max: usize) -> Option<String> {
     let name = raw.trim();
     let ok = !is_blank(name)
         && name.chars().count() <= max
         && !name.chars().any(|c| c.is_control() || is_bidi_control(c));
-    if ok { Ok(name.to_owned()) } else { Err(()) }
+    ok.then(|| name.to_owned())
 }
 
 #[cfg(test)]
@@ -97,10 +98,10 @@ mod tests {
 
     #[test]
     fn names_need_something_visible_and_no_reordering() {
-        assert_eq!(check_name("  book club ", 128), Ok("book club".to_owned()));
+        assert_eq!(check_name("  book club ", 128).as_deref(), Some("book club"));
         assert_eq!(
-            check_name("שלום", 128),
-            Ok("שלום".to_owned()),
+            check_name("שלום", 128).as_deref(),
+            Some("שלום"),
             "right-to-left script is fine"
         );
         for bad in [
@@ -110,7 +111,7 @@ mod tests {
             "tab\there",
             &"n".repeat(129),
         ] {
-            assert!(check_name(bad, 128).is_err(), "{bad:?}");
+            assert!(check_name(bad, 128).is_none(), "{bad:?}");
         }
     }
 }

@@ -45,13 +45,33 @@ pub async fn set(
     broadcast(state, conv, claims.user, active).await
 }
 
-/// Stops an indicator because its user sent a message.
-pub async fn message_sent(state: &AppState, conv: ConversationId, user: UserId) {
-    if state.typing.stop(conv, user)
-        && let Err(e) = broadcast(state, conv, user, false).await
-    {
-        tracing::debug!(error = %e, "typing stop not sent");
+/// Stops an indicator because its user sent a message (committed at
+/// `position`). The stop follows the message: it is sent once this node has
+/// handed the message to its connections, so no connection gets the stop
+/// first (each connection keeps that order, and reads the store before a
+/// signal that came after something it dropped). The sender's answer does
+/// not wait for it.
+pub fn message_sent(
+    state: &AppState,
+    conv: ConversationId,
+    user: UserId,
+    position: natter_proto::Cursor,
+) {
+    if !state.typing.stop(conv, user) {
+        return;
     }
+    let state = state.clone();
+    tokio::spawn(async move {
+        // Bounded: a batch lost on the way must not keep the stop forever
+        // (the connections then read the store, which has the message).
+        state
+            .hub
+            .dispatched(position, std::time::Duration::from_secs(1))
+            .await;
+        if let Err(e) = broadcast(&state, conv, user, false).await {
+            tracing::debug!(error = %e, "typing stop not sent");
+        }
+    });
 }
 
 async fn broadcast(

@@ -104,6 +104,9 @@ pub struct Hub {
     /// conversations were not known here yet may have missed notices above
     /// the head of the store read that taught the hub where to look.
     max_position: AtomicU64,
+    /// Woken after each batch is handed to the connections, for
+    /// [`Hub::dispatched`].
+    batch_done: tokio::sync::Notify,
 }
 
 /// A connection's end: its queue and flags. Unregisters when dropped.
@@ -240,6 +243,23 @@ impl Hub {
         if !batch.complete {
             self.catch_up_all();
         }
+        self.batch_done.notify_waiters();
+    }
+
+    /// Waits (at most `limit`) until everything up to `position` has been
+    /// handed to this node's connections; true when it has. Something sent
+    /// after that (a signal) reaches each connection after those items.
+    pub async fn dispatched(&self, position: Cursor, limit: std::time::Duration) -> bool {
+        let wait = async {
+            loop {
+                let done = self.batch_done.notified();
+                if self.max_position.load(Ordering::Acquire) >= position.0 {
+                    return;
+                }
+                done.await;
+            }
+        };
+        tokio::time::timeout(limit, wait).await.is_ok()
     }
 
     fn dispatch_notice(&self, notice: &Notice) {

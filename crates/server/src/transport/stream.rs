@@ -201,11 +201,16 @@ impl LogStream {
             if self.reg.is_revoked() {
                 return Ok(Step::Revoked);
             }
-            if let Some((kind, frame)) = self.pending_signal.take() {
-                return Ok(Step::Signal(kind, frame));
-            }
             if self.reg.take_lagged() {
                 self.fall_behind();
+            }
+            // A signal waits for the entries before it, the store's
+            // included: a typing stop must not overtake the message that
+            // ended the typing.
+            if self.mode == Mode::Live
+                && let Some((kind, frame)) = self.pending_signal.take()
+            {
+                return Ok(Step::Signal(kind, frame));
             }
             match self.mode {
                 Mode::Backlog => {
@@ -233,6 +238,13 @@ impl LogStream {
                         match it {
                             Outbound::Revoked => return Ok(Step::Revoked),
                             Outbound::Signal(kind, frame) => {
+                                if self.reg.take_lagged() {
+                                    // Entries before it were dropped: the
+                                    // store serves them first.
+                                    self.fall_behind();
+                                    self.pending_signal = Some((kind, frame));
+                                    break;
+                                }
                                 if out.is_empty() {
                                     return Ok(Step::Signal(kind, frame));
                                 }

@@ -396,3 +396,83 @@ async fn a_connection_that_keeps_falling_behind_misses_nothing() {
         .unwrap();
     assert_eq!(next_message(&mut ws).await, marker.seq, "nothing twice");
 }
+
+/// The typing stop that a sent message causes arrives after that message,
+/// on the WebSocket and on SSE, every time.
+#[tokio::test]
+async fn the_typing_stop_of_a_sent_message_follows_the_message() {
+    use natter_test_support::sdk::LiveEvent;
+    let server = TestServer::start_with(|c| {
+        c.typing.min_interval_ms = 1;
+        c.typing.ttl_ms = 30_000;
+    })
+    .await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let a_id = alice.user_id().unwrap();
+    let conv = alice.direct(bob.user_id().unwrap()).await.unwrap().id;
+    let mut ws = connect(&bob).await;
+    let mut sse = SseReader::open(&server.url(), &bob.access_token().unwrap(), None).await;
+    loop {
+        if sse.next().await.kind == "synced" {
+            break;
+        }
+    }
+    for round in 0..24 {
+        alice.typing(conv, true).await.unwrap();
+        loop {
+            match ws.next_event(WAIT).await.expect("typing start") {
+                LiveEvent::Typing {
+                    active: true, user, ..
+                } if user == a_id => break,
+                _ => {}
+            }
+        }
+        loop {
+            if sse.next().await.kind == "typing" {
+                break;
+            }
+        }
+        let sent = alice
+            .send_message(conv, &ClientId::random(), &format!("m{round}"))
+            .await
+            .unwrap();
+        // WebSocket: the message, then the stop.
+        let mut got_message = false;
+        loop {
+            match ws.next_event(WAIT).await.expect("message and stop") {
+                LiveEvent::Event { event, .. } if event.seq == sent.seq => got_message = true,
+                LiveEvent::Typing {
+                    active: false,
+                    user,
+                    ..
+                } if user == a_id => {
+                    assert!(
+                        got_message,
+                        "round {round}: the stop came before the message"
+                    );
+                    break;
+                }
+                _ => {}
+            }
+        }
+        // SSE: the same order.
+        let mut got_message = false;
+        loop {
+            let ev = sse.next().await;
+            match ev.kind.as_str() {
+                "event" => {
+                    let d: Delivery = serde_json::from_str(&ev.data).unwrap();
+                    if matches!(&d.item, natter_proto::LogItem::Event(e) if e.seq == sent.seq) {
+                        got_message = true;
+                    }
+                }
+                "typing" if ev.data.contains("\"active\":false") => {
+                    assert!(got_message, "round {round}: SSE stop before the message");
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+}
