@@ -98,7 +98,10 @@ mod tests {
 
     #[test]
     fn names_need_something_visible_and_no_reordering() {
-        assert_eq!(check_name("  book club ", 128).as_deref(), Some("book club"));
+        assert_eq!(
+            check_name("  book club ", 128).as_deref(),
+            Some("book club")
+        );
         assert_eq!(
             check_name("שלום", 128).as_deref(),
             Some("שלום"),
