@@ -104,12 +104,29 @@ async fn wait_for_signal() {
 
 /// Creates the data folder (and missing parents) readable by this user
 /// only: it holds the token-signing key and every message.
+///
+/// A new folder's name is durable only once its parent directory is
+/// fsync'd (fsync(2)); without that, a power cut soon after the first
+/// start can take the whole folder, with every message acknowledged into
+/// it, even though SQLite fsync'd the files inside.
 fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
+    let missing: Vec<&std::path::Path> = dir
+        .ancestors()
+        .take_while(|p| !p.as_os_str().is_empty() && !p.exists())
+        .collect();
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
-        .create(dir)
+        .create(dir)?;
+    for created in missing {
+        let parent = match created.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => std::path::Path::new("."),
+        };
+        std::fs::File::open(parent)?.sync_all()?;
+    }
+    Ok(())
 }
 
 /// Creates the database file readable by this user only, before SQLite

@@ -3,8 +3,8 @@
 //! tab-separated stdout and `error: ` lines on stderr.
 //!
 //! The client commands talk to an in-process server from the test-support
-//! harness; the crash test runs `natter serve` itself as a child process so
-//! that it can kill it with SIGKILL. Nothing here sleeps to synchronise: a
+//! harness; the crash and power-loss tests run `natter serve` itself as a
+//! child process so that they can kill it with SIGKILL. Nothing here sleeps to synchronise: a
 //! test waits for something the binary prints or answers, with [`WAIT`] as
 //! the bound after which it fails.
 //!
@@ -14,6 +14,7 @@ mod bench;
 mod cli;
 mod crash;
 mod errors;
+mod powerloss;
 mod tail;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -68,6 +68,12 @@ impl KeySource for DataDirKey {
                 std::io::Write::write_all(&mut file, &key).map_err(io)?;
                 file.sync_all().map_err(io)?;
                 std::fs::rename(&tmp, &path).map_err(io)?;
+                // The rename is durable only once the folder is fsync'd:
+                // a key lost to a power cut would refuse every access
+                // token signed with it.
+                std::fs::File::open(dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(io)?;
                 Ok(key)
             }
             Err(e) => Err(io(e)),
