@@ -253,7 +253,7 @@ struct Totals {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn power_cuts_mid_send_lose_no_acknowledged_message() {
-    let cycles = env_or("NATTER_POWERLOSS_CYCLES", 4) as usize;
+    let cycles = env_or("NATTER_POWERLOSS_CYCLES", 5) as usize;
     let max_acks = env_or("NATTER_POWERLOSS_ACKS", 150);
     let seed = env_or(
         "NATTER_POWERLOSS_SEED",
