@@ -60,7 +60,7 @@ pub enum ClientFrame {
 /// Why a client frame could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FrameError {
-    /// Not JSON (or not an object).
+    /// Not JSON.
     Malformed,
     /// An object whose `type` this protocol does not know.
     UnknownType,
@@ -75,16 +75,33 @@ impl ClientFrame {
 
     /// Decodes one frame, telling apart text that is not JSON, an unknown
     /// frame type, and a known frame with bad fields. The usual case costs
-    /// one parse; only a refused frame is looked at twice.
+    /// one parse; only a refused frame is looked at again.
     pub fn decode(text: &str) -> Result<ClientFrame, FrameError> {
         use serde_json::error::Category;
+        // serde also reads a tagged enum from an array whose first element
+        // is the tag; the protocol's frames are objects only.
+        let object = text
+            .trim_start_matches([' ', '\t', '\n', '\r'])
+            .starts_with('{');
         let e = match serde_json::from_str::<ClientFrame>(text) {
-            Ok(frame) => return Ok(frame),
-            Err(e) => e,
+            Ok(frame) if object => return Ok(frame),
+            Ok(_) => None,
+            Err(e) if !matches!(e.classify(), Category::Data) => {
+                return Err(FrameError::Malformed);
+            }
+            Err(e) => Some(e),
         };
-        if !matches!(e.classify(), Category::Data) {
+        // A data error can come before the parser has read the whole text
+        // (an array is refused at its first element, trailing characters
+        // are only looked for after a value parses), so check that the text
+        // is JSON at all.
+        if serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() {
             return Err(FrameError::Malformed);
         }
+        let e = match e {
+            Some(e) if object => e,
+            _ => return Err(FrameError::Invalid("a frame is a JSON object".into())),
+        };
         /// Just the tag, to tell an unknown type from a bad field.
         #[derive(Deserialize)]
         struct Tag<'a> {
@@ -95,8 +112,7 @@ impl ClientFrame {
             Ok(Tag { kind: Some(kind) }) if !Self::TYPES.contains(&kind.as_ref()) => {
                 Err(FrameError::UnknownType)
             }
-            // A known type with bad fields, no type at all, or JSON that
-            // is not an object.
+            // A known type with bad fields, or no type at all.
             _ => Err(FrameError::Invalid(e.to_string())),
         }
     }
@@ -304,6 +320,45 @@ mod tests {
         ));
         assert_eq!(
             ClientFrame::decode(r#"{"type":"ping"}"#),
+            Ok(ClientFrame::Ping)
+        );
+    }
+
+    #[test]
+    fn text_that_only_starts_like_json_is_malformed() {
+        // Found by fuzzing: serde stops at the first wrong type, before it
+        // has seen that the rest of the text is not JSON.
+        for text in [
+            r#"""="#,
+            r#"{"type":"send"} x"#,
+            r#"[1, {"#,
+            r#"{"type":"ping","type":"ping", x"#,
+        ] {
+            assert_eq!(
+                ClientFrame::decode(text),
+                Err(FrameError::Malformed),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_frame_is_an_object() {
+        // Found by fuzzing: serde also reads a tagged enum from an array
+        // whose first element is the tag.
+        for text in [
+            r#"["ping"]"#,
+            r#"["hello","t"]"#,
+            r#"["dance"]"#,
+            r#""ping""#,
+        ] {
+            assert!(
+                matches!(ClientFrame::decode(text), Err(FrameError::Invalid(_))),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            ClientFrame::decode(" \n{\"type\":\"ping\"}"),
             Ok(ClientFrame::Ping)
         );
     }
