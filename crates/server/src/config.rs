@@ -252,7 +252,11 @@ impl Config {
         if l.max_message_bytes == 0 {
             errs.push("limits.max_message_bytes must be at least 1".into());
         }
-        if l.max_frame_bytes < l.max_message_bytes + 1024 {
+        // Checked sums: a huge value must be refused, not wrap into a pass.
+        if l.max_message_bytes
+            .checked_add(1024)
+            .is_none_or(|least| l.max_frame_bytes < least)
+        {
             errs.push(format!(
                 "limits.max_frame_bytes ({}) must exceed limits.max_message_bytes ({}) by at least 1024",
                 l.max_frame_bytes, l.max_message_bytes
@@ -298,7 +302,10 @@ impl Config {
                 "presence: timeout_ms must be at least 100 and max_group_members at least 2".into(),
             );
         }
-        if p.timeout_ms < g.heartbeat_secs * 1000 {
+        if g.heartbeat_secs
+            .checked_mul(1000)
+            .is_none_or(|least| p.timeout_ms < least)
+        {
             errs.push(format!(
                 "presence.timeout_ms ({}) must be at least gateway.heartbeat_secs ({}) in ms, or idle connections look offline",
                 p.timeout_ms, g.heartbeat_secs
@@ -325,6 +332,22 @@ mod tests {
         let errs = c.validate().unwrap_err();
         assert_eq!(errs.len(), 2, "{errs:?}");
         assert!(errs[0].contains("max_frame_bytes"));
+    }
+
+    #[test]
+    fn huge_values_are_refused_not_overflowed() {
+        // Found by fuzzing: these overflowed inside validate() (a panic in
+        // a debug build, a wrapped and wrongly passing check in release).
+        let mut c = Config::default();
+        c.limits.max_message_bytes = usize::MAX;
+        c.limits.max_frame_bytes = usize::MAX;
+        let errs = c.validate().unwrap_err();
+        assert!(errs[0].contains("max_frame_bytes"), "{errs:?}");
+        let mut c = Config::default();
+        c.gateway.heartbeat_secs = u64::MAX;
+        c.presence.timeout_ms = u64::MAX;
+        let errs = c.validate().unwrap_err();
+        assert!(errs[0].contains("presence.timeout_ms"), "{errs:?}");
     }
 
     #[test]
