@@ -256,6 +256,22 @@ export class Store {
 
   // ---- presence and typing ----
 
+  /**
+   * Someone's presence as far as it can be trusted, or null. While my own
+   * connection is down, nobody's presence reaches me: what I last heard
+   * may be long out of date, so it counts as unknown until the next
+   * connection's snapshot (which arrives before it is `online`).
+   */
+  presenceOf(id) {
+    if (this.connection !== 'online') return null;
+    return this.presence.get(id) ?? null;
+  }
+
+  /** True while presence is unknown because my own connection is down. */
+  presenceStale() {
+    return this.connection !== 'online';
+  }
+
   /** A presence snapshot (replacing all) or changes. */
   setPresence(list, snapshot) {
     if (snapshot) this.presence.clear();

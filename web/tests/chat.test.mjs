@@ -474,8 +474,16 @@ describe('natter web client', () => {
 
   test('offline: a message waits in the outbox and is delivered once', async () => {
     const text = 'written while offline';
+    // Alice is online, and Bob sees it, until his own connection drops:
+    // then nobody's presence reaches him, so it shows as unknown.
+    const aliceDot = convItem(bob, users.alice).locator('.presence-dot');
+    await bob.locator('.chat-subtitle', { hasText: exactly('online') }).waitFor();
+    await aliceDot.waitFor({ state: 'visible' });
     await bob.context().setOffline(true);
     await bob.locator('.connection[data-state="offline"]').waitFor();
+    await bob.locator('.chat-subtitle', { hasText: 'presence unknown while you are offline' }).waitFor();
+    assert.equal(await aliceDot.isVisible(), false, 'no green dot while offline');
+    assert.equal(await bob.locator('.chat-head .presence-dot').isVisible(), false);
     await send(bob, text);
     assert.equal(await status(bob, text), 'pending');
     const outbox = () =>
@@ -491,6 +499,8 @@ describe('natter web client', () => {
 
     await bob.context().setOffline(false);
     await online(bob);
+    await bob.locator('.chat-subtitle', { hasText: exactly('online') }).waitFor();
+    await aliceDot.waitFor({ state: 'visible' });
     await waitForStatus(bob, text, ['sent', 'delivered', 'read']);
     await message(alice, text).waitFor();
     await waitForStatus(bob, text, 'read');

@@ -334,12 +334,12 @@ export function chatView({ store, sync, api, actions }) {
     const dot = headAvatar.querySelector('.presence-dot');
     let sub;
     if (c.kind === 'direct') {
-      const p = store.presence.get(c.peerId());
-      sub = presenceText(p);
+      const p = store.presenceOf(c.peerId());
+      sub = store.connection === 'offline' ? 'presence unknown while you are offline' : presenceText(p);
       dot.hidden = !p?.online;
     } else {
       const online = c.members
-        ? [...c.members.keys()].filter((u) => u !== store.me.id && store.presence.get(u)?.online).length
+        ? [...c.members.keys()].filter((u) => u !== store.me.id && store.presenceOf(u)?.online).length
         : 0;
       sub = plural(c.memberCount, 'member') + (online ? `, ${online} online` : '');
       dot.hidden = true;

@@ -192,7 +192,7 @@ export function groupInfoDialog({ api, store, sync, convId }) {
     status.textContent = `${c.members.size} members`;
     list.replaceChildren(
       ...[...c.members].map(([id, username]) => {
-        const p = store.presence.get(id);
+        const p = store.presenceOf(id);
         const me = id === store.me.id;
         return h(
           'li',

@@ -144,7 +144,7 @@ export function sidebarView({ store, actions }) {
     link.classList.toggle('unread', conv.unread > 0);
     toggleAttr(link, 'aria-current', conv.id === selected, 'page');
     if (conv.kind === 'direct') {
-      const pr = store.presence.get(conv.peerId());
+      const pr = store.presenceOf(conv.peerId());
       const dot = av.querySelector('.presence-dot');
       dot.dataset.online = pr?.online ? 'true' : 'false';
       dot.hidden = !pr?.online;
