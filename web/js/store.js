@@ -33,6 +33,11 @@ export class Conv {
     this.olderError = null; // an older page failed
     this.members = null; // Map id → username, once fetched
     this.stale = false; // placeholder waiting for its ConversationInfo
+    // The `members_added` event that made me a member, when I was added
+    // after the group was created: history before it is never shown to me
+    // (protocol.md, "Member visibility of history"). Null when unknown or
+    // when I was a member from the start.
+    this.joined = null;
     this.update(info);
   }
 
@@ -104,6 +109,13 @@ export class Conv {
   /** The newest seq in loaded history (0 when none). */
   get loadedSeq() {
     return this.events.length ? this.events[this.events.length - 1].seq : 0;
+  }
+
+  /** Notes the event that added me, if `ev` is it. */
+  noteJoin(ev, me) {
+    if (ev.kind === 'members_added' && ev.seq > 1 && (ev.users ?? []).includes(me)) {
+      if (!this.joined || ev.seq < this.joined.seq) this.joined = { seq: ev.seq, by: ev.sender, ts: ev.ts };
+    }
   }
 
   /** Merges events into loaded history. Returns the first seq after a gap, if any. */

@@ -87,9 +87,24 @@ export class Sync {
   async reload() {
     const list = await this.api.conversations();
     this.store.setConversations(list.conversations);
+    const me = this.store.me.id;
     for (const c of this.store.convs.values()) {
       // Whatever this device now shows has been delivered to it.
       if (c.unread > 0) this.#queueReceipt(c.id, 'delivered', c.lastSeq);
+      // A group with nothing to show that I did not create: was I added
+      // later? Its first visible event says (one small request, only for
+      // such groups), so the list does not claim I saw it created.
+      if (c.kind === 'group' && !c.lastMessage && c.lastSeq > 1 && c.creator !== me) this.#probeJoin(c);
+    }
+  }
+
+  async #probeJoin(conv) {
+    try {
+      const page = await this.api.history(conv.id, { after: 0, limit: 1 });
+      for (const ev of page.events) conv.noteJoin(ev, this.store.me.id);
+      if (conv.joined) this.store.emit('convs', `conv:${conv.id}`);
+    } catch {
+      // The list says "Group created" until the history is opened.
     }
   }
 
@@ -221,6 +236,7 @@ export class Sync {
         }
       }
     } else if (ev.kind === 'members_added') {
+      conv.noteJoin(ev, store.me.id);
       if (fresh) conv.memberCount += ev.users?.length ?? 0;
       if (conv.members) this.#resolveUsers(ev.users ?? []);
       if (conv.members) for (const u of ev.users ?? []) conv.members.set(u, store.users.get(u) ?? null);
@@ -297,6 +313,7 @@ export class Sync {
         try {
           const page = await this.api.history(convId, { limit: 50 });
           conv.insert(page.events);
+          for (const ev of page.events) conv.noteJoin(ev, this.store.me.id);
           conv.hasMore = page.more;
           conv.loaded = true;
           this.#resolveUsers(page.events.map((e) => e.sender));
@@ -324,6 +341,7 @@ export class Sync {
     try {
       const page = await this.api.history(convId, { before, limit: 50 });
       conv.insert(page.events);
+      for (const ev of page.events) conv.noteJoin(ev, this.store.me.id);
       conv.hasMore = page.more;
       this.#resolveUsers(page.events.map((e) => e.sender));
       return page.events.length > 0;

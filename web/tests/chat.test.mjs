@@ -196,6 +196,14 @@ async function register(page, username) {
   await online(page);
 }
 
+async function signIn(page, username) {
+  await page.goto(BASE);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await online(page);
+}
+
 async function online(page) {
   await page.locator('.connection[data-state="online"]').waitFor();
 }
@@ -823,6 +831,49 @@ describe('natter web client', () => {
     await alice.emulateMedia({ colorScheme: 'light' });
     await alice.waitForFunction(() => document.documentElement.dataset.theme === 'light');
     await alice.keyboard.press('Escape');
+  });
+
+  test('a member added later is told that earlier history is not theirs to see', async () => {
+    const olga = await ApiUser.register(name('olga'));
+    const pat = await ApiUser.register(name('pat'));
+    const liam = await ApiUser.register(name('liam'));
+    const group = async (title, members) => {
+      const r = await olga.call('POST', '/v1/conversations', { kind: 'group', name: title, members });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      return r.body.id;
+    };
+    const add = async (conv, user) => {
+      const r = await olga.call('POST', `/v1/conversations/${conv}/members`, { users: [user] });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    };
+    // Added before signing in: the list learns it from the history.
+    const earlier = `Plans ${RUN}`;
+    const plans = await group(earlier, [pat.id]);
+    await olga.send(plans, 'said before liam was added');
+    await add(plans, liam.id);
+    const page = await newPage();
+    await signIn(page, liam.username);
+    const preview = (title) => convItem(page, title).locator('.conv-preview');
+    await preview(earlier).filter({ hasText: exactly(`${olga.username} added you`) }).waitFor();
+    await openConv(page, earlier);
+    await page.locator('.messages .system', { hasText: `${olga.username} added you` }).waitFor();
+    await page.locator('.history-status', { hasText: 'earlier messages are not visible to you' }).waitFor();
+    assert.equal(await page.locator('.history-status', { hasText: 'beginning of the conversation' }).count(), 0);
+    assert.equal(await messages(page).count(), 0);
+
+    // Added while signed in: the live event says so at once.
+    const later = `Trip ${RUN}`;
+    const trip = await group(later, [pat.id]);
+    await olga.send(trip, 'also before liam');
+    await add(trip, liam.id);
+    await preview(later).filter({ hasText: exactly(`${olga.username} added you`) }).waitFor();
+    // A group liam was in from the start still says it was created.
+    const own = `Start ${RUN}`;
+    await group(own, [liam.id]);
+    await preview(own).filter({ hasText: exactly('Group created') }).waitFor();
+    await openConv(page, own);
+    await page.locator('.history-status', { hasText: 'beginning of the conversation' }).waitFor();
+    await page.context().close();
   });
 
   test('screenshots of the main screens, light and dark', async (t) => {

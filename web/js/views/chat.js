@@ -374,7 +374,9 @@ export function chatView({ store, sync, api, actions }) {
           ? 'Loading older messages…'
           : c.hasMore
             ? ''
-            : 'This is the beginning of the conversation.',
+            : c.joined
+              ? 'You were added to this group here: earlier messages are not visible to you.'
+              : 'This is the beginning of the conversation.',
     );
     const stick = firstRender || atBottom();
     const anchor = list.firstElementChild;

@@ -89,7 +89,14 @@ export function sidebarView({ store, actions }) {
       return { text: `${who}typing…`, typing: true };
     }
     const m = conv.lastMessage;
-    if (!m) return { text: conv.kind === 'group' ? 'Group created' : 'No messages yet', typing: false };
+    if (!m) {
+      if (conv.kind !== 'group') return { text: 'No messages yet', typing: false };
+      if (conv.joined) {
+        const by = conv.joined.by === store.me?.id ? 'You' : (store.username(conv.joined.by) ?? 'Someone');
+        return { text: `${by} added you`, typing: false };
+      }
+      return { text: 'Group created', typing: false };
+    }
     let prefix = '';
     if (m.sender === store.me?.id) prefix = 'You: ';
     else if (conv.kind === 'group') prefix = `${store.username(m.sender) ?? '…'}: `;
@@ -132,7 +139,7 @@ export function sidebarView({ store, actions }) {
     const top = body.children[0];
     const bottom = body.children[1];
     setText(top.children[0], title);
-    const ts = conv.lastMessage?.ts ?? conv.createdAt;
+    const ts = conv.lastMessage?.ts ?? conv.joined?.ts ?? conv.createdAt;
     setText(top.children[1], listTime(ts));
     top.children[1].setAttribute('datetime', new Date(ts).toISOString());
     const p = preview(conv);
