@@ -84,6 +84,64 @@ export function reconcile(parent, items, keyOf, create, update, cache) {
   }
 }
 
+// Literal addresses in message text become links: only these schemes
+// (never `javascript:` or `data:`), only what the sender wrote out in
+// full (no "[text](url)" that could show one address and open another).
+const LINK = /\b(?:https?:\/\/|mailto:)[^\s<>"]+/gi;
+const LINK_SCHEMES = new Set(['http:', 'https:', 'mailto:']);
+
+/**
+ * Message text as nodes: text nodes, and `<a>` elements for the http,
+ * https and mailto addresses in it. The link's text is the address as
+ * written (or, for an address whose host the browser rewrites, such as an
+ * international name, the address it really opens), its title the full
+ * address; it opens in a new tab with no access to this page
+ * (`noopener noreferrer`).
+ */
+export function linkify(text) {
+  const out = [];
+  let last = 0;
+  for (const m of text.matchAll(LINK)) {
+    // Punctuation that ends a sentence is not part of the address; a
+    // closing bracket is, when the address opened it.
+    let raw = m[0].replace(/[.,;:!?'*]+$/, '');
+    while (/[)\]}]$/.test(raw) && count(raw, raw.at(-1)) > count(raw, OPENER[raw.at(-1)])) {
+      raw = raw.slice(0, -1).replace(/[.,;:!?'*]+$/, '');
+    }
+    const url = safeUrl(raw);
+    if (!url) continue;
+    if (m.index > last) out.push(document.createTextNode(text.slice(last, m.index)));
+    const rewritten = url.protocol !== 'mailto:' && !raw.toLowerCase().includes(url.host);
+    out.push(
+      h('a', {
+        href: url.href,
+        target: '_blank',
+        rel: 'noopener noreferrer',
+        title: url.href,
+        text: rewritten ? url.href : raw,
+      }),
+    );
+    last = m.index + raw.length;
+  }
+  if (last < text.length) out.push(document.createTextNode(text.slice(last)));
+  return out;
+}
+
+const OPENER = { ')': '(', ']': '[', '}': '{' };
+
+function count(s, ch) {
+  return s.split(ch).length - 1;
+}
+
+function safeUrl(raw) {
+  try {
+    const url = new URL(raw);
+    return LINK_SCHEMES.has(url.protocol) ? url : null;
+  } catch {
+    return null;
+  }
+}
+
 /** A unique id for `aria-*` references. */
 let nextId = 0;
 export function uid(prefix = 'id') {

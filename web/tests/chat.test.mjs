@@ -392,25 +392,28 @@ describe('natter web client', () => {
 
     for (let i = 1; i <= 60; i += 1) await carol.send(groupId, `carol says ${i}`);
 
-    // Bob: the group with 61 unread; opened, the newest page with the
-    // sender's name, and older pages as he scrolls up.
+    // Bob: the group with 61 unread. It opens at the first of them, under
+    // a "New messages" divider at the top of the view (older pages are
+    // fetched until it is loaded), with the senders' names; the messages
+    // stay unread until he has scrolled down to the newest.
     await convItem(bob, 'Book club').locator('.badge', { hasText: '61' }).waitFor();
     await bob.waitForFunction(() => document.title === '(61) natter');
     await openConv(bob, 'Book club');
+    await message(bob, 'Meeting Friday').waitFor();
+    await bob.waitForFunction(() => {
+      const d = document.querySelector('.messages .new-divider');
+      const next = d?.nextElementSibling;
+      const view = document.querySelector('.scroller').getBoundingClientRect();
+      const at = d?.getBoundingClientRect();
+      return next?.querySelector('.text')?.textContent === 'Meeting Friday' && at.top >= view.top && at.top < view.top + 60;
+    });
+    assert.equal(await bob.locator('.messages .new-divider').count(), 1);
+    await bob.locator('.msg.first .sender', { hasText: users.carol }).first().waitFor();
+    assert.equal(await convItem(bob, 'Book club').locator('.badge').textContent(), '61 unread');
+    await bob.getByRole('button', { name: 'Jump to latest messages' }).click();
     await message(bob, 'carol says 60').waitFor();
     assert.equal(await message(bob, 'carol says 60').locator('.sender').textContent(), '');
-    await bob.locator('.msg.first .sender', { hasText: users.carol }).first().waitFor();
     await convItem(bob, 'Book club').locator('.badge').waitFor({ state: 'hidden' });
-    assert.ok((await messages(bob).count()) < 61, 'history comes in pages');
-    for (let i = 0; i < 5 && !(await message(bob, 'Meeting Friday').count()); i += 1) {
-      const shown = await messages(bob).count();
-      await bob.locator('.scroller').evaluate((el) => {
-        el.scrollTop = 0;
-        el.dispatchEvent(new Event('scroll'));
-      });
-      await bob.waitForFunction((n) => document.querySelectorAll('.messages .msg').length > n, shown);
-    }
-    await message(bob, 'Meeting Friday').waitFor();
     await message(bob, 'carol says 1').waitFor();
     await bob.locator('.messages .system', { hasText: `${users.alice} created the group “Book club”` }).waitFor();
     await bob.locator('.history-status', { hasText: 'beginning of the conversation' }).waitFor();
@@ -560,6 +563,30 @@ describe('natter web client', () => {
       events.filter((e) => e.kind === 'message').map((e) => e.text),
       expected,
     );
+  });
+
+  test('addresses in messages are links that open what they show, and nothing else is', async () => {
+    const text = 'see https://example.com/a?b=1&c=(2), javascript:alert(1) or mailto:kim@example.com. <a href="javascript:alert(2)">x</a>';
+    await send(alice, text);
+    await waitForCount(bob, text, 1);
+    const links = await message(bob, text)
+      .locator('.text a')
+      .evaluateAll((as) => as.map((a) => [a.textContent, a.href, a.target, a.rel, a.title]));
+    assert.deepEqual(links, [
+      ['https://example.com/a?b=1&c=(2)', 'https://example.com/a?b=1&c=(2)', '_blank', 'noopener noreferrer', 'https://example.com/a?b=1&c=(2)'],
+      ['mailto:kim@example.com', 'mailto:kim@example.com', '_blank', 'noopener noreferrer', 'mailto:kim@example.com'],
+    ]);
+    // Around the links, the text is exactly what was written.
+    assert.equal(await message(bob, text).locator('.text').textContent(), text);
+    // An international address opens its real host, and says so.
+    const box = alice.getByRole('textbox', { name: 'Message', exact: true });
+    await box.fill('https://bücher.example/x');
+    await box.press('Enter');
+    const [shown, href] = await bob
+      .locator('.messages .msg .text a[href^="https://xn--"]')
+      .evaluate((a) => [a.textContent, a.href]);
+    assert.equal(shown, 'https://xn--bcher-kva.example/x');
+    assert.equal(href, shown);
   });
 
   test('message text is shown as text, never as markup', async () => {

@@ -1,11 +1,21 @@
 // The chat view: header (name, presence or members), history with date
-// separators and infinite scroll backwards, my messages with their ticks
-// (pending → sent ✓ → delivered ✓✓ → read ✓✓), "read by N of M" in
-// groups, failed messages with Retry, the typing line and the composer.
+// separators and infinite scroll backwards, a "New messages" divider, my
+// messages with their ticks (pending → sent ✓ → delivered ✓✓ → read ✓✓),
+// "read by N of M" in groups, failed messages with Retry, the typing line
+// and the composer.
 //
-// Message text is only ever set with textContent.
+// Only a window of the loaded history is in the page (at most
+// MAX_MOUNTED rows around what is on screen): it grows at the edge the
+// reader scrolls towards and is trimmed at the other, so ten thousand
+// loaded messages cost what a few hundred do. Whenever rows come or go
+// above the reader, the first message row on screen is put back exactly
+// where it was (never a date separator, which moves when older messages
+// of its day arrive).
+//
+// Message text is only ever put in as text nodes (and links built as
+// elements, see `linkify`), never as markup.
 
-import { h, reconcile, setText, toggleAttr, uid } from '../dom.js';
+import { h, linkify, reconcile, setText, uid } from '../dom.js';
 import { clock, dayKey, dayLabel, fullTime, people, plural, presenceText } from '../format.js';
 import { icon } from '../icons.js';
 import { avatar, convTitle, iconButton, updateAvatar } from './common.js';
@@ -13,7 +23,17 @@ import { avatar, convTitle, iconButton, updateAvatar } from './common.js';
 // Until the server says otherwise (`GET /v1/limits`).
 const DEFAULT_MAX_MESSAGE_BYTES = 16384;
 const BOTTOM_SLACK_PX = 48;
-const LOAD_OLDER_PX = 400;
+// How close to an edge of the mounted rows the reader may come before more
+// are mounted (or, at the top of what is loaded, older ones are fetched).
+const EDGE_PX = 600;
+// The most rows in the page at once, and how many are added or removed
+// at a time.
+const MAX_MOUNTED = 240;
+const STEP = 80;
+// Opening at the "New messages" divider fetches older pages until it is
+// loaded, but not for more unread messages than this: then it opens at
+// the oldest loaded message and scrolling up goes on from there.
+const CHASE_UNREAD = 1000;
 
 const STATUS = {
   pending: { icon: 'clock', label: 'Sending' },
@@ -48,10 +68,17 @@ export function chatView({ store, sync, api, actions }) {
     info,
   );
 
-  const historyText = h('span');
+  const historyText = h('span', { class: 'history-text' });
   const historyRetry = h('button', { type: 'button', class: 'btn small', text: 'Try again', hidden: true });
   historyRetry.addEventListener('click', () => convId && sync.retryLoad(convId));
-  const historyStatus = h('div', { class: 'history-status', role: 'status' }, historyText, historyRetry);
+  const historySpinner = h('span', { class: 'spinner', 'aria-hidden': 'true', hidden: true });
+  const historyStatus = h(
+    'div',
+    { class: 'history-status', role: 'status' },
+    historySpinner,
+    historyText,
+    historyRetry,
+  );
   const list = h('ol', {
     class: 'messages',
     role: 'log',
@@ -67,7 +94,8 @@ export function chatView({ store, sync, api, actions }) {
     h('span', { class: 'jump-count' }),
   );
   jump.addEventListener('click', () => {
-    scrollToBottom();
+    place = 'bottom';
+    render();
     afterScroll();
   });
   const typingLine = h('div', { class: 'typing-line', 'aria-live': 'polite' });
@@ -105,7 +133,18 @@ export function chatView({ store, sync, api, actions }) {
   let convId = null;
   const cache = new Map();
   const drafts = new Map();
-  let firstRender = true;
+  // Where the next render puts the reader: 'bottom' (the newest), 'divider'
+  // (the first unread message), or null (where they are).
+  let place = 'bottom';
+  // My read watermark when the conversation was opened with unread
+  // messages: the divider goes above the first message from others after
+  // it, and stays while the conversation is open.
+  let dividerAfter = null;
+  // The mounted window: keys of its first message row and last row, and
+  // whether it ends at the newest row.
+  let mounted = null;
+  let grow = null; // 'up' or 'down': the reader is near that edge
+  let growFrame = 0;
 
   // ---- helpers ----
   const conv = () => (convId ? store.convs.get(convId) : null);
@@ -115,17 +154,29 @@ export function chatView({ store, sync, api, actions }) {
     scroller.scrollTop = scroller.scrollHeight;
   };
   const shown = () => convId && el.getClientRects().length > 0 && !pane.hidden;
+  const nearTop = () => scroller.scrollTop < EDGE_PX;
+  const nearBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < EDGE_PX;
+  /** The newest row is mounted and on screen. */
+  const atNewest = () => atBottom() && (mounted?.tail ?? true);
 
   function afterScroll() {
     const c = conv();
-    if (!c) return;
-    jump.hidden = atBottom();
-    if (c.loaded && c.hasMore && scroller.scrollTop < LOAD_OLDER_PX) sync.older(c.id);
+    if (!c?.loaded) return;
+    jump.hidden = atNewest();
+    if (nearTop() && mounted?.start > 0) {
+      grow = 'up';
+      render();
+    } else if (nearTop() && c.hasMore) {
+      sync.older(c.id);
+    } else if (nearBottom() && mounted && !mounted.tail) {
+      grow = 'down';
+      render();
+    }
     maybeMarkRead();
   }
 
   function maybeMarkRead() {
-    if (shown() && document.visibilityState === 'visible' && atBottom() && conv()?.loaded) {
+    if (shown() && document.visibilityState === 'visible' && atNewest() && conv()?.loaded) {
       sync.markRead(convId);
     }
   }
@@ -149,6 +200,8 @@ export function chatView({ store, sync, api, actions }) {
     const me = store.me.id;
     let day = null;
     let prevSender = null;
+    // Only where the first unread message is loaded (else it is older).
+    let divided = dividerAfter === null || (c.hasMore && (c.events[0]?.seq ?? 0) > dividerAfter + 1);
     const seen = new Set();
     const dayRow = (ts) => {
       const k = dayKey(ts);
@@ -162,6 +215,11 @@ export function chatView({ store, sync, api, actions }) {
       if (ev.kind === 'message') {
         dayRow(ev.ts);
         const mine = ev.sender === me;
+        if (!divided && !mine && ev.seq > dividerAfter) {
+          divided = true;
+          out.push({ type: 'new', key: 'new' });
+          prevSender = null;
+        }
         if (mine) seen.add(ev.client_id);
         out.push({
           type: 'msg',
@@ -213,12 +271,14 @@ export function chatView({ store, sync, api, actions }) {
     if (item.type === 'day') {
       return h('li', { class: 'day', role: 'separator' }, h('span', { text: dayLabel(item.ts) }));
     }
+    if (item.type === 'new') {
+      return h('li', { class: 'new-divider', role: 'separator' }, h('span', { text: 'New messages' }));
+    }
     if (item.type === 'sys') return h('li', { class: 'system' });
     const li = h('li', { class: `msg ${item.mine ? 'mine' : 'theirs'}` });
     const sender = h('span', { class: 'sender' });
     const who = h('span', { class: 'sr-only' });
-    const text = h('p', { class: 'text' });
-    text.textContent = item.text;
+    const text = h('p', { class: 'text' }, linkify(item.text));
     const time = h('time', { class: 'time' });
     const meta = h('span', { class: 'meta' }, time);
     if (item.mine) {
@@ -249,7 +309,8 @@ export function chatView({ store, sync, api, actions }) {
   }
 
   function update(li, item) {
-    if (item.type === 'day') return;
+    li.dataset.key = item.key;
+    if (item.type === 'day' || item.type === 'new') return;
     if (item.type === 'sys') {
       setText(li, systemText(item.conv, item.ev));
       return;
@@ -361,41 +422,132 @@ export function chatView({ store, sync, api, actions }) {
     if (c.stale) return;
     const failed = c.loadError ?? c.olderError;
     historyRetry.hidden = !failed;
+    historySpinner.hidden = true;
     if (!c.loaded) {
       setText(historyText, failed ? `Could not load messages: ${failed.message}` : 'Loading messages…');
       if (!failed) sync.open(c.id);
       return;
     }
+    const all = items(c);
+    const n = all.length;
+    const stick = place === 'bottom' || (place === null && (mounted?.tail ?? true) && atBottom());
+    const anchor = place === null ? firstOnScreen() : null;
+    let range;
+    if (place === 'divider') {
+      const at = all.findIndex((i) => i.type === 'new');
+      if (at >= 0) {
+        const s0 = Math.max(0, at - 20);
+        range = [s0, Math.min(n, s0 + MAX_MOUNTED)];
+      } else {
+        // Not loaded yet: fetch older pages while the reader waits at the
+        // top of what is loaded (or give up on it when it is far back).
+        range = [0, Math.min(n, MAX_MOUNTED)];
+        if (c.hasMore && c.unread <= CHASE_UNREAD && !c.olderError) sync.older(c.id);
+        else place = null;
+      }
+    } else if (stick) range = [Math.max(0, n - STEP * 2), n];
+    else range = keptRange(all, anchor);
+    let [start, end] = range;
+    const wanted = grow;
+    grow = null;
+    if (wanted === 'up' && start > 0) {
+      start = Math.max(0, start - STEP);
+      if (end - start > MAX_MOUNTED) end = start + MAX_MOUNTED;
+    } else if (wanted === 'down' && end < n) {
+      end = Math.min(n, end + STEP);
+      if (end - start > MAX_MOUNTED) start = end - MAX_MOUNTED;
+    } else if (end - start > MAX_MOUNTED) {
+      // Grown by arrivals: trim the side farther from the reader.
+      const at = anchor ? all.findIndex((i) => i.key === anchor.key) : end - 1;
+      if (at - start > end - at) start = end - MAX_MOUNTED;
+      else end = start + MAX_MOUNTED;
+    }
+    const shownItems = all.slice(start, end);
+    const firstMsg = shownItems.find((i) => i.type !== 'day' && i.type !== 'new') ?? shownItems[0];
+    mounted = { start, first: firstMsg?.key ?? null, last: shownItems.at(-1)?.key ?? null, tail: end === n };
+
+    const atStart = start === 0;
+    const loadingOlder = atStart && (c.loadingOlder || (place === 'divider' && c.hasMore));
+    historySpinner.hidden = !loadingOlder;
     setText(
       historyText,
-      failed
-        ? `Could not load older messages: ${failed.message}`
-        : c.loadingOlder
-          ? 'Loading older messages…'
-          : c.hasMore
-            ? ''
-            : c.joined
-              ? 'You were added to this group here: earlier messages are not visible to you.'
-              : 'This is the beginning of the conversation.',
+      !atStart
+        ? ''
+        : failed
+          ? `Could not load older messages: ${failed.message}`
+          : loadingOlder
+            ? 'Loading older messages…'
+            : c.hasMore
+              ? ''
+              : c.joined
+                ? 'You were added to this group here: earlier messages are not visible to you.'
+                : 'This is the beginning of the conversation.',
     );
-    const stick = firstRender || atBottom();
-    const anchor = list.firstElementChild;
-    const anchorTop = anchor ? anchor.offsetTop : 0;
-    const beforeTop = scroller.scrollTop;
+    historyRetry.hidden = !failed || !atStart;
+
     list.setAttribute('aria-busy', 'true');
-    reconcile(list, items(c), (i) => i.key, create, update, cache);
+    reconcile(list, shownItems, (i) => i.key, create, update, cache);
     list.removeAttribute('aria-busy');
-    if (stick) scrollToBottom();
-    else if (anchor?.isConnected) scroller.scrollTop = beforeTop + (anchor.offsetTop - anchorTop);
-    firstRender = false;
-    jump.hidden = atBottom();
+    if (place === 'divider' && cache.has('new')) {
+      const d = cache.get('new');
+      scroller.scrollTop += d.getBoundingClientRect().top - scroller.getBoundingClientRect().top - 8;
+      place = null;
+    } else if (place === 'divider') {
+      scroller.scrollTop = 0;
+    } else if (stick) {
+      scrollToBottom();
+      place = null;
+    } else if (anchor) {
+      const now = cache.get(anchor.key);
+      if (now?.isConnected) scroller.scrollTop += now.getBoundingClientRect().top - anchor.top;
+    }
+    jump.hidden = atNewest();
     const unread = c.unread;
     setText(jump.lastChild, unread > 0 ? String(unread) : '');
-    // Short history that does not fill the screen: load more now.
-    if (c.hasMore && !c.loadingOlder && scroller.scrollHeight <= scroller.clientHeight + LOAD_OLDER_PX) {
-      sync.older(c.id);
+    // Near the top of the mounted rows: mount more (next frame, once laid
+    // out), or fetch older ones. This also fills a screen that short
+    // history leaves empty.
+    if (nearTop() && place === null) {
+      if (start > 0) {
+        cancelAnimationFrame(growFrame);
+        growFrame = requestAnimationFrame(() => {
+          if (nearTop() && mounted?.start > 0) {
+            grow = 'up';
+            render();
+          }
+        });
+      } else if (c.hasMore && !c.loadingOlder && !c.olderError) sync.older(c.id);
     }
     maybeMarkRead();
+  }
+
+  /** The first message row on screen, and where it is. */
+  function firstOnScreen() {
+    const top = scroller.getBoundingClientRect().top;
+    for (const li of list.children) {
+      if (li.classList.contains('day') || li.classList.contains('new-divider')) continue;
+      const r = li.getBoundingClientRect();
+      if (r.bottom > top) return { key: li.dataset.key, top: r.top };
+    }
+    return null;
+  }
+
+  /** The rows mounted last time, found again in `all` (which may have grown at either end). */
+  function keptRange(all, anchor) {
+    const n = all.length;
+    const index = (key) => (key === null ? -1 : all.findIndex((i) => i.key === key));
+    let start = index(mounted?.first);
+    let end = mounted?.tail ? n : index(mounted?.last) + 1;
+    if (start < 0 || end <= start) {
+      // The rows are gone (a resync): start again around the reader's row.
+      const at = anchor ? index(anchor.key) : -1;
+      if (at < 0) return [Math.max(0, n - STEP * 2), n];
+      start = Math.max(0, at - STEP);
+      end = Math.min(n, at + STEP);
+    }
+    // The first message's date separator belongs with it.
+    if (start > 0 && all[start - 1].type === 'day') start -= 1;
+    return [start, end];
   }
 
   // ---- composer ----
@@ -431,7 +583,7 @@ export function chatView({ store, sync, api, actions }) {
     textarea.value = '';
     drafts.delete(convId);
     resize();
-    firstRender = true; // stick to the bottom for my own message
+    place = 'bottom'; // my own message: show it
     textarea.focus();
   });
 
@@ -455,7 +607,10 @@ export function chatView({ store, sync, api, actions }) {
       convId = id;
       cache.clear();
       list.replaceChildren();
-      firstRender = true;
+      mounted = null;
+      const c = conv();
+      dividerAfter = c && c.unread > 0 ? c.readSeq : null;
+      place = dividerAfter === null ? 'bottom' : 'divider';
       textarea.value = (id && drafts.get(id)) || '';
       composerError.textContent = '';
       resize();
