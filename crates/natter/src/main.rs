@@ -6,6 +6,8 @@
 
 mod bench;
 mod cli;
+#[cfg(test)]
+mod config_doc;
 mod serve;
 
 use anyhow::Context;

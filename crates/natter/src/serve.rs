@@ -14,7 +14,7 @@ use std::sync::Arc;
 /// win over the config file, which wins over the defaults.
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// TOML configuration file (see docs/configuration in the README).
+    /// TOML configuration file; every key is described in docs/configuration.md.
     #[arg(long, env = "NATTER_CONFIG")]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:7878].

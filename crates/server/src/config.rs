@@ -25,6 +25,8 @@ pub struct Config {
     pub typing: TypingConfig,
     /// The HTTP server: timeouts and connection limits.
     pub http: HttpConfig,
+    /// Hooks for client authors' test suites. Never on in production.
+    pub testing: TestingConfig,
 }
 
 impl Default for Config {
@@ -38,6 +40,7 @@ impl Default for Config {
             presence: PresenceConfig::default(),
             typing: TypingConfig::default(),
             http: HttpConfig::default(),
+            testing: TestingConfig::default(),
         }
     }
 }
@@ -79,17 +82,30 @@ impl Default for HttpConfig {
     }
 }
 
-/// Presence settings.
+/// Hooks that let a client's test suite reach states that are otherwise rare
+/// or slow to reach.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TestingConfig {
+    /// Serve `POST /v1/testing/resync`, which makes every cursor the caller
+    /// holds need a resync (as log pruning will). Any signed-in user may call
+    /// it for themselves; leave it off on a server people use.
+    pub hooks: bool,
+}
+
+/// Online status and last seen: when a user counts as online, and who may see it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PresenceConfig {
-    /// A user whose devices have all been silent this long is offline.
+    /// A user whose devices have all been silent this long is offline. At
+    /// least 100, and at least `gateway.heartbeat_secs` (in ms), or idle
+    /// connections would look offline.
     pub timeout_ms: u64,
     /// After the last device disconnects, the user goes offline after this
     /// long (a quick reconnect does not flap).
     pub offline_grace_ms: u64,
     /// Presence is shared within direct conversations and groups of at most
-    /// this many members, never in larger ones.
+    /// this many members, never in larger ones. At least 2.
     pub max_group_members: u64,
 }
 
@@ -103,11 +119,12 @@ impl Default for PresenceConfig {
     }
 }
 
-/// Typing indicator settings.
+/// Typing indicators.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TypingConfig {
-    /// An indicator expires this long after its last refresh.
+    /// An indicator expires this long after its last refresh. At least 100,
+    /// and above `min_interval_ms`.
     pub ttl_ms: u64,
     /// Refreshes closer together than this are absorbed (not sent on).
     pub min_interval_ms: u64,
@@ -129,11 +146,12 @@ impl Default for TypingConfig {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
-    /// Longest message text, in bytes of UTF-8.
+    /// Longest message text, in bytes of UTF-8. At least 1.
     pub max_message_bytes: usize,
-    /// Largest WebSocket frame or HTTP JSON body, in bytes.
+    /// Largest WebSocket frame or HTTP JSON body, in bytes. At least
+    /// `max_message_bytes` + 1024, so the longest message fits in a frame.
     pub max_frame_bytes: usize,
-    /// Most members a group may have.
+    /// Most members a group may have. At least 2.
     pub max_group_members: usize,
 }
 
@@ -147,13 +165,14 @@ impl Default for Limits {
     }
 }
 
-/// Tokens and login throttling.
+/// Token lifetimes, password hashing and login throttling.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
-    /// Access token lifetime, seconds.
+    /// Access token lifetime, seconds. At least 1.
     pub access_ttl_secs: u64,
-    /// Refresh token lifetime, seconds (each refresh starts a new one).
+    /// Refresh token lifetime, seconds (each refresh starts a new one). At
+    /// least `access_ttl_secs`.
     pub refresh_ttl_secs: u64,
     /// Seconds after a refresh during which presenting the same refresh token
     /// again (a retry whose answer was lost) is answered with the same new
@@ -161,15 +180,17 @@ pub struct AuthConfig {
     /// token has not been used yet. 0 turns retries off.
     pub refresh_retry_grace_secs: u64,
     /// Login attempts allowed per account from one client address per window
-    /// (other addresses keep theirs, so nobody can lock an owner out).
+    /// (other addresses keep theirs, so nobody can lock an owner out). At
+    /// least 1.
     pub login_attempts_per_account: u32,
-    /// Login and registration attempts allowed per client address per window.
+    /// Login and registration attempts allowed per client address per
+    /// window. At least 1.
     pub login_attempts_per_address: u32,
-    /// The throttling window, seconds.
+    /// The throttling window, seconds. At least 1.
     pub login_window_secs: u64,
-    /// Argon2id memory cost in KiB (19456 is OWASP's minimum).
+    /// Argon2id memory cost in KiB (19456 is OWASP's minimum). At least 8.
     pub argon2_memory_kib: u32,
-    /// Argon2id passes.
+    /// Argon2id passes. At least 1.
     pub argon2_iterations: u32,
     /// Most time, in ms, the password-hashing queue may hold: a login or
     /// registration that would wait longer is refused at once with
@@ -209,23 +230,26 @@ impl Default for AuthConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct GatewayConfig {
     /// Seconds between server pings; a socket silent for twice this long is
-    /// closed.
+    /// closed. At least 1.
     pub heartbeat_secs: u64,
-    /// Seconds a new socket has to send `hello`.
+    /// Seconds a new socket has to send `hello`. At least 1.
     pub hello_timeout_secs: u64,
     /// Live events queued per connection before it falls back to reading
-    /// from the store.
+    /// from the store. At least 1.
     pub queue: usize,
-    /// Sends a socket may have in flight before the server stops reading it.
+    /// Requests (`send`, `receipt`, `typing`) a socket may have in flight
+    /// before the server stops reading it. At least 1.
     pub max_inflight_sends: usize,
     /// Seconds a write to a client may block before the connection is
-    /// dropped as stuck.
+    /// dropped as stuck. At least 1.
     pub write_timeout_secs: u64,
-    /// Events per page when catching a device up.
+    /// Log entries per page when catching a device up. At least 1.
     pub sync_page: u32,
-    /// Most seconds a long-poll may wait.
+    /// Most seconds a long-poll may ask to wait; a longer `wait` is refused
+    /// with `bad_request`. 0 allows only `wait=0` (answer at once).
     pub max_poll_wait_secs: u64,
-    /// Most connections held at once.
+    /// Most live connections (WebSocket and SSE together) held at once; more
+    /// are refused with `unavailable`. At least 1.
     pub max_connections: usize,
 }
 

@@ -155,6 +155,11 @@ pub async fn start_on(
         state.shutdown.clone(),
     ));
     tracing::info!(%addr, "natter is listening");
+    if state.config.testing.hooks {
+        tracing::warn!(
+            "testing.hooks is on: any user may force their own resync; never on a server people use"
+        );
+    }
     Ok(Running {
         addr,
         state,

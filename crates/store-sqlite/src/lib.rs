@@ -339,6 +339,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn raise_log_floor(&self, user: UserId) -> Result<Cursor> {
+        self.write(move |ctx| log::raise_log_floor(ctx, &user))
+            .await
+            .map(Cursor)
+    }
+
     fn take_commit_feed(&self) -> Option<mpsc::Receiver<CommitBatch>> {
         let mut slot = self.feed.lock().ok()?;
         if slot.is_some() {

@@ -7,8 +7,10 @@
 //! them (`user_items`), merged by position.
 
 use crate::accounts::{session_by_id, user_by_id};
+use crate::commit::next_position;
 use crate::db_err;
 use crate::rows::{EVENT_COLS, EventRow, conv_id, parse_visibility, user_id};
+use crate::writer::Ctx;
 use natter_proto::{ConversationId, Cursor, LogItem, Receipt, UserId};
 use natter_store::{ConnectionRequest, ConnectionView, LogPage, PresencePeer, Result, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -29,6 +31,18 @@ pub(crate) fn head_and_floor(c: &Connection, user: &UserId) -> Result<(u64, u64)
         .map_err(db_err)?;
     let floor = floor.ok_or(StoreError::NotFound)? as u64;
     Ok((log_head(c)?.max(floor), floor))
+}
+
+/// Raises `user`'s floor to a position of its own, above every cursor
+/// handed out so far (see [`natter_store::Store::raise_log_floor`]).
+pub(crate) fn raise_log_floor(ctx: &mut Ctx<'_>, user: &UserId) -> Result<u64> {
+    head_and_floor(ctx.conn, user)?;
+    let floor = next_position(ctx)?;
+    ctx.conn
+        .prepare_cached("UPDATE users SET log_floor = ?2 WHERE id = ?1")
+        .and_then(|mut s| s.execute(params![user.as_bytes(), floor as i64]))
+        .map_err(db_err)?;
+    Ok(floor)
 }
 
 /// A page of `user`'s log after `after`, read in one snapshot.

@@ -48,6 +48,7 @@ macro_rules! conformance_suite {
             member_list_and_ids_follow_join_order,
             log_pages_list_the_users_conversations,
             commits_name_the_users_who_joined,
+            a_raised_log_floor_refuses_every_earlier_cursor_of_that_user_only,
         );
     };
     (@tests $open:path; $($name:ident),* $(,)?) => {
@@ -1561,4 +1562,43 @@ pub async fn commits_name_the_users_who_joined(store: Arc<dyn Store>) {
         .map(|c| (c.position, c.joined.clone()))
         .collect();
     assert_eq!(announced, expected, "the feed carries the same");
+}
+
+/// Raising a user's log floor refuses every cursor that user was given,
+/// the empty one included, with the floor as the head to resume from; from
+/// the floor on nothing is lost, and other users' cursors still work.
+pub async fn a_raised_log_floor_refuses_every_earlier_cursor_of_that_user_only(
+    store: Arc<dyn Store>,
+) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let conv = group(&store, alice, &[bob]).await;
+    let before = send(&store, conv, alice, "before").await.position;
+    let head = store.log_head(alice).await.unwrap();
+    let floor = store.raise_log_floor(alice).await.unwrap();
+    assert!(
+        floor > head,
+        "the floor {floor} is above every cursor handed out ({head})"
+    );
+    for old in [Cursor::START, before, head] {
+        match store.log_after(alice, old, 100).await {
+            Err(StoreError::CursorGone { head: h }) => assert_eq!(h, floor, "resume at the floor"),
+            other => panic!("cursor {old} below the floor must be refused, got {other:?}"),
+        }
+    }
+    assert_eq!(store.log_head(alice).await.unwrap(), floor);
+    let at_floor = store.log_after(alice, floor, 100).await.unwrap();
+    assert!(at_floor.entries.is_empty());
+    let after = send(&store, conv, bob, "after").await.position;
+    assert!(after > floor);
+    let page = store.log_after(alice, floor, 100).await.unwrap();
+    let positions: Vec<_> = page.entries.iter().map(|(c, _)| *c).collect();
+    assert_eq!(positions, vec![after], "what comes after the floor arrives");
+    let bobs = store.log_after(bob, before, 100).await.unwrap();
+    let positions: Vec<_> = bobs.entries.iter().map(|(c, _)| *c).collect();
+    assert_eq!(positions, vec![after], "bob's old cursor still works");
+    assert!(matches!(
+        store.raise_log_floor(UserId::new()).await,
+        Err(StoreError::NotFound)
+    ));
 }

@@ -167,6 +167,16 @@ pub trait Store: Send + Sync + 'static {
     /// the user's log holds so far).
     async fn log_head(&self, user: UserId) -> Result<Cursor>;
 
+    /// Moves the user's log floor past every position handed out so far
+    /// (taking one position of the sequence for it) and returns the new
+    /// floor: from now on every cursor the user was ever given is refused
+    /// with [`StoreError::CursorGone`], whose head is that floor, while the
+    /// floor itself and everything committed later are served as before.
+    /// Other users' logs are untouched. What log pruning will do to a
+    /// user's oldest cursors, at once; the testing hook uses it.
+    /// [`StoreError::NotFound`] for an unknown user.
+    async fn raise_log_floor(&self, user: UserId) -> Result<Cursor>;
+
     // ---- feed and lifecycle -------------------------------------------------
 
     /// The commit feed: every committed batch that produced events, in commit

@@ -154,15 +154,15 @@ where
     }
 }
 
-/// The bearer token from the `Authorization` header.
+/// The bearer token from the `Authorization` header. The scheme's name is
+/// case-insensitive (RFC 9110 §11.1): `Bearer`, `bearer` and `BEARER` all work.
 pub fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// An authenticated caller.

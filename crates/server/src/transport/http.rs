@@ -17,7 +17,11 @@ use std::net::SocketAddr;
 /// Builds the router with every route.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.limits.max_frame_bytes;
-    Router::new()
+    let mut router = Router::new();
+    if state.config.testing.hooks {
+        router = router.route("/v1/testing/resync", post(testing_resync));
+    }
+    router
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/limits", get(limits))
@@ -110,6 +114,24 @@ async fn readyz(State(state): State<AppState>) -> Response {
         }),
     )
         .into_response()
+}
+
+/// `POST /v1/testing/resync` (only with `testing.hooks`): every cursor the
+/// caller holds now needs a resync, and their live connections find out at
+/// once, as they will when log pruning passes them.
+async fn testing_resync(
+    State(state): State<AppState>,
+    Auth(claims): Auth,
+) -> ApiResult<Json<serde_json::Value>> {
+    let floor = state
+        .store
+        .raise_log_floor(claims.user)
+        .await
+        .map_err(crate::error::DomainError::from)?;
+    // Every connection on this node reads the store again; the caller's
+    // find their cursor below the floor and are sent `resync`.
+    state.hub.catch_up_all();
+    Ok(Json(serde_json::json!({ "cursor": floor })))
 }
 
 /// `POST /v1/auth/register`: creates an account and a first device session.

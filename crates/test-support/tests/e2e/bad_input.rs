@@ -8,29 +8,29 @@ use natter_test_support::TestServer;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-struct RawWs(Socket);
+pub(crate) struct RawWs(pub(crate) Socket);
 
 impl RawWs {
-    async fn open(server: &TestServer) -> RawWs {
+    pub(crate) async fn open(server: &TestServer) -> RawWs {
         let (ws, _) = tokio_tungstenite::connect_async(server.ws_url())
             .await
             .expect("ws connect");
         RawWs(ws)
     }
 
-    async fn send(&mut self, m: Message) {
+    pub(crate) async fn send(&mut self, m: Message) {
         self.0.send(m).await.expect("ws send");
     }
 
-    async fn text(&mut self, s: &str) {
+    pub(crate) async fn text(&mut self, s: &str) {
         self.send(Message::text(s.to_owned())).await;
     }
 
     /// The next JSON frame, or `None` once the server closed the socket.
-    async fn frame(&mut self) -> Option<Value> {
+    pub(crate) async fn frame(&mut self) -> Option<Value> {
         loop {
             let msg = tokio::time::timeout(WAIT, self.0.next())
                 .await
@@ -47,7 +47,7 @@ impl RawWs {
 
     /// The close code the server sends next (skipping other frames);
     /// `None` when the connection ended without a close frame.
-    async fn close_code(&mut self) -> Option<u16> {
+    pub(crate) async fn close_code(&mut self) -> Option<u16> {
         loop {
             let msg = tokio::time::timeout(WAIT, self.0.next())
                 .await
@@ -60,7 +60,7 @@ impl RawWs {
         }
     }
 
-    async fn hello(&mut self, token: &str) {
+    pub(crate) async fn hello(&mut self, token: &str) {
         self.text(&json!({"type": "hello", "token": token}).to_string())
             .await;
         let welcome = self.frame().await.expect("welcome");
@@ -73,7 +73,7 @@ impl RawWs {
         }
     }
 
-    async fn expect_error(&mut self, case: &str, code: &str) -> Value {
+    pub(crate) async fn expect_error(&mut self, case: &str, code: &str) -> Value {
         loop {
             let f = self
                 .frame()
@@ -97,7 +97,7 @@ impl RawWs {
         }
     }
 
-    async fn still_alive(&mut self, case: &str) {
+    pub(crate) async fn still_alive(&mut self, case: &str) {
         self.text(r#"{"type":"ping"}"#).await;
         loop {
             let f = self

@@ -6,6 +6,7 @@
 mod auth;
 mod bad_input;
 mod connections;
+mod contract;
 mod harness;
 mod messaging;
 mod signals;

@@ -6,19 +6,19 @@ use natter_test_support::TestServer;
 use natter_test_support::sdk::ConnectOptions;
 
 /// A minimal Server-Sent Events reader over a streaming HTTP response.
-struct SseReader {
+pub(crate) struct SseReader {
     resp: reqwest::Response,
     buf: String,
 }
 
-struct SseEvent {
-    id: Option<String>,
-    kind: String,
-    data: String,
+pub(crate) struct SseEvent {
+    pub(crate) id: Option<String>,
+    pub(crate) kind: String,
+    pub(crate) data: String,
 }
 
 impl SseReader {
-    async fn open(url: &str, token: &str, last_event_id: Option<&str>) -> SseReader {
+    pub(crate) async fn open(url: &str, token: &str, last_event_id: Option<&str>) -> SseReader {
         let mut req = reqwest::Client::new()
             .get(format!("{url}/v1/events"))
             .bearer_auth(token);
@@ -39,7 +39,7 @@ impl SseReader {
         }
     }
 
-    async fn next(&mut self) -> SseEvent {
+    pub(crate) async fn next(&mut self) -> SseEvent {
         loop {
             if let Some(end) = self.buf.find("\n\n") {
                 let block: String = self.buf.drain(..end + 2).collect();
