@@ -283,6 +283,8 @@ before(async () => {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      // A wheel step scrolls at once, so a test can say where rows must be.
+      '--disable-smooth-scrolling',
     ],
   });
   alice = await newPage();
@@ -900,6 +902,107 @@ describe('natter web client', () => {
     await preview(own).filter({ hasText: exactly('Group created') }).waitFor();
     await openConv(page, own);
     await page.locator('.history-status', { hasText: 'beginning of the conversation' }).waitFor();
+    await page.context().close();
+  });
+
+  // A conversation of 2,000 messages (sent over HTTP, 16 at a time), read
+  // by `long.page`'s user, for the two tests below.
+  const long = { page: null, newest: null };
+
+  test('scrolling back through 2,000 messages keeps the place, shows loading, and reaches the beginning', async () => {
+    const sam = await ApiUser.register(name('sam'));
+    const tess = await ApiUser.register(name('tess'));
+    const dm = (await sam.call('POST', '/v1/conversations', { kind: 'direct', user: tess.id })).body;
+    let next = 1;
+    const senders = Array.from({ length: 16 }, async () => {
+      while (next <= 2000) {
+        const i = next;
+        next += 1;
+        await sam.send(dm.id, `line ${i}`);
+      }
+    });
+    await Promise.all(senders);
+    const info = (await tess.call('GET', `/v1/conversations/${dm.id}`)).body;
+    long.newest = info.last_message.text;
+    const read = await tess.call('POST', `/v1/conversations/${dm.id}/receipts`, { kind: 'read', seq: info.last_seq });
+    assert.equal(read.status, 200, JSON.stringify(read.body));
+
+    const page = await newPage();
+    long.page = page;
+    await signIn(page, tess.username);
+    await openConv(page, sam.username);
+    await message(page, long.newest).waitFor();
+    await page.evaluate(() => {
+      window.__sawLoading = false;
+      const status = document.querySelector('.history-status');
+      new MutationObserver(() => {
+        if (/Loading older messages/.test(status.textContent) && !status.querySelector('.spinner').hidden) {
+          window.__sawLoading = true;
+        }
+      }).observe(status, { subtree: true, childList: true, characterData: true, attributes: true });
+    });
+    await page.locator('.scroller').hover();
+
+    // Wheel up, a step at a time. After each step the first message row on
+    // screen must have moved by exactly the distance scrolled, and stay
+    // there while older messages are fetched and mounted above it.
+    const probe = () =>
+      page.evaluate(() => {
+        const sc = document.querySelector('.scroller');
+        const top = sc.getBoundingClientRect().top;
+        const row = [...document.querySelectorAll('.messages li.msg')].find((li) => li.getBoundingClientRect().top >= top);
+        return {
+          key: row.dataset.key,
+          y: row.getBoundingClientRect().top,
+          scrollTop: sc.scrollTop,
+          rows: document.querySelectorAll('.messages li').length,
+          begin: /beginning of the conversation/.test(document.querySelector('.history-status').textContent),
+        };
+      });
+    const rowAt = ([key, y]) => {
+      const li = document.querySelector(`.messages li[data-key="${CSS.escape(key)}"]`);
+      return li !== null && Math.abs(li.getBoundingClientRect().top - y) <= 1;
+    };
+    const idle = () => document.querySelector('.history-status .spinner').hidden;
+    let steps = 0;
+    let most = 0;
+    for (let at = await probe(); !at.begin; at = await probe()) {
+      steps += 1;
+      assert.ok(steps < 400, 'the beginning is reached');
+      most = Math.max(most, at.rows);
+      const by = Math.min(1500, at.scrollTop);
+      await page.mouse.wheel(0, -1500);
+      await page.waitForFunction(rowAt, [at.key, at.y + by]);
+      await page.waitForFunction(idle);
+      assert.ok(await page.evaluate(rowAt, [at.key, at.y + by]), `row ${at.key} kept its place`);
+    }
+    await page.locator('.messages .system', { hasText: `${sam.username} started the conversation` }).waitFor();
+    await message(page, 'line 1').waitFor();
+    assert.equal(await page.evaluate(() => window.__sawLoading), true, 'loading was shown');
+    assert.ok(most <= 300, `at most 300 rows were mounted (saw ${most})`);
+  });
+
+  test('a long conversation keeps only the rows near the screen in the page', async () => {
+    const page = long.page;
+    // At the beginning, with all 2,000 loaded: a bounded number of rows,
+    // and of elements in the whole page.
+    const size = () =>
+      page.evaluate(() => ({
+        rows: document.querySelectorAll('.messages li').length,
+        elements: document.querySelectorAll('*').length,
+      }));
+    let { rows, elements } = await size();
+    assert.ok(rows <= 300 && elements <= 3000, `${rows} rows, ${elements} elements at the beginning`);
+    // And back to the newest.
+    await page.getByRole('button', { name: 'Jump to latest messages' }).click();
+    await message(page, long.newest).waitFor();
+    await page.waitForFunction(() => {
+      const sc = document.querySelector('.scroller');
+      return sc.scrollHeight - sc.scrollTop - sc.clientHeight < 2;
+    });
+    ({ rows, elements } = await size());
+    assert.ok(rows <= 300 && elements <= 3000, `${rows} rows, ${elements} elements at the newest`);
+    assert.equal(await page.locator('.jump').isVisible(), false);
     await page.context().close();
   });
 

@@ -448,7 +448,11 @@ export function chatView({ store, sync, api, actions }) {
     } else if (stick) range = [Math.max(0, n - STEP * 2), n];
     else range = keptRange(all, anchor);
     let [start, end] = range;
-    const wanted = grow;
+    // Near the top with rows loaded above the window: mount them in this
+    // render. Waiting a frame would leave the reader at scrollTop 0 while
+    // a date separator moves away above their row, and a scroll position
+    // cannot go below 0 to keep the row in place.
+    const wanted = grow ?? (place === null && !stick && start > 0 && nearTop() ? 'up' : null);
     grow = null;
     if (wanted === 'up' && start > 0) {
       start = Math.max(0, start - STEP);
