@@ -45,6 +45,9 @@ pub enum ErrorCode {
     Forbidden,
     /// You are not a member of this conversation.
     NotMember,
+    /// One of you has blocked the other: no direct messages, no adding to
+    /// groups, until the block is lifted.
+    Blocked,
     /// No such user, conversation or session (or not one you may see).
     NotFound,
     /// The endpoint exists but not with this HTTP method.
@@ -80,7 +83,7 @@ impl ErrorCode {
             | InvalidUsername | WeakPassword | HelloRequired => 400,
             Unauthorized | TokenExpired | TokenInvalid | SessionRevoked | RefreshReused
             | InvalidCredentials => 401,
-            Forbidden | NotMember => 403,
+            Forbidden | NotMember | Blocked => 403,
             NotFound => 404,
             MethodNotAllowed => 405,
             UsernameTaken | IdempotencyConflict => 409,
@@ -115,6 +118,7 @@ impl ErrorCode {
             UsernameTaken => "username_taken",
             Forbidden => "forbidden",
             NotMember => "not_member",
+            Blocked => "blocked",
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             IdempotencyConflict => "idempotency_conflict",
@@ -168,6 +172,7 @@ mod tests {
         for code in [
             ErrorCode::BadRequest,
             ErrorCode::NotMember,
+            ErrorCode::Blocked,
             ErrorCode::IdempotencyConflict,
             ErrorCode::ResyncRequired,
             ErrorCode::Internal,

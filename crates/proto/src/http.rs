@@ -125,6 +125,10 @@ pub struct ConversationInfo {
     /// `read` is 0 when either of you does not share read receipts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer_receipt: Option<crate::MemberReceipt>,
+    /// A direct conversation the other person started that you have neither
+    /// accepted nor replied in: a message request. Always false for groups.
+    #[serde(default)]
+    pub request: bool,
 }
 
 /// `GET /v1/conversations`.
@@ -135,6 +139,22 @@ pub struct ConversationList {
     /// Unread messages over all conversations (the badge).
     #[serde(default)]
     pub unread_total: u64,
+}
+
+/// A user the caller has blocked (`GET /v1/blocks`, `PUT /v1/blocks/{user}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockInfo {
+    /// The blocked user.
+    pub user: UserInfo,
+    /// When they were blocked, ms since the epoch.
+    pub blocked_at: i64,
+}
+
+/// `GET /v1/blocks`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockList {
+    /// Most recently blocked first.
+    pub blocks: Vec<BlockInfo>,
 }
 
 /// `GET /v1/conversations/{id}/members`.

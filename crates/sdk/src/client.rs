@@ -8,11 +8,11 @@
 use crate::error::{Error, chain};
 use crate::live::{ConnectOptions, Live};
 use natter_proto::{
-    AddMembers, AuthSession, ClientId, ConversationId, ConversationInfo, ConversationList,
-    CreateConversation, Credentials, Cursor, DeviceId, Health, HistoryPage, HistoryQuery,
-    MarkReceipt, Me, MemberList, MemberReceipt, Presence, PresenceList, Privacy, ReceiptKind,
-    ReceiptSummary, RefreshRequest, SendMessage, Sent, Seq, ServerLimits, SessionInfo, SessionList,
-    SetTyping, SyncPage, UserId, UserInfo,
+    AddMembers, AuthSession, BlockInfo, BlockList, ClientId, ConversationId, ConversationInfo,
+    ConversationList, CreateConversation, Credentials, Cursor, DeviceId, Health, HistoryPage,
+    HistoryQuery, MarkReceipt, Me, MemberList, MemberReceipt, Presence, PresenceList, Privacy,
+    ReceiptKind, ReceiptSummary, RefreshRequest, SendMessage, Sent, Seq, ServerLimits, SessionInfo,
+    SessionList, SetTyping, SyncPage, UserId, UserInfo,
 };
 use reqwest::{Method, Url, header};
 use serde::Serialize;
@@ -336,6 +336,36 @@ impl Client {
         };
         self.call(Method::POST, url, Some(&body), Auth::Bearer)
             .await
+    }
+
+    /// `POST /v1/conversations/{id}/accept`: accepts a message request (a
+    /// direct conversation someone else started). Sending in it accepts it
+    /// too. Changes nothing for anything else.
+    pub async fn accept(&self, id: ConversationId) -> Result<ConversationInfo, Error> {
+        let url = self.url(&format!("/v1/conversations/{id}/accept"), &[])?;
+        self.call::<(), _>(Method::POST, url, None, Auth::Bearer)
+            .await
+    }
+
+    // ---- blocks ----
+
+    /// `PUT /v1/blocks/{user}`: blocks a user (again: the same block).
+    pub async fn block(&self, user: UserId) -> Result<BlockInfo, Error> {
+        let url = self.url(&format!("/v1/blocks/{user}"), &[])?;
+        self.call::<(), _>(Method::PUT, url, None, Auth::Bearer)
+            .await
+    }
+
+    /// `DELETE /v1/blocks/{user}`: lifts a block (none is not an error).
+    pub async fn unblock(&self, user: UserId) -> Result<(), Error> {
+        self.call_empty(Method::DELETE, &format!("/v1/blocks/{user}"))
+            .await
+    }
+
+    /// `GET /v1/blocks`: the users I have blocked, most recent first.
+    pub async fn blocks(&self) -> Result<Vec<BlockInfo>, Error> {
+        let list: BlockList = self.get("/v1/blocks", &[]).await?;
+        Ok(list.blocks)
     }
 
     /// `POST /v1/conversations/{id}/messages`: sends a text message. Retrying

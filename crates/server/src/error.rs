@@ -55,6 +55,9 @@ pub enum DomainError {
     /// The caller is not a member of the conversation (or it does not exist).
     #[error("you are not a member of this conversation")]
     NotMember,
+    /// One of the two users has blocked the other.
+    #[error("one of you has blocked the other")]
+    Blocked,
     /// The thing named does not exist (or the caller may not see it).
     #[error("{0}")]
     NotFound(&'static str),
@@ -110,6 +113,7 @@ impl From<StoreError> for DomainError {
             StoreError::NotFound => DomainError::NotFound("not found"),
             StoreError::Conflict(what) => DomainError::Invalid(format!("{what} already exists")),
             StoreError::NotMember => DomainError::NotMember,
+            StoreError::Blocked => DomainError::Blocked,
             StoreError::IdempotencyConflict => DomainError::IdempotencyConflict,
             StoreError::CursorGone { head } => DomainError::ResyncRequired { head },
             StoreError::Invalid(what) => DomainError::Invalid(what.to_owned()),

@@ -45,16 +45,24 @@ pub(crate) struct Members {
     order: Arc<Vec<UserId>>,
     /// The same users, for membership checks in constant time.
     set: HashSet<UserId>,
+    /// A direct conversation: appends check blocks and requests.
+    direct: bool,
 }
 
 impl Members {
     /// Members in join order (`order` holds no duplicates).
-    pub(crate) fn new(order: Vec<UserId>) -> Self {
+    pub(crate) fn new(order: Vec<UserId>, direct: bool) -> Self {
         let set = order.iter().copied().collect();
         Self {
             order: Arc::new(order),
             set,
+            direct,
         }
+    }
+
+    /// Whether the conversation is a direct one.
+    pub(crate) fn is_direct(&self) -> bool {
+        self.direct
     }
 
     /// Whether `user` is a member.
@@ -82,6 +90,7 @@ impl Members {
         Self {
             order: Arc::new(order),
             set,
+            direct: self.direct,
         }
     }
 }
@@ -93,7 +102,7 @@ mod tests {
     #[test]
     fn members_keep_join_order_and_answer_membership() {
         let (a, b, c, d) = (UserId::new(), UserId::new(), UserId::new(), UserId::new());
-        let first = Members::new(vec![b, a]);
+        let first = Members::new(vec![b, a], false);
         assert!(first.contains(&a) && first.contains(&b) && !first.contains(&c));
         let more = first.with(&[d, c]);
         assert_eq!(more.order().as_slice(), &[b, a, d, c]);

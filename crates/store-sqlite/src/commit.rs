@@ -20,7 +20,15 @@ pub(crate) fn members_of(ctx: &mut Ctx<'_>, conv: &ConversationId) -> Result<Arc
     if let Some(m) = ctx.cache.members.get(conv) {
         return Ok(m.clone());
     }
-    let members = Arc::new(Members::new(member_ids(ctx.conn, conv)?));
+    let direct: Option<bool> = ctx
+        .conn
+        .prepare_cached("SELECT kind = 'direct' FROM conversations WHERE id = ?1")
+        .and_then(|mut s| s.query_row([conv.as_bytes()], |r| r.get(0)).optional())
+        .map_err(db_err)?;
+    let members = Arc::new(Members::new(
+        member_ids(ctx.conn, conv)?,
+        direct.unwrap_or(false),
+    ));
     ctx.cache.trim();
     ctx.cache.members.insert(*conv, members.clone());
     Ok(members)

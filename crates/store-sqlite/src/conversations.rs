@@ -1,6 +1,7 @@
 //! Conversations and their members: creating them, adding members, and the
 //! reads of one conversation, its members and a user's list.
 
+use crate::blocks::refuse_blocked;
 use crate::cache::Members;
 use crate::commit::{commit_event, last_seq_of, members_of};
 use crate::db_err;
@@ -50,6 +51,7 @@ pub(crate) fn create_conversation(ctx: &mut Ctx<'_>, conv: &NewConversation) -> 
             return Err(StoreError::NotFound);
         }
     }
+    refuse_blocked(ctx.conn, &conv.creator, &conv.members)?;
     ctx.conn
         .prepare_cached(
             "INSERT INTO conversations
@@ -69,9 +71,11 @@ pub(crate) fn create_conversation(ctx: &mut Ctx<'_>, conv: &NewConversation) -> 
         })
         .map_err(db_err)?;
     for m in &conv.members {
-        insert_member(ctx.conn, &conv.id, m, 1, conv.now)?;
+        // The second member of a direct conversation gets it as a request.
+        let accepted = conv.kind == ConversationKind::Group || *m == conv.creator;
+        insert_member(ctx.conn, &conv.id, m, 1, conv.now, accepted)?;
     }
-    let members = Members::new(conv.members.clone());
+    let members = Members::new(conv.members.clone(), conv.kind == ConversationKind::Direct);
     let recipients = members.order().clone();
     ctx.cache.members.insert(conv.id, Arc::new(members));
     let event = Event {
@@ -109,6 +113,7 @@ pub(crate) fn add_members(ctx: &mut Ctx<'_>, add: &NewMembers) -> Result<Option<
     if fresh.is_empty() {
         return Ok(None);
     }
+    refuse_blocked(ctx.conn, &add.by, &fresh)?;
     let last = last_seq_of(ctx, &add.conv)?.ok_or(StoreError::NotFound)?;
     let seq = last + 1;
     let count = (members.len() + fresh.len()) as i64;
@@ -117,7 +122,7 @@ pub(crate) fn add_members(ctx: &mut Ctx<'_>, add: &NewMembers) -> Result<Option<
         .and_then(|mut s| s.execute(params![add.conv.as_bytes(), count]))
         .map_err(db_err)?;
     for u in &fresh {
-        insert_member(ctx.conn, &add.conv, u, seq, add.now)?;
+        insert_member(ctx.conn, &add.conv, u, seq, add.now, true)?;
     }
     let all = members.with(&fresh);
     let recipients = all.order().clone();
@@ -155,11 +160,20 @@ fn insert_member(
     user: &UserId,
     seq: u64,
     now: i64,
+    accepted: bool,
 ) -> Result<()> {
     c.prepare_cached(
-        "INSERT INTO members (conv_id, user_id, joined_seq, joined_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO members (conv_id, user_id, joined_seq, joined_at, accepted) VALUES (?1, ?2, ?3, ?4, ?5)",
     )
-    .and_then(|mut s| s.execute(params![conv.as_bytes(), user.as_bytes(), seq as i64, now]))
+    .and_then(|mut s| {
+        s.execute(params![
+            conv.as_bytes(),
+            user.as_bytes(),
+            seq as i64,
+            now,
+            accepted
+        ])
+    })
     .map_err(db_err)?;
     Ok(())
 }
@@ -275,7 +289,8 @@ fn summaries(
                     m.delivered_seq, m.read_seq, pm.delivered_seq, pm.read_seq,
                     (SELECT COUNT(*) FROM events x
                       WHERE x.conv_id = c.id AND x.kind = 'message' AND x.sender <> m.user_id
-                        AND x.seq > MAX(m.read_seq, m.joined_seq - 1)) AS unread
+                        AND x.seq > MAX(m.read_seq, m.joined_seq - 1)) AS unread,
+                    m.accepted = 0
              FROM members m
              JOIN conversations c ON c.id = m.conv_id
              LEFT JOIN events e ON e.conv_id = c.id AND e.seq = c.last_msg_seq
@@ -315,11 +330,12 @@ fn summaries(
             mine,
             peer_marks,
             r.get::<_, i64>(at + 4)? as u64,
+            r.get::<_, bool>(at + 5)?,
         ))
     })
     .map_err(db_err)?
     .map(|r| {
-        let (conv, ev, peer, mine, peer_watermarks, unread) = r.map_err(db_err)?;
+        let (conv, ev, peer, mine, peer_watermarks, unread, request) = r.map_err(db_err)?;
         Ok(ConversationSummary {
             conv: conv.into_record()?,
             last_message: ev.map(EventRow::into_event).transpose()?,
@@ -327,6 +343,7 @@ fn summaries(
             peer_watermarks,
             mine,
             unread,
+            request,
         })
     })
     .collect()

@@ -13,6 +13,7 @@
 //! - `conversations`: creating conversations, adding members, the reads of
 //!   a conversation, its members and a user's list;
 //! - `messages`: appending messages, history;
+//! - `blocks`: blocks between users, message requests;
 //! - `receipts`: delivered and read watermarks;
 //! - `log`: a user's log pages, the connection view, presence peers;
 //! - `commit`: what the writes that put items in the log share (positions,
@@ -27,6 +28,7 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod blocks;
 mod cache;
 mod checkpoint;
 mod commit;
@@ -290,6 +292,25 @@ impl Store for SqliteStore {
     ) -> Result<Option<ConversationSummary>> {
         self.read(move |c| conversations::conversation_of(c, &user, &conv))
             .await
+    }
+
+    async fn accept_request(&self, conv: ConversationId, user: UserId) -> Result<bool> {
+        self.write(move |ctx| blocks::accept_request(ctx, &conv, &user))
+            .await
+    }
+
+    async fn block(&self, user: UserId, target: UserId, now: i64) -> Result<BlockRecord> {
+        self.write(move |ctx| blocks::block(ctx, &user, &target, now))
+            .await
+    }
+
+    async fn unblock(&self, user: UserId, target: UserId) -> Result<bool> {
+        self.write(move |ctx| blocks::unblock(ctx, &user, &target))
+            .await
+    }
+
+    async fn blocks_of(&self, user: UserId) -> Result<Vec<BlockRecord>> {
+        self.read(move |c| blocks::blocks_of(c, &user)).await
     }
 
     async fn append_message(&self, msg: NewMessage) -> Result<Appended> {

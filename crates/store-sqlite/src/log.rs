@@ -195,7 +195,11 @@ pub(crate) fn presence_peers(
 ) -> Result<Vec<PresencePeer>> {
     let mut stmt = c
         .prepare_cached(
-            "SELECT u.id, MAX(c.kind = 'direct'), u.presence_visibility, u.last_seen_at
+            "SELECT u.id, MAX(c.kind = 'direct' AND me.accepted AND o.accepted),
+                    u.presence_visibility, u.last_seen_at,
+                    EXISTS (SELECT 1 FROM blocks b
+                             WHERE (b.user_id = ?1 AND b.blocked_id = u.id)
+                                OR (b.user_id = u.id AND b.blocked_id = ?1))
              FROM members me
              JOIN conversations c ON c.id = me.conv_id
                   AND (c.kind = 'direct' OR c.member_count <= ?2)
@@ -213,15 +217,17 @@ pub(crate) fn presence_peers(
                 r.get::<_, bool>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, Option<i64>>(3)?,
+                r.get::<_, bool>(4)?,
             ))
         },
     )
     .map_err(db_err)?
     .map(|r| {
-        let (u, contact, vis, last_seen) = r.map_err(db_err)?;
+        let (u, contact, vis, last_seen, blocked) = r.map_err(db_err)?;
         Ok(PresencePeer {
             user: user_id(&u)?,
             contact,
+            blocked,
             visibility: parse_visibility(&vis)?,
             last_seen,
         })

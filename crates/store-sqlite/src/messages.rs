@@ -39,6 +39,8 @@ pub(crate) fn append_message(ctx: &mut Ctx<'_>, msg: &NewMessage) -> Result<Appe
     if !members.contains(&msg.sender) {
         return Err(StoreError::NotMember);
     }
+    let accepted = members.is_direct()
+        && crate::blocks::before_direct_send(ctx.conn, &msg.conv, &members, &msg.sender)?;
     let last = last_seq_of(ctx, &msg.conv)?.ok_or(StoreError::NotMember)?;
     let seq = last + 1;
     let event = Event {
@@ -54,7 +56,11 @@ pub(crate) fn append_message(ctx: &mut Ctx<'_>, msg: &NewMessage) -> Result<Appe
         },
     };
     let committed = commit_event(ctx, event, members.order().clone(), Vec::new())?;
-    Ok(Appended::New(committed))
+    Ok(if accepted {
+        Appended::Accepted(committed)
+    } else {
+        Appended::New(committed)
+    })
 }
 
 /// A page of the conversation's events the viewer may see (from the event

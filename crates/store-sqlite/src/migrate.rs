@@ -148,4 +148,71 @@ mod tests {
         }
         store.close().await;
     }
+
+    /// Direct conversations from before message requests: the second
+    /// member has accepted if they ever sent in it, and is left with a
+    /// request otherwise; creators and groups are never requests.
+    #[tokio::test]
+    async fn direct_conversations_become_requests_only_where_the_peer_never_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("natter.db");
+        let (alice, bob, carol) = (UserId::new(), UserId::new(), UserId::new());
+        let (answered, unanswered) = (ConversationId::new(), ConversationId::new());
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &schema::MIGRATIONS[..4] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch("PRAGMA user_version = 4").unwrap();
+            for (id, name) in [(alice, "alice"), (bob, "bob"), (carol, "carol")] {
+                conn.execute(
+                    "INSERT INTO users (id, username, password_hash, created_at) VALUES (?1, ?2, 'x', 1)",
+                    params![id.as_bytes(), name],
+                )
+                .unwrap();
+            }
+            for (conv, peer) in [(answered, bob), (unanswered, carol)] {
+                conn.execute(
+                    "INSERT INTO conversations (id, kind, creator, created_at, last_seq, last_ts, member_count)
+                     VALUES (?1, 'direct', ?2, 1, 2, 1, 2)",
+                    params![conv.as_bytes(), alice.as_bytes()],
+                )
+                .unwrap();
+                for m in [alice, peer] {
+                    conn.execute(
+                        "INSERT INTO members (conv_id, user_id, joined_seq, joined_at) VALUES (?1, ?2, 1, 1)",
+                        params![conv.as_bytes(), m.as_bytes()],
+                    )
+                    .unwrap();
+                }
+            }
+            conn.execute(
+                "INSERT INTO events (conv_id, seq, ts, sender, kind, msg_id, client_id, device_id, text, pos)
+                 VALUES (?1, 2, 2, ?2, 'message', ?3, 'c1', ?4, 'hi', 1)",
+                params![
+                    answered.as_bytes(),
+                    bob.as_bytes(),
+                    MessageId::new().as_bytes(),
+                    DeviceId::new().as_bytes()
+                ],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+        let request = |list: Vec<ConversationSummary>, conv: ConversationId| {
+            list.iter().find(|s| s.conv.id == conv).map(|s| s.request)
+        };
+        assert_eq!(
+            request(store.conversations_of(bob).await.unwrap(), answered),
+            Some(false)
+        );
+        assert_eq!(
+            request(store.conversations_of(carol).await.unwrap(), unanswered),
+            Some(true)
+        );
+        let alices = store.conversations_of(alice).await.unwrap();
+        assert_eq!(request(alices.clone(), answered), Some(false));
+        assert_eq!(request(alices, unanswered), Some(false));
+        store.close().await;
+    }
 }

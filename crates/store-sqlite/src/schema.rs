@@ -143,4 +143,26 @@ DROP TABLE user_log;
 ALTER TABLE refresh_tokens ADD COLUMN superseded_at INTEGER;
 ALTER TABLE refresh_tokens ADD COLUMN successor BLOB;
 "#,
+    // 5: blocks, and message requests in direct conversations.
+    r#"
+-- user_id has blocked blocked_id
+CREATE TABLE blocks (
+    user_id    BLOB NOT NULL REFERENCES users(id),
+    blocked_id BLOB NOT NULL REFERENCES users(id),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, blocked_id)
+) WITHOUT ROWID;
+CREATE INDEX blocks_by_blocked ON blocks(blocked_id, user_id);
+
+-- 0 while a direct conversation is a request to this member: the other
+-- member started it and this one has neither accepted nor sent in it
+ALTER TABLE members ADD COLUMN accepted INTEGER NOT NULL DEFAULT 1;
+UPDATE members SET accepted = 0
+ WHERE EXISTS (SELECT 1 FROM conversations c
+                WHERE c.id = members.conv_id AND c.kind = 'direct'
+                  AND c.creator <> members.user_id)
+   AND NOT EXISTS (SELECT 1 FROM events e
+                    WHERE e.conv_id = members.conv_id AND e.sender = members.user_id
+                      AND e.kind = 'message');
+"#,
 ];

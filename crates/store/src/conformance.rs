@@ -49,6 +49,8 @@ macro_rules! conformance_suite {
             log_pages_list_the_users_conversations,
             commits_name_the_users_who_joined,
             a_raised_log_floor_refuses_every_earlier_cursor_of_that_user_only,
+            a_direct_conversation_is_a_request_until_accepted_or_answered,
+            blocks_refuse_direct_messages_and_adding_either_way,
         );
     };
     (@tests $open:path; $($name:ident),* $(,)?) => {
@@ -126,7 +128,7 @@ async fn send(
         .await
         .expect("append")
     {
-        Appended::New(c) => c,
+        Appended::New(c) | Appended::Accepted(c) => c,
         Appended::Duplicate(_) => panic!("fresh client id reported as duplicate"),
     }
 }
@@ -522,7 +524,7 @@ pub async fn client_id_makes_sends_idempotent(store: Arc<dyn Store>) {
                 first.event().expect("an event").message_id()
             );
         }
-        Appended::New(_) => panic!("retry created a second message"),
+        Appended::New(_) | Appended::Accepted(_) => panic!("retry created a second message"),
     }
     assert!(matches!(
         store
@@ -1227,7 +1229,8 @@ pub async fn presence_peers_are_contacts_and_small_groups(store: Arc<dyn Store>)
     let bob = user(&store, "bob").await;
     let carol = user(&store, "carol").await;
     let dave = user(&store, "dave").await;
-    direct(&store, alice, bob).await;
+    let dm = direct(&store, alice, bob).await;
+    assert!(store.accept_request(dm, bob).await.unwrap());
     group(&store, alice, &[carol]).await;
     group(&store, alice, &[bob, carol, dave]).await; // 4 members: "big" below
     store
@@ -1248,12 +1251,14 @@ pub async fn presence_peers_are_contacts_and_small_groups(store: Arc<dyn Store>)
         PresencePeer {
             user: bob,
             contact: true,
+            blocked: false,
             visibility: Visibility::Everyone,
             last_seen: Some(1234),
         },
         PresencePeer {
             user: carol,
             contact: false,
+            blocked: false,
             visibility: Visibility::Contacts,
             last_seen: None,
         },
@@ -1601,4 +1606,230 @@ pub async fn a_raised_log_floor_refuses_every_earlier_cursor_of_that_user_only(
         store.raise_log_floor(UserId::new()).await,
         Err(StoreError::NotFound)
     ));
+}
+
+/// A new direct conversation is a request to its second member: listed with
+/// `request`, and the two are not contacts, until that member accepts it or
+/// sends in it (the send says it accepted, once). Groups are never
+/// requests.
+pub async fn a_direct_conversation_is_a_request_until_accepted_or_answered(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let carol = user(&store, "carol").await;
+    let contact_of = |peers: Vec<PresencePeer>, who: UserId| {
+        peers
+            .iter()
+            .find(|p| p.user == who)
+            .map(|p| p.contact)
+            .expect("a peer")
+    };
+    let ab = direct(&store, alice, bob).await;
+    let request = |list: Vec<ConversationSummary>, conv| {
+        list.iter()
+            .find(|s| s.conv.id == conv)
+            .map(|s| s.request)
+            .expect("listed")
+    };
+    assert!(!request(store.conversations_of(alice).await.unwrap(), ab));
+    assert!(request(store.conversations_of(bob).await.unwrap(), ab));
+    assert!(
+        store
+            .conversation_of(bob, ab)
+            .await
+            .unwrap()
+            .unwrap()
+            .request
+    );
+    assert!(!contact_of(
+        store.presence_peers(alice, 10).await.unwrap(),
+        bob
+    ));
+    assert!(!contact_of(
+        store.presence_peers(bob, 10).await.unwrap(),
+        alice
+    ));
+    // Alice writing more does not make them contacts.
+    let sent = store
+        .append_message(message(ab, alice, "a-1", "hi bob"))
+        .await
+        .unwrap();
+    assert!(matches!(sent, Appended::New(_)));
+    assert!(!contact_of(
+        store.presence_peers(bob, 10).await.unwrap(),
+        alice
+    ));
+    // Bob's reply accepts, once.
+    let reply = store
+        .append_message(message(ab, bob, "b-1", "hi alice"))
+        .await
+        .unwrap();
+    assert!(matches!(reply, Appended::Accepted(_)), "{reply:?}");
+    let again = store
+        .append_message(message(ab, bob, "b-2", "and again"))
+        .await
+        .unwrap();
+    assert!(matches!(again, Appended::New(_)), "{again:?}");
+    assert!(!request(store.conversations_of(bob).await.unwrap(), ab));
+    assert!(contact_of(
+        store.presence_peers(alice, 10).await.unwrap(),
+        bob
+    ));
+    assert!(contact_of(
+        store.presence_peers(bob, 10).await.unwrap(),
+        alice
+    ));
+
+    // Accepting without a word does the same; a second accept changes nothing.
+    let ca = direct(&store, carol, alice).await;
+    assert!(request(store.conversations_of(alice).await.unwrap(), ca));
+    assert!(store.accept_request(ca, alice).await.unwrap());
+    assert!(!store.accept_request(ca, alice).await.unwrap());
+    assert!(
+        !store.accept_request(ca, carol).await.unwrap(),
+        "the creator has nothing to accept"
+    );
+    assert!(!request(store.conversations_of(alice).await.unwrap(), ca));
+    assert!(contact_of(
+        store.presence_peers(carol, 10).await.unwrap(),
+        alice
+    ));
+    assert!(matches!(
+        store.accept_request(ca, bob).await,
+        Err(StoreError::NotMember)
+    ));
+
+    // A group is nobody's request, and never makes contacts.
+    let g = group(&store, carol, &[bob]).await;
+    assert!(!request(store.conversations_of(bob).await.unwrap(), g));
+    assert!(!store.accept_request(g, bob).await.unwrap());
+    assert!(!contact_of(
+        store.presence_peers(bob, 10).await.unwrap(),
+        carol
+    ));
+}
+
+/// A block, from either side, refuses messages in the pair's direct
+/// conversation, a new direct conversation and adding one to a group by the
+/// other, and marks the pair in presence peers; lifting it undoes all that.
+/// Retries of messages stored before still answer, and groups they already
+/// share go on.
+pub async fn blocks_refuse_direct_messages_and_adding_either_way(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let carol = user(&store, "carol").await;
+    let ab = direct(&store, alice, bob).await;
+    let shared = group(&store, carol, &[alice, bob]).await;
+    store
+        .append_message(message(ab, bob, "b-1", "before"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.block(alice, UserId::new(), now()).await,
+        Err(StoreError::NotFound)
+    ));
+    let first = store.block(alice, bob, 1000).await.unwrap();
+    assert_eq!((first.user, first.username.as_str()), (bob, "bob"));
+    assert_eq!(first.blocked_at, 1000);
+    let again = store.block(alice, bob, 2000).await.unwrap();
+    assert_eq!(
+        again.blocked_at, 1000,
+        "blocking again keeps the first time"
+    );
+    assert_eq!(store.blocks_of(alice).await.unwrap(), vec![first.clone()]);
+    assert!(store.blocks_of(bob).await.unwrap().is_empty());
+
+    let head = store.log_head(alice).await.unwrap();
+    for (from, id) in [(bob, "b-2"), (alice, "a-1")] {
+        assert!(
+            matches!(
+                store.append_message(message(ab, from, id, "after")).await,
+                Err(StoreError::Blocked)
+            ),
+            "neither side can write in the direct conversation"
+        );
+    }
+    assert!(matches!(
+        store
+            .append_message(message(ab, bob, "b-1", "before"))
+            .await
+            .unwrap(),
+        Appended::Duplicate(_)
+    ));
+    // Groups they share go on.
+    send(&store, shared, bob, "in the group").await;
+    // Neither can put the other in a new conversation or a group.
+    let dave = user(&store, "dave").await;
+    let bobs = group(&store, bob, &[dave]).await;
+    assert!(matches!(
+        store
+            .add_members(NewMembers {
+                conv: bobs,
+                by: bob,
+                users: vec![dave, alice],
+                now: now(),
+            })
+            .await,
+        Err(StoreError::Blocked)
+    ));
+    for (creator, other) in [(bob, alice), (alice, bob)] {
+        assert!(matches!(
+            store
+                .create_conversation(NewConversation {
+                    id: ConversationId::new(),
+                    kind: ConversationKind::Group,
+                    name: Some("g".into()),
+                    creator,
+                    members: vec![creator, dave, other],
+                    now: now(),
+                })
+                .await,
+            Err(StoreError::Blocked)
+        ));
+    }
+    let ad = direct(&store, alice, dave).await;
+    store.block(dave, bob, now()).await.unwrap();
+    assert!(matches!(
+        store
+            .create_conversation(NewConversation {
+                id: ConversationId::new(),
+                kind: ConversationKind::Direct,
+                name: None,
+                creator: bob,
+                members: vec![bob, dave],
+                now: now(),
+            })
+            .await,
+        Err(StoreError::Blocked)
+    ));
+    // Refusals wrote nothing but the group message.
+    let page = store.log_after(alice, head, 100).await.unwrap();
+    assert_eq!(
+        page.entries.len(),
+        2,
+        "the group message and the new direct conversation"
+    );
+    assert!(store.member_ids(bobs).await.unwrap().len() == 2);
+    let _ = ad;
+
+    let peers = store.presence_peers(alice, 10).await.unwrap();
+    let flag =
+        |peers: &[PresencePeer], who| peers.iter().find(|p| p.user == who).map(|p| p.blocked);
+    assert_eq!(flag(&peers, bob), Some(true));
+    assert_eq!(flag(&peers, carol), Some(false));
+    let bobs_peers = store.presence_peers(bob, 10).await.unwrap();
+    assert_eq!(
+        flag(&bobs_peers, alice),
+        Some(true),
+        "both sides are marked"
+    );
+
+    // Lifting the block undoes it; lifting again finds nothing.
+    assert!(store.unblock(alice, bob).await.unwrap());
+    assert!(!store.unblock(alice, bob).await.unwrap());
+    assert!(store.blocks_of(alice).await.unwrap().is_empty());
+    send(&store, ab, alice, "hello again").await;
+    assert_eq!(
+        flag(&store.presence_peers(alice, 10).await.unwrap(), bob),
+        Some(false)
+    );
 }

@@ -14,6 +14,10 @@ pub enum StoreError {
     /// The user is not a member of the conversation.
     #[error("not a member of the conversation")]
     NotMember,
+    /// One of the users involved has blocked the other (a direct message,
+    /// or adding someone to a group).
+    #[error("blocked")]
+    Blocked,
     /// A client id was reused with different content.
     #[error("client id reused with different content")]
     IdempotencyConflict,

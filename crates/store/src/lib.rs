@@ -81,10 +81,16 @@ pub trait Store: Send + Sync + 'static {
     /// Creates a conversation; its `created` event is seq 1 and reaches
     /// every initial member's log. For a direct conversation that already
     /// exists for the pair, returns [`Created::Existing`] and writes nothing.
+    /// A new direct conversation is a request to the second member until
+    /// they accept it or send in it. [`StoreError::NotFound`] if a member
+    /// does not exist; then [`StoreError::Blocked`] if the creator and
+    /// another member block one another.
     async fn create_conversation(&self, conv: NewConversation) -> Result<Created>;
 
     /// Adds members (those already in are skipped). Returns `None` when
-    /// nobody was new. [`StoreError::NotMember`] if `by` is not a member.
+    /// nobody was new. [`StoreError::NotMember`] if `by` is not a member;
+    /// [`StoreError::NotFound`] if a new member does not exist; then
+    /// [`StoreError::Blocked`] if `by` and a new member block one another.
     async fn add_members(&self, add: NewMembers) -> Result<Option<Committed>>;
 
     /// A conversation's record.
@@ -117,12 +123,36 @@ pub trait Store: Send + Sync + 'static {
         conv: ConversationId,
     ) -> Result<Option<ConversationSummary>>;
 
+    /// Accepts a message request: marks `user` as having taken part in the
+    /// direct conversation `conv`. True when it changed something (false
+    /// for a group, or a conversation already accepted).
+    /// [`StoreError::NotMember`] if not a member.
+    async fn accept_request(&self, conv: ConversationId, user: UserId) -> Result<bool>;
+
+    // ---- blocks ---------------------------------------------------------------
+
+    /// `user` blocks `target` (blocking again keeps the first time).
+    /// [`StoreError::NotFound`] for an unknown target. From the commit on,
+    /// [`Store::append_message`] refuses messages between them in their
+    /// direct conversation, and creating conversations or adding members
+    /// that would put one with the other is refused, all with
+    /// [`StoreError::Blocked`].
+    async fn block(&self, user: UserId, target: UserId, now: i64) -> Result<BlockRecord>;
+
+    /// Lifts `user`'s block of `target`; true when there was one.
+    async fn unblock(&self, user: UserId, target: UserId) -> Result<bool>;
+
+    /// The users `user` has blocked, most recent first.
+    async fn blocks_of(&self, user: UserId) -> Result<Vec<BlockRecord>>;
+
     // ---- messages -----------------------------------------------------------
 
     /// Appends a message (durably) or returns the earlier result for the same
     /// `(conv, sender, client_id)`. [`StoreError::NotMember`] if the sender is
     /// not a member; [`StoreError::IdempotencyConflict`] if the client id was
-    /// used with different text.
+    /// used with different text; [`StoreError::Blocked`] in a direct
+    /// conversation whose members block one another (a retry of a message
+    /// stored before the block still answers the earlier result).
     async fn append_message(&self, msg: NewMessage) -> Result<Appended>;
 
     /// A page of a conversation's events that `viewer` may see (from the

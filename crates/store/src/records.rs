@@ -198,6 +198,20 @@ pub struct ConversationSummary {
     pub mine: Watermarks,
     /// Messages from others after my read watermark (and after I joined).
     pub unread: u64,
+    /// A direct conversation the other member started that I have neither
+    /// accepted nor sent a message in.
+    pub request: bool,
+}
+
+/// A user someone has blocked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockRecord {
+    /// The blocked user.
+    pub user: UserId,
+    /// Their username.
+    pub username: String,
+    /// When the block was placed, ms since the epoch.
+    pub blocked_at: i64,
 }
 
 /// A member's receipt watermarks.
@@ -287,8 +301,13 @@ pub enum ReceiptChange {
 pub struct PresencePeer {
     /// The other user.
     pub user: UserId,
-    /// True when the two share a direct conversation.
+    /// True when the two are contacts: they share a direct conversation
+    /// that both have taken part in (its creator, and the other member
+    /// once they accepted it or sent a message in it).
     pub contact: bool,
+    /// True when either has blocked the other: neither sees the other's
+    /// presence, whatever their settings.
+    pub blocked: bool,
     /// The other user's presence visibility.
     pub visibility: Visibility,
     /// The other user's last seen.
@@ -319,6 +338,10 @@ pub struct NewMessage {
 pub enum Appended {
     /// Stored now.
     New(Committed),
+    /// Stored now, and it was the sender's first message in a direct
+    /// conversation the other member started: it accepted the request, and
+    /// the two are contacts from this commit on.
+    Accepted(Committed),
     /// Stored earlier under the same client id; the original event.
     Duplicate(Event),
 }

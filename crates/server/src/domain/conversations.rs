@@ -49,6 +49,7 @@ fn summary_info(s: ConversationSummary, viewer_shares: bool) -> ConversationInfo
         read_seq: s.mine.read,
         unread: s.unread,
         peer_receipt,
+        request: s.request,
     }
 }
 

@@ -50,8 +50,9 @@ pub async fn send(
             now: now_ms(),
         })
         .await?;
+    let accepted = matches!(appended, Appended::Accepted(_));
     let (event, position) = match appended {
-        Appended::New(c) => (
+        Appended::New(c) | Appended::Accepted(c) => (
             c.event()
                 .ok_or_else(|| DomainError::internal("append committed no event"))?
                 .clone(),
@@ -65,6 +66,9 @@ pub async fn send(
         .ok_or_else(|| DomainError::internal("appended event is not a message"))?;
     if let Some(position) = position {
         super::typing::message_sent(state, conv, claims.user, position);
+    }
+    if accepted {
+        super::blocks::became_contacts(state, conv).await;
     }
     Ok(Sent {
         conv,

@@ -100,6 +100,7 @@ pub async fn connected_with(
 fn audience(visibility: Visibility, peers: &[PresencePeer]) -> Vec<UserId> {
     peers
         .iter()
+        .filter(|p| !p.blocked)
         .filter(|p| match visibility {
             Visibility::Everyone => true,
             Visibility::Contacts => p.contact,
@@ -200,6 +201,7 @@ pub async fn snapshot(state: &AppState, user: UserId) -> Result<PresenceList> {
 pub fn snapshot_from(state: &AppState, peers: &[PresencePeer]) -> PresenceList {
     let users = peers
         .iter()
+        .filter(|p| !p.blocked)
         .filter(|p| match p.visibility {
             Visibility::Everyone => true,
             Visibility::Contacts => p.contact,

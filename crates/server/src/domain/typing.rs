@@ -12,7 +12,7 @@ use crate::cluster::TypingStart;
 use crate::error::{DomainError, Result};
 use crate::state::AppState;
 use natter_bus::{BusMessage, Signal, SignalAudience, SignalKind};
-use natter_proto::{ConversationId, ServerFrame, UserId};
+use natter_proto::{ConversationId, ConversationKind, ServerFrame, UserId};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -86,6 +86,14 @@ async fn broadcast(
     };
     if record.member_count > cfg.max_group_members {
         return Ok(());
+    }
+    // Nothing reaches across a block, not even typing.
+    if record.kind == ConversationKind::Direct {
+        for peer in state.store.member_ids(conv).await? {
+            if peer != user && super::blocks::between(state, user, peer).await? {
+                return Ok(());
+            }
+        }
     }
     let frame = ServerFrame::Typing {
         conv,

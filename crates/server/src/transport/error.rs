@@ -78,6 +78,7 @@ impl From<DomainError> for ApiError {
             DomainError::MessageTooLong { .. } => ErrorCode::MessageTooLong,
             DomainError::Forbidden(_) => ErrorCode::Forbidden,
             DomainError::NotMember => ErrorCode::NotMember,
+            DomainError::Blocked => ErrorCode::Blocked,
             DomainError::NotFound(_) => ErrorCode::NotFound,
             DomainError::IdempotencyConflict => ErrorCode::IdempotencyConflict,
             DomainError::ResyncRequired { .. } => ErrorCode::ResyncRequired,

@@ -10,7 +10,7 @@ use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use natter_proto::*;
 use std::net::SocketAddr;
 
@@ -50,6 +50,9 @@ pub fn router(state: AppState) -> Router {
             get(receipt_summary).post(mark_receipt),
         )
         .route("/v1/conversations/{id}/typing", post(set_typing))
+        .route("/v1/conversations/{id}/accept", post(accept_request))
+        .route("/v1/blocks", get(list_blocks))
+        .route("/v1/blocks/{id}", put(block_user).delete(unblock_user))
         .route("/v1/me/privacy", get(get_privacy).put(put_privacy))
         .route("/v1/presence", get(presence))
         .route("/v1/sync", get(longpoll::long_poll))
@@ -247,6 +250,39 @@ async fn create_conversation(
         },
         Json(info),
     ))
+}
+
+/// `POST /v1/conversations/{id}/accept`: accept a message request.
+async fn accept_request(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<ConversationId>,
+) -> ApiResult<Json<ConversationInfo>> {
+    Ok(Json(domain::blocks::accept(&state, &c, id).await?))
+}
+
+/// `GET /v1/blocks`: the users the caller has blocked.
+async fn list_blocks(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<Json<BlockList>> {
+    Ok(Json(domain::blocks::blocks(&state, &c).await?))
+}
+
+/// `PUT /v1/blocks/{id}`: block a user.
+async fn block_user(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<UserId>,
+) -> ApiResult<Json<BlockInfo>> {
+    Ok(Json(domain::blocks::block(&state, &c, id).await?))
+}
+
+/// `DELETE /v1/blocks/{id}`: lift a block.
+async fn unblock_user(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<UserId>,
+) -> ApiResult<StatusCode> {
+    domain::blocks::unblock(&state, &c, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /v1/conversations/{id}`: one conversation.

@@ -5,6 +5,7 @@
 
 mod auth;
 mod bad_input;
+mod blocks;
 mod connections;
 mod contract;
 mod harness;

@@ -11,7 +11,7 @@ use natter_test_support::sdk::{Client, ConnectOptions, Live, LiveEvent};
 
 /// A server with short presence and typing timeouts, so tests need no long
 /// waits.
-async fn fast_server() -> TestServer {
+pub(crate) async fn fast_server() -> TestServer {
     TestServer::start_with(|c| {
         c.gateway.heartbeat_secs = 1;
         c.presence.timeout_ms = 1_500;
@@ -24,7 +24,7 @@ async fn fast_server() -> TestServer {
 }
 
 /// Waits for the next presence change of `user`.
-async fn presence_of(live: &mut Live, user: UserId) -> Presence {
+pub(crate) async fn presence_of(live: &mut Live, user: UserId) -> Presence {
     loop {
         match live.next_event(WAIT).await {
             Some(LiveEvent::Presence(p)) if p.user == user => return p,
@@ -58,7 +58,7 @@ fn now_ms() -> i64 {
 }
 
 /// Connects and returns the presence snapshot with the live connection.
-async fn connect_snapshot(client: &Client) -> (Live, Vec<Presence>) {
+pub(crate) async fn connect_snapshot(client: &Client) -> (Live, Vec<Presence>) {
     let mut live = client
         .connect(ConnectOptions::new())
         .await
@@ -160,7 +160,8 @@ async fn presence_privacy_is_respected_in_every_path() {
         carol.user_id().unwrap(),
         dave.user_id().unwrap(),
     );
-    carol.direct(b_id).await.unwrap(); // carol and bob are contacts
+    let cb = carol.direct(b_id).await.unwrap();
+    bob.accept(cb.id).await.unwrap(); // carol and bob are contacts
     dave.create_group("pair", &[b_id]).await.unwrap(); // dave and bob share a small group only
     carol
         .set_privacy(Privacy {
@@ -201,8 +202,10 @@ async fn presence_privacy_is_respected_in_every_path() {
     assert!(listed.iter().all(|p| p.user != c_id && p.user != d_id));
     assert!(listed.iter().any(|p| p.user == e_id && p.online));
 
-    // Dave shows contacts: once bob is a contact, bob sees him.
-    dave.direct(b_id).await.unwrap();
+    // Dave shows contacts: once bob is a contact (he accepts the direct
+    // conversation dave starts), bob sees him.
+    let dm = dave.direct(b_id).await.unwrap();
+    bob.accept(dm.id).await.unwrap();
     dave.set_privacy(Privacy {
         presence: Visibility::Contacts,
         read_receipts: true,
