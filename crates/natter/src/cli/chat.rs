@@ -84,7 +84,11 @@ pub(crate) async fn conversations(s: &Session) -> anyhow::Result<ExitCode> {
         outln!(
             "{}\t{}\t{}\t{}\t{}",
             conv.id,
-            conv.kind.as_str(),
+            if conv.request {
+                "request"
+            } else {
+                conv.kind.as_str()
+            },
             output::conv_label(conv),
             conv.unread,
             preview
@@ -268,7 +272,7 @@ pub(crate) async fn resolve_conv(s: &Session, arg: &str) -> anyhow::Result<Conve
 }
 
 /// Looks a username up (a leading `@` is allowed).
-async fn user_id(s: &Session, username: &str) -> anyhow::Result<UserId> {
+pub(crate) async fn user_id(s: &Session, username: &str) -> anyhow::Result<UserId> {
     let username = username.strip_prefix('@').unwrap_or(username);
     match s.client.user_by_name(username).await {
         Ok(user) => Ok(user.id),

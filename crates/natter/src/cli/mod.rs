@@ -15,6 +15,7 @@ macro_rules! outln {
 
 mod account;
 mod chat;
+mod contacts;
 mod output;
 mod profile;
 mod signals;
@@ -84,8 +85,10 @@ pub enum ClientCommand {
     },
     /// List my conversations, newest activity first.
     ///
-    /// Columns: id, kind (direct or group), #name or @peer, unread (messages
-    /// from others after my read watermark), last message.
+    /// Columns: id, kind (direct, group, or request: a direct conversation
+    /// someone who is not yet my contact started, until I accept it or
+    /// answer), #name or @peer, unread (messages from others after my read
+    /// watermark), last message.
     #[command(visible_alias = "ls")]
     Conversations,
     /// Open the direct conversation with a user (created if needed) and
@@ -94,6 +97,27 @@ pub enum ClientCommand {
         /// The other person's username.
         username: String,
     },
+    /// Accept a message request (see `conversations`): the sender becomes
+    /// a contact. Answering does the same. Prints the id and @peer.
+    Accept {
+        /// Conversation id or @username.
+        conv: String,
+    },
+    /// Block a user: they cannot message me directly, add me to groups or
+    /// see my presence, and I stop seeing theirs. Prints username, user id,
+    /// blocked at (UTC). Blocking again keeps the first time.
+    Block {
+        /// Their username.
+        username: String,
+    },
+    /// Lift a block (nothing happens if there is none).
+    Unblock {
+        /// Their username.
+        username: String,
+    },
+    /// List the users I have blocked, most recent first: username, user id,
+    /// blocked at (UTC).
+    Blocks,
     /// Create groups and add members.
     #[command(subcommand)]
     Group(chat::GroupCommand),
@@ -216,6 +240,22 @@ async fn dispatch(cmd: ClientCommand, global: &ClientGlobals) -> anyhow::Result<
         ClientCommand::Dm { username } => {
             let s = open()?;
             s.finish(chat::dm(&s, &username).await)
+        }
+        ClientCommand::Accept { conv } => {
+            let s = open()?;
+            s.finish(contacts::accept(&s, &conv).await)
+        }
+        ClientCommand::Block { username } => {
+            let s = open()?;
+            s.finish(contacts::block(&s, &username).await)
+        }
+        ClientCommand::Unblock { username } => {
+            let s = open()?;
+            s.finish(contacts::unblock(&s, &username).await)
+        }
+        ClientCommand::Blocks => {
+            let s = open()?;
+            s.finish(contacts::blocks(&s).await)
         }
         ClientCommand::Group(cmd) => {
             let s = open()?;

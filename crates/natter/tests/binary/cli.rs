@@ -42,13 +42,14 @@ async fn two_people_chat_from_the_terminal_as_the_readme_shows() {
     assert_eq!(there[0], "3");
     assert_ne!(there[1], hi[1], "each message gets its own id");
 
-    // Bob sees the conversation, with Alice's last message as its preview.
+    // Bob sees the conversation, with Alice's last message as its preview;
+    // they are not contacts yet, so it is a message request.
     let convs = bob.run(&["conversations"]).await.rows();
     assert_eq!(convs.len(), 1, "{convs:?}");
     let dm = convs[0][0].clone();
     assert_eq!(
         convs[0][1..],
-        ["direct", "@alice", "2", "alice: are you there?"],
+        ["request", "@alice", "2", "alice: are you there?"],
         "id, kind, peer, unread, last message"
     );
     // `dm alice` names the same conversation from Bob's side.
@@ -210,4 +211,57 @@ async fn a_server_url_given_explicitly_wins_over_the_profiles_even_the_default()
         help.ok().contains(&format!("[default: {DEFAULT}]")),
         "{help:#?}"
     );
+}
+
+#[tokio::test]
+async fn a_message_request_is_accepted_and_a_block_keeps_someone_out_from_the_terminal() {
+    let server = TestServer::start().await;
+    let url = server.url();
+    let alice = Terminal::new();
+    let bob = Terminal::with_profile("bob");
+    alice.register(&url, "alice").await;
+    let (bob_id, _) = bob.register(&url, "bob").await;
+
+    // A stranger's first message is a request; accepting makes it a plain
+    // direct conversation without having to answer.
+    alice.run(&["send", "@bob", "hello, stranger"]).await.row();
+    let convs = bob.run(&["conversations"]).await.rows();
+    assert_eq!(convs[0][1..3], ["request", "@alice"], "{convs:?}");
+    let dm = convs[0][0].clone();
+    assert_eq!(
+        bob.run(&["accept", "@alice"]).await.row(),
+        [dm.as_str(), "@alice"]
+    );
+    let convs = bob.run(&["conversations"]).await.rows();
+    assert_eq!(convs[0][1..3], ["direct", "@alice"], "{convs:?}");
+
+    // Alice blocks Bob: `block` prints who and when, `blocks` lists it.
+    let row = alice.run(&["block", "bob"]).await.row();
+    assert_eq!(row.len(), 3, "username, user id, blocked at: {row:?}");
+    assert_eq!(row[..2], ["bob", bob_id.as_str()]);
+    assert!(is_utc_time(&row[2]), "{row:?}");
+    assert_eq!(alice.run(&["blocks"]).await.rows(), [row.clone()]);
+
+    // Bob's messages are refused with the typed error and stored nowhere.
+    let out = bob.run(&["send", "@alice", "why?"]).await;
+    assert!(out.fails(1).starts_with("error: blocked: "), "{out:#?}");
+    let history = alice.run(&["history", "@bob"]).await.rows();
+    assert_eq!(
+        history.last().map(|r| r[2].as_str()),
+        Some("alice: hello, stranger")
+    );
+    // Nor can Bob put Alice in a group.
+    let out = bob.run(&["group", "create", "trap", "alice"]).await;
+    assert!(out.fails(1).starts_with("error: blocked: "), "{out:#?}");
+
+    // Unblocking lets Bob write again; the list is empty.
+    assert_eq!(alice.run(&["unblock", "bob"]).await.ok(), "");
+    assert!(alice.run(&["blocks"]).await.rows().is_empty());
+    assert_eq!(
+        bob.run(&["send", "@alice", "friends again?"]).await.row().len(),
+        2
+    );
+    // Blocking someone who does not exist says so.
+    let out = alice.run(&["block", "nobody"]).await;
+    assert!(out.fails(1).starts_with("error: not_found: "), "{out:#?}");
 }
