@@ -33,6 +33,9 @@ export class Conv {
     this.olderError = null; // an older page failed
     this.members = null; // Map id → username, once fetched
     this.stale = false; // placeholder waiting for its ConversationInfo
+    // A message request to me (protocol.md, "Message requests"): shown
+    // apart until I accept it or write in it.
+    this.request = false;
     // The `members_added` event that made me a member, when I was added
     // after the group was created: history before it is never shown to me
     // (protocol.md, "Member visibility of history"). Null when unknown or
@@ -58,6 +61,7 @@ export class Conv {
       this.deliveredSeq = Math.max(this.deliveredSeq, this.readSeq);
     }
     if (info.unread !== undefined) this.unread = info.unread;
+    if (info.request !== undefined) this.request = !!info.request;
     if (info.peer_receipt) this.#peer(info.peer_receipt);
     this.lastActivity = Math.max(this.lastActivity, this.createdAt, this.lastMessage?.ts ?? 0);
   }
@@ -176,6 +180,9 @@ export class Store {
     this.connection = 'connecting';
     this.transport = 'websocket'; // or 'sse' (WebSockets blocked)
     this.synced = false;
+    // My block list (protocol.md, "Blocking"): id → {user, blocked_at};
+    // null until first read from the server.
+    this.blocks = null;
     this.listeners = new Map();
     this.dirty = new Set();
     this.resolveUsers = () => {};
@@ -264,6 +271,20 @@ export class Store {
     let n = 0;
     for (const c of this.convs.values()) n += c.unread;
     return n;
+  }
+
+  // ---- blocks ----
+
+  /** Replaces my block list with the server's (`BlockInfo`s). */
+  setBlocks(list) {
+    this.blocks = new Map(list.map((b) => [b.user.id, b]));
+    this.addUsers(list.map((b) => b.user));
+    this.emit('blocks', 'convs');
+  }
+
+  /** Whether I have blocked this user (as far as this device knows). */
+  blocked(id) {
+    return !!id && !!this.blocks?.has(id);
   }
 
   // ---- presence and typing ----

@@ -905,6 +905,98 @@ describe('natter web client', () => {
     await page.context().close();
   });
 
+  test('message requests: shown apart, blocked, unblocked in settings, accepted', async () => {
+    const mia = await newPage();
+    const noah = await newPage();
+    const miaName = name('mia');
+    const noahName = name('noah');
+    await register(mia, miaName);
+    await register(noah, noahName);
+    const miaApi = await ApiUser.login(miaName);
+
+    // Noah writes to Mia, whom he has never talked to.
+    await noah.getByRole('button', { name: 'New chat' }).click();
+    await noah.getByRole('dialog').getByLabel('Username').fill(miaName);
+    await noah.getByRole('button', { name: 'Start chat' }).click();
+    await noah.locator('.chat-title', { hasText: miaName }).waitFor();
+    const conv = new URL(noah.url()).hash.split('/')[2];
+    await send(noah, 'Hi, noah here');
+
+    // Mia sees it under "Message requests", not among her chats.
+    const requests = mia.getByRole('region', { name: /^Message requests/ });
+    await requests.locator('.conv-item', { hasText: noahName }).waitFor();
+    await requests.getByRole('heading', { name: 'Message requests (1)' }).waitFor();
+    assert.equal(await mia.locator('.conv-list:not(.request-list) .conv-item').count(), 0);
+    await openConv(mia, noahName);
+    await message(mia, 'Hi, noah here').waitFor();
+    const bar = mia.getByRole('region', { name: 'Message request', exact: true });
+    await bar.getByText(`${noahName} wants to message you.`).waitFor();
+
+    // She blocks him: the composer gives way to Unblock, and his next
+    // message is refused with the reason.
+    await bar.getByRole('button', { name: 'Block' }).click();
+    const blocked = mia.getByRole('region', { name: 'Blocked', exact: true });
+    await blocked.getByText(`You blocked ${noahName}.`).waitFor();
+    await bar.waitFor({ state: 'hidden' });
+    assert.equal(await mia.getByRole('textbox', { name: 'Message', exact: true }).isVisible(), false);
+    const box = noah.getByRole('textbox', { name: 'Message', exact: true });
+    await box.fill('still there?');
+    await box.press('Enter');
+    const refused = message(noah, 'still there?');
+    await refused.locator('.failed', { hasText: `Not sent: ${miaName} is not accepting your messages (blocked).` }).waitFor();
+    assert.equal(await refused.getAttribute('data-status'), 'failed');
+    assert.equal((await miaApi.history(conv)).filter((e) => e.text === 'still there?').length, 0);
+
+    // The block is listed in her settings, and lifted there.
+    await mia.getByRole('button', { name: 'Settings' }).click();
+    const settings = mia.getByRole('dialog', { name: 'Settings' });
+    const row = settings.locator('.blocked-user', { hasText: noahName });
+    await row.waitFor();
+    await row.getByRole('button', { name: `Unblock ${noahName}` }).click();
+    await settings.getByText(`Unblocked ${noahName}.`).waitFor();
+    await settings.getByText('You have not blocked anyone.').waitFor();
+    assert.equal((await miaApi.call('GET', '/v1/blocks')).body.blocks.length, 0);
+    await mia.keyboard.press('Escape');
+    await settings.waitFor({ state: 'detached' });
+
+    // Still a request; Noah's Retry now goes through.
+    await bar.getByText(`${noahName} wants to message you.`).waitFor();
+    await refused.getByRole('button', { name: 'Retry' }).click();
+    await message(mia, 'still there?').waitFor();
+    await waitForStatus(noah, 'still there?', 'read');
+
+    // Accept: an ordinary chat, on the server too, and after a reload.
+    await bar.getByRole('button', { name: 'Accept' }).click();
+    await bar.waitFor({ state: 'hidden' });
+    await requests.waitFor({ state: 'hidden' });
+    await mia.locator('.conv-list:not(.request-list) .conv-item', { hasText: noahName }).waitFor();
+    assert.equal((await miaApi.call('GET', `/v1/conversations/${conv}`)).body.request, false);
+    assert.equal(await mia.getByRole('textbox', { name: 'Message', exact: true }).isVisible(), true);
+    await mia.reload();
+    await online(mia);
+    await openConv(mia, noahName);
+    await message(mia, 'still there?').waitFor();
+    assert.equal(await requests.isVisible(), false);
+    assert.equal(await bar.isVisible(), false);
+
+    // Block and unblock from the conversation's menu.
+    await mia.getByRole('button', { name: 'More options' }).click();
+    await mia.getByRole('menuitem', { name: `Block ${noahName}` }).click();
+    await blocked.getByText(`You blocked ${noahName}.`).waitFor();
+    assert.deepEqual(
+      (await miaApi.call('GET', '/v1/blocks')).body.blocks.map((b) => b.user.username),
+      [noahName],
+    );
+    await mia.getByRole('button', { name: 'More options' }).click();
+    await mia.getByRole('menuitem', { name: `Unblock ${noahName}` }).click();
+    await blocked.waitFor({ state: 'hidden' });
+    await mia.getByRole('textbox', { name: 'Message', exact: true }).waitFor();
+    await send(mia, 'welcome, noah');
+    await message(noah, 'welcome, noah').waitFor();
+    await mia.context().close();
+    await noah.context().close();
+  });
+
   // A conversation of 2,000 messages (sent over HTTP, 16 at a time), read
   // by `long.page`'s user, for the two tests below.
   const long = { page: null, newest: null };

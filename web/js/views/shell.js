@@ -29,7 +29,7 @@ export function shellView({ api, store, sync, onLogout }) {
     newChat: () => newChatDialog({ api, store, open: openConv }),
     newGroup: () => newGroupDialog({ api, store, open: openConv }),
     groupInfo: (convId) => groupInfoDialog({ api, store, sync, convId }),
-    settings: () => settingsDialog({ api, store, onLogout }),
+    settings: () => settingsDialog({ api, store, sync, onLogout }),
   };
   const sidebar = sidebarView({ store, actions });
   const chat = chatView({ store, sync, api, actions });
