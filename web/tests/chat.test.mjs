@@ -997,6 +997,71 @@ describe('natter web client', () => {
     await noah.context().close();
   });
 
+  test('group ticks count the members a message was sent to: adding someone keeps them at read', async () => {
+    const page = await newPage();
+    const gusName = name('gus');
+    await register(page, gusName);
+    const gus = await ApiUser.login(gusName);
+    const hal = await ApiUser.register(name('hal'));
+    const ivy = await ApiUser.register(name('ivy'));
+    const jo = await ApiUser.register(name('jo'));
+    const title = `Ticks ${RUN}`;
+    const group = (await gus.call('POST', '/v1/conversations', { kind: 'group', name: title, members: [hal.id, ivy.id] })).body;
+    const readAll = async (user) => {
+      const { last_seq: seq } = (await user.call('GET', `/v1/conversations/${group.id}`)).body;
+      const r = await user.call('POST', `/v1/conversations/${group.id}/receipts`, { kind: 'read', seq });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    };
+    const popover = async (text) => {
+      const row = message(page, text);
+      const btn = row.locator('.receipt-btn');
+      if ((await btn.getAttribute('aria-expanded')) === 'true') await btn.click();
+      await btn.click();
+      await row.locator('.receipt-pop:not(:has-text("Loading"))').waitFor();
+      const shown = await row.locator('.receipt-pop').textContent();
+      await btn.click();
+      return shown;
+    };
+
+    await openConv(page, title);
+    await send(page, 'Ready?');
+    await readAll(hal);
+    await readAll(ivy);
+    await waitForStatus(page, 'Ready?', 'read');
+    assert.match(await popover('Ready?'), /^Read by 2 of 2/);
+
+    // Jo joins after it was sent: it stays read, here and in "read by".
+    const r = await gus.call('POST', `/v1/conversations/${group.id}/members`, { users: [jo.id] });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    await page.locator('.messages .system', { hasText: `You added ${jo.username}` }).waitFor();
+    await page.locator('.chat-subtitle', { hasText: '4 members' }).waitFor();
+    assert.equal(await status(page, 'Ready?'), 'read');
+    assert.match(await popover('Ready?'), /^Read by 2 of 2/);
+
+    // A message sent after Jo joined counts Jo: read when all three have.
+    await send(page, 'Welcome, jo');
+    const { last_seq: welcome } = (await jo.call('GET', `/v1/conversations/${group.id}`)).body;
+    const got = await jo.call('POST', `/v1/conversations/${group.id}/receipts`, { kind: 'delivered', seq: welcome });
+    assert.equal(got.status, 200, JSON.stringify(got.body));
+    await readAll(hal);
+    await readAll(ivy);
+    await waitForStatus(page, 'Welcome, jo', 'delivered');
+    assert.match(await popover('Welcome, jo'), /^Read by 2 of 3/);
+    assert.equal(await status(page, 'Welcome, jo'), 'delivered');
+    await readAll(jo);
+    await waitForStatus(page, 'Welcome, jo', 'read');
+
+    // After a reload, from the server's state alone: the same ticks.
+    await page.reload();
+    await online(page);
+    await openConv(page, title);
+    await waitForStatus(page, 'Welcome, jo', 'read');
+    await waitForStatus(page, 'Ready?', 'read');
+    assert.match(await popover('Ready?'), /^Read by 2 of 2/);
+    assert.match(await popover('Welcome, jo'), /^Read by 3 of 3/);
+    await page.context().close();
+  });
+
   // A conversation of 2,000 messages (sent over HTTP, 16 at a time), read
   // by `long.page`'s user, for the two tests below.
   const long = { page: null, newest: null };

@@ -310,7 +310,7 @@ export function chatView({ store, sync, api, actions }) {
           text: ev.text,
           ts: ev.ts,
           seq: ev.seq,
-          status: mine ? c.tickOf(ev.seq) : null,
+          status: mine ? c.tickOf(ev.seq, me) : null,
           showSender: c.kind === 'group' && !mine && prevSender !== ev.sender,
         });
         prevSender = ev.sender;
@@ -440,6 +440,9 @@ export function chatView({ store, sync, api, actions }) {
     const c = conv();
     if (!seq || !c) return null;
     const r = await api.receipts(c.id, seq);
+    // The same watermarks drive the ticks: keep them in step.
+    for (const m of r.members) if (m.user !== store.me.id) c.peerReceipt(m);
+    store.emit(`conv:${c.id}`);
     const text = `Read by ${r.read} of ${r.total} · delivered to ${r.delivered} of ${r.total}`;
     if (pop) setText(pop, text);
     return text;
