@@ -20,7 +20,7 @@
 // starts and restarts; a test per thing a person does.
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
@@ -252,6 +252,24 @@ async function waitForStatus(page, text, wanted) {
     [text, list],
     { timeout: WAIT },
   );
+}
+
+// axe-core, pinned in package.json, put into the page by the test driver
+// (not as a <script>: the page's policy allows only its own scripts).
+const AXE = readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+
+/**
+ * Runs axe-core on the page as it is now. Prints every violation found
+ * (with the elements), and returns the serious and critical ones.
+ */
+async function axe(page, screen) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
+  const { violations } = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  for (const v of violations) {
+    const where = v.nodes.slice(0, 4).map((n) => `${n.target.join(' ')}${n.failureSummary ? ` (${n.failureSummary.split('\n').slice(1).join(' ').trim()})` : ''}`);
+    console.log(`[axe] ${screen}: ${v.impact} ${v.id}: ${v.help}; ${v.nodes.length} element(s): ${where.join('; ')}`);
+  }
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${screen}: ${v.id}`);
 }
 
 async function screenshot(page, file) {
@@ -1161,6 +1179,71 @@ describe('natter web client', () => {
     assert.ok(rows <= 300 && elements <= 3000, `${rows} rows, ${elements} elements at the newest`);
     assert.equal(await page.locator('.jump').isVisible(), false);
     await page.context().close();
+  });
+
+  test('accessibility: axe-core finds nothing serious on the main screens, light and dark', async () => {
+    const ann = name('ann');
+    const ben = await ApiUser.register(name('ben'));
+    const cy = await ApiUser.register(name('cy'));
+    const dee = await ApiUser.register(name('dee'));
+    const found = [];
+    for (const scheme of ['light', 'dark']) {
+      const page = await newPage({ colorScheme: scheme });
+      await page.goto(BASE);
+      await page.getByRole('button', { name: 'Sign in' }).waitFor();
+      found.push(...(await axe(page, `login (${scheme})`)));
+      if (scheme === 'light') await register(page, ann);
+      else await signIn(page, ann);
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), scheme);
+      const annApi = await ApiUser.login(ann);
+      if (scheme === 'light') {
+        // A direct chat both ways, a group, and a request to Ann.
+        const dm = (await annApi.call('POST', '/v1/conversations', { kind: 'direct', user: ben.id })).body;
+        await annApi.send(dm.id, 'Lunch today?');
+        await ben.send(dm.id, 'Sure, at noon');
+        const group = (
+          await annApi.call('POST', '/v1/conversations', { kind: 'group', name: `Axe ${RUN}`, members: [ben.id, cy.id] })
+        ).body;
+        await cy.send(group.id, 'Hello group');
+        await annApi.send(group.id, 'Hi all');
+        const req = (await dee.call('POST', '/v1/conversations', { kind: 'direct', user: annApi.id })).body;
+        await dee.send(req.id, 'Hi, may I ask something?');
+      }
+      const notNow = page.getByRole('button', { name: 'Not now' });
+      await notNow.waitFor();
+      await convItem(page, ben.username).locator('.conv-preview', { hasText: 'Sure, at noon' }).waitFor();
+      await convItem(page, dee.username).waitFor();
+      found.push(...(await axe(page, `chat list with the notification offer (${scheme})`)));
+      await notNow.click();
+
+      await openConv(page, ben.username);
+      await message(page, 'Sure, at noon').waitFor();
+      found.push(...(await axe(page, `direct conversation (${scheme})`)));
+      await page.getByRole('button', { name: 'More options' }).click();
+      await page.getByRole('menuitem').first().waitFor();
+      found.push(...(await axe(page, `conversation menu (${scheme})`)));
+      await page.keyboard.press('Escape');
+
+      await openConv(page, `Axe ${RUN}`);
+      const mine = message(page, 'Hi all');
+      await mine.locator('.receipt-btn').click();
+      await mine.locator('.receipt-pop', { hasText: 'Read by' }).waitFor();
+      found.push(...(await axe(page, `group conversation with "read by" (${scheme})`)));
+
+      await openConv(page, dee.username);
+      await page.getByRole('region', { name: 'Message request', exact: true }).waitFor();
+      found.push(...(await axe(page, `message request (${scheme})`)));
+
+      await page.getByRole('button', { name: 'Settings' }).click();
+      const settings = page.getByRole('dialog', { name: 'Settings' });
+      await settings.locator('.session.current').waitFor();
+      await settings.locator('input[type="checkbox"]').waitFor();
+      await settings.getByText('You have not blocked anyone.').waitFor();
+      found.push(...(await axe(page, `settings (${scheme})`)));
+      await page.keyboard.press('Escape');
+      await page.context().close();
+    }
+    assert.deepEqual(found, [], 'no serious or critical violations (each is printed above)');
   });
 
   test('screenshots of the main screens, light and dark', async (t) => {

@@ -83,14 +83,14 @@ export function chatView({ store, sync, api, actions }) {
     historyText,
     historyRetry,
   );
-  const list = h('ol', {
-    class: 'messages',
-    role: 'log',
-    'aria-live': 'polite',
-    'aria-relevant': 'additions',
-    'aria-labelledby': title.id,
-  });
-  const scroller = h('div', { class: 'scroller', tabindex: '0', 'aria-label': 'Message history' }, historyStatus, list);
+  // A list of rows inside a log (a list may not take the log role itself).
+  const list = h('ol', { class: 'messages' });
+  const log = h(
+    'div',
+    { class: 'message-log', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-labelledby': title.id },
+    list,
+  );
+  const scroller = h('div', { class: 'scroller', tabindex: '0', 'aria-label': 'Message history' }, historyStatus, log);
   const jump = h(
     'button',
     { type: 'button', class: 'jump', hidden: true, 'aria-label': 'Jump to latest messages' },
@@ -350,10 +350,10 @@ export function chatView({ store, sync, api, actions }) {
 
   function create(item) {
     if (item.type === 'day') {
-      return h('li', { class: 'day', role: 'separator' }, h('span', { text: dayLabel(item.ts) }));
+      return h('li', { class: 'day' }, h('span', { text: dayLabel(item.ts) }));
     }
     if (item.type === 'new') {
-      return h('li', { class: 'new-divider', role: 'separator' }, h('span', { text: 'New messages' }));
+      return h('li', { class: 'new-divider' }, h('span', { text: 'New messages' }));
     }
     if (item.type === 'sys') return h('li', { class: 'system' });
     const li = h('li', { class: `msg ${item.mine ? 'mine' : 'theirs'}` });
@@ -611,9 +611,9 @@ export function chatView({ store, sync, api, actions }) {
     );
     historyRetry.hidden = !failed || !atStart;
 
-    list.setAttribute('aria-busy', 'true');
+    log.setAttribute('aria-busy', 'true');
     reconcile(list, shownItems, (i) => i.key, create, update, cache);
-    list.removeAttribute('aria-busy');
+    log.removeAttribute('aria-busy');
     if (place === 'divider' && cache.has('new')) {
       const d = cache.get('new');
       scroller.scrollTop += d.getBoundingClientRect().top - scroller.getBoundingClientRect().top - 8;
