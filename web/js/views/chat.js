@@ -137,12 +137,16 @@ export function chatView({ store, sync, api, actions }) {
 
   // Someone I blocked: no composer, a way back.
   const blockedText = h('p', { class: 'bar-text' });
+  const blockedHint = h('p', {
+    class: 'bar-hint',
+    text: 'Neither of you can send messages here until you unblock them.',
+  });
   const unblockButton = h('button', { type: 'button', class: 'btn small', text: 'Unblock' });
   const blockedError = h('p', { class: 'form-error', role: 'alert' });
   const blockedBar = h(
     'div',
     { class: 'chat-bar blocked-bar', role: 'region', 'aria-label': 'Blocked', hidden: true },
-    h('div', { class: 'bar-body' }, blockedText, blockedError),
+    h('div', { class: 'bar-body' }, blockedText, blockedHint, blockedError),
     h('div', { class: 'bar-actions' }, unblockButton),
   );
   unblockButton.addEventListener('click', () => {
@@ -518,7 +522,7 @@ export function chatView({ store, sync, api, actions }) {
     }
     blockedBar.hidden = !blocked;
     if (blocked) {
-      setText(blockedText, `You blocked ${name(peer)}. Neither of you can send messages here until you unblock them.`);
+      setText(blockedText, `You blocked ${name(peer)}.`);
     }
     composer.hidden = blocked;
   }

@@ -117,7 +117,7 @@ export function settingsDialog({ api, store, sync, onLogout }) {
   // Blocked users
   const blockList = h('ul', { class: 'block-list', role: 'list' });
   const blockStatus = h('p', { class: 'save-status', role: 'status' });
-  const blockEmpty = h('p', { class: 'muted', text: 'Loading…' });
+  const blockEmpty = h('p', { class: 'muted block-empty', text: 'Loading…' });
   function renderBlocks() {
     const blocks = store.blocks ? [...store.blocks.values()] : null;
     if (blocks) blockEmpty.textContent = 'You have not blocked anyone.';
@@ -167,7 +167,7 @@ export function settingsDialog({ api, store, sync, onLogout }) {
   });
   const blockedSection = section(
     'Blocked users',
-    h('p', { class: 'hint', text: 'Blocked users cannot message you or add you to groups, and neither of you sees the other online.' }),
+    h('p', { class: 'hint section-hint', text: 'Blocked users cannot message you or add you to groups, and neither of you sees the other online.' }),
     blockEmpty,
     blockList,
     blockStatus,
