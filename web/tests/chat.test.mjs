@@ -256,14 +256,22 @@ async function waitForStatus(page, text, wanted) {
 
 // axe-core, pinned in package.json, put into the page by the test driver
 // (not as a <script>: the page's policy allows only its own scripts).
-const AXE = readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+let axeSource = null;
+function axeCore() {
+  try {
+    axeSource ??= readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+  } catch (e) {
+    throw new Error(`axe-core is not installed (${e.code}): run npm ci --prefix web/tests`);
+  }
+  return axeSource;
+}
 
 /**
  * Runs axe-core on the page as it is now. Prints every violation found
  * (with the elements), and returns the serious and critical ones.
  */
 async function axe(page, screen) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeCore());
   const { violations } = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
   for (const v of violations) {
     const where = v.nodes.slice(0, 4).map((n) => `${n.target.join(' ')}${n.failureSummary ? ` (${n.failureSummary.split('\n').slice(1).join(' ').trim()})` : ''}`);
