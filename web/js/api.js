@@ -302,6 +302,26 @@ export class Api {
     return this.request('POST', `/v1/conversations/${enc(id)}/typing`, { active });
   }
 
+  /** `POST /v1/conversations/{id}/accept`: takes a message request. */
+  accept(id) {
+    return this.request('POST', `/v1/conversations/${enc(id)}/accept`);
+  }
+
+  /** `GET /v1/blocks`: the users I have blocked, most recent first. */
+  blocks() {
+    return this.request('GET', '/v1/blocks');
+  }
+
+  /** `PUT /v1/blocks/{user}`. */
+  block(user) {
+    return this.request('PUT', `/v1/blocks/${enc(user)}`);
+  }
+
+  /** `DELETE /v1/blocks/{user}`. */
+  unblock(user) {
+    return this.request('DELETE', `/v1/blocks/${enc(user)}`);
+  }
+
   /** `GET /v1/me/privacy`. */
   privacy() {
     return this.request('GET', '/v1/me/privacy');

@@ -49,6 +49,12 @@ const SHAPES = {
     ['path', { d: 'M10 20a2 2 0 0 0 4 0' }],
   ],
   retry: [['path', { d: 'M20 11a8 8 0 1 0-2.3 5.7' }], ['path', { d: 'M20 4v7h-7' }]],
+  more: [
+    ['circle', { cx: 12, cy: 5.5, r: 1.2 }],
+    ['circle', { cx: 12, cy: 12, r: 1.2 }],
+    ['circle', { cx: 12, cy: 18.5, r: 1.2 }],
+  ],
+  block: [['circle', { cx: 12, cy: 12, r: 9 }], ['path', { d: 'm5.6 5.6 12.8 12.8' }]],
   trash: [['path', { d: 'M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13' }]],
 };
 

@@ -24,6 +24,7 @@ export class Conv {
     this.unread = 0;
     this.peerMarks = { delivered: 0, read: 0 }; // direct: the other person's watermarks
     this.memberMarks = new Map(); // group: others' watermarks, as far as known
+    this.joins = new Map(); // group: user → the seq that made them a member, from loaded history
     this.events = []; // loaded history: ascending seq, no duplicates
     this.loaded = false; // events hold the newest page and everything since
     this.loading = null; // the promise of the first page
@@ -33,6 +34,9 @@ export class Conv {
     this.olderError = null; // an older page failed
     this.members = null; // Map id → username, once fetched
     this.stale = false; // placeholder waiting for its ConversationInfo
+    // A message request to me (protocol.md, "Message requests"): shown
+    // apart until I accept it or write in it.
+    this.request = false;
     // The `members_added` event that made me a member, when I was added
     // after the group was created: history before it is never shown to me
     // (protocol.md, "Member visibility of history"). Null when unknown or
@@ -58,6 +62,7 @@ export class Conv {
       this.deliveredSeq = Math.max(this.deliveredSeq, this.readSeq);
     }
     if (info.unread !== undefined) this.unread = info.unread;
+    if (info.request !== undefined) this.request = !!info.request;
     if (info.peer_receipt) this.#peer(info.peer_receipt);
     this.lastActivity = Math.max(this.lastActivity, this.createdAt, this.lastMessage?.ts ?? 0);
   }
@@ -83,26 +88,37 @@ export class Conv {
   }
 
   /**
-   * The ticks of my message `seq`: `read` when every other member read it,
-   * `delivered` when it reached all of them, else `sent`. In a group that
-   * needs every member's watermarks; until they are known it says `sent`.
+   * The ticks of my message `seq`: `read` when every member it counts for
+   * read it, `delivered` when it reached all of them, else `sent`.
+   *
+   * In a group a message counts for the members other than its sender
+   * (me) who were members when it was sent, as for the server's "read by
+   * N of M" (`GET …/receipts?seq=`): someone added later never makes it
+   * go back to "sent". A member's join is known from loaded history
+   * (`created`, `members_added`); one whose join is not loaded joined
+   * before all of it, so before any message shown. Until the members are
+   * known it says `sent`.
    */
-  tickOf(seq) {
+  tickOf(seq, me) {
     if (this.kind === 'direct') {
       if (this.peerMarks.read >= seq) return 'read';
       if (this.peerMarks.delivered >= seq) return 'delivered';
       return 'sent';
     }
-    const others = this.memberCount - 1;
-    if (others <= 0 || this.memberMarks.size < others) return 'sent';
+    if (!this.members) return 'sent';
+    let total = 0;
     let delivered = 0;
     let read = 0;
-    for (const m of this.memberMarks.values()) {
-      if (m.delivered >= seq) delivered += 1;
-      if (m.read >= seq) read += 1;
+    for (const id of this.members.keys()) {
+      if (id === me || (this.joins.get(id) ?? 0) > seq) continue;
+      total += 1;
+      const m = this.memberMarks.get(id);
+      if (m?.delivered >= seq) delivered += 1;
+      if (m?.read >= seq) read += 1;
     }
-    if (read >= others) return 'read';
-    if (delivered >= others) return 'delivered';
+    if (total === 0) return 'sent';
+    if (read === total) return 'read';
+    if (delivered === total) return 'delivered';
     return 'sent';
   }
 
@@ -118,10 +134,20 @@ export class Conv {
     }
   }
 
+  /** Records when members joined, from a `created` or `members_added` event. */
+  #noteMembers(ev) {
+    const joined = ev.kind === 'created' ? (ev.members ?? []) : ev.kind === 'members_added' ? (ev.users ?? []) : [];
+    for (const u of joined) {
+      const was = this.joins.get(u);
+      if (was === undefined || ev.seq < was) this.joins.set(u, ev.seq);
+    }
+  }
+
   /** Merges events into loaded history. Returns the first seq after a gap, if any. */
   insert(events) {
     let gapAt = null;
     for (const ev of events) {
+      this.#noteMembers(ev);
       const last = this.loadedSeq;
       if (ev.seq > last) {
         if (this.loaded && last > 0 && ev.seq > last + 1) gapAt = gapAt ?? last;
@@ -176,6 +202,9 @@ export class Store {
     this.connection = 'connecting';
     this.transport = 'websocket'; // or 'sse' (WebSockets blocked)
     this.synced = false;
+    // My block list (protocol.md, "Blocking"): id → {user, blocked_at};
+    // null until first read from the server.
+    this.blocks = null;
     this.listeners = new Map();
     this.dirty = new Set();
     this.resolveUsers = () => {};
@@ -264,6 +293,20 @@ export class Store {
     let n = 0;
     for (const c of this.convs.values()) n += c.unread;
     return n;
+  }
+
+  // ---- blocks ----
+
+  /** Replaces my block list with the server's (`BlockInfo`s). */
+  setBlocks(list) {
+    this.blocks = new Map(list.map((b) => [b.user.id, b]));
+    this.addUsers(list.map((b) => b.user));
+    this.emit('blocks', 'convs');
+  }
+
+  /** Whether I have blocked this user (as far as this device knows). */
+  blocked(id) {
+    return !!id && !!this.blocks?.has(id);
   }
 
   // ---- presence and typing ----

@@ -52,6 +52,9 @@ export class Sync {
     // A new device starts at the head and loads history over HTTP.
     this.#setCursor(storage.loadCursor(me.device) ?? me.head);
     await this.reload();
+    // Not pushed to other devices: read at every start (and after a
+    // `blocked` error). The app works without it meanwhile.
+    this.loadBlocks().catch(() => {});
     this.store.emit('outbox', 'convs');
     this.live = new Live({
       api: this.api,
@@ -223,6 +226,8 @@ export class Sync {
     if (ev.kind === 'message') {
       if (!conv.lastMessage || ev.seq >= conv.lastMessage.seq) conv.lastMessage = ev;
       if (mine) {
+        // Writing in a message request takes it, from any of my devices.
+        if (conv.request) conv.request = false;
         this.outbox?.remove(ev.client_id);
         store.acked.delete(ev.client_id);
         this.inflight.delete(ev.client_id);
@@ -436,6 +441,10 @@ export class Sync {
     if (!entry) return; // echoed already
     this.outbox.remove(f.client_id);
     const conv = this.store.convs.get(f.conv);
+    if (conv?.request) {
+      conv.request = false;
+      this.store.emit('convs');
+    }
     // Shown as sent until its echo arrives through the log.
     if (!conv?.events.some((e) => e.client_id === f.client_id)) {
       this.store.acked.set(f.client_id, { ...entry, state: 'sent', id: f.id, seq: f.seq, ts: f.ts });
@@ -454,6 +463,35 @@ export class Sync {
     }
     this.outbox.fail(clientId, error ?? { code: 'internal', message: 'not sent' });
     this.store.emit('outbox', `conv:${entry.conv}`);
+    // My block list may have changed on another device.
+    if (error?.code === 'blocked') this.loadBlocks().catch(() => {});
+  }
+
+  // ---- requests and blocks ----
+
+  /** Accepts a message request: it becomes an ordinary conversation. */
+  async accept(convId) {
+    this.store.upsert(await this.api.accept(convId));
+  }
+
+  /** Reads my block list from the server. */
+  async loadBlocks() {
+    const { blocks } = await this.api.blocks();
+    this.store.setBlocks(blocks);
+    return blocks;
+  }
+
+  /** Blocks a user. */
+  async block(userId) {
+    const info = await this.api.block(userId);
+    const list = [...(this.store.blocks?.values() ?? [])].filter((b) => b.user.id !== userId);
+    this.store.setBlocks([info, ...list]);
+  }
+
+  /** Lifts my block of a user. */
+  async unblock(userId) {
+    await this.api.unblock(userId);
+    this.store.setBlocks([...(this.store.blocks?.values() ?? [])].filter((b) => b.user.id !== userId));
   }
 
   // ---- receipts ----

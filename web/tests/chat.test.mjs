@@ -20,7 +20,7 @@
 // starts and restarts; a test per thing a person does.
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
@@ -252,6 +252,32 @@ async function waitForStatus(page, text, wanted) {
     [text, list],
     { timeout: WAIT },
   );
+}
+
+// axe-core, pinned in package.json, put into the page by the test driver
+// (not as a <script>: the page's policy allows only its own scripts).
+let axeSource = null;
+function axeCore() {
+  try {
+    axeSource ??= readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+  } catch (e) {
+    throw new Error(`axe-core is not installed (${e.code}): run npm ci --prefix web/tests`);
+  }
+  return axeSource;
+}
+
+/**
+ * Runs axe-core on the page as it is now. Prints every violation found
+ * (with the elements), and returns the serious and critical ones.
+ */
+async function axe(page, screen) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeCore());
+  const { violations } = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  for (const v of violations) {
+    const where = v.nodes.slice(0, 4).map((n) => `${n.target.join(' ')}${n.failureSummary ? ` (${n.failureSummary.split('\n').slice(1).join(' ').trim()})` : ''}`);
+    console.log(`[axe] ${screen}: ${v.impact} ${v.id}: ${v.help}; ${v.nodes.length} element(s): ${where.join('; ')}`);
+  }
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${screen}: ${v.id}`);
 }
 
 async function screenshot(page, file) {
@@ -905,6 +931,163 @@ describe('natter web client', () => {
     await page.context().close();
   });
 
+  test('message requests: shown apart, blocked, unblocked in settings, accepted', async () => {
+    const mia = await newPage();
+    const noah = await newPage();
+    const miaName = name('mia');
+    const noahName = name('noah');
+    await register(mia, miaName);
+    await register(noah, noahName);
+    const miaApi = await ApiUser.login(miaName);
+
+    // Noah writes to Mia, whom he has never talked to.
+    await noah.getByRole('button', { name: 'New chat' }).click();
+    await noah.getByRole('dialog').getByLabel('Username').fill(miaName);
+    await noah.getByRole('button', { name: 'Start chat' }).click();
+    await noah.locator('.chat-title', { hasText: miaName }).waitFor();
+    const conv = new URL(noah.url()).hash.split('/')[2];
+    await send(noah, 'Hi, noah here');
+
+    // Mia sees it under "Message requests", not among her chats.
+    const requests = mia.getByRole('region', { name: /^Message requests/ });
+    await requests.locator('.conv-item', { hasText: noahName }).waitFor();
+    await requests.getByRole('heading', { name: 'Message requests (1)' }).waitFor();
+    assert.equal(await mia.locator('.conv-list:not(.request-list) .conv-item').count(), 0);
+    await openConv(mia, noahName);
+    await message(mia, 'Hi, noah here').waitFor();
+    const bar = mia.getByRole('region', { name: 'Message request', exact: true });
+    await bar.getByText(`${noahName} wants to message you.`).waitFor();
+
+    // She blocks him: the composer gives way to Unblock, and his next
+    // message is refused with the reason.
+    await bar.getByRole('button', { name: 'Block' }).click();
+    const blocked = mia.getByRole('region', { name: 'Blocked', exact: true });
+    await blocked.getByText(`You blocked ${noahName}.`).waitFor();
+    await bar.waitFor({ state: 'hidden' });
+    assert.equal(await mia.getByRole('textbox', { name: 'Message', exact: true }).isVisible(), false);
+    const box = noah.getByRole('textbox', { name: 'Message', exact: true });
+    await box.fill('still there?');
+    await box.press('Enter');
+    const refused = message(noah, 'still there?');
+    await refused.locator('.failed', { hasText: `Not sent: ${miaName} is not accepting your messages (blocked).` }).waitFor();
+    assert.equal(await refused.getAttribute('data-status'), 'failed');
+    assert.equal((await miaApi.history(conv)).filter((e) => e.text === 'still there?').length, 0);
+
+    // The block is listed in her settings, and lifted there.
+    await mia.getByRole('button', { name: 'Settings' }).click();
+    const settings = mia.getByRole('dialog', { name: 'Settings' });
+    const row = settings.locator('.blocked-user', { hasText: noahName });
+    await row.waitFor();
+    await row.getByRole('button', { name: `Unblock ${noahName}` }).click();
+    await settings.getByText(`Unblocked ${noahName}.`).waitFor();
+    await settings.getByText('You have not blocked anyone.').waitFor();
+    assert.equal((await miaApi.call('GET', '/v1/blocks')).body.blocks.length, 0);
+    await mia.keyboard.press('Escape');
+    await settings.waitFor({ state: 'detached' });
+
+    // Still a request; Noah's Retry now goes through.
+    await bar.getByText(`${noahName} wants to message you.`).waitFor();
+    await refused.getByRole('button', { name: 'Retry' }).click();
+    await message(mia, 'still there?').waitFor();
+    await waitForStatus(noah, 'still there?', 'read');
+
+    // Accept: an ordinary chat, on the server too, and after a reload.
+    await bar.getByRole('button', { name: 'Accept' }).click();
+    await bar.waitFor({ state: 'hidden' });
+    await requests.waitFor({ state: 'hidden' });
+    await mia.locator('.conv-list:not(.request-list) .conv-item', { hasText: noahName }).waitFor();
+    assert.equal((await miaApi.call('GET', `/v1/conversations/${conv}`)).body.request, false);
+    assert.equal(await mia.getByRole('textbox', { name: 'Message', exact: true }).isVisible(), true);
+    await mia.reload();
+    await online(mia);
+    await openConv(mia, noahName);
+    await message(mia, 'still there?').waitFor();
+    assert.equal(await requests.isVisible(), false);
+    assert.equal(await bar.isVisible(), false);
+
+    // Block and unblock from the conversation's menu.
+    await mia.getByRole('button', { name: 'More options' }).click();
+    await mia.getByRole('menuitem', { name: `Block ${noahName}` }).click();
+    await blocked.getByText(`You blocked ${noahName}.`).waitFor();
+    assert.deepEqual(
+      (await miaApi.call('GET', '/v1/blocks')).body.blocks.map((b) => b.user.username),
+      [noahName],
+    );
+    await mia.getByRole('button', { name: 'More options' }).click();
+    await mia.getByRole('menuitem', { name: `Unblock ${noahName}` }).click();
+    await blocked.waitFor({ state: 'hidden' });
+    await mia.getByRole('textbox', { name: 'Message', exact: true }).waitFor();
+    await send(mia, 'welcome, noah');
+    await message(noah, 'welcome, noah').waitFor();
+    await mia.context().close();
+    await noah.context().close();
+  });
+
+  test('group ticks count the members a message was sent to: adding someone keeps them at read', async () => {
+    const page = await newPage();
+    const gusName = name('gus');
+    await register(page, gusName);
+    const gus = await ApiUser.login(gusName);
+    const hal = await ApiUser.register(name('hal'));
+    const ivy = await ApiUser.register(name('ivy'));
+    const jo = await ApiUser.register(name('jo'));
+    const title = `Ticks ${RUN}`;
+    const group = (await gus.call('POST', '/v1/conversations', { kind: 'group', name: title, members: [hal.id, ivy.id] })).body;
+    const readAll = async (user) => {
+      const { last_seq: seq } = (await user.call('GET', `/v1/conversations/${group.id}`)).body;
+      const r = await user.call('POST', `/v1/conversations/${group.id}/receipts`, { kind: 'read', seq });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    };
+    const popover = async (text) => {
+      const row = message(page, text);
+      const btn = row.locator('.receipt-btn');
+      if ((await btn.getAttribute('aria-expanded')) === 'true') await btn.click();
+      await btn.click();
+      await row.locator('.receipt-pop:not(:has-text("Loading"))').waitFor();
+      const shown = await row.locator('.receipt-pop').textContent();
+      await btn.click();
+      return shown;
+    };
+
+    await openConv(page, title);
+    await send(page, 'Ready?');
+    await readAll(hal);
+    await readAll(ivy);
+    await waitForStatus(page, 'Ready?', 'read');
+    assert.match(await popover('Ready?'), /^Read by 2 of 2/);
+
+    // Jo joins after it was sent: it stays read, here and in "read by".
+    const r = await gus.call('POST', `/v1/conversations/${group.id}/members`, { users: [jo.id] });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    await page.locator('.messages .system', { hasText: `You added ${jo.username}` }).waitFor();
+    await page.locator('.chat-subtitle', { hasText: '4 members' }).waitFor();
+    assert.equal(await status(page, 'Ready?'), 'read');
+    assert.match(await popover('Ready?'), /^Read by 2 of 2/);
+
+    // A message sent after Jo joined counts Jo: read when all three have.
+    await send(page, 'Welcome, jo');
+    const { last_seq: welcome } = (await jo.call('GET', `/v1/conversations/${group.id}`)).body;
+    const got = await jo.call('POST', `/v1/conversations/${group.id}/receipts`, { kind: 'delivered', seq: welcome });
+    assert.equal(got.status, 200, JSON.stringify(got.body));
+    await readAll(hal);
+    await readAll(ivy);
+    await waitForStatus(page, 'Welcome, jo', 'delivered');
+    assert.match(await popover('Welcome, jo'), /^Read by 2 of 3/);
+    assert.equal(await status(page, 'Welcome, jo'), 'delivered');
+    await readAll(jo);
+    await waitForStatus(page, 'Welcome, jo', 'read');
+
+    // After a reload, from the server's state alone: the same ticks.
+    await page.reload();
+    await online(page);
+    await openConv(page, title);
+    await waitForStatus(page, 'Welcome, jo', 'read');
+    await waitForStatus(page, 'Ready?', 'read');
+    assert.match(await popover('Ready?'), /^Read by 2 of 2/);
+    assert.match(await popover('Welcome, jo'), /^Read by 3 of 3/);
+    await page.context().close();
+  });
+
   // A conversation of 2,000 messages (sent over HTTP, 16 at a time), read
   // by `long.page`'s user, for the two tests below.
   const long = { page: null, newest: null };
@@ -1004,6 +1187,71 @@ describe('natter web client', () => {
     assert.ok(rows <= 300 && elements <= 3000, `${rows} rows, ${elements} elements at the newest`);
     assert.equal(await page.locator('.jump').isVisible(), false);
     await page.context().close();
+  });
+
+  test('accessibility: axe-core finds nothing serious on the main screens, light and dark', async () => {
+    const ann = name('ann');
+    const ben = await ApiUser.register(name('ben'));
+    const cy = await ApiUser.register(name('cy'));
+    const dee = await ApiUser.register(name('dee'));
+    const found = [];
+    for (const scheme of ['light', 'dark']) {
+      const page = await newPage({ colorScheme: scheme });
+      await page.goto(BASE);
+      await page.getByRole('button', { name: 'Sign in' }).waitFor();
+      found.push(...(await axe(page, `login (${scheme})`)));
+      if (scheme === 'light') await register(page, ann);
+      else await signIn(page, ann);
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), scheme);
+      const annApi = await ApiUser.login(ann);
+      if (scheme === 'light') {
+        // A direct chat both ways, a group, and a request to Ann.
+        const dm = (await annApi.call('POST', '/v1/conversations', { kind: 'direct', user: ben.id })).body;
+        await annApi.send(dm.id, 'Lunch today?');
+        await ben.send(dm.id, 'Sure, at noon');
+        const group = (
+          await annApi.call('POST', '/v1/conversations', { kind: 'group', name: `Axe ${RUN}`, members: [ben.id, cy.id] })
+        ).body;
+        await cy.send(group.id, 'Hello group');
+        await annApi.send(group.id, 'Hi all');
+        const req = (await dee.call('POST', '/v1/conversations', { kind: 'direct', user: annApi.id })).body;
+        await dee.send(req.id, 'Hi, may I ask something?');
+      }
+      const notNow = page.getByRole('button', { name: 'Not now' });
+      await notNow.waitFor();
+      await convItem(page, ben.username).locator('.conv-preview', { hasText: 'Sure, at noon' }).waitFor();
+      await convItem(page, dee.username).waitFor();
+      found.push(...(await axe(page, `chat list with the notification offer (${scheme})`)));
+      await notNow.click();
+
+      await openConv(page, ben.username);
+      await message(page, 'Sure, at noon').waitFor();
+      found.push(...(await axe(page, `direct conversation (${scheme})`)));
+      await page.getByRole('button', { name: 'More options' }).click();
+      await page.getByRole('menuitem').first().waitFor();
+      found.push(...(await axe(page, `conversation menu (${scheme})`)));
+      await page.keyboard.press('Escape');
+
+      await openConv(page, `Axe ${RUN}`);
+      const mine = message(page, 'Hi all');
+      await mine.locator('.receipt-btn').click();
+      await mine.locator('.receipt-pop', { hasText: 'Read by' }).waitFor();
+      found.push(...(await axe(page, `group conversation with "read by" (${scheme})`)));
+
+      await openConv(page, dee.username);
+      await page.getByRole('region', { name: 'Message request', exact: true }).waitFor();
+      found.push(...(await axe(page, `message request (${scheme})`)));
+
+      await page.getByRole('button', { name: 'Settings' }).click();
+      const settings = page.getByRole('dialog', { name: 'Settings' });
+      await settings.locator('.session.current').waitFor();
+      await settings.locator('input[type="checkbox"]').waitFor();
+      await settings.getByText('You have not blocked anyone.').waitFor();
+      found.push(...(await axe(page, `settings (${scheme})`)));
+      await page.keyboard.press('Escape');
+      await page.context().close();
+    }
+    assert.deepEqual(found, [], 'no serious or critical violations (each is printed above)');
   });
 
   test('screenshots of the main screens, light and dark', async (t) => {

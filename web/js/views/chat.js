@@ -2,7 +2,9 @@
 // separators and infinite scroll backwards, a "New messages" divider, my
 // messages with their ticks (pending → sent ✓ → delivered ✓✓ → read ✓✓),
 // "read by N of M" in groups, failed messages with Retry, the typing line
-// and the composer.
+// and the composer. A message request shows a bar with Accept and Block;
+// a conversation with someone I blocked shows Unblock instead of the
+// composer; the header's menu blocks and unblocks.
 //
 // Only a window of the loaded history is in the page (at most
 // MAX_MOUNTED rows around what is on screen): it grows at the edge the
@@ -18,7 +20,7 @@
 import { h, linkify, reconcile, setText, uid } from '../dom.js';
 import { clock, dayKey, dayLabel, fullTime, people, plural, presenceText } from '../format.js';
 import { icon } from '../icons.js';
-import { avatar, convTitle, iconButton, updateAvatar } from './common.js';
+import { avatar, convTitle, iconButton, menuButton, updateAvatar } from './common.js';
 
 // Until the server says otherwise (`GET /v1/limits`).
 const DEFAULT_MAX_MESSAGE_BYTES = 16384;
@@ -59,6 +61,7 @@ export function chatView({ store, sync, api, actions }) {
   const subtitle = h('p', { class: 'chat-subtitle', 'aria-live': 'polite' });
   const info = iconButton(icon('info'), 'Group info', { class: 'icon-btn group-info' });
   info.addEventListener('click', () => convId && actions.groupInfo(convId));
+  const more = menuButton(icon('more'), 'More options', () => menuItems(), { className: 'icon-btn chat-menu' });
   const head = h(
     'header',
     { class: 'chat-head' },
@@ -66,6 +69,7 @@ export function chatView({ store, sync, api, actions }) {
     headAvatar,
     h('div', { class: 'chat-heading' }, title, subtitle),
     info,
+    more.el,
   );
 
   const historyText = h('span', { class: 'history-text' });
@@ -79,14 +83,14 @@ export function chatView({ store, sync, api, actions }) {
     historyText,
     historyRetry,
   );
-  const list = h('ol', {
-    class: 'messages',
-    role: 'log',
-    'aria-live': 'polite',
-    'aria-relevant': 'additions',
-    'aria-labelledby': title.id,
-  });
-  const scroller = h('div', { class: 'scroller', tabindex: '0', 'aria-label': 'Message history' }, historyStatus, list);
+  // A list of rows inside a log (a list may not take the log role itself).
+  const list = h('ol', { class: 'messages' });
+  const log = h(
+    'div',
+    { class: 'message-log', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-labelledby': title.id },
+    list,
+  );
+  const scroller = h('div', { class: 'scroller', tabindex: '0', 'aria-label': 'Message history' }, historyStatus, log);
   const jump = h(
     'button',
     { type: 'button', class: 'jump', hidden: true, 'aria-label': 'Jump to latest messages' },
@@ -111,6 +115,45 @@ export function chatView({ store, sync, api, actions }) {
   const composerError = h('p', { class: 'composer-error', role: 'alert' });
   const composer = h('form', { class: 'composer' }, textarea, sendButton);
 
+  // A message request: who asks, and what I can do about it.
+  const requestText = h('p', { class: 'bar-text' });
+  const requestHint = h('p', { class: 'bar-hint' });
+  const acceptButton = h('button', { type: 'button', class: 'btn small primary', text: 'Accept' });
+  const blockButton = h('button', { type: 'button', class: 'btn small danger', text: 'Block' });
+  const requestError = h('p', { class: 'form-error', role: 'alert' });
+  const requestBar = h(
+    'div',
+    { class: 'chat-bar request-bar', role: 'region', 'aria-label': 'Message request', hidden: true },
+    h('div', { class: 'bar-body' }, requestText, requestHint, requestError),
+    h('div', { class: 'bar-actions' }, blockButton, acceptButton),
+  );
+  acceptButton.addEventListener('click', () =>
+    act(requestError, acceptButton, () => sync.accept(convId), () => textarea.focus()),
+  );
+  blockButton.addEventListener('click', () => {
+    const who = asker(conv());
+    if (who) act(requestError, blockButton, () => sync.block(who), () => unblockButton.focus());
+  });
+
+  // Someone I blocked: no composer, a way back.
+  const blockedText = h('p', { class: 'bar-text' });
+  const blockedHint = h('p', {
+    class: 'bar-hint',
+    text: 'Neither of you can send messages here until you unblock them.',
+  });
+  const unblockButton = h('button', { type: 'button', class: 'btn small', text: 'Unblock' });
+  const blockedError = h('p', { class: 'form-error', role: 'alert' });
+  const blockedBar = h(
+    'div',
+    { class: 'chat-bar blocked-bar', role: 'region', 'aria-label': 'Blocked', hidden: true },
+    h('div', { class: 'bar-body' }, blockedText, blockedHint, blockedError),
+    h('div', { class: 'bar-actions' }, unblockButton),
+  );
+  unblockButton.addEventListener('click', () => {
+    const peer = conv()?.peerId();
+    if (peer) act(blockedError, unblockButton, () => sync.unblock(peer), () => textarea.focus());
+  });
+
   const pane = h(
     'section',
     { class: 'chat-pane', 'aria-labelledby': title.id },
@@ -118,6 +161,8 @@ export function chatView({ store, sync, api, actions }) {
     h('div', { class: 'scroll-wrap' }, scroller, jump),
     typingLine,
     composerError,
+    requestBar,
+    blockedBar,
     composer,
   );
   const empty = h(
@@ -147,6 +192,46 @@ export function chatView({ store, sync, api, actions }) {
   let growFrame = 0;
 
   // ---- helpers ----
+
+  /** Who a message request is from: the peer, or who added me to the group. */
+  function asker(c) {
+    if (!c) return null;
+    return c.kind === 'direct' ? c.peerId() : (c.joined?.by ?? c.creator);
+  }
+
+  /** The header menu's entries for the open conversation. */
+  function menuItems() {
+    const c = conv();
+    if (!c) return [];
+    const out = [];
+    if (c.kind === 'direct' && c.peerId()) {
+      const peer = c.peerId();
+      const name = convTitle(c, store);
+      if (store.blocked(peer)) {
+        out.push({ label: `Unblock ${name}`, onSelect: () => act(blockedError, null, () => sync.unblock(peer), () => textarea.focus()) });
+      } else {
+        out.push({ label: `Block ${name}`, danger: true, onSelect: () => act(composerError, null, () => sync.block(peer), () => unblockButton.focus()) });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Runs an action of a bar or the menu: the button is disabled meanwhile,
+   * an error is shown in `errorEl`, and `then` runs once it is done.
+   */
+  async function act(errorEl, button, run, then) {
+    setText(errorEl, '');
+    if (button) button.disabled = true;
+    try {
+      await run();
+      then?.();
+    } catch (e) {
+      setText(errorEl, e.message);
+    } finally {
+      if (button) button.disabled = false;
+    }
+  }
   const conv = () => (convId ? store.convs.get(convId) : null);
   const atBottom = () =>
     scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < BOTTOM_SLACK_PX;
@@ -229,7 +314,7 @@ export function chatView({ store, sync, api, actions }) {
           text: ev.text,
           ts: ev.ts,
           seq: ev.seq,
-          status: mine ? c.tickOf(ev.seq) : null,
+          status: mine ? c.tickOf(ev.seq, me) : null,
           showSender: c.kind === 'group' && !mine && prevSender !== ev.sender,
         });
         prevSender = ev.sender;
@@ -269,10 +354,10 @@ export function chatView({ store, sync, api, actions }) {
 
   function create(item) {
     if (item.type === 'day') {
-      return h('li', { class: 'day', role: 'separator' }, h('span', { text: dayLabel(item.ts) }));
+      return h('li', { class: 'day' }, h('span', { text: dayLabel(item.ts) }));
     }
     if (item.type === 'new') {
-      return h('li', { class: 'new-divider', role: 'separator' }, h('span', { text: 'New messages' }));
+      return h('li', { class: 'new-divider' }, h('span', { text: 'New messages' }));
     }
     if (item.type === 'sys') return h('li', { class: 'system' });
     const li = h('li', { class: `msg ${item.mine ? 'mine' : 'theirs'}` });
@@ -350,7 +435,7 @@ export function chatView({ store, sync, api, actions }) {
         fail = h('div', { class: 'failed' }, h('span', { class: 'failed-text' }), retry, drop);
         li.append(fail);
       }
-      setText(fail.firstChild, `Not sent: ${item.error?.message ?? 'error'}`);
+      setText(fail.firstChild, failureText(conv(), item.error));
     } else if (fail) fail.remove();
   }
 
@@ -359,6 +444,9 @@ export function chatView({ store, sync, api, actions }) {
     const c = conv();
     if (!seq || !c) return null;
     const r = await api.receipts(c.id, seq);
+    // The same watermarks drive the ticks: keep them in step.
+    for (const m of r.members) if (m.user !== store.me.id) c.peerReceipt(m);
+    store.emit(`conv:${c.id}`);
     const text = `Read by ${r.read} of ${r.total} · delivered to ${r.delivered} of ${r.total}`;
     if (pop) setText(pop, text);
     return text;
@@ -407,9 +495,47 @@ export function chatView({ store, sync, api, actions }) {
     }
     setText(subtitle, sub);
     info.hidden = c.kind !== 'group';
+    more.el.hidden = c.kind !== 'direct';
+    renderBars(c);
     const typing = store.typingIn(c.id).map((u) => store.username(u) ?? 'Someone');
     setText(typingLine, typing.length ? `${people(typing)} ${typing.length > 1 ? 'are' : 'is'} typing…` : '');
     typingLine.classList.toggle('active', typing.length > 0);
+  }
+
+  /** The request bar, the blocked bar, or the composer. */
+  function renderBars(c) {
+    const me = store.me.id;
+    const peer = c.kind === 'direct' ? c.peerId() : null;
+    const blocked = store.blocked(peer);
+    const name = (id) => (id === me ? 'You' : (store.username(id) ?? 'Someone'));
+    requestBar.hidden = !c.request || blocked;
+    if (c.request) {
+      const who = name(asker(c));
+      setText(requestText, c.kind === 'direct' ? `${who} wants to message you.` : `${who} added you to this group.`);
+      setText(
+        requestHint,
+        c.kind === 'direct'
+          ? 'Reply or accept to chat; block them to stop their messages.'
+          : 'Accept to join the conversation.',
+      );
+      setText(blockButton, c.kind === 'direct' ? 'Block' : `Block ${who}`);
+    }
+    blockedBar.hidden = !blocked;
+    if (blocked) {
+      setText(blockedText, `You blocked ${name(peer)}.`);
+    }
+    composer.hidden = blocked;
+  }
+
+  /** Why a message was not sent, as the user needs it. */
+  function failureText(c, error) {
+    if (error?.code === 'blocked') {
+      const peer = c?.kind === 'direct' ? c.peerId() : null;
+      const who = store.username(peer) ?? 'this person';
+      if (store.blocked(peer)) return `Not sent: you blocked ${who}. Unblock them to send it.`;
+      return `Not sent: ${who} is not accepting your messages (blocked).`;
+    }
+    return `Not sent: ${error?.message ?? 'error'}`;
   }
 
   function render() {
@@ -489,9 +615,9 @@ export function chatView({ store, sync, api, actions }) {
     );
     historyRetry.hidden = !failed || !atStart;
 
-    list.setAttribute('aria-busy', 'true');
+    log.setAttribute('aria-busy', 'true');
     reconcile(list, shownItems, (i) => i.key, create, update, cache);
-    list.removeAttribute('aria-busy');
+    log.removeAttribute('aria-busy');
     if (place === 'divider' && cache.has('new')) {
       const d = cache.get('new');
       scroller.scrollTop += d.getBoundingClientRect().top - scroller.getBoundingClientRect().top - 8;
@@ -597,7 +723,7 @@ export function chatView({ store, sync, api, actions }) {
   const onVisible = () => maybeMarkRead();
   document.addEventListener('visibilitychange', onVisible);
   window.addEventListener('focus', onVisible);
-  const off = store.on(['conv', 'convs', 'presence', 'typing', 'users', 'outbox', 'connection'], render);
+  const off = store.on(['conv', 'convs', 'presence', 'typing', 'users', 'outbox', 'connection', 'blocks'], render);
 
   return {
     el,
@@ -608,6 +734,9 @@ export function chatView({ store, sync, api, actions }) {
         return;
       }
       if (convId) sync.stopTyping(convId);
+      more.close();
+      setText(requestError, '');
+      setText(blockedError, '');
       convId = id;
       cache.clear();
       list.replaceChildren();

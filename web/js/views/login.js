@@ -76,7 +76,7 @@ export function loginView({ api, onSession, message }) {
 
   const form = h(
     'form',
-    { id: formId, class: 'auth-form', role: 'tabpanel', novalidate: true },
+    { class: 'auth-form', novalidate: true },
     h('div', { class: 'field' }, h('label', { for: username.id, text: 'Username' }), username, usernameHint),
     h('div', { class: 'field' }, h('label', { for: password.id, text: 'Password' }), password, passwordHint),
     h(
@@ -95,6 +95,9 @@ export function loginView({ api, onSession, message }) {
     submit,
   );
 
+  // The tabs' panel (a role a <form> may not take).
+  const panel = h('div', { id: formId, role: 'tabpanel' }, form);
+
   function setMode(m) {
     mode = m;
     const login = m === 'login';
@@ -102,7 +105,7 @@ export function loginView({ api, onSession, message }) {
     tabRegister.setAttribute('aria-selected', String(!login));
     tabLogin.tabIndex = login ? 0 : -1;
     tabRegister.tabIndex = login ? -1 : 0;
-    form.setAttribute('aria-labelledby', (login ? tabLogin : tabRegister).id);
+    panel.setAttribute('aria-labelledby', (login ? tabLogin : tabRegister).id);
     password.autocomplete = login ? 'current-password' : 'new-password';
     submit.textContent = login ? 'Sign in' : 'Create account';
     usernameHint.textContent = login ? '' : '3 to 32 characters: letters, digits, _ . and -';
@@ -162,7 +165,7 @@ export function loginView({ api, onSession, message }) {
       h('p', { class: 'tagline', text: 'Chat that never loses a message.' }),
       notice,
       tabs,
-      form,
+      panel,
     ),
   );
   queueMicrotask(() => username.focus());

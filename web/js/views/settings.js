@@ -1,10 +1,12 @@
 // Settings: appearance, notifications, privacy (presence, read receipts),
-// device sessions (this one marked, revoke others), sign out.
+// blocked users (unblock), device sessions (this one marked, revoke
+// others), sign out.
 
 import { h, uid } from '../dom.js';
 import { fullTime, listTime } from '../format.js';
 import * as notify from '../notify.js';
 import * as theme from '../theme.js';
+import { avatar } from './common.js';
 import { modal } from './dialogs.js';
 
 function radios(name, legend, options, value, onChange) {
@@ -26,7 +28,7 @@ function section(title, ...children) {
   return h('section', { class: 'settings-section', 'aria-labelledby': id }, h('h3', { id, text: title }), ...children);
 }
 
-export function settingsDialog({ api, store, onLogout }) {
+export function settingsDialog({ api, store, sync, onLogout }) {
   // Appearance
   const appearance = section(
     'Appearance',
@@ -112,6 +114,65 @@ export function settingsDialog({ api, store, onLogout }) {
     .catch((e) => privacyBody.replaceChildren(h('p', { class: 'form-error', text: e.message })));
   const privacySection = section('Privacy', privacyBody, privacyStatus);
 
+  // Blocked users
+  const blockList = h('ul', { class: 'block-list', role: 'list' });
+  const blockStatus = h('p', { class: 'save-status', role: 'status' });
+  const blockEmpty = h('p', { class: 'muted block-empty', text: 'Loading…' });
+  function renderBlocks() {
+    const blocks = store.blocks ? [...store.blocks.values()] : null;
+    if (blocks) blockEmpty.textContent = 'You have not blocked anyone.';
+    blockEmpty.hidden = blocks !== null && blocks.length > 0;
+    blockList.replaceChildren(
+      ...(blocks ?? []).map((b) => {
+        const unblock = h('button', {
+          type: 'button',
+          class: 'btn small',
+          text: 'Unblock',
+          'aria-label': `Unblock ${b.user.username}`,
+        });
+        unblock.addEventListener('click', async () => {
+          unblock.disabled = true;
+          try {
+            await sync.unblock(b.user.id);
+            blockStatus.textContent = `Unblocked ${b.user.username}.`;
+          } catch (e) {
+            blockStatus.textContent = e.message;
+            unblock.disabled = false;
+          }
+        });
+        return h(
+          'li',
+          { class: 'blocked-user', 'data-user': b.user.id },
+          avatar(b.user.id, b.user.username, { size: 'sm' }),
+          h(
+            'div',
+            { class: 'session-main' },
+            h('span', { class: 'session-name', text: b.user.username }),
+            h('span', { class: 'muted session-when', text: `Blocked ${listTime(b.blocked_at)}`, title: fullTime(b.blocked_at) }),
+          ),
+          unblock,
+        );
+      }),
+    );
+  }
+  const offBlocks = store.on(['blocks'], () => {
+    // Keep focus in the list when the focused row goes.
+    const had = blockList.contains(document.activeElement);
+    renderBlocks();
+    if (had) (blockList.querySelector('button') ?? blockStatus.closest('dialog')?.querySelector('.dialog-close'))?.focus();
+  });
+  renderBlocks();
+  sync.loadBlocks().catch((e) => {
+    blockStatus.textContent = e.message;
+  });
+  const blockedSection = section(
+    'Blocked users',
+    h('p', { class: 'hint section-hint', text: 'Blocked users cannot message you or add you to groups, and neither of you sees the other online.' }),
+    blockEmpty,
+    blockList,
+    blockStatus,
+  );
+
   // Devices
   const sessionList = h('ul', { class: 'session-list', role: 'list' });
   const sessionStatus = h('p', { class: 'save-status', role: 'status' });
@@ -192,9 +253,11 @@ export function settingsDialog({ api, store, onLogout }) {
     logoutStatus,
   );
 
-  return modal({
+  const m = modal({
     title: 'Settings',
-    content: [appearance, notifications, privacySection, devices, account],
+    content: [appearance, notifications, privacySection, blockedSection, devices, account],
     className: 'settings',
   });
+  m.dialog.addEventListener('close', offBlocks);
+  return m;
 }

@@ -29,12 +29,15 @@ export function shellView({ api, store, sync, onLogout }) {
     newChat: () => newChatDialog({ api, store, open: openConv }),
     newGroup: () => newGroupDialog({ api, store, open: openConv }),
     groupInfo: (convId) => groupInfoDialog({ api, store, sync, convId }),
-    settings: () => settingsDialog({ api, store, onLogout }),
+    settings: () => settingsDialog({ api, store, sync, onLogout }),
   };
   const sidebar = sidebarView({ store, actions });
   const chat = chatView({ store, sync, api, actions });
   const skip = h('a', { class: 'skip-link', href: '#chat', text: 'Skip to chat' });
-  const el = h('div', { class: 'app', 'data-view': 'list' }, skip, sidebar.el, chat.el);
+  // The page's heading, for those who move by headings (the logo says it
+  // to everyone else).
+  const heading = h('h1', { class: 'sr-only', text: 'natter' });
+  const el = h('div', { class: 'app', 'data-view': 'list' }, skip, heading, sidebar.el, chat.el);
 
   function route() {
     const id = routeConv();

@@ -1,8 +1,9 @@
 // The sidebar: who I am, the connection state, actions, and the
 // conversation list (name or @peer, last message, time, unread badge,
-// presence dot for direct conversations).
+// presence dot for direct conversations). Message requests are listed
+// apart, above the others, until they are accepted.
 
-import { h, reconcile, setText, toggleAttr } from '../dom.js';
+import { h, reconcile, setText, toggleAttr, uid } from '../dom.js';
 import { listTime } from '../format.js';
 import { icon } from '../icons.js';
 import * as notify from '../notify.js';
@@ -57,6 +58,16 @@ export function sidebarView({ store, actions }) {
   }
 
   const list = h('ul', { class: 'conv-list', role: 'list' });
+  const requestHeading = h('h2', { class: 'list-heading', id: uid('requests') });
+  const requestList = h('ul', { class: 'conv-list request-list', role: 'list' });
+  const requests = h(
+    'section',
+    { class: 'requests', 'aria-labelledby': requestHeading.id, hidden: true },
+    requestHeading,
+    h('p', { class: 'list-hint', text: 'From people you have not chatted with. Open one to accept or block.' }),
+    requestList,
+  );
+  const chatsHeading = h('h2', { class: 'list-heading', text: 'Chats', hidden: true });
   const empty = h(
     'div',
     { class: 'conv-empty' },
@@ -76,10 +87,11 @@ export function sidebarView({ store, actions }) {
     ),
     offer,
     h('div', { class: 'side-actions' }, newChat, newGroup),
-    h('nav', { class: 'conv-nav', 'aria-label': 'Conversation list' }, list, empty),
+    h('nav', { class: 'conv-nav', 'aria-label': 'Conversation list' }, requests, chatsHeading, list, empty),
   );
 
   const cache = new Map();
+  const requestCache = new Map();
   let selected = null;
 
   function preview(conv) {
@@ -177,13 +189,19 @@ export function sidebarView({ store, actions }) {
       themeButton.replaceChildren(icon(dark ? 'sun' : 'moon'));
     }
     const convs = store.sorted();
-    reconcile(list, convs, (c) => c.id, create, update, cache);
+    const asked = convs.filter((c) => c.request);
+    const chats = convs.filter((c) => !c.request);
+    reconcile(requestList, asked, (c) => c.id, create, update, requestCache);
+    reconcile(list, chats, (c) => c.id, create, update, cache);
+    requests.hidden = asked.length === 0;
+    chatsHeading.hidden = asked.length === 0 || chats.length === 0;
+    setText(requestHeading, `Message requests (${asked.length})`);
     empty.hidden = convs.length > 0;
     renderOffer();
   }
 
   const off = [
-    store.on(['convs', 'presence', 'typing', 'users', 'connection', 'outbox'], render),
+    store.on(['convs', 'presence', 'typing', 'users', 'connection', 'outbox', 'blocks'], render),
     theme.onChange(render),
   ];
   render();
