@@ -14,7 +14,7 @@ if [ ! -x /usr/bin/chromium ]; then
     sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null
   fi
 fi
-if [ ! -d web/tests/node_modules/playwright-core ]; then
+if [ ! -d web/tests/node_modules/playwright-core ] || [ ! -d web/tests/node_modules/axe-core ]; then
   echo "installing the browser test driver (npm ci)" >&2
   npm ci --prefix web/tests --no-audit --no-fund
 fi

@@ -59,6 +59,7 @@ fn batch(source: SourceId, seq: u64, first_position: u64) -> Batch {
                     conv,
                     json: Arc::from(format!(r#"{{"seq":{seq}}}"#)),
                     joined: vec![joined],
+                    left: vec![reader],
                 },
             },
             Notice {
@@ -107,13 +108,19 @@ pub async fn batches_arrive_whole_and_in_publish_order(bus: Arc<dyn Bus>) {
             assert_eq!((g.position, g.kind), (e.position, e.kind));
             match (&g.to, &e.to) {
                 (
-                    Audience::Conversation { conv, json, joined },
+                    Audience::Conversation {
+                        conv,
+                        json,
+                        joined,
+                        left,
+                    },
                     Audience::Conversation {
                         conv: c2,
                         json: j2,
                         joined: u2,
+                        left: l2,
                     },
-                ) => assert_eq!((conv, json, joined), (c2, j2, u2)),
+                ) => assert_eq!((conv, json, joined, left), (c2, j2, u2, l2)),
                 (Audience::Users(a), Audience::Users(b)) => assert_eq!(a, b),
                 _ => panic!("the audience changed on the way"),
             }

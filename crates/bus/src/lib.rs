@@ -43,7 +43,7 @@ impl ItemKind {
 
 /// Who a committed item is for. A notice never carries a conversation's
 /// member list: each node knows which of its own users are in which
-/// conversation, and keeps that current from `joined`.
+/// conversation, and keeps that current from `joined` and `left`.
 #[derive(Clone, Debug)]
 pub enum Audience {
     /// Every member of the conversation, all seeing the same JSON.
@@ -55,6 +55,9 @@ pub enum Audience {
         /// The users who became members with this item (a conversation
         /// created, members added); they get it too.
         joined: Vec<UserId>,
+        /// The users whose membership ended with this item (they left):
+        /// they get it, and nothing later of the conversation.
+        left: Vec<UserId>,
     },
     /// These users only (receipts), each with the JSON they see.
     Users(Vec<(UserId, Arc<str>)>),

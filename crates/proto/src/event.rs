@@ -78,6 +78,12 @@ pub enum EventBody {
         /// The new members.
         users: Vec<UserId>,
     },
+    /// `user` (who is also the `sender`) left the group. It is the last
+    /// event of the conversation the leaver's log carries.
+    MemberLeft {
+        /// Who left.
+        user: UserId,
+    },
 }
 
 impl Event {

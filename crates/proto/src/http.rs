@@ -126,7 +126,9 @@ pub struct ConversationInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer_receipt: Option<crate::MemberReceipt>,
     /// A direct conversation the other person started that you have neither
-    /// accepted nor replied in: a message request. Always false for groups.
+    /// accepted nor replied in (a message request), or a group someone
+    /// added you to whom your `group_adds` setting does not admit (an
+    /// invitation), until you accept it.
     #[serde(default)]
     pub request: bool,
 }
@@ -136,9 +138,27 @@ pub struct ConversationInfo {
 pub struct ConversationList {
     /// Newest activity first.
     pub conversations: Vec<ConversationInfo>,
-    /// Unread messages over all conversations (the badge).
+    /// Unread messages over all conversations (the badge), whatever page
+    /// this is.
     #[serde(default)]
     pub unread_total: u64,
+    /// Where the next page starts (`before=`), when there may be more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// The query of `GET /v1/conversations`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ConversationQuery {
+    /// Page size: 1 to 500; 100 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// A `next` from an earlier page: the conversations after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// `true`: only requests and invitations; `false`: none of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<bool>,
 }
 
 /// A user the caller has blocked (`GET /v1/blocks`, `PUT /v1/blocks/{user}`).

@@ -46,7 +46,8 @@ pub struct Presence {
     pub last_seen: Option<i64>,
 }
 
-/// Who may see a user's online status and last seen.
+/// Who may see a user's online status and last seen; also who may add a
+/// user to groups directly (see [`Privacy::group_adds`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
@@ -89,6 +90,11 @@ pub struct Privacy {
     /// Whether others see when I read their messages. Turning this off also
     /// hides others' read receipts from me.
     pub read_receipts: bool,
+    /// Who may add me to a group as a member at once. Anyone else's add
+    /// makes me a member with an invitation (`request: true`) that I accept
+    /// or decline by leaving.
+    #[serde(default)]
+    pub group_adds: Visibility,
 }
 
 impl Default for Privacy {
@@ -96,6 +102,43 @@ impl Default for Privacy {
         Privacy {
             presence: Visibility::Everyone,
             read_receipts: true,
+            group_adds: Visibility::Everyone,
+        }
+    }
+}
+
+/// `PUT /v1/me/privacy`: `presence` and `read_receipts` are required;
+/// `group_adds` keeps its current value when left out (clients written
+/// before it existed send only the first two).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyUpdate {
+    /// Who sees my online status and last seen.
+    pub presence: Visibility,
+    /// Whether others see when I read their messages.
+    pub read_receipts: bool,
+    /// Who may add me to groups directly; unchanged when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_adds: Option<Visibility>,
+}
+
+impl PrivacyUpdate {
+    /// The settings after this update is applied to `current`.
+    pub fn apply(self, current: Privacy) -> Privacy {
+        Privacy {
+            presence: self.presence,
+            read_receipts: self.read_receipts,
+            group_adds: self.group_adds.unwrap_or(current.group_adds),
+        }
+    }
+}
+
+impl From<Privacy> for PrivacyUpdate {
+    fn from(p: Privacy) -> Self {
+        PrivacyUpdate {
+            presence: p.presence,
+            read_receipts: p.read_receipts,
+            group_adds: Some(p.group_adds),
         }
     }
 }

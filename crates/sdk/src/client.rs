@@ -9,10 +9,10 @@ use crate::error::{Error, chain};
 use crate::live::{ConnectOptions, Live};
 use natter_proto::{
     AddMembers, AuthSession, BlockInfo, BlockList, ClientId, ConversationId, ConversationInfo,
-    ConversationList, CreateConversation, Credentials, Cursor, DeviceId, Health, HistoryPage,
-    HistoryQuery, MarkReceipt, Me, MemberList, MemberReceipt, Presence, PresenceList, Privacy,
-    ReceiptKind, ReceiptSummary, RefreshRequest, SendMessage, Sent, Seq, ServerLimits, SessionInfo,
-    SessionList, SetTyping, SyncPage, UserId, UserInfo,
+    ConversationList, ConversationQuery, CreateConversation, Credentials, Cursor, DeviceId, Event,
+    Health, HistoryPage, HistoryQuery, MarkReceipt, Me, MemberList, MemberReceipt, Presence,
+    PresenceList, Privacy, ReceiptKind, ReceiptSummary, RefreshRequest, SendMessage, Sent, Seq,
+    ServerLimits, SessionInfo, SessionList, SetTyping, SyncPage, UserId, UserInfo,
 };
 use reqwest::{Method, Url, header};
 use serde::Serialize;
@@ -271,15 +271,57 @@ impl Client {
 
     // ---- conversations ----
 
-    /// `GET /v1/conversations`: my conversations, newest activity first.
+    /// `GET /v1/conversations`, every page: my conversations, newest
+    /// activity first.
     pub async fn conversations(&self) -> Result<Vec<ConversationInfo>, Error> {
         Ok(self.conversation_list().await?.conversations)
     }
 
-    /// `GET /v1/conversations`, whole: my conversations and the total
-    /// unread count over all of them (the badge).
+    /// `GET /v1/conversations`, whole: my conversations (every page, read
+    /// in pages of the largest size) and the total unread count over all
+    /// of them (the badge).
     pub async fn conversation_list(&self) -> Result<ConversationList, Error> {
-        self.get("/v1/conversations", &[]).await
+        let mut query = ConversationQuery {
+            limit: Some(500),
+            ..ConversationQuery::default()
+        };
+        let mut whole = self.conversation_page(&query).await?;
+        while let Some(next) = whole.next.take() {
+            query.before = Some(next);
+            let mut page = self.conversation_page(&query).await?;
+            whole.conversations.append(&mut page.conversations);
+            whole.unread_total = page.unread_total;
+            whole.next = page.next;
+        }
+        Ok(whole)
+    }
+
+    /// `GET /v1/conversations?limit=&before=&request=`: one page of my
+    /// conversations; its `next` asks for the page after it.
+    pub async fn conversation_page(
+        &self,
+        query: &ConversationQuery,
+    ) -> Result<ConversationList, Error> {
+        let mut q = Vec::new();
+        if let Some(limit) = query.limit {
+            q.push(("limit", limit.to_string()));
+        }
+        if let Some(before) = &query.before {
+            q.push(("before", before.clone()));
+        }
+        if let Some(request) = query.request {
+            q.push(("request", request.to_string()));
+        }
+        self.get("/v1/conversations", &q).await
+    }
+
+    /// `POST /v1/conversations/{id}/leave`: leaves a group; answers the
+    /// `member_left` event. Accepting an invitation is [`Client::accept`];
+    /// leaving declines it.
+    pub async fn leave(&self, id: ConversationId) -> Result<Event, Error> {
+        let url = self.url(&format!("/v1/conversations/{id}/leave"), &[])?;
+        self.call::<(), _>(Method::POST, url, None, Auth::Bearer)
+            .await
     }
 
     /// `POST /v1/conversations`: creates a conversation (for a direct one
@@ -468,8 +510,8 @@ impl Client {
         self.get("/v1/me/privacy", &[]).await
     }
 
-    /// `PUT /v1/me/privacy`: replaces my privacy settings; answers the new
-    /// ones.
+    /// `PUT /v1/me/privacy`: replaces my privacy settings (all three);
+    /// answers the new ones.
     pub async fn set_privacy(&self, privacy: Privacy) -> Result<Privacy, Error> {
         let url = self.url("/v1/me/privacy", &[])?;
         self.call(Method::PUT, url, Some(&privacy), Auth::Bearer)

@@ -240,13 +240,15 @@ pub(crate) fn revoke_session(
 pub(crate) fn set_privacy(c: &Connection, user: &UserId, privacy: &Privacy) -> Result<()> {
     let n = c
         .prepare_cached(
-            "UPDATE users SET presence_visibility = ?2, read_receipts = ?3 WHERE id = ?1",
+            "UPDATE users SET presence_visibility = ?2, read_receipts = ?3, group_adds = ?4
+             WHERE id = ?1",
         )
         .and_then(|mut s| {
             s.execute(params![
                 user.as_bytes(),
                 privacy.presence.as_str(),
-                privacy.read_receipts
+                privacy.read_receipts,
+                privacy.group_adds.as_str()
             ])
         })
         .map_err(db_err)?;

@@ -111,8 +111,8 @@ pub(crate) fn accept(c: &Connection, conv: &ConversationId, user: &UserId) -> Re
     Ok(n > 0)
 }
 
-/// Accepts a request explicitly: [`StoreError::NotMember`] for a
-/// non-member.
+/// Accepts a request or invitation explicitly: [`StoreError::NotMember`]
+/// for a non-member.
 pub(crate) fn accept_request(
     ctx: &mut Ctx<'_>,
     conv: &ConversationId,
@@ -121,7 +121,32 @@ pub(crate) fn accept_request(
     if crate::conversations::membership(ctx.conn, conv, user)?.is_none() {
         return Err(StoreError::NotMember);
     }
-    accept(ctx.conn, conv, user)
+    let changed = accept(ctx.conn, conv, user)?;
+    if changed && let Some(members) = ctx.cache.members.get(conv).cloned() {
+        ctx.cache
+            .members
+            .insert(*conv, std::sync::Arc::new(members.accepting(user)));
+    }
+    Ok(changed)
+}
+
+/// Whether `a` and `b` are contacts: both have taken part in their direct
+/// conversation.
+pub(crate) fn contacts(c: &Connection, a: &UserId, b: &UserId) -> Result<bool> {
+    c.prepare_cached(
+        "SELECT 1 FROM conversations c
+           JOIN members x ON x.conv_id = c.id AND x.user_id = ?2 AND x.accepted
+           JOIN members y ON y.conv_id = c.id AND y.user_id = ?3 AND y.accepted
+          WHERE c.direct_key = ?1",
+    )
+    .and_then(|mut s| {
+        s.exists(params![
+            crate::conversations::direct_key(a, b),
+            a.as_bytes(),
+            b.as_bytes()
+        ])
+    })
+    .map_err(db_err)
 }
 
 /// Before `sender` appends to a direct conversation: refuses it when the two

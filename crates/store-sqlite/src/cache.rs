@@ -47,17 +47,47 @@ pub(crate) struct Members {
     set: HashSet<UserId>,
     /// A direct conversation: appends check blocks and requests.
     direct: bool,
+    /// Group members with an invitation they have not accepted: their
+    /// first message accepts it.
+    pending: HashSet<UserId>,
 }
 
 impl Members {
-    /// Members in join order (`order` holds no duplicates).
-    pub(crate) fn new(order: Vec<UserId>, direct: bool) -> Self {
+    /// Members in join order (`order` holds no duplicates); `pending` are
+    /// those of a group with an open invitation.
+    pub(crate) fn new(order: Vec<UserId>, direct: bool, pending: HashSet<UserId>) -> Self {
         let set = order.iter().copied().collect();
         Self {
             order: Arc::new(order),
             set,
             direct,
+            pending,
         }
+    }
+
+    /// Whether `user` has a group invitation they have not accepted.
+    pub(crate) fn is_pending(&self, user: &UserId) -> bool {
+        self.pending.contains(user)
+    }
+
+    /// The same members, with `user`'s invitation accepted.
+    pub(crate) fn accepting(&self, user: &UserId) -> Self {
+        let mut pending = self.pending.clone();
+        pending.remove(user);
+        Self {
+            order: self.order.clone(),
+            set: self.set.clone(),
+            direct: self.direct,
+            pending,
+        }
+    }
+
+    /// The same members without `user`.
+    pub(crate) fn without(&self, user: &UserId) -> Self {
+        let order: Vec<UserId> = self.order.iter().filter(|m| *m != user).copied().collect();
+        let mut pending = self.pending.clone();
+        pending.remove(user);
+        Self::new(order, self.direct, pending)
     }
 
     /// Whether the conversation is a direct one.
@@ -80,17 +110,21 @@ impl Members {
         &self.order
     }
 
-    /// These members followed by `fresh` (who must not be members yet).
-    pub(crate) fn with(&self, fresh: &[UserId]) -> Self {
+    /// These members followed by `fresh` (who must not be members yet),
+    /// the `invited` among them with an open invitation.
+    pub(crate) fn with(&self, fresh: &[UserId], invited: &[UserId]) -> Self {
         let mut order = Vec::with_capacity(self.order.len() + fresh.len());
         order.extend_from_slice(&self.order);
         order.extend_from_slice(fresh);
         let mut set = self.set.clone();
         set.extend(fresh.iter().copied());
+        let mut pending = self.pending.clone();
+        pending.extend(invited.iter().copied());
         Self {
             order: Arc::new(order),
             set,
             direct: self.direct,
+            pending,
         }
     }
 }
@@ -102,14 +136,28 @@ mod tests {
     #[test]
     fn members_keep_join_order_and_answer_membership() {
         let (a, b, c, d) = (UserId::new(), UserId::new(), UserId::new(), UserId::new());
-        let first = Members::new(vec![b, a], false);
+        let first = Members::new(vec![b, a], false, HashSet::new());
         assert!(first.contains(&a) && first.contains(&b) && !first.contains(&c));
-        let more = first.with(&[d, c]);
+        let more = first.with(&[d, c], &[c]);
         assert_eq!(more.order().as_slice(), &[b, a, d, c]);
         assert_eq!(more.len(), 4);
         assert!(more.contains(&c) && more.contains(&d));
+        assert!(more.is_pending(&c) && !more.is_pending(&d));
         // The earlier value is untouched: jobs may still hold it.
         assert_eq!(first.len(), 2);
         assert!(!first.contains(&c));
+    }
+
+    #[test]
+    fn leaving_and_accepting_change_only_that_member() {
+        let (a, b, c) = (UserId::new(), UserId::new(), UserId::new());
+        let all = Members::new(vec![a, b, c], false, [b, c].into_iter().collect());
+        let accepted = all.accepting(&b);
+        assert!(!accepted.is_pending(&b) && accepted.is_pending(&c));
+        assert_eq!(accepted.order().as_slice(), &[a, b, c]);
+        let left = accepted.without(&c);
+        assert_eq!(left.order().as_slice(), &[a, b]);
+        assert!(!left.contains(&c) && !left.is_pending(&c));
+        assert!(all.is_pending(&b), "the earlier value is untouched");
     }
 }

@@ -5,7 +5,7 @@
 //! Everything here runs on the writer thread, inside the batch transaction.
 
 use crate::cache::Members;
-use crate::conversations::member_ids;
+use crate::conversations::member_states;
 use crate::log::log_head;
 use crate::rows::EventRow;
 use crate::{db_err, writer::Ctx};
@@ -25,9 +25,12 @@ pub(crate) fn members_of(ctx: &mut Ctx<'_>, conv: &ConversationId) -> Result<Arc
         .prepare_cached("SELECT kind = 'direct' FROM conversations WHERE id = ?1")
         .and_then(|mut s| s.query_row([conv.as_bytes()], |r| r.get(0)).optional())
         .map_err(db_err)?;
+    let states = member_states(ctx.conn, conv)?;
+    let pending = states.iter().filter(|(_, a)| !a).map(|(u, _)| *u).collect();
     let members = Arc::new(Members::new(
-        member_ids(ctx.conn, conv)?,
+        states.into_iter().map(|(u, _)| u).collect(),
         direct.unwrap_or(false),
+        pending,
     ));
     ctx.cache.trim();
     ctx.cache.members.insert(*conv, members.clone());
@@ -66,14 +69,21 @@ pub(crate) fn next_position(ctx: &mut Ctx<'_>) -> Result<u64> {
     Ok(next)
 }
 
+/// How an event changes who is in its conversation (see
+/// [`Committed::joined`] and [`Committed::left`]).
+#[derive(Default)]
+pub(crate) struct Change {
+    pub joined: Vec<UserId>,
+    pub left: Vec<UserId>,
+}
+
 /// Inserts an event at the next position; it reaches `recipients` (the
-/// conversation's members) without a row per member. `joined` are the users
-/// the event made members (see [`Committed::joined`]).
+/// conversation's members) without a row per member.
 pub(crate) fn commit_event(
     ctx: &mut Ctx<'_>,
     event: Event,
     recipients: Arc<Vec<UserId>>,
-    joined: Vec<UserId>,
+    change: Change,
 ) -> Result<Committed> {
     let pos = next_position(ctx)?;
     insert_event(ctx.conn, &event, pos)?;
@@ -100,7 +110,8 @@ pub(crate) fn commit_event(
         position: Cursor(pos),
         recipients,
         variants: Vec::new(),
-        joined,
+        joined: change.joined,
+        left: change.left,
     };
     ctx.committed.push(committed.clone());
     Ok(committed)

@@ -1,9 +1,9 @@
 //! Conversations and their members: creating them, adding members, and the
 //! reads of one conversation, its members and a user's list.
 
-use crate::blocks::refuse_blocked;
+use crate::blocks::{contacts, refuse_blocked};
 use crate::cache::Members;
-use crate::commit::{commit_event, last_seq_of, members_of};
+use crate::commit::{Change, commit_event, last_seq_of, members_of};
 use crate::db_err;
 use crate::rows::{
     CONV_COL_COUNT, CONV_COLS, CONV_COLS_C, ConvRow, EVENT_COL_COUNT, EVENT_COLS_E, EventRow,
@@ -12,8 +12,8 @@ use crate::rows::{
 use crate::writer::Ctx;
 use natter_proto::{ConversationId, ConversationKind, Event, EventBody, UserId};
 use natter_store::{
-    Committed, ConversationRecord, ConversationSummary, Created, MemberRecord, Membership,
-    NewConversation, NewMembers, Result, StoreError, Watermarks,
+    Committed, ConversationRecord, ConversationSummary, Created, ListQuery, MemberRecord,
+    Membership, NewConversation, NewMembers, Result, StoreError, Watermarks, admits_group_add,
 };
 use rusqlite::types::ToSql;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -70,12 +70,23 @@ pub(crate) fn create_conversation(ctx: &mut Ctx<'_>, conv: &NewConversation) -> 
             ])
         })
         .map_err(db_err)?;
+    let mut invited = HashSet::new();
     for m in &conv.members {
-        // The second member of a direct conversation gets it as a request.
-        let accepted = conv.kind == ConversationKind::Group || *m == conv.creator;
+        // The second member of a direct conversation gets it as a request;
+        // a group member, an invitation unless their setting admits the
+        // creator.
+        let accepted = *m == conv.creator
+            || (conv.kind == ConversationKind::Group && admits(ctx.conn, m, &conv.creator)?);
+        if !accepted && conv.kind == ConversationKind::Group {
+            invited.insert(*m);
+        }
         insert_member(ctx.conn, &conv.id, m, 1, conv.now, accepted)?;
     }
-    let members = Members::new(conv.members.clone(), conv.kind == ConversationKind::Direct);
+    let members = Members::new(
+        conv.members.clone(),
+        conv.kind == ConversationKind::Direct,
+        invited,
+    );
     let recipients = members.order().clone();
     ctx.cache.members.insert(conv.id, Arc::new(members));
     let event = Event {
@@ -89,7 +100,11 @@ pub(crate) fn create_conversation(ctx: &mut Ctx<'_>, conv: &NewConversation) -> 
             members: conv.members.clone(),
         },
     };
-    let committed = commit_event(ctx, event, recipients, conv.members.clone())?;
+    let change = Change {
+        joined: conv.members.clone(),
+        left: Vec::new(),
+    };
+    let committed = commit_event(ctx, event, recipients, change)?;
     Ok(Created::New(committed))
 }
 
@@ -121,10 +136,15 @@ pub(crate) fn add_members(ctx: &mut Ctx<'_>, add: &NewMembers) -> Result<Option<
         .prepare_cached("UPDATE conversations SET member_count = ?2 WHERE id = ?1")
         .and_then(|mut s| s.execute(params![add.conv.as_bytes(), count]))
         .map_err(db_err)?;
+    let mut invited = Vec::new();
     for u in &fresh {
-        insert_member(ctx.conn, &add.conv, u, seq, add.now, true)?;
+        let accepted = admits(ctx.conn, u, &add.by)?;
+        if !accepted {
+            invited.push(*u);
+        }
+        insert_member(ctx.conn, &add.conv, u, seq, add.now, accepted)?;
     }
-    let all = members.with(&fresh);
+    let all = members.with(&fresh, &invited);
     let recipients = all.order().clone();
     ctx.cache.members.insert(add.conv, Arc::new(all));
     let event = Event {
@@ -136,7 +156,78 @@ pub(crate) fn add_members(ctx: &mut Ctx<'_>, add: &NewMembers) -> Result<Option<
             users: fresh.clone(),
         },
     };
-    Ok(Some(commit_event(ctx, event, recipients, fresh)?))
+    let change = Change {
+        joined: fresh,
+        left: Vec::new(),
+    };
+    Ok(Some(commit_event(ctx, event, recipients, change)?))
+}
+
+/// Whether `user`'s `group_adds` setting lets `by` add them at once.
+fn admits(c: &Connection, user: &UserId, by: &UserId) -> Result<bool> {
+    let setting: String = c
+        .prepare_cached("SELECT group_adds FROM users WHERE id = ?1")
+        .and_then(|mut s| s.query_row([user.as_bytes()], |r| r.get(0)))
+        .map_err(db_err)?;
+    let setting = crate::rows::parse_visibility(&setting)?;
+    // Only "contacts" needs to know whether they are.
+    let contact = setting == natter_proto::Visibility::Contacts && contacts(c, user, by)?;
+    Ok(admits_group_add(setting, contact))
+}
+
+/// `user` leaves `conv` with a `member_left` event that still reaches
+/// them; their membership moves to `former_members`, which keeps the part
+/// of the conversation their log carries.
+pub(crate) fn leave(
+    ctx: &mut Ctx<'_>,
+    conv: &ConversationId,
+    user: &UserId,
+    now: i64,
+) -> Result<Committed> {
+    let members = members_of(ctx, conv)?;
+    if !members.contains(user) {
+        return Err(StoreError::NotMember);
+    }
+    let last = last_seq_of(ctx, conv)?.ok_or(StoreError::NotMember)?;
+    let seq = last + 1;
+    let moved = ctx
+        .conn
+        .prepare_cached(
+            "INSERT INTO former_members (user_id, conv_id, joined_seq, left_seq)
+             SELECT user_id, conv_id, joined_seq, ?3 FROM members
+              WHERE conv_id = ?1 AND user_id = ?2
+             ON CONFLICT (user_id, conv_id, joined_seq) DO UPDATE SET left_seq = excluded.left_seq",
+        )
+        .and_then(|mut s| s.execute(params![conv.as_bytes(), user.as_bytes(), seq as i64]))
+        .map_err(db_err)?;
+    if moved != 1 {
+        return Err(StoreError::Internal("cached member has no row".into()));
+    }
+    ctx.conn
+        .prepare_cached("DELETE FROM members WHERE conv_id = ?1 AND user_id = ?2")
+        .and_then(|mut s| s.execute(params![conv.as_bytes(), user.as_bytes()]))
+        .map_err(db_err)?;
+    ctx.conn
+        .prepare_cached("UPDATE conversations SET member_count = member_count - 1 WHERE id = ?1")
+        .and_then(|mut s| s.execute([conv.as_bytes()]))
+        .map_err(db_err)?;
+    // The leaver is among the recipients of their own departure.
+    let recipients = members.order().clone();
+    ctx.cache
+        .members
+        .insert(*conv, Arc::new(members.without(user)));
+    let event = Event {
+        conv: *conv,
+        seq,
+        ts: now,
+        sender: *user,
+        body: EventBody::MemberLeft { user: *user },
+    };
+    let change = Change {
+        joined: Vec::new(),
+        left: vec![*user],
+    };
+    commit_event(ctx, event, recipients, change)
 }
 
 fn user_exists(conn: &Connection, user: &UserId) -> Result<bool> {
@@ -146,7 +237,7 @@ fn user_exists(conn: &Connection, user: &UserId) -> Result<bool> {
 }
 
 /// The sorted pair of ids that makes a direct conversation unique per pair.
-fn direct_key(a: &UserId, b: &UserId) -> Vec<u8> {
+pub(crate) fn direct_key(a: &UserId, b: &UserId) -> Vec<u8> {
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
     let mut key = Vec::with_capacity(32);
     key.extend_from_slice(lo.as_bytes());
@@ -240,23 +331,52 @@ pub(crate) fn member_list(c: &Connection, conv: &ConversationId) -> Result<Vec<M
     .collect()
 }
 
-/// All members' ids, in join order. The writer loads its member cache with
-/// this too.
+/// All members' ids, in join order.
 pub(crate) fn member_ids(c: &Connection, conv: &ConversationId) -> Result<Vec<UserId>> {
-    let mut stmt = c
-        .prepare_cached(&format!(
-            "SELECT m.user_id FROM members m WHERE m.conv_id = ?1 ORDER BY {JOIN_ORDER}"
-        ))
-        .map_err(db_err)?;
-    stmt.query_map([conv.as_bytes()], |r| r.get::<_, Vec<u8>>(0))
-        .map_err(db_err)?
-        .map(|r| r.map_err(db_err).and_then(|b| user_id(&b)))
-        .collect()
+    Ok(member_states(c, conv)?
+        .into_iter()
+        .map(|(u, _)| u)
+        .collect())
 }
 
-/// The user's conversations, newest activity first.
-pub(crate) fn conversations_of(c: &Connection, user: &UserId) -> Result<Vec<ConversationSummary>> {
-    summaries(c, user, None)
+/// All members' ids in join order, each with whether they have accepted
+/// (false: an open request or invitation). The writer loads its member
+/// cache with this.
+pub(crate) fn member_states(c: &Connection, conv: &ConversationId) -> Result<Vec<(UserId, bool)>> {
+    let mut stmt = c
+        .prepare_cached(&format!(
+            "SELECT m.user_id, m.accepted FROM members m WHERE m.conv_id = ?1 ORDER BY {JOIN_ORDER}"
+        ))
+        .map_err(db_err)?;
+    stmt.query_map([conv.as_bytes()], |r| {
+        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, bool>(1)?))
+    })
+    .map_err(db_err)?
+    .map(|r| {
+        let (id, accepted) = r.map_err(db_err)?;
+        Ok((user_id(&id)?, accepted))
+    })
+    .collect()
+}
+
+/// A page of the user's conversations, newest activity first.
+pub(crate) fn conversation_page(
+    c: &Connection,
+    user: &UserId,
+    query: &ListQuery,
+) -> Result<Vec<ConversationSummary>> {
+    summaries(c, user, Which::Page(query))
+}
+
+/// The unread messages over all the user's conversations, counted as
+/// [`ConversationSummary::unread`] is.
+pub(crate) fn unread_total(c: &Connection, user: &UserId) -> Result<u64> {
+    c.prepare_cached(&format!(
+        "SELECT COALESCE(SUM({UNREAD}), 0) FROM members m WHERE m.user_id = ?1"
+    ))
+    .and_then(|mut s| s.query_row([user.as_bytes()], |r| r.get::<_, i64>(0)))
+    .map(|n| n as u64)
+    .map_err(db_err)
 }
 
 /// One of the user's conversations as [`conversations_of`] lists it; `None`
@@ -266,31 +386,51 @@ pub(crate) fn conversation_of(
     user: &UserId,
     conv: &ConversationId,
 ) -> Result<Option<ConversationSummary>> {
-    Ok(summaries(c, user, Some(conv))?.into_iter().next())
+    Ok(summaries(c, user, Which::One(conv))?.into_iter().next())
 }
 
-/// The user's conversation summaries, all of them or only `only`. Both use
+/// Messages from others after member `m`'s read watermark and after they
+/// joined: a conversation's unread count.
+const UNREAD: &str = "(SELECT COUNT(*) FROM events x
+      WHERE x.conv_id = m.conv_id AND x.kind = 'message' AND x.sender <> m.user_id
+        AND x.seq > MAX(m.read_seq, m.joined_seq - 1))";
+
+/// Which of a user's summaries to read.
+enum Which<'a> {
+    One(&'a ConversationId),
+    Page(&'a ListQuery),
+}
+
+/// The user's conversation summaries: a page of the list, or one. Both use
 /// one query so the single conversation answers exactly as the list does;
-/// with `only` it is read through the `members` key instead of the user's
-/// whole list.
-fn summaries(
-    c: &Connection,
-    user: &UserId,
-    only: Option<&ConversationId>,
-) -> Result<Vec<ConversationSummary>> {
-    let filter = if only.is_some() {
-        "AND m.conv_id = ?2"
-    } else {
-        ""
+/// one is read through the `members` key instead of the user's whole list.
+fn summaries(c: &Connection, user: &UserId, which: Which<'_>) -> Result<Vec<ConversationSummary>> {
+    // A page is chosen from the user's memberships and the conversations'
+    // activity alone; the expensive columns are computed for it only.
+    let filter = match which {
+        Which::One(_) => "AND m.conv_id = ?2".to_owned(),
+        Which::Page(q) => format!(
+            "AND m.conv_id IN (
+                SELECT lm.conv_id FROM members lm JOIN conversations lc ON lc.id = lm.conv_id
+                 WHERE lm.user_id = ?1 {} {}
+                 ORDER BY lc.last_ts DESC, lc.id DESC LIMIT ?2)",
+            if q.after.is_some() {
+                "AND (lc.last_ts, lc.id) < (?3, ?4)"
+            } else {
+                ""
+            },
+            match q.request {
+                Some(true) => "AND lm.accepted = 0",
+                Some(false) => "AND lm.accepted = 1",
+                None => "",
+            }
+        ),
     };
     let mut stmt = c
         .prepare_cached(&format!(
             "SELECT {CONV_COLS_C}, {EVENT_COLS_E}, {USER_COLS_P},
                     m.delivered_seq, m.read_seq, pm.delivered_seq, pm.read_seq,
-                    (SELECT COUNT(*) FROM events x
-                      WHERE x.conv_id = c.id AND x.kind = 'message' AND x.sender <> m.user_id
-                        AND x.seq > MAX(m.read_seq, m.joined_seq - 1)) AS unread,
-                    m.accepted = 0
+                    {UNREAD} AS unread, m.accepted = 0, c.last_ts
              FROM members m
              JOIN conversations c ON c.id = m.conv_id
              LEFT JOIN events e ON e.conv_id = c.id AND e.seq = c.last_msg_seq
@@ -298,14 +438,29 @@ fn summaries(
              LEFT JOIN members pm ON c.kind = 'direct' AND pm.conv_id = c.id AND pm.user_id <> m.user_id
              LEFT JOIN users p ON p.id = pm.user_id
              WHERE m.user_id = ?1 {filter}
-             ORDER BY c.last_ts DESC"
+             ORDER BY c.last_ts DESC, c.id DESC"
         ))
         .map_err(db_err)?;
     let user = user.as_bytes();
-    let conv = only.map(|c| c.as_bytes());
+    let (conv, limit, after_ts, after_id) = match which {
+        Which::One(conv) => (Some(conv.as_bytes()), 0, 0, None),
+        Which::Page(q) => (
+            None,
+            i64::from(q.limit),
+            q.after.map_or(0, |a| a.activity),
+            q.after.map(|a| a.conv),
+        ),
+    };
+    let after_id = after_id.as_ref().map(|c| c.as_bytes());
     let mut bound: Vec<&dyn ToSql> = vec![&user];
     if let Some(conv) = &conv {
         bound.push(conv);
+    } else {
+        bound.push(&limit);
+        if let Some(id) = &after_id {
+            bound.push(&after_ts);
+            bound.push(id);
+        }
     }
     let at = CONV_COL_COUNT + EVENT_COL_COUNT + USER_COL_COUNT;
     stmt.query_map(bound.as_slice(), |r| {
@@ -331,11 +486,13 @@ fn summaries(
             peer_marks,
             r.get::<_, i64>(at + 4)? as u64,
             r.get::<_, bool>(at + 5)?,
+            r.get::<_, i64>(at + 6)?,
         ))
     })
     .map_err(db_err)?
     .map(|r| {
-        let (conv, ev, peer, mine, peer_watermarks, unread, request) = r.map_err(db_err)?;
+        let (conv, ev, peer, mine, peer_watermarks, unread, request, activity) =
+            r.map_err(db_err)?;
         Ok(ConversationSummary {
             conv: conv.into_record()?,
             last_message: ev.map(EventRow::into_event).transpose()?,
@@ -344,6 +501,7 @@ fn summaries(
             mine,
             unread,
             request,
+            activity,
         })
     })
     .collect()

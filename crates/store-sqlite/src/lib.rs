@@ -280,8 +280,22 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn conversations_of(&self, user: UserId) -> Result<Vec<ConversationSummary>> {
-        self.read(move |c| conversations::conversations_of(c, &user))
+    async fn conversation_page(
+        &self,
+        user: UserId,
+        query: ListQuery,
+    ) -> Result<Vec<ConversationSummary>> {
+        self.read(move |c| conversations::conversation_page(c, &user, &query))
+            .await
+    }
+
+    async fn unread_total(&self, user: UserId) -> Result<u64> {
+        self.read(move |c| conversations::unread_total(c, &user))
+            .await
+    }
+
+    async fn leave(&self, conv: ConversationId, user: UserId, now: i64) -> Result<Committed> {
+        self.write(move |ctx| conversations::leave(ctx, &conv, &user, now))
             .await
     }
 

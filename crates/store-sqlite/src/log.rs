@@ -119,12 +119,19 @@ fn log_page(c: &Connection, user: &UserId, after: Cursor, limit: u32) -> Result<
     // inside a conversation positions grow with seq, so nothing before it
     // is theirs (a member added to a long conversation, resuming from an
     // older cursor, would otherwise walk its whole history past the cursor).
+    // A membership that ended (the user left) still contributes the part
+    // of the conversation up to their own `member_left` event.
     let mut stmt = c
         .prepare_cached(
-            "SELECT m.conv_id, m.joined_seq, COALESCE(j.pos, 0) FROM members m
+            "SELECT m.conv_id, m.joined_seq, COALESCE(j.pos, 0), NULL FROM members m
              JOIN conversations c ON c.id = m.conv_id
              LEFT JOIN events j ON j.conv_id = m.conv_id AND j.seq = m.joined_seq
-             WHERE m.user_id = ?1 AND c.last_pos > ?2",
+             WHERE m.user_id = ?1 AND c.last_pos > ?2
+             UNION ALL
+             SELECT f.conv_id, f.joined_seq, COALESCE(j.pos, 0), f.left_seq FROM former_members f
+             JOIN events l ON l.conv_id = f.conv_id AND l.seq = f.left_seq
+             LEFT JOIN events j ON j.conv_id = f.conv_id AND j.seq = f.joined_seq
+             WHERE f.user_id = ?1 AND l.pos > ?2",
         )
         .map_err(db_err)?;
     let convs = stmt
@@ -133,6 +140,7 @@ fn log_page(c: &Connection, user: &UserId, after: Cursor, limit: u32) -> Result<
                 r.get::<_, Vec<u8>>(0)?,
                 r.get::<_, i64>(1)?,
                 r.get::<_, i64>(2)?,
+                r.get::<_, Option<i64>>(3)?.unwrap_or(i64::MAX),
             ))
         })
         .map_err(db_err)?
@@ -141,11 +149,11 @@ fn log_page(c: &Connection, user: &UserId, after: Cursor, limit: u32) -> Result<
     let mut stmt = c
         .prepare_cached(&format!(
             "SELECT pos, {EVENT_COLS} FROM events
-             WHERE conv_id = ?1 AND pos > ?2 AND pos < ?3 AND seq >= ?4
+             WHERE conv_id = ?1 AND pos > ?2 AND pos < ?3 AND seq >= ?4 AND seq <= ?6
              ORDER BY pos LIMIT ?5"
         ))
         .map_err(db_err)?;
-    for (conv, joined, joined_pos) in convs {
+    for (conv, joined, joined_pos, left) in convs {
         let from = after_pos.max(joined_pos - 1);
         let below = if entries.len() >= limit {
             entries.sort_unstable_by_key(|e| e.0);
@@ -155,9 +163,10 @@ fn log_page(c: &Connection, user: &UserId, after: Cursor, limit: u32) -> Result<
             i64::MAX
         };
         let rows = stmt
-            .query_map(params![conv, from, below, joined, limit as i64], |r| {
-                Ok((r.get::<_, i64>(0)?, EventRow::from_row_at(r, 1)?))
-            })
+            .query_map(
+                params![conv, from, below, joined, limit as i64, left],
+                |r| Ok((r.get::<_, i64>(0)?, EventRow::from_row_at(r, 1)?)),
+            )
             .map_err(db_err)?;
         for row in rows {
             let (pos, ev) = row.map_err(db_err)?;

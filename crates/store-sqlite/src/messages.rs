@@ -1,6 +1,6 @@
 //! Appending messages and reading a conversation's history.
 
-use crate::commit::{commit_event, last_seq_of, members_of};
+use crate::commit::{Change, commit_event, last_seq_of, members_of};
 use crate::conversations::membership;
 use crate::db_err;
 use crate::rows::{EVENT_COLS, EventRow};
@@ -10,6 +10,7 @@ use natter_store::{
     Appended, HistoryRange, HistoryRequest, HistorySlice, NewMessage, Result, StoreError,
 };
 use rusqlite::{Connection, OptionalExtension, params};
+use std::sync::Arc;
 
 /// Appends a message, or returns the one stored earlier under the same
 /// `(conversation, sender, client id)`.
@@ -39,8 +40,18 @@ pub(crate) fn append_message(ctx: &mut Ctx<'_>, msg: &NewMessage) -> Result<Appe
     if !members.contains(&msg.sender) {
         return Err(StoreError::NotMember);
     }
-    let accepted = members.is_direct()
-        && crate::blocks::before_direct_send(ctx.conn, &msg.conv, &members, &msg.sender)?;
+    let accepted = if members.is_direct() {
+        crate::blocks::before_direct_send(ctx.conn, &msg.conv, &members, &msg.sender)?
+    } else if members.is_pending(&msg.sender) {
+        // Writing in a group one was invited to accepts the invitation.
+        crate::blocks::accept(ctx.conn, &msg.conv, &msg.sender)?;
+        ctx.cache
+            .members
+            .insert(msg.conv, Arc::new(members.accepting(&msg.sender)));
+        true
+    } else {
+        false
+    };
     let last = last_seq_of(ctx, &msg.conv)?.ok_or(StoreError::NotMember)?;
     let seq = last + 1;
     let event = Event {
@@ -55,7 +66,7 @@ pub(crate) fn append_message(ctx: &mut Ctx<'_>, msg: &NewMessage) -> Result<Appe
             text: msg.text.clone(),
         },
     };
-    let committed = commit_event(ctx, event, members.order().clone(), Vec::new())?;
+    let committed = commit_event(ctx, event, members.order().clone(), Change::default())?;
     Ok(if accepted {
         Appended::Accepted(committed)
     } else {

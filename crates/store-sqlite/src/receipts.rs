@@ -142,6 +142,7 @@ pub(crate) fn set_receipt(ctx: &mut Ctx<'_>, r: &NewReceipt) -> Result<ReceiptCh
         recipients: Arc::new(recipients),
         variants,
         joined: Vec::new(),
+        left: Vec::new(),
     };
     ctx.committed.push(committed.clone());
     Ok(ReceiptChange::Moved(committed))

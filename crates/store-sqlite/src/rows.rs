@@ -7,10 +7,9 @@ use natter_proto::{
 use natter_store::{ConversationRecord, Result, SessionRecord, StoreError, UserRecord};
 use rusqlite::Row;
 
-pub(crate) const USER_COLS: &str =
-    "id, username, password_hash, created_at, presence_visibility, read_receipts, last_seen_at";
-pub(crate) const USER_COLS_P: &str = "p.id, p.username, p.password_hash, p.created_at, p.presence_visibility, p.read_receipts, p.last_seen_at";
-pub(crate) const USER_COL_COUNT: usize = 7;
+pub(crate) const USER_COLS: &str = "id, username, password_hash, created_at, presence_visibility, read_receipts, last_seen_at, group_adds";
+pub(crate) const USER_COLS_P: &str = "p.id, p.username, p.password_hash, p.created_at, p.presence_visibility, p.read_receipts, p.last_seen_at, p.group_adds";
+pub(crate) const USER_COL_COUNT: usize = 8;
 pub(crate) const SESSION_COLS: &str =
     "device_id, user_id, name, created_at, last_active_at, revoked_at";
 pub(crate) const CONV_COLS: &str = "id, kind, name, creator, created_at, last_seq, member_count";
@@ -47,6 +46,7 @@ pub(crate) struct UserRow {
     visibility: String,
     read_receipts: bool,
     last_seen: Option<i64>,
+    group_adds: String,
 }
 
 impl UserRow {
@@ -59,6 +59,7 @@ impl UserRow {
             visibility: r.get(4)?,
             read_receipts: r.get(5)?,
             last_seen: r.get(6)?,
+            group_adds: r.get(7)?,
         })
     }
 
@@ -75,6 +76,7 @@ impl UserRow {
             visibility: r.get(at + 4)?,
             read_receipts: r.get(at + 5)?,
             last_seen: r.get(at + 6)?,
+            group_adds: r.get(at + 7)?,
         }))
     }
 
@@ -87,6 +89,7 @@ impl UserRow {
             privacy: Privacy {
                 presence: parse_visibility(&self.visibility)?,
                 read_receipts: self.read_receipts,
+                group_adds: parse_visibility(&self.group_adds)?,
             },
             last_seen: self.last_seen,
         })
@@ -241,6 +244,7 @@ impl EventRow {
                 row.kind = match other {
                     EventBody::Created { .. } => "created",
                     EventBody::MembersAdded { .. } => "members_added",
+                    EventBody::MemberLeft { .. } => "member_left",
                     _ => "other",
                 }
                 .into();

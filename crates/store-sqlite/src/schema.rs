@@ -165,4 +165,19 @@ UPDATE members SET accepted = 0
                     WHERE e.conv_id = members.conv_id AND e.sender = members.user_id
                       AND e.kind = 'message');
 "#,
+    // 6: leaving groups, and who may add a user to groups.
+    r#"
+-- who may add this user to a group at once (others' adds are invitations)
+ALTER TABLE users ADD COLUMN group_adds TEXT NOT NULL DEFAULT 'everyone';
+
+-- memberships that ended: the leaver's log still carries the conversation's
+-- events from joined_seq up to left_seq (their own member_left event)
+CREATE TABLE former_members (
+    user_id    BLOB NOT NULL,
+    conv_id    BLOB NOT NULL,
+    joined_seq INTEGER NOT NULL,
+    left_seq   INTEGER NOT NULL,
+    PRIMARY KEY (user_id, conv_id, joined_seq)
+) WITHOUT ROWID;
+"#,
 ];

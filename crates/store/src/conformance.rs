@@ -51,6 +51,9 @@ macro_rules! conformance_suite {
             a_raised_log_floor_refuses_every_earlier_cursor_of_that_user_only,
             a_direct_conversation_is_a_request_until_accepted_or_answered,
             blocks_refuse_direct_messages_and_adding_either_way,
+            the_conversation_list_pages_by_activity_and_filters_requests,
+            a_member_who_leaves_gets_their_departure_and_nothing_after,
+            group_adds_decide_who_joins_at_once_and_who_is_invited,
         );
     };
     (@tests $open:path; $($name:ident),* $(,)?) => {
@@ -1140,6 +1143,7 @@ pub async fn read_receipt_privacy_masks_what_others_see(store: Arc<dyn Store>) {
             Privacy {
                 presence: Visibility::Everyone,
                 read_receipts: false,
+                group_adds: Visibility::Everyone,
             },
         )
         .await
@@ -1239,6 +1243,7 @@ pub async fn presence_peers_are_contacts_and_small_groups(store: Arc<dyn Store>)
             Privacy {
                 presence: Visibility::Contacts,
                 read_receipts: true,
+                group_adds: Visibility::Everyone,
             },
         )
         .await
@@ -1832,4 +1837,282 @@ pub async fn blocks_refuse_direct_messages_and_adding_either_way(store: Arc<dyn 
         flag(&store.presence_peers(alice, 10).await.unwrap(), bob),
         Some(false)
     );
+}
+
+async fn set_group_adds(store: &Arc<dyn Store>, user: UserId, group_adds: Visibility) {
+    store
+        .set_privacy(
+            user,
+            Privacy {
+                presence: Visibility::Everyone,
+                read_receipts: true,
+                group_adds,
+            },
+        )
+        .await
+        .expect("set privacy");
+}
+
+fn request_of(list: &[ConversationSummary], conv: ConversationId) -> Option<bool> {
+    list.iter().find(|s| s.conv.id == conv).map(|s| s.request)
+}
+
+/// The list pages newest activity first with ties broken by id, each
+/// conversation exactly once across pages; the request filter splits
+/// invitations from the rest, and the unread total counts every page.
+pub async fn the_conversation_list_pages_by_activity_and_filters_requests(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    set_group_adds(&store, alice, Visibility::Nobody).await;
+    let base = now() + 60_000;
+    let mut convs = Vec::new();
+    for i in 0..7 {
+        let g = group(&store, bob, &[alice]).await;
+        // Two pairs share an activity time: the id decides between them.
+        let mut m = message(g, bob, "m", &format!("hello {i}"));
+        m.now = base + (i / 2) * 1000;
+        store.append_message(m).await.expect("append");
+        convs.push((base + (i / 2) * 1000, g));
+    }
+    // A group alice made herself is no invitation.
+    let own = group(&store, alice, &[bob]).await;
+    convs.push((now(), own));
+    convs.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+    let expected: Vec<ConversationId> = convs.iter().map(|c| c.1).collect();
+
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .conversation_page(
+                alice,
+                ListQuery {
+                    limit: 3,
+                    after,
+                    request: None,
+                },
+            )
+            .await
+            .expect("page");
+        assert!(page.len() <= 3);
+        let Some(last) = page.last() else { break };
+        after = Some(ListPosition {
+            activity: last.activity,
+            conv: last.conv.id,
+        });
+        seen.extend(page.iter().map(|s| s.conv.id));
+    }
+    assert_eq!(seen, expected, "every conversation once, newest first");
+    assert_eq!(
+        store
+            .conversations_of(alice)
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.conv.id)
+            .collect::<Vec<_>>(),
+        expected,
+        "the whole list is the pages joined"
+    );
+
+    let only = |request| ListQuery {
+        limit: 100,
+        after: None,
+        request: Some(request),
+    };
+    let invitations = store.conversation_page(alice, only(true)).await.unwrap();
+    assert_eq!(invitations.len(), 7);
+    assert!(invitations.iter().all(|s| s.request));
+    let rest = store.conversation_page(alice, only(false)).await.unwrap();
+    assert_eq!(rest.iter().map(|s| s.conv.id).collect::<Vec<_>>(), [own]);
+    assert_eq!(store.unread_total(alice).await.unwrap(), 7, "one per group");
+    assert_eq!(store.unread_total(bob).await.unwrap(), 0);
+}
+
+/// Leaving: the leaver's log carries the conversation up to their own
+/// `member_left` event and nothing after it; they are no member for any
+/// read or write; the others see the member gone. Added again later, they
+/// get the conversation from the new `members_added` on, never what
+/// happened while they were away.
+pub async fn a_member_who_leaves_gets_their_departure_and_nothing_after(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let carol = user(&store, "carol").await;
+    let g = group(&store, alice, &[bob, carol]).await;
+    send(&store, g, alice, "before").await;
+    let start = Cursor::START;
+
+    let left = store.leave(g, bob, now()).await.expect("leave");
+    let ev = left.event().expect("an event").clone();
+    assert_eq!(ev.seq, 3);
+    assert_eq!(ev.sender, bob);
+    assert!(matches!(ev.body, EventBody::MemberLeft { user } if user == bob));
+    assert_eq!(left.left, vec![bob]);
+    assert!(left.joined.is_empty());
+    assert!(
+        left.recipients.contains(&bob),
+        "the leaver gets their departure"
+    );
+    send(&store, g, alice, "after").await;
+
+    let bobs = store.log_after(bob, start, 100).await.unwrap();
+    let texts: Vec<(u64, String)> = bobs
+        .entries
+        .iter()
+        .filter_map(|(_, i)| i.event())
+        .filter(|e| e.conv == g)
+        .map(|e| (e.seq, text_of(e).to_owned()))
+        .collect();
+    assert_eq!(
+        texts,
+        [(1, String::new()), (2, "before".into()), (3, String::new())],
+        "created, before, member_left; never after"
+    );
+    assert!(!bobs.conversations.contains(&g));
+    assert!(store.membership(g, bob).await.unwrap().is_none());
+    assert!(
+        store
+            .conversations_of(bob)
+            .await
+            .unwrap()
+            .iter()
+            .all(|s| s.conv.id != g)
+    );
+    assert!(store.conversation_of(bob, g).await.unwrap().is_none());
+    assert!(matches!(
+        store
+            .history(HistoryRequest {
+                conv: g,
+                viewer: bob,
+                range: HistoryRange::Latest,
+                limit: 50,
+            })
+            .await,
+        Err(StoreError::NotMember)
+    ));
+    assert!(matches!(
+        store.append_message(message(g, bob, "b1", "hi?")).await,
+        Err(StoreError::NotMember)
+    ));
+    assert!(matches!(
+        store.leave(g, bob, now()).await,
+        Err(StoreError::NotMember)
+    ));
+    assert_eq!(store.member_ids(g).await.unwrap(), vec![alice, carol]);
+    assert_eq!(
+        store.conversation(g).await.unwrap().unwrap().member_count,
+        2
+    );
+    let carols = store.log_after(carol, start, 100).await.unwrap();
+    assert_eq!(
+        carols
+            .entries
+            .iter()
+            .filter(|(_, i)| i.event().is_some())
+            .count(),
+        4,
+        "the others go on: created, before, member_left, after and nothing else"
+    );
+    // Bob is not a receipt recipient any more either.
+    assert!(
+        store
+            .watermarks(g)
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| m.user != bob)
+    );
+
+    // Added again: from the new members_added on, with the old part kept.
+    store
+        .add_members(NewMembers {
+            conv: g,
+            by: alice,
+            users: vec![bob],
+            now: now(),
+        })
+        .await
+        .unwrap()
+        .expect("bob is new again");
+    send(&store, g, alice, "welcome back").await;
+    let again = store.log_after(bob, start, 100).await.unwrap();
+    let seqs: Vec<u64> = again
+        .entries
+        .iter()
+        .filter_map(|(_, i)| i.event())
+        .filter(|e| e.conv == g)
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, [1, 2, 3, 5, 6], "seq 4 (after) happened while away");
+    assert_eq!(
+        store.membership(g, bob).await.unwrap().unwrap().joined_seq,
+        5
+    );
+}
+
+/// `group_adds`: everyone joins at once; "contacts" admits only someone
+/// the user shares an accepted direct conversation with; "nobody" admits
+/// no one. Whoever is not admitted is a member with an invitation, which
+/// accepting or writing in the group takes.
+pub async fn group_adds_decide_who_joins_at_once_and_who_is_invited(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await; // nobody
+    let carol = user(&store, "carol").await; // contacts, and alice's contact
+    let dave = user(&store, "dave").await; // contacts, a stranger to alice
+    let erin = user(&store, "erin").await; // everyone
+    set_group_adds(&store, bob, Visibility::Nobody).await;
+    set_group_adds(&store, carol, Visibility::Contacts).await;
+    set_group_adds(&store, dave, Visibility::Contacts).await;
+    let d = direct(&store, alice, carol).await;
+    assert!(store.accept_request(d, carol).await.unwrap());
+
+    let g = group(&store, alice, &[bob, carol, dave, erin]).await;
+    let req = |u| {
+        let store = store.clone();
+        async move { request_of(&store.conversations_of(u).await.unwrap(), g) }
+    };
+    assert_eq!(req(alice).await, Some(false), "the creator");
+    assert_eq!(req(bob).await, Some(true), "nobody: an invitation");
+    assert_eq!(req(carol).await, Some(false), "a contact may add carol");
+    assert_eq!(req(dave).await, Some(true), "a stranger may not add dave");
+    assert_eq!(req(erin).await, Some(false));
+    // Invited members are members: they get the group's events.
+    send(&store, g, alice, "hello all").await;
+    assert!(
+        store
+            .log_after(bob, Cursor::START, 100)
+            .await
+            .unwrap()
+            .entries
+            .iter()
+            .any(|(_, i)| i.event().is_some_and(|e| text_of(e) == "hello all"))
+    );
+
+    assert!(store.accept_request(g, bob).await.unwrap(), "accepted");
+    assert!(!store.accept_request(g, bob).await.unwrap(), "only once");
+    assert_eq!(req(bob).await, Some(false));
+    match store
+        .append_message(message(g, dave, "d1", "thanks"))
+        .await
+        .unwrap()
+    {
+        Appended::Accepted(_) => {}
+        other => panic!("writing takes the invitation: {other:?}"),
+    }
+    assert_eq!(req(dave).await, Some(false));
+
+    // Adding later follows the same rule.
+    let fred = user(&store, "fred").await;
+    set_group_adds(&store, fred, Visibility::Nobody).await;
+    store
+        .add_members(NewMembers {
+            conv: g,
+            by: erin,
+            users: vec![fred],
+            now: now(),
+        })
+        .await
+        .unwrap()
+        .expect("fred is new");
+    assert_eq!(req(fred).await, Some(true));
 }

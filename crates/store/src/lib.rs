@@ -82,13 +82,17 @@ pub trait Store: Send + Sync + 'static {
     /// every initial member's log. For a direct conversation that already
     /// exists for the pair, returns [`Created::Existing`] and writes nothing.
     /// A new direct conversation is a request to the second member until
-    /// they accept it or send in it. [`StoreError::NotFound`] if a member
+    /// they accept it or send in it. In a group, a member whose
+    /// `group_adds` setting does not admit the creator (see
+    /// [`admits_group_add`]) joins with an invitation, accepted the same
+    /// way. [`StoreError::NotFound`] if a member
     /// does not exist; then [`StoreError::Blocked`] if the creator and
     /// another member block one another.
     async fn create_conversation(&self, conv: NewConversation) -> Result<Created>;
 
-    /// Adds members (those already in are skipped). Returns `None` when
-    /// nobody was new. [`StoreError::NotMember`] if `by` is not a member;
+    /// Adds members (those already in are skipped), each with an invitation
+    /// when their `group_adds` setting does not admit `by` (see
+    /// [`admits_group_add`]). Returns `None` when nobody was new. [`StoreError::NotMember`] if `by` is not a member;
     /// [`StoreError::NotFound`] if a new member does not exist; then
     /// [`StoreError::Blocked`] if `by` and a new member block one another.
     async fn add_members(&self, add: NewMembers) -> Result<Option<Committed>>;
@@ -110,8 +114,28 @@ pub trait Store: Send + Sync + 'static {
     async fn member_ids(&self, conv: ConversationId) -> Result<Vec<UserId>>;
 
     /// The user's conversations, newest activity first, each with its last
-    /// message.
-    async fn conversations_of(&self, user: UserId) -> Result<Vec<ConversationSummary>>;
+    /// message: all of them (see [`Store::conversation_page`]).
+    async fn conversations_of(&self, user: UserId) -> Result<Vec<ConversationSummary>> {
+        self.conversation_page(user, ListQuery::all()).await
+    }
+
+    /// A page of the user's conversations, newest activity first (ties by
+    /// id, descending), as [`ListQuery`] asks.
+    async fn conversation_page(
+        &self,
+        user: UserId,
+        query: ListQuery,
+    ) -> Result<Vec<ConversationSummary>>;
+
+    /// The sum of [`ConversationSummary::unread`] over all the user's
+    /// conversations (the badge).
+    async fn unread_total(&self, user: UserId) -> Result<u64>;
+
+    /// `user` leaves `conv`: one `member_left` event, which still reaches
+    /// the leaver's log (and is the last of this conversation it carries),
+    /// and the membership ends in the same commit. [`StoreError::NotMember`]
+    /// if they are not a member. Whether they may is the caller's check.
+    async fn leave(&self, conv: ConversationId, user: UserId, now: i64) -> Result<Committed>;
 
     /// One of the user's conversations exactly as
     /// [`Store::conversations_of`] lists it (same peer, watermarks and
@@ -123,9 +147,9 @@ pub trait Store: Send + Sync + 'static {
         conv: ConversationId,
     ) -> Result<Option<ConversationSummary>>;
 
-    /// Accepts a message request: marks `user` as having taken part in the
-    /// direct conversation `conv`. True when it changed something (false
-    /// for a group, or a conversation already accepted).
+    /// Accepts a message request or a group invitation: marks `user` as
+    /// having taken part in `conv`. True when it changed something (false
+    /// when there was nothing to accept).
     /// [`StoreError::NotMember`] if not a member.
     async fn accept_request(&self, conv: ConversationId, user: UserId) -> Result<bool>;
 

@@ -199,8 +199,56 @@ pub struct ConversationSummary {
     /// Messages from others after my read watermark (and after I joined).
     pub unread: u64,
     /// A direct conversation the other member started that I have neither
-    /// accepted nor sent a message in.
+    /// accepted nor sent a message in, or a group invitation I have not
+    /// accepted.
     pub request: bool,
+    /// When it last saw activity (its newest event), ms since the epoch:
+    /// what the list is ordered by.
+    pub activity: i64,
+}
+
+/// Which page of a user's conversation list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListQuery {
+    /// At most this many.
+    pub limit: u32,
+    /// Only conversations after this one in the list's order.
+    pub after: Option<ListPosition>,
+    /// `Some(true)`: only requests and invitations; `Some(false)`: none.
+    pub request: Option<bool>,
+}
+
+impl ListQuery {
+    /// The whole list.
+    pub fn all() -> Self {
+        ListQuery {
+            limit: u32::MAX,
+            after: None,
+            request: None,
+        }
+    }
+}
+
+/// A place in a conversation list: the activity time and id of the last
+/// conversation of the page before.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListPosition {
+    /// Its [`ConversationSummary::activity`].
+    pub activity: i64,
+    /// Its id.
+    pub conv: ConversationId,
+}
+
+/// Whether someone added to a group joins at once (`true`) or with an
+/// invitation, given their `group_adds` setting and whether the one adding
+/// them is their contact (someone they share an accepted direct
+/// conversation with).
+pub fn admits_group_add(setting: Visibility, contact: bool) -> bool {
+    match setting {
+        Visibility::Everyone => true,
+        Visibility::Contacts => contact,
+        Visibility::Nobody => false,
+    }
 }
 
 /// A user someone has blocked.
@@ -366,6 +414,10 @@ pub struct Committed {
     /// view of who is in which conversation current without decoding event
     /// bodies.
     pub joined: Vec<UserId>,
+    /// The users whose membership ended with this commit (a `member_left`
+    /// event): they are among the recipients of this item, and of nothing
+    /// later in the conversation.
+    pub left: Vec<UserId>,
 }
 
 impl Committed {

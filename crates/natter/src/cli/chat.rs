@@ -28,6 +28,13 @@ pub enum GroupCommand {
         #[arg(required = true)]
         usernames: Vec<String>,
     },
+    /// Leave a group (or decline an invitation to one); prints the group id
+    /// and the seq of my `member_left` event. A group's creator cannot
+    /// leave while others remain.
+    Leave {
+        /// Conversation id or #group.
+        conv: String,
+    },
 }
 
 /// Arguments of `natter send`.
@@ -84,10 +91,10 @@ pub(crate) async fn conversations(s: &Session) -> anyhow::Result<ExitCode> {
         outln!(
             "{}\t{}\t{}\t{}\t{}",
             conv.id,
-            if conv.request {
-                "request"
-            } else {
-                conv.kind.as_str()
+            match (conv.request, conv.kind) {
+                (true, ConversationKind::Group) => "invitation",
+                (true, _) => "request",
+                (false, kind) => kind.as_str(),
             },
             output::conv_label(conv),
             conv.unread,
@@ -118,6 +125,11 @@ pub(crate) async fn group(s: &Session, cmd: GroupCommand) -> anyhow::Result<Exit
             let users = user_ids(s, &usernames).await?;
             let info = s.client.add_members(conv, &users).await?;
             outln!("{}\t{}", info.id, info.member_count);
+        }
+        GroupCommand::Leave { conv } => {
+            let conv = resolve_conv(s, &conv).await?;
+            let left = s.client.leave(conv).await?;
+            outln!("{}\t{}", left.conv, left.seq);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -85,10 +85,12 @@ pub enum ClientCommand {
     },
     /// List my conversations, newest activity first.
     ///
-    /// Columns: id, kind (direct, group, or request: a direct conversation
+    /// Columns: id, kind (direct, group, request: a direct conversation
     /// someone who is not yet my contact started, until I accept it or
-    /// answer), #name or @peer, unread (messages from others after my read
-    /// watermark), last message.
+    /// answer, or invitation: a group someone my `group_adds` setting does
+    /// not admit added me to, until I accept it or write in it), #name or
+    /// @peer, unread (messages from others after my read watermark), last
+    /// message.
     #[command(visible_alias = "ls")]
     Conversations,
     /// Open the direct conversation with a user (created if needed) and
@@ -147,7 +149,8 @@ pub enum ClientCommand {
     /// to, read up to (0 when hidden).
     Receipts(signals::ReceiptsArgs),
     /// Show my privacy settings, changing them first if options are given:
-    /// `presence  everyone|contacts|nobody` and `read_receipts  on|off`.
+    /// `presence  everyone|contacts|nobody`, `read_receipts  on|off` and
+    /// `group_adds  everyone|contacts|nobody`.
     Privacy(signals::PrivacyArgs),
     /// Who is online among the people I may see: username, online or
     /// offline, last seen (UTC) or `-` when unknown or hidden.

@@ -83,6 +83,7 @@ pub(crate) async fn event_text(event: &Event, names: &mut Names, client: &Client
             }
             format!("* {sender} added {}", added.join(", "))
         }
+        EventBody::MemberLeft { .. } => format!("* {sender} left"),
         _ => format!("* {sender}: (an event this client does not know)"),
     }
 }

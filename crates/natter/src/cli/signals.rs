@@ -38,6 +38,11 @@ pub struct PrivacyArgs {
     /// theirs from me.
     #[arg(long, value_parser = ["on", "off"])]
     pub read_receipts: Option<String>,
+    /// Who may add me to groups at once; anyone else's add is an
+    /// invitation I accept (`natter accept`) or decline (`natter group
+    /// leave`).
+    #[arg(long, value_parser = ["everyone", "contacts", "nobody"])]
+    pub group_adds: Option<String>,
 }
 
 /// `natter read`: prints `delivered  read`, my watermarks after the call.
@@ -70,16 +75,20 @@ pub(crate) async fn receipts(s: &Session, args: ReceiptsArgs) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
-/// `natter privacy`: `presence  VISIBILITY` and `read_receipts  on|off`.
+/// `natter privacy`: `presence  VISIBILITY`, `read_receipts  on|off` and
+/// `group_adds  VISIBILITY`.
 pub(crate) async fn privacy(s: &Session, args: PrivacyArgs) -> anyhow::Result<ExitCode> {
     let mut privacy = s.client.privacy().await?;
-    if args.presence.is_some() || args.read_receipts.is_some() {
+    if args.presence.is_some() || args.read_receipts.is_some() || args.group_adds.is_some() {
         if let Some(p) = &args.presence {
             // clap only lets the three names through.
             privacy.presence = Visibility::parse(p).unwrap_or(privacy.presence);
         }
         if let Some(r) = &args.read_receipts {
             privacy.read_receipts = r == "on";
+        }
+        if let Some(g) = &args.group_adds {
+            privacy.group_adds = Visibility::parse(g).unwrap_or(privacy.group_adds);
         }
         privacy = s.client.set_privacy(privacy).await?;
     }
@@ -92,6 +101,7 @@ fn print_privacy(p: &Privacy) -> anyhow::Result<ExitCode> {
         "read_receipts\t{}",
         if p.read_receipts { "on" } else { "off" }
     );
+    outln!("group_adds\t{}", p.group_adds.as_str());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -240,7 +240,7 @@ async fn a_message_request_is_accepted_and_a_block_keeps_someone_out_from_the_te
     assert_eq!(row.len(), 3, "username, user id, blocked at: {row:?}");
     assert_eq!(row[..2], ["bob", bob_id.as_str()]);
     assert!(is_utc_time(&row[2]), "{row:?}");
-    assert_eq!(alice.run(&["blocks"]).await.rows(), [row.clone()]);
+    assert_eq!(alice.run(&["blocks"]).await.rows(), std::slice::from_ref(&row));
 
     // Bob's messages are refused with the typed error and stored nowhere.
     let out = bob.run(&["send", "@alice", "why?"]).await;
@@ -258,10 +258,58 @@ async fn a_message_request_is_accepted_and_a_block_keeps_someone_out_from_the_te
     assert_eq!(alice.run(&["unblock", "bob"]).await.ok(), "");
     assert!(alice.run(&["blocks"]).await.rows().is_empty());
     assert_eq!(
-        bob.run(&["send", "@alice", "friends again?"]).await.row().len(),
+        bob.run(&["send", "@alice", "friends again?"])
+            .await
+            .row()
+            .len(),
         2
     );
     // Blocking someone who does not exist says so.
     let out = alice.run(&["block", "nobody"]).await;
     assert!(out.fails(1).starts_with("error: not_found: "), "{out:#?}");
+}
+
+#[tokio::test]
+async fn group_invitations_are_accepted_or_declined_by_leaving_from_the_terminal() {
+    let server = TestServer::start().await;
+    let url = server.url();
+    let alice = Terminal::new();
+    let bob = Terminal::with_profile("bob");
+    alice.register(&url, "alice").await;
+    bob.register(&url, "bob").await;
+
+    // Bob lets nobody add him at once: `privacy` prints all three settings.
+    let settings = bob.run(&["privacy", "--group-adds", "nobody"]).await.rows();
+    assert_eq!(settings[2], ["group_adds", "nobody"], "{settings:?}");
+
+    let club = alice.run(&["group", "create", "club", "bob"]).await.row();
+    let spam = alice.run(&["group", "create", "spam", "bob"]).await.row();
+    let listed = bob.run(&["conversations"]).await.rows();
+    let kind_of = |id: &str| {
+        listed
+            .iter()
+            .find(|r| r[0] == id)
+            .map(|r| r[1].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(kind_of(&club[0]), "invitation");
+    assert_eq!(kind_of(&spam[0]), "invitation");
+
+    // Accept one, decline the other by leaving it.
+    bob.run(&["accept", &club[0]]).await.row();
+    let left = bob.run(&["group", "leave", &spam[0]]).await.row();
+    assert_eq!(
+        left,
+        [spam[0].as_str(), "2"],
+        "id and the seq of member_left"
+    );
+    let listed = bob.run(&["conversations"]).await.rows();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0][..3], [club[0].as_str(), "group", "#club"]);
+    // Alice sees him go in the history.
+    let history = alice.run(&["history", &spam[0]]).await.rows();
+    assert_eq!(history.last().map(|r| r[2].as_str()), Some("* bob left"));
+    // The creator cannot leave while bob is still in the club.
+    let out = alice.run(&["group", "leave", &club[0]]).await;
+    assert!(out.fails(1).starts_with("error: forbidden: "), "{out:#?}");
 }

@@ -262,7 +262,12 @@ pub async fn privacy(state: &AppState, claims: &Claims) -> Result<Privacy> {
 
 /// Changes the caller's privacy; peers' view of their presence follows at
 /// once.
-pub async fn set_privacy(state: &AppState, claims: &Claims, privacy: Privacy) -> Result<Privacy> {
+pub async fn set_privacy(
+    state: &AppState,
+    claims: &Claims,
+    update: PrivacyUpdate,
+) -> Result<Privacy> {
+    let privacy = update.apply(privacy(state, claims).await?);
     state.store.set_privacy(claims.user, privacy).await?;
     super::presence::announce(state, claims.user, true).await?;
     Ok(privacy)

@@ -78,21 +78,114 @@ pub async fn conversation(
     Ok(summary_info(summary, shares))
 }
 
-/// The caller's conversations, newest activity first, with unread counts.
-pub async fn conversations(state: &AppState, claims: &Claims) -> Result<ConversationList> {
+/// Page size of the conversation list when the client names none.
+pub const DEFAULT_LIST_LIMIT: u32 = 100;
+/// The largest page of the conversation list.
+pub const MAX_LIST_LIMIT: u32 = 500;
+
+/// A page of the caller's conversations, newest activity first, with unread
+/// counts, and the unread total over all of them.
+pub async fn conversations(
+    state: &AppState,
+    claims: &Claims,
+    query: ConversationQuery,
+) -> Result<ConversationList> {
+    let limit = match query.limit {
+        None => DEFAULT_LIST_LIMIT,
+        Some(n) if (1..=MAX_LIST_LIMIT).contains(&n) => n,
+        Some(_) => {
+            return Err(DomainError::Invalid(format!(
+                "limit is 1 to {MAX_LIST_LIMIT}"
+            )));
+        }
+    };
+    let after = query
+        .before
+        .as_deref()
+        .map(|b| {
+            parse_list_position(b)
+                .ok_or_else(|| DomainError::Invalid("before is not a list position".into()))
+        })
+        .transpose()?;
     let shares = viewer_shares_reads(state, claims.user).await?;
-    let conversations: Vec<ConversationInfo> = state
+    // One more than the page shows whether there is a next one.
+    let mut page = state
         .store
-        .conversations_of(claims.user)
-        .await?
-        .into_iter()
-        .map(|s| summary_info(s, shares))
-        .collect();
-    let unread_total = conversations.iter().map(|c| c.unread).sum();
+        .conversation_page(
+            claims.user,
+            ListQuery {
+                limit: limit + 1,
+                after,
+                request: query.request,
+            },
+        )
+        .await?;
+    let more = page.len() > limit as usize;
+    page.truncate(limit as usize);
+    let next = if more {
+        page.last()
+            .map(|s| format_list_position(s.activity, s.conv.id))
+    } else {
+        None
+    };
+    let conversations: Vec<ConversationInfo> =
+        page.into_iter().map(|s| summary_info(s, shares)).collect();
+    let unread_total = state.store.unread_total(claims.user).await?;
     Ok(ConversationList {
         conversations,
         unread_total,
+        next,
     })
+}
+
+/// A list position on the wire: `<activity ms>.<conversation id>`. Clients
+/// treat it as opaque.
+fn format_list_position(activity: i64, conv: ConversationId) -> String {
+    format!("{activity}.{conv}")
+}
+
+fn parse_list_position(s: &str) -> Option<ListPosition> {
+    let (activity, conv) = s.split_once('.')?;
+    Some(ListPosition {
+        activity: activity.parse().ok()?,
+        conv: conv.parse().ok()?,
+    })
+}
+
+/// The caller leaves a group: a `member_left` event reaches every member
+/// and the caller's own devices, and from it on the caller is no member.
+/// A direct conversation cannot be left (block the other person instead),
+/// and a group's creator cannot leave while others remain (nobody else
+/// could add members).
+pub async fn leave(state: &AppState, claims: &Claims, conv: ConversationId) -> Result<Event> {
+    require_member(state, conv, claims.user).await?;
+    let record = state
+        .store
+        .conversation(conv)
+        .await?
+        .ok_or(DomainError::NotMember)?;
+    if record.kind == ConversationKind::Direct {
+        return Err(DomainError::Forbidden(
+            "a direct conversation cannot be left; block the user instead",
+        ));
+    }
+    if record.creator == claims.user && record.member_count > 1 {
+        return Err(DomainError::Forbidden(
+            "the group's creator cannot leave while others remain",
+        ));
+    }
+    let committed = state
+        .store
+        .leave(conv, claims.user, now_ms())
+        .await
+        .map_err(|e| match e {
+            StoreError::NotMember => DomainError::NotMember,
+            other => other.into(),
+        })?;
+    committed
+        .event()
+        .cloned()
+        .ok_or_else(|| DomainError::internal("leaving committed no event"))
 }
 
 /// Creates a group, or finds or creates a direct conversation. The bool is

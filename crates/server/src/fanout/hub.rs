@@ -5,7 +5,7 @@
 //! members, so the hub keeps, for the users connected here, which
 //! conversations they are in: learnt from the store read that opens each
 //! connection ([`Registration::learn`]) and kept current from the `joined`
-//! lists notices carry. It hands each recipient's connections a pointer to
+//! and `left` lists notices carry. It hands each recipient's connections a pointer to
 //! the item's JSON, serialised once for everyone. Queues are bounded: when a
 //! connection's queue is full the hub drops the item and marks the
 //! connection `lagged`, and the connection catches up from the store by
@@ -83,6 +83,18 @@ impl Registry {
             && local.convs.insert(conv)
         {
             self.members.entry(conv).or_default().insert(user);
+        }
+    }
+
+    fn leave(&mut self, user: UserId, conv: ConversationId) {
+        if let Some(local) = self.users.get_mut(&user) {
+            local.convs.remove(&conv);
+        }
+        if let Some(members) = self.members.get_mut(&conv) {
+            members.remove(&user);
+            if members.is_empty() {
+                self.members.remove(&conv);
+            }
         }
     }
 
@@ -273,6 +285,20 @@ impl Hub {
                 reg.join(*user, *conv);
             }
         }
+        self.deliver(notice);
+        if let Audience::Conversation { conv, left, .. } = &notice.to
+            && !left.is_empty()
+            && let Ok(mut reg) = self.registry.write()
+        {
+            // After delivering: those who left got their own departure,
+            // and nothing of the conversation after it.
+            for user in left {
+                reg.leave(*user, *conv);
+            }
+        }
+    }
+
+    fn deliver(&self, notice: &Notice) {
         let Ok(reg) = self.registry.read() else {
             return;
         };
@@ -368,8 +394,39 @@ mod tests {
                 conv,
                 json: Arc::from(format!(r#"{{"p":{position}}}"#)),
                 joined,
+                left: Vec::new(),
             },
         }
+    }
+
+    fn departure(position: u64, conv: ConversationId, left: UserId) -> Notice {
+        let mut notice = event(position, conv, Vec::new());
+        if let Audience::Conversation { left: l, .. } = &mut notice.to {
+            l.push(left);
+        }
+        notice
+    }
+
+    #[test]
+    fn leavers_get_their_departure_and_nothing_after_it() {
+        let hub = Arc::new(Hub::default());
+        let (alice, bob) = (UserId::new(), UserId::new());
+        let conv = ConversationId::new();
+        let mut a = hub.register(alice, DeviceId::new(), 8);
+        let mut b = hub.register(bob, DeviceId::new(), 8);
+        a.learn(&[conv], Cursor(0));
+        b.learn(&[conv], Cursor(0));
+        hub.dispatch_batch(&batch(vec![
+            event(1, conv, vec![]),
+            departure(2, conv, bob),
+            event(3, conv, vec![]),
+        ]));
+        assert_eq!(positions(&mut a), vec![1, 2, 3]);
+        assert_eq!(
+            positions(&mut b),
+            vec![1, 2],
+            "bob's departure, then nothing"
+        );
     }
 
     fn batch(notices: Vec<Notice>) -> Batch {

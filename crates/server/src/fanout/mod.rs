@@ -51,6 +51,7 @@ fn notice(c: &Committed) -> Result<Notice> {
                 conv: e.conv,
                 json: full,
                 joined: c.joined.clone(),
+                left: c.left.clone(),
             },
         },
         _ => {

@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/conversations/{id}/typing", post(set_typing))
         .route("/v1/conversations/{id}/accept", post(accept_request))
+        .route("/v1/conversations/{id}/leave", post(leave_conversation))
         .route("/v1/blocks", get(list_blocks))
         .route("/v1/blocks/{id}", put(block_user).delete(unblock_user))
         .route("/v1/me/privacy", get(get_privacy).put(put_privacy))
@@ -228,10 +229,21 @@ async fn get_user(
 async fn list_conversations(
     State(state): State<AppState>,
     Auth(c): Auth,
+    Q(q): Q<ConversationQuery>,
 ) -> ApiResult<Json<ConversationList>> {
     Ok(Json(
-        domain::conversations::conversations(&state, &c).await?,
+        domain::conversations::conversations(&state, &c, q).await?,
     ))
+}
+
+/// `POST /v1/conversations/{id}/leave`: the caller leaves a group; answers
+/// the `member_left` event.
+async fn leave_conversation(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<ConversationId>,
+) -> ApiResult<Json<Event>> {
+    Ok(Json(domain::conversations::leave(&state, &c, id).await?))
 }
 
 /// `POST /v1/conversations`: a new group, or the direct conversation with
@@ -396,7 +408,7 @@ async fn get_privacy(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<
 async fn put_privacy(
     State(state): State<AppState>,
     Auth(c): Auth,
-    Json(req): Json<Privacy>,
+    Json(req): Json<PrivacyUpdate>,
 ) -> ApiResult<Json<Privacy>> {
     Ok(Json(domain::accounts::set_privacy(&state, &c, req).await?))
 }

@@ -13,6 +13,7 @@ fn code<T: std::fmt::Debug>(r: Result<T, Error>) -> ErrorCode {
 const CONTACTS_ONLY: Privacy = Privacy {
     presence: Visibility::Contacts,
     read_receipts: true,
+    group_adds: Visibility::Everyone,
 };
 
 /// A stranger who opens a direct conversation with someone who shows

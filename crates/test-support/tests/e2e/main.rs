@@ -8,6 +8,7 @@ mod bad_input;
 mod blocks;
 mod connections;
 mod contract;
+mod groups;
 mod harness;
 mod messaging;
 mod signals;

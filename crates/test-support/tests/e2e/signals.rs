@@ -167,12 +167,14 @@ async fn presence_privacy_is_respected_in_every_path() {
         .set_privacy(Privacy {
             presence: Visibility::Nobody,
             read_receipts: true,
+            group_adds: Visibility::Everyone,
         })
         .await
         .unwrap();
     dave.set_privacy(Privacy {
         presence: Visibility::Contacts,
         read_receipts: true,
+        group_adds: Visibility::Everyone,
     })
     .await
     .unwrap();
@@ -209,6 +211,7 @@ async fn presence_privacy_is_respected_in_every_path() {
     dave.set_privacy(Privacy {
         presence: Visibility::Contacts,
         read_receipts: true,
+        group_adds: Visibility::Everyone,
     })
     .await
     .unwrap();
@@ -217,6 +220,7 @@ async fn presence_privacy_is_respected_in_every_path() {
     eve.set_privacy(Privacy {
         presence: Visibility::Nobody,
         read_receipts: true,
+        group_adds: Visibility::Everyone,
     })
     .await
     .unwrap();
@@ -426,6 +430,7 @@ async fn group_receipts_count_members_from_watermarks() {
         .set_privacy(Privacy {
             presence: Visibility::Everyone,
             read_receipts: false,
+            group_adds: Visibility::Everyone,
         })
         .await
         .unwrap();
@@ -568,6 +573,7 @@ async fn a_summary_counts_exactly_the_rows_the_caller_sees() {
         .unwrap();
     bob.set_privacy(Privacy {
         read_receipts: false,
+        group_adds: Visibility::Everyone,
         ..bob.privacy().await.unwrap()
     })
     .await
