@@ -240,7 +240,10 @@ async fn a_message_request_is_accepted_and_a_block_keeps_someone_out_from_the_te
     assert_eq!(row.len(), 3, "username, user id, blocked at: {row:?}");
     assert_eq!(row[..2], ["bob", bob_id.as_str()]);
     assert!(is_utc_time(&row[2]), "{row:?}");
-    assert_eq!(alice.run(&["blocks"]).await.rows(), std::slice::from_ref(&row));
+    assert_eq!(
+        alice.run(&["blocks"]).await.rows(),
+        std::slice::from_ref(&row)
+    );
 
     // Bob's messages are refused with the typed error and stored nowhere.
     let out = bob.run(&["send", "@alice", "why?"]).await;

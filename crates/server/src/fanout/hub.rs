@@ -66,6 +66,10 @@ struct Local {
     /// A connection has told the hub the user's conversations (until then
     /// notices to them may pass this user by).
     learnt: bool,
+    /// Conversations the user left while connected here, with the position
+    /// of their departure: a connection whose store read predates it must
+    /// not put the user back in.
+    departed: HashMap<ConversationId, u64>,
 }
 
 /// Who is connected here and in which conversations.
@@ -79,16 +83,18 @@ struct Registry {
 
 impl Registry {
     fn join(&mut self, user: UserId, conv: ConversationId) {
-        if let Some(local) = self.users.get_mut(&user)
-            && local.convs.insert(conv)
-        {
-            self.members.entry(conv).or_default().insert(user);
+        if let Some(local) = self.users.get_mut(&user) {
+            local.departed.remove(&conv);
+            if local.convs.insert(conv) {
+                self.members.entry(conv).or_default().insert(user);
+            }
         }
     }
 
-    fn leave(&mut self, user: UserId, conv: ConversationId) {
+    fn leave(&mut self, user: UserId, conv: ConversationId, position: u64) {
         if let Some(local) = self.users.get_mut(&user) {
             local.convs.remove(&conv);
+            local.departed.insert(conv, position);
         }
         if let Some(members) = self.members.get_mut(&conv) {
             members.remove(&user);
@@ -203,7 +209,15 @@ impl Hub {
             return;
         };
         for conv in conversations {
-            reg.join(r.user, *conv);
+            // A departure dispatched after the read stands.
+            let departed_since = reg
+                .users
+                .get(&r.user)
+                .and_then(|l| l.departed.get(conv))
+                .is_some_and(|at| *at > head.0);
+            if !departed_since {
+                reg.join(r.user, *conv);
+            }
         }
         if let Some(local) = reg.users.get_mut(&r.user) {
             local.learnt = true;
@@ -293,7 +307,7 @@ impl Hub {
             // After delivering: those who left got their own departure,
             // and nothing of the conversation after it.
             for user in left {
-                reg.leave(*user, *conv);
+                reg.leave(*user, *conv, notice.position.0);
             }
         }
     }
@@ -427,6 +441,21 @@ mod tests {
             vec![1, 2],
             "bob's departure, then nothing"
         );
+
+        // A second connection of bob's whose store read predates the
+        // departure does not put him back in.
+        let mut late = hub.register(bob, DeviceId::new(), 8);
+        late.learn(&[conv], Cursor(1));
+        hub.dispatch_batch(&batch(vec![event(4, conv, vec![])]));
+        assert!(positions(&mut late).is_empty());
+        assert!(positions(&mut b).is_empty());
+        // Added again, he hears the conversation from then on.
+        hub.dispatch_batch(&batch(vec![
+            event(5, conv, vec![bob]),
+            event(6, conv, vec![]),
+        ]));
+        assert_eq!(positions(&mut b), vec![5, 6]);
+        assert_eq!(positions(&mut late), vec![5, 6]);
     }
 
     fn batch(notices: Vec<Notice>) -> Batch {
