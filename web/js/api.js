@@ -307,6 +307,11 @@ export class Api {
     return this.request('POST', `/v1/conversations/${enc(id)}/accept`);
   }
 
+  /** `POST /v1/conversations/{id}/leave`: leaves a group (or declines an invitation). */
+  leave(id) {
+    return this.request('POST', `/v1/conversations/${enc(id)}/leave`);
+  }
+
   /** `GET /v1/blocks`: the users I have blocked, most recent first. */
   blocks() {
     return this.request('GET', '/v1/blocks');

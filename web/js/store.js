@@ -205,6 +205,9 @@ export class Store {
     // My block list (protocol.md, "Blocking"): id → {user, blocked_at};
     // null until first read from the server.
     this.blocks = null;
+    // Conversations I left while this page was open: not shown again
+    // unless I am added back.
+    this.gone = new Set();
     this.listeners = new Map();
     this.dirty = new Set();
     this.resolveUsers = () => {};
@@ -271,6 +274,7 @@ export class Store {
 
   /** Adds or updates one conversation from a `ConversationInfo`. */
   upsert(info) {
+    this.gone.delete(info.id);
     let conv = this.convs.get(info.id);
     if (conv) conv.update(info);
     else {
@@ -281,6 +285,20 @@ export class Store {
     if (info.peer) this.addUsers([info.peer]);
     this.emit('convs', `conv:${conv.id}`);
     return conv;
+  }
+
+  /**
+   * Drops a conversation I left (from any of my devices): it leaves the
+   * list, its typing indicators go, and a view showing it closes.
+   */
+  remove(id) {
+    const map = this.typing.get(id);
+    if (map) for (const t of map.values()) clearTimeout(t);
+    this.typing.delete(id);
+    const had = this.convs.delete(id);
+    this.gone.add(id);
+    if (had) this.emit('convs', `conv:${id}`, 'typing');
+    return had;
   }
 
   /** Conversations, newest activity first. */

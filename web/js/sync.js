@@ -200,6 +200,12 @@ export class Sync {
 
   #event(ev, live) {
     const store = this.store;
+    const me = store.me.id;
+    if (ev.kind === 'member_left' && ev.user === me) {
+      // I left, here or on another device: the last event of it I get.
+      this.#drop(ev.conv);
+      return;
+    }
     let conv = store.convs.get(ev.conv);
     if (!conv) {
       // A conversation I was just added to: a placeholder until its info
@@ -222,7 +228,7 @@ export class Sync {
       const gap = conv.insert([ev]);
       if (gap !== null) this.#fillGap(conv, gap);
     }
-    const mine = ev.sender === store.me.id;
+    const mine = ev.sender === me;
     if (ev.kind === 'message') {
       if (!conv.lastMessage || ev.seq >= conv.lastMessage.seq) conv.lastMessage = ev;
       if (mine) {
@@ -245,6 +251,12 @@ export class Sync {
       if (fresh) conv.memberCount += ev.users?.length ?? 0;
       if (conv.members) this.#resolveUsers(ev.users ?? []);
       if (conv.members) for (const u of ev.users ?? []) conv.members.set(u, store.users.get(u) ?? null);
+    } else if (ev.kind === 'member_left') {
+      if (fresh) conv.memberCount = Math.max(0, conv.memberCount - 1);
+      conv.members?.delete(ev.user);
+      conv.memberMarks.delete(ev.user);
+      store.setTyping({ conv: ev.conv, user: ev.user, active: false });
+      this.#resolveUsers([ev.user]);
     }
     store.emit('convs', `conv:${conv.id}`);
   }
@@ -271,7 +283,10 @@ export class Sync {
     if (this.fetchingConv.has(id)) return this.fetchingConv.get(id);
     const p = this.api
       .conversation(id)
-      .then((info) => this.store.upsert(info))
+      .then((info) => {
+        // Left meanwhile: an answer from before it does not bring it back.
+        if (!this.store.gone.has(id)) this.store.upsert(info);
+      })
       .catch(() => {})
       .finally(() => this.fetchingConv.delete(id));
     this.fetchingConv.set(id, p);
@@ -472,6 +487,29 @@ export class Sync {
   /** Accepts a message request: it becomes an ordinary conversation. */
   async accept(convId) {
     this.store.upsert(await this.api.accept(convId));
+  }
+
+  /**
+   * Leaves a group, or declines an invitation to one. The server's refusal
+   * (the creator while others remain) is thrown as it is.
+   */
+  async leave(convId) {
+    await this.api.leave(convId);
+    this.#drop(convId);
+  }
+
+  /** Forgets a conversation I am no longer in, with its unsent messages. */
+  #drop(convId) {
+    this.#stopTyping(convId, false);
+    for (const e of this.outbox?.forConv(convId) ?? []) {
+      this.outbox.remove(e.client_id);
+      this.inflight.delete(e.client_id);
+    }
+    for (const [k, a] of this.store.acked) if (a.conv === convId) this.store.acked.delete(k);
+    this.receipts.delete(`${convId}|delivered`);
+    this.receipts.delete(`${convId}|read`);
+    this.store.remove(convId);
+    this.store.emit('outbox');
   }
 
   /** Reads my block list from the server. */

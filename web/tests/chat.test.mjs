@@ -1023,6 +1023,71 @@ describe('natter web client', () => {
     await noah.context().close();
   });
 
+  test('leaving a group: the others see who left, the leaver loses it on every device, the creator is told why not', async () => {
+    const gwenName = name('gwen');
+    const halName = name('hal');
+    const gwen = await newPage();
+    const hal = await newPage();
+    await register(gwen, gwenName);
+    await register(hal, halName);
+    const halPhone = await newPage(); // Hal's second device
+    await signIn(halPhone, halName);
+    const gwenApi = await ApiUser.login(gwenName);
+    const halApi = await ApiUser.login(halName);
+    const ivy = await ApiUser.register(name('ivy'));
+    const title = `Knitting ${RUN}`;
+    const group = (
+      await gwenApi.call('POST', '/v1/conversations', { kind: 'group', name: title, members: [halApi.id, ivy.id] })
+    ).body;
+    await ivy.send(group.id, 'Wool or cotton?');
+
+    await openConv(gwen, title);
+    await message(gwen, 'Wool or cotton?').waitFor();
+    await gwen.locator('.chat-subtitle', { hasText: /^3 members/ }).waitFor();
+    await openConv(hal, title);
+    await message(hal, 'Wool or cotton?').waitFor();
+    await convItem(halPhone, title).waitFor();
+
+    // Hal leaves from the conversation's menu, after confirming.
+    await hal.getByRole('button', { name: 'More options' }).click();
+    await hal.getByRole('menuitem', { name: 'Leave group' }).click();
+    const confirm = hal.getByRole('dialog', { name: 'Leave group?' });
+    await confirm.getByText(`You will leave “${title}”`).waitFor();
+    await confirm.getByRole('button', { name: 'Leave group' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    // Gone from his list and closed, here and on his other device.
+    await convItem(hal, title).waitFor({ state: 'detached' });
+    await hal.getByRole('heading', { name: 'Welcome to natter' }).waitFor();
+    assert.equal(new URL(hal.url()).hash, '#/');
+    await convItem(halPhone, title).waitFor({ state: 'detached' });
+
+    // The others see that he left, and the count drops.
+    await gwen.locator('.messages .system', { hasText: exactly(`${halName} left`) }).waitFor();
+    await gwen.locator('.chat-subtitle', { hasText: /^2 members/ }).waitFor();
+    const members = (await gwenApi.call('GET', `/v1/conversations/${group.id}/members`)).body.members;
+    assert.deepEqual(members.map((m) => m.username).sort(), [gwenName, ivy.username].sort());
+    assert.equal((await halApi.call('GET', `/v1/conversations/${group.id}`)).status, 403);
+
+    // Still gone after a reload.
+    await hal.reload();
+    await online(hal);
+    await hal.getByText('No conversations yet.').waitFor();
+    assert.equal(await convItem(hal, title).count(), 0);
+
+    // The creator may not leave while others remain: the server's reason
+    // is shown, and nothing changes.
+    await gwen.getByRole('button', { name: 'More options' }).click();
+    await gwen.getByRole('menuitem', { name: 'Leave group' }).click();
+    const refuse = gwen.getByRole('dialog', { name: 'Leave group?' });
+    await refuse.getByRole('button', { name: 'Leave group' }).click();
+    await refuse.getByRole('alert').filter({ hasText: /creator cannot leave while others remain/ }).waitFor();
+    await refuse.getByRole('button', { name: 'Cancel' }).click();
+    await refuse.waitFor({ state: 'detached' });
+    await convItem(gwen, title).waitFor();
+    assert.equal((await gwenApi.call('GET', `/v1/conversations/${group.id}`)).status, 200);
+    for (const p of [gwen, hal, halPhone]) await p.context().close();
+  });
+
   test('group ticks count the members a message was sent to: adding someone keeps them at read', async () => {
     const page = await newPage();
     const gusName = name('gus');

@@ -48,7 +48,12 @@ export function shellView({ api, store, sync, onLogout }) {
   }
   window.addEventListener('hashchange', route);
 
-  const offBadge = store.on(['convs'], () => notify.setBadge(store.unreadTotal()));
+  const offBadge = store.on(['convs'], () => {
+    notify.setBadge(store.unreadTotal());
+    // The open conversation was left (here or on another device): close it.
+    const id = routeConv();
+    if (id && store.gone.has(id) && !store.convs.has(id)) openConv(null);
+  });
   route();
 
   return {
