@@ -780,7 +780,7 @@ describe('natter web client', () => {
 
     // Hide presence: Alice no longer sees Bob online; show it again.
     await alice.locator('.chat-subtitle', { hasText: 'online' }).waitFor();
-    await settings.getByLabel('Nobody').check();
+    await settings.getByRole('group', { name: /when I am online/ }).getByLabel('Nobody').check();
     await settings.locator('.save-status', { hasText: 'Saved.' }).waitFor();
     await alice.locator('.chat-subtitle', { hasText: 'online' }).waitFor({ state: 'detached' });
     assert.equal(await alice.locator('.chat-subtitle').textContent(), '');
@@ -1025,7 +1025,7 @@ describe('natter web client', () => {
 
   test('leaving a group: the others see who left, the leaver loses it on every device, the creator is told why not', async () => {
     const gwenName = name('gwen');
-    const halName = name('hal');
+    const halName = name('hugo');
     const gwen = await newPage();
     const hal = await newPage();
     await register(gwen, gwenName);
@@ -1034,7 +1034,7 @@ describe('natter web client', () => {
     await signIn(halPhone, halName);
     const gwenApi = await ApiUser.login(gwenName);
     const halApi = await ApiUser.login(halName);
-    const ivy = await ApiUser.register(name('ivy'));
+    const ivy = await ApiUser.register(name('iris'));
     const title = `Knitting ${RUN}`;
     const group = (
       await gwenApi.call('POST', '/v1/conversations', { kind: 'group', name: title, members: [halApi.id, ivy.id] })
@@ -1086,6 +1086,72 @@ describe('natter web client', () => {
     await convItem(gwen, title).waitFor();
     assert.equal((await gwenApi.call('GET', `/v1/conversations/${group.id}`)).status, 200);
     for (const p of [gwen, hal, halPhone]) await p.context().close();
+  });
+
+  test('group invitations: "who can add me to groups" in settings; an invitation accepted, another left', async () => {
+    const page = await newPage();
+    const jayName = name('jay');
+    await register(page, jayName);
+    const jay = await ApiUser.login(jayName);
+    const kim = await ApiUser.register(name('kim'));
+
+    // Jay lets nobody add him to groups at once.
+    await page.getByRole('button', { name: 'Settings' }).click();
+    const settings = page.getByRole('dialog', { name: 'Settings' });
+    const adds = settings.getByRole('group', { name: 'Who can add me to groups' });
+    assert.equal(await adds.getByLabel('Everyone', { exact: true }).isChecked(), true);
+    await adds.getByLabel('Nobody').check();
+    await settings.locator('.save-status', { hasText: 'Saved.' }).waitFor();
+    const privacy = (await jay.call('GET', '/v1/me/privacy')).body;
+    assert.equal(privacy.group_adds, 'nobody');
+    assert.equal(privacy.presence, 'everyone', 'the other settings are kept');
+    await page.keyboard.press('Escape');
+    await settings.waitFor({ state: 'detached' });
+
+    // Kim puts him in two groups: both are invitations, listed apart.
+    const makeGroup = async (title) =>
+      (await kim.call('POST', '/v1/conversations', { kind: 'group', name: title, members: [jay.id] })).body.id;
+    const yes = `Choir ${RUN}`;
+    const no = `Spam ${RUN}`;
+    const choir = await makeGroup(yes);
+    await kim.send(choir, 'Rehearsal on Tuesday');
+    const spam = await makeGroup(no);
+    const requests = page.getByRole('region', { name: /^Message requests/ });
+    await requests.locator('.conv-item', { hasText: yes }).waitFor();
+    await requests.locator('.conv-item', { hasText: no }).locator('.conv-preview', { hasText: `${kim.username} added you to this group` }).waitFor();
+    assert.equal(await page.locator('.conv-list:not(.request-list) .conv-item').count(), 0);
+
+    // Accept one: it becomes an ordinary group, on the server too.
+    await openConv(page, yes);
+    await message(page, 'Rehearsal on Tuesday').waitFor();
+    const bar = page.getByRole('region', { name: 'Message request', exact: true });
+    await bar.getByText(`${kim.username} added you to this group.`).waitFor();
+    assert.equal(await bar.getByRole('button', { name: 'Block' }).isVisible(), false);
+    await bar.getByRole('button', { name: 'Accept' }).click();
+    await bar.waitFor({ state: 'hidden' });
+    await page.locator('.conv-list:not(.request-list) .conv-item', { hasText: yes }).waitFor();
+    assert.equal((await jay.call('GET', `/v1/conversations/${choir}`)).body.request, false);
+    await send(page, 'Count me in');
+
+    // Leave the other: it is gone, and Kim sees that he left.
+    await openConv(page, no);
+    await bar.getByText(`${kim.username} added you to this group.`).waitFor();
+    await bar.getByRole('button', { name: 'Leave' }).click();
+    await convItem(page, no).waitFor({ state: 'detached' });
+    await page.getByRole('heading', { name: 'Welcome to natter' }).waitFor();
+    await requests.waitFor({ state: 'hidden' });
+    const left = (await kim.history(spam)).filter((e) => e.kind === 'member_left');
+    assert.deepEqual(left.map((e) => e.user), [jay.id]);
+    const list = (await jay.call('GET', '/v1/conversations')).body.conversations.map((c) => c.id);
+    assert.deepEqual(list, [choir]);
+
+    // The setting comes back from the server.
+    await page.reload();
+    await online(page);
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await adds.getByLabel('Nobody').waitFor();
+    assert.equal(await adds.getByLabel('Nobody').isChecked(), true);
+    await page.context().close();
   });
 
   test('group ticks count the members a message was sent to: adding someone keeps them at read', async () => {

@@ -64,7 +64,10 @@ export function sidebarView({ store, actions }) {
     'section',
     { class: 'requests', 'aria-labelledby': requestHeading.id, hidden: true },
     requestHeading,
-    h('p', { class: 'list-hint', text: 'From people you have not chatted with. Open one to accept or block.' }),
+    h('p', {
+      class: 'list-hint',
+      text: 'From people you have not chatted with, and groups you were invited to. Open one to accept it, or to block or leave.',
+    }),
     requestList,
   );
   const chatsHeading = h('h2', { class: 'list-heading', text: 'Chats', hidden: true });
@@ -103,6 +106,10 @@ export function sidebarView({ store, actions }) {
     const m = conv.lastMessage;
     if (!m) {
       if (conv.kind !== 'group') return { text: 'No messages yet', typing: false };
+      if (conv.request) {
+        const by = conv.joined?.by ?? conv.creator;
+        return { text: `${store.username(by) ?? 'Someone'} added you to this group`, typing: false };
+      }
       if (conv.joined) {
         const by = conv.joined.by === store.me?.id ? 'You' : (store.username(conv.joined.by) ?? 'Someone');
         return { text: `${by} added you`, typing: false };
