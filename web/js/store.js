@@ -208,6 +208,14 @@ export class Store {
     // Conversations I left while this page was open: not shown again
     // unless I am added back.
     this.gone = new Set();
+    // The conversation list comes in pages (protocol.md, `GET
+    // /v1/conversations`): `next` asks for the page after those loaded.
+    this.next = null;
+    this.loadingMore = false;
+    this.moreError = null;
+    // Unread messages in conversations not loaded yet: the server's
+    // `unread_total` less what the loaded ones count.
+    this.unreadElsewhere = 0;
     this.listeners = new Map();
     this.dirty = new Set();
     this.resolveUsers = () => {};
@@ -306,11 +314,22 @@ export class Store {
     return [...this.convs.values()].sort((a, b) => b.lastActivity - a.lastActivity);
   }
 
-  /** Unread messages over every conversation. */
-  unreadTotal() {
+  /** Unread messages in the loaded conversations. */
+  unreadLoaded() {
     let n = 0;
     for (const c of this.convs.values()) n += c.unread;
     return n;
+  }
+
+  /** Unread messages over every conversation, loaded or not (the badge). */
+  unreadTotal() {
+    return this.unreadElsewhere + this.unreadLoaded();
+  }
+
+  /** Takes the server's `unread_total`, counted over all pages just now. */
+  setUnreadTotal(total) {
+    this.unreadElsewhere = Math.max(0, (total ?? 0) - this.unreadLoaded());
+    this.emit('convs');
   }
 
   // ---- blocks ----
@@ -392,6 +411,9 @@ export class Store {
     this.clearTyping();
     this.convs.clear();
     this.acked.clear();
+    this.next = null;
+    this.moreError = null;
+    this.unreadElsewhere = 0;
     this.emit('convs');
   }
 }

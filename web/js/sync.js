@@ -22,6 +22,8 @@ import * as storage from './storage.js';
 const TYPING_REFRESH_MS = 3000; // the server's indicator lasts 6 s
 const TYPING_IDLE_MS = 5000;
 const RETRY_SEND_MS = 3000;
+// Conversations per page of the list; more load as the list is scrolled.
+const LIST_PAGE = 50;
 
 export class Sync {
   constructor({ api, store, onGone, onMessage }) {
@@ -86,12 +88,57 @@ export class Sync {
     this.onGone(e);
   }
 
-  /** Reloads the conversation list (and drops loaded history). */
+  /** Reloads the first page of the conversation list (and drops loaded history). */
   async reload() {
-    const list = await this.api.conversations();
-    this.store.setConversations(list.conversations);
+    const page = await this.api.conversations({ limit: LIST_PAGE });
+    this.store.setConversations(page.conversations);
+    this.store.next = page.next ?? null;
+    this.store.moreError = null;
+    this.store.setUnreadTotal(page.unread_total);
+    this.#listed([...this.store.convs.values()]);
+  }
+
+  /**
+   * Loads the next page of the conversation list, if there is one. A
+   * conversation already here (it moved up with new activity) is merged,
+   * never listed twice.
+   */
+  async loadMore() {
+    const store = this.store;
+    if (!store.next || store.loadingMore) return;
+    store.loadingMore = true;
+    store.moreError = null;
+    store.emit('convs');
+    try {
+      const page = await this.api.conversations({ limit: LIST_PAGE, before: store.next });
+      const added = [];
+      for (const info of page.conversations) {
+        if (store.gone.has(info.id)) continue;
+        const known = store.convs.get(info.id);
+        if (known && !known.stale) continue; // what this device has is newer
+        added.push(store.upsert(info));
+      }
+      store.next = page.next ?? null;
+      store.setUnreadTotal(page.unread_total);
+      this.#listed(added);
+    } catch (e) {
+      store.moreError = e;
+    } finally {
+      store.loadingMore = false;
+      store.emit('convs');
+    }
+  }
+
+  /** Makes sure a conversation (opened by its address) is loaded. */
+  ensure(id) {
+    if (this.store.convs.has(id) || this.store.gone.has(id)) return;
+    this.#fetchConv(id);
+  }
+
+  /** What to do for conversations that just came into the list. */
+  #listed(convs) {
     const me = this.store.me.id;
-    for (const c of this.store.convs.values()) {
+    for (const c of convs) {
       // Whatever this device now shows has been delivered to it.
       if (c.unread > 0) this.#queueReceipt(c.id, 'delivered', c.lastSeq);
       // A group with nothing to show that I did not create: was I added
@@ -285,9 +332,27 @@ export class Sync {
       .conversation(id)
       .then((info) => {
         // Left meanwhile: an answer from before it does not bring it back.
-        if (!this.store.gone.has(id)) this.store.upsert(info);
+        if (this.store.gone.has(id)) return;
+        const was = this.store.convs.get(id);
+        // Its unread messages were counted among those not loaded, less
+        // what live events here already added.
+        const counted = was?.stale ? was.unread : was ? null : 0;
+        if (counted !== null) {
+          this.store.unreadElsewhere = Math.max(0, this.store.unreadElsewhere - Math.max(0, (info.unread ?? 0) - counted));
+        }
+        this.store.upsert(info);
       })
-      .catch(() => {})
+      .catch((e) => {
+        if (e?.code === 'not_member') this.store.remove(id);
+        else {
+          // Shown as far as the events tell, rather than not at all.
+          const c = this.store.convs.get(id);
+          if (c?.stale) {
+            c.stale = false;
+            this.store.emit('convs');
+          }
+        }
+      })
       .finally(() => this.fetchingConv.delete(id));
     this.fetchingConv.set(id, p);
     return p;

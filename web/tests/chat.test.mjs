@@ -1154,6 +1154,65 @@ describe('natter web client', () => {
     await page.context().close();
   });
 
+  test('the chat list comes in pages as it is scrolled; the badge counts them all; a live event brings one up', async () => {
+    const lena = await ApiUser.register(name('lena'));
+    const max = await ApiUser.register(name('max'));
+    const create = async (title) => {
+      const r = await max.call('POST', '/v1/conversations', { kind: 'group', name: title, members: [lena.id] });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      return r.body.id;
+    };
+    // Ten older groups with an unread message each, then fifty newer,
+    // quiet ones: the first page (50) holds only the newer.
+    const older = [];
+    for (let i = 0; i < 10; i += 1) {
+      const id = await create(`Old ${i} ${RUN}`);
+      await max.send(id, `old ${i}`);
+      older.push(id);
+    }
+    await Promise.all(Array.from({ length: 50 }, (_, i) => create(`New ${i} ${RUN}`)));
+    const titles = [...Array.from({ length: 10 }, (_, i) => `Old ${i} ${RUN}`), ...Array.from({ length: 50 }, (_, i) => `New ${i} ${RUN}`)];
+
+    const page = await newPage();
+    await signIn(page, lena.username);
+    const items = page.locator('.conv-nav .conv-item');
+    await convItem(page, `New 0 ${RUN}`).waitFor();
+    assert.equal(await items.count(), 50);
+    assert.equal(await convItem(page, `Old 9 ${RUN}`).count(), 0);
+    // The badge counts the unread messages of every page.
+    await page.waitForFunction(() => document.title === '(10) natter');
+
+    // A message in a group not loaded yet: it comes to the top.
+    await max.send(older[0], 'back on top');
+    await items.first().filter({ hasText: 'back on top' }).waitFor();
+    assert.equal(await items.first().getAttribute('data-title'), `Old 0 ${RUN}`);
+    await page.waitForFunction(() => document.title === '(11) natter');
+
+    // Scrolling to the end loads the rest, showing that it is loading.
+    await page.evaluate(() => {
+      window.__sawMore = false;
+      const more = document.querySelector('.list-more');
+      new MutationObserver(() => {
+        if (!more.hidden && /Loading more conversations/.test(more.textContent)) window.__sawMore = true;
+      }).observe(more, { subtree: true, childList: true, characterData: true, attributes: true });
+    });
+    await page.locator('.conv-nav').hover();
+    await page.mouse.wheel(0, 100000);
+    await convItem(page, `Old 9 ${RUN}`).waitFor();
+    await page.locator('.list-more').waitFor({ state: 'hidden' });
+    assert.equal(await page.evaluate(() => window.__sawMore), true, 'loading was shown');
+    const shown = await items.evaluateAll((els) => els.map((e) => e.dataset.title));
+    assert.deepEqual([...shown].sort(), [...titles].sort(), 'every conversation once');
+    await page.waitForFunction(() => document.title === '(11) natter');
+
+    // One from the second page opens and is read: the badge follows.
+    await page.mouse.wheel(0, 100000);
+    await openConv(page, `Old 5 ${RUN}`);
+    await message(page, 'old 5').waitFor();
+    await page.waitForFunction(() => document.title === '(10) natter');
+    await page.context().close();
+  });
+
   test('group ticks count the members a message was sent to: adding someone keeps them at read', async () => {
     const page = await newPage();
     const gusName = name('gus');
