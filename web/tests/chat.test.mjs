@@ -1406,11 +1406,16 @@ describe('natter web client', () => {
         await annApi.send(group.id, 'Hi all');
         const req = (await dee.call('POST', '/v1/conversations', { kind: 'direct', user: annApi.id })).body;
         await dee.send(req.id, 'Hi, may I ask something?');
+        // And a group invitation: Ann lets nobody add her at once.
+        const privacy = { presence: 'everyone', read_receipts: true, group_adds: 'nobody' };
+        assert.equal((await annApi.call('PUT', '/v1/me/privacy', privacy)).status, 200);
+        await dee.call('POST', '/v1/conversations', { kind: 'group', name: `Invite ${RUN}`, members: [annApi.id] });
       }
       const notNow = page.getByRole('button', { name: 'Not now' });
       await notNow.waitFor();
       await convItem(page, ben.username).locator('.conv-preview', { hasText: 'Sure, at noon' }).waitFor();
       await convItem(page, dee.username).waitFor();
+      await convItem(page, `Invite ${RUN}`).waitFor();
       found.push(...(await axe(page, `chat list with the notification offer (${scheme})`)));
       await notNow.click();
 
@@ -1427,6 +1432,18 @@ describe('natter web client', () => {
       await mine.locator('.receipt-btn').click();
       await mine.locator('.receipt-pop', { hasText: 'Read by' }).waitFor();
       found.push(...(await axe(page, `group conversation with "read by" (${scheme})`)));
+      await page.getByRole('button', { name: 'More options' }).click();
+      await page.getByRole('menuitem', { name: 'Leave group' }).click();
+      const leave = page.getByRole('dialog', { name: 'Leave group?' });
+      await leave.getByRole('button', { name: 'Leave group' }).click();
+      await leave.getByRole('alert').filter({ hasText: /creator cannot leave/ }).waitFor();
+      found.push(...(await axe(page, `leave group, refused (${scheme})`)));
+      await page.keyboard.press('Escape');
+      await leave.waitFor({ state: 'detached' });
+
+      await openConv(page, `Invite ${RUN}`);
+      await page.getByRole('region', { name: 'Message request', exact: true }).getByRole('button', { name: 'Leave' }).waitFor();
+      found.push(...(await axe(page, `group invitation (${scheme})`)));
 
       await openConv(page, dee.username);
       await page.getByRole('region', { name: 'Message request', exact: true }).waitFor();
