@@ -242,9 +242,13 @@ export class Api {
     return this.request('GET', `/v1/users/${enc(id)}`);
   }
 
-  /** `GET /v1/conversations`. */
-  conversations() {
-    return this.request('GET', '/v1/conversations');
+  /** `GET /v1/conversations`: one page, newest activity first (`next` when there may be more). */
+  conversations({ limit, before } = {}) {
+    const q = new URLSearchParams();
+    if (limit !== undefined) q.set('limit', String(limit));
+    if (before !== undefined) q.set('before', before);
+    const qs = q.toString();
+    return this.request('GET', `/v1/conversations${qs ? `?${qs}` : ''}`);
   }
 
   /** `GET /v1/conversations/{id}`. */
@@ -305,6 +309,11 @@ export class Api {
   /** `POST /v1/conversations/{id}/accept`: takes a message request. */
   accept(id) {
     return this.request('POST', `/v1/conversations/${enc(id)}/accept`);
+  }
+
+  /** `POST /v1/conversations/{id}/leave`: leaves a group (or declines an invitation). */
+  leave(id) {
+    return this.request('POST', `/v1/conversations/${enc(id)}/leave`);
   }
 
   /** `GET /v1/blocks`: the users I have blocked, most recent first. */

@@ -205,6 +205,17 @@ export class Store {
     // My block list (protocol.md, "Blocking"): id → {user, blocked_at};
     // null until first read from the server.
     this.blocks = null;
+    // Conversations I left while this page was open: not shown again
+    // unless I am added back.
+    this.gone = new Set();
+    // The conversation list comes in pages (protocol.md, `GET
+    // /v1/conversations`): `next` asks for the page after those loaded.
+    this.next = null;
+    this.loadingMore = false;
+    this.moreError = null;
+    // Unread messages in conversations not loaded yet: the server's
+    // `unread_total` less what the loaded ones count.
+    this.unreadElsewhere = 0;
     this.listeners = new Map();
     this.dirty = new Set();
     this.resolveUsers = () => {};
@@ -271,6 +282,7 @@ export class Store {
 
   /** Adds or updates one conversation from a `ConversationInfo`. */
   upsert(info) {
+    this.gone.delete(info.id);
     let conv = this.convs.get(info.id);
     if (conv) conv.update(info);
     else {
@@ -283,16 +295,41 @@ export class Store {
     return conv;
   }
 
+  /**
+   * Drops a conversation I left (from any of my devices): it leaves the
+   * list, its typing indicators go, and a view showing it closes.
+   */
+  remove(id) {
+    const map = this.typing.get(id);
+    if (map) for (const t of map.values()) clearTimeout(t);
+    this.typing.delete(id);
+    const had = this.convs.delete(id);
+    this.gone.add(id);
+    if (had) this.emit('convs', `conv:${id}`, 'typing');
+    return had;
+  }
+
   /** Conversations, newest activity first. */
   sorted() {
     return [...this.convs.values()].sort((a, b) => b.lastActivity - a.lastActivity);
   }
 
-  /** Unread messages over every conversation. */
-  unreadTotal() {
+  /** Unread messages in the loaded conversations. */
+  unreadLoaded() {
     let n = 0;
     for (const c of this.convs.values()) n += c.unread;
     return n;
+  }
+
+  /** Unread messages over every conversation, loaded or not (the badge). */
+  unreadTotal() {
+    return this.unreadElsewhere + this.unreadLoaded();
+  }
+
+  /** Takes the server's `unread_total`, counted over all pages just now. */
+  setUnreadTotal(total) {
+    this.unreadElsewhere = Math.max(0, (total ?? 0) - this.unreadLoaded());
+    this.emit('convs');
   }
 
   // ---- blocks ----
@@ -374,6 +411,9 @@ export class Store {
     this.clearTyping();
     this.convs.clear();
     this.acked.clear();
+    this.next = null;
+    this.moreError = null;
+    this.unreadElsewhere = 0;
     this.emit('convs');
   }
 }

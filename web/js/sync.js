@@ -22,6 +22,8 @@ import * as storage from './storage.js';
 const TYPING_REFRESH_MS = 3000; // the server's indicator lasts 6 s
 const TYPING_IDLE_MS = 5000;
 const RETRY_SEND_MS = 3000;
+// Conversations per page of the list; more load as the list is scrolled.
+const LIST_PAGE = 50;
 
 export class Sync {
   constructor({ api, store, onGone, onMessage }) {
@@ -86,12 +88,57 @@ export class Sync {
     this.onGone(e);
   }
 
-  /** Reloads the conversation list (and drops loaded history). */
+  /** Reloads the first page of the conversation list (and drops loaded history). */
   async reload() {
-    const list = await this.api.conversations();
-    this.store.setConversations(list.conversations);
+    const page = await this.api.conversations({ limit: LIST_PAGE });
+    this.store.setConversations(page.conversations);
+    this.store.next = page.next ?? null;
+    this.store.moreError = null;
+    this.store.setUnreadTotal(page.unread_total);
+    this.#listed([...this.store.convs.values()]);
+  }
+
+  /**
+   * Loads the next page of the conversation list, if there is one. A
+   * conversation already here (it moved up with new activity) is merged,
+   * never listed twice.
+   */
+  async loadMore() {
+    const store = this.store;
+    if (!store.next || store.loadingMore) return;
+    store.loadingMore = true;
+    store.moreError = null;
+    store.emit('convs');
+    try {
+      const page = await this.api.conversations({ limit: LIST_PAGE, before: store.next });
+      const added = [];
+      for (const info of page.conversations) {
+        if (store.gone.has(info.id)) continue;
+        const known = store.convs.get(info.id);
+        if (known && !known.stale) continue; // what this device has is newer
+        added.push(store.upsert(info));
+      }
+      store.next = page.next ?? null;
+      store.setUnreadTotal(page.unread_total);
+      this.#listed(added);
+    } catch (e) {
+      store.moreError = e;
+    } finally {
+      store.loadingMore = false;
+      store.emit('convs');
+    }
+  }
+
+  /** Makes sure a conversation (opened by its address) is loaded. */
+  ensure(id) {
+    if (this.store.convs.has(id) || this.store.gone.has(id)) return;
+    this.#fetchConv(id);
+  }
+
+  /** What to do for conversations that just came into the list. */
+  #listed(convs) {
     const me = this.store.me.id;
-    for (const c of this.store.convs.values()) {
+    for (const c of convs) {
       // Whatever this device now shows has been delivered to it.
       if (c.unread > 0) this.#queueReceipt(c.id, 'delivered', c.lastSeq);
       // A group with nothing to show that I did not create: was I added
@@ -200,6 +247,12 @@ export class Sync {
 
   #event(ev, live) {
     const store = this.store;
+    const me = store.me.id;
+    if (ev.kind === 'member_left' && ev.user === me) {
+      // I left, here or on another device: the last event of it I get.
+      this.#drop(ev.conv);
+      return;
+    }
     let conv = store.convs.get(ev.conv);
     if (!conv) {
       // A conversation I was just added to: a placeholder until its info
@@ -222,7 +275,7 @@ export class Sync {
       const gap = conv.insert([ev]);
       if (gap !== null) this.#fillGap(conv, gap);
     }
-    const mine = ev.sender === store.me.id;
+    const mine = ev.sender === me;
     if (ev.kind === 'message') {
       if (!conv.lastMessage || ev.seq >= conv.lastMessage.seq) conv.lastMessage = ev;
       if (mine) {
@@ -245,6 +298,12 @@ export class Sync {
       if (fresh) conv.memberCount += ev.users?.length ?? 0;
       if (conv.members) this.#resolveUsers(ev.users ?? []);
       if (conv.members) for (const u of ev.users ?? []) conv.members.set(u, store.users.get(u) ?? null);
+    } else if (ev.kind === 'member_left') {
+      if (fresh) conv.memberCount = Math.max(0, conv.memberCount - 1);
+      conv.members?.delete(ev.user);
+      conv.memberMarks.delete(ev.user);
+      store.setTyping({ conv: ev.conv, user: ev.user, active: false });
+      this.#resolveUsers([ev.user]);
     }
     store.emit('convs', `conv:${conv.id}`);
   }
@@ -271,8 +330,29 @@ export class Sync {
     if (this.fetchingConv.has(id)) return this.fetchingConv.get(id);
     const p = this.api
       .conversation(id)
-      .then((info) => this.store.upsert(info))
-      .catch(() => {})
+      .then((info) => {
+        // Left meanwhile: an answer from before it does not bring it back.
+        if (this.store.gone.has(id)) return;
+        const was = this.store.convs.get(id);
+        // Its unread messages were counted among those not loaded, less
+        // what live events here already added.
+        const counted = was?.stale ? was.unread : was ? null : 0;
+        if (counted !== null) {
+          this.store.unreadElsewhere = Math.max(0, this.store.unreadElsewhere - Math.max(0, (info.unread ?? 0) - counted));
+        }
+        this.store.upsert(info);
+      })
+      .catch((e) => {
+        if (e?.code === 'not_member') this.store.remove(id);
+        else {
+          // Shown as far as the events tell, rather than not at all.
+          const c = this.store.convs.get(id);
+          if (c?.stale) {
+            c.stale = false;
+            this.store.emit('convs');
+          }
+        }
+      })
       .finally(() => this.fetchingConv.delete(id));
     this.fetchingConv.set(id, p);
     return p;
@@ -472,6 +552,29 @@ export class Sync {
   /** Accepts a message request: it becomes an ordinary conversation. */
   async accept(convId) {
     this.store.upsert(await this.api.accept(convId));
+  }
+
+  /**
+   * Leaves a group, or declines an invitation to one. The server's refusal
+   * (the creator while others remain) is thrown as it is.
+   */
+  async leave(convId) {
+    await this.api.leave(convId);
+    this.#drop(convId);
+  }
+
+  /** Forgets a conversation I am no longer in, with its unsent messages. */
+  #drop(convId) {
+    this.#stopTyping(convId, false);
+    for (const e of this.outbox?.forConv(convId) ?? []) {
+      this.outbox.remove(e.client_id);
+      this.inflight.delete(e.client_id);
+    }
+    for (const [k, a] of this.store.acked) if (a.conv === convId) this.store.acked.delete(k);
+    this.receipts.delete(`${convId}|delivered`);
+    this.receipts.delete(`${convId}|read`);
+    this.store.remove(convId);
+    this.store.emit('outbox');
   }
 
   /** Reads my block list from the server. */

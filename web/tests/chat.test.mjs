@@ -780,7 +780,7 @@ describe('natter web client', () => {
 
     // Hide presence: Alice no longer sees Bob online; show it again.
     await alice.locator('.chat-subtitle', { hasText: 'online' }).waitFor();
-    await settings.getByLabel('Nobody').check();
+    await settings.getByRole('group', { name: /when I am online/ }).getByLabel('Nobody').check();
     await settings.locator('.save-status', { hasText: 'Saved.' }).waitFor();
     await alice.locator('.chat-subtitle', { hasText: 'online' }).waitFor({ state: 'detached' });
     assert.equal(await alice.locator('.chat-subtitle').textContent(), '');
@@ -1023,6 +1023,196 @@ describe('natter web client', () => {
     await noah.context().close();
   });
 
+  test('leaving a group: the others see who left, the leaver loses it on every device, the creator is told why not', async () => {
+    const gwenName = name('gwen');
+    const halName = name('hugo');
+    const gwen = await newPage();
+    const hal = await newPage();
+    await register(gwen, gwenName);
+    await register(hal, halName);
+    const halPhone = await newPage(); // Hal's second device
+    await signIn(halPhone, halName);
+    const gwenApi = await ApiUser.login(gwenName);
+    const halApi = await ApiUser.login(halName);
+    const ivy = await ApiUser.register(name('iris'));
+    const title = `Knitting ${RUN}`;
+    const group = (
+      await gwenApi.call('POST', '/v1/conversations', { kind: 'group', name: title, members: [halApi.id, ivy.id] })
+    ).body;
+    await ivy.send(group.id, 'Wool or cotton?');
+
+    await openConv(gwen, title);
+    await message(gwen, 'Wool or cotton?').waitFor();
+    await gwen.locator('.chat-subtitle', { hasText: /^3 members/ }).waitFor();
+    await openConv(hal, title);
+    await message(hal, 'Wool or cotton?').waitFor();
+    await convItem(halPhone, title).waitFor();
+
+    // Hal leaves from the conversation's menu, after confirming.
+    await hal.getByRole('button', { name: 'More options' }).click();
+    await hal.getByRole('menuitem', { name: 'Leave group' }).click();
+    const confirm = hal.getByRole('dialog', { name: 'Leave group?' });
+    await confirm.getByText(`You will leave “${title}”`).waitFor();
+    await confirm.getByRole('button', { name: 'Leave group' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    // Gone from his list and closed, here and on his other device.
+    await convItem(hal, title).waitFor({ state: 'detached' });
+    await hal.getByRole('heading', { name: 'Welcome to natter' }).waitFor();
+    assert.equal(new URL(hal.url()).hash, '#/');
+    await convItem(halPhone, title).waitFor({ state: 'detached' });
+
+    // The others see that he left, and the count drops.
+    await gwen.locator('.messages .system', { hasText: exactly(`${halName} left`) }).waitFor();
+    await gwen.locator('.chat-subtitle', { hasText: /^2 members/ }).waitFor();
+    const members = (await gwenApi.call('GET', `/v1/conversations/${group.id}/members`)).body.members;
+    assert.deepEqual(members.map((m) => m.username).sort(), [gwenName, ivy.username].sort());
+    assert.equal((await halApi.call('GET', `/v1/conversations/${group.id}`)).status, 403);
+
+    // Still gone after a reload.
+    await hal.reload();
+    await online(hal);
+    await hal.getByText('No conversations yet.').waitFor();
+    assert.equal(await convItem(hal, title).count(), 0);
+
+    // The creator may not leave while others remain: the server's reason
+    // is shown, and nothing changes.
+    await gwen.getByRole('button', { name: 'More options' }).click();
+    await gwen.getByRole('menuitem', { name: 'Leave group' }).click();
+    const refuse = gwen.getByRole('dialog', { name: 'Leave group?' });
+    await refuse.getByRole('button', { name: 'Leave group' }).click();
+    await refuse.getByRole('alert').filter({ hasText: /creator cannot leave while others remain/ }).waitFor();
+    await refuse.getByRole('button', { name: 'Cancel' }).click();
+    await refuse.waitFor({ state: 'detached' });
+    await convItem(gwen, title).waitFor();
+    assert.equal((await gwenApi.call('GET', `/v1/conversations/${group.id}`)).status, 200);
+    for (const p of [gwen, hal, halPhone]) await p.context().close();
+  });
+
+  test('group invitations: "who can add me to groups" in settings; an invitation accepted, another left', async () => {
+    const page = await newPage();
+    const jayName = name('jay');
+    await register(page, jayName);
+    const jay = await ApiUser.login(jayName);
+    const kim = await ApiUser.register(name('kim'));
+
+    // Jay lets nobody add him to groups at once.
+    await page.getByRole('button', { name: 'Settings' }).click();
+    const settings = page.getByRole('dialog', { name: 'Settings' });
+    const adds = settings.getByRole('group', { name: 'Who can add me to groups' });
+    assert.equal(await adds.getByLabel('Everyone', { exact: true }).isChecked(), true);
+    await adds.getByLabel('Nobody').check();
+    await settings.locator('.save-status', { hasText: 'Saved.' }).waitFor();
+    const privacy = (await jay.call('GET', '/v1/me/privacy')).body;
+    assert.equal(privacy.group_adds, 'nobody');
+    assert.equal(privacy.presence, 'everyone', 'the other settings are kept');
+    await page.keyboard.press('Escape');
+    await settings.waitFor({ state: 'detached' });
+
+    // Kim puts him in two groups: both are invitations, listed apart.
+    const makeGroup = async (title) =>
+      (await kim.call('POST', '/v1/conversations', { kind: 'group', name: title, members: [jay.id] })).body.id;
+    const yes = `Choir ${RUN}`;
+    const no = `Spam ${RUN}`;
+    const choir = await makeGroup(yes);
+    await kim.send(choir, 'Rehearsal on Tuesday');
+    const spam = await makeGroup(no);
+    const requests = page.getByRole('region', { name: /^Message requests/ });
+    await requests.locator('.conv-item', { hasText: yes }).waitFor();
+    await requests.locator('.conv-item', { hasText: no }).locator('.conv-preview', { hasText: `${kim.username} added you to this group` }).waitFor();
+    assert.equal(await page.locator('.conv-list:not(.request-list) .conv-item').count(), 0);
+
+    // Accept one: it becomes an ordinary group, on the server too.
+    await openConv(page, yes);
+    await message(page, 'Rehearsal on Tuesday').waitFor();
+    const bar = page.getByRole('region', { name: 'Message request', exact: true });
+    await bar.getByText(`${kim.username} added you to this group.`).waitFor();
+    assert.equal(await bar.getByRole('button', { name: 'Block' }).isVisible(), false);
+    await bar.getByRole('button', { name: 'Accept' }).click();
+    await bar.waitFor({ state: 'hidden' });
+    await page.locator('.conv-list:not(.request-list) .conv-item', { hasText: yes }).waitFor();
+    assert.equal((await jay.call('GET', `/v1/conversations/${choir}`)).body.request, false);
+    await send(page, 'Count me in');
+
+    // Leave the other: it is gone, and Kim sees that he left.
+    await openConv(page, no);
+    await bar.getByText(`${kim.username} added you to this group.`).waitFor();
+    await bar.getByRole('button', { name: 'Leave' }).click();
+    await convItem(page, no).waitFor({ state: 'detached' });
+    await page.getByRole('heading', { name: 'Welcome to natter' }).waitFor();
+    await requests.waitFor({ state: 'hidden' });
+    const left = (await kim.history(spam)).filter((e) => e.kind === 'member_left');
+    assert.deepEqual(left.map((e) => e.user), [jay.id]);
+    const list = (await jay.call('GET', '/v1/conversations')).body.conversations.map((c) => c.id);
+    assert.deepEqual(list, [choir]);
+
+    // The setting comes back from the server.
+    await page.reload();
+    await online(page);
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await adds.getByLabel('Nobody').waitFor();
+    assert.equal(await adds.getByLabel('Nobody').isChecked(), true);
+    await page.context().close();
+  });
+
+  test('the chat list comes in pages as it is scrolled; the badge counts them all; a live event brings one up', async () => {
+    const lena = await ApiUser.register(name('lena'));
+    const max = await ApiUser.register(name('max'));
+    const create = async (title) => {
+      const r = await max.call('POST', '/v1/conversations', { kind: 'group', name: title, members: [lena.id] });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      return r.body.id;
+    };
+    // Ten older groups with an unread message each, then fifty newer,
+    // quiet ones: the first page (50) holds only the newer.
+    const older = [];
+    for (let i = 0; i < 10; i += 1) {
+      const id = await create(`Old ${i} ${RUN}`);
+      await max.send(id, `old ${i}`);
+      older.push(id);
+    }
+    await Promise.all(Array.from({ length: 50 }, (_, i) => create(`New ${i} ${RUN}`)));
+    const titles = [...Array.from({ length: 10 }, (_, i) => `Old ${i} ${RUN}`), ...Array.from({ length: 50 }, (_, i) => `New ${i} ${RUN}`)];
+
+    const page = await newPage();
+    await signIn(page, lena.username);
+    const items = page.locator('.conv-nav .conv-item');
+    await convItem(page, `New 0 ${RUN}`).waitFor();
+    assert.equal(await items.count(), 50);
+    assert.equal(await convItem(page, `Old 9 ${RUN}`).count(), 0);
+    // The badge counts the unread messages of every page.
+    await page.waitForFunction(() => document.title === '(10) natter');
+
+    // A message in a group not loaded yet: it comes to the top.
+    await max.send(older[0], 'back on top');
+    await items.first().filter({ hasText: 'back on top' }).waitFor();
+    assert.equal(await items.first().getAttribute('data-title'), `Old 0 ${RUN}`);
+    await page.waitForFunction(() => document.title === '(11) natter');
+
+    // Scrolling to the end loads the rest, showing that it is loading.
+    await page.evaluate(() => {
+      window.__sawMore = false;
+      const more = document.querySelector('.list-more');
+      new MutationObserver(() => {
+        if (!more.hidden && /Loading more conversations/.test(more.textContent)) window.__sawMore = true;
+      }).observe(more, { subtree: true, childList: true, characterData: true, attributes: true });
+    });
+    await page.locator('.conv-nav').hover();
+    await page.mouse.wheel(0, 100000);
+    await convItem(page, `Old 9 ${RUN}`).waitFor();
+    await page.locator('.list-more').waitFor({ state: 'hidden' });
+    assert.equal(await page.evaluate(() => window.__sawMore), true, 'loading was shown');
+    const shown = await items.evaluateAll((els) => els.map((e) => e.dataset.title));
+    assert.deepEqual([...shown].sort(), [...titles].sort(), 'every conversation once');
+    await page.waitForFunction(() => document.title === '(11) natter');
+
+    // One from the second page opens and is read: the badge follows.
+    await page.mouse.wheel(0, 100000);
+    await openConv(page, `Old 5 ${RUN}`);
+    await message(page, 'old 5').waitFor();
+    await page.waitForFunction(() => document.title === '(10) natter');
+    await page.context().close();
+  });
+
   test('group ticks count the members a message was sent to: adding someone keeps them at read', async () => {
     const page = await newPage();
     const gusName = name('gus');
@@ -1216,11 +1406,16 @@ describe('natter web client', () => {
         await annApi.send(group.id, 'Hi all');
         const req = (await dee.call('POST', '/v1/conversations', { kind: 'direct', user: annApi.id })).body;
         await dee.send(req.id, 'Hi, may I ask something?');
+        // And a group invitation: Ann lets nobody add her at once.
+        const privacy = { presence: 'everyone', read_receipts: true, group_adds: 'nobody' };
+        assert.equal((await annApi.call('PUT', '/v1/me/privacy', privacy)).status, 200);
+        await dee.call('POST', '/v1/conversations', { kind: 'group', name: `Invite ${RUN}`, members: [annApi.id] });
       }
       const notNow = page.getByRole('button', { name: 'Not now' });
       await notNow.waitFor();
       await convItem(page, ben.username).locator('.conv-preview', { hasText: 'Sure, at noon' }).waitFor();
       await convItem(page, dee.username).waitFor();
+      await convItem(page, `Invite ${RUN}`).waitFor();
       found.push(...(await axe(page, `chat list with the notification offer (${scheme})`)));
       await notNow.click();
 
@@ -1237,6 +1432,18 @@ describe('natter web client', () => {
       await mine.locator('.receipt-btn').click();
       await mine.locator('.receipt-pop', { hasText: 'Read by' }).waitFor();
       found.push(...(await axe(page, `group conversation with "read by" (${scheme})`)));
+      await page.getByRole('button', { name: 'More options' }).click();
+      await page.getByRole('menuitem', { name: 'Leave group' }).click();
+      const leave = page.getByRole('dialog', { name: 'Leave group?' });
+      await leave.getByRole('button', { name: 'Leave group' }).click();
+      await leave.getByRole('alert').filter({ hasText: /creator cannot leave/ }).waitFor();
+      found.push(...(await axe(page, `leave group, refused (${scheme})`)));
+      await page.keyboard.press('Escape');
+      await leave.waitFor({ state: 'detached' });
+
+      await openConv(page, `Invite ${RUN}`);
+      await page.getByRole('region', { name: 'Message request', exact: true }).getByRole('button', { name: 'Leave' }).waitFor();
+      found.push(...(await axe(page, `group invitation (${scheme})`)));
 
       await openConv(page, dee.username);
       await page.getByRole('region', { name: 'Message request', exact: true }).waitFor();

@@ -21,6 +21,7 @@ import { h, linkify, reconcile, setText, uid } from '../dom.js';
 import { clock, dayKey, dayLabel, fullTime, people, plural, presenceText } from '../format.js';
 import { icon } from '../icons.js';
 import { avatar, convTitle, iconButton, menuButton, updateAvatar } from './common.js';
+import { confirmDialog } from './dialogs.js';
 
 // Until the server says otherwise (`GET /v1/limits`).
 const DEFAULT_MAX_MESSAGE_BYTES = 16384;
@@ -120,13 +121,19 @@ export function chatView({ store, sync, api, actions }) {
   const requestHint = h('p', { class: 'bar-hint' });
   const acceptButton = h('button', { type: 'button', class: 'btn small primary', text: 'Accept' });
   const blockButton = h('button', { type: 'button', class: 'btn small danger', text: 'Block' });
+  // A group invitation is declined by leaving the group.
+  const declineButton = h('button', { type: 'button', class: 'btn small danger', text: 'Leave' });
   const requestError = h('p', { class: 'form-error', role: 'alert' });
   const requestBar = h(
     'div',
     { class: 'chat-bar request-bar', role: 'region', 'aria-label': 'Message request', hidden: true },
     h('div', { class: 'bar-body' }, requestText, requestHint, requestError),
-    h('div', { class: 'bar-actions' }, blockButton, acceptButton),
+    h('div', { class: 'bar-actions' }, blockButton, declineButton, acceptButton),
   );
+  declineButton.addEventListener('click', () => {
+    const id = convId;
+    if (id) act(requestError, declineButton, () => sync.leave(id));
+  });
   acceptButton.addEventListener('click', () =>
     act(requestError, acceptButton, () => sync.accept(convId), () => textarea.focus()),
   );
@@ -213,7 +220,21 @@ export function chatView({ store, sync, api, actions }) {
         out.push({ label: `Block ${name}`, danger: true, onSelect: () => act(composerError, null, () => sync.block(peer), () => unblockButton.focus()) });
       }
     }
+    if (c.kind === 'group') {
+      out.push({ label: 'Leave group', danger: true, onSelect: () => confirmLeave(c) });
+    }
     return out;
+  }
+
+  /** Asks, then leaves the group; a refusal is shown in the dialog. */
+  function confirmLeave(c) {
+    const id = c.id;
+    confirmDialog({
+      title: 'Leave group?',
+      text: `You will leave “${convTitle(c, store)}” and stop getting its messages. Only its creator can add you back.`,
+      confirmText: 'Leave group',
+      run: () => sync.leave(id),
+    });
   }
 
   /**
@@ -276,6 +297,7 @@ export function chatView({ store, sync, api, actions }) {
       const names = (ev.users ?? []).map((u) => (u === store.me.id ? 'you' : (store.username(u) ?? '…')));
       return `${who(ev.sender)} added ${people(names)}`;
     }
+    if (ev.kind === 'member_left') return `${who(ev.user ?? ev.sender)} left`;
     return null;
   }
 
@@ -318,7 +340,7 @@ export function chatView({ store, sync, api, actions }) {
           showSender: c.kind === 'group' && !mine && prevSender !== ev.sender,
         });
         prevSender = ev.sender;
-      } else if (ev.kind === 'created' || ev.kind === 'members_added') {
+      } else if (ev.kind === 'created' || ev.kind === 'members_added' || ev.kind === 'member_left') {
         dayRow(ev.ts);
         out.push({ type: 'sys', key: `s${ev.seq}`, conv: c, ev });
         prevSender = null;
@@ -495,7 +517,7 @@ export function chatView({ store, sync, api, actions }) {
     }
     setText(subtitle, sub);
     info.hidden = c.kind !== 'group';
-    more.el.hidden = c.kind !== 'direct';
+    more.el.hidden = c.stale;
     renderBars(c);
     const typing = store.typingIn(c.id).map((u) => store.username(u) ?? 'Someone');
     setText(typingLine, typing.length ? `${people(typing)} ${typing.length > 1 ? 'are' : 'is'} typing…` : '');
@@ -516,9 +538,10 @@ export function chatView({ store, sync, api, actions }) {
         requestHint,
         c.kind === 'direct'
           ? 'Reply or accept to chat; block them to stop their messages.'
-          : 'Accept to join the conversation.',
+          : 'Accept to join the conversation, or leave the group.',
       );
-      setText(blockButton, c.kind === 'direct' ? 'Block' : `Block ${who}`);
+      blockButton.hidden = c.kind !== 'direct';
+      declineButton.hidden = c.kind === 'direct';
     }
     blockedBar.hidden = !blocked;
     if (blocked) {

@@ -104,6 +104,41 @@ function formDialog({ title, fields, submitText, onSubmit }) {
   return m;
 }
 
+/**
+ * Asks before doing something that cannot be undone from here. `run` is
+ * async: the dialog stays open while it runs, and shows its error (the
+ * server's message) if it fails; it closes once it has succeeded.
+ */
+export function confirmDialog({ title, text, confirmText, run }) {
+  const error = h('p', { class: 'form-error', role: 'alert' });
+  const ok = h('button', { type: 'submit', class: 'btn danger', text: confirmText });
+  const cancel = h('button', { type: 'button', class: 'btn ghost', text: 'Cancel' });
+  const form = h(
+    'form',
+    { class: 'dialog-form', novalidate: true },
+    h('p', { class: 'confirm-text', text }),
+    error,
+    h('div', { class: 'dialog-actions' }, cancel, ok),
+  );
+  const m = modal({ title, content: form, className: 'confirm' });
+  cancel.addEventListener('click', () => m.close());
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    ok.disabled = true;
+    try {
+      await run();
+      m.close();
+    } catch (err) {
+      error.textContent = describe(err);
+      ok.disabled = false;
+      cancel.focus();
+    }
+  });
+  cancel.focus();
+  return m;
+}
+
 /** Starts (or opens) the direct conversation with a username. */
 export function newChatDialog({ api, store, open }) {
   const input = h('input', { autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', required: true, placeholder: 'bob' });

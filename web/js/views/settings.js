@@ -1,6 +1,6 @@
-// Settings: appearance, notifications, privacy (presence, read receipts),
-// blocked users (unblock), device sessions (this one marked, revoke
-// others), sign out.
+// Settings: appearance, notifications, privacy (presence, read receipts,
+// who can add me to groups), blocked users (unblock), device sessions
+// (this one marked, revoke others), sign out.
 
 import { h, uid } from '../dom.js';
 import { fullTime, listTime } from '../format.js';
@@ -97,6 +97,17 @@ export function settingsDialog({ api, store, sync, onLogout }) {
           ],
           p.presence,
           (v) => savePrivacy({ presence: v }),
+        ),
+        radios(
+          'group_adds',
+          'Who can add me to groups',
+          [
+            ['everyone', 'Everyone'],
+            ['contacts', 'My contacts', 'People you have a direct chat with that both of you have taken.'],
+            ['nobody', 'Nobody', 'You are invited instead, and can accept or leave.'],
+          ],
+          p.group_adds ?? 'everyone',
+          (v) => savePrivacy({ group_adds: v }),
         ),
         h(
           'label',

@@ -30,6 +30,7 @@ export function shellView({ api, store, sync, onLogout }) {
     newGroup: () => newGroupDialog({ api, store, open: openConv }),
     groupInfo: (convId) => groupInfoDialog({ api, store, sync, convId }),
     settings: () => settingsDialog({ api, store, sync, onLogout }),
+    moreConvs: () => sync.loadMore(),
   };
   const sidebar = sidebarView({ store, actions });
   const chat = chatView({ store, sync, api, actions });
@@ -41,6 +42,8 @@ export function shellView({ api, store, sync, onLogout }) {
 
   function route() {
     const id = routeConv();
+    // Opened by its address but not in the pages loaded so far.
+    if (id) sync.ensure(id);
     el.dataset.view = id ? 'chat' : 'list';
     sidebar.select(id);
     chat.show(id);
@@ -48,7 +51,12 @@ export function shellView({ api, store, sync, onLogout }) {
   }
   window.addEventListener('hashchange', route);
 
-  const offBadge = store.on(['convs'], () => notify.setBadge(store.unreadTotal()));
+  const offBadge = store.on(['convs'], () => {
+    notify.setBadge(store.unreadTotal());
+    // The open conversation was left (here or on another device): close it.
+    const id = routeConv();
+    if (id && store.gone.has(id) && !store.convs.has(id)) openConv(null);
+  });
   route();
 
   return {

@@ -1,7 +1,8 @@
 // The sidebar: who I am, the connection state, actions, and the
 // conversation list (name or @peer, last message, time, unread badge,
-// presence dot for direct conversations). Message requests are listed
-// apart, above the others, until they are accepted.
+// presence dot for direct conversations). Message requests and group
+// invitations are listed apart, above the others, until they are accepted.
+// The list comes in pages: scrolling near its end loads the next one.
 
 import { h, reconcile, setText, toggleAttr, uid } from '../dom.js';
 import { listTime } from '../format.js';
@@ -9,6 +10,9 @@ import { icon } from '../icons.js';
 import * as notify from '../notify.js';
 import * as theme from '../theme.js';
 import { avatar, convTitle, iconButton, updateAvatar } from './common.js';
+
+// How close to the end of the list (px) the next page is asked for.
+const MORE_PX = 400;
 
 const CONNECTION_TEXT = {
   connecting: 'Connecting…',
@@ -64,7 +68,10 @@ export function sidebarView({ store, actions }) {
     'section',
     { class: 'requests', 'aria-labelledby': requestHeading.id, hidden: true },
     requestHeading,
-    h('p', { class: 'list-hint', text: 'From people you have not chatted with. Open one to accept or block.' }),
+    h('p', {
+      class: 'list-hint',
+      text: 'From people you have not chatted with, and groups you were invited to. Open one to accept it, or to block or leave.',
+    }),
     requestList,
   );
   const chatsHeading = h('h2', { class: 'list-heading', text: 'Chats', hidden: true });
@@ -74,6 +81,22 @@ export function sidebarView({ store, actions }) {
     h('p', { text: 'No conversations yet.' }),
     h('p', { class: 'muted', text: 'Start one with New chat, or create a group.' }),
   );
+  const moreSpinner = h('span', { class: 'spinner', 'aria-hidden': 'true' });
+  const moreText = h('span', { class: 'list-more-text' });
+  const moreRetry = h('button', { type: 'button', class: 'btn small', text: 'Try again', hidden: true });
+  moreRetry.addEventListener('click', () => {
+    store.moreError = null;
+    actions.moreConvs();
+  });
+  const more = h('div', { class: 'list-more', role: 'status' }, moreSpinner, moreText, moreRetry);
+  const nav = h('nav', { class: 'conv-nav', 'aria-label': 'Conversation list' }, requests, chatsHeading, list, empty, more);
+  const nearEnd = () => nav.scrollHeight - nav.scrollTop - nav.clientHeight < MORE_PX;
+  function maybeMore() {
+    if (store.next && !store.loadingMore && !store.moreError && nearEnd()) actions.moreConvs();
+  }
+  nav.addEventListener('scroll', maybeMore, { passive: true });
+  let moreFrame = 0;
+
   const el = h(
     'aside',
     { class: 'sidebar', 'aria-label': 'Conversations' },
@@ -87,7 +110,7 @@ export function sidebarView({ store, actions }) {
     ),
     offer,
     h('div', { class: 'side-actions' }, newChat, newGroup),
-    h('nav', { class: 'conv-nav', 'aria-label': 'Conversation list' }, requests, chatsHeading, list, empty),
+    nav,
   );
 
   const cache = new Map();
@@ -103,6 +126,10 @@ export function sidebarView({ store, actions }) {
     const m = conv.lastMessage;
     if (!m) {
       if (conv.kind !== 'group') return { text: 'No messages yet', typing: false };
+      if (conv.request) {
+        const by = conv.joined?.by ?? conv.creator;
+        return { text: `${store.username(by) ?? 'Someone'} added you to this group`, typing: false };
+      }
       if (conv.joined) {
         const by = conv.joined.by === store.me?.id ? 'You' : (store.username(conv.joined.by) ?? 'Someone');
         return { text: `${by} added you`, typing: false };
@@ -188,7 +215,8 @@ export function sidebarView({ store, actions }) {
       themeButton.title = label;
       themeButton.replaceChildren(icon(dark ? 'sun' : 'moon'));
     }
-    const convs = store.sorted();
+    // A placeholder waits for its conversation's details before it is listed.
+    const convs = store.sorted().filter((c) => !c.stale);
     const asked = convs.filter((c) => c.request);
     const chats = convs.filter((c) => !c.request);
     reconcile(requestList, asked, (c) => c.id, create, update, requestCache);
@@ -196,7 +224,19 @@ export function sidebarView({ store, actions }) {
     requests.hidden = asked.length === 0;
     chatsHeading.hidden = asked.length === 0 || chats.length === 0;
     setText(requestHeading, `Message requests (${asked.length})`);
-    empty.hidden = convs.length > 0;
+    empty.hidden = convs.length > 0 || !!store.next;
+    const failed = store.moreError;
+    more.hidden = !store.loadingMore && !failed;
+    moreSpinner.hidden = !store.loadingMore;
+    moreRetry.hidden = !failed;
+    setText(
+      moreText,
+      store.loadingMore ? 'Loading more conversations…' : failed ? `Could not load more conversations: ${failed.message}` : '',
+    );
+    // A list too short to scroll, or scrolled to its end already: the
+    // next page now (once laid out).
+    cancelAnimationFrame(moreFrame);
+    moreFrame = requestAnimationFrame(maybeMore);
     renderOffer();
   }
 
@@ -214,6 +254,7 @@ export function sidebarView({ store, actions }) {
       render();
     },
     destroy() {
+      cancelAnimationFrame(moreFrame);
       for (const f of off) f();
     },
   };
