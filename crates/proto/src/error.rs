@@ -48,6 +48,9 @@ pub enum ErrorCode {
     /// One of you has blocked the other: no direct messages, no adding to
     /// groups, until the block is lifted.
     Blocked,
+    /// The user is banned from this group: they cannot be added again
+    /// until unbanned.
+    Banned,
     /// No such user, conversation or session (or not one you may see).
     NotFound,
     /// The endpoint exists but not with this HTTP method.
@@ -83,7 +86,7 @@ impl ErrorCode {
             | InvalidUsername | WeakPassword | HelloRequired => 400,
             Unauthorized | TokenExpired | TokenInvalid | SessionRevoked | RefreshReused
             | InvalidCredentials => 401,
-            Forbidden | NotMember | Blocked => 403,
+            Forbidden | NotMember | Blocked | Banned => 403,
             NotFound => 404,
             MethodNotAllowed => 405,
             UsernameTaken | IdempotencyConflict => 409,
@@ -119,6 +122,7 @@ impl ErrorCode {
             Forbidden => "forbidden",
             NotMember => "not_member",
             Blocked => "blocked",
+            Banned => "banned",
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             IdempotencyConflict => "idempotency_conflict",
@@ -173,6 +177,7 @@ mod tests {
             ErrorCode::BadRequest,
             ErrorCode::NotMember,
             ErrorCode::Blocked,
+            ErrorCode::Banned,
             ErrorCode::IdempotencyConflict,
             ErrorCode::ResyncRequired,
             ErrorCode::Internal,

@@ -84,6 +84,38 @@ pub enum EventBody {
         /// Who left.
         user: UserId,
     },
+    /// `sender` removed `user` from the group; like `member_left`, it is
+    /// the last event the removed member's log carries.
+    MemberRemoved {
+        /// Who was removed.
+        user: UserId,
+    },
+    /// `sender` banned `user`: removed if they were a member (then it is the
+    /// last event their log carries), and kept out until unbanned.
+    MemberBanned {
+        /// Who was banned.
+        user: UserId,
+    },
+    /// `sender` lifted the ban of `user` (who is not a member).
+    MemberUnbanned {
+        /// Whose ban was lifted.
+        user: UserId,
+    },
+    /// `sender` gave `user` a new role.
+    RoleChanged {
+        /// Whose role changed.
+        user: UserId,
+        /// The new role: admin, moderator or member.
+        role: crate::Role,
+    },
+    /// The owner (`sender`, also `from`) handed ownership to `to`; `from`
+    /// is an admin from this event on.
+    OwnershipTransferred {
+        /// The owner until now.
+        from: UserId,
+        /// The new owner.
+        to: UserId,
+    },
 }
 
 impl Event {

@@ -131,6 +131,9 @@ pub struct ConversationInfo {
     /// invitation), until you accept it.
     #[serde(default)]
     pub request: bool,
+    /// My role in it (`member` in direct conversations).
+    #[serde(default = "crate::Role::member")]
+    pub role: crate::Role,
 }
 
 /// `GET /v1/conversations`.
@@ -181,7 +184,68 @@ pub struct BlockList {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MemberList {
     /// Members in the order they joined.
-    pub members: Vec<UserInfo>,
+    pub members: Vec<MemberInfo>,
+    /// Where the next page starts (`after=`), when there may be more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// A member as the member list shows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberInfo {
+    /// The user.
+    pub id: UserId,
+    /// Their username.
+    pub username: String,
+    /// Their role in this conversation.
+    pub role: crate::Role,
+    /// The seq of the event that made them a member.
+    pub joined_seq: Seq,
+}
+
+/// The query of `GET /v1/conversations/{id}/members`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct MemberQuery {
+    /// Page size: 1 to 1000; 1000 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// A `next` from an earlier page: the members after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// `PUT /v1/conversations/{id}/members/{user}/role`.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetRole {
+    /// The new role: `admin`, `moderator` or `member`.
+    pub role: crate::Role,
+}
+
+/// `POST /v1/conversations/{id}/owner`.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferOwnership {
+    /// The member who becomes the owner.
+    pub user: UserId,
+}
+
+/// A user banned from a group (`GET /v1/conversations/{id}/bans`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BanInfo {
+    /// The banned user.
+    pub user: UserInfo,
+    /// Who banned them.
+    pub by: UserId,
+    /// When, ms since the epoch.
+    pub banned_at: i64,
+}
+
+/// `GET /v1/conversations/{id}/bans`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BanList {
+    /// Most recent first.
+    pub bans: Vec<BanInfo>,
 }
 
 /// `POST /v1/conversations/{id}/members`.

@@ -8,11 +8,12 @@
 use crate::error::{Error, chain};
 use crate::live::{ConnectOptions, Live};
 use natter_proto::{
-    AddMembers, AuthSession, BlockInfo, BlockList, ClientId, ConversationId, ConversationInfo,
-    ConversationList, ConversationQuery, CreateConversation, Credentials, Cursor, DeviceId, Event,
-    Health, HistoryPage, HistoryQuery, MarkReceipt, Me, MemberList, MemberReceipt, Presence,
-    PresenceList, Privacy, ReceiptKind, ReceiptSummary, RefreshRequest, SendMessage, Sent, Seq,
-    ServerLimits, SessionInfo, SessionList, SetTyping, SyncPage, UserId, UserInfo,
+    AddMembers, AuthSession, BanInfo, BanList, BlockInfo, BlockList, ClientId, ConversationId,
+    ConversationInfo, ConversationList, ConversationQuery, CreateConversation, Credentials, Cursor,
+    DeviceId, Event, Health, HistoryPage, HistoryQuery, MarkReceipt, Me, MemberInfo, MemberList,
+    MemberQuery, MemberReceipt, Presence, PresenceList, Privacy, ReceiptKind, ReceiptSummary,
+    RefreshRequest, Role, SendMessage, Sent, Seq, ServerLimits, SessionInfo, SessionList, SetRole,
+    SetTyping, SyncPage, TransferOwnership, UserId, UserInfo,
 };
 use reqwest::{Method, Url, header};
 use serde::Serialize;
@@ -358,12 +359,101 @@ impl Client {
         self.get(&format!("/v1/conversations/{id}"), &[]).await
     }
 
-    /// `GET /v1/conversations/{id}/members`: members in join order.
-    pub async fn members(&self, id: ConversationId) -> Result<Vec<UserInfo>, Error> {
-        let list: MemberList = self
-            .get(&format!("/v1/conversations/{id}/members"), &[])
+    /// `GET /v1/conversations/{id}/members`, every page: members in join
+    /// order, with their roles.
+    pub async fn members(&self, id: ConversationId) -> Result<Vec<MemberInfo>, Error> {
+        let mut query = MemberQuery::default();
+        let mut all = Vec::new();
+        loop {
+            let mut page = self.member_page(id, &query).await?;
+            all.append(&mut page.members);
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// `GET /v1/conversations/{id}/members?limit=&after=`: one page of the
+    /// members; its `next` asks for the page after it.
+    pub async fn member_page(
+        &self,
+        id: ConversationId,
+        query: &MemberQuery,
+    ) -> Result<MemberList, Error> {
+        let mut q = Vec::new();
+        if let Some(limit) = query.limit {
+            q.push(("limit", limit.to_string()));
+        }
+        if let Some(after) = &query.after {
+            q.push(("after", after.clone()));
+        }
+        self.get(&format!("/v1/conversations/{id}/members"), &q)
+            .await
+    }
+
+    /// `DELETE /v1/conversations/{id}/members/{user}`: removes a member;
+    /// answers the `member_removed` event.
+    pub async fn remove_member(&self, id: ConversationId, user: UserId) -> Result<Event, Error> {
+        let url = self.url(&format!("/v1/conversations/{id}/members/{user}"), &[])?;
+        self.call::<(), _>(Method::DELETE, url, None, Auth::Bearer)
+            .await
+    }
+
+    /// `PUT /v1/conversations/{id}/members/{user}/role`: gives a member a
+    /// role; answers the `role_changed` event.
+    pub async fn set_role(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        role: Role,
+    ) -> Result<Event, Error> {
+        let url = self.url(&format!("/v1/conversations/{id}/members/{user}/role"), &[])?;
+        self.call(Method::PUT, url, Some(&SetRole { role }), Auth::Bearer)
+            .await
+    }
+
+    /// `POST /v1/conversations/{id}/owner`: hands the group to another
+    /// member; answers the `ownership_transferred` event.
+    pub async fn transfer_ownership(
+        &self,
+        id: ConversationId,
+        user: UserId,
+    ) -> Result<Event, Error> {
+        let url = self.url(&format!("/v1/conversations/{id}/owner"), &[])?;
+        self.call(
+            Method::POST,
+            url,
+            Some(&TransferOwnership { user }),
+            Auth::Bearer,
+        )
+        .await
+    }
+
+    /// `PUT /v1/conversations/{id}/bans/{user}`: bans a user (removing them
+    /// if a member); answers the ban.
+    pub async fn ban(&self, id: ConversationId, user: UserId) -> Result<BanInfo, Error> {
+        let url = self.url(&format!("/v1/conversations/{id}/bans/{user}"), &[])?;
+        self.call::<(), _>(Method::PUT, url, None, Auth::Bearer)
+            .await
+    }
+
+    /// `DELETE /v1/conversations/{id}/bans/{user}`: lifts a ban (none is
+    /// not an error).
+    pub async fn unban(&self, id: ConversationId, user: UserId) -> Result<(), Error> {
+        self.call_empty(
+            Method::DELETE,
+            &format!("/v1/conversations/{id}/bans/{user}"),
+        )
+        .await
+    }
+
+    /// `GET /v1/conversations/{id}/bans`: who is banned, most recent first.
+    pub async fn bans(&self, id: ConversationId) -> Result<Vec<BanInfo>, Error> {
+        let list: BanList = self
+            .get(&format!("/v1/conversations/{id}/bans"), &[])
             .await?;
-        Ok(list.members)
+        Ok(list.bans)
     }
 
     /// `POST /v1/conversations/{id}/members`: adds users to a group.

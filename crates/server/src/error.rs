@@ -58,6 +58,9 @@ pub enum DomainError {
     /// One of the two users has blocked the other.
     #[error("one of you has blocked the other")]
     Blocked,
+    /// A user to add is banned from the group.
+    #[error("a user you named is banned from this group")]
+    Banned,
     /// The thing named does not exist (or the caller may not see it).
     #[error("{0}")]
     NotFound(&'static str),
@@ -114,6 +117,7 @@ impl From<StoreError> for DomainError {
             StoreError::Conflict(what) => DomainError::Invalid(format!("{what} already exists")),
             StoreError::NotMember => DomainError::NotMember,
             StoreError::Blocked => DomainError::Blocked,
+            StoreError::Banned => DomainError::Banned,
             StoreError::IdempotencyConflict => DomainError::IdempotencyConflict,
             StoreError::CursorGone { head } => DomainError::ResyncRequired { head },
             StoreError::Invalid(what) => DomainError::Invalid(what.to_owned()),

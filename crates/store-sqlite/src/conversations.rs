@@ -5,12 +5,14 @@ use crate::blocks::{contacts, refuse_blocked};
 use crate::cache::Members;
 use crate::commit::{Change, commit_event, last_seq_of, members_of};
 use crate::db_err;
+use crate::membership::{into_member, member_row};
+use crate::rows::parse_role;
 use crate::rows::{
     CONV_COL_COUNT, CONV_COLS, CONV_COLS_C, ConvRow, EVENT_COL_COUNT, EVENT_COLS_E, EventRow,
     USER_COL_COUNT, USER_COLS_P, UserRow, conv_id, user_id,
 };
 use crate::writer::Ctx;
-use natter_proto::{ConversationId, ConversationKind, Event, EventBody, UserId};
+use natter_proto::{ConversationId, ConversationKind, Event, EventBody, Role, UserId};
 use natter_store::{
     Committed, ConversationRecord, ConversationSummary, Created, ListQuery, MemberRecord,
     Membership, NewConversation, NewMembers, Result, StoreError, Watermarks, admits_group_add,
@@ -20,8 +22,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashSet;
 use std::sync::Arc;
 
-/// The order members are listed in: the order they joined.
-const JOIN_ORDER: &str = "m.joined_seq, m.joined_at";
+/// The order members are listed in: the order they joined (those who
+/// joined with one event by id, which is their order of registration).
+const JOIN_ORDER: &str = "m.joined_seq, m.user_id";
 
 /// Creates a conversation and its `created` event, or finds the direct
 /// conversation the pair already has.
@@ -80,7 +83,12 @@ pub(crate) fn create_conversation(ctx: &mut Ctx<'_>, conv: &NewConversation) -> 
         if !accepted && conv.kind == ConversationKind::Group {
             invited.insert(*m);
         }
-        insert_member(ctx.conn, &conv.id, m, 1, conv.now, accepted)?;
+        let role = if conv.kind == ConversationKind::Group && *m == conv.creator {
+            Role::Owner
+        } else {
+            Role::Member
+        };
+        insert_member(ctx.conn, &conv.id, m, 1, conv.now, accepted, role)?;
     }
     let members = Members::new(
         conv.members.clone(),
@@ -125,6 +133,11 @@ pub(crate) fn add_members(ctx: &mut Ctx<'_>, add: &NewMembers) -> Result<Option<
         }
         fresh.push(*u);
     }
+    for u in &fresh {
+        if crate::membership::is_banned(ctx.conn, &add.conv, u)? {
+            return Err(StoreError::Banned);
+        }
+    }
     if fresh.is_empty() {
         return Ok(None);
     }
@@ -142,7 +155,7 @@ pub(crate) fn add_members(ctx: &mut Ctx<'_>, add: &NewMembers) -> Result<Option<
         if !accepted {
             invited.push(*u);
         }
-        insert_member(ctx.conn, &add.conv, u, seq, add.now, accepted)?;
+        insert_member(ctx.conn, &add.conv, u, seq, add.now, accepted, Role::Member)?;
     }
     let all = members.with(&fresh, &invited);
     let recipients = all.order().clone();
@@ -175,62 +188,7 @@ fn admits(c: &Connection, user: &UserId, by: &UserId) -> Result<bool> {
     Ok(admits_group_add(setting, contact))
 }
 
-/// `user` leaves `conv` with a `member_left` event that still reaches
-/// them; their membership moves to `former_members`, which keeps the part
-/// of the conversation their log carries.
-pub(crate) fn leave(
-    ctx: &mut Ctx<'_>,
-    conv: &ConversationId,
-    user: &UserId,
-    now: i64,
-) -> Result<Committed> {
-    let members = members_of(ctx, conv)?;
-    if !members.contains(user) {
-        return Err(StoreError::NotMember);
-    }
-    let last = last_seq_of(ctx, conv)?.ok_or(StoreError::NotMember)?;
-    let seq = last + 1;
-    let moved = ctx
-        .conn
-        .prepare_cached(
-            "INSERT INTO former_members (user_id, conv_id, joined_seq, left_seq)
-             SELECT user_id, conv_id, joined_seq, ?3 FROM members
-              WHERE conv_id = ?1 AND user_id = ?2
-             ON CONFLICT (user_id, conv_id, joined_seq) DO UPDATE SET left_seq = excluded.left_seq",
-        )
-        .and_then(|mut s| s.execute(params![conv.as_bytes(), user.as_bytes(), seq as i64]))
-        .map_err(db_err)?;
-    if moved != 1 {
-        return Err(StoreError::Internal("cached member has no row".into()));
-    }
-    ctx.conn
-        .prepare_cached("DELETE FROM members WHERE conv_id = ?1 AND user_id = ?2")
-        .and_then(|mut s| s.execute(params![conv.as_bytes(), user.as_bytes()]))
-        .map_err(db_err)?;
-    ctx.conn
-        .prepare_cached("UPDATE conversations SET member_count = member_count - 1 WHERE id = ?1")
-        .and_then(|mut s| s.execute([conv.as_bytes()]))
-        .map_err(db_err)?;
-    // The leaver is among the recipients of their own departure.
-    let recipients = members.order().clone();
-    ctx.cache
-        .members
-        .insert(*conv, Arc::new(members.without(user)));
-    let event = Event {
-        conv: *conv,
-        seq,
-        ts: now,
-        sender: *user,
-        body: EventBody::MemberLeft { user: *user },
-    };
-    let change = Change {
-        joined: Vec::new(),
-        left: vec![*user],
-    };
-    commit_event(ctx, event, recipients, change)
-}
-
-fn user_exists(conn: &Connection, user: &UserId) -> Result<bool> {
+pub(crate) fn user_exists(conn: &Connection, user: &UserId) -> Result<bool> {
     conn.prepare_cached("SELECT 1 FROM users WHERE id = ?1")
         .and_then(|mut s| s.exists([user.as_bytes()]))
         .map_err(db_err)
@@ -252,9 +210,11 @@ fn insert_member(
     seq: u64,
     now: i64,
     accepted: bool,
+    role: Role,
 ) -> Result<()> {
     c.prepare_cached(
-        "INSERT INTO members (conv_id, user_id, joined_seq, joined_at, accepted) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO members (conv_id, user_id, joined_seq, joined_at, accepted, role)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -262,7 +222,8 @@ fn insert_member(
             user.as_bytes(),
             seq as i64,
             now,
-            accepted
+            accepted,
+            role.as_str()
         ])
     })
     .map_err(db_err)?;
@@ -289,46 +250,37 @@ pub(crate) fn membership(
     conv: &ConversationId,
     user: &UserId,
 ) -> Result<Option<Membership>> {
-    let seq: Option<i64> = c
-        .prepare_cached("SELECT joined_seq FROM members WHERE conv_id = ?1 AND user_id = ?2")
+    let row: Option<(i64, String)> = c
+        .prepare_cached("SELECT joined_seq, role FROM members WHERE conv_id = ?1 AND user_id = ?2")
         .and_then(|mut s| {
-            s.query_row([conv.as_bytes(), user.as_bytes()], |r| r.get(0))
-                .optional()
+            s.query_row([conv.as_bytes(), user.as_bytes()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
         })
         .map_err(db_err)?;
-    Ok(seq.map(|s| Membership {
-        joined_seq: s as u64,
-    }))
+    row.map(|(s, role)| {
+        Ok(Membership {
+            joined_seq: s as u64,
+            role: parse_role(&role)?,
+        })
+    })
+    .transpose()
 }
 
 /// All members with their usernames and when they joined, in join order.
 pub(crate) fn member_list(c: &Connection, conv: &ConversationId) -> Result<Vec<MemberRecord>> {
     let mut stmt = c
         .prepare_cached(&format!(
-            "SELECT m.user_id, u.username, m.joined_seq, m.joined_at
+            "SELECT m.user_id, u.username, m.joined_seq, m.joined_at, m.role
              FROM members m JOIN users u ON u.id = m.user_id
              WHERE m.conv_id = ?1 ORDER BY {JOIN_ORDER}"
         ))
         .map_err(db_err)?;
-    stmt.query_map([conv.as_bytes()], |r| {
-        Ok((
-            r.get::<_, Vec<u8>>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, i64>(2)?,
-            r.get::<_, i64>(3)?,
-        ))
-    })
-    .map_err(db_err)?
-    .map(|r| {
-        let (id, username, joined_seq, joined_at) = r.map_err(db_err)?;
-        Ok(MemberRecord {
-            id: user_id(&id)?,
-            username,
-            joined_seq: joined_seq as u64,
-            joined_at,
-        })
-    })
-    .collect()
+    stmt.query_map([conv.as_bytes()], member_row)
+        .map_err(db_err)?
+        .map(|r| r.map_err(db_err).and_then(into_member))
+        .collect()
 }
 
 /// All members' ids, in join order.
@@ -430,7 +382,7 @@ fn summaries(c: &Connection, user: &UserId, which: Which<'_>) -> Result<Vec<Conv
         .prepare_cached(&format!(
             "SELECT {CONV_COLS_C}, {EVENT_COLS_E}, {USER_COLS_P},
                     m.delivered_seq, m.read_seq, pm.delivered_seq, pm.read_seq,
-                    {UNREAD} AS unread, m.accepted = 0, c.last_ts
+                    {UNREAD} AS unread, m.accepted = 0, c.last_ts, m.role
              FROM members m
              JOIN conversations c ON c.id = m.conv_id
              LEFT JOIN events e ON e.conv_id = c.id AND e.seq = c.last_msg_seq
@@ -487,11 +439,12 @@ fn summaries(c: &Connection, user: &UserId, which: Which<'_>) -> Result<Vec<Conv
             r.get::<_, i64>(at + 4)? as u64,
             r.get::<_, bool>(at + 5)?,
             r.get::<_, i64>(at + 6)?,
+            r.get::<_, String>(at + 7)?,
         ))
     })
     .map_err(db_err)?
     .map(|r| {
-        let (conv, ev, peer, mine, peer_watermarks, unread, request, activity) =
+        let (conv, ev, peer, mine, peer_watermarks, unread, request, activity, role) =
             r.map_err(db_err)?;
         Ok(ConversationSummary {
             conv: conv.into_record()?,
@@ -502,6 +455,7 @@ fn summaries(c: &Connection, user: &UserId, which: Which<'_>) -> Result<Vec<Conv
             unread,
             request,
             activity,
+            role: parse_role(&role)?,
         })
     })
     .collect()

@@ -14,6 +14,8 @@
 //!   a conversation, its members and a user's list;
 //! - `messages`: appending messages, history;
 //! - `blocks`: blocks between users, message requests;
+//! - `membership`: leaving, removal and bans, roles and ownership, member
+//!   pages;
 //! - `receipts`: delivered and read watermarks;
 //! - `log`: a user's log pages, the connection view, presence peers;
 //! - `commit`: what the writes that put items in the log share (positions,
@@ -34,6 +36,7 @@ mod checkpoint;
 mod commit;
 mod conversations;
 mod log;
+mod membership;
 mod messages;
 mod migrate;
 mod pool;
@@ -295,8 +298,54 @@ impl Store for SqliteStore {
     }
 
     async fn leave(&self, conv: ConversationId, user: UserId, now: i64) -> Result<Committed> {
-        self.write(move |ctx| conversations::leave(ctx, &conv, &user, now))
+        self.write(move |ctx| membership::leave(ctx, &conv, &user, now))
             .await
+    }
+
+    async fn member_page(
+        &self,
+        conv: ConversationId,
+        after: Option<MemberPosition>,
+        limit: u32,
+    ) -> Result<Vec<MemberRecord>> {
+        self.read(move |c| membership::member_page(c, &conv, after, limit))
+            .await
+    }
+
+    async fn set_role(&self, change: RoleChange) -> Result<Committed> {
+        self.write(move |ctx| membership::set_role(ctx, &change))
+            .await
+    }
+
+    async fn transfer_ownership(
+        &self,
+        conv: ConversationId,
+        from: UserId,
+        to: UserId,
+        now: i64,
+    ) -> Result<Committed> {
+        self.write(move |ctx| membership::transfer_ownership(ctx, &conv, &from, &to, now))
+            .await
+    }
+
+    async fn remove(&self, removal: Removal) -> Result<Option<Committed>> {
+        self.write(move |ctx| membership::remove(ctx, &removal))
+            .await
+    }
+
+    async fn unban(
+        &self,
+        conv: ConversationId,
+        by: UserId,
+        user: UserId,
+        now: i64,
+    ) -> Result<Option<Committed>> {
+        self.write(move |ctx| membership::unban(ctx, &conv, &by, &user, now))
+            .await
+    }
+
+    async fn bans(&self, conv: ConversationId) -> Result<Vec<BanRecord>> {
+        self.read(move |c| membership::bans(c, &conv)).await
     }
 
     async fn conversation_of(

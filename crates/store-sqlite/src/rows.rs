@@ -165,6 +165,11 @@ impl ConvRow {
     }
 }
 
+pub(crate) fn parse_role(s: &str) -> Result<natter_proto::Role> {
+    natter_proto::Role::parse(s)
+        .ok_or_else(|| StoreError::Internal(format!("unknown role {s:?} in the database")))
+}
+
 pub(crate) fn parse_visibility(s: &str) -> Result<Visibility> {
     Visibility::parse(s).ok_or_else(|| StoreError::Internal(format!("unknown visibility {s:?}")))
 }
@@ -245,6 +250,11 @@ impl EventRow {
                     EventBody::Created { .. } => "created",
                     EventBody::MembersAdded { .. } => "members_added",
                     EventBody::MemberLeft { .. } => "member_left",
+                    EventBody::MemberRemoved { .. } => "member_removed",
+                    EventBody::MemberBanned { .. } => "member_banned",
+                    EventBody::MemberUnbanned { .. } => "member_unbanned",
+                    EventBody::RoleChanged { .. } => "role_changed",
+                    EventBody::OwnershipTransferred { .. } => "ownership_transferred",
                     _ => "other",
                 }
                 .into();

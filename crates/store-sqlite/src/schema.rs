@@ -180,4 +180,22 @@ CREATE TABLE former_members (
     PRIMARY KEY (user_id, conv_id, joined_seq)
 ) WITHOUT ROWID;
 "#,
+    // 7: roles and bans.
+    r#"
+-- a member's role: owner (one per group), admin, moderator or member
+ALTER TABLE members ADD COLUMN role TEXT NOT NULL DEFAULT 'member';
+UPDATE members SET role = 'owner'
+ WHERE EXISTS (SELECT 1 FROM conversations c
+                WHERE c.id = members.conv_id AND c.kind = 'group'
+                  AND c.creator = members.user_id);
+
+-- users kept out of a group until unbanned
+CREATE TABLE bans (
+    conv_id    BLOB NOT NULL,
+    user_id    BLOB NOT NULL,
+    by_id      BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (conv_id, user_id)
+) WITHOUT ROWID;
+"#,
 ];

@@ -11,7 +11,7 @@
 
 use crate::*;
 use natter_proto::{
-    ClientId, ConversationKind, EventBody, LogItem, MessageId, Privacy, Receipt, ReceiptKind,
+    ClientId, ConversationKind, EventBody, LogItem, MessageId, Privacy, Receipt, ReceiptKind, Role,
     Visibility,
 };
 use std::collections::HashSet;
@@ -54,6 +54,9 @@ macro_rules! conformance_suite {
             the_conversation_list_pages_by_activity_and_filters_requests,
             a_member_who_leaves_gets_their_departure_and_nothing_after,
             group_adds_decide_who_joins_at_once_and_who_is_invited,
+            roles_are_stored_changed_and_transferred_with_events,
+            removal_and_bans_end_membership_and_keep_banned_users_out,
+            member_pages_follow_join_order_with_roles,
         );
     };
     (@tests $open:path; $($name:ident),* $(,)?) => {
@@ -2115,4 +2118,234 @@ pub async fn group_adds_decide_who_joins_at_once_and_who_is_invited(store: Arc<d
         .unwrap()
         .expect("fred is new");
     assert_eq!(req(fred).await, Some(true));
+}
+
+async fn role_of(store: &Arc<dyn Store>, conv: ConversationId, user: UserId) -> Option<Role> {
+    store.membership(conv, user).await.unwrap().map(|m| m.role)
+}
+
+/// A group's creator is its owner and everyone else a member; a role
+/// change and an ownership transfer are events every member gets, and the
+/// list shows each member their own role.
+pub async fn roles_are_stored_changed_and_transferred_with_events(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let carol = user(&store, "carol").await;
+    let g = group(&store, alice, &[bob, carol]).await;
+    assert_eq!(role_of(&store, g, alice).await, Some(Role::Owner));
+    assert_eq!(role_of(&store, g, bob).await, Some(Role::Member));
+    let d = direct(&store, alice, bob).await;
+    assert_eq!(
+        role_of(&store, d, alice).await,
+        Some(Role::Member),
+        "no owner in a direct conversation"
+    );
+
+    let changed = store
+        .set_role(RoleChange {
+            conv: g,
+            by: alice,
+            user: bob,
+            role: Role::Moderator,
+            now: now(),
+        })
+        .await
+        .unwrap();
+    let ev = changed.event().unwrap();
+    assert_eq!((ev.seq, ev.sender), (2, alice));
+    assert!(
+        matches!(ev.body, EventBody::RoleChanged { user, role: Role::Moderator } if user == bob)
+    );
+    assert_eq!(changed.recipients.len(), 3);
+    assert_eq!(role_of(&store, g, bob).await, Some(Role::Moderator));
+    let bobs = store.conversation_of(bob, g).await.unwrap().unwrap();
+    assert_eq!(bobs.role, Role::Moderator);
+    assert!(matches!(
+        store
+            .set_role(RoleChange {
+                conv: g,
+                by: alice,
+                user: user(&store, "stranger").await,
+                role: Role::Admin,
+                now: now(),
+            })
+            .await,
+        Err(StoreError::NotMember)
+    ));
+
+    let moved = store
+        .transfer_ownership(g, alice, carol, now())
+        .await
+        .unwrap();
+    assert!(matches!(
+        moved.event().unwrap().body,
+        EventBody::OwnershipTransferred { from, to } if from == alice && to == carol
+    ));
+    assert_eq!(role_of(&store, g, carol).await, Some(Role::Owner));
+    assert_eq!(role_of(&store, g, alice).await, Some(Role::Admin));
+    let owners = store
+        .member_list(g)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|m| m.role == Role::Owner)
+        .count();
+    assert_eq!(owners, 1, "one owner at a time");
+    // Every device learns it through the log.
+    let kinds: Vec<_> = store
+        .log_after(bob, Cursor::START, 100)
+        .await
+        .unwrap()
+        .entries
+        .iter()
+        .filter_map(|(_, i)| i.event())
+        .filter(|e| e.conv == g)
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(kinds, [1, 2, 3]);
+}
+
+/// Removal ends a membership like leaving does (the removed member's log
+/// ends with the event); a ban removes a member or keeps a non-member out,
+/// and adding a banned user fails until the ban is lifted.
+pub async fn removal_and_bans_end_membership_and_keep_banned_users_out(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let carol = user(&store, "carol").await;
+    let dave = user(&store, "dave").await;
+    let g = group(&store, alice, &[bob, carol]).await;
+    let removal = |user, ban| Removal {
+        conv: g,
+        by: alice,
+        user,
+        ban,
+        now: now(),
+    };
+    let removed = store.remove(removal(bob, false)).await.unwrap().unwrap();
+    assert!(
+        matches!(removed.event().unwrap().body, EventBody::MemberRemoved { user } if user == bob)
+    );
+    assert_eq!(removed.left, vec![bob]);
+    assert!(removed.recipients.contains(&bob));
+    send(&store, g, alice, "after bob").await;
+    let bobs: Vec<u64> = store
+        .log_after(bob, Cursor::START, 100)
+        .await
+        .unwrap()
+        .entries
+        .iter()
+        .filter_map(|(_, i)| i.event())
+        .filter(|e| e.conv == g)
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(bobs, [1, 2], "created, member_removed");
+    assert!(matches!(
+        store.remove(removal(bob, false)).await,
+        Err(StoreError::NotMember)
+    ));
+    // Removed, not banned: may be added again.
+    let add = |users: Vec<UserId>| NewMembers {
+        conv: g,
+        by: alice,
+        users,
+        now: now(),
+    };
+    store.add_members(add(vec![bob])).await.unwrap().unwrap();
+
+    // A member banned: removed with member_banned.
+    let banned = store.remove(removal(carol, true)).await.unwrap().unwrap();
+    assert!(
+        matches!(banned.event().unwrap().body, EventBody::MemberBanned { user } if user == carol)
+    );
+    assert_eq!(banned.left, vec![carol]);
+    assert!(store.membership(g, carol).await.unwrap().is_none());
+    assert!(
+        store.remove(removal(carol, true)).await.unwrap().is_none(),
+        "banned already"
+    );
+    // A non-member banned: an event, nobody leaves.
+    let kept_out = store.remove(removal(dave, true)).await.unwrap().unwrap();
+    assert!(kept_out.left.is_empty());
+    assert!(!kept_out.recipients.contains(&dave));
+    let list: Vec<UserId> = store
+        .bans(g)
+        .await
+        .unwrap()
+        .iter()
+        .map(|b| b.user)
+        .collect();
+    assert_eq!(list.len(), 2);
+    assert!(list.contains(&carol) && list.contains(&dave));
+    assert!(matches!(
+        store.add_members(add(vec![dave])).await,
+        Err(StoreError::Banned)
+    ));
+    assert!(matches!(
+        store.add_members(add(vec![bob, carol])).await,
+        Err(StoreError::Banned)
+    ));
+    assert!(
+        store.membership(g, bob).await.unwrap().is_some(),
+        "nobody was added"
+    );
+
+    let lifted = store.unban(g, alice, carol, now()).await.unwrap().unwrap();
+    assert!(
+        matches!(lifted.event().unwrap().body, EventBody::MemberUnbanned { user } if user == carol)
+    );
+    assert!(store.unban(g, alice, carol, now()).await.unwrap().is_none());
+    store.add_members(add(vec![carol])).await.unwrap().unwrap();
+    assert_eq!(store.bans(g).await.unwrap().len(), 1);
+    // Non-members cannot act.
+    assert!(matches!(
+        store
+            .remove(Removal {
+                conv: g,
+                by: dave,
+                user: alice,
+                ban: false,
+                now: now(),
+            })
+            .await,
+        Err(StoreError::NotMember)
+    ));
+}
+
+/// Member pages walk the members in join order with roles, each once.
+pub async fn member_pages_follow_join_order_with_roles(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let mut others = Vec::new();
+    for i in 0..6 {
+        others.push(user(&store, &format!("u{i}")).await);
+    }
+    let g = group(&store, alice, &others[..3]).await;
+    store
+        .add_members(NewMembers {
+            conv: g,
+            by: alice,
+            users: others[3..].to_vec(),
+            now: now(),
+        })
+        .await
+        .unwrap();
+    let whole = store.member_list(g).await.unwrap();
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.member_page(g, after, 2).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(MemberPosition {
+            joined_seq: last.joined_seq,
+            user: last.id,
+        });
+        paged.extend(page);
+    }
+    assert_eq!(paged, whole);
+    assert_eq!(paged.len(), 7);
+    assert_eq!((paged[0].id, paged[0].role), (alice, Role::Owner));
+    assert!(paged[1..].iter().all(|m| m.role == Role::Member));
+    assert_eq!(
+        paged.iter().map(|m| m.joined_seq).collect::<Vec<_>>(),
+        [1, 1, 1, 1, 2, 2, 2]
+    );
 }

@@ -18,6 +18,9 @@ pub enum StoreError {
     /// or adding someone to a group).
     #[error("blocked")]
     Blocked,
+    /// A user to add is banned from the group.
+    #[error("banned from the group")]
+    Banned,
     /// A client id was reused with different content.
     #[error("client id reused with different content")]
     IdempotencyConflict,

@@ -92,7 +92,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Adds members (those already in are skipped), each with an invitation
     /// when their `group_adds` setting does not admit `by` (see
-    /// [`admits_group_add`]). Returns `None` when nobody was new. [`StoreError::NotMember`] if `by` is not a member;
+    /// [`admits_group_add`]). Returns `None` when nobody was new.
+    /// [`StoreError::Banned`] if a new member is banned from the group. [`StoreError::NotMember`] if `by` is not a member;
     /// [`StoreError::NotFound`] if a new member does not exist; then
     /// [`StoreError::Blocked`] if `by` and a new member block one another.
     async fn add_members(&self, add: NewMembers) -> Result<Option<Committed>>;
@@ -130,6 +131,52 @@ pub trait Store: Send + Sync + 'static {
     /// The sum of [`ConversationSummary::unread`] over all the user's
     /// conversations (the badge).
     async fn unread_total(&self, user: UserId) -> Result<u64>;
+
+    /// A page of the members, in join order (`(joined_seq, user id)`),
+    /// after `after`, with usernames and roles.
+    async fn member_page(
+        &self,
+        conv: ConversationId,
+        after: Option<MemberPosition>,
+        limit: u32,
+    ) -> Result<Vec<MemberRecord>>;
+
+    /// Gives a member a role (admin, moderator or member) with one
+    /// `role_changed` event. [`StoreError::NotMember`] if `by` or `user` is
+    /// not a member.
+    async fn set_role(&self, change: RoleChange) -> Result<Committed>;
+
+    /// The owner `from` hands the group to the member `to` with one
+    /// `ownership_transferred` event; `from` becomes an admin.
+    /// [`StoreError::NotMember`] if either is not a member.
+    async fn transfer_ownership(
+        &self,
+        conv: ConversationId,
+        from: UserId,
+        to: UserId,
+        now: i64,
+    ) -> Result<Committed>;
+
+    /// Removes a member (`member_removed`), or bans a user
+    /// (`member_banned`: removed too if a member). A removed member's log
+    /// ends with that event, as after leaving. [`StoreError::NotMember`]
+    /// if `by` is not a member, or (without a ban) `user` is not one.
+    /// Banning someone already banned changes nothing and returns `None`.
+    async fn remove(&self, removal: Removal) -> Result<Option<Committed>>;
+
+    /// Lifts `user`'s ban from `conv` with one `member_unbanned` event;
+    /// `None` when there was no ban. [`StoreError::NotMember`] if `by` is
+    /// not a member.
+    async fn unban(
+        &self,
+        conv: ConversationId,
+        by: UserId,
+        user: UserId,
+        now: i64,
+    ) -> Result<Option<Committed>>;
+
+    /// The users banned from `conv`, most recent first.
+    async fn bans(&self, conv: ConversationId) -> Result<Vec<BanRecord>>;
 
     /// `user` leaves `conv`: one `member_left` event, which still reaches
     /// the leaver's log (and is the last of this conversation it carries),

@@ -3,7 +3,7 @@
 
 use natter_proto::{
     ClientId, ConversationId, ConversationKind, Cursor, DeviceId, Event, LogItem, MessageId,
-    Privacy, ReceiptKind, Seq, UserId, Visibility,
+    Privacy, ReceiptKind, Role, Seq, UserId, Visibility,
 };
 use std::sync::Arc;
 
@@ -168,6 +168,8 @@ pub struct Membership {
     /// The seq of the event that made them a member; history before it is
     /// not theirs to see.
     pub joined_seq: Seq,
+    /// Their role.
+    pub role: Role,
 }
 
 /// A member of a conversation, without any account data beyond the name.
@@ -181,6 +183,61 @@ pub struct MemberRecord {
     pub joined_seq: Seq,
     /// When they became a member, ms since the epoch.
     pub joined_at: i64,
+    /// Their role.
+    pub role: Role,
+}
+
+/// A place in a member list: the last member of the page before.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemberPosition {
+    /// Their `joined_seq`.
+    pub joined_seq: Seq,
+    /// Their id.
+    pub user: UserId,
+}
+
+/// A role to give (see [`crate::Store::set_role`]).
+#[derive(Clone, Copy, Debug)]
+pub struct RoleChange {
+    /// The group.
+    pub conv: ConversationId,
+    /// Who changes it (must be a member; permission is the caller's check).
+    pub by: UserId,
+    /// Whose role.
+    pub user: UserId,
+    /// The new role (not owner: ownership moves by transfer).
+    pub role: Role,
+    /// Now.
+    pub now: i64,
+}
+
+/// A member to remove, or a user to ban (see [`crate::Store::remove`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Removal {
+    /// The group.
+    pub conv: ConversationId,
+    /// Who removes (must be a member; permission is the caller's check).
+    pub by: UserId,
+    /// Who is removed.
+    pub user: UserId,
+    /// Also ban them: they cannot be added again until unbanned. A ban
+    /// needs no membership.
+    pub ban: bool,
+    /// Now.
+    pub now: i64,
+}
+
+/// A user banned from a group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BanRecord {
+    /// The banned user.
+    pub user: UserId,
+    /// Their username.
+    pub username: String,
+    /// Who banned them.
+    pub by: UserId,
+    /// When.
+    pub banned_at: i64,
 }
 
 /// A conversation in a user's list.
@@ -205,6 +262,8 @@ pub struct ConversationSummary {
     /// When it last saw activity (its newest event), ms since the epoch:
     /// what the list is ordered by.
     pub activity: i64,
+    /// My role in it.
+    pub role: Role,
 }
 
 /// Which page of a user's conversation list.

@@ -4,7 +4,7 @@ use super::output::{self, Names};
 use super::{Session, UsageError};
 use anyhow::Context;
 use natter_proto::{
-    ClientId, ConversationId, ConversationKind, EventBody, HistoryQuery, Seq, UserId,
+    ClientId, ConversationId, ConversationKind, EventBody, HistoryQuery, Role, Seq, UserId,
 };
 use std::io::Read;
 use std::process::ExitCode;
@@ -29,11 +29,64 @@ pub enum GroupCommand {
         usernames: Vec<String>,
     },
     /// Leave a group (or decline an invitation to one); prints the group id
-    /// and the seq of my `member_left` event. A group's creator cannot
-    /// leave while others remain.
+    /// and the seq of my `member_left` event. The owner cannot leave while
+    /// others remain (`group transfer` first).
     Leave {
         /// Conversation id or #group.
         conv: String,
+    },
+    /// Show a group: `name`, `kind`, `members`, `my_role` lines, then one
+    /// `member  username  role` line per member in join order.
+    Info {
+        /// Conversation id or #group.
+        conv: String,
+    },
+    /// Remove a member whose role is below mine; prints the seq of the
+    /// `member_removed` event.
+    Remove {
+        /// Conversation id or #group.
+        conv: String,
+        /// Their username.
+        username: String,
+    },
+    /// Ban a user from the group (removing them if a member): they cannot
+    /// be added again until unbanned. Prints username and banned-at time.
+    Ban {
+        /// Conversation id or #group.
+        conv: String,
+        /// Their username.
+        username: String,
+    },
+    /// Lift a ban (nothing happens if there is none).
+    Unban {
+        /// Conversation id or #group.
+        conv: String,
+        /// Their username.
+        username: String,
+    },
+    /// List who is banned: username, banned at (UTC), most recent first.
+    Bans {
+        /// Conversation id or #group.
+        conv: String,
+    },
+    /// Give a member a role (owner only): admin, moderator or member.
+    /// Prints the seq of the `role_changed` event.
+    Role {
+        /// Conversation id or #group.
+        conv: String,
+        /// Their username.
+        username: String,
+        /// The new role.
+        #[arg(value_parser = ["admin", "moderator", "member"])]
+        role: String,
+    },
+    /// Hand the group to another member (owner only); I become an admin.
+    /// Prints the seq of the `ownership_transferred` event.
+    Transfer {
+        /// Conversation id or #group.
+        conv: String,
+        /// The new owner's username.
+        username: String,
     },
 }
 
@@ -112,7 +165,7 @@ pub(crate) async fn dm(s: &Session, username: &str) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// `natter group create|add`.
+/// `natter group …`.
 pub(crate) async fn group(s: &Session, cmd: GroupCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         GroupCommand::Create { name, usernames } => {
@@ -130,6 +183,63 @@ pub(crate) async fn group(s: &Session, cmd: GroupCommand) -> anyhow::Result<Exit
             let conv = resolve_conv(s, &conv).await?;
             let left = s.client.leave(conv).await?;
             outln!("{}\t{}", left.conv, left.seq);
+        }
+        GroupCommand::Info { conv } => {
+            let conv = resolve_conv(s, &conv).await?;
+            let info = s.client.conversation(conv).await?;
+            outln!("name\t{}", info.name.as_deref().unwrap_or_default());
+            outln!("kind\t{}", info.kind.as_str());
+            outln!("members\t{}", info.member_count);
+            outln!("my_role\t{}", info.role.as_str());
+            for m in s.client.members(conv).await? {
+                outln!("member\t{}\t{}", m.username, m.role.as_str());
+            }
+        }
+        GroupCommand::Remove { conv, username } => {
+            let conv = resolve_conv(s, &conv).await?;
+            let user = user_id(s, &username).await?;
+            outln!("{}", s.client.remove_member(conv, user).await?.seq);
+        }
+        GroupCommand::Ban { conv, username } => {
+            let conv = resolve_conv(s, &conv).await?;
+            let user = user_id(s, &username).await?;
+            let ban = s.client.ban(conv, user).await?;
+            outln!(
+                "{}\t{}",
+                ban.user.username,
+                output::format_time(ban.banned_at)
+            );
+        }
+        GroupCommand::Unban { conv, username } => {
+            let conv = resolve_conv(s, &conv).await?;
+            let user = user_id(s, &username).await?;
+            s.client.unban(conv, user).await?;
+        }
+        GroupCommand::Bans { conv } => {
+            let conv = resolve_conv(s, &conv).await?;
+            for ban in s.client.bans(conv).await? {
+                outln!(
+                    "{}\t{}",
+                    ban.user.username,
+                    output::format_time(ban.banned_at)
+                );
+            }
+        }
+        GroupCommand::Role {
+            conv,
+            username,
+            role,
+        } => {
+            let conv = resolve_conv(s, &conv).await?;
+            let user = user_id(s, &username).await?;
+            // clap only lets the three names through.
+            let role = Role::parse(&role).unwrap_or(Role::Member);
+            outln!("{}", s.client.set_role(conv, user, role).await?.seq);
+        }
+        GroupCommand::Transfer { conv, username } => {
+            let conv = resolve_conv(s, &conv).await?;
+            let user = user_id(s, &username).await?;
+            outln!("{}", s.client.transfer_ownership(conv, user).await?.seq);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -84,6 +84,23 @@ pub(crate) async fn event_text(event: &Event, names: &mut Names, client: &Client
             format!("* {sender} added {}", added.join(", "))
         }
         EventBody::MemberLeft { .. } => format!("* {sender} left"),
+        EventBody::MemberRemoved { user } => {
+            format!("* {sender} removed {}", names.get(client, *user).await)
+        }
+        EventBody::MemberBanned { user } => {
+            format!("* {sender} banned {}", names.get(client, *user).await)
+        }
+        EventBody::MemberUnbanned { user } => {
+            format!("* {sender} unbanned {}", names.get(client, *user).await)
+        }
+        EventBody::RoleChanged { user, role } => format!(
+            "* {sender} made {} {}",
+            names.get(client, *user).await,
+            role.as_str()
+        ),
+        EventBody::OwnershipTransferred { to, .. } => {
+            format!("* {sender} made {} the owner", names.get(client, *to).await)
+        }
         _ => format!("* {sender}: (an event this client does not know)"),
     }
 }

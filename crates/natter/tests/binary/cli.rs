@@ -316,3 +316,77 @@ async fn group_invitations_are_accepted_or_declined_by_leaving_from_the_terminal
     let out = alice.run(&["group", "leave", &club[0]]).await;
     assert!(out.fails(1).starts_with("error: forbidden: "), "{out:#?}");
 }
+
+#[tokio::test]
+async fn a_group_is_run_from_the_terminal_roles_removal_bans_and_transfer() {
+    let server = TestServer::start().await;
+    let url = server.url();
+    let alice = Terminal::new();
+    let bob = Terminal::with_profile("bob");
+    let carol = Terminal::with_profile("carol");
+    alice.register(&url, "alice").await;
+    bob.register(&url, "bob").await;
+    carol.register(&url, "carol").await;
+    let g = alice
+        .run(&["group", "create", "club", "bob", "carol"])
+        .await
+        .row();
+    let g = g[0].as_str();
+
+    assert_eq!(
+        alice.run(&["group", "role", g, "bob", "admin"]).await.row(),
+        ["2"]
+    );
+    let info = bob.run(&["group", "info", "#club"]).await.rows();
+    assert_eq!(
+        info,
+        [
+            vec!["name", "club"],
+            vec!["kind", "group"],
+            vec!["members", "3"],
+            vec!["my_role", "admin"],
+            vec!["member", "alice", "owner"],
+            vec!["member", "bob", "admin"],
+            vec!["member", "carol", "member"],
+        ]
+    );
+    // Bob, an admin, removes Carol, then bans her; she cannot be added back.
+    assert_eq!(bob.run(&["group", "remove", g, "carol"]).await.row(), ["3"]);
+    let ban = bob.run(&["group", "ban", g, "carol"]).await.row();
+    assert_eq!(ban[0], "carol");
+    assert!(is_utc_time(&ban[1]), "{ban:?}");
+    assert_eq!(
+        alice.run(&["group", "bans", g]).await.rows(),
+        std::slice::from_ref(&ban)
+    );
+    let out = alice.run(&["group", "add", g, "carol"]).await;
+    assert!(out.fails(1).starts_with("error: banned: "), "{out:#?}");
+    // Carol cannot act on a group she is not in; bob cannot act on alice.
+    let out = carol.run(&["group", "info", g]).await;
+    assert!(out.fails(1).starts_with("error: not_member: "), "{out:#?}");
+    let out = bob.run(&["group", "remove", g, "alice"]).await;
+    assert!(out.fails(1).starts_with("error: forbidden: "), "{out:#?}");
+    assert_eq!(alice.run(&["group", "unban", g, "carol"]).await.ok(), "");
+    assert!(alice.run(&["group", "bans", g]).await.rows().is_empty());
+
+    // Alice hands the group to Bob and leaves; the history tells it all.
+    assert_eq!(
+        alice.run(&["group", "transfer", g, "bob"]).await.row(),
+        ["6"]
+    );
+    alice.run(&["group", "leave", g]).await.row();
+    let history = bob.run(&["history", g]).await.rows();
+    let texts: Vec<&str> = history.iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "* alice created #club",
+            "* alice made bob admin",
+            "* bob removed carol",
+            "* bob banned carol",
+            "* alice unbanned carol",
+            "* alice made bob the owner",
+            "* alice left",
+        ]
+    );
+}

@@ -50,6 +50,7 @@ fn summary_info(s: ConversationSummary, viewer_shares: bool) -> ConversationInfo
         unread: s.unread,
         peer_receipt,
         request: s.request,
+        role: s.role,
     }
 }
 
@@ -152,42 +153,6 @@ fn parse_list_position(s: &str) -> Option<ListPosition> {
     })
 }
 
-/// The caller leaves a group: a `member_left` event reaches every member
-/// and the caller's own devices, and from it on the caller is no member.
-/// A direct conversation cannot be left (block the other person instead),
-/// and a group's creator cannot leave while others remain (nobody else
-/// could add members).
-pub async fn leave(state: &AppState, claims: &Claims, conv: ConversationId) -> Result<Event> {
-    require_member(state, conv, claims.user).await?;
-    let record = state
-        .store
-        .conversation(conv)
-        .await?
-        .ok_or(DomainError::NotMember)?;
-    if record.kind == ConversationKind::Direct {
-        return Err(DomainError::Forbidden(
-            "a direct conversation cannot be left; block the user instead",
-        ));
-    }
-    if record.creator == claims.user && record.member_count > 1 {
-        return Err(DomainError::Forbidden(
-            "the group's creator cannot leave while others remain",
-        ));
-    }
-    let committed = state
-        .store
-        .leave(conv, claims.user, now_ms())
-        .await
-        .map_err(|e| match e {
-            StoreError::NotMember => DomainError::NotMember,
-            other => other.into(),
-        })?;
-    committed
-        .event()
-        .cloned()
-        .ok_or_else(|| DomainError::internal("leaving committed no event"))
-}
-
 /// Creates a group, or finds or creates a direct conversation. The bool is
 /// true when something new was created.
 pub async fn create_conversation(
@@ -250,24 +215,20 @@ pub async fn create_conversation(
     Ok((conversation(state, claims, id).await?, new))
 }
 
-/// Adds members to a group; only its creator may.
+/// Adds members to a group; the policy says who may.
 pub async fn add_members(
     state: &AppState,
     claims: &Claims,
     conv: ConversationId,
     users: Vec<UserId>,
 ) -> Result<ConversationInfo> {
-    require_member(state, conv, claims.user).await?;
+    let me = require_member(state, conv, claims.user).await?;
     let record = state
         .store
         .conversation(conv)
         .await?
         .ok_or(DomainError::NotFound("no such conversation"))?;
-    policy::check(
-        record.kind,
-        policy::role_of(&record, claims.user),
-        Action::AddMembers,
-    )?;
+    policy::check(record.kind, me.role, Action::AddMembers)?;
     if users.is_empty() {
         return Err(DomainError::Invalid("name 1 or more users to add".into()));
     }
@@ -326,25 +287,4 @@ fn too_many_members(state: &AppState) -> DomainError {
         "a group has at most {} members",
         state.config.limits.max_group_members
     ))
-}
-
-/// Members of a conversation, for a member.
-pub async fn members(
-    state: &AppState,
-    claims: &Claims,
-    conv: ConversationId,
-) -> Result<MemberList> {
-    require_member(state, conv, claims.user).await?;
-    Ok(MemberList {
-        members: state
-            .store
-            .member_list(conv)
-            .await?
-            .into_iter()
-            .map(|m| UserInfo {
-                id: m.id,
-                username: m.username,
-            })
-            .collect(),
-    })
 }

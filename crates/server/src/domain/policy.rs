@@ -2,13 +2,14 @@
 //! what in a conversation. Every permission check in the server goes
 //! through [`check`]; no handler compares user ids itself.
 //!
-//! Today a group has an owner (its creator) and members; the other roles
-//! exist so that the table has its final shape, and the groups work fills in
-//! how members get them.
+//! Roles are stored per member: a group has exactly one owner (its creator
+//! until ownership is transferred); the owner makes others admins,
+//! moderators or members. Beyond the table, a member acts on another
+//! (removes, bans, changes their role) only when their role outranks the
+//! other's (`Role::outranks`), which `domain::membership` checks.
 
 use crate::error::DomainError;
-use natter_proto::{ConversationKind, Role, UserId};
-use natter_store::ConversationRecord;
+use natter_proto::{ConversationKind, Role};
 
 /// Something a member may or may not do in a conversation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,19 +100,11 @@ fn denied(kind: ConversationKind, action: Action) -> &'static str {
             "direct conversations cannot get more members"
         }
         (ConversationKind::Direct, _) => "direct conversations have no such setting",
-        (_, Action::AddMembers) => "only the group's creator can add members",
+        (_, Action::AddMembers) => "your role may not add members",
+        (_, Action::RemoveMembers) => "your role may not remove or ban members",
+        (_, Action::ChangeRoles) => "only the group's owner can change roles",
         (_, Action::Post) => "your role may not post in this conversation",
         _ => "your role does not allow this",
-    }
-}
-
-/// The role of `user` in a conversation they are a member of. Until roles
-/// are stored, the creator owns a group and everyone else is a member.
-pub fn role_of(conv: &ConversationRecord, user: UserId) -> Role {
-    if conv.creator == user {
-        Role::Owner
-    } else {
-        Role::Member
     }
 }
 
@@ -159,7 +152,7 @@ mod tests {
             check(ConversationKind::Group, Role::Member, Action::AddMembers)
                 .unwrap_err()
                 .to_string(),
-            "only the group's creator can add members"
+            "your role may not add members"
         );
     }
 }

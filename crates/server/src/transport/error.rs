@@ -79,6 +79,7 @@ impl From<DomainError> for ApiError {
             DomainError::Forbidden(_) => ErrorCode::Forbidden,
             DomainError::NotMember => ErrorCode::NotMember,
             DomainError::Blocked => ErrorCode::Blocked,
+            DomainError::Banned => ErrorCode::Banned,
             DomainError::NotFound(_) => ErrorCode::NotFound,
             DomainError::IdempotencyConflict => ErrorCode::IdempotencyConflict,
             DomainError::ResyncRequired { .. } => ErrorCode::ResyncRequired,

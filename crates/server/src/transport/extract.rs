@@ -154,6 +154,30 @@ where
     }
 }
 
+/// Two ids in the path (a conversation and a user); a malformed one is
+/// `not_found`, like an unknown one.
+pub struct Ids<A, B>(pub A, pub B);
+
+impl<S, A, B> FromRequestParts<S> for Ids<A, B>
+where
+    A: std::str::FromStr + Send,
+    B: std::str::FromStr + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let not_found = || ApiError::new(ErrorCode::NotFound, "not found");
+        let Path((a, b)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| not_found())?;
+        Ok(Ids(
+            a.parse::<A>().map_err(|_| not_found())?,
+            b.parse::<B>().map_err(|_| not_found())?,
+        ))
+    }
+}
+
 /// The bearer token from the `Authorization` header. The scheme's name is
 /// case-insensitive (RFC 9110 §11.1): `Bearer`, `bearer` and `BEARER` all work.
 pub fn bearer(parts: &Parts) -> Option<&str> {

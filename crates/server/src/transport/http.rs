@@ -2,7 +2,7 @@
 //! translate between the wire and the domain layer.
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{Auth, Id, Json, Q};
+use super::extract::{Auth, Id, Ids, Json, Q};
 use super::{longpoll, sse, web, ws};
 use crate::domain;
 use crate::state::AppState;
@@ -42,6 +42,17 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/conversations/{id}/members",
             get(list_members).post(add_members),
+        )
+        .route(
+            "/v1/conversations/{id}/members/{user}",
+            delete(remove_member),
+        )
+        .route("/v1/conversations/{id}/members/{user}/role", put(set_role))
+        .route("/v1/conversations/{id}/owner", post(transfer_ownership))
+        .route("/v1/conversations/{id}/bans", get(list_bans))
+        .route(
+            "/v1/conversations/{id}/bans/{user}",
+            put(ban_user).delete(unban_user),
         )
         .route("/v1/conversations/{id}/messages", post(send_message))
         .route("/v1/conversations/{id}/events", get(history))
@@ -243,7 +254,73 @@ async fn leave_conversation(
     Auth(c): Auth,
     Id(id): Id<ConversationId>,
 ) -> ApiResult<Json<Event>> {
-    Ok(Json(domain::conversations::leave(&state, &c, id).await?))
+    Ok(Json(domain::membership::leave(&state, &c, id).await?))
+}
+
+/// `DELETE /v1/conversations/{id}/members/{user}`: removes a member;
+/// answers the `member_removed` event.
+async fn remove_member(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Ids(id, user): Ids<ConversationId, UserId>,
+) -> ApiResult<Json<Event>> {
+    Ok(Json(
+        domain::membership::remove(&state, &c, id, user).await?,
+    ))
+}
+
+/// `PUT /v1/conversations/{id}/members/{user}/role`: gives a member a role;
+/// answers the `role_changed` event.
+async fn set_role(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Ids(id, user): Ids<ConversationId, UserId>,
+    Json(req): Json<SetRole>,
+) -> ApiResult<Json<Event>> {
+    Ok(Json(
+        domain::membership::set_role(&state, &c, id, user, req.role).await?,
+    ))
+}
+
+/// `POST /v1/conversations/{id}/owner`: hands the group to another member;
+/// answers the `ownership_transferred` event.
+async fn transfer_ownership(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<ConversationId>,
+    Json(req): Json<TransferOwnership>,
+) -> ApiResult<Json<Event>> {
+    Ok(Json(
+        domain::membership::transfer_ownership(&state, &c, id, req.user).await?,
+    ))
+}
+
+/// `GET /v1/conversations/{id}/bans`: who is banned from the group.
+async fn list_bans(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<ConversationId>,
+) -> ApiResult<Json<BanList>> {
+    Ok(Json(domain::membership::bans(&state, &c, id).await?))
+}
+
+/// `PUT /v1/conversations/{id}/bans/{user}`: bans a user; answers the ban.
+async fn ban_user(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Ids(id, user): Ids<ConversationId, UserId>,
+) -> ApiResult<Json<BanInfo>> {
+    Ok(Json(domain::membership::ban(&state, &c, id, user).await?))
+}
+
+/// `DELETE /v1/conversations/{id}/bans/{user}`: lifts a ban.
+async fn unban_user(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Ids(id, user): Ids<ConversationId, UserId>,
+) -> ApiResult<StatusCode> {
+    domain::membership::unban(&state, &c, id, user).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /v1/conversations`: a new group, or the direct conversation with
@@ -313,11 +390,12 @@ async fn list_members(
     State(state): State<AppState>,
     Auth(c): Auth,
     Id(id): Id<ConversationId>,
+    Q(q): Q<MemberQuery>,
 ) -> ApiResult<Json<MemberList>> {
-    Ok(Json(domain::conversations::members(&state, &c, id).await?))
+    Ok(Json(domain::membership::members(&state, &c, id, q).await?))
 }
 
-/// `POST /v1/conversations/{id}/members`: adds members (creator only).
+/// `POST /v1/conversations/{id}/members`: adds members (owner and admins).
 async fn add_members(
     State(state): State<AppState>,
     Auth(c): Auth,

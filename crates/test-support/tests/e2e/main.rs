@@ -11,6 +11,7 @@ mod contract;
 mod groups;
 mod harness;
 mod messaging;
+mod roles;
 mod signals;
 mod storage;
 mod stuck;

@@ -77,7 +77,7 @@ impl SseReader {
     }
 
     /// The next `n` deliveries, skipping `synced`.
-    async fn deliveries(&mut self, n: usize) -> Vec<Delivery> {
+    pub(crate) async fn deliveries(&mut self, n: usize) -> Vec<Delivery> {
         let mut out = Vec::new();
         while out.len() < n {
             let ev = self.next().await;

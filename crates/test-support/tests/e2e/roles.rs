@@ -1,0 +1,356 @@
+//! Roles and moderation in groups: the permission matrix, removal that
+//! stops delivery at once on every transport, bans, and ownership.
+
+use crate::transports::SseReader;
+use crate::*;
+use natter_proto::{ErrorCode, EventBody, MemberQuery, Role, UserId};
+use natter_test_support::TestServer;
+use natter_test_support::sdk::Error;
+
+fn code<T: std::fmt::Debug>(r: Result<T, Error>) -> ErrorCode {
+    r.expect_err("refused").code().expect("an API error")
+}
+
+/// The people of one permission case: an owner, an admin, a moderator, a
+/// member and a target member in a group; an outsider; a banned user; and
+/// someone to add.
+struct Cast {
+    owner: Client,
+    admin: Client,
+    moderator: Client,
+    member: Client,
+    target: Client,
+    outsider: Client,
+    banned: Client,
+    newcomer: Client,
+}
+
+impl Cast {
+    async fn new(server: &TestServer) -> Cast {
+        Cast {
+            owner: server.user("owner").await,
+            admin: server.user("admin").await,
+            moderator: server.user("mod").await,
+            member: server.user("member").await,
+            target: server.user("target").await,
+            outsider: server.user("outsider").await,
+            banned: server.user("banned").await,
+            newcomer: server.user("new").await,
+        }
+    }
+
+    fn id(c: &Client) -> UserId {
+        c.user_id().unwrap()
+    }
+
+    /// A fresh group with everyone in their role and `banned` banned.
+    async fn group(&self) -> ConversationId {
+        let members: Vec<UserId> = [&self.admin, &self.moderator, &self.member, &self.target]
+            .into_iter()
+            .map(Cast::id)
+            .collect();
+        let g = self.owner.create_group("roles", &members).await.unwrap().id;
+        self.owner
+            .set_role(g, Cast::id(&self.admin), Role::Admin)
+            .await
+            .unwrap();
+        self.owner
+            .set_role(g, Cast::id(&self.moderator), Role::Moderator)
+            .await
+            .unwrap();
+        self.owner.ban(g, Cast::id(&self.banned)).await.unwrap();
+        g
+    }
+
+    fn actor(&self, name: &str) -> &Client {
+        match name {
+            "owner" => &self.owner,
+            "admin" => &self.admin,
+            "moderator" => &self.moderator,
+            "member" => &self.member,
+            "outsider" => &self.outsider,
+            "banned" => &self.banned,
+            other => panic!("no actor {other}"),
+        }
+    }
+}
+
+/// What the group looks like: members with roles, and bans.
+async fn state_of(owner: &Client, g: ConversationId) -> (Vec<(UserId, Role)>, Vec<UserId>) {
+    let members = owner
+        .members(g)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.id, m.role))
+        .collect();
+    let bans = owner
+        .bans(g)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.user.id)
+        .collect();
+    (members, bans)
+}
+
+/// Every management action by every role, an outsider and a banned user:
+/// allowed exactly as docs/protocol.md's matrix says, refused with the
+/// typed error otherwise, and a refusal changes nothing.
+#[tokio::test]
+async fn the_permission_matrix_holds_for_every_role() {
+    let server = TestServer::start().await;
+    let cast = Cast::new(&server).await;
+    let actions = [
+        "add", "remove", "ban", "unban", "set_role", "transfer", "bans",
+    ];
+    // owner, admin, moderator, member, outsider, banned
+    let allowed: [(&str, [bool; 4]); 7] = [
+        ("add", [true, true, false, false]),
+        ("remove", [true, true, false, false]),
+        ("ban", [true, true, false, false]),
+        ("unban", [true, true, false, false]),
+        ("set_role", [true, false, false, false]),
+        ("transfer", [true, false, false, false]),
+        ("bans", [true, true, false, false]),
+    ];
+    for action in actions {
+        let row = allowed.iter().find(|(a, _)| *a == action).unwrap().1;
+        for (i, who) in [
+            "owner",
+            "admin",
+            "moderator",
+            "member",
+            "outsider",
+            "banned",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let g = cast.group().await;
+            let before = state_of(&cast.owner, g).await;
+            let actor = cast.actor(who);
+            let target = Cast::id(&cast.target);
+            let result: Result<(), Error> = match action {
+                "add" => actor
+                    .add_members(g, &[Cast::id(&cast.newcomer)])
+                    .await
+                    .map(drop),
+                "remove" => actor.remove_member(g, target).await.map(drop),
+                "ban" => actor.ban(g, target).await.map(drop),
+                "unban" => actor.unban(g, Cast::id(&cast.banned)).await,
+                "set_role" => actor.set_role(g, target, Role::Moderator).await.map(drop),
+                "transfer" => actor.transfer_ownership(g, target).await.map(drop),
+                "bans" => actor.bans(g).await.map(drop),
+                _ => unreachable!(),
+            };
+            let expected = if i >= 4 {
+                Some(ErrorCode::NotMember)
+            } else if row[i] {
+                None
+            } else {
+                Some(ErrorCode::Forbidden)
+            };
+            match (expected, result) {
+                (None, Ok(())) => {}
+                (Some(code), Err(e)) => {
+                    assert_eq!(e.code(), Some(code), "{who} {action}: {e:?}");
+                    assert_eq!(
+                        state_of(&cast.owner, g).await,
+                        before,
+                        "{who} {action} was refused but changed something"
+                    );
+                }
+                (expected, got) => panic!("{who} {action}: expected {expected:?}, got {got:?}"),
+            }
+        }
+    }
+}
+
+/// Beyond the matrix: a member acts only on members below their role; the
+/// owner's role moves only by transfer; nobody acts on themselves.
+#[tokio::test]
+async fn members_act_only_on_roles_below_their_own() {
+    let server = TestServer::start().await;
+    let cast = Cast::new(&server).await;
+    let g = cast.group().await;
+    let (owner, admin) = (Cast::id(&cast.owner), Cast::id(&cast.admin));
+    let second = server.user("admin2").await;
+    let second_id = Cast::id(&second);
+    cast.owner.add_members(g, &[second_id]).await.unwrap();
+    cast.owner
+        .set_role(g, second_id, Role::Admin)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        code(cast.admin.remove_member(g, owner).await),
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        code(cast.admin.remove_member(g, second_id).await),
+        ErrorCode::Forbidden
+    );
+    assert_eq!(code(cast.admin.ban(g, owner).await), ErrorCode::Forbidden);
+    // An admin removes a moderator.
+    cast.admin
+        .remove_member(g, Cast::id(&cast.moderator))
+        .await
+        .unwrap();
+    assert_eq!(
+        code(cast.owner.set_role(g, admin, Role::Owner).await),
+        ErrorCode::BadRequest
+    );
+    assert_eq!(
+        code(cast.owner.set_role(g, owner, Role::Member).await),
+        ErrorCode::BadRequest
+    );
+    assert_eq!(
+        code(cast.owner.remove_member(g, owner).await),
+        ErrorCode::BadRequest
+    );
+    assert_eq!(
+        code(cast.owner.remove_member(g, Cast::id(&cast.outsider)).await),
+        ErrorCode::NotFound
+    );
+    // The owner cannot leave while others remain, until ownership moves.
+    assert_eq!(code(cast.owner.leave(g).await), ErrorCode::Forbidden);
+    let moved = cast.owner.transfer_ownership(g, admin).await.unwrap();
+    assert!(
+        matches!(moved.body, EventBody::OwnershipTransferred { from, to } if from == owner && to == admin)
+    );
+    let roles = state_of(&cast.admin, g).await.0;
+    assert!(roles.contains(&(admin, Role::Owner)));
+    assert!(roles.contains(&(owner, Role::Admin)));
+    assert_eq!(cast.admin.conversation(g).await.unwrap().role, Role::Owner);
+    cast.owner.leave(g).await.unwrap();
+    assert_eq!(code(cast.admin.leave(g).await), ErrorCode::Forbidden);
+}
+
+/// A removed member's WebSocket, SSE stream and waiting long-poll each get
+/// the `member_removed` event and then nothing more of the group.
+#[tokio::test]
+async fn removal_stops_delivery_at_once_on_every_transport() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let b_id = bob.user_id().unwrap();
+    let g = alice.create_group("club", &[b_id]).await.unwrap().id;
+    let dm = alice.direct(b_id).await.unwrap().id;
+    let token = bob.access_token().unwrap();
+    let mut ws = connect(&bob).await;
+    let mut sse = SseReader::open(&server.url(), &token, None).await;
+    let backlog = sse.deliveries(2).await; // the two creations
+    let head = backlog[1].cursor;
+    let poll = {
+        let bob = bob.clone();
+        tokio::spawn(async move { bob.sync(Some(head), Some(10), None).await })
+    };
+
+    let removed = alice.remove_member(g, b_id).await.unwrap();
+    assert!(matches!(removed.body, EventBody::MemberRemoved { user } if user == b_id));
+    loop {
+        match ws.next_event(WAIT).await {
+            Some(LiveEvent::Event { event, .. }) if event.conv == g => {
+                assert_eq!(event, removed);
+                break;
+            }
+            Some(_) => {}
+            None => panic!("the WebSocket never heard of the removal"),
+        }
+    }
+    let on_sse = sse.deliveries(1).await;
+    assert_eq!(on_sse[0].item.event(), Some(&removed));
+    let polled = poll.await.unwrap().unwrap();
+    assert_eq!(polled.deliveries[0].item.event(), Some(&removed));
+
+    alice
+        .send_message(g, &ClientId::random(), "not for bob")
+        .await
+        .unwrap();
+    let marker = assert_no_message_pending(&mut ws, &alice, dm).await;
+    let next = sse.deliveries(1).await;
+    assert_eq!(next[0].item.event(), Some(&marker), "SSE skips the group");
+    let after = bob.sync(Some(polled.cursor), Some(0), None).await.unwrap();
+    let events: Vec<_> = after
+        .deliveries
+        .iter()
+        .filter_map(|d| d.item.event())
+        .collect();
+    assert_eq!(events, [&marker], "long-poll skips the group");
+    assert_eq!(
+        code(
+            bob.send_message(g, &ClientId::random(), "let me back")
+                .await
+        ),
+        ErrorCode::NotMember
+    );
+    ws.close().await;
+}
+
+/// A banned user cannot be added back, by anyone, until unbanned; the ban
+/// list says who banned whom; the member list pages with roles.
+#[tokio::test]
+async fn a_ban_keeps_someone_out_until_lifted() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let carol = server.user("carol").await;
+    let (a_id, b_id, c_id) = (
+        alice.user_id().unwrap(),
+        bob.user_id().unwrap(),
+        carol.user_id().unwrap(),
+    );
+    let g = alice.create_group("club", &[b_id, c_id]).await.unwrap().id;
+    alice.set_role(g, c_id, Role::Admin).await.unwrap();
+    let ban = alice.ban(g, b_id).await.unwrap();
+    assert_eq!((ban.user.id, ban.by), (b_id, a_id));
+    assert_eq!(
+        alice.ban(g, b_id).await.unwrap(),
+        ban,
+        "banning again: the same ban"
+    );
+    assert_eq!(code(bob.conversation(g).await), ErrorCode::NotMember);
+    assert_eq!(code(alice.add_members(g, &[b_id]).await), ErrorCode::Banned);
+    assert_eq!(code(carol.add_members(g, &[b_id]).await), ErrorCode::Banned);
+    assert_eq!(carol.bans(g).await.unwrap(), std::slice::from_ref(&ban));
+    let page = alice
+        .member_page(
+            g,
+            &MemberQuery {
+                limit: Some(1),
+                after: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.members.len(), 1);
+    assert_eq!(
+        (page.members[0].id, page.members[0].role),
+        (a_id, Role::Owner)
+    );
+    let rest = alice
+        .member_page(
+            g,
+            &MemberQuery {
+                limit: Some(5),
+                after: page.next.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.members
+            .iter()
+            .map(|m| (m.id, m.role))
+            .collect::<Vec<_>>(),
+        [(c_id, Role::Admin)]
+    );
+    assert!(rest.next.is_none());
+
+    carol.unban(g, b_id).await.unwrap();
+    carol.unban(g, b_id).await.unwrap();
+    assert!(alice.bans(g).await.unwrap().is_empty());
+    alice.add_members(g, &[b_id]).await.unwrap();
+    assert_eq!(bob.conversation(g).await.unwrap().role, Role::Member);
+}
