@@ -1080,7 +1080,7 @@ describe('natter web client', () => {
     await gwen.getByRole('menuitem', { name: 'Leave group' }).click();
     const refuse = gwen.getByRole('dialog', { name: 'Leave group?' });
     await refuse.getByRole('button', { name: 'Leave group' }).click();
-    await refuse.getByRole('alert').filter({ hasText: /creator cannot leave while others remain/ }).waitFor();
+    await refuse.getByRole('alert').filter({ hasText: /owner cannot leave while others remain/ }).waitFor();
     await refuse.getByRole('button', { name: 'Cancel' }).click();
     await refuse.waitFor({ state: 'detached' });
     await convItem(gwen, title).waitFor();
@@ -1436,7 +1436,7 @@ describe('natter web client', () => {
       await page.getByRole('menuitem', { name: 'Leave group' }).click();
       const leave = page.getByRole('dialog', { name: 'Leave group?' });
       await leave.getByRole('button', { name: 'Leave group' }).click();
-      await leave.getByRole('alert').filter({ hasText: /creator cannot leave/ }).waitFor();
+      await leave.getByRole('alert').filter({ hasText: /owner cannot leave/ }).waitFor();
       found.push(...(await axe(page, `leave group, refused (${scheme})`)));
       await page.keyboard.press('Escape');
       await leave.waitFor({ state: 'detached' });

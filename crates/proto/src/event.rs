@@ -108,6 +108,19 @@ pub enum EventBody {
         /// The new role: admin, moderator or member.
         role: crate::Role,
     },
+    /// `sender` changed the group's settings: only the fields that changed
+    /// are present.
+    GroupUpdated {
+        /// The new name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        /// The new description (empty: none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+        /// What people who join from now on may read.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        history: Option<crate::HistoryVisibility>,
+    },
     /// The owner (`sender`, also `from`) handed ownership to `to`; `from`
     /// is an admin from this event on.
     OwnershipTransferred {

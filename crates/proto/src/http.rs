@@ -91,6 +91,41 @@ pub enum CreateConversation {
     },
 }
 
+/// What a group's history shows people who join it later. The setting in
+/// force when someone joins decides for them; changing it later does not
+/// change what existing members may read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "visible", rename_all = "snake_case", deny_unknown_fields)]
+pub enum HistoryVisibility {
+    /// Only what happens from the event that made them a member on.
+    #[default]
+    Joined,
+    /// Everything, from the group's creation.
+    All,
+    /// What happened in the `days` days before they joined, and everything
+    /// after.
+    Days {
+        /// 1 to 3650.
+        days: u32,
+    },
+}
+
+/// `PATCH /v1/conversations/{id}`: change a group's settings; give at least
+/// one field.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateGroup {
+    /// A new name (the rules of a group name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A new description, at most 1,024 characters; empty removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// What people who join from now on may read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistoryVisibility>,
+}
+
 /// A conversation as its members see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationInfo {
@@ -101,6 +136,18 @@ pub struct ConversationInfo {
     /// Group name (absent for direct conversations).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Group description (absent when there is none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Groups: what people who join from now on may read. Absent for
+    /// direct conversations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistoryVisibility>,
+    /// The first seq of this conversation I may read in history (the
+    /// event that made me a member, or earlier if the group's history
+    /// setting let me see more when I joined).
+    #[serde(default)]
+    pub visible_from: Seq,
     /// Who created it.
     pub creator: UserId,
     /// Creation time, ms since the epoch.

@@ -13,7 +13,7 @@ use natter_proto::{
     DeviceId, Event, Health, HistoryPage, HistoryQuery, MarkReceipt, Me, MemberInfo, MemberList,
     MemberQuery, MemberReceipt, Presence, PresenceList, Privacy, ReceiptKind, ReceiptSummary,
     RefreshRequest, Role, SendMessage, Sent, Seq, ServerLimits, SessionInfo, SessionList, SetRole,
-    SetTyping, SyncPage, TransferOwnership, UserId, UserInfo,
+    SetTyping, SyncPage, TransferOwnership, UpdateGroup, UserId, UserInfo,
 };
 use reqwest::{Method, Url, header};
 use serde::Serialize;
@@ -357,6 +357,18 @@ impl Client {
     /// `GET /v1/conversations/{id}`.
     pub async fn conversation(&self, id: ConversationId) -> Result<ConversationInfo, Error> {
         self.get(&format!("/v1/conversations/{id}"), &[]).await
+    }
+
+    /// `PATCH /v1/conversations/{id}`: changes a group's name, description
+    /// or history setting; answers the group.
+    pub async fn update_group(
+        &self,
+        id: ConversationId,
+        update: &UpdateGroup,
+    ) -> Result<ConversationInfo, Error> {
+        let url = self.url(&format!("/v1/conversations/{id}"), &[])?;
+        self.call(Method::PATCH, url, Some(update), Auth::Bearer)
+            .await
     }
 
     /// `GET /v1/conversations/{id}/members`, every page: members in join

@@ -12,10 +12,13 @@ use crate::rows::{
     USER_COL_COUNT, USER_COLS_P, UserRow, conv_id, user_id,
 };
 use crate::writer::Ctx;
-use natter_proto::{ConversationId, ConversationKind, Event, EventBody, Role, UserId};
+use natter_proto::{
+    ConversationId, ConversationKind, Event, EventBody, HistoryVisibility, Role, UserId,
+};
 use natter_store::{
-    Committed, ConversationRecord, ConversationSummary, Created, ListQuery, MemberRecord,
-    Membership, NewConversation, NewMembers, Result, StoreError, Watermarks, admits_group_add,
+    Committed, ConversationRecord, ConversationSummary, Created, GroupUpdate, ListQuery,
+    MemberRecord, Membership, NewConversation, NewMembers, Result, StoreError, Watermarks,
+    admits_group_add,
 };
 use rusqlite::types::ToSql;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -88,7 +91,15 @@ pub(crate) fn create_conversation(ctx: &mut Ctx<'_>, conv: &NewConversation) -> 
         } else {
             Role::Member
         };
-        insert_member(ctx.conn, &conv.id, m, 1, conv.now, accepted, role)?;
+        let row = MemberRow {
+            user: *m,
+            seq: 1,
+            now: conv.now,
+            accepted,
+            role,
+            visible_seq: 1,
+        };
+        insert_member(ctx.conn, &conv.id, &row)?;
     }
     let members = Members::new(
         conv.members.clone(),
@@ -149,13 +160,22 @@ pub(crate) fn add_members(ctx: &mut Ctx<'_>, add: &NewMembers) -> Result<Option<
         .prepare_cached("UPDATE conversations SET member_count = ?2 WHERE id = ?1")
         .and_then(|mut s| s.execute(params![add.conv.as_bytes(), count]))
         .map_err(db_err)?;
+    let visible = visible_from(ctx.conn, &add.conv, seq, add.now)?;
     let mut invited = Vec::new();
     for u in &fresh {
         let accepted = admits(ctx.conn, u, &add.by)?;
         if !accepted {
             invited.push(*u);
         }
-        insert_member(ctx.conn, &add.conv, u, seq, add.now, accepted, Role::Member)?;
+        let row = MemberRow {
+            user: *u,
+            seq,
+            now: add.now,
+            accepted,
+            role: Role::Member,
+            visible_seq: visible,
+        };
+        insert_member(ctx.conn, &add.conv, &row)?;
     }
     let all = members.with(&fresh, &invited);
     let recipients = all.order().clone();
@@ -174,6 +194,90 @@ pub(crate) fn add_members(ctx: &mut Ctx<'_>, add: &NewMembers) -> Result<Option<
         left: Vec::new(),
     };
     Ok(Some(commit_event(ctx, event, recipients, change)?))
+}
+
+/// The first seq someone who joins `conv` at `seq` may read, by the
+/// group's history setting: `seq` itself, 1 (everything), or the first
+/// event of the last N days before `now`.
+fn visible_from(c: &Connection, conv: &ConversationId, seq: u64, now: i64) -> Result<u64> {
+    let (history, days): (String, Option<i64>) = c
+        .prepare_cached("SELECT history, history_days FROM conversations WHERE id = ?1")
+        .and_then(|mut s| s.query_row([conv.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?))))
+        .map_err(db_err)?;
+    Ok(match crate::rows::parse_history(&history, days)? {
+        HistoryVisibility::All => 1,
+        HistoryVisibility::Days { days } => {
+            let cutoff = now.saturating_sub(i64::from(days) * 86_400_000);
+            // Read backwards from the newest event: only the window's
+            // events are walked, however long the history before it.
+            let older: Option<i64> = c
+                .prepare_cached(
+                    "SELECT seq FROM events WHERE conv_id = ?1 AND ts < ?2
+                     ORDER BY seq DESC LIMIT 1",
+                )
+                .and_then(|mut s| {
+                    s.query_row(params![conv.as_bytes(), cutoff], |r| r.get(0))
+                        .optional()
+                })
+                .map_err(db_err)?;
+            older.map_or(1, |s| s as u64 + 1).min(seq)
+        }
+        HistoryVisibility::Joined => seq,
+    })
+}
+
+/// Changes a group's settings with a `group_updated` event naming what
+/// changed; `None` when nothing would.
+pub(crate) fn update_group(ctx: &mut Ctx<'_>, u: &GroupUpdate) -> Result<Option<Committed>> {
+    let members = members_of(ctx, &u.conv)?;
+    if !members.contains(&u.by) {
+        return Err(StoreError::NotMember);
+    }
+    let current = conversation(ctx.conn, &u.conv)?.ok_or(StoreError::NotMember)?;
+    let name = u.name.clone().filter(|n| Some(n) != current.name.as_ref());
+    let description = u
+        .description
+        .clone()
+        .filter(|d| *d != current.description.clone().unwrap_or_default());
+    let history = u.history.filter(|h| *h != current.history);
+    if name.is_none() && description.is_none() && history.is_none() {
+        return Ok(None);
+    }
+    if let Some(n) = &name {
+        ctx.conn
+            .prepare_cached("UPDATE conversations SET name = ?2 WHERE id = ?1")
+            .and_then(|mut s| s.execute(params![u.conv.as_bytes(), n]))
+            .map_err(db_err)?;
+    }
+    if let Some(d) = &description {
+        let stored = Some(d.as_str()).filter(|d| !d.is_empty());
+        ctx.conn
+            .prepare_cached("UPDATE conversations SET description = ?2 WHERE id = ?1")
+            .and_then(|mut s| s.execute(params![u.conv.as_bytes(), stored]))
+            .map_err(db_err)?;
+    }
+    if let Some(h) = history {
+        let (kind, days) = crate::rows::history_columns(h);
+        ctx.conn
+            .prepare_cached(
+                "UPDATE conversations SET history = ?2, history_days = ?3 WHERE id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![u.conv.as_bytes(), kind, days]))
+            .map_err(db_err)?;
+    }
+    let seq = last_seq_of(ctx, &u.conv)?.ok_or(StoreError::NotMember)? + 1;
+    let event = Event {
+        conv: u.conv,
+        seq,
+        ts: u.now,
+        sender: u.by,
+        body: EventBody::GroupUpdated {
+            name,
+            description,
+            history,
+        },
+    };
+    commit_event(ctx, event, members.order().clone(), Change::default()).map(Some)
 }
 
 /// Whether `user`'s `group_adds` setting lets `by` add them at once.
@@ -203,27 +307,33 @@ pub(crate) fn direct_key(a: &UserId, b: &UserId) -> Vec<u8> {
     key
 }
 
-fn insert_member(
-    c: &Connection,
-    conv: &ConversationId,
-    user: &UserId,
+/// A membership to insert.
+struct MemberRow {
+    user: UserId,
+    /// The seq of the event that makes them a member.
     seq: u64,
     now: i64,
+    /// False for a message request or a group invitation.
     accepted: bool,
     role: Role,
-) -> Result<()> {
+    /// The first seq they may read in history.
+    visible_seq: u64,
+}
+
+fn insert_member(c: &Connection, conv: &ConversationId, m: &MemberRow) -> Result<()> {
     c.prepare_cached(
-        "INSERT INTO members (conv_id, user_id, joined_seq, joined_at, accepted, role)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO members (conv_id, user_id, joined_seq, joined_at, accepted, role, visible_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
     .and_then(|mut s| {
         s.execute(params![
             conv.as_bytes(),
-            user.as_bytes(),
-            seq as i64,
-            now,
-            accepted,
-            role.as_str()
+            m.user.as_bytes(),
+            m.seq as i64,
+            m.now,
+            m.accepted,
+            m.role.as_str(),
+            m.visible_seq as i64
         ])
     })
     .map_err(db_err)?;
@@ -250,18 +360,21 @@ pub(crate) fn membership(
     conv: &ConversationId,
     user: &UserId,
 ) -> Result<Option<Membership>> {
-    let row: Option<(i64, String)> = c
-        .prepare_cached("SELECT joined_seq, role FROM members WHERE conv_id = ?1 AND user_id = ?2")
+    let row: Option<(i64, String, i64)> = c
+        .prepare_cached(
+            "SELECT joined_seq, role, visible_seq FROM members WHERE conv_id = ?1 AND user_id = ?2",
+        )
         .and_then(|mut s| {
             s.query_row([conv.as_bytes(), user.as_bytes()], |r| {
-                Ok((r.get(0)?, r.get(1)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
             .optional()
         })
         .map_err(db_err)?;
-    row.map(|(s, role)| {
+    row.map(|(s, role, visible)| {
         Ok(Membership {
             joined_seq: s as u64,
+            visible_from: visible as u64,
             role: parse_role(&role)?,
         })
     })
@@ -382,11 +495,11 @@ fn summaries(c: &Connection, user: &UserId, which: Which<'_>) -> Result<Vec<Conv
         .prepare_cached(&format!(
             "SELECT {CONV_COLS_C}, {EVENT_COLS_E}, {USER_COLS_P},
                     m.delivered_seq, m.read_seq, pm.delivered_seq, pm.read_seq,
-                    {UNREAD} AS unread, m.accepted = 0, c.last_ts, m.role
+                    {UNREAD} AS unread, m.accepted = 0, c.last_ts, m.role, m.visible_seq
              FROM members m
              JOIN conversations c ON c.id = m.conv_id
              LEFT JOIN events e ON e.conv_id = c.id AND e.seq = c.last_msg_seq
-                  AND c.last_msg_seq >= m.joined_seq
+                  AND c.last_msg_seq >= m.visible_seq
              LEFT JOIN members pm ON c.kind = 'direct' AND pm.conv_id = c.id AND pm.user_id <> m.user_id
              LEFT JOIN users p ON p.id = pm.user_id
              WHERE m.user_id = ?1 {filter}
@@ -440,11 +553,12 @@ fn summaries(c: &Connection, user: &UserId, which: Which<'_>) -> Result<Vec<Conv
             r.get::<_, bool>(at + 5)?,
             r.get::<_, i64>(at + 6)?,
             r.get::<_, String>(at + 7)?,
+            r.get::<_, i64>(at + 8)?,
         ))
     })
     .map_err(db_err)?
     .map(|r| {
-        let (conv, ev, peer, mine, peer_watermarks, unread, request, activity, role) =
+        let (conv, ev, peer, mine, peer_watermarks, unread, request, activity, role, visible) =
             r.map_err(db_err)?;
         Ok(ConversationSummary {
             conv: conv.into_record()?,
@@ -456,6 +570,7 @@ fn summaries(c: &Connection, user: &UserId, which: Which<'_>) -> Result<Vec<Conv
             request,
             activity,
             role: parse_role(&role)?,
+            visible_from: visible as u64,
         })
     })
     .collect()

@@ -344,6 +344,11 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn update_group(&self, update: GroupUpdate) -> Result<Option<Committed>> {
+        self.write(move |ctx| conversations::update_group(ctx, &update))
+            .await
+    }
+
     async fn bans(&self, conv: ConversationId) -> Result<Vec<BanRecord>> {
         self.read(move |c| membership::bans(c, &conv)).await
     }

@@ -74,12 +74,12 @@ pub(crate) fn append_message(ctx: &mut Ctx<'_>, msg: &NewMessage) -> Result<Appe
     })
 }
 
-/// A page of the conversation's events the viewer may see (from the event
-/// where they joined on).
+/// A page of the conversation's events the viewer may see (from their
+/// `visible_from` on).
 pub(crate) fn history(c: &Connection, q: &HistoryRequest) -> Result<HistorySlice> {
     let floor = membership(c, &q.conv, &q.viewer)?
         .ok_or(StoreError::NotMember)?
-        .joined_seq as i64;
+        .visible_from as i64;
     let limit = q.limit.max(1) as i64;
     let (sql, bound, descending) = match q.range {
         HistoryRange::Latest => (

@@ -1,8 +1,8 @@
 //! Row types private to this backend and their conversion into records.
 
 use natter_proto::{
-    ClientId, ConversationId, ConversationKind, DeviceId, Event, EventBody, MessageId, Privacy,
-    UserId, Visibility,
+    ClientId, ConversationId, ConversationKind, DeviceId, Event, EventBody, HistoryVisibility,
+    MessageId, Privacy, UserId, Visibility,
 };
 use natter_store::{ConversationRecord, Result, SessionRecord, StoreError, UserRecord};
 use rusqlite::Row;
@@ -12,10 +12,9 @@ pub(crate) const USER_COLS_P: &str = "p.id, p.username, p.password_hash, p.creat
 pub(crate) const USER_COL_COUNT: usize = 8;
 pub(crate) const SESSION_COLS: &str =
     "device_id, user_id, name, created_at, last_active_at, revoked_at";
-pub(crate) const CONV_COLS: &str = "id, kind, name, creator, created_at, last_seq, member_count";
-pub(crate) const CONV_COLS_C: &str =
-    "c.id, c.kind, c.name, c.creator, c.created_at, c.last_seq, c.member_count";
-pub(crate) const CONV_COL_COUNT: usize = 7;
+pub(crate) const CONV_COLS: &str = "id, kind, name, creator, created_at, last_seq, member_count, description, history, history_days";
+pub(crate) const CONV_COLS_C: &str = "c.id, c.kind, c.name, c.creator, c.created_at, c.last_seq, c.member_count, c.description, c.history, c.history_days";
+pub(crate) const CONV_COL_COUNT: usize = 10;
 pub(crate) const EVENT_COLS: &str =
     "conv_id, seq, ts, sender, kind, msg_id, client_id, device_id, text, payload";
 pub(crate) const EVENT_COLS_E: &str = "e.conv_id, e.seq, e.ts, e.sender, e.kind, e.msg_id, e.client_id, e.device_id, e.text, e.payload";
@@ -137,6 +136,9 @@ pub(crate) struct ConvRow {
     created_at: i64,
     last_seq: i64,
     member_count: i64,
+    description: Option<String>,
+    history: String,
+    history_days: Option<i64>,
 }
 
 impl ConvRow {
@@ -149,6 +151,9 @@ impl ConvRow {
             created_at: r.get(4)?,
             last_seq: r.get(5)?,
             member_count: r.get(6)?,
+            description: r.get(7)?,
+            history: r.get(8)?,
+            history_days: r.get(9)?,
         })
     }
 
@@ -157,11 +162,33 @@ impl ConvRow {
             id: conv_id(&self.id)?,
             kind: parse_kind(&self.kind)?,
             name: self.name,
+            description: self.description,
+            history: parse_history(&self.history, self.history_days)?,
             creator: user_id(&self.creator)?,
             created_at: self.created_at,
             last_seq: self.last_seq as u64,
             member_count: self.member_count as u64,
         })
+    }
+}
+
+/// A history setting as stored: its name and, for `days`, the count.
+pub(crate) fn history_columns(h: HistoryVisibility) -> (&'static str, Option<i64>) {
+    match h {
+        HistoryVisibility::Joined => ("joined", None),
+        HistoryVisibility::All => ("all", None),
+        HistoryVisibility::Days { days } => ("days", Some(i64::from(days))),
+    }
+}
+
+pub(crate) fn parse_history(name: &str, days: Option<i64>) -> Result<HistoryVisibility> {
+    match (name, days) {
+        ("joined", _) => Ok(HistoryVisibility::Joined),
+        ("all", _) => Ok(HistoryVisibility::All),
+        ("days", Some(d)) => Ok(HistoryVisibility::Days { days: d as u32 }),
+        _ => Err(StoreError::Internal(format!(
+            "unknown history setting {name:?}/{days:?}"
+        ))),
     }
 }
 
@@ -255,6 +282,7 @@ impl EventRow {
                     EventBody::MemberUnbanned { .. } => "member_unbanned",
                     EventBody::RoleChanged { .. } => "role_changed",
                     EventBody::OwnershipTransferred { .. } => "ownership_transferred",
+                    EventBody::GroupUpdated { .. } => "group_updated",
                     _ => "other",
                 }
                 .into();

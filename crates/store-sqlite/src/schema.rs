@@ -198,4 +198,15 @@ CREATE TABLE bans (
     PRIMARY KEY (conv_id, user_id)
 ) WITHOUT ROWID;
 "#,
+    // 8: group settings: description and history visibility.
+    r#"
+ALTER TABLE conversations ADD COLUMN description TEXT;
+-- what people who join from now on may read: 'joined', 'all' or 'days'
+-- (with history_days)
+ALTER TABLE conversations ADD COLUMN history TEXT NOT NULL DEFAULT 'joined';
+ALTER TABLE conversations ADD COLUMN history_days INTEGER;
+-- the first seq a member may read in history, fixed when they join
+ALTER TABLE members ADD COLUMN visible_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE members SET visible_seq = joined_seq;
+"#,
 ];

@@ -11,8 +11,8 @@
 
 use crate::*;
 use natter_proto::{
-    ClientId, ConversationKind, EventBody, LogItem, MessageId, Privacy, Receipt, ReceiptKind, Role,
-    Visibility,
+    ClientId, ConversationKind, EventBody, HistoryVisibility, LogItem, MessageId, Privacy, Receipt,
+    ReceiptKind, Role, Visibility,
 };
 use std::collections::HashSet;
 
@@ -57,6 +57,7 @@ macro_rules! conformance_suite {
             roles_are_stored_changed_and_transferred_with_events,
             removal_and_bans_end_membership_and_keep_banned_users_out,
             member_pages_follow_join_order_with_roles,
+            group_settings_change_with_events_and_fix_what_new_members_read,
         );
     };
     (@tests $open:path; $($name:ident),* $(,)?) => {
@@ -2347,5 +2348,151 @@ pub async fn member_pages_follow_join_order_with_roles(store: Arc<dyn Store>) {
     assert_eq!(
         paged.iter().map(|m| m.joined_seq).collect::<Vec<_>>(),
         [1, 1, 1, 1, 2, 2, 2]
+    );
+}
+
+/// A settings change is one `group_updated` event naming only what
+/// changed (nothing is written when nothing changes). The history setting
+/// in force when someone joins fixes the first seq they may read in
+/// history; their log still starts where they joined.
+pub async fn group_settings_change_with_events_and_fix_what_new_members_read(
+    store: Arc<dyn Store>,
+) {
+    let day = 86_400_000;
+    let base = now();
+    let alice = user(&store, "alice").await;
+    let g = group(&store, alice, &[]).await;
+    // seq 2..=4 ten days ago, seq 5..=6 yesterday.
+    for (i, age) in [10, 10, 10, 1, 1].into_iter().enumerate() {
+        let mut m = message(g, alice, &format!("m{i}"), &format!("message {i}"));
+        m.now = base - age * day;
+        store.append_message(m).await.unwrap();
+    }
+    let update = |name: Option<&str>, description: Option<&str>, history| GroupUpdate {
+        conv: g,
+        by: alice,
+        name: name.map(str::to_owned),
+        description: description.map(str::to_owned),
+        history,
+        now: base,
+    };
+    let renamed = store
+        .update_group(update(Some("club"), Some("about books"), None))
+        .await
+        .unwrap()
+        .expect("something changed");
+    let ev = renamed.event().unwrap();
+    assert_eq!(ev.seq, 7);
+    assert!(matches!(
+        &ev.body,
+        EventBody::GroupUpdated { name: Some(n), description: Some(d), history: None }
+            if n == "club" && d == "about books"
+    ));
+    assert!(
+        store
+            .update_group(update(Some("club"), None, Some(HistoryVisibility::Joined)))
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing changed, nothing written"
+    );
+    let record = store.conversation(g).await.unwrap().unwrap();
+    assert_eq!(record.name.as_deref(), Some("club"));
+    assert_eq!(record.description.as_deref(), Some("about books"));
+    assert_eq!(record.history, HistoryVisibility::Joined);
+
+    let join = |name: &'static str| {
+        let store = store.clone();
+        async move {
+            let u = user(&store, name).await;
+            store
+                .add_members(NewMembers {
+                    conv: g,
+                    by: alice,
+                    users: vec![u],
+                    now: base,
+                })
+                .await
+                .unwrap()
+                .unwrap();
+            (u, store.membership(g, u).await.unwrap().unwrap())
+        }
+    };
+    let (_, joined) = join("joiner").await;
+    assert_eq!(joined.visible_from, joined.joined_seq);
+
+    store
+        .update_group(update(None, None, Some(HistoryVisibility::All)))
+        .await
+        .unwrap()
+        .unwrap();
+    let (carol, all) = join("carol").await;
+    assert_eq!(all.visible_from, 1);
+    let carols = store
+        .history(HistoryRequest {
+            conv: g,
+            viewer: carol,
+            range: HistoryRange::After(0),
+            limit: 100,
+        })
+        .await
+        .unwrap();
+    assert_eq!(carols.events.first().map(|e| e.seq), Some(1));
+    let log: Vec<u64> = store
+        .log_after(carol, Cursor::START, 100)
+        .await
+        .unwrap()
+        .entries
+        .iter()
+        .filter_map(|(_, i)| i.event())
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(log, [all.joined_seq], "the log starts where she joined");
+    assert_eq!(
+        store
+            .conversation_of(carol, g)
+            .await
+            .unwrap()
+            .unwrap()
+            .visible_from,
+        1
+    );
+
+    store
+        .update_group(update(
+            None,
+            None,
+            Some(HistoryVisibility::Days { days: 2 }),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, recent) = join("dave").await;
+    assert_eq!(
+        recent.visible_from, 5,
+        "yesterday's messages, not older ones"
+    );
+    // Changing the setting later leaves those who joined as they were.
+    assert_eq!(
+        store
+            .membership(g, carol)
+            .await
+            .unwrap()
+            .unwrap()
+            .visible_from,
+        1
+    );
+    let cleared = store
+        .update_group(update(None, Some(""), None))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        &cleared.event().unwrap().body,
+        EventBody::GroupUpdated { description: Some(d), .. } if d.is_empty()
+    ));
+    assert_eq!(
+        store.conversation(g).await.unwrap().unwrap().description,
+        None
     );
 }

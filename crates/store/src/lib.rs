@@ -175,6 +175,11 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
     ) -> Result<Option<Committed>>;
 
+    /// Changes a group's name, description or history setting with one
+    /// `group_updated` event carrying what changed; `None` when nothing
+    /// would change. [`StoreError::NotMember`] if `by` is not a member.
+    async fn update_group(&self, update: GroupUpdate) -> Result<Option<Committed>>;
+
     /// The users banned from `conv`, most recent first.
     async fn bans(&self, conv: ConversationId) -> Result<Vec<BanRecord>>;
 

@@ -2,8 +2,8 @@
 //! server converts them to wire types.
 
 use natter_proto::{
-    ClientId, ConversationId, ConversationKind, Cursor, DeviceId, Event, LogItem, MessageId,
-    Privacy, ReceiptKind, Role, Seq, UserId, Visibility,
+    ClientId, ConversationId, ConversationKind, Cursor, DeviceId, Event, HistoryVisibility,
+    LogItem, MessageId, Privacy, ReceiptKind, Role, Seq, UserId, Visibility,
 };
 use std::sync::Arc;
 
@@ -152,6 +152,10 @@ pub struct ConversationRecord {
     pub kind: ConversationKind,
     /// Group name.
     pub name: Option<String>,
+    /// Group description.
+    pub description: Option<String>,
+    /// What people who join the group from now on may read.
+    pub history: HistoryVisibility,
     /// Creator.
     pub creator: UserId,
     /// Creation time.
@@ -162,12 +166,33 @@ pub struct ConversationRecord {
     pub member_count: u64,
 }
 
+/// A change of a group's settings (see [`crate::Store::update_group`]);
+/// `None` leaves a setting as it is.
+#[derive(Clone, Debug)]
+pub struct GroupUpdate {
+    /// The group.
+    pub conv: ConversationId,
+    /// Who changes it (must be a member; permission is the caller's check).
+    pub by: UserId,
+    /// A new, validated name.
+    pub name: Option<String>,
+    /// A new description; empty removes it.
+    pub description: Option<String>,
+    /// A new history setting.
+    pub history: Option<HistoryVisibility>,
+    /// Now.
+    pub now: i64,
+}
+
 /// A user's membership.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Membership {
-    /// The seq of the event that made them a member; history before it is
-    /// not theirs to see.
+    /// The seq of the event that made them a member; their log starts
+    /// there.
     pub joined_seq: Seq,
+    /// The first seq they may read in history: `joined_seq`, or earlier
+    /// when the group's history setting let them see more as they joined.
+    pub visible_from: Seq,
     /// Their role.
     pub role: Role,
 }
@@ -264,6 +289,8 @@ pub struct ConversationSummary {
     pub activity: i64,
     /// My role in it.
     pub role: Role,
+    /// The first seq I may read in history.
+    pub visible_from: Seq,
 }
 
 /// Which page of a user's conversation list.

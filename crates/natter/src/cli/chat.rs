@@ -4,7 +4,8 @@ use super::output::{self, Names};
 use super::{Session, UsageError};
 use anyhow::Context;
 use natter_proto::{
-    ClientId, ConversationId, ConversationKind, EventBody, HistoryQuery, Role, Seq, UserId,
+    ClientId, ConversationId, ConversationKind, EventBody, HistoryQuery, HistoryVisibility, Role,
+    Seq, UpdateGroup, UserId,
 };
 use std::io::Read;
 use std::process::ExitCode;
@@ -79,6 +80,30 @@ pub enum GroupCommand {
         /// The new role.
         #[arg(value_parser = ["admin", "moderator", "member"])]
         role: String,
+    },
+    /// Rename a group (owner and admins); prints the new name.
+    Rename {
+        /// Conversation id or #group.
+        conv: String,
+        /// The new name.
+        name: String,
+    },
+    /// Set a group's description (owner and admins); an empty one removes
+    /// it.
+    Describe {
+        /// Conversation id or #group.
+        conv: String,
+        /// The description.
+        description: String,
+    },
+    /// Set what people who join from now on may read: `joined` (from when
+    /// they join), `all`, or a number of days before they join (owner and
+    /// admins).
+    History {
+        /// Conversation id or #group.
+        conv: String,
+        /// `joined`, `all` or a number of days (1 to 3650).
+        visible: String,
     },
     /// Hand the group to another member (owner only); I become an admin.
     /// Prints the seq of the `ownership_transferred` event.
@@ -189,6 +214,18 @@ pub(crate) async fn group(s: &Session, cmd: GroupCommand) -> anyhow::Result<Exit
             let info = s.client.conversation(conv).await?;
             outln!("name\t{}", info.name.as_deref().unwrap_or_default());
             outln!("kind\t{}", info.kind.as_str());
+            outln!(
+                "description\t{}",
+                output::one_line(info.description.as_deref().unwrap_or_default())
+            );
+            outln!(
+                "history\t{}",
+                match info.history {
+                    Some(HistoryVisibility::All) => "all".to_owned(),
+                    Some(HistoryVisibility::Days { days }) => days.to_string(),
+                    _ => "joined".to_owned(),
+                }
+            );
             outln!("members\t{}", info.member_count);
             outln!("my_role\t{}", info.role.as_str());
             for m in s.client.members(conv).await? {
@@ -240,6 +277,44 @@ pub(crate) async fn group(s: &Session, cmd: GroupCommand) -> anyhow::Result<Exit
             let conv = resolve_conv(s, &conv).await?;
             let user = user_id(s, &username).await?;
             outln!("{}", s.client.transfer_ownership(conv, user).await?.seq);
+        }
+        GroupCommand::Rename { conv, name } => {
+            let conv = resolve_conv(s, &conv).await?;
+            let update = UpdateGroup {
+                name: Some(name),
+                ..UpdateGroup::default()
+            };
+            let info = s.client.update_group(conv, &update).await?;
+            outln!("{}", info.name.unwrap_or_default());
+        }
+        GroupCommand::Describe { conv, description } => {
+            let conv = resolve_conv(s, &conv).await?;
+            let update = UpdateGroup {
+                description: Some(description),
+                ..UpdateGroup::default()
+            };
+            s.client.update_group(conv, &update).await?;
+        }
+        GroupCommand::History { conv, visible } => {
+            let history = match visible.as_str() {
+                "joined" => HistoryVisibility::Joined,
+                "all" => HistoryVisibility::All,
+                days => match days.parse() {
+                    Ok(days) => HistoryVisibility::Days { days },
+                    Err(_) => {
+                        return Err(UsageError(
+                            "history is `joined`, `all` or a number of days".into(),
+                        )
+                        .into());
+                    }
+                },
+            };
+            let conv = resolve_conv(s, &conv).await?;
+            let update = UpdateGroup {
+                history: Some(history),
+                ..UpdateGroup::default()
+            };
+            s.client.update_group(conv, &update).await?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -98,6 +98,14 @@ pub(crate) async fn event_text(event: &Event, names: &mut Names, client: &Client
             names.get(client, *user).await,
             role.as_str()
         ),
+        EventBody::GroupUpdated {
+            name: Some(name), ..
+        } => format!("* {sender} renamed the group #{name}"),
+        EventBody::GroupUpdated {
+            description: Some(_),
+            ..
+        } => format!("* {sender} changed the description"),
+        EventBody::GroupUpdated { .. } => format!("* {sender} changed what new members can read"),
         EventBody::OwnershipTransferred { to, .. } => {
             format!("* {sender} made {} the owner", names.get(client, *to).await)
         }

@@ -343,6 +343,8 @@ async fn a_group_is_run_from_the_terminal_roles_removal_bans_and_transfer() {
         [
             vec!["name", "club"],
             vec!["kind", "group"],
+            vec!["description", ""],
+            vec!["history", "joined"],
             vec!["members", "3"],
             vec!["my_role", "admin"],
             vec!["member", "alice", "owner"],
@@ -389,4 +391,18 @@ async fn a_group_is_run_from_the_terminal_roles_removal_bans_and_transfer() {
             "* alice left",
         ]
     );
+
+    // The new owner renames and describes it and opens its history.
+    assert_eq!(
+        bob.run(&["group", "rename", g, "readers"]).await.row(),
+        ["readers"]
+    );
+    assert_eq!(bob.run(&["group", "describe", g, "we read"]).await.ok(), "");
+    assert_eq!(bob.run(&["group", "history", g, "30"]).await.ok(), "");
+    let info = bob.run(&["group", "info", "#readers"]).await.rows();
+    assert_eq!(info[0], ["name", "readers"]);
+    assert_eq!(info[2], ["description", "we read"]);
+    assert_eq!(info[3], ["history", "30"]);
+    let out = bob.run(&["group", "history", g, "forever"]).await;
+    assert!(out.fails(2).contains("history is"), "{out:#?}");
 }

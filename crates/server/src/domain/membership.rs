@@ -325,3 +325,69 @@ pub async fn transfer_ownership(
         .await?;
     committed_event(committed)
 }
+
+/// Longest group description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 1024;
+/// Longest history window a group may offer people who join, in days.
+pub const MAX_HISTORY_DAYS: u32 = 3650;
+
+/// Changes a group's name, description or history setting; answers the
+/// group as the caller sees it after the change.
+pub async fn update_group(
+    state: &AppState,
+    claims: &Claims,
+    conv: ConversationId,
+    req: UpdateGroup,
+) -> Result<ConversationInfo> {
+    let (record, me) = acting(state, claims, conv).await?;
+    if req.name.is_none() && req.description.is_none() && req.history.is_none() {
+        return Err(DomainError::Invalid(
+            "give a name, a description or a history setting".into(),
+        ));
+    }
+    if req.name.is_some() || req.description.is_some() {
+        policy::check(record.kind, me.role, Action::EditInfo)?;
+    }
+    if req.history.is_some() {
+        policy::check(record.kind, me.role, Action::SetHistoryVisibility)?;
+    }
+    let name = req
+        .name
+        .map(|n| {
+            super::text::check_name(&n, 128).ok_or_else(|| {
+                DomainError::Invalid(
+                    "group names have 1 to 128 characters, something visible among them, and no control or bidirectional-override characters".into(),
+                )
+            })
+        })
+        .transpose()?;
+    let description = req
+        .description
+        .map(|d| {
+            super::text::check_description(&d, MAX_DESCRIPTION_CHARS).ok_or_else(|| {
+                DomainError::Invalid(format!(
+                    "a description has at most {MAX_DESCRIPTION_CHARS} characters and no control (but line breaks) or bidirectional-override characters"
+                ))
+            })
+        })
+        .transpose()?;
+    if let Some(HistoryVisibility::Days { days }) = req.history
+        && !(1..=MAX_HISTORY_DAYS).contains(&days)
+    {
+        return Err(DomainError::Invalid(format!(
+            "history days are 1 to {MAX_HISTORY_DAYS}"
+        )));
+    }
+    state
+        .store
+        .update_group(GroupUpdate {
+            conv,
+            by: claims.user,
+            name,
+            description,
+            history: req.history,
+            now: now_ms(),
+        })
+        .await?;
+    super::conversations::conversation(state, claims, conv).await
+}

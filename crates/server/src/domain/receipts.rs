@@ -84,7 +84,7 @@ pub async fn receipt_summary(
     seq: Seq,
 ) -> Result<ReceiptSummary> {
     let me = require_member(state, conv, claims.user).await?;
-    if seq < me.joined_seq {
+    if seq < me.visible_from {
         return Err(DomainError::NotFound("no such message"));
     }
     let page = state

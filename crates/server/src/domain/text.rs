@@ -13,6 +13,18 @@ pub fn is_invisible(c: char) -> bool {
     c.is_whitespace() || c.is_control() || is_format(c) || is_variation_selector(c) || is_filler(c)
 }
 
+/// A group description: trimmed, at most `max` characters, no control
+/// characters but line breaks and tabs, no bidirectional overrides. Empty
+/// (or only invisible characters) means "no description".
+pub fn check_description(raw: &str, max: usize) -> Option<String> {
+    let text = raw.trim();
+    if is_blank(text) {
+        return Some(String::new());
+    }
+    let bad = |c: char| (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c);
+    (text.chars().count() <= max && !text.chars().any(bad)).then(|| text.to_owned())
+}
+
 /// True when `text` holds nothing a reader could see.
 pub fn is_blank(text: &str) -> bool {
     text.chars().all(is_invisible)

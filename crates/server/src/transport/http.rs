@@ -38,7 +38,10 @@ pub fn router(state: AppState) -> Router {
             "/v1/conversations",
             get(list_conversations).post(create_conversation),
         )
-        .route("/v1/conversations/{id}", get(get_conversation))
+        .route(
+            "/v1/conversations/{id}",
+            get(get_conversation).patch(update_group),
+        )
         .route(
             "/v1/conversations/{id}/members",
             get(list_members).post(add_members),
@@ -292,6 +295,19 @@ async fn transfer_ownership(
 ) -> ApiResult<Json<Event>> {
     Ok(Json(
         domain::membership::transfer_ownership(&state, &c, id, req.user).await?,
+    ))
+}
+
+/// `PATCH /v1/conversations/{id}`: changes a group's name, description or
+/// history setting; answers the group.
+async fn update_group(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<ConversationId>,
+    Json(req): Json<UpdateGroup>,
+) -> ApiResult<Json<ConversationInfo>> {
+    Ok(Json(
+        domain::membership::update_group(&state, &c, id, req).await?,
     ))
 }
 

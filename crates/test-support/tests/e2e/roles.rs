@@ -3,7 +3,9 @@
 
 use crate::transports::SseReader;
 use crate::*;
-use natter_proto::{ErrorCode, EventBody, MemberQuery, Role, UserId};
+use natter_proto::{
+    ErrorCode, EventBody, HistoryQuery, HistoryVisibility, MemberQuery, Role, UpdateGroup, UserId,
+};
 use natter_test_support::TestServer;
 use natter_test_support::sdk::Error;
 
@@ -75,8 +77,16 @@ impl Cast {
     }
 }
 
-/// What the group looks like: members with roles, and bans.
-async fn state_of(owner: &Client, g: ConversationId) -> (Vec<(UserId, Role)>, Vec<UserId>) {
+/// What the group looks like: members with roles, bans, and its settings.
+type GroupState = (
+    Vec<(UserId, Role)>,
+    Vec<UserId>,
+    Option<String>,
+    Option<HistoryVisibility>,
+);
+
+async fn state_of(owner: &Client, g: ConversationId) -> GroupState {
+    let info = owner.conversation(g).await.unwrap();
     let members = owner
         .members(g)
         .await
@@ -91,7 +101,7 @@ async fn state_of(owner: &Client, g: ConversationId) -> (Vec<(UserId, Role)>, Ve
         .into_iter()
         .map(|b| b.user.id)
         .collect();
-    (members, bans)
+    (members, bans, info.name, info.history)
 }
 
 /// Every management action by every role, an outsider and a banned user:
@@ -102,10 +112,10 @@ async fn the_permission_matrix_holds_for_every_role() {
     let server = TestServer::start().await;
     let cast = Cast::new(&server).await;
     let actions = [
-        "add", "remove", "ban", "unban", "set_role", "transfer", "bans",
+        "add", "remove", "ban", "unban", "set_role", "transfer", "bans", "rename", "history",
     ];
     // owner, admin, moderator, member, outsider, banned
-    let allowed: [(&str, [bool; 4]); 7] = [
+    let allowed: [(&str, [bool; 4]); 9] = [
         ("add", [true, true, false, false]),
         ("remove", [true, true, false, false]),
         ("ban", [true, true, false, false]),
@@ -113,6 +123,8 @@ async fn the_permission_matrix_holds_for_every_role() {
         ("set_role", [true, false, false, false]),
         ("transfer", [true, false, false, false]),
         ("bans", [true, true, false, false]),
+        ("rename", [true, true, false, false]),
+        ("history", [true, true, false, false]),
     ];
     for action in actions {
         let row = allowed.iter().find(|(a, _)| *a == action).unwrap().1;
@@ -142,6 +154,26 @@ async fn the_permission_matrix_holds_for_every_role() {
                 "set_role" => actor.set_role(g, target, Role::Moderator).await.map(drop),
                 "transfer" => actor.transfer_ownership(g, target).await.map(drop),
                 "bans" => actor.bans(g).await.map(drop),
+                "rename" => actor
+                    .update_group(
+                        g,
+                        &UpdateGroup {
+                            name: Some(format!("renamed by {who}")),
+                            ..UpdateGroup::default()
+                        },
+                    )
+                    .await
+                    .map(drop),
+                "history" => actor
+                    .update_group(
+                        g,
+                        &UpdateGroup {
+                            history: Some(HistoryVisibility::All),
+                            ..UpdateGroup::default()
+                        },
+                    )
+                    .await
+                    .map(drop),
                 _ => unreachable!(),
             };
             let expected = if i >= 4 {
@@ -353,4 +385,118 @@ async fn a_ban_keeps_someone_out_until_lifted() {
     assert!(alice.bans(g).await.unwrap().is_empty());
     alice.add_members(g, &[b_id]).await.unwrap();
     assert_eq!(bob.conversation(g).await.unwrap().role, Role::Member);
+}
+
+/// `PATCH /v1/conversations/{id}`: the owner and admins rename the group,
+/// describe it and choose what people who join later may read; members
+/// may not; bad values are refused and change nothing. A newcomer under
+/// `all` reads the whole history over HTTP, while their log starts where
+/// they joined.
+#[tokio::test]
+async fn group_settings_and_what_newcomers_may_read() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let carol = server.user("carol").await;
+    let (b_id, c_id) = (bob.user_id().unwrap(), carol.user_id().unwrap());
+    let g = alice.create_group("club", &[b_id]).await.unwrap().id;
+    for i in 0..3 {
+        alice
+            .send_message(g, &ClientId::random(), &format!("old {i}"))
+            .await
+            .unwrap();
+    }
+    let rename = |name: &str| UpdateGroup {
+        name: Some(name.to_owned()),
+        ..UpdateGroup::default()
+    };
+    assert_eq!(
+        code(bob.update_group(g, &rename("mine")).await),
+        ErrorCode::Forbidden
+    );
+    alice.set_role(g, b_id, Role::Admin).await.unwrap();
+    let info = bob
+        .update_group(
+            g,
+            &UpdateGroup {
+                name: Some("Book club".into()),
+                description: Some("We read.\nThen we talk.".into()),
+                history: Some(HistoryVisibility::All),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(info.name.as_deref(), Some("Book club"));
+    assert_eq!(info.description.as_deref(), Some("We read.\nThen we talk."));
+    assert_eq!(info.history, Some(HistoryVisibility::All));
+    let page = alice.history(g, &HistoryQuery::default()).await.unwrap();
+    let last = page.events.last().unwrap();
+    assert!(matches!(
+        &last.body,
+        EventBody::GroupUpdated { name: Some(n), history: Some(HistoryVisibility::All), .. }
+            if n == "Book club"
+    ));
+
+    let before = alice.conversation(g).await.unwrap();
+    for (body, why) in [
+        (serde_json::json!({}), "nothing to change"),
+        (serde_json::json!({"name": "  "}), "a blank name"),
+        (
+            serde_json::json!({"description": "x".repeat(1025)}),
+            "too long",
+        ),
+        (
+            serde_json::json!({"description": "a\u{202E}b"}),
+            "a bidi override",
+        ),
+        (
+            serde_json::json!({"history": {"visible": "days", "days": 0}}),
+            "zero days",
+        ),
+        (
+            serde_json::json!({"history": {"visible": "forever"}}),
+            "an unknown setting",
+        ),
+        (serde_json::json!({"colour": "red"}), "an unknown field"),
+    ] {
+        let r = reqwest::Client::new()
+            .patch(format!("{}/v1/conversations/{g}", server.url()))
+            .bearer_auth(alice.access_token().unwrap())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{why}");
+    }
+    assert_eq!(
+        alice.conversation(g).await.unwrap(),
+        before,
+        "nothing changed"
+    );
+
+    // Carol joins under "all": history from seq 1, log from her joining.
+    alice.add_members(g, &[c_id]).await.unwrap();
+    let hers = carol.conversation(g).await.unwrap();
+    assert_eq!(hers.visible_from, 1);
+    let all = carol
+        .history(
+            g,
+            &HistoryQuery {
+                after: Some(0),
+                ..HistoryQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.events.first().map(|e| e.seq), Some(1));
+    assert!(all.events.iter().any(|e| text(e) == Some("old 0")));
+    let synced = carol.sync(None, None, None).await.unwrap();
+    assert!(
+        synced
+            .deliveries
+            .iter()
+            .filter_map(|d| d.item.event())
+            .all(|e| text(e).is_none()),
+        "no old message is pushed into her log"
+    );
 }
