@@ -5,6 +5,11 @@
 use crate::ids::{ClientId, ConversationId, DeviceId, MessageId, UserId};
 use serde::{Deserialize, Serialize};
 
+/// The most user ids a membership event lists (`created.members`,
+/// `members_added.users`): an event stays small however many people it
+/// concerns, and a client reads the rest from the member list.
+pub const MAX_EVENT_USERS: usize = 100;
+
 /// A per-conversation sequence number. The server hands them out densely:
 /// 1, 2, 3, … with no gaps and no repeats. Clients order by it and detect gaps
 /// with it.
@@ -70,13 +75,22 @@ pub enum EventBody {
         /// Group name; absent for direct conversations.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<String>,
-        /// The initial members, creator included.
+        /// The initial members, creator first; at most
+        /// [`MAX_EVENT_USERS`] of them.
         members: Vec<UserId>,
+        /// How many initial members there were (more than `members` lists
+        /// when they were over [`MAX_EVENT_USERS`]).
+        #[serde(default)]
+        member_count: u64,
     },
     /// Members were added by `sender`.
     MembersAdded {
-        /// The new members.
+        /// The new members; at most [`MAX_EVENT_USERS`] of them.
         users: Vec<UserId>,
+        /// How many were added (more than `users` lists when they were
+        /// over [`MAX_EVENT_USERS`]).
+        #[serde(default)]
+        count: u64,
     },
     /// `user` (who is also the `sender`) left the group. It is the last
     /// event of the conversation the leaver's log carries.

@@ -21,7 +21,7 @@ mod signals;
 
 pub use cursor::{Cursor, CursorParseError};
 pub use error::{ErrorBody, ErrorCode, ErrorResponse};
-pub use event::{ConversationKind, Event, EventBody, Seq};
+pub use event::{ConversationKind, Event, EventBody, MAX_EVENT_USERS, Seq};
 pub use frame::{ClientFrame, Delivery, FrameError, LogItem, Sent, ServerFrame};
 pub use http::*;
 pub use ids::{ClientId, ConversationId, DeviceId, MessageId, UserId};

@@ -13,7 +13,8 @@ use crate::rows::{
 };
 use crate::writer::Ctx;
 use natter_proto::{
-    ConversationId, ConversationKind, Event, EventBody, HistoryVisibility, Role, UserId,
+    ConversationId, ConversationKind, Event, EventBody, HistoryVisibility, MAX_EVENT_USERS, Role,
+    UserId,
 };
 use natter_store::{
     Committed, ConversationRecord, ConversationSummary, Created, GroupUpdate, ListQuery,
@@ -116,7 +117,8 @@ pub(crate) fn create_conversation(ctx: &mut Ctx<'_>, conv: &NewConversation) -> 
         body: EventBody::Created {
             conv_kind: conv.kind,
             name: conv.name.clone(),
-            members: conv.members.clone(),
+            members: conv.members.iter().take(MAX_EVENT_USERS).copied().collect(),
+            member_count: conv.members.len() as u64,
         },
     };
     let change = Change {
@@ -186,7 +188,8 @@ pub(crate) fn add_members(ctx: &mut Ctx<'_>, add: &NewMembers) -> Result<Option<
         ts: add.now,
         sender: add.by,
         body: EventBody::MembersAdded {
-            users: fresh.clone(),
+            users: fresh.iter().take(MAX_EVENT_USERS).copied().collect(),
+            count: fresh.len() as u64,
         },
     };
     let change = Change {

@@ -58,6 +58,7 @@ macro_rules! conformance_suite {
             removal_and_bans_end_membership_and_keep_banned_users_out,
             member_pages_follow_join_order_with_roles,
             group_settings_change_with_events_and_fix_what_new_members_read,
+            membership_events_stay_small_for_big_groups,
         );
     };
     (@tests $open:path; $($name:ident),* $(,)?) => {
@@ -2494,5 +2495,74 @@ pub async fn group_settings_change_with_events_and_fix_what_new_members_read(
     assert_eq!(
         store.conversation(g).await.unwrap().unwrap().description,
         None
+    );
+}
+
+/// A group created with, or joined by, hundreds of people writes events
+/// that list at most `MAX_EVENT_USERS` of them with the full count, while
+/// the commit still names everyone who joined (for fan-out).
+pub async fn membership_events_stay_small_for_big_groups(store: Arc<dyn Store>) {
+    let max = natter_proto::MAX_EVENT_USERS;
+    let alice = user(&store, "alice").await;
+    let mut people = Vec::new();
+    for i in 0..(2 * max + 50) {
+        people.push(user(&store, &format!("p{i}")).await);
+    }
+    let (first, later) = people.split_at(max + 50);
+    let mut members = vec![alice];
+    members.extend_from_slice(first);
+    let Created::New(created) = store
+        .create_conversation(NewConversation {
+            id: ConversationId::new(),
+            kind: ConversationKind::Group,
+            name: Some("big".into()),
+            creator: alice,
+            members: members.clone(),
+            now: now(),
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("a new group");
+    };
+    match &created.event().unwrap().body {
+        EventBody::Created {
+            members: listed,
+            member_count,
+            ..
+        } => {
+            assert_eq!(
+                listed.as_slice(),
+                &members[..max],
+                "creator first, then in order"
+            );
+            assert_eq!(*member_count as usize, members.len());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(created.joined, members, "fan-out still learns everyone");
+    let g = created.event().unwrap().conv;
+    let added = store
+        .add_members(NewMembers {
+            conv: g,
+            by: alice,
+            users: later.to_vec(),
+            now: now(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    match &added.event().unwrap().body {
+        EventBody::MembersAdded { users, count } => {
+            assert_eq!(users.as_slice(), &later[..max]);
+            assert_eq!(*count as usize, later.len());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(added.joined, later.to_vec());
+    assert_eq!(
+        store.member_ids(g).await.unwrap().len(),
+        1 + people.len(),
+        "everyone is a member"
     );
 }

@@ -76,10 +76,14 @@ pub(crate) async fn event_text(event: &Event, names: &mut Names, client: &Client
             name.as_deref().unwrap_or_default()
         ),
         EventBody::Created { .. } => format!("* {sender} started the conversation"),
-        EventBody::MembersAdded { users } => {
+        EventBody::MembersAdded { users, count } => {
             let mut added = Vec::new();
             for user in users {
                 added.push(names.get(client, *user).await);
+            }
+            let more = (*count as usize).saturating_sub(users.len());
+            if more > 0 {
+                added.push(format!("{more} more"));
             }
             format!("* {sender} added {}", added.join(", "))
         }

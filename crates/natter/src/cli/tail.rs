@@ -222,10 +222,25 @@ struct View {
 
 impl View {
     async fn event(&mut self, cursor: Option<Cursor>, event: &Event) -> anyhow::Result<()> {
-        if let EventBody::MembersAdded { users } = &event.body
-            && let Some(members) = &mut self.members
-        {
-            members.extend(users.iter().copied());
+        match &event.body {
+            // A long list is cut short in the event: the set is not known
+            // any more, so every receipt counts.
+            EventBody::MembersAdded { users, count } if *count as usize > users.len() => {
+                self.members = None;
+            }
+            EventBody::MembersAdded { users, .. } => {
+                if let Some(members) = &mut self.members {
+                    members.extend(users.iter().copied());
+                }
+            }
+            EventBody::MemberLeft { user }
+            | EventBody::MemberRemoved { user }
+            | EventBody::MemberBanned { user } => {
+                if let Some(members) = &mut self.members {
+                    members.remove(user);
+                }
+            }
+            _ => {}
         }
         if let EventBody::Message { .. } = event.body {
             // The server stops the indicator too; do not wait for it.

@@ -87,6 +87,7 @@ mod tests {
             sender: UserId::new(),
             body: EventBody::MembersAdded {
                 users: vec![UserId::new()],
+                count: 1,
             },
         };
         let receipt = Receipt {

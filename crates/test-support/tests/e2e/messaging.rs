@@ -477,7 +477,7 @@ async fn people_already_connected_hear_of_new_groups_and_new_members_at_once() {
     // group from before it.
     let added = event_in(&mut c, group.id).await;
     assert!(
-        matches!(&added.body, EventBody::MembersAdded { users } if users == &vec![cat.user_id().unwrap()]),
+        matches!(&added.body, EventBody::MembersAdded { users, count: 1 } if users == &vec![cat.user_id().unwrap()]),
         "{added:?}"
     );
     b.send(group.id, "welcome cat");
