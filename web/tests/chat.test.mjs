@@ -148,11 +148,21 @@ class ApiUser {
   }
 
   async call(method, path, body) {
-    let r = await rawHttp(method, path, { token: this.session.access_token, body });
+    const token = this.session.access_token;
+    let r = await rawHttp(method, path, { token, body });
     if (r.status === 401 && r.body?.error?.code === 'token_expired') {
-      const fresh = await rawHttp('POST', '/v1/auth/refresh', { body: { refresh_token: this.session.refresh_token } });
-      assert.equal(fresh.status, 200, JSON.stringify(fresh.body));
-      this.session = fresh.body;
+      // One refresh at a time: calls made at once (several senders) all
+      // wait for it, since a refresh token works only once.
+      if (this.session.access_token === token) {
+        this.refreshing ??= (async () => {
+          const fresh = await rawHttp('POST', '/v1/auth/refresh', { body: { refresh_token: this.session.refresh_token } });
+          assert.equal(fresh.status, 200, JSON.stringify(fresh.body));
+          this.session = fresh.body;
+        })().finally(() => {
+          this.refreshing = null;
+        });
+        await this.refreshing;
+      }
       r = await rawHttp(method, path, { token: this.session.access_token, body });
     }
     return r;
@@ -1023,7 +1033,7 @@ describe('natter web client', () => {
     await noah.context().close();
   });
 
-  test('leaving a group: the others see who left, the leaver loses it on every device, the creator is told why not', async () => {
+  test('leaving a group: the others see who left, the leaver loses it on every device, the owner is told why not', async () => {
     const gwenName = name('gwen');
     const halName = name('hugo');
     const gwen = await newPage();
@@ -1074,13 +1084,13 @@ describe('natter web client', () => {
     await hal.getByText('No conversations yet.').waitFor();
     assert.equal(await convItem(hal, title).count(), 0);
 
-    // The creator may not leave while others remain: the server's reason
+    // The owner may not leave while others remain: the server's reason
     // is shown, and nothing changes.
     await gwen.getByRole('button', { name: 'More options' }).click();
     await gwen.getByRole('menuitem', { name: 'Leave group' }).click();
     const refuse = gwen.getByRole('dialog', { name: 'Leave group?' });
     await refuse.getByRole('button', { name: 'Leave group' }).click();
-    await refuse.getByRole('alert').filter({ hasText: /creator cannot leave while others remain/ }).waitFor();
+    await refuse.getByRole('alert').filter({ hasText: /owner cannot leave while others remain/ }).waitFor();
     await refuse.getByRole('button', { name: 'Cancel' }).click();
     await refuse.waitFor({ state: 'detached' });
     await convItem(gwen, title).waitFor();
@@ -1436,7 +1446,7 @@ describe('natter web client', () => {
       await page.getByRole('menuitem', { name: 'Leave group' }).click();
       const leave = page.getByRole('dialog', { name: 'Leave group?' });
       await leave.getByRole('button', { name: 'Leave group' }).click();
-      await leave.getByRole('alert').filter({ hasText: /creator cannot leave/ }).waitFor();
+      await leave.getByRole('alert').filter({ hasText: /owner cannot leave/ }).waitFor();
       found.push(...(await axe(page, `leave group, refused (${scheme})`)));
       await page.keyboard.press('Escape');
       await leave.waitFor({ state: 'detached' });
