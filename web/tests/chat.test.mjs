@@ -1098,6 +1098,152 @@ describe('natter web client', () => {
     for (const p of [gwen, hal, halPhone]) await p.context().close();
   });
 
+  test('group roles: the owner promotes an admin, who removes a member; bans; ownership handed over, then the old owner leaves', async () => {
+    const [oliveName, adamName, miaName] = [name('olive'), name('adam'), name('mina')];
+    const olive = await newPage();
+    const adam = await newPage();
+    const mia = await newPage();
+    await register(olive, oliveName);
+    await register(adam, adamName);
+    await register(mia, miaName);
+    const oliveApi = await ApiUser.login(oliveName);
+    const adamApi = await ApiUser.login(adamName);
+    const miaApi = await ApiUser.login(miaName);
+    const bart = await ApiUser.register(name('bart'));
+    const title = `Club ${RUN}`;
+    const group = (
+      await oliveApi.call('POST', '/v1/conversations', {
+        kind: 'group',
+        name: title,
+        members: [adamApi.id, miaApi.id, bart.id],
+      })
+    ).body;
+    await bart.send(group.id, 'Hello club');
+    for (const p of [olive, adam, mia]) {
+      await openConv(p, title);
+      await message(p, 'Hello club').waitFor();
+    }
+    const panelOf = (p) => p.getByRole('dialog', { name: 'Group info' });
+    const row = (panel, id) => panel.locator(`.member[data-user="${id}"]`);
+    const badge = (panel, id, text) => row(panel, id).locator('.member-role', { hasText: exactly(text) });
+    const system = (p, text) => p.locator('.messages .system', { hasText: exactly(text) });
+    const openInfo = async (p) => {
+      await p.getByRole('button', { name: 'More options' }).click();
+      await p.getByRole('menuitem', { name: 'Group info' }).click();
+      await panelOf(p).waitFor();
+    };
+    const choose = async (p, who, action) => {
+      await panelOf(p).getByRole('button', { name: `Actions for ${who}` }).click();
+      await p.getByRole('menuitem', { name: action }).click();
+    };
+
+    // The owner's panel: the group, the count, her role, everyone with
+    // their badge and presence.
+    await openInfo(olive);
+    const info = panelOf(olive);
+    await info.locator('.dialog-sub', { hasText: exactly(title) }).waitFor();
+    await info.locator('.group-summary', { hasText: exactly('4 members · You are the owner') }).waitFor();
+    await row(info, bart.id).waitFor();
+    assert.equal(await info.locator('.member').count(), 4);
+    await badge(info, oliveApi.id, 'Owner').waitFor();
+    assert.equal(await row(info, adamApi.id).locator('.member-role').isVisible(), false);
+    await row(info, adamApi.id).locator('.presence-dot').waitFor();
+    await row(info, adamApi.id).locator('.member-presence', { hasText: 'online' }).waitFor();
+    await info.getByRole('region', { name: 'Banned' }).getByText('Nobody is banned.').waitFor();
+
+    // She makes Adam an admin: the badge changes, everyone is told.
+    await choose(olive, adamName, 'Make admin');
+    await badge(info, adamApi.id, 'Admin').waitFor();
+    await system(mia, `${oliveName} made ${adamName} admin`).waitFor();
+    await system(adam, `${oliveName} made you admin`).waitFor();
+
+    // The admin may remove and ban members, not change roles, and cannot
+    // act on the owner.
+    await openInfo(adam);
+    const adamInfo = panelOf(adam);
+    await adamInfo.locator('.group-summary', { hasText: exactly('4 members · You are the admin') }).waitFor();
+    await row(adamInfo, oliveApi.id).waitFor();
+    assert.equal(await adamInfo.getByRole('button', { name: `Actions for ${oliveName}` }).count(), 0);
+    await adamInfo.getByRole('button', { name: `Actions for ${miaName}` }).click();
+    await adam.getByRole('menuitem').first().waitFor();
+    assert.deepEqual(await adam.getByRole('menuitem').allTextContents(), ['Remove', 'Ban']);
+    await adam.getByRole('menuitem', { name: 'Remove' }).click();
+    const remove = adam.getByRole('dialog', { name: `Remove ${miaName}?` });
+    await remove.getByRole('button', { name: 'Remove' }).click();
+    await remove.waitFor({ state: 'detached' });
+    await row(adamInfo, miaApi.id).waitFor({ state: 'detached' });
+    await adamInfo.locator('.group-summary', { hasText: exactly('3 members · You are the admin') }).waitFor();
+    // Mia's open browser loses the group at once, and she is told.
+    await convItem(mia, title).waitFor({ state: 'detached' });
+    await mia.getByRole('heading', { name: 'Welcome to natter' }).waitFor();
+    await mia.locator('.toast', { hasText: `You were removed from ${title}` }).waitFor();
+    await mia.getByRole('button', { name: 'Dismiss' }).click();
+    await mia.locator('.toast').waitFor({ state: 'hidden' });
+    await system(olive, `${adamName} removed ${miaName}`).waitFor();
+    await row(info, miaApi.id).waitFor({ state: 'detached' });
+    assert.equal((await miaApi.call('GET', `/v1/conversations/${group.id}`)).status, 403);
+    await adam.keyboard.press('Escape');
+    await adamInfo.waitFor({ state: 'detached' });
+
+    // The owner bans Bart: he is out, and listed as banned.
+    await choose(olive, bart.username, 'Ban');
+    const ban = olive.getByRole('dialog', { name: `Ban ${bart.username}?` });
+    await ban.getByRole('button', { name: 'Ban' }).click();
+    await ban.waitFor({ state: 'detached' });
+    await row(info, bart.id).waitFor({ state: 'detached' });
+    const banned = info.getByRole('region', { name: 'Banned' });
+    await banned.locator('.ban-row', { hasText: bart.username }).waitFor();
+    await system(adam, `${oliveName} banned ${bart.username}`).waitFor();
+
+    // He cannot be added back: the server's refusal is shown.
+    await info.getByLabel('Add members').fill(bart.username);
+    await info.getByRole('button', { name: 'Add', exact: true }).click();
+    await info.getByRole('alert').filter({ hasText: 'A user you named is banned from this group' }).waitFor();
+    assert.equal(await info.locator('.member').count(), 2);
+
+    // Unbanned, he can be.
+    await banned.getByRole('button', { name: `Unban ${bart.username}` }).click();
+    await banned.getByText('Nobody is banned.').waitFor();
+    await system(adam, `${oliveName} unbanned ${bart.username}`).waitFor();
+    await info.getByLabel('Add members').fill(bart.username);
+    await info.getByRole('button', { name: 'Add', exact: true }).click();
+    await row(info, bart.id).waitFor();
+    await info.locator('.group-summary', { hasText: exactly('3 members · You are the owner') }).waitFor();
+
+    // She hands the group to Adam, after confirming, and becomes an admin.
+    await choose(olive, adamName, 'Transfer ownership');
+    const transfer = olive.getByRole('dialog', { name: 'Transfer ownership?' });
+    await transfer.getByText(`${adamName} will own “${title}”`).waitFor();
+    await transfer.getByRole('button', { name: 'Transfer ownership' }).click();
+    await transfer.waitFor({ state: 'detached' });
+    await badge(info, adamApi.id, 'Owner').waitFor();
+    await badge(info, oliveApi.id, 'Admin').waitFor();
+    await info.locator('.group-summary', { hasText: exactly('3 members · You are the admin') }).waitFor();
+    assert.equal(await info.getByRole('button', { name: `Actions for ${adamName}` }).count(), 0);
+    await system(olive, `You made ${adamName} the owner`).waitFor();
+    await system(adam, `${oliveName} made you the owner`).waitFor();
+
+    // Now she may leave.
+    await olive.keyboard.press('Escape');
+    await info.waitFor({ state: 'detached' });
+    await olive.getByRole('button', { name: 'More options' }).click();
+    await olive.getByRole('menuitem', { name: 'Leave group' }).click();
+    const leave = olive.getByRole('dialog', { name: 'Leave group?' });
+    await leave.getByRole('button', { name: 'Leave group' }).click();
+    await leave.waitFor({ state: 'detached' });
+    await convItem(olive, title).waitFor({ state: 'detached' });
+    await system(adam, `${oliveName} left`).waitFor();
+    const members = (await adamApi.call('GET', `/v1/conversations/${group.id}/members`)).body.members;
+    assert.deepEqual(
+      members.map((x) => [x.username, x.role]),
+      [
+        [adamName, 'owner'],
+        [bart.username, 'member'],
+      ],
+    );
+    for (const p of [olive, adam, mia]) await p.context().close();
+  });
+
   test('group invitations: "who can add me to groups" in settings; an invitation accepted, another left', async () => {
     const page = await newPage();
     const jayName = name('jay');
@@ -1450,6 +1596,18 @@ describe('natter web client', () => {
       found.push(...(await axe(page, `leave group, refused (${scheme})`)));
       await page.keyboard.press('Escape');
       await leave.waitFor({ state: 'detached' });
+
+      await page.getByRole('button', { name: 'More options' }).click();
+      await page.getByRole('menuitem', { name: 'Group info' }).click();
+      const info = page.getByRole('dialog', { name: 'Group info' });
+      await info.locator('.member').nth(2).waitFor();
+      await info.getByRole('region', { name: 'Banned' }).getByText('Nobody is banned.').waitFor();
+      await info.getByRole('button', { name: `Actions for ${cy.username}` }).click();
+      await page.getByRole('menuitem', { name: 'Transfer ownership' }).waitFor();
+      found.push(...(await axe(page, `group info with a member's actions (${scheme})`)));
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Escape');
+      await info.waitFor({ state: 'detached' });
 
       await openConv(page, `Invite ${RUN}`);
       await page.getByRole('region', { name: 'Message request', exact: true }).getByRole('button', { name: 'Leave' }).waitFor();

@@ -29,7 +29,7 @@ export function shellView({ api, store, sync, onLogout }) {
     back: () => openConv(null),
     newChat: () => newChatDialog({ api, store, open: openConv }),
     newGroup: () => newGroupDialog({ api, store, open: openConv }),
-    groupInfo: (convId) => groupInfoDialog({ api, store, sync, convId }),
+    groupInfo: (convId) => groupInfoDialog({ api, store, convId }),
     settings: () => settingsDialog({ api, store, sync, onLogout }),
     moreConvs: () => sync.loadMore(),
   };
