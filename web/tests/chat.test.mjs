@@ -1244,6 +1244,35 @@ describe('natter web client', () => {
     for (const p of [olive, adam, mia]) await p.context().close();
   });
 
+  test('the group info panel lists a big group a page at a time', async () => {
+    const ownerName = name('quinn');
+    const page = await newPage();
+    await register(page, ownerName);
+    const owner = await ApiUser.login(ownerName);
+    // 55 others: more than one page of the panel (50).
+    const others = [];
+    for (let i = 0; i < 55; i += 5) {
+      others.push(...(await Promise.all(Array.from({ length: 5 }, (_, k) => ApiUser.register(name(`crowd${i + k}`))))));
+    }
+    const title = `Crowd ${RUN}`;
+    const r = await owner.call('POST', '/v1/conversations', { kind: 'group', name: title, members: others.map((u) => u.id) });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    await openConv(page, title);
+    await page.getByRole('button', { name: 'Group info' }).click();
+    const info = page.getByRole('dialog', { name: 'Group info' });
+    await info.locator('.group-summary', { hasText: exactly('56 members · You are the owner') }).waitFor();
+    await info.locator('.member').nth(49).waitFor();
+    assert.equal(await info.locator('.member').count(), 50);
+    await info.getByRole('button', { name: 'Show more' }).click();
+    await info.locator('.member').nth(55).waitFor();
+    await info.getByRole('button', { name: 'Show more' }).waitFor({ state: 'hidden' });
+    assert.equal(await info.locator('.member').count(), 56);
+    // Everyone once, whichever page they came in.
+    const shown = await info.locator('.member').evaluateAll((els) => els.map((e) => e.dataset.user));
+    assert.deepEqual([...shown].sort(), [owner.id, ...others.map((u) => u.id)].sort());
+    await page.context().close();
+  });
+
   test('group invitations: "who can add me to groups" in settings; an invitation accepted, another left', async () => {
     const page = await newPage();
     const jayName = name('jay');
