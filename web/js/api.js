@@ -266,9 +266,43 @@ export class Api {
     return this.request('POST', '/v1/conversations', { kind: 'group', name, members });
   }
 
-  /** `GET /v1/conversations/{id}/members`. */
-  members(id) {
-    return this.request('GET', `/v1/conversations/${enc(id)}/members`);
+  /** `GET /v1/conversations/{id}/members`: one page in join order (`next` when there may be more). */
+  members(id, { limit, after } = {}) {
+    const q = new URLSearchParams();
+    if (limit !== undefined) q.set('limit', String(limit));
+    if (after !== undefined) q.set('after', after);
+    const qs = q.toString();
+    return this.request('GET', `/v1/conversations/${enc(id)}/members${qs ? `?${qs}` : ''}`);
+  }
+
+  /** `DELETE /v1/conversations/{id}/members/{user}`: removes a member. */
+  removeMember(id, user) {
+    return this.request('DELETE', `/v1/conversations/${enc(id)}/members/${enc(user)}`);
+  }
+
+  /** `PUT /v1/conversations/{id}/members/{user}/role`: `admin`, `moderator` or `member`. */
+  setRole(id, user, role) {
+    return this.request('PUT', `/v1/conversations/${enc(id)}/members/${enc(user)}/role`, { role });
+  }
+
+  /** `POST /v1/conversations/{id}/owner`: hands the group to another member. */
+  transferOwnership(id, user) {
+    return this.request('POST', `/v1/conversations/${enc(id)}/owner`, { user });
+  }
+
+  /** `GET /v1/conversations/{id}/bans`: most recent first. */
+  bans(id) {
+    return this.request('GET', `/v1/conversations/${enc(id)}/bans`);
+  }
+
+  /** `PUT /v1/conversations/{id}/bans/{user}`: bans (and removes) a user. */
+  ban(id, user) {
+    return this.request('PUT', `/v1/conversations/${enc(id)}/bans/${enc(user)}`);
+  }
+
+  /** `DELETE /v1/conversations/{id}/bans/{user}`: lifts a ban. */
+  unban(id, user) {
+    return this.request('DELETE', `/v1/conversations/${enc(id)}/bans/${enc(user)}`);
   }
 
   /** `POST /v1/conversations/{id}/members`. */

@@ -4,7 +4,7 @@
 //
 // Topics: `convs` (the list: order, previews, unread), `conv:<id>` (a
 // conversation's messages or ticks), `presence`, `typing`, `users`,
-// `connection`, `outbox`.
+// `connection`, `outbox`, `blocks`, `notice`.
 
 /** One conversation as this client knows it. */
 export class Conv {
@@ -33,6 +33,10 @@ export class Conv {
     this.loadError = null; // the first page failed (not retried until `synced`)
     this.olderError = null; // an older page failed
     this.members = null; // Map id → username, once fetched
+    this.roles = new Map(); // group: id → role, as far as known (with `members`)
+    // My role (protocol.md, "Roles and permissions"): `owner`, `admin`,
+    // `moderator` or `member`.
+    this.role = 'member';
     this.stale = false; // placeholder waiting for its ConversationInfo
     // A message request to me (protocol.md, "Message requests"): shown
     // apart until I accept it or write in it.
@@ -63,6 +67,7 @@ export class Conv {
     }
     if (info.unread !== undefined) this.unread = info.unread;
     if (info.request !== undefined) this.request = !!info.request;
+    if (info.role) this.role = info.role;
     if (info.peer_receipt) this.#peer(info.peer_receipt);
     this.lastActivity = Math.max(this.lastActivity, this.createdAt, this.lastMessage?.ts ?? 0);
   }
@@ -216,6 +221,10 @@ export class Store {
     // Unread messages in conversations not loaded yet: the server's
     // `unread_total` less what the loaded ones count.
     this.unreadElsewhere = 0;
+    // A short message for the user (`{text}`), e.g. that they were removed
+    // from a group; null when there is none.
+    this.notice = null;
+    this.memberListeners = new Set();
     this.listeners = new Map();
     this.dirty = new Set();
     this.resolveUsers = () => {};
@@ -247,6 +256,28 @@ export class Store {
       const hit = [...dirty].filter((t) => topics.has(t) || topics.has(t.split(':')[0]));
       if (hit.length) fn(new Set(hit));
     }
+  }
+
+  /**
+   * Calls `fn(convId, change)` for each membership change of a group that
+   * arrives: `{type: 'added', users}`, `{type: 'gone', user}` (left,
+   * removed or banned), `{type: 'role', user, role}`, `{type: 'bans'}` (a
+   * ban placed or lifted). Returns an unsubscribe.
+   */
+  onMembers(fn) {
+    this.memberListeners.add(fn);
+    return () => this.memberListeners.delete(fn);
+  }
+
+  /** Tells the `onMembers` listeners of a change. */
+  memberChange(convId, change) {
+    for (const fn of [...this.memberListeners]) fn(convId, change);
+  }
+
+  /** Shows a short notice (`null` clears it). */
+  setNotice(text) {
+    this.notice = text ? { text } : null;
+    this.emit('notice');
   }
 
   // ---- users ----

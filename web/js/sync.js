@@ -253,6 +253,15 @@ export class Sync {
       this.#drop(ev.conv);
       return;
     }
+    if ((ev.kind === 'member_removed' || ev.kind === 'member_banned') && ev.user === me) {
+      // Someone removed or banned me: the last event of the group I get,
+      // as after leaving; I am told why it went.
+      const title = store.convs.get(ev.conv)?.name ?? 'a group';
+      this.#drop(ev.conv);
+      store.setNotice(`You were ${ev.kind === 'member_banned' ? 'banned' : 'removed'} from ${title}`);
+      store.memberChange(ev.conv, { type: 'gone', user: me });
+      return;
+    }
     let conv = store.convs.get(ev.conv);
     if (!conv) {
       // A conversation I was just added to: a placeholder until its info
@@ -296,14 +305,46 @@ export class Sync {
     } else if (ev.kind === 'members_added') {
       conv.noteJoin(ev, store.me.id);
       if (fresh) conv.memberCount += ev.users?.length ?? 0;
-      if (conv.members) this.#resolveUsers(ev.users ?? []);
-      if (conv.members) for (const u of ev.users ?? []) conv.members.set(u, store.users.get(u) ?? null);
-    } else if (ev.kind === 'member_left') {
-      if (fresh) conv.memberCount = Math.max(0, conv.memberCount - 1);
+      this.#resolveUsers(ev.users ?? []);
+      if (conv.members) {
+        for (const u of ev.users ?? []) {
+          conv.members.set(u, store.users.get(u) ?? null);
+          conv.roles.set(u, 'member');
+        }
+      }
+      store.memberChange(conv.id, { type: 'added', users: ev.users ?? [] });
+    } else if (ev.kind === 'member_left' || ev.kind === 'member_removed' || ev.kind === 'member_banned') {
+      // A ban of someone who is not a member ends no membership: only one
+      // whose membership this device knows counts, else the server says.
+      const wasMember = ev.kind !== 'member_banned' || conv.members?.has(ev.user);
+      if (fresh && wasMember) conv.memberCount = Math.max(0, conv.memberCount - 1);
+      else if (fresh && !conv.members) this.#fetchConv(conv.id);
       conv.members?.delete(ev.user);
+      conv.roles.delete(ev.user);
       conv.memberMarks.delete(ev.user);
       store.setTyping({ conv: ev.conv, user: ev.user, active: false });
-      this.#resolveUsers([ev.user]);
+      this.#resolveUsers([ev.user, ev.sender]);
+      store.memberChange(conv.id, { type: 'gone', user: ev.user });
+      if (ev.kind === 'member_banned') store.memberChange(conv.id, { type: 'bans' });
+    } else if (ev.kind === 'member_unbanned') {
+      this.#resolveUsers([ev.user, ev.sender]);
+      store.memberChange(conv.id, { type: 'bans' });
+    } else if (ev.kind === 'role_changed' || ev.kind === 'ownership_transferred') {
+      // Who has which role from now on.
+      const changes =
+        ev.kind === 'role_changed'
+          ? [[ev.user, ev.role]]
+          : [
+              [ev.from ?? ev.sender, 'admin'],
+              [ev.to, 'owner'],
+            ];
+      this.#resolveUsers(changes.map(([u]) => u).concat(ev.sender));
+      for (const [user, role] of changes) {
+        if (!user || !role) continue;
+        if (conv.members?.has(user)) conv.roles.set(user, role);
+        if (user === me) conv.role = role;
+        store.memberChange(conv.id, { type: 'role', user, role });
+      }
     }
     store.emit('convs', `conv:${conv.id}`);
   }
@@ -469,10 +510,14 @@ export class Sync {
   async loadMembers(convId) {
     const conv = this.store.convs.get(convId);
     if (!conv) return;
-    const { members } = await this.api.members(convId);
+    // The default page holds a whole group of the default maximum size.
+    const { members, next } = await this.api.members(convId);
     this.store.addUsers(members);
     conv.members = new Map(members.map((m) => [m.id, m.username]));
-    conv.memberCount = members.length;
+    conv.roles = new Map(members.map((m) => [m.id, m.role]));
+    const mine = members.find((m) => m.id === this.store.me.id);
+    if (mine?.role) conv.role = mine.role;
+    if (!next) conv.memberCount = members.length;
     this.store.emit(`conv:${convId}`, 'convs');
   }
 

@@ -148,11 +148,21 @@ class ApiUser {
   }
 
   async call(method, path, body) {
-    let r = await rawHttp(method, path, { token: this.session.access_token, body });
+    const token = this.session.access_token;
+    let r = await rawHttp(method, path, { token, body });
     if (r.status === 401 && r.body?.error?.code === 'token_expired') {
-      const fresh = await rawHttp('POST', '/v1/auth/refresh', { body: { refresh_token: this.session.refresh_token } });
-      assert.equal(fresh.status, 200, JSON.stringify(fresh.body));
-      this.session = fresh.body;
+      // One refresh at a time: calls made at once (several senders) all
+      // wait for it, since a refresh token works only once.
+      if (this.session.access_token === token) {
+        this.refreshing ??= (async () => {
+          const fresh = await rawHttp('POST', '/v1/auth/refresh', { body: { refresh_token: this.session.refresh_token } });
+          assert.equal(fresh.status, 200, JSON.stringify(fresh.body));
+          this.session = fresh.body;
+        })().finally(() => {
+          this.refreshing = null;
+        });
+        await this.refreshing;
+      }
       r = await rawHttp(method, path, { token: this.session.access_token, body });
     }
     return r;
@@ -1023,7 +1033,7 @@ describe('natter web client', () => {
     await noah.context().close();
   });
 
-  test('leaving a group: the others see who left, the leaver loses it on every device, the creator is told why not', async () => {
+  test('leaving a group: the others see who left, the leaver loses it on every device, the owner is told why not', async () => {
     const gwenName = name('gwen');
     const halName = name('hugo');
     const gwen = await newPage();
@@ -1074,7 +1084,7 @@ describe('natter web client', () => {
     await hal.getByText('No conversations yet.').waitFor();
     assert.equal(await convItem(hal, title).count(), 0);
 
-    // The creator may not leave while others remain: the server's reason
+    // The owner may not leave while others remain: the server's reason
     // is shown, and nothing changes.
     await gwen.getByRole('button', { name: 'More options' }).click();
     await gwen.getByRole('menuitem', { name: 'Leave group' }).click();
@@ -1086,6 +1096,181 @@ describe('natter web client', () => {
     await convItem(gwen, title).waitFor();
     assert.equal((await gwenApi.call('GET', `/v1/conversations/${group.id}`)).status, 200);
     for (const p of [gwen, hal, halPhone]) await p.context().close();
+  });
+
+  test('group roles: the owner promotes an admin, who removes a member; bans; ownership handed over, then the old owner leaves', async () => {
+    const [oliveName, adamName, miaName] = [name('olive'), name('adam'), name('mina')];
+    const olive = await newPage();
+    const adam = await newPage();
+    const mia = await newPage();
+    await register(olive, oliveName);
+    await register(adam, adamName);
+    await register(mia, miaName);
+    const oliveApi = await ApiUser.login(oliveName);
+    const adamApi = await ApiUser.login(adamName);
+    const miaApi = await ApiUser.login(miaName);
+    const bart = await ApiUser.register(name('bart'));
+    const title = `Club ${RUN}`;
+    const group = (
+      await oliveApi.call('POST', '/v1/conversations', {
+        kind: 'group',
+        name: title,
+        members: [adamApi.id, miaApi.id, bart.id],
+      })
+    ).body;
+    await bart.send(group.id, 'Hello club');
+    for (const p of [olive, adam, mia]) {
+      await openConv(p, title);
+      await message(p, 'Hello club').waitFor();
+    }
+    const panelOf = (p) => p.getByRole('dialog', { name: 'Group info' });
+    const row = (panel, id) => panel.locator(`.member[data-user="${id}"]`);
+    const badge = (panel, id, text) => row(panel, id).locator('.member-role', { hasText: exactly(text) });
+    const system = (p, text) => p.locator('.messages .system', { hasText: exactly(text) });
+    const openInfo = async (p) => {
+      await p.getByRole('button', { name: 'More options' }).click();
+      await p.getByRole('menuitem', { name: 'Group info' }).click();
+      await panelOf(p).waitFor();
+    };
+    const choose = async (p, who, action) => {
+      await panelOf(p).getByRole('button', { name: `Actions for ${who}` }).click();
+      await p.getByRole('menuitem', { name: action }).click();
+    };
+
+    // The owner's panel: the group, the count, her role, everyone with
+    // their badge and presence.
+    await openInfo(olive);
+    const info = panelOf(olive);
+    await info.locator('.dialog-sub', { hasText: exactly(title) }).waitFor();
+    await info.locator('.group-summary', { hasText: exactly('4 members · You are the owner') }).waitFor();
+    await row(info, bart.id).waitFor();
+    assert.equal(await info.locator('.member').count(), 4);
+    await badge(info, oliveApi.id, 'Owner').waitFor();
+    assert.equal(await row(info, adamApi.id).locator('.member-role').isVisible(), false);
+    await row(info, adamApi.id).locator('.presence-dot').waitFor();
+    await row(info, adamApi.id).locator('.member-presence', { hasText: 'online' }).waitFor();
+    await info.getByRole('region', { name: 'Banned' }).getByText('Nobody is banned.').waitFor();
+
+    // She makes Adam an admin: the badge changes, everyone is told.
+    await choose(olive, adamName, 'Make admin');
+    await badge(info, adamApi.id, 'Admin').waitFor();
+    await system(mia, `${oliveName} made ${adamName} admin`).waitFor();
+    await system(adam, `${oliveName} made you admin`).waitFor();
+
+    // The admin may remove and ban members, not change roles, and cannot
+    // act on the owner.
+    await openInfo(adam);
+    const adamInfo = panelOf(adam);
+    await adamInfo.locator('.group-summary', { hasText: exactly('4 members · You are the admin') }).waitFor();
+    await row(adamInfo, oliveApi.id).waitFor();
+    assert.equal(await adamInfo.getByRole('button', { name: `Actions for ${oliveName}` }).count(), 0);
+    await adamInfo.getByRole('button', { name: `Actions for ${miaName}` }).click();
+    await adam.getByRole('menuitem').first().waitFor();
+    assert.deepEqual(await adam.getByRole('menuitem').allTextContents(), ['Remove', 'Ban']);
+    await adam.getByRole('menuitem', { name: 'Remove' }).click();
+    const remove = adam.getByRole('dialog', { name: `Remove ${miaName}?` });
+    await remove.getByRole('button', { name: 'Remove' }).click();
+    await remove.waitFor({ state: 'detached' });
+    await row(adamInfo, miaApi.id).waitFor({ state: 'detached' });
+    await adamInfo.locator('.group-summary', { hasText: exactly('3 members · You are the admin') }).waitFor();
+    // Mia's open browser loses the group at once, and she is told.
+    await convItem(mia, title).waitFor({ state: 'detached' });
+    await mia.getByRole('heading', { name: 'Welcome to natter' }).waitFor();
+    await mia.locator('.toast', { hasText: `You were removed from ${title}` }).waitFor();
+    await mia.getByRole('button', { name: 'Dismiss' }).click();
+    await mia.locator('.toast').waitFor({ state: 'hidden' });
+    await system(olive, `${adamName} removed ${miaName}`).waitFor();
+    await row(info, miaApi.id).waitFor({ state: 'detached' });
+    assert.equal((await miaApi.call('GET', `/v1/conversations/${group.id}`)).status, 403);
+    await adam.keyboard.press('Escape');
+    await adamInfo.waitFor({ state: 'detached' });
+
+    // The owner bans Bart: he is out, and listed as banned.
+    await choose(olive, bart.username, 'Ban');
+    const ban = olive.getByRole('dialog', { name: `Ban ${bart.username}?` });
+    await ban.getByRole('button', { name: 'Ban' }).click();
+    await ban.waitFor({ state: 'detached' });
+    await row(info, bart.id).waitFor({ state: 'detached' });
+    const banned = info.getByRole('region', { name: 'Banned' });
+    await banned.locator('.ban-row', { hasText: bart.username }).waitFor();
+    await system(adam, `${oliveName} banned ${bart.username}`).waitFor();
+
+    // He cannot be added back: the server's refusal is shown.
+    await info.getByLabel('Add members').fill(bart.username);
+    await info.getByRole('button', { name: 'Add', exact: true }).click();
+    await info.getByRole('alert').filter({ hasText: 'A user you named is banned from this group' }).waitFor();
+    assert.equal(await info.locator('.member').count(), 2);
+
+    // Unbanned, he can be.
+    await banned.getByRole('button', { name: `Unban ${bart.username}` }).click();
+    await banned.getByText('Nobody is banned.').waitFor();
+    await system(adam, `${oliveName} unbanned ${bart.username}`).waitFor();
+    await info.getByLabel('Add members').fill(bart.username);
+    await info.getByRole('button', { name: 'Add', exact: true }).click();
+    await row(info, bart.id).waitFor();
+    await info.locator('.group-summary', { hasText: exactly('3 members · You are the owner') }).waitFor();
+
+    // She hands the group to Adam, after confirming, and becomes an admin.
+    await choose(olive, adamName, 'Transfer ownership');
+    const transfer = olive.getByRole('dialog', { name: 'Transfer ownership?' });
+    await transfer.getByText(`${adamName} will own “${title}”`).waitFor();
+    await transfer.getByRole('button', { name: 'Transfer ownership' }).click();
+    await transfer.waitFor({ state: 'detached' });
+    await badge(info, adamApi.id, 'Owner').waitFor();
+    await badge(info, oliveApi.id, 'Admin').waitFor();
+    await info.locator('.group-summary', { hasText: exactly('3 members · You are the admin') }).waitFor();
+    assert.equal(await info.getByRole('button', { name: `Actions for ${adamName}` }).count(), 0);
+    await system(olive, `You made ${adamName} the owner`).waitFor();
+    await system(adam, `${oliveName} made you the owner`).waitFor();
+
+    // Now she may leave.
+    await olive.keyboard.press('Escape');
+    await info.waitFor({ state: 'detached' });
+    await olive.getByRole('button', { name: 'More options' }).click();
+    await olive.getByRole('menuitem', { name: 'Leave group' }).click();
+    const leave = olive.getByRole('dialog', { name: 'Leave group?' });
+    await leave.getByRole('button', { name: 'Leave group' }).click();
+    await leave.waitFor({ state: 'detached' });
+    await convItem(olive, title).waitFor({ state: 'detached' });
+    await system(adam, `${oliveName} left`).waitFor();
+    const members = (await adamApi.call('GET', `/v1/conversations/${group.id}/members`)).body.members;
+    assert.deepEqual(
+      members.map((x) => [x.username, x.role]),
+      [
+        [adamName, 'owner'],
+        [bart.username, 'member'],
+      ],
+    );
+    for (const p of [olive, adam, mia]) await p.context().close();
+  });
+
+  test('the group info panel lists a big group a page at a time', async () => {
+    const ownerName = name('quinn');
+    const page = await newPage();
+    await register(page, ownerName);
+    const owner = await ApiUser.login(ownerName);
+    // 55 others: more than one page of the panel (50).
+    const others = [];
+    for (let i = 0; i < 55; i += 5) {
+      others.push(...(await Promise.all(Array.from({ length: 5 }, (_, k) => ApiUser.register(name(`crowd${i + k}`))))));
+    }
+    const title = `Crowd ${RUN}`;
+    const r = await owner.call('POST', '/v1/conversations', { kind: 'group', name: title, members: others.map((u) => u.id) });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    await openConv(page, title);
+    await page.getByRole('button', { name: 'Group info' }).click();
+    const info = page.getByRole('dialog', { name: 'Group info' });
+    await info.locator('.group-summary', { hasText: exactly('56 members · You are the owner') }).waitFor();
+    await info.locator('.member').nth(49).waitFor();
+    assert.equal(await info.locator('.member').count(), 50);
+    await info.getByRole('button', { name: 'Show more' }).click();
+    await info.locator('.member').nth(55).waitFor();
+    await info.getByRole('button', { name: 'Show more' }).waitFor({ state: 'hidden' });
+    assert.equal(await info.locator('.member').count(), 56);
+    // Everyone once, whichever page they came in.
+    const shown = await info.locator('.member').evaluateAll((els) => els.map((e) => e.dataset.user));
+    assert.deepEqual([...shown].sort(), [owner.id, ...others.map((u) => u.id)].sort());
+    await page.context().close();
   });
 
   test('group invitations: "who can add me to groups" in settings; an invitation accepted, another left', async () => {
@@ -1440,6 +1625,18 @@ describe('natter web client', () => {
       found.push(...(await axe(page, `leave group, refused (${scheme})`)));
       await page.keyboard.press('Escape');
       await leave.waitFor({ state: 'detached' });
+
+      await page.getByRole('button', { name: 'More options' }).click();
+      await page.getByRole('menuitem', { name: 'Group info' }).click();
+      const info = page.getByRole('dialog', { name: 'Group info' });
+      await info.locator('.member').nth(2).waitFor();
+      await info.getByRole('region', { name: 'Banned' }).getByText('Nobody is banned.').waitFor();
+      await info.getByRole('button', { name: `Actions for ${cy.username}` }).click();
+      await page.getByRole('menuitem', { name: 'Transfer ownership' }).waitFor();
+      found.push(...(await axe(page, `group info with a member's actions (${scheme})`)));
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Escape');
+      await info.waitFor({ state: 'detached' });
 
       await openConv(page, `Invite ${RUN}`);
       await page.getByRole('region', { name: 'Message request', exact: true }).getByRole('button', { name: 'Leave' }).waitFor();

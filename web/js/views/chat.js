@@ -38,6 +38,18 @@ const STEP = 80;
 // the oldest loaded message and scrolling up goes on from there.
 const CHASE_UNREAD = 1000;
 
+// Events shown as a line of their own in the timeline.
+const SYSTEM_KINDS = new Set([
+  'created',
+  'members_added',
+  'member_left',
+  'member_removed',
+  'member_banned',
+  'member_unbanned',
+  'role_changed',
+  'ownership_transferred',
+]);
+
 const STATUS = {
   pending: { icon: 'clock', label: 'Sending' },
   sent: { icon: 'check', label: 'Sent' },
@@ -221,6 +233,7 @@ export function chatView({ store, sync, api, actions }) {
       }
     }
     if (c.kind === 'group') {
+      out.push({ label: 'Group info', onSelect: () => actions.groupInfo(c.id) });
       out.push({ label: 'Leave group', danger: true, onSelect: () => confirmLeave(c) });
     }
     return out;
@@ -231,7 +244,7 @@ export function chatView({ store, sync, api, actions }) {
     const id = c.id;
     confirmDialog({
       title: 'Leave group?',
-      text: `You will leave “${convTitle(c, store)}” and stop getting its messages. Only its creator can add you back.`,
+      text: `You will leave “${convTitle(c, store)}” and stop getting its messages. Only its owner or an admin can add you back.`,
       confirmText: 'Leave group',
       run: () => sync.leave(id),
     });
@@ -298,6 +311,15 @@ export function chatView({ store, sync, api, actions }) {
       return `${who(ev.sender)} added ${people(names)}`;
     }
     if (ev.kind === 'member_left') return `${who(ev.user ?? ev.sender)} left`;
+    const whom = (id) => (id === store.me.id ? 'you' : (store.username(id) ?? '…'));
+    if (ev.kind === 'member_removed') return `${who(ev.sender)} removed ${whom(ev.user)}`;
+    if (ev.kind === 'member_banned') return `${who(ev.sender)} banned ${whom(ev.user)}`;
+    if (ev.kind === 'member_unbanned') return `${who(ev.sender)} unbanned ${whom(ev.user)}`;
+    if (ev.kind === 'role_changed') {
+      const role = ev.role === 'member' ? 'a member' : ev.role;
+      return `${who(ev.sender)} made ${whom(ev.user)} ${role}`;
+    }
+    if (ev.kind === 'ownership_transferred') return `${who(ev.from ?? ev.sender)} made ${whom(ev.to)} the owner`;
     return null;
   }
 
@@ -340,7 +362,7 @@ export function chatView({ store, sync, api, actions }) {
           showSender: c.kind === 'group' && !mine && prevSender !== ev.sender,
         });
         prevSender = ev.sender;
-      } else if (ev.kind === 'created' || ev.kind === 'members_added' || ev.kind === 'member_left') {
+      } else if (SYSTEM_KINDS.has(ev.kind)) {
         dayRow(ev.ts);
         out.push({ type: 'sys', key: `s${ev.seq}`, conv: c, ev });
         prevSender = null;

@@ -2,10 +2,10 @@
 // returns to the opener): new chat, new group, group info.
 
 import { ApiError } from '../api.js';
-import { h, uid } from '../dom.js';
-import { presenceText } from '../format.js';
+import { h, setText, uid } from '../dom.js';
+import { plural, presenceText } from '../format.js';
 import { icon } from '../icons.js';
-import { avatar, iconButton } from './common.js';
+import { avatar, iconButton, menuButton, updateAvatar } from './common.js';
 
 /**
  * Opens a modal. `content` is a node (or nodes); returns `{dialog, close}`.
@@ -33,7 +33,13 @@ export function modal({ title, content, className = '' }) {
   dialog.addEventListener('close', () => {
     const lost = !document.activeElement || document.activeElement === document.body || dialog.contains(document.activeElement);
     dialog.remove();
-    if (lost && opener instanceof HTMLElement && opener.isConnected) opener.focus();
+    if (!lost) return;
+    if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
+    else {
+      // The opener went (a member's row after removing them): focus stays
+      // in the dialog below, if there is one.
+      [...document.querySelectorAll('dialog[open]')].at(-1)?.querySelector('.dialog-close')?.focus();
+    }
   });
   document.body.append(dialog);
   dialog.showModal();
@@ -183,62 +189,326 @@ export function newGroupDialog({ api, store, open }) {
   name.focus();
 }
 
-/** A group's members (with presence), and adding members for its creator. */
-export function groupInfoDialog({ api, store, sync, convId }) {
+// ---- group info ----
+
+/** Roles, highest first (protocol.md, "Roles and permissions"). */
+const RANK = { owner: 3, admin: 2, moderator: 1, member: 0 };
+const ROLE_NAME = { owner: 'Owner', admin: 'Admin', moderator: 'Moderator', member: 'Member' };
+// Members per page of the panel's list.
+const MEMBER_PAGE = 50;
+
+/** What my role lets me do in a group: the matrix and the rank rule. */
+export function groupPowers(myRole) {
+  const rank = RANK[myRole] ?? 0;
+  const manages = myRole === 'owner' || myRole === 'admin';
+  return {
+    add: manages,
+    bans: manages,
+    /** Remove or ban this member: a role below mine. */
+    moderate: (role) => manages && rank > (RANK[role] ?? 0),
+    /** Change their role or hand them the group: the owner only. */
+    own: (role) => myRole === 'owner' && role !== 'owner',
+  };
+}
+
+/**
+ * The group info panel: the group's name, member count and my role; its
+ * members (a page at a time) with role badges and presence; the actions
+ * my role allows on each; adding members and the bans for owners and
+ * admins. It stays current as membership and roles change.
+ */
+export function groupInfoDialog({ api, store, convId }) {
   const conv = store.convs.get(convId);
   if (!conv) return;
-  const list = h('ul', { class: 'member-list', role: 'list' });
-  const status = h('p', { class: 'muted', role: 'status', text: 'Loading members…' });
-  const content = [h('p', { class: 'dialog-sub', text: conv.name ?? '' }), status, list];
-  let addInput = null;
-  if (conv.creator === store.me.id) {
-    addInput = h('input', { autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', placeholder: 'dave' });
-    const error = h('p', { class: 'form-error', role: 'alert' });
+  const summary = h('p', { class: 'group-summary', role: 'status' });
+  const error = h('p', { class: 'form-error group-error', role: 'alert' });
+  const list = h('ul', { class: 'member-list', role: 'list', 'aria-label': 'Members' });
+  const more = h('button', { type: 'button', class: 'btn small show-more', text: 'Show more', hidden: true });
+  const addSection = h('div');
+  const bansSection = h('section', { class: 'group-section', hidden: true, 'aria-labelledby': uid('bans') });
+  const name = h('p', { class: 'dialog-sub' });
+  const m = modal({
+    title: 'Group info',
+    content: [name, summary, error, list, more, addSection, bansSection],
+    className: 'group-dialog',
+  });
+
+  // The members loaded so far, in join order: id → {id, username, role}.
+  const rows = new Map();
+  let next = null; // the server's `next`: more members after these
+  let loading = false;
+  let loadFailed = null;
+  let bans = null; // [BanInfo], once loaded
+  const elements = new Map(); // member id → its <li>
+
+  const current = () => store.convs.get(convId);
+
+  async function loadPage() {
+    if (loading) return;
+    loading = true;
+    loadFailed = null;
+    more.disabled = true;
+    render();
+    try {
+      const page = await api.members(convId, { limit: MEMBER_PAGE, after: next ?? undefined });
+      store.addUsers(page.members);
+      for (const mem of page.members) rows.set(mem.id, { id: mem.id, username: mem.username, role: mem.role });
+      const mine = page.members.find((x) => x.id === store.me.id);
+      if (mine && current()) current().role = mine.role;
+      next = page.next ?? null;
+    } catch (e) {
+      loadFailed = e;
+    } finally {
+      loading = false;
+      more.disabled = false;
+      render();
+    }
+  }
+  more.addEventListener('click', () => loadPage());
+
+  async function loadBans() {
+    try {
+      const answer = await api.bans(convId);
+      bans = answer.bans;
+      store.addUsers(bans.map((b) => b.user));
+    } catch (e) {
+      bans = null;
+      if (e?.code !== 'forbidden') setText(error, describe(e));
+    }
+    render();
+  }
+
+  /** Runs an action on the server; its refusal is shown with the server's message. */
+  async function act(run) {
+    setText(error, '');
+    try {
+      await run();
+    } catch (e) {
+      setText(error, describe(e));
+    }
+  }
+
+  function memberItems(mem) {
+    const c = current();
+    if (!c || mem.id === store.me.id) return [];
+    const may = groupPowers(c.role);
+    const who = mem.username ?? store.username(mem.id) ?? 'this member';
+    const out = [];
+    if (may.own(mem.role)) {
+      for (const role of ['admin', 'moderator', 'member']) {
+        if (role === mem.role) continue;
+        out.push({
+          label: `Make ${role}`,
+          onSelect: () => act(() => api.setRole(convId, mem.id, role)),
+        });
+      }
+      out.push({
+        label: 'Transfer ownership',
+        onSelect: () =>
+          confirmDialog({
+            title: 'Transfer ownership?',
+            text: `${who} will own “${c.name ?? 'this group'}”, and you will become an admin. Only they can make you the owner again.`,
+            confirmText: 'Transfer ownership',
+            run: () => api.transferOwnership(convId, mem.id),
+          }),
+      });
+    }
+    if (may.moderate(mem.role)) {
+      out.push({
+        label: 'Remove',
+        danger: true,
+        onSelect: () =>
+          confirmDialog({
+            title: `Remove ${who}?`,
+            text: `${who} will leave “${c.name ?? 'this group'}” at once. They can be added again later.`,
+            confirmText: 'Remove',
+            run: () => api.removeMember(convId, mem.id),
+          }),
+      });
+      out.push({
+        label: 'Ban',
+        danger: true,
+        onSelect: () =>
+          confirmDialog({
+            title: `Ban ${who}?`,
+            text: `${who} will be removed from “${c.name ?? 'this group'}”, and nobody can add them again until the ban is lifted.`,
+            confirmText: 'Ban',
+            run: () => api.ban(convId, mem.id),
+          }),
+      });
+    }
+    return out;
+  }
+
+  function memberRow(id) {
+    const nameEl = h('span', { class: 'member-name' });
+    const role = h('span', { class: 'tag member-role' });
+    const presence = h('span', { class: 'muted member-presence' });
+    const li = h('li', { class: 'member', dataset: { user: id } }, avatar(id, '', { size: 'sm', dot: true }), nameEl, role, presence);
+    const menu = menuButton(icon('more'), 'Actions', () => memberItems(rows.get(id) ?? { id }), {
+      className: 'icon-btn member-menu',
+    });
+    menu.el.classList.add('member-actions');
+    li.append(menu.el);
+    li.menu = menu;
+    return li;
+  }
+
+  function updateRow(li, mem) {
+    const me = mem.id === store.me.id;
+    const username = mem.username ?? store.username(mem.id) ?? '…';
+    const [av, nameEl, role, presence] = li.children;
+    updateAvatar(av, mem.id, username);
+    setText(nameEl, me ? `${username} (you)` : username);
+    role.hidden = mem.role === 'member' || !ROLE_NAME[mem.role];
+    setText(role, ROLE_NAME[mem.role] ?? '');
+    const p = me ? null : store.presenceOf(mem.id);
+    av.querySelector('.presence-dot').hidden = !(me ? store.connection === 'online' : p?.online);
+    setText(presence, me ? '' : presenceText(p));
+    const actions = memberItems(mem).length > 0;
+    li.menu.el.hidden = !actions;
+    li.menu.button.setAttribute('aria-label', `Actions for ${username}`);
+    li.menu.button.title = `Actions for ${username}`;
+    if (!actions) li.menu.close();
+  }
+
+  function render() {
+    const c = current();
+    if (!c) return;
+    setText(name, c.name ?? '');
+    const count = plural(c.memberCount, 'member');
+    setText(summary, `${count} · You are ${c.role === 'member' ? 'a member' : `the ${c.role}`}`);
+    const shownRows = [...rows.values()];
+    if (loadFailed && shownRows.length === 0) setText(summary, `Could not load the members: ${describe(loadFailed)}`);
+    // Keyed: an open menu or focus survives a re-render.
+    const keep = new Set(shownRows.map((r) => r.id));
+    for (const [id, li] of elements) {
+      if (!keep.has(id)) {
+        li.remove();
+        elements.delete(id);
+      }
+    }
+    let cursor = list.firstChild;
+    for (const mem of shownRows) {
+      let li = elements.get(mem.id);
+      if (!li) {
+        li = memberRow(mem.id);
+        elements.set(mem.id, li);
+      }
+      updateRow(li, mem);
+      if (li !== cursor) list.insertBefore(li, cursor);
+      else cursor = cursor.nextSibling;
+    }
+    more.hidden = !next && !loadFailed;
+    setText(more, loadFailed ? 'Try again' : loading ? 'Loading…' : 'Show more');
+    renderAdd(c);
+    renderBans(c);
+  }
+
+  // Adding members: owners and admins.
+  let addForm = null;
+  function renderAdd(c) {
+    const may = groupPowers(c.role).add;
+    if (!may) {
+      addSection.replaceChildren();
+      addForm = null;
+      return;
+    }
+    if (addForm) return;
+    const input = h('input', { autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', placeholder: 'dave' });
+    const addError = h('p', { class: 'form-error', role: 'alert' });
     const add = h('button', { type: 'submit', class: 'btn primary', text: 'Add' });
-    const form = h('form', { class: 'add-members', novalidate: true }, field('Add members', addInput, 'Usernames, separated by commas or spaces.'), error, add);
-    form.addEventListener('submit', async (e) => {
+    addForm = h('form', { class: 'add-members', novalidate: true }, field('Add members', input, 'Usernames, separated by commas or spaces.'), addError, add);
+    addForm.addEventListener('submit', async (e) => {
       e.preventDefault();
-      error.textContent = '';
+      addError.textContent = '';
       add.disabled = true;
       try {
-        const users = await resolveNames(api, store, parseNames(addInput.value));
+        const users = await resolveNames(api, store, parseNames(input.value));
         if (users.length === 0) throw new Error('Enter at least one username.');
         store.upsert(await api.addMembers(convId, users.map((u) => u.id)));
-        addInput.value = '';
-        await fill();
+        input.value = '';
       } catch (err) {
-        error.textContent = describe(err);
+        addError.textContent = describe(err);
       } finally {
         add.disabled = false;
       }
     });
-    content.push(form);
+    addSection.replaceChildren(addForm);
   }
-  modal({ title: 'Group info', content, className: 'group-dialog' });
 
-  async function fill() {
-    try {
-      await sync.loadMembers(convId);
-    } catch (e) {
-      status.textContent = describe(e);
+  // The bans: owners and admins.
+  const bansHeading = h('h3', { id: bansSection.getAttribute('aria-labelledby'), text: 'Banned' });
+  const bansList = h('ul', { class: 'member-list', role: 'list' });
+  const bansEmpty = h('p', { class: 'muted', text: 'Nobody is banned.' });
+  bansSection.append(bansHeading, bansEmpty, bansList);
+  let bansAsked = false;
+  function renderBans(c) {
+    const may = groupPowers(c.role).bans;
+    bansSection.hidden = !may || !bans;
+    if (!may) {
+      bans = null;
+      bansAsked = false;
       return;
     }
-    const c = store.convs.get(convId);
-    status.textContent = `${c.members.size} members`;
-    list.replaceChildren(
-      ...[...c.members].map(([id, username]) => {
-        const p = store.presenceOf(id);
-        const me = id === store.me.id;
+    if (!bansAsked) {
+      bansAsked = true;
+      loadBans();
+      return;
+    }
+    if (!bans) return;
+    bansEmpty.hidden = bans.length > 0;
+    bansList.replaceChildren(
+      ...bans.map((b) => {
+        const username = b.user.username ?? store.username(b.user.id) ?? '…';
+        const unban = h('button', { type: 'button', class: 'btn small', text: 'Unban', 'aria-label': `Unban ${username}` });
+        unban.addEventListener('click', () => {
+          unban.disabled = true;
+          act(() => api.unban(convId, b.user.id)).finally(() => {
+            unban.disabled = false;
+          });
+        });
+        const by = b.by === store.me.id ? 'you' : (store.username(b.by) ?? '…');
         return h(
           'li',
-          { class: 'member' },
-          avatar(id, username, { size: 'sm' }),
-          h('span', { class: 'member-name', text: me ? `${username} (you)` : username }),
-          id === c.creator ? h('span', { class: 'tag', text: 'creator' }) : null,
-          h('span', { class: 'muted member-presence', text: me ? '' : presenceText(p) }),
+          { class: 'ban-row', dataset: { user: b.user.id } },
+          avatar(b.user.id, username, { size: 'sm' }),
+          h('span', { class: 'member-name', text: username }),
+          h('span', { class: 'muted member-presence', text: `banned by ${by}` }),
+          unban,
         );
       }),
     );
   }
-  fill();
+
+  // Live: membership and role changes, presence, names.
+  const offMembers = store.onMembers((id, change) => {
+    if (id !== convId) return;
+    if (change.type === 'gone') rows.delete(change.user);
+    else if (change.type === 'added' && !next) {
+      for (const u of change.users) if (!rows.has(u)) rows.set(u, { id: u, username: store.username(u), role: 'member' });
+    } else if (change.type === 'role') {
+      const r = rows.get(change.user);
+      if (r) r.role = change.role;
+    } else if (change.type === 'bans' && bans) {
+      loadBans();
+      return;
+    }
+    render();
+  });
+  const offStore = store.on(['convs', 'conv', 'presence', 'users', 'connection'], () => {
+    if (!current()) {
+      // I left, or was removed: nothing here to show any more.
+      m.close();
+      return;
+    }
+    for (const r of rows.values()) r.username ??= store.users.get(r.id) ?? null;
+    render();
+  });
+  m.dialog.addEventListener('close', () => {
+    offMembers();
+    offStore();
+  });
+  render();
+  loadPage();
 }

@@ -5,7 +5,8 @@
 import { h } from '../dom.js';
 import * as notify from '../notify.js';
 import { chatView } from './chat.js';
-import { convTitle } from './common.js';
+import { icon } from '../icons.js';
+import { convTitle, iconButton } from './common.js';
 import { groupInfoDialog, newChatDialog, newGroupDialog } from './dialogs.js';
 import { settingsDialog } from './settings.js';
 import { sidebarView } from './sidebar.js';
@@ -28,7 +29,7 @@ export function shellView({ api, store, sync, onLogout }) {
     back: () => openConv(null),
     newChat: () => newChatDialog({ api, store, open: openConv }),
     newGroup: () => newGroupDialog({ api, store, open: openConv }),
-    groupInfo: (convId) => groupInfoDialog({ api, store, sync, convId }),
+    groupInfo: (convId) => groupInfoDialog({ api, store, convId }),
     settings: () => settingsDialog({ api, store, sync, onLogout }),
     moreConvs: () => sync.loadMore(),
   };
@@ -38,7 +39,18 @@ export function shellView({ api, store, sync, onLogout }) {
   // The page's heading, for those who move by headings (the logo says it
   // to everyone else).
   const heading = h('h1', { class: 'sr-only', text: 'natter' });
-  const el = h('div', { class: 'app', 'data-view': 'list' }, skip, heading, sidebar.el, chat.el);
+  // A short notice, such as "You were removed from Book club": a live
+  // region that is always in the page, so screen readers announce it.
+  const noticeText = h('p', { class: 'toast-text' });
+  const noticeClose = iconButton(icon('close'), 'Dismiss', { class: 'icon-btn toast-close' });
+  noticeClose.addEventListener('click', () => store.setNotice(null));
+  const noticeBox = h('div', { class: 'toast', hidden: true }, noticeText, noticeClose);
+  const noticeRegion = h('div', { class: 'toast-region', role: 'status' }, noticeBox);
+  const el = h('div', { class: 'app', 'data-view': 'list' }, skip, heading, sidebar.el, chat.el, noticeRegion);
+  const offNotice = store.on(['notice'], () => {
+    noticeText.textContent = store.notice?.text ?? '';
+    noticeBox.hidden = !store.notice;
+  });
 
   function route() {
     const id = routeConv();
@@ -72,6 +84,7 @@ export function shellView({ api, store, sync, onLogout }) {
     destroy() {
       window.removeEventListener('hashchange', route);
       offBadge();
+      offNotice();
       sidebar.destroy();
       chat.destroy();
       for (const d of document.querySelectorAll('dialog')) d.close();
