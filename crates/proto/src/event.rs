@@ -110,6 +110,11 @@ pub enum EventBody {
         /// Who was banned.
         user: UserId,
     },
+    /// `user` (also the `sender`) joined the group through an invite link.
+    MemberJoined {
+        /// Who joined.
+        user: UserId,
+    },
     /// `sender` lifted the ban of `user` (who is not a member).
     MemberUnbanned {
         /// Whose ban was lifted.

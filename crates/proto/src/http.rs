@@ -277,6 +277,65 @@ pub struct TransferOwnership {
     pub user: UserId,
 }
 
+/// `POST /v1/conversations/{id}/invites`.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvite {
+    /// The link stops working this many seconds from now (60 to
+    /// 31,536,000); never when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_secs: Option<u64>,
+    /// The link stops working after this many joins (1 to 100,000); no
+    /// limit when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_uses: Option<u32>,
+}
+
+/// An invite link to a group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteInfo {
+    /// The secret part of the link: whoever has it may join.
+    pub token: String,
+    /// The group.
+    pub conv: ConversationId,
+    /// Who made it.
+    pub created_by: UserId,
+    /// When, ms since the epoch.
+    pub created_at: i64,
+    /// When it stops working, ms since the epoch; absent: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    /// How many joins it allows; absent: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_uses: Option<u32>,
+    /// How many people joined with it.
+    pub uses: u32,
+}
+
+/// `GET /v1/conversations/{id}/invites`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InviteList {
+    /// The links not revoked, newest first (expired and used-up ones
+    /// included: their fields say so).
+    pub invites: Vec<InviteInfo>,
+}
+
+/// `GET /v1/invites/{token}`: what a link leads to, without joining.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitePreview {
+    /// The group.
+    pub conv: ConversationId,
+    /// Its name.
+    pub name: String,
+    /// Its description, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// How many members it has.
+    pub member_count: u64,
+    /// Whether the caller is a member already.
+    pub member: bool,
+}
+
 /// A user banned from a group (`GET /v1/conversations/{id}/bans`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BanInfo {

@@ -9,11 +9,12 @@ use crate::error::{Error, chain};
 use crate::live::{ConnectOptions, Live};
 use natter_proto::{
     AddMembers, AuthSession, BanInfo, BanList, BlockInfo, BlockList, ClientId, ConversationId,
-    ConversationInfo, ConversationList, ConversationQuery, CreateConversation, Credentials, Cursor,
-    DeviceId, Event, Health, HistoryPage, HistoryQuery, MarkReceipt, Me, MemberInfo, MemberList,
-    MemberQuery, MemberReceipt, Presence, PresenceList, Privacy, ReceiptKind, ReceiptSummary,
-    RefreshRequest, Role, SendMessage, Sent, Seq, ServerLimits, SessionInfo, SessionList, SetRole,
-    SetTyping, SyncPage, TransferOwnership, UpdateGroup, UserId, UserInfo,
+    ConversationInfo, ConversationList, ConversationQuery, CreateConversation, CreateInvite,
+    Credentials, Cursor, DeviceId, Event, Health, HistoryPage, HistoryQuery, InviteInfo,
+    InviteList, InvitePreview, MarkReceipt, Me, MemberInfo, MemberList, MemberQuery, MemberReceipt,
+    Presence, PresenceList, Privacy, ReceiptKind, ReceiptSummary, RefreshRequest, Role,
+    SendMessage, Sent, Seq, ServerLimits, SessionInfo, SessionList, SetRole, SetTyping, SyncPage,
+    TransferOwnership, UpdateGroup, UserId, UserInfo,
 };
 use reqwest::{Method, Url, header};
 use serde::Serialize;
@@ -458,6 +459,58 @@ impl Client {
             &format!("/v1/conversations/{id}/bans/{user}"),
         )
         .await
+    }
+
+    /// `POST /v1/conversations/{id}/invites`: makes an invite link.
+    pub async fn create_invite(
+        &self,
+        id: ConversationId,
+        req: &CreateInvite,
+    ) -> Result<InviteInfo, Error> {
+        let url = self.url(&format!("/v1/conversations/{id}/invites"), &[])?;
+        self.call(Method::POST, url, Some(req), Auth::Bearer).await
+    }
+
+    /// `GET /v1/conversations/{id}/invites`: the group's links, newest
+    /// first.
+    pub async fn invites(&self, id: ConversationId) -> Result<Vec<InviteInfo>, Error> {
+        let list: InviteList = self
+            .get(&format!("/v1/conversations/{id}/invites"), &[])
+            .await?;
+        Ok(list.invites)
+    }
+
+    /// `DELETE /v1/conversations/{id}/invites/{token}`: revokes a link.
+    pub async fn revoke_invite(&self, id: ConversationId, token: &str) -> Result<(), Error> {
+        let url = self.segments_url(&["v1", "conversations", &id.to_string(), "invites", token])?;
+        self.send_authed(Method::DELETE, url, None, REQUEST_TIMEOUT)
+            .await
+            .map(|_| ())
+    }
+
+    /// `GET /v1/invites/{token}`: what a link leads to, without joining.
+    pub async fn invite_preview(&self, token: &str) -> Result<InvitePreview, Error> {
+        let url = self.segments_url(&["v1", "invites", token])?;
+        self.call::<(), _>(Method::GET, url, None, Auth::Bearer)
+            .await
+    }
+
+    /// `POST /v1/invites/{token}/join`: joins the group a link leads to.
+    pub async fn join_invite(&self, token: &str) -> Result<ConversationInfo, Error> {
+        let url = self.segments_url(&["v1", "invites", token, "join"])?;
+        self.call::<(), _>(Method::POST, url, None, Auth::Bearer)
+            .await
+    }
+
+    /// A URL from path segments, each percent-encoded (a token someone
+    /// pasted may hold anything).
+    fn segments_url(&self, segments: &[&str]) -> Result<Url, Error> {
+        let mut url = self.url("/", &[])?;
+        url.path_segments_mut()
+            .map_err(|_| Error::InvalidUrl("the server URL cannot take a path".into()))?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url)
     }
 
     /// `GET /v1/conversations/{id}/bans`: who is banned, most recent first.

@@ -202,7 +202,12 @@ pub(crate) fn add_members(ctx: &mut Ctx<'_>, add: &NewMembers) -> Result<Option<
 /// The first seq someone who joins `conv` at `seq` may read, by the
 /// group's history setting: `seq` itself, 1 (everything), or the first
 /// event of the last N days before `now`.
-fn visible_from(c: &Connection, conv: &ConversationId, seq: u64, now: i64) -> Result<u64> {
+pub(crate) fn visible_from(
+    c: &Connection,
+    conv: &ConversationId,
+    seq: u64,
+    now: i64,
+) -> Result<u64> {
     let (history, days): (String, Option<i64>) = c
         .prepare_cached("SELECT history, history_days FROM conversations WHERE id = ?1")
         .and_then(|mut s| s.query_row([conv.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?))))
@@ -311,19 +316,19 @@ pub(crate) fn direct_key(a: &UserId, b: &UserId) -> Vec<u8> {
 }
 
 /// A membership to insert.
-struct MemberRow {
-    user: UserId,
+pub(crate) struct MemberRow {
+    pub user: UserId,
     /// The seq of the event that makes them a member.
-    seq: u64,
-    now: i64,
+    pub seq: u64,
+    pub now: i64,
     /// False for a message request or a group invitation.
-    accepted: bool,
-    role: Role,
+    pub accepted: bool,
+    pub role: Role,
     /// The first seq they may read in history.
-    visible_seq: u64,
+    pub visible_seq: u64,
 }
 
-fn insert_member(c: &Connection, conv: &ConversationId, m: &MemberRow) -> Result<()> {
+pub(crate) fn insert_member(c: &Connection, conv: &ConversationId, m: &MemberRow) -> Result<()> {
     c.prepare_cached(
         "INSERT INTO members (conv_id, user_id, joined_seq, joined_at, accepted, role, visible_seq)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -16,6 +16,7 @@
 //! - `blocks`: blocks between users, message requests;
 //! - `membership`: leaving, removal and bans, roles and ownership, member
 //!   pages;
+//! - `invites`: invite links and joining through them;
 //! - `receipts`: delivered and read watermarks;
 //! - `log`: a user's log pages, the connection view, presence peers;
 //! - `commit`: what the writes that put items in the log share (positions,
@@ -35,6 +36,7 @@ mod cache;
 mod checkpoint;
 mod commit;
 mod conversations;
+mod invites;
 mod log;
 mod membership;
 mod messages;
@@ -347,6 +349,27 @@ impl Store for SqliteStore {
     async fn update_group(&self, update: GroupUpdate) -> Result<Option<Committed>> {
         self.write(move |ctx| conversations::update_group(ctx, &update))
             .await
+    }
+
+    async fn create_invite(&self, invite: NewInvite) -> Result<InviteRecord> {
+        self.write(move |ctx| invites::create(ctx, &invite)).await
+    }
+
+    async fn invites(&self, conv: ConversationId) -> Result<Vec<InviteRecord>> {
+        self.read(move |c| invites::list(c, &conv)).await
+    }
+
+    async fn revoke_invite(&self, conv: ConversationId, token: String, now: i64) -> Result<bool> {
+        self.write(move |ctx| invites::revoke(ctx, &conv, &token, now))
+            .await
+    }
+
+    async fn invite(&self, token: String) -> Result<Option<InviteRecord>> {
+        self.read(move |c| invites::get(c, &token)).await
+    }
+
+    async fn join_by_invite(&self, join: InviteJoin) -> Result<Joined> {
+        self.write(move |ctx| invites::join(ctx, &join)).await
     }
 
     async fn bans(&self, conv: ConversationId) -> Result<Vec<BanRecord>> {

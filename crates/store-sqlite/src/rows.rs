@@ -283,6 +283,7 @@ impl EventRow {
                     EventBody::RoleChanged { .. } => "role_changed",
                     EventBody::OwnershipTransferred { .. } => "ownership_transferred",
                     EventBody::GroupUpdated { .. } => "group_updated",
+                    EventBody::MemberJoined { .. } => "member_joined",
                     _ => "other",
                 }
                 .into();

@@ -209,4 +209,18 @@ ALTER TABLE conversations ADD COLUMN history_days INTEGER;
 ALTER TABLE members ADD COLUMN visible_seq INTEGER NOT NULL DEFAULT 0;
 UPDATE members SET visible_seq = joined_seq;
 "#,
+    // 9: invite links.
+    r#"
+CREATE TABLE invites (
+    token       TEXT PRIMARY KEY,
+    conv_id     BLOB NOT NULL,
+    created_by  BLOB NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER,
+    max_uses    INTEGER,
+    uses        INTEGER NOT NULL DEFAULT 0,
+    revoked_at  INTEGER
+) WITHOUT ROWID;
+CREATE INDEX invites_by_conv ON invites(conv_id, created_at);
+"#,
 ];

@@ -59,6 +59,7 @@ macro_rules! conformance_suite {
             member_pages_follow_join_order_with_roles,
             group_settings_change_with_events_and_fix_what_new_members_read,
             membership_events_stay_small_for_big_groups,
+            invite_links_admit_until_expired_used_up_or_revoked,
         );
     };
     (@tests $open:path; $($name:ident),* $(,)?) => {
@@ -2565,4 +2566,141 @@ pub async fn membership_events_stay_small_for_big_groups(store: Arc<dyn Store>) 
         1 + people.len(),
         "everyone is a member"
     );
+}
+
+/// A link admits people until it expires, is used up or is revoked; each
+/// join is a `member_joined` event and one use; a member joining again
+/// changes nothing; a banned user is refused; a full group too.
+pub async fn invite_links_admit_until_expired_used_up_or_revoked(store: Arc<dyn Store>) {
+    let t = now();
+    let alice = user(&store, "alice").await;
+    let g = group(&store, alice, &[]).await;
+    let invite = |token: &str, expires_at, max_uses| NewInvite {
+        token: token.into(),
+        conv: g,
+        by: alice,
+        now: t,
+        expires_at,
+        max_uses,
+    };
+    let twice = store
+        .create_invite(invite("twice", None, Some(2)))
+        .await
+        .unwrap();
+    assert_eq!((twice.uses, twice.max_uses), (0, Some(2)));
+    store
+        .create_invite(invite("soon", Some(t + 1000), None))
+        .await
+        .unwrap();
+    store
+        .create_invite(invite("gone", None, None))
+        .await
+        .unwrap();
+    let stranger = user(&store, "stranger").await;
+    assert!(matches!(
+        store
+            .create_invite(NewInvite {
+                by: stranger,
+                ..invite("nope", None, None)
+            })
+            .await,
+        Err(StoreError::NotMember)
+    ));
+    let join = |token: &str, user, now| InviteJoin {
+        token: token.into(),
+        user,
+        now,
+        max_members: 1000,
+    };
+
+    let bob = user(&store, "bob").await;
+    let Joined::New(c) = store.join_by_invite(join("twice", bob, t)).await.unwrap() else {
+        panic!("bob joins");
+    };
+    let ev = c.event().unwrap();
+    assert!(matches!(ev.body, EventBody::MemberJoined { user } if user == bob));
+    assert_eq!((ev.sender, ev.seq), (bob, 2));
+    assert_eq!(c.joined, vec![bob]);
+    assert_eq!(
+        store.membership(g, bob).await.unwrap().unwrap().role,
+        Role::Member
+    );
+    assert!(matches!(
+        store.join_by_invite(join("twice", bob, t)).await.unwrap(),
+        Joined::Already(conv) if conv == g
+    ));
+    let carol = user(&store, "carol").await;
+    store.join_by_invite(join("twice", carol, t)).await.unwrap();
+    let dave = user(&store, "dave").await;
+    assert!(
+        matches!(
+            store.join_by_invite(join("twice", dave, t)).await,
+            Err(StoreError::NotFound)
+        ),
+        "used up"
+    );
+    assert_eq!(store.invite("twice".into()).await.unwrap().unwrap().uses, 2);
+
+    assert!(
+        matches!(
+            store.join_by_invite(join("soon", dave, t + 1000)).await,
+            Err(StoreError::NotFound)
+        ),
+        "expired"
+    );
+    assert!(store.revoke_invite(g, "gone".into(), t).await.unwrap());
+    assert!(!store.revoke_invite(g, "gone".into(), t).await.unwrap());
+    assert!(
+        matches!(
+            store.join_by_invite(join("gone", dave, t)).await,
+            Err(StoreError::NotFound)
+        ),
+        "revoked"
+    );
+    assert!(matches!(
+        store.join_by_invite(join("unknown", dave, t)).await,
+        Err(StoreError::NotFound)
+    ));
+    let listed: Vec<String> = store
+        .invites(g)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.token)
+        .collect();
+    assert_eq!(listed.len(), 2, "revoked links are not listed: {listed:?}");
+    assert!(!listed.contains(&"gone".to_owned()));
+
+    store
+        .create_invite(invite("open", None, None))
+        .await
+        .unwrap();
+    store
+        .remove(Removal {
+            conv: g,
+            by: alice,
+            user: dave,
+            ban: true,
+            now: t,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.join_by_invite(join("open", dave, t)).await,
+        Err(StoreError::Banned)
+    ));
+    let erin = user(&store, "erin").await;
+    assert!(
+        matches!(
+            store
+                .join_by_invite(InviteJoin {
+                    max_members: 3,
+                    ..join("open", erin, t)
+                })
+                .await,
+            Err(StoreError::Invalid(_))
+        ),
+        "alice, bob and carol fill a group of 3"
+    );
+    assert!(store.membership(g, erin).await.unwrap().is_none());
 }

@@ -180,6 +180,27 @@ pub trait Store: Send + Sync + 'static {
     /// would change. [`StoreError::NotMember`] if `by` is not a member.
     async fn update_group(&self, update: GroupUpdate) -> Result<Option<Committed>>;
 
+    /// Stores an invite link. [`StoreError::NotMember`] if `by` is not a
+    /// member.
+    async fn create_invite(&self, invite: NewInvite) -> Result<InviteRecord>;
+
+    /// The group's invite links that were not revoked, newest first.
+    async fn invites(&self, conv: ConversationId) -> Result<Vec<InviteRecord>>;
+
+    /// Revokes one of the group's links; false when there is no such link
+    /// (or it was revoked before).
+    async fn revoke_invite(&self, conv: ConversationId, token: String, now: i64) -> Result<bool>;
+
+    /// A link by its token, whatever its state.
+    async fn invite(&self, token: String) -> Result<Option<InviteRecord>>;
+
+    /// Joins a group through a link: one `member_joined` event and one use
+    /// counted, in one commit. A member already gets [`Joined::Already`]
+    /// whatever the link's state. [`StoreError::NotFound`] when the link is
+    /// unknown, revoked, expired or used up; [`StoreError::Banned`] when
+    /// the user is banned; [`StoreError::Invalid`] when the group is full.
+    async fn join_by_invite(&self, join: InviteJoin) -> Result<Joined>;
+
     /// The users banned from `conv`, most recent first.
     async fn bans(&self, conv: ConversationId) -> Result<Vec<BanRecord>>;
 

@@ -252,6 +252,75 @@ pub struct Removal {
     pub now: i64,
 }
 
+/// An invite link to store.
+#[derive(Clone, Debug)]
+pub struct NewInvite {
+    /// Its random token.
+    pub token: String,
+    /// The group.
+    pub conv: ConversationId,
+    /// Who makes it (must be a member; permission is the caller's check).
+    pub by: UserId,
+    /// Now.
+    pub now: i64,
+    /// When it stops working.
+    pub expires_at: Option<i64>,
+    /// How many joins it allows.
+    pub max_uses: Option<u32>,
+}
+
+/// A stored invite link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InviteRecord {
+    /// Its token.
+    pub token: String,
+    /// The group.
+    pub conv: ConversationId,
+    /// Who made it.
+    pub created_by: UserId,
+    /// When.
+    pub created_at: i64,
+    /// When it stops working.
+    pub expires_at: Option<i64>,
+    /// How many joins it allows.
+    pub max_uses: Option<u32>,
+    /// How many joined with it.
+    pub uses: u32,
+    /// When it was revoked.
+    pub revoked_at: Option<i64>,
+}
+
+impl InviteRecord {
+    /// Whether someone may join with it at `now`.
+    pub fn usable(&self, now: i64) -> bool {
+        self.revoked_at.is_none()
+            && self.expires_at.is_none_or(|at| now < at)
+            && self.max_uses.is_none_or(|max| self.uses < max)
+    }
+}
+
+/// A join through an invite link.
+#[derive(Clone, Debug)]
+pub struct InviteJoin {
+    /// The link's token.
+    pub token: String,
+    /// Who joins.
+    pub user: UserId,
+    /// Now.
+    pub now: i64,
+    /// The group may not grow past this.
+    pub max_members: u64,
+}
+
+/// What a join through an invite link did.
+#[derive(Clone, Debug)]
+pub enum Joined {
+    /// Joined now: the `member_joined` event.
+    New(Committed),
+    /// Was a member already; nothing was written and no use counted.
+    Already(ConversationId),
+}
+
 /// A user banned from a group.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BanRecord {

@@ -4,8 +4,8 @@ use super::output::{self, Names};
 use super::{Session, UsageError};
 use anyhow::Context;
 use natter_proto::{
-    ClientId, ConversationId, ConversationKind, EventBody, HistoryQuery, HistoryVisibility, Role,
-    Seq, UpdateGroup, UserId,
+    ClientId, ConversationId, ConversationKind, CreateInvite, EventBody, HistoryQuery,
+    HistoryVisibility, Role, Seq, UpdateGroup, UserId,
 };
 use std::io::Read;
 use std::process::ExitCode;
@@ -105,6 +105,31 @@ pub enum GroupCommand {
         /// `joined`, `all` or a number of days (1 to 3650).
         visible: String,
     },
+    /// Make an invite link (owner and admins); prints its token, which
+    /// `natter join` takes.
+    Invite {
+        /// Conversation id or #group.
+        conv: String,
+        /// The link stops working after this many seconds (60 to a year).
+        #[arg(long)]
+        expires_in: Option<u64>,
+        /// The link stops working after this many joins.
+        #[arg(long)]
+        max_uses: Option<u32>,
+    },
+    /// List the group's invite links: token, uses, max uses (or -),
+    /// expires at (UTC, or -).
+    Invites {
+        /// Conversation id or #group.
+        conv: String,
+    },
+    /// Revoke an invite link.
+    Revoke {
+        /// Conversation id or #group.
+        conv: String,
+        /// The link's token.
+        token: String,
+    },
     /// Hand the group to another member (owner only); I become an admin.
     /// Prints the seq of the `ownership_transferred` event.
     Transfer {
@@ -179,6 +204,16 @@ pub(crate) async fn conversations(s: &Session) -> anyhow::Result<ExitCode> {
             preview
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `natter join <token>`: joins a group through an invite link and prints
+/// the group's id and #name.
+pub(crate) async fn join(s: &Session, token: &str) -> anyhow::Result<ExitCode> {
+    // A whole link works as well as its token.
+    let token = token.rsplit('/').next().unwrap_or(token);
+    let info = s.client.join_invite(token).await?;
+    outln!("{}\t{}", info.id, output::conv_label(&info));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -277,6 +312,34 @@ pub(crate) async fn group(s: &Session, cmd: GroupCommand) -> anyhow::Result<Exit
             let conv = resolve_conv(s, &conv).await?;
             let user = user_id(s, &username).await?;
             outln!("{}", s.client.transfer_ownership(conv, user).await?.seq);
+        }
+        GroupCommand::Invite {
+            conv,
+            expires_in,
+            max_uses,
+        } => {
+            let conv = resolve_conv(s, &conv).await?;
+            let req = CreateInvite {
+                expires_in_secs: expires_in,
+                max_uses,
+            };
+            outln!("{}", s.client.create_invite(conv, &req).await?.token);
+        }
+        GroupCommand::Invites { conv } => {
+            let conv = resolve_conv(s, &conv).await?;
+            for i in s.client.invites(conv).await? {
+                outln!(
+                    "{}\t{}\t{}\t{}",
+                    i.token,
+                    i.uses,
+                    i.max_uses.map_or("-".to_owned(), |m| m.to_string()),
+                    i.expires_at.map_or("-".to_owned(), output::format_time)
+                );
+            }
+        }
+        GroupCommand::Revoke { conv, token } => {
+            let conv = resolve_conv(s, &conv).await?;
+            s.client.revoke_invite(conv, &token).await?;
         }
         GroupCommand::Rename { conv, name } => {
             let conv = resolve_conv(s, &conv).await?;

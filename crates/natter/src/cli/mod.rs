@@ -99,6 +99,12 @@ pub enum ClientCommand {
         /// The other person's username.
         username: String,
     },
+    /// Join a group through an invite link (its token, or the whole link);
+    /// prints the group's id and #name.
+    Join {
+        /// The token `natter group invite` printed, or a link ending in it.
+        token: String,
+    },
     /// Accept a message request (see `conversations`): the sender becomes
     /// a contact. Answering does the same. Prints the id and @peer.
     Accept {
@@ -243,6 +249,10 @@ async fn dispatch(cmd: ClientCommand, global: &ClientGlobals) -> anyhow::Result<
         ClientCommand::Dm { username } => {
             let s = open()?;
             s.finish(chat::dm(&s, &username).await)
+        }
+        ClientCommand::Join { token } => {
+            let s = open()?;
+            s.finish(chat::join(&s, &token).await)
         }
         ClientCommand::Accept { conv } => {
             let s = open()?;

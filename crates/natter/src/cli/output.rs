@@ -88,6 +88,7 @@ pub(crate) async fn event_text(event: &Event, names: &mut Names, client: &Client
             format!("* {sender} added {}", added.join(", "))
         }
         EventBody::MemberLeft { .. } => format!("* {sender} left"),
+        EventBody::MemberJoined { .. } => format!("* {sender} joined with a link"),
         EventBody::MemberRemoved { user } => {
             format!("* {sender} removed {}", names.get(client, *user).await)
         }

@@ -405,4 +405,23 @@ async fn a_group_is_run_from_the_terminal_roles_removal_bans_and_transfer() {
     assert_eq!(info[3], ["history", "30"]);
     let out = bob.run(&["group", "history", g, "forever"]).await;
     assert!(out.fails(2).contains("history is"), "{out:#?}");
+
+    // An invite link for one person: Carol joins with the whole link.
+    let token = bob
+        .run(&["group", "invite", g, "--max-uses", "1"])
+        .await
+        .row();
+    let link = format!("{url}/#/join/{}", token[0]);
+    assert_eq!(carol.run(&["join", &link]).await.row(), [g, "#readers"]);
+    assert_eq!(
+        bob.run(&["group", "invites", g]).await.rows(),
+        [vec![token[0].as_str(), "1", "1", "-"]]
+    );
+    let history = bob.run(&["history", g]).await.rows();
+    assert_eq!(
+        history.last().map(|r| r[2].as_str()),
+        Some("* carol joined with a link")
+    );
+    assert_eq!(bob.run(&["group", "revoke", g, &token[0]]).await.ok(), "");
+    assert!(bob.run(&["group", "invites", g]).await.rows().is_empty());
 }

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod blocks;
 pub mod conversations;
+pub mod invites;
 pub mod membership;
 pub mod messages;
 pub mod policy;

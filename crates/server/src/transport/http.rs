@@ -7,7 +7,7 @@ use super::{longpoll, sse, web, ws};
 use crate::domain;
 use crate::state::AppState;
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -52,6 +52,16 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/conversations/{id}/members/{user}/role", put(set_role))
         .route("/v1/conversations/{id}/owner", post(transfer_ownership))
+        .route(
+            "/v1/conversations/{id}/invites",
+            get(list_invites).post(create_invite),
+        )
+        .route(
+            "/v1/conversations/{id}/invites/{token}",
+            delete(revoke_invite),
+        )
+        .route("/v1/invites/{token}", get(preview_invite))
+        .route("/v1/invites/{token}/join", post(join_invite))
         .route("/v1/conversations/{id}/bans", get(list_bans))
         .route(
             "/v1/conversations/{id}/bans/{user}",
@@ -309,6 +319,57 @@ async fn update_group(
     Ok(Json(
         domain::membership::update_group(&state, &c, id, req).await?,
     ))
+}
+
+/// `POST /v1/conversations/{id}/invites`: makes an invite link.
+async fn create_invite(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<ConversationId>,
+    Json(req): Json<CreateInvite>,
+) -> ApiResult<(StatusCode, Json<InviteInfo>)> {
+    let invite = domain::invites::create(&state, &c, id, req).await?;
+    Ok((StatusCode::CREATED, Json(invite)))
+}
+
+/// `GET /v1/conversations/{id}/invites`: the group's links.
+async fn list_invites(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<ConversationId>,
+) -> ApiResult<Json<InviteList>> {
+    Ok(Json(domain::invites::list(&state, &c, id).await?))
+}
+
+/// `DELETE /v1/conversations/{id}/invites/{token}`: revokes a link.
+async fn revoke_invite(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Path((id, token)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let id = id
+        .parse::<ConversationId>()
+        .map_err(|_| ApiError::new(ErrorCode::NotFound, "not found"))?;
+    domain::invites::revoke(&state, &c, id, token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v1/invites/{token}`: what a link leads to.
+async fn preview_invite(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Path(token): Path<String>,
+) -> ApiResult<Json<InvitePreview>> {
+    Ok(Json(domain::invites::preview(&state, &c, token).await?))
+}
+
+/// `POST /v1/invites/{token}/join`: joins the group a link leads to.
+async fn join_invite(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Path(token): Path<String>,
+) -> ApiResult<Json<ConversationInfo>> {
+    Ok(Json(domain::invites::join(&state, &c, token).await?))
 }
 
 /// `GET /v1/conversations/{id}/bans`: who is banned from the group.

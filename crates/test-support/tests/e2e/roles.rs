@@ -4,7 +4,8 @@
 use crate::transports::SseReader;
 use crate::*;
 use natter_proto::{
-    ErrorCode, EventBody, HistoryQuery, HistoryVisibility, MemberQuery, Role, UpdateGroup, UserId,
+    CreateInvite, ErrorCode, EventBody, HistoryQuery, HistoryVisibility, MemberQuery, Role,
+    UpdateGroup, UserId,
 };
 use natter_test_support::TestServer;
 use natter_test_support::sdk::Error;
@@ -113,9 +114,10 @@ async fn the_permission_matrix_holds_for_every_role() {
     let cast = Cast::new(&server).await;
     let actions = [
         "add", "remove", "ban", "unban", "set_role", "transfer", "bans", "rename", "history",
+        "invite",
     ];
     // owner, admin, moderator, member, outsider, banned
-    let allowed: [(&str, [bool; 4]); 9] = [
+    let allowed: [(&str, [bool; 4]); 10] = [
         ("add", [true, true, false, false]),
         ("remove", [true, true, false, false]),
         ("ban", [true, true, false, false]),
@@ -125,6 +127,7 @@ async fn the_permission_matrix_holds_for_every_role() {
         ("bans", [true, true, false, false]),
         ("rename", [true, true, false, false]),
         ("history", [true, true, false, false]),
+        ("invite", [true, true, false, false]),
     ];
     for action in actions {
         let row = allowed.iter().find(|(a, _)| *a == action).unwrap().1;
@@ -154,6 +157,10 @@ async fn the_permission_matrix_holds_for_every_role() {
                 "set_role" => actor.set_role(g, target, Role::Moderator).await.map(drop),
                 "transfer" => actor.transfer_ownership(g, target).await.map(drop),
                 "bans" => actor.bans(g).await.map(drop),
+                "invite" => actor
+                    .create_invite(g, &CreateInvite::default())
+                    .await
+                    .map(drop),
                 "rename" => actor
                     .update_group(
                         g,
@@ -499,4 +506,136 @@ async fn group_settings_and_what_newcomers_may_read() {
             .all(|e| text(e).is_none()),
         "no old message is pushed into her log"
     );
+}
+
+/// Invite links: owners and admins make, list and revoke them; anyone
+/// signed in previews one without joining and joins with it (members hear
+/// `member_joined` live); a used-up or revoked link answers like an
+/// unknown one; a banned user cannot get in with a link.
+#[tokio::test]
+async fn invite_links_let_people_join_until_revoked_or_used_up() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let carol = server.user("carol").await;
+    let mallory = server.user("mallory").await;
+    let (b_id, c_id) = (bob.user_id().unwrap(), carol.user_id().unwrap());
+    let g = alice.create_group("readers", &[b_id]).await.unwrap().id;
+    assert_eq!(
+        code(bob.create_invite(g, &CreateInvite::default()).await),
+        ErrorCode::Forbidden,
+        "a member may not make links"
+    );
+    assert_eq!(
+        code(
+            alice
+                .create_invite(
+                    g,
+                    &CreateInvite {
+                        max_uses: Some(0),
+                        ..CreateInvite::default()
+                    }
+                )
+                .await
+        ),
+        ErrorCode::BadRequest
+    );
+    let once = alice
+        .create_invite(
+            g,
+            &CreateInvite {
+                max_uses: Some(1),
+                expires_in_secs: Some(3600),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(once.token.len(), 22, "128 random bits, base64url");
+    assert!(once.expires_at.unwrap() > once.created_at);
+
+    let preview = carol.invite_preview(&once.token).await.unwrap();
+    assert_eq!(
+        (
+            preview.conv,
+            preview.name.as_str(),
+            preview.member_count,
+            preview.member
+        ),
+        (g, "readers", 2, false)
+    );
+    assert_eq!(
+        code(carol.conversation(g).await),
+        ErrorCode::NotMember,
+        "a preview joins nothing"
+    );
+
+    let mut a = connect(&alice).await;
+    let joined = carol.join_invite(&once.token).await.unwrap();
+    assert_eq!(
+        (joined.id, joined.member_count, joined.role),
+        (g, 3, Role::Member)
+    );
+    let heard = loop {
+        match a.next_event(WAIT).await {
+            Some(LiveEvent::Event { event, .. }) if event.conv == g => break event,
+            Some(_) => {}
+            None => panic!("alice never heard carol join"),
+        }
+    };
+    assert!(matches!(heard.body, EventBody::MemberJoined { user } if user == c_id));
+    // Joining again changes nothing and uses nothing.
+    assert_eq!(
+        carol.join_invite(&once.token).await.unwrap().member_count,
+        3
+    );
+    assert_eq!(alice.invites(g).await.unwrap()[0].uses, 1);
+    // Used up: answers like an unknown link.
+    assert_eq!(
+        code(mallory.invite_preview(&once.token).await),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        code(mallory.join_invite(&once.token).await),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        code(mallory.join_invite("no-such-token").await),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        code(mallory.join_invite("../../v1/me").await),
+        ErrorCode::NotFound
+    );
+
+    let open = alice
+        .create_invite(g, &CreateInvite::default())
+        .await
+        .unwrap();
+    alice.ban(g, mallory.user_id().unwrap()).await.unwrap();
+    assert_eq!(
+        code(mallory.join_invite(&open.token).await),
+        ErrorCode::Banned
+    );
+    alice.revoke_invite(g, &open.token).await.unwrap();
+    assert_eq!(
+        code(alice.revoke_invite(g, &open.token).await),
+        ErrorCode::NotFound
+    );
+    let dave = server.user("dave").await;
+    assert_eq!(
+        code(dave.join_invite(&open.token).await),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        alice
+            .invites(g)
+            .await
+            .unwrap()
+            .iter()
+            .map(|i| i.token.as_str())
+            .collect::<Vec<_>>(),
+        [once.token.as_str()],
+        "revoked links are not listed"
+    );
+    a.close().await;
 }
