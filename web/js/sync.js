@@ -329,6 +329,10 @@ export class Sync {
     } else if (ev.kind === 'member_unbanned') {
       this.#resolveUsers([ev.user, ev.sender]);
       store.memberChange(conv.id, { type: 'bans' });
+    } else if (ev.kind === 'group_updated') {
+      // Not fresh: the ConversationInfo this device has already holds it.
+      if (fresh) conv.applySettings(ev);
+      this.#resolveUsers([ev.sender]);
     } else if (ev.kind === 'role_changed' || ev.kind === 'ownership_transferred') {
       // Who has which role from now on.
       const changes =

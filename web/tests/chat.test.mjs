@@ -1273,6 +1273,85 @@ describe('natter web client', () => {
     await page.context().close();
   });
 
+  test('group settings: the owner renames, describes and opens the history; every member sees it at once', async () => {
+    const [ownerName, memberName] = [name('gwen'), name('hugo')];
+    const owner = await newPage();
+    const member = await newPage();
+    await register(owner, ownerName);
+    await register(member, memberName);
+    const ownerApi = await ApiUser.login(ownerName);
+    const memberApi = await ApiUser.login(memberName);
+    const title = `Reading ${RUN}`;
+    const group = (await ownerApi.call('POST', '/v1/conversations', { kind: 'group', name: title, members: [memberApi.id] })).body;
+    await ownerApi.send(group.id, 'Welcome');
+    for (const p of [owner, member]) {
+      await openConv(p, title);
+      await message(p, 'Welcome').waitFor();
+    }
+    const panelOf = (p) => p.getByRole('dialog', { name: 'Group info' });
+    const system = (p, text) => p.locator('.messages .system', { hasText: exactly(text) });
+
+    // A member's panel shows the settings, and no form to change them.
+    await member.getByRole('button', { name: 'Group info' }).click();
+    const seen = panelOf(member);
+    await seen.locator('.group-history', { hasText: exactly('New members can read only from when they join.') }).waitFor();
+    assert.equal(await seen.getByRole('region', { name: 'Settings' }).count(), 0);
+
+    // The owner renames the group.
+    await owner.getByRole('button', { name: 'Group info' }).click();
+    const panel = panelOf(owner);
+    const settings = panel.getByRole('region', { name: 'Settings' });
+    const saved = settings.getByRole('status').filter({ hasText: 'Saved.' });
+    const renamed = `Readers ${RUN}`;
+    await settings.getByLabel('Group name').fill(renamed);
+    await settings.getByRole('button', { name: 'Save' }).click();
+    await saved.waitFor();
+    await system(owner, `You renamed the group to ${renamed}`).waitFor();
+    await system(member, `${ownerName} renamed the group to ${renamed}`).waitFor();
+    for (const p of [owner, member]) {
+      await p.locator('.chat-title', { hasText: exactly(renamed) }).waitFor();
+      await convItem(p, renamed).waitFor();
+      await panelOf(p).locator('.dialog-sub', { hasText: exactly(renamed) }).waitFor();
+    }
+    assert.equal(await convItem(member, title).count(), 0);
+
+    // A description of two lines: the first under the title, all of it in
+    // the panel, for everyone.
+    await settings.getByLabel('Description').fill('We read.\nThen we talk.');
+    await settings.getByRole('button', { name: 'Save' }).click();
+    await system(member, `${ownerName} changed the description`).waitFor();
+    await member.locator('.chat-description', { hasText: 'We read.' }).waitFor();
+    await seen.locator('.group-description', { hasText: 'Then we talk.' }).waitFor();
+    assert.equal(await seen.locator('.group-description').innerText(), 'We read.\nThen we talk.');
+    await panel.locator('.group-description', { hasText: 'Then we talk.' }).waitFor();
+
+    // What new members can read: the last 30 days, then all history.
+    await settings.getByLabel('Number of days').fill('30');
+    assert.equal(await settings.getByLabel('The last days before they join').isChecked(), true);
+    await settings.getByRole('button', { name: 'Save' }).click();
+    await system(member, `${ownerName} changed what new members can read`).waitFor();
+    await seen.locator('.group-history', { hasText: exactly('New members can read the last 30 days before they join.') }).waitFor();
+    await settings.getByLabel('All history').check();
+    await settings.getByRole('button', { name: 'Save' }).click();
+    await seen.locator('.group-history', { hasText: exactly('New members can read all history.') }).waitFor();
+    const info = (await memberApi.call('GET', `/v1/conversations/${group.id}`)).body;
+    assert.deepEqual([info.name, info.description, info.history], [renamed, 'We read.\nThen we talk.', { visible: 'all' }]);
+
+    // The server's refusal is shown with its message, and nothing changes.
+    await settings.getByLabel('Group name').fill(`Bad \u202e name`);
+    await settings.getByRole('button', { name: 'Save' }).click();
+    await settings.getByRole('alert').filter({ hasText: 'Group names have 1 to 128 characters' }).waitFor();
+    assert.equal((await memberApi.call('GET', `/v1/conversations/${group.id}`)).body.name, renamed);
+    await member.locator('.chat-title', { hasText: exactly(renamed) }).waitFor();
+
+    // The description shows on a reload too (from the conversation list).
+    await member.reload();
+    await online(member);
+    await openConv(member, renamed);
+    await member.locator('.chat-description', { hasText: 'We read.' }).waitFor();
+    for (const p of [owner, member]) await p.context().close();
+  });
+
   test('group invitations: "who can add me to groups" in settings; an invitation accepted, another left', async () => {
     const page = await newPage();
     const jayName = name('jay');
@@ -1587,6 +1666,8 @@ describe('natter web client', () => {
         const group = (
           await annApi.call('POST', '/v1/conversations', { kind: 'group', name: `Axe ${RUN}`, members: [ben.id, cy.id] })
         ).body;
+        const described = await annApi.call('PATCH', `/v1/conversations/${group.id}`, { description: 'Where we talk.\nAbout axes.' });
+        assert.equal(described.status, 200, JSON.stringify(described.body));
         await cy.send(group.id, 'Hello group');
         await annApi.send(group.id, 'Hi all');
         const req = (await dee.call('POST', '/v1/conversations', { kind: 'direct', user: annApi.id })).body;
@@ -1616,6 +1697,7 @@ describe('natter web client', () => {
       const mine = message(page, 'Hi all');
       await mine.locator('.receipt-btn').click();
       await mine.locator('.receipt-pop', { hasText: 'Read by' }).waitFor();
+      await page.locator('.chat-description', { hasText: 'Where we talk.' }).waitFor();
       found.push(...(await axe(page, `group conversation with "read by" (${scheme})`)));
       await page.getByRole('button', { name: 'More options' }).click();
       await page.getByRole('menuitem', { name: 'Leave group' }).click();
@@ -1631,6 +1713,8 @@ describe('natter web client', () => {
       const info = page.getByRole('dialog', { name: 'Group info' });
       await info.locator('.member').nth(2).waitFor();
       await info.getByRole('region', { name: 'Banned' }).getByText('Nobody is banned.').waitFor();
+      await info.getByRole('region', { name: 'Settings' }).getByLabel('Description').waitFor();
+      await info.locator('.group-description', { hasText: 'About axes.' }).waitFor();
       await info.getByRole('button', { name: `Actions for ${cy.username}` }).click();
       await page.getByRole('menuitem', { name: 'Transfer ownership' }).waitFor();
       found.push(...(await axe(page, `group info with a member's actions (${scheme})`)));

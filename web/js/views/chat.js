@@ -48,6 +48,7 @@ const SYSTEM_KINDS = new Set([
   'member_unbanned',
   'role_changed',
   'ownership_transferred',
+  'group_updated',
 ]);
 
 const STATUS = {
@@ -72,6 +73,9 @@ export function chatView({ store, sync, api, actions }) {
   const headAvatar = avatar(null, '?', { dot: true });
   const title = h('h2', { class: 'chat-title', id: uid('chat-title') });
   const subtitle = h('p', { class: 'chat-subtitle', 'aria-live': 'polite' });
+  // A group's description: its first line here, all of it in the group
+  // info panel (and as the tooltip).
+  const description = h('p', { class: 'chat-description', hidden: true });
   const info = iconButton(icon('info'), 'Group info', { class: 'icon-btn group-info' });
   info.addEventListener('click', () => convId && actions.groupInfo(convId));
   const more = menuButton(icon('more'), 'More options', () => menuItems(), { className: 'icon-btn chat-menu' });
@@ -80,7 +84,7 @@ export function chatView({ store, sync, api, actions }) {
     { class: 'chat-head' },
     back,
     headAvatar,
-    h('div', { class: 'chat-heading' }, title, subtitle),
+    h('div', { class: 'chat-heading' }, title, subtitle, description),
     info,
     more.el,
   );
@@ -320,6 +324,13 @@ export function chatView({ store, sync, api, actions }) {
       return `${who(ev.sender)} made ${whom(ev.user)} ${role}`;
     }
     if (ev.kind === 'ownership_transferred') return `${who(ev.from ?? ev.sender)} made ${whom(ev.to)} the owner`;
+    if (ev.kind === 'group_updated') {
+      const did = [];
+      if (ev.name !== undefined) did.push(`renamed the group to ${ev.name}`);
+      if (ev.description !== undefined) did.push(ev.description ? 'changed the description' : 'removed the description');
+      if (ev.history) did.push('changed what new members can read');
+      return `${who(ev.sender)} ${people(did.length ? did : ['changed the group settings'])}`;
+    }
     return null;
   }
 
@@ -538,6 +549,10 @@ export function chatView({ store, sync, api, actions }) {
       dot.hidden = true;
     }
     setText(subtitle, sub);
+    const about = c.kind === 'group' ? (c.description ?? '') : '';
+    setText(description, about);
+    description.title = about;
+    description.hidden = !about;
     info.hidden = c.kind !== 'group';
     more.el.hidden = c.stale;
     renderBars(c);
