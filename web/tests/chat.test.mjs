@@ -1352,6 +1352,67 @@ describe('natter web client', () => {
     for (const p of [owner, member]) await p.context().close();
   });
 
+  test('a newcomer to a group that shares all history scrolls back to messages from before they joined', async () => {
+    const owner = await ApiUser.register(name('iris'));
+    const newName = name('noor');
+    const title = `Archive ${RUN}`;
+    const group = (await owner.call('POST', '/v1/conversations', { kind: 'group', name: title })).body;
+    const all = await owner.call('PATCH', `/v1/conversations/${group.id}`, { history: { visible: 'all' } });
+    assert.equal(all.status, 200, JSON.stringify(all.body));
+    // More than one page of history (50) before the newcomer joins.
+    for (let i = 1; i <= 70; i += 10) {
+      await Promise.all(Array.from({ length: 10 }, (_, k) => owner.send(group.id, `before ${i + k}`)));
+    }
+    const page = await newPage();
+    const pages = []; // `before` of every history page the client asked for
+    page.on('request', (r) => {
+      const u = new URL(r.url());
+      if (u.pathname === `/v1/conversations/${group.id}/events` && u.searchParams.has('before')) {
+        pages.push(Number(u.searchParams.get('before')));
+      }
+    });
+    await register(page, newName);
+    const newcomer = await ApiUser.login(newName);
+    const added = await owner.call('POST', `/v1/conversations/${group.id}/members`, { users: [newcomer.id] });
+    assert.equal(added.status, 200, JSON.stringify(added.body));
+    await owner.send(group.id, 'after you joined');
+    const info = (await newcomer.call('GET', `/v1/conversations/${group.id}`)).body;
+    assert.equal(info.visible_from, 1);
+
+    // The unread message is the one after joining: the older ones were
+    // never missed.
+    await convItem(page, title).locator('.conv-preview', { hasText: 'after you joined' }).waitFor();
+    await openConv(page, title);
+    await message(page, 'after you joined').waitFor();
+    await page.locator('.messages .system', { hasText: exactly(`${owner.username} added you`) }).waitFor();
+    const divider = page.locator('.messages .new-divider');
+    await divider.waitFor();
+    assert.equal(
+      await page.evaluate(() => {
+        const d = document.querySelector('.messages .new-divider');
+        return d.nextElementSibling?.querySelector('.text')?.textContent;
+      }),
+      'after you joined',
+    );
+
+    // Scrolling back pages the history from before they joined, down to
+    // its beginning.
+    await page.locator('.scroller').hover();
+    const begin = page.locator('.history-status', { hasText: 'This is the beginning of the conversation.' });
+    for (let steps = 0; !(await begin.isVisible()); steps += 1) {
+      assert.ok(steps < 50, 'the beginning is reached');
+      await page.mouse.wheel(0, -3000);
+      await page.waitForFunction(() => document.querySelector('.history-status .spinner').hidden);
+    }
+    await message(page, 'before 1').waitFor();
+    await page.locator('.messages .system', { hasText: exactly(`${owner.username} created the group “${title}”`) }).waitFor();
+    await page.locator('.messages .system', { hasText: exactly(`${owner.username} changed what new members can read`) }).waitFor();
+    assert.equal(await messages(page).count(), 71);
+    assert.ok(pages.length >= 1, 'older history came over GET …/events?before=');
+    assert.equal(await page.locator('.history-status', { hasText: 'not visible to you' }).count(), 0);
+    await page.context().close();
+  });
+
   test('group invitations: "who can add me to groups" in settings; an invitation accepted, another left', async () => {
     const page = await newPage();
     const jayName = name('jay');

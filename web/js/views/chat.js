@@ -340,8 +340,11 @@ export function chatView({ store, sync, api, actions }) {
     const me = store.me.id;
     let day = null;
     let prevSender = null;
+    // Unread starts after my watermark, and never before I joined: a
+    // newcomer who may read older history has not "missed" it.
+    const after = dividerAfter === null ? null : Math.max(dividerAfter, c.joined?.seq ?? 0);
     // Only where the first unread message is loaded (else it is older).
-    let divided = dividerAfter === null || (c.hasMore && (c.events[0]?.seq ?? 0) > dividerAfter + 1);
+    let divided = after === null || (c.hasMore && (c.events[0]?.seq ?? 0) > after + 1);
     const seen = new Set();
     const dayRow = (ts) => {
       const k = dayKey(ts);
@@ -355,7 +358,7 @@ export function chatView({ store, sync, api, actions }) {
       if (ev.kind === 'message') {
         dayRow(ev.ts);
         const mine = ev.sender === me;
-        if (!divided && !mine && ev.seq > dividerAfter) {
+        if (!divided && !mine && ev.seq > after) {
           divided = true;
           out.push({ type: 'new', key: 'new' });
           prevSender = null;
@@ -669,9 +672,7 @@ export function chatView({ store, sync, api, actions }) {
             ? 'Loading older messages…'
             : c.hasMore
               ? ''
-              : c.joined
-                ? 'You were added to this group here: earlier messages are not visible to you.'
-                : 'This is the beginning of the conversation.',
+              : startText(c),
     );
     historyRetry.hidden = !failed || !atStart;
 
@@ -709,6 +710,20 @@ export function chatView({ store, sync, api, actions }) {
       } else if (c.hasMore && !c.loadingOlder && !c.olderError) sync.older(c.id);
     }
     maybeMarkRead();
+  }
+
+  /**
+   * Where history starts for me, once the oldest page I may read is
+   * loaded: the conversation's beginning, the event that added me, or the
+   * first event the group's history setting let me see (`visible_from`).
+   */
+  function startText(c) {
+    const first = c.events[0];
+    if (!first || first.seq <= 1) return 'This is the beginning of the conversation.';
+    if (c.joined && first.seq >= c.joined.seq) {
+      return 'You were added to this group here: earlier messages are not visible to you.';
+    }
+    return 'History starts here for you: earlier messages are not visible to you.';
   }
 
   /** The first message row on screen, and where it is. */
