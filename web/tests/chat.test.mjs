@@ -1413,6 +1413,72 @@ describe('natter web client', () => {
     await page.context().close();
   });
 
+  test('membership events that name only 100 people: the member count, the panel and the ticks come from the member list', async () => {
+    const ownerName = name('vera');
+    const page = await newPage();
+    await register(page, ownerName);
+    const owner = await ApiUser.login(ownerName);
+    const crowd = [];
+    for (let i = 0; i < 102; i += 17) {
+      crowd.push(...(await Promise.all(Array.from({ length: 17 }, (_, k) => ApiUser.register(name(`many${i + k}`))))));
+    }
+    const panelOf = () => page.getByRole('dialog', { name: 'Group info' });
+    const summary = (text) => panelOf().locator('.group-summary', { hasText: exactly(text) });
+
+    // Created with 102 others: the `created` event names 100 of them.
+    const big = `Hall ${RUN}`;
+    const hall = (await owner.call('POST', '/v1/conversations', { kind: 'group', name: big, members: crowd.map((u) => u.id) })).body;
+    const first = (await owner.history(hall.id))[0];
+    assert.deepEqual([first.members.length, first.member_count], [100, 103]);
+    await openConv(page, big);
+    await page.locator('.chat-subtitle', { hasText: /^103 members/ }).waitFor();
+    await page.getByRole('button', { name: 'Group info' }).click();
+    await summary('103 members · You are the owner').waitFor();
+    await page.keyboard.press('Escape');
+    await panelOf().waitFor({ state: 'detached' });
+    // Read by all 102: the tick says so.
+    await send(page, 'Hello everyone');
+    await waitForStatus(page, 'Hello everyone', ['sent', 'delivered']);
+    const seq = Number(await message(page, 'Hello everyone').getAttribute('data-seq'));
+    await Promise.all(crowd.map((u) => u.call('POST', `/v1/conversations/${hall.id}/receipts`, { kind: 'read', seq })));
+    await waitForStatus(page, 'Hello everyone', 'read');
+
+    // 101 added at once to a group of two: `members_added` names 100.
+    const small = `Room ${RUN}`;
+    const room = (await owner.call('POST', '/v1/conversations', { kind: 'group', name: small, members: [crowd[0].id] })).body;
+    await openConv(page, small);
+    await send(page, 'Before the crowd');
+    const before = Number(await message(page, 'Before the crowd').getAttribute('data-seq'));
+    await crowd[0].call('POST', `/v1/conversations/${room.id}/receipts`, { kind: 'read', seq: before });
+    await waitForStatus(page, 'Before the crowd', 'read');
+    await page.getByRole('button', { name: 'Group info' }).click();
+    await summary('2 members · You are the owner').waitFor();
+    const added = await owner.call('POST', `/v1/conversations/${room.id}/members`, { users: crowd.slice(1).map((u) => u.id) });
+    assert.equal(added.status, 200, JSON.stringify(added.body));
+    const event = (await owner.history(room.id)).find((e) => e.kind === 'members_added');
+    assert.deepEqual([event.users.length, event.count], [100, 101]);
+    await summary('103 members · You are the owner').waitFor();
+    await page.locator('.chat-subtitle', { hasText: /^103 members/ }).waitFor();
+    // The panel lists everyone, a page at a time.
+    const more = panelOf().getByRole('button', { name: 'Show more' });
+    while ((await panelOf().locator('.member').count()) < 103) {
+      await more.click();
+      await page.waitForFunction(() => !document.querySelector('dialog .show-more')?.disabled);
+    }
+    assert.equal(await panelOf().locator('.member').count(), 103);
+    await page.keyboard.press('Escape');
+    // The newcomers joined after the message: it stays read, and a new
+    // one counts all 102 of them.
+    await send(page, 'After the crowd');
+    assert.equal(await status(page, 'Before the crowd'), 'read');
+    const after = Number(await message(page, 'After the crowd').getAttribute('data-seq'));
+    await Promise.all(crowd.slice(0, 101).map((u) => u.call('POST', `/v1/conversations/${room.id}/receipts`, { kind: 'read', seq: after })));
+    await crowd[101].call('POST', `/v1/conversations/${room.id}/receipts`, { kind: 'read', seq: after });
+    await waitForStatus(page, 'After the crowd', 'read');
+    assert.equal(await status(page, 'Before the crowd'), 'read');
+    await page.context().close();
+  });
+
   test('group invitations: "who can add me to groups" in settings; an invitation accepted, another left', async () => {
     const page = await newPage();
     const jayName = name('jay');

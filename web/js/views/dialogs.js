@@ -622,7 +622,13 @@ export function groupInfoDialog({ api, store, convId }) {
   const offMembers = store.onMembers((id, change) => {
     if (id !== convId) return;
     if (change.type === 'gone') rows.delete(change.user);
-    else if (change.type === 'added' && !next) {
+    else if (change.type === 'added' && change.truncated) {
+      // More joined than the event names: read the list again.
+      rows.clear();
+      next = null;
+      loadPage();
+      return;
+    } else if (change.type === 'added' && !next) {
       for (const u of change.users) if (!rows.has(u)) rows.set(u, { id: u, username: store.username(u), role: 'member' });
     } else if (change.type === 'role') {
       const r = rows.get(change.user);
