@@ -1274,7 +1274,7 @@ describe('natter web client', () => {
   });
 
   test('group settings: the owner renames, describes and opens the history; every member sees it at once', async () => {
-    const [ownerName, memberName] = [name('gwen'), name('hugo')];
+    const [ownerName, memberName] = [name('greta'), name('hanno')];
     const owner = await newPage();
     const member = await newPage();
     await register(owner, ownerName);
@@ -1353,7 +1353,7 @@ describe('natter web client', () => {
   });
 
   test('a newcomer to a group that shares all history scrolls back to messages from before they joined', async () => {
-    const owner = await ApiUser.register(name('iris'));
+    const owner = await ApiUser.register(name('irma'));
     const newName = name('noor');
     const title = `Archive ${RUN}`;
     const group = (await owner.call('POST', '/v1/conversations', { kind: 'group', name: title })).body;
