@@ -256,6 +256,14 @@ export class Api {
     return this.request('GET', `/v1/conversations/${enc(id)}`);
   }
 
+  /**
+   * `PATCH /v1/conversations/{id}`: a group's `name`, `description` and
+   * `history` (what people who join later may read); only those given.
+   */
+  updateGroup(id, changes) {
+    return this.request('PATCH', `/v1/conversations/${enc(id)}`, changes);
+  }
+
   /** `POST /v1/conversations` (direct). */
   createDirect(user) {
     return this.request('POST', '/v1/conversations', { kind: 'direct', user });

@@ -12,6 +12,15 @@ export class Conv {
     this.id = info.id;
     this.kind = info.kind ?? 'group';
     this.name = info.name ?? null;
+    // Group settings (protocol.md, `PATCH /v1/conversations/{id}`): the
+    // description (null when none) and what people who join later may
+    // read, `{visible: 'joined' | 'all' | 'days', days}`.
+    this.description = null;
+    this.history = { visible: 'joined' };
+    // The first seq I may read in history (protocol.md, "History
+    // visibility"): older events than my log brought are paged over HTTP
+    // down to it. 0 while unknown.
+    this.visibleFrom = 0;
     this.creator = info.creator ?? null;
     this.createdAt = info.created_at ?? Date.now();
     this.memberCount = info.member_count ?? 0;
@@ -53,6 +62,11 @@ export class Conv {
   update(info) {
     if (info.kind) this.kind = info.kind;
     if (info.name !== undefined) this.name = info.name;
+    // A whole ConversationInfo (it always has `read_seq`) leaves the
+    // description out when there is none.
+    if (info.description !== undefined || info.read_seq !== undefined) this.description = info.description || null;
+    if (info.history) this.history = info.history;
+    if (info.visible_from !== undefined) this.visibleFrom = info.visible_from;
     if (info.creator) this.creator = info.creator;
     if (info.created_at) this.createdAt = info.created_at;
     if (info.member_count !== undefined) this.memberCount = info.member_count;
@@ -137,6 +151,13 @@ export class Conv {
     if (ev.kind === 'members_added' && ev.seq > 1 && (ev.users ?? []).includes(me)) {
       if (!this.joined || ev.seq < this.joined.seq) this.joined = { seq: ev.seq, by: ev.sender, ts: ev.ts };
     }
+  }
+
+  /** Applies a `group_updated` event: only the fields that changed are in it. */
+  applySettings(ev) {
+    if (ev.name !== undefined) this.name = ev.name;
+    if (ev.description !== undefined) this.description = ev.description || null;
+    if (ev.history) this.history = ev.history;
   }
 
   /** Records when members joined, from a `created` or `members_added` event. */

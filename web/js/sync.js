@@ -272,7 +272,8 @@ export class Sync {
         name: ev.name,
         creator: ev.sender,
         created_at: ev.ts,
-        member_count: ev.members?.length ?? 0,
+        // `members` lists at most 100 of them: the count says how many.
+        member_count: ev.member_count ?? ev.members?.length ?? 0,
       });
       conv.stale = true;
       this.#fetchConv(ev.conv);
@@ -304,15 +305,22 @@ export class Sync {
       }
     } else if (ev.kind === 'members_added') {
       conv.noteJoin(ev, store.me.id);
-      if (fresh) conv.memberCount += ev.users?.length ?? 0;
-      this.#resolveUsers(ev.users ?? []);
-      if (conv.members) {
-        for (const u of ev.users ?? []) {
+      const listed = ev.users ?? [];
+      // `users` names at most 100 of them; `count` says how many joined.
+      // When it names fewer, this device does not know every member: the
+      // member list (with when each joined, for ticks) is read again.
+      const truncated = (ev.count ?? listed.length) > listed.length;
+      if (fresh) conv.memberCount += ev.count ?? listed.length;
+      this.#resolveUsers(listed);
+      if (conv.members && truncated) {
+        if (fresh) this.loadMembers(conv.id).catch(() => {});
+      } else if (conv.members) {
+        for (const u of listed) {
           conv.members.set(u, store.users.get(u) ?? null);
           conv.roles.set(u, 'member');
         }
       }
-      store.memberChange(conv.id, { type: 'added', users: ev.users ?? [] });
+      store.memberChange(conv.id, { type: 'added', users: listed, truncated });
     } else if (ev.kind === 'member_left' || ev.kind === 'member_removed' || ev.kind === 'member_banned') {
       // A ban of someone who is not a member ends no membership: only one
       // whose membership this device knows counts, else the server says.
@@ -329,6 +337,10 @@ export class Sync {
     } else if (ev.kind === 'member_unbanned') {
       this.#resolveUsers([ev.user, ev.sender]);
       store.memberChange(conv.id, { type: 'bans' });
+    } else if (ev.kind === 'group_updated') {
+      // Not fresh: the ConversationInfo this device has already holds it.
+      if (fresh) conv.applySettings(ev);
+      this.#resolveUsers([ev.sender]);
     } else if (ev.kind === 'role_changed' || ev.kind === 'ownership_transferred') {
       // Who has which role from now on.
       const changes =
@@ -515,6 +527,8 @@ export class Sync {
     this.store.addUsers(members);
     conv.members = new Map(members.map((m) => [m.id, m.username]));
     conv.roles = new Map(members.map((m) => [m.id, m.role]));
+    // When each joined (for the ticks), whatever the events told.
+    for (const m of members) if (m.joined_seq) conv.joins.set(m.id, m.joined_seq);
     const mine = members.find((m) => m.id === this.store.me.id);
     if (mine?.role) conv.role = mine.role;
     if (!next) conv.memberCount = members.length;

@@ -1273,6 +1273,212 @@ describe('natter web client', () => {
     await page.context().close();
   });
 
+  test('group settings: the owner renames, describes and opens the history; every member sees it at once', async () => {
+    const [ownerName, memberName] = [name('greta'), name('hanno')];
+    const owner = await newPage();
+    const member = await newPage();
+    await register(owner, ownerName);
+    await register(member, memberName);
+    const ownerApi = await ApiUser.login(ownerName);
+    const memberApi = await ApiUser.login(memberName);
+    const title = `Reading ${RUN}`;
+    const group = (await ownerApi.call('POST', '/v1/conversations', { kind: 'group', name: title, members: [memberApi.id] })).body;
+    await ownerApi.send(group.id, 'Welcome');
+    for (const p of [owner, member]) {
+      await openConv(p, title);
+      await message(p, 'Welcome').waitFor();
+    }
+    const panelOf = (p) => p.getByRole('dialog', { name: 'Group info' });
+    const system = (p, text) => p.locator('.messages .system', { hasText: exactly(text) });
+
+    // A member's panel shows the settings, and no form to change them.
+    await member.getByRole('button', { name: 'Group info' }).click();
+    const seen = panelOf(member);
+    await seen.locator('.group-history', { hasText: exactly('New members can read only from when they join.') }).waitFor();
+    assert.equal(await seen.getByRole('region', { name: 'Settings' }).count(), 0);
+
+    // The owner renames the group.
+    await owner.getByRole('button', { name: 'Group info' }).click();
+    const panel = panelOf(owner);
+    const settings = panel.getByRole('region', { name: 'Settings' });
+    const saved = settings.getByRole('status').filter({ hasText: 'Saved.' });
+    const renamed = `Readers ${RUN}`;
+    await settings.getByLabel('Group name').fill(renamed);
+    await settings.getByRole('button', { name: 'Save' }).click();
+    await saved.waitFor();
+    await system(owner, `You renamed the group to ${renamed}`).waitFor();
+    await system(member, `${ownerName} renamed the group to ${renamed}`).waitFor();
+    for (const p of [owner, member]) {
+      await p.locator('.chat-title', { hasText: exactly(renamed) }).waitFor();
+      await convItem(p, renamed).waitFor();
+      await panelOf(p).locator('.dialog-sub', { hasText: exactly(renamed) }).waitFor();
+    }
+    assert.equal(await convItem(member, title).count(), 0);
+
+    // A description of two lines: the first under the title, all of it in
+    // the panel, for everyone.
+    await settings.getByLabel('Description').fill('We read.\nThen we talk.');
+    await settings.getByRole('button', { name: 'Save' }).click();
+    await system(member, `${ownerName} changed the description`).waitFor();
+    await member.locator('.chat-description', { hasText: 'We read.' }).waitFor();
+    await seen.locator('.group-description', { hasText: 'Then we talk.' }).waitFor();
+    assert.equal(await seen.locator('.group-description').innerText(), 'We read.\nThen we talk.');
+    await panel.locator('.group-description', { hasText: 'Then we talk.' }).waitFor();
+
+    // What new members can read: the last 30 days, then all history.
+    await settings.getByLabel('Number of days').fill('30');
+    assert.equal(await settings.getByLabel('The last days before they join').isChecked(), true);
+    await settings.getByRole('button', { name: 'Save' }).click();
+    await system(member, `${ownerName} changed what new members can read`).waitFor();
+    await seen.locator('.group-history', { hasText: exactly('New members can read the last 30 days before they join.') }).waitFor();
+    await settings.getByLabel('All history').check();
+    await settings.getByRole('button', { name: 'Save' }).click();
+    await seen.locator('.group-history', { hasText: exactly('New members can read all history.') }).waitFor();
+    const info = (await memberApi.call('GET', `/v1/conversations/${group.id}`)).body;
+    assert.deepEqual([info.name, info.description, info.history], [renamed, 'We read.\nThen we talk.', { visible: 'all' }]);
+
+    // The server's refusal is shown with its message, and nothing changes.
+    await settings.getByLabel('Group name').fill(`Bad \u202e name`);
+    await settings.getByRole('button', { name: 'Save' }).click();
+    await settings.getByRole('alert').filter({ hasText: 'Group names have 1 to 128 characters' }).waitFor();
+    assert.equal((await memberApi.call('GET', `/v1/conversations/${group.id}`)).body.name, renamed);
+    await member.locator('.chat-title', { hasText: exactly(renamed) }).waitFor();
+
+    // The description shows on a reload too (from the conversation list).
+    await member.reload();
+    await online(member);
+    await openConv(member, renamed);
+    await member.locator('.chat-description', { hasText: 'We read.' }).waitFor();
+    for (const p of [owner, member]) await p.context().close();
+  });
+
+  test('a newcomer to a group that shares all history scrolls back to messages from before they joined', async () => {
+    const owner = await ApiUser.register(name('irma'));
+    const newName = name('noor');
+    const title = `Archive ${RUN}`;
+    const group = (await owner.call('POST', '/v1/conversations', { kind: 'group', name: title })).body;
+    const all = await owner.call('PATCH', `/v1/conversations/${group.id}`, { history: { visible: 'all' } });
+    assert.equal(all.status, 200, JSON.stringify(all.body));
+    // More than one page of history (50) before the newcomer joins.
+    for (let i = 1; i <= 70; i += 10) {
+      await Promise.all(Array.from({ length: 10 }, (_, k) => owner.send(group.id, `before ${i + k}`)));
+    }
+    const page = await newPage();
+    const pages = []; // `before` of every history page the client asked for
+    page.on('request', (r) => {
+      const u = new URL(r.url());
+      if (u.pathname === `/v1/conversations/${group.id}/events` && u.searchParams.has('before')) {
+        pages.push(Number(u.searchParams.get('before')));
+      }
+    });
+    await register(page, newName);
+    const newcomer = await ApiUser.login(newName);
+    const added = await owner.call('POST', `/v1/conversations/${group.id}/members`, { users: [newcomer.id] });
+    assert.equal(added.status, 200, JSON.stringify(added.body));
+    await owner.send(group.id, 'after you joined');
+    const info = (await newcomer.call('GET', `/v1/conversations/${group.id}`)).body;
+    assert.equal(info.visible_from, 1);
+
+    // The unread message is the one after joining: the older ones were
+    // never missed.
+    await convItem(page, title).locator('.conv-preview', { hasText: 'after you joined' }).waitFor();
+    await openConv(page, title);
+    await message(page, 'after you joined').waitFor();
+    await page.locator('.messages .system', { hasText: exactly(`${owner.username} added you`) }).waitFor();
+    const divider = page.locator('.messages .new-divider');
+    await divider.waitFor();
+    assert.equal(
+      await page.evaluate(() => {
+        const d = document.querySelector('.messages .new-divider');
+        return d.nextElementSibling?.querySelector('.text')?.textContent;
+      }),
+      'after you joined',
+    );
+
+    // Scrolling back pages the history from before they joined, down to
+    // its beginning.
+    await page.locator('.scroller').hover();
+    const begin = page.locator('.history-status', { hasText: 'This is the beginning of the conversation.' });
+    for (let steps = 0; !(await begin.isVisible()); steps += 1) {
+      assert.ok(steps < 50, 'the beginning is reached');
+      await page.mouse.wheel(0, -3000);
+      await page.waitForFunction(() => document.querySelector('.history-status .spinner').hidden);
+    }
+    await message(page, 'before 1').waitFor();
+    await page.locator('.messages .system', { hasText: exactly(`${owner.username} created the group “${title}”`) }).waitFor();
+    await page.locator('.messages .system', { hasText: exactly(`${owner.username} changed what new members can read`) }).waitFor();
+    assert.equal(await messages(page).count(), 71);
+    assert.ok(pages.length >= 1, 'older history came over GET …/events?before=');
+    assert.equal(await page.locator('.history-status', { hasText: 'not visible to you' }).count(), 0);
+    await page.context().close();
+  });
+
+  test('membership events that name only 100 people: the member count, the panel and the ticks come from the member list', async () => {
+    const ownerName = name('vera');
+    const page = await newPage();
+    await register(page, ownerName);
+    const owner = await ApiUser.login(ownerName);
+    const crowd = [];
+    for (let i = 0; i < 102; i += 17) {
+      crowd.push(...(await Promise.all(Array.from({ length: 17 }, (_, k) => ApiUser.register(name(`many${i + k}`))))));
+    }
+    const panelOf = () => page.getByRole('dialog', { name: 'Group info' });
+    const summary = (text) => panelOf().locator('.group-summary', { hasText: exactly(text) });
+
+    // Created with 102 others: the `created` event names 100 of them.
+    const big = `Hall ${RUN}`;
+    const hall = (await owner.call('POST', '/v1/conversations', { kind: 'group', name: big, members: crowd.map((u) => u.id) })).body;
+    const first = (await owner.history(hall.id))[0];
+    assert.deepEqual([first.members.length, first.member_count], [100, 103]);
+    await openConv(page, big);
+    await page.locator('.chat-subtitle', { hasText: /^103 members/ }).waitFor();
+    await page.getByRole('button', { name: 'Group info' }).click();
+    await summary('103 members · You are the owner').waitFor();
+    await page.keyboard.press('Escape');
+    await panelOf().waitFor({ state: 'detached' });
+    // Read by all 102: the tick says so.
+    await send(page, 'Hello everyone');
+    await waitForStatus(page, 'Hello everyone', ['sent', 'delivered']);
+    const seq = Number(await message(page, 'Hello everyone').getAttribute('data-seq'));
+    await Promise.all(crowd.map((u) => u.call('POST', `/v1/conversations/${hall.id}/receipts`, { kind: 'read', seq })));
+    await waitForStatus(page, 'Hello everyone', 'read');
+
+    // 101 added at once to a group of two: `members_added` names 100.
+    const small = `Room ${RUN}`;
+    const room = (await owner.call('POST', '/v1/conversations', { kind: 'group', name: small, members: [crowd[0].id] })).body;
+    await openConv(page, small);
+    await send(page, 'Before the crowd');
+    const before = Number(await message(page, 'Before the crowd').getAttribute('data-seq'));
+    await crowd[0].call('POST', `/v1/conversations/${room.id}/receipts`, { kind: 'read', seq: before });
+    await waitForStatus(page, 'Before the crowd', 'read');
+    await page.getByRole('button', { name: 'Group info' }).click();
+    await summary('2 members · You are the owner').waitFor();
+    const added = await owner.call('POST', `/v1/conversations/${room.id}/members`, { users: crowd.slice(1).map((u) => u.id) });
+    assert.equal(added.status, 200, JSON.stringify(added.body));
+    const event = (await owner.history(room.id)).find((e) => e.kind === 'members_added');
+    assert.deepEqual([event.users.length, event.count], [100, 101]);
+    await summary('103 members · You are the owner').waitFor();
+    await page.locator('.chat-subtitle', { hasText: /^103 members/ }).waitFor();
+    // The panel lists everyone, a page at a time.
+    const more = panelOf().getByRole('button', { name: 'Show more' });
+    while ((await panelOf().locator('.member').count()) < 103) {
+      await more.click();
+      await page.waitForFunction(() => !document.querySelector('dialog .show-more')?.disabled);
+    }
+    assert.equal(await panelOf().locator('.member').count(), 103);
+    await page.keyboard.press('Escape');
+    // The newcomers joined after the message: it stays read, and a new
+    // one counts all 102 of them.
+    await send(page, 'After the crowd');
+    assert.equal(await status(page, 'Before the crowd'), 'read');
+    const after = Number(await message(page, 'After the crowd').getAttribute('data-seq'));
+    await Promise.all(crowd.slice(0, 101).map((u) => u.call('POST', `/v1/conversations/${room.id}/receipts`, { kind: 'read', seq: after })));
+    await crowd[101].call('POST', `/v1/conversations/${room.id}/receipts`, { kind: 'read', seq: after });
+    await waitForStatus(page, 'After the crowd', 'read');
+    assert.equal(await status(page, 'Before the crowd'), 'read');
+    await page.context().close();
+  });
+
   test('group invitations: "who can add me to groups" in settings; an invitation accepted, another left', async () => {
     const page = await newPage();
     const jayName = name('jay');
@@ -1587,6 +1793,8 @@ describe('natter web client', () => {
         const group = (
           await annApi.call('POST', '/v1/conversations', { kind: 'group', name: `Axe ${RUN}`, members: [ben.id, cy.id] })
         ).body;
+        const described = await annApi.call('PATCH', `/v1/conversations/${group.id}`, { description: 'Where we talk.\nAbout axes.' });
+        assert.equal(described.status, 200, JSON.stringify(described.body));
         await cy.send(group.id, 'Hello group');
         await annApi.send(group.id, 'Hi all');
         const req = (await dee.call('POST', '/v1/conversations', { kind: 'direct', user: annApi.id })).body;
@@ -1616,6 +1824,7 @@ describe('natter web client', () => {
       const mine = message(page, 'Hi all');
       await mine.locator('.receipt-btn').click();
       await mine.locator('.receipt-pop', { hasText: 'Read by' }).waitFor();
+      await page.locator('.chat-description', { hasText: 'Where we talk.' }).waitFor();
       found.push(...(await axe(page, `group conversation with "read by" (${scheme})`)));
       await page.getByRole('button', { name: 'More options' }).click();
       await page.getByRole('menuitem', { name: 'Leave group' }).click();
@@ -1631,6 +1840,8 @@ describe('natter web client', () => {
       const info = page.getByRole('dialog', { name: 'Group info' });
       await info.locator('.member').nth(2).waitFor();
       await info.getByRole('region', { name: 'Banned' }).getByText('Nobody is banned.').waitFor();
+      await info.getByRole('region', { name: 'Settings' }).getByLabel('Description').waitFor();
+      await info.locator('.group-description', { hasText: 'About axes.' }).waitFor();
       await info.getByRole('button', { name: `Actions for ${cy.username}` }).click();
       await page.getByRole('menuitem', { name: 'Transfer ownership' }).waitFor();
       found.push(...(await axe(page, `group info with a member's actions (${scheme})`)));

@@ -48,6 +48,7 @@ const SYSTEM_KINDS = new Set([
   'member_unbanned',
   'role_changed',
   'ownership_transferred',
+  'group_updated',
 ]);
 
 const STATUS = {
@@ -72,6 +73,9 @@ export function chatView({ store, sync, api, actions }) {
   const headAvatar = avatar(null, '?', { dot: true });
   const title = h('h2', { class: 'chat-title', id: uid('chat-title') });
   const subtitle = h('p', { class: 'chat-subtitle', 'aria-live': 'polite' });
+  // A group's description: its first line here, all of it in the group
+  // info panel (and as the tooltip).
+  const description = h('p', { class: 'chat-description', hidden: true });
   const info = iconButton(icon('info'), 'Group info', { class: 'icon-btn group-info' });
   info.addEventListener('click', () => convId && actions.groupInfo(convId));
   const more = menuButton(icon('more'), 'More options', () => menuItems(), { className: 'icon-btn chat-menu' });
@@ -80,7 +84,7 @@ export function chatView({ store, sync, api, actions }) {
     { class: 'chat-head' },
     back,
     headAvatar,
-    h('div', { class: 'chat-heading' }, title, subtitle),
+    h('div', { class: 'chat-heading' }, title, subtitle, description),
     info,
     more.el,
   );
@@ -320,6 +324,13 @@ export function chatView({ store, sync, api, actions }) {
       return `${who(ev.sender)} made ${whom(ev.user)} ${role}`;
     }
     if (ev.kind === 'ownership_transferred') return `${who(ev.from ?? ev.sender)} made ${whom(ev.to)} the owner`;
+    if (ev.kind === 'group_updated') {
+      const did = [];
+      if (ev.name !== undefined) did.push(`renamed the group to ${ev.name}`);
+      if (ev.description !== undefined) did.push(ev.description ? 'changed the description' : 'removed the description');
+      if (ev.history) did.push('changed what new members can read');
+      return `${who(ev.sender)} ${people(did.length ? did : ['changed the group settings'])}`;
+    }
     return null;
   }
 
@@ -329,8 +340,11 @@ export function chatView({ store, sync, api, actions }) {
     const me = store.me.id;
     let day = null;
     let prevSender = null;
+    // Unread starts after my watermark, and never before I joined: a
+    // newcomer who may read older history has not "missed" it.
+    const after = dividerAfter === null ? null : Math.max(dividerAfter, c.joined?.seq ?? 0);
     // Only where the first unread message is loaded (else it is older).
-    let divided = dividerAfter === null || (c.hasMore && (c.events[0]?.seq ?? 0) > dividerAfter + 1);
+    let divided = after === null || (c.hasMore && (c.events[0]?.seq ?? 0) > after + 1);
     const seen = new Set();
     const dayRow = (ts) => {
       const k = dayKey(ts);
@@ -344,7 +358,7 @@ export function chatView({ store, sync, api, actions }) {
       if (ev.kind === 'message') {
         dayRow(ev.ts);
         const mine = ev.sender === me;
-        if (!divided && !mine && ev.seq > dividerAfter) {
+        if (!divided && !mine && ev.seq > after) {
           divided = true;
           out.push({ type: 'new', key: 'new' });
           prevSender = null;
@@ -538,6 +552,10 @@ export function chatView({ store, sync, api, actions }) {
       dot.hidden = true;
     }
     setText(subtitle, sub);
+    const about = c.kind === 'group' ? (c.description ?? '') : '';
+    setText(description, about);
+    description.title = about;
+    description.hidden = !about;
     info.hidden = c.kind !== 'group';
     more.el.hidden = c.stale;
     renderBars(c);
@@ -654,9 +672,7 @@ export function chatView({ store, sync, api, actions }) {
             ? 'Loading older messages…'
             : c.hasMore
               ? ''
-              : c.joined
-                ? 'You were added to this group here: earlier messages are not visible to you.'
-                : 'This is the beginning of the conversation.',
+              : startText(c),
     );
     historyRetry.hidden = !failed || !atStart;
 
@@ -694,6 +710,20 @@ export function chatView({ store, sync, api, actions }) {
       } else if (c.hasMore && !c.loadingOlder && !c.olderError) sync.older(c.id);
     }
     maybeMarkRead();
+  }
+
+  /**
+   * Where history starts for me, once the oldest page I may read is
+   * loaded: the conversation's beginning, the event that added me, or the
+   * first event the group's history setting let me see (`visible_from`).
+   */
+  function startText(c) {
+    const first = c.events[0];
+    if (!first || first.seq <= 1) return 'This is the beginning of the conversation.';
+    if (c.joined && first.seq >= c.joined.seq) {
+      return 'You were added to this group here: earlier messages are not visible to you.';
+    }
+    return 'History starts here for you: earlier messages are not visible to you.';
   }
 
   /** The first message row on screen, and where it is. */

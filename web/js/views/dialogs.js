@@ -204,10 +204,124 @@ export function groupPowers(myRole) {
   return {
     add: manages,
     bans: manages,
+    /** Rename, describe, and set what new members can read. */
+    settings: manages,
     /** Remove or ban this member: a role below mine. */
     moderate: (role) => manages && rank > (RANK[role] ?? 0),
     /** Change their role or hand them the group: the owner only. */
     own: (role) => myRole === 'owner' && role !== 'owner',
+  };
+}
+
+/** What people who join later may read, in words. */
+export function historyText(history) {
+  if (history?.visible === 'all') return 'all history';
+  if (history?.visible === 'days') return history.days === 1 ? 'the last day before they join' : `the last ${history.days} days before they join`;
+  return 'only from when they join';
+}
+
+/**
+ * The settings form of the group info panel: name, description (several
+ * lines) and what new members can read. Only what changed is sent; the
+ * server's refusal is shown with its message. Until the user edits it,
+ * it follows changes made elsewhere.
+ */
+function groupSettingsForm({ api, store, convId, headingId }) {
+  const nameInput = h('input', { autocomplete: 'off', maxlength: 128 });
+  const descInput = h('textarea', { rows: 3, class: 'group-description-input' });
+  const group = uid('history');
+  const choice = (value, label) => {
+    const input = h('input', { type: 'radio', name: group, id: uid(group), value });
+    return { input, label: h('label', { for: input.id, class: 'radio' }, input, h('span', { class: 'radio-label', text: label })) };
+  };
+  const joined = choice('joined', 'Since they join');
+  const all = choice('all', 'All history');
+  const days = choice('days', 'The last days before they join');
+  const daysInput = h('input', {
+    type: 'number',
+    min: 1,
+    max: 3650,
+    step: 1,
+    inputmode: 'numeric',
+    class: 'days-input',
+    'aria-label': 'Number of days',
+  });
+  const fieldset = h(
+    'fieldset',
+    { class: 'radios' },
+    h('legend', { text: 'New members can read' }),
+    joined.label,
+    all.label,
+    h('div', { class: 'days-choice' }, days.label, daysInput),
+  );
+  const error = h('p', { class: 'form-error', role: 'alert' });
+  const saved = h('p', { class: 'muted saved', role: 'status' });
+  const save = h('button', { type: 'submit', class: 'btn primary', text: 'Save' });
+  const el = h(
+    'form',
+    { class: 'settings-form', novalidate: true },
+    h('h3', { id: headingId, text: 'Settings' }),
+    field('Group name', nameInput),
+    field('Description', descInput, 'Everyone in the group sees it.'),
+    fieldset,
+    error,
+    h('div', { class: 'dialog-actions' }, saved, save),
+  );
+  let edited = false;
+  const chosen = () => [joined, all, days].find((x) => x.input.checked)?.input.value ?? 'joined';
+  el.addEventListener('input', (e) => {
+    edited = true;
+    setText(saved, '');
+    if (e.target === daysInput) days.input.checked = true;
+  });
+  daysInput.addEventListener('focus', () => {
+    days.input.checked = true;
+  });
+
+  function fill(c) {
+    nameInput.value = c.name ?? '';
+    descInput.value = c.description ?? '';
+    const h0 = c.history ?? { visible: 'joined' };
+    for (const x of [joined, all, days]) x.input.checked = x.input.value === h0.visible;
+    daysInput.value = h0.visible === 'days' ? String(h0.days) : '';
+  }
+
+  el.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const c = store.convs.get(convId);
+    if (!c) return;
+    setText(error, '');
+    setText(saved, '');
+    const changes = {};
+    if (nameInput.value.trim() !== (c.name ?? '')) changes.name = nameInput.value;
+    if (descInput.value.trim() !== (c.description ?? '')) changes.description = descInput.value;
+    const visible = chosen();
+    const history = visible === 'days' ? { visible, days: Number(daysInput.value.trim() || 0) } : { visible };
+    const was = c.history ?? { visible: 'joined' };
+    if (history.visible !== was.visible || (visible === 'days' && history.days !== was.days)) changes.history = history;
+    if (Object.keys(changes).length === 0) {
+      setText(saved, 'Nothing to save.');
+      return;
+    }
+    save.disabled = true;
+    try {
+      store.upsert(await api.updateGroup(convId, changes));
+      edited = false;
+      fill(store.convs.get(convId) ?? c);
+      setText(saved, 'Saved.');
+    } catch (err) {
+      setText(error, describe(err));
+    } finally {
+      save.disabled = false;
+    }
+  });
+
+  return {
+    el,
+    /** Shows the group's settings, unless the user is editing them. */
+    refresh(c) {
+      if (!edited) fill(c);
+    },
   };
 }
 
@@ -227,9 +341,12 @@ export function groupInfoDialog({ api, store, convId }) {
   const addSection = h('div');
   const bansSection = h('section', { class: 'group-section', hidden: true, 'aria-labelledby': uid('bans') });
   const name = h('p', { class: 'dialog-sub' });
+  const about = h('p', { class: 'group-description', hidden: true });
+  const reads = h('p', { class: 'muted group-history' });
+  const settingsSection = h('section', { class: 'group-section group-settings', hidden: true, 'aria-labelledby': uid('settings') });
   const m = modal({
     title: 'Group info',
-    content: [name, summary, error, list, more, addSection, bansSection],
+    content: [name, about, reads, summary, error, list, more, addSection, settingsSection, bansSection],
     className: 'group-dialog',
   });
 
@@ -376,6 +493,10 @@ export function groupInfoDialog({ api, store, convId }) {
     const c = current();
     if (!c) return;
     setText(name, c.name ?? '');
+    setText(about, c.description ?? '');
+    about.hidden = !c.description;
+    setText(reads, `New members can read ${historyText(c.history)}.`);
+    reads.hidden = groupPowers(c.role).settings;
     const count = plural(c.memberCount, 'member');
     setText(summary, `${count} · You are ${c.role === 'member' ? 'a member' : `the ${c.role}`}`);
     const shownRows = [...rows.values()];
@@ -402,7 +523,23 @@ export function groupInfoDialog({ api, store, convId }) {
     more.hidden = !next && !loadFailed;
     setText(more, loadFailed ? 'Try again' : loading ? 'Loading…' : 'Show more');
     renderAdd(c);
+    renderSettings(c);
     renderBans(c);
+  }
+
+  // The group's settings: owners and admins.
+  let settingsForm = null;
+  function renderSettings(c) {
+    const may = groupPowers(c.role).settings;
+    settingsSection.hidden = !may;
+    if (!may) {
+      settingsSection.replaceChildren();
+      settingsForm = null;
+      return;
+    }
+    if (!settingsForm) settingsForm = groupSettingsForm({ api, store, convId, headingId: settingsSection.getAttribute('aria-labelledby') });
+    if (!settingsForm.el.isConnected) settingsSection.replaceChildren(settingsForm.el);
+    settingsForm.refresh(c);
   }
 
   // Adding members: owners and admins.
@@ -485,7 +622,13 @@ export function groupInfoDialog({ api, store, convId }) {
   const offMembers = store.onMembers((id, change) => {
     if (id !== convId) return;
     if (change.type === 'gone') rows.delete(change.user);
-    else if (change.type === 'added' && !next) {
+    else if (change.type === 'added' && change.truncated) {
+      // More joined than the event names: read the list again.
+      rows.clear();
+      next = null;
+      loadPage();
+      return;
+    } else if (change.type === 'added' && !next) {
       for (const u of change.users) if (!rows.has(u)) rows.set(u, { id: u, username: store.username(u), role: 'member' });
     } else if (change.type === 'role') {
       const r = rows.get(change.user);
