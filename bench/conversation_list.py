@@ -6,8 +6,10 @@ request filter.
 
     python3 bench/conversation_list.py [--url http://127.0.0.1:7878] [--groups 3000]
 
-Run it against a fresh `natter serve` (release build). It registers two
-users with random names, so it can run again on the same server.
+Run it against a fresh `natter serve` (release build) whose
+`limits.group_creates_per_hour` lets one user make that many groups (the
+default, 100, is there to stop exactly this). It registers two users with
+random names, so it can run again on the same server.
 """
 
 import argparse

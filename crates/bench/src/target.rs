@@ -76,7 +76,7 @@ impl Target {
         // soon as their last socket closes.
         std::fs::write(
             &config,
-            "[limits]\nmax_group_members = 100000\n\n[auth]\nlogin_attempts_per_address = 1000000\nargon2_memory_kib = 1024\nargon2_iterations = 1\n\n[presence]\noffline_grace_ms = 0\n\n[gateway]\nmax_connections = 200000\n\n[http]\nmax_connections_per_address = 0\n",
+            "[limits]\nmax_group_members = 100000\nsends_per_minute = 1000000000\ngroup_creates_per_hour = 1000000000\njoins_per_hour = 1000000000\ninvites_per_hour = 1000000000\n\n[auth]\nlogin_attempts_per_address = 1000000\nargon2_memory_kib = 1024\nargon2_iterations = 1\n\n[presence]\noffline_grace_ms = 0\n\n[gateway]\nmax_connections = 200000\n\n[http]\nmax_connections_per_address = 0\n",
         )?;
         let mut args: Vec<std::ffi::OsString> = ["serve", "--listen", "127.0.0.1:0", "--config"]
             .iter()

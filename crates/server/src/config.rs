@@ -153,6 +153,17 @@ pub struct Limits {
     pub max_frame_bytes: usize,
     /// Most members a group may have. At least 2.
     pub max_group_members: usize,
+    /// Messages one user may send per minute, over every device and
+    /// conversation together; past it sends get `rate_limited` with the
+    /// seconds to wait. At least 1.
+    pub sends_per_minute: u32,
+    /// Groups one user may create per hour. At least 1.
+    pub group_creates_per_hour: u32,
+    /// Groups one user may join with invite links per hour. At least 1.
+    pub joins_per_hour: u32,
+    /// Invitations one user may make per hour: each call adding members to
+    /// a group, and each invite link made. At least 1.
+    pub invites_per_hour: u32,
 }
 
 impl Default for Limits {
@@ -161,6 +172,10 @@ impl Default for Limits {
             max_message_bytes: 16 * 1024,
             max_frame_bytes: 64 * 1024,
             max_group_members: 1000,
+            sends_per_minute: 6000,
+            group_creates_per_hour: 100,
+            joins_per_hour: 200,
+            invites_per_hour: 200,
         }
     }
 }
@@ -288,6 +303,16 @@ impl Config {
         }
         if l.max_group_members < 2 {
             errs.push("limits.max_group_members must be at least 2".into());
+        }
+        if l.sends_per_minute == 0
+            || l.group_creates_per_hour == 0
+            || l.joins_per_hour == 0
+            || l.invites_per_hour == 0
+        {
+            errs.push(
+                "limits: sends_per_minute, group_creates_per_hour, joins_per_hour and invites_per_hour must be at least 1"
+                    .into(),
+            );
         }
         let a = &self.auth;
         if a.access_ttl_secs == 0 || a.refresh_ttl_secs < a.access_ttl_secs {

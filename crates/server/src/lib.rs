@@ -115,6 +115,7 @@ pub async fn start_on(
         login_by_account: shared.login_by_account,
         login_by_address: shared.login_by_address,
         login_slowdown: shared.login_slowdown,
+        actions: shared.actions,
         connection_slots: Arc::new(Semaphore::new(config.gateway.max_connections)),
         config: Arc::new(config),
         store: backends.store,

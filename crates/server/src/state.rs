@@ -49,6 +49,8 @@ pub struct AppInner {
     pub login_by_address: Arc<dyn RateLimit>,
     /// Login attempts per account from all addresses (slows, never locks).
     pub login_slowdown: Arc<dyn RateLimit>,
+    /// Per-user limits on sends, new groups, joins and invitations.
+    pub actions: crate::cluster::ActionLimits,
     /// Caps live connections.
     pub connection_slots: Arc<Semaphore>,
     /// Flips to true when the server starts shutting down.

@@ -91,6 +91,38 @@ pub struct Shared {
     pub presence: Arc<dyn PresenceRegistry>,
     /// Who is typing where.
     pub typing: Arc<dyn TypingRegistry>,
+    /// Per-user limits on what costs others (sends, new groups, joins,
+    /// invitations).
+    pub actions: ActionLimits,
+}
+
+/// Per-user counters of the actions a spammer would repeat, each keyed by
+/// user id.
+#[derive(Clone)]
+pub struct ActionLimits {
+    /// Messages per minute.
+    pub sends: Arc<dyn RateLimit>,
+    /// Groups created per hour.
+    pub group_creates: Arc<dyn RateLimit>,
+    /// Groups joined with links per hour.
+    pub joins: Arc<dyn RateLimit>,
+    /// Add-member calls and invite links made per hour.
+    pub invites: Arc<dyn RateLimit>,
+}
+
+impl ActionLimits {
+    /// Counters in this process, as configured.
+    pub fn local(limits: &crate::config::Limits) -> Self {
+        let minute = Duration::from_secs(60);
+        let hour = Duration::from_secs(3600);
+        let counter = |n, w| -> Arc<dyn RateLimit> { Arc::new(local::LocalRateLimit::new(n, w)) };
+        ActionLimits {
+            sends: counter(limits.sends_per_minute, minute),
+            group_creates: counter(limits.group_creates_per_hour, hour),
+            joins: counter(limits.joins_per_hour, hour),
+            invites: counter(limits.invites_per_hour, hour),
+        }
+    }
 }
 
 impl Shared {
@@ -114,6 +146,7 @@ impl Shared {
             )),
             presence: Arc::new(local::LocalPresence::default()),
             typing: Arc::new(local::LocalTyping::default()),
+            actions: ActionLimits::local(&config.limits),
         }
     }
 }

@@ -173,6 +173,7 @@ pub async fn create_conversation(
             (ConversationKind::Direct, None, vec![claims.user, user])
         }
         CreateConversation::Group { name, members } => {
+            state.actions.group_creates.hit(&claims.user.to_string())?;
             let name = super::text::check_name(&name, 128).ok_or_else(|| {
                 DomainError::Invalid(
                     "group names have 1 to 128 characters, something visible among them, and no control or bidirectional-override characters".into(),
@@ -232,6 +233,7 @@ pub async fn add_members(
         .await?
         .ok_or(DomainError::NotFound("no such conversation"))?;
     policy::check(record.kind, me.role, Action::AddMembers)?;
+    state.actions.invites.hit(&claims.user.to_string())?;
     if users.is_empty() {
         return Err(DomainError::Invalid("name 1 or more users to add".into()));
     }

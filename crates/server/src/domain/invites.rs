@@ -57,6 +57,7 @@ pub async fn create(
     req: CreateInvite,
 ) -> Result<InviteInfo> {
     may_manage(state, claims, conv).await?;
+    state.actions.invites.hit(&claims.user.to_string())?;
     if let Some(secs) = req.expires_in_secs
         && !(MIN_EXPIRY_SECS..=MAX_EXPIRY_SECS).contains(&secs)
     {
@@ -144,6 +145,7 @@ pub async fn preview(state: &AppState, claims: &Claims, token: String) -> Result
 
 /// Joins the group a link leads to (a member already: nothing changes).
 pub async fn join(state: &AppState, claims: &Claims, token: String) -> Result<ConversationInfo> {
+    state.actions.joins.hit(&claims.user.to_string())?;
     let joined = state
         .store
         .join_by_invite(InviteJoin {

@@ -38,6 +38,7 @@ pub async fn send(
     text: String,
 ) -> Result<Sent> {
     validate_message(state, &client_id, &text)?;
+    state.actions.sends.hit(&claims.user.to_string())?;
     let appended = state
         .store
         .append_message(NewMessage {

@@ -639,3 +639,88 @@ async fn invite_links_let_people_join_until_revoked_or_used_up() {
     );
     a.close().await;
 }
+
+/// Per-user limits on what a spammer repeats: sends, new groups, invite
+/// links and add-member calls, and joins. Past each, `429 rate_limited`
+/// with the seconds to wait, and nothing is written; other users are not
+/// affected.
+#[tokio::test]
+async fn spam_limits_answer_rate_limited_and_write_nothing() {
+    let server = TestServer::start_with(|c| {
+        c.limits.sends_per_minute = 3;
+        c.limits.group_creates_per_hour = 2;
+        c.limits.invites_per_hour = 2;
+        c.limits.joins_per_hour = 1;
+    })
+    .await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let b_id = bob.user_id().unwrap();
+    let limited = |e: Error| {
+        assert_eq!(e.code(), Some(ErrorCode::RateLimited), "{e:?}");
+        match e {
+            Error::Api { retry_after, .. } => assert!(retry_after.is_some_and(|s| s >= 1)),
+            other => panic!("{other:?}"),
+        }
+    };
+
+    let g = alice.create_group("one", &[b_id]).await.unwrap().id;
+    alice.create_group("two", &[]).await.unwrap();
+    limited(alice.create_group("three", &[]).await.unwrap_err());
+    assert_eq!(
+        alice.conversations().await.unwrap().len(),
+        2,
+        "no third group"
+    );
+    bob.create_group("bob's own", &[]).await.unwrap();
+
+    for i in 0..3 {
+        alice
+            .send_message(g, &ClientId::random(), &format!("m{i}"))
+            .await
+            .unwrap();
+    }
+    limited(
+        alice
+            .send_message(g, &ClientId::random(), "one too many")
+            .await
+            .unwrap_err(),
+    );
+    let texts: Vec<_> = alice
+        .history(g, &HistoryQuery::default())
+        .await
+        .unwrap()
+        .events
+        .iter()
+        .filter_map(|e| text(e).map(str::to_owned))
+        .collect();
+    assert_eq!(texts, ["m0", "m1", "m2"]);
+    bob.send_message(g, &ClientId::random(), "bob is not limited")
+        .await
+        .unwrap();
+
+    let link = alice
+        .create_invite(g, &CreateInvite::default())
+        .await
+        .unwrap();
+    let carol = server.user("carol").await;
+    alice
+        .add_members(g, &[carol.user_id().unwrap()])
+        .await
+        .unwrap();
+    limited(
+        alice
+            .create_invite(g, &CreateInvite::default())
+            .await
+            .unwrap_err(),
+    );
+    let dave = server.user("dave").await;
+    dave.join_invite(&link.token).await.unwrap();
+    let other = bob.create_group("bob's second", &[]).await.unwrap().id;
+    let other_link = bob
+        .create_invite(other, &CreateInvite::default())
+        .await
+        .unwrap();
+    limited(dave.join_invite(&other_link.token).await.unwrap_err());
+    assert_eq!(code(dave.conversation(other).await), ErrorCode::NotMember);
+}
