@@ -32,6 +32,9 @@ function showLogin(message) {
   teardown();
   document.title = 'natter';
   const api = new Api();
+  // Opened with an invite link: the address stays, so the join page
+  // follows the sign-in.
+  if (!message && /^#\/join\//.test(location.hash)) message = 'Sign in or create an account to open the invite link.';
   root.replaceChildren(loginView({ api, message, onSession: () => startChat() }));
 }
 

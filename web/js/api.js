@@ -313,6 +313,34 @@ export class Api {
     return this.request('DELETE', `/v1/conversations/${enc(id)}/bans/${enc(user)}`);
   }
 
+  /**
+   * `POST /v1/conversations/{id}/invites`: a new invite link (owners and
+   * admins). `options`: `expires_in_secs`, `max_uses`, both optional.
+   */
+  createInvite(id, options = {}) {
+    return this.request('POST', `/v1/conversations/${enc(id)}/invites`, options);
+  }
+
+  /** `GET /v1/conversations/{id}/invites`: the links not revoked, newest first. */
+  invites(id) {
+    return this.request('GET', `/v1/conversations/${enc(id)}/invites`);
+  }
+
+  /** `DELETE /v1/conversations/{id}/invites/{token}`: revokes a link. */
+  revokeInvite(id, token) {
+    return this.request('DELETE', `/v1/conversations/${enc(id)}/invites/${enc(token)}`);
+  }
+
+  /** `GET /v1/invites/{token}`: what a link leads to, without joining. */
+  invitePreview(token) {
+    return this.request('GET', `/v1/invites/${enc(token)}`);
+  }
+
+  /** `POST /v1/invites/{token}/join`: joins; answers the group's ConversationInfo. */
+  joinInvite(token) {
+    return this.request('POST', `/v1/invites/${enc(token)}/join`);
+  }
+
   /** `POST /v1/conversations/{id}/members`. */
   addMembers(id, users) {
     return this.request('POST', `/v1/conversations/${enc(id)}/members`, { users });

@@ -146,10 +146,12 @@ export class Conv {
     return this.events.length ? this.events[this.events.length - 1].seq : 0;
   }
 
-  /** Notes the event that added me, if `ev` is it. */
+  /** Notes the event that added me (or my joining with a link), if `ev` is it. */
   noteJoin(ev, me) {
-    if (ev.kind === 'members_added' && ev.seq > 1 && (ev.users ?? []).includes(me)) {
-      if (!this.joined || ev.seq < this.joined.seq) this.joined = { seq: ev.seq, by: ev.sender, ts: ev.ts };
+    const added = ev.kind === 'members_added' && (ev.users ?? []).includes(me);
+    const link = ev.kind === 'member_joined' && ev.sender === me;
+    if ((added || link) && ev.seq > 1) {
+      if (!this.joined || ev.seq < this.joined.seq) this.joined = { seq: ev.seq, by: ev.sender, ts: ev.ts, link };
     }
   }
 
@@ -160,9 +162,16 @@ export class Conv {
     if (ev.history) this.history = ev.history;
   }
 
-  /** Records when members joined, from a `created` or `members_added` event. */
+  /** Records when members joined, from a `created`, `members_added` or `member_joined` event. */
   #noteMembers(ev) {
-    const joined = ev.kind === 'created' ? (ev.members ?? []) : ev.kind === 'members_added' ? (ev.users ?? []) : [];
+    const joined =
+      ev.kind === 'created'
+        ? (ev.members ?? [])
+        : ev.kind === 'members_added'
+          ? (ev.users ?? [])
+          : ev.kind === 'member_joined'
+            ? [ev.user ?? ev.sender]
+            : [];
     for (const u of joined) {
       const was = this.joins.get(u);
       if (was === undefined || ev.seq < was) this.joins.set(u, ev.seq);

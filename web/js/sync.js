@@ -321,6 +321,17 @@ export class Sync {
         }
       }
       store.memberChange(conv.id, { type: 'added', users: listed, truncated });
+    } else if (ev.kind === 'member_joined') {
+      // Someone joined with an invite link (me too, on any of my devices).
+      conv.noteJoin(ev, store.me.id);
+      const user = ev.user ?? ev.sender;
+      if (fresh) conv.memberCount += 1;
+      this.#resolveUsers([user]);
+      if (conv.members) {
+        conv.members.set(user, store.users.get(user) ?? null);
+        conv.roles.set(user, 'member');
+      }
+      store.memberChange(conv.id, { type: 'added', users: [user], link: true });
     } else if (ev.kind === 'member_left' || ev.kind === 'member_removed' || ev.kind === 'member_banned') {
       // A ban of someone who is not a member ends no membership: only one
       // whose membership this device knows counts, else the server says.

@@ -1352,6 +1352,111 @@ describe('natter web client', () => {
     for (const p of [owner, member]) await p.context().close();
   });
 
+  test('invite links: a link for one use is previewed and joined, then used up; a revoked link no longer works', async () => {
+    const [ownerName, joinerName, lateName] = [name('inez'), name('joost'), name('kai')];
+    const owner = await newPage({ permissions: ['clipboard-read', 'clipboard-write'] });
+    const joiner = await newPage();
+    await register(owner, ownerName);
+    await register(joiner, joinerName);
+    const ownerApi = await ApiUser.login(ownerName);
+    const title = `Hikers ${RUN}`;
+    const created = await ownerApi.call('POST', '/v1/conversations', { kind: 'group', name: title, members: [] });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const group = created.body;
+    const described = await ownerApi.call('PATCH', `/v1/conversations/${group.id}`, { description: 'We walk.\nOn Sundays.' });
+    assert.equal(described.status, 200, JSON.stringify(described.body));
+    await ownerApi.send(group.id, 'Trail at nine');
+    await openConv(owner, title);
+    await message(owner, 'Trail at nine').waitFor();
+    const system = (p, text) => p.locator('.messages .system', { hasText: exactly(text) });
+    const gone = 'No such invite link, or it expired, was revoked or was used up';
+
+    // The owner makes a link for one use; the server's refusal of a bad
+    // limit is shown with its message.
+    await owner.getByRole('button', { name: 'Group info' }).click();
+    const panel = owner.getByRole('dialog', { name: 'Group info' });
+    const links = panel.getByRole('region', { name: 'Invite links' });
+    await links.getByText('No invite links yet.').waitFor();
+    await links.getByLabel('Maximum uses').fill('100001');
+    await links.getByRole('button', { name: 'Create link' }).click();
+    await links.getByRole('alert').filter({ hasText: /max_uses is 1 to 100000/i }).waitFor();
+    assert.equal(await links.locator('.invite').count(), 0);
+    await links.getByLabel('Maximum uses').fill('1');
+    await links.getByRole('button', { name: 'Create link' }).click();
+    const first = links.locator('.invite').first();
+    await first.locator('.invite-meta', { hasText: exactly('0 / 1 uses · never expires') }).waitFor();
+    const url = await first.locator('.invite-url').innerText();
+    assert.match(url, new RegExp(`^${new URL(BASE).origin.replace(/[.]/g, '\\.')}/#/join/[A-Za-z0-9_-]{22}$`));
+    await first.getByRole('button', { name: 'Copy' }).click();
+    await links.getByRole('status').filter({ hasText: 'Link copied.' }).waitFor();
+    assert.equal(await owner.evaluate(() => navigator.clipboard.readText()), url);
+
+    // A second user opens it: the preview, then Join lands them in the group.
+    await joiner.goto(url);
+    const joinPage = joiner.getByRole('region', { name: title });
+    await joinPage.getByText('You are invited to join this group.').waitFor();
+    await joinPage.locator('.join-description', { hasText: 'On Sundays.' }).waitFor();
+    await joinPage.getByText(exactly('1 member')).waitFor();
+    await joinPage.getByRole('button', { name: 'Join' }).click();
+    await joiner.locator('.chat-title', { hasText: exactly(title) }).waitFor();
+    assert.equal(new URL(joiner.url()).hash, `#/c/${group.id}`);
+    await system(joiner, 'You joined with a link').waitFor();
+    await convItem(joiner, title).waitFor();
+    await send(joiner, 'Hello hikers');
+
+    // The owner sees who joined, and the use counted.
+    await system(owner, `${joinerName} joined with a link`).waitFor();
+    await message(owner, 'Hello hikers').waitFor();
+    await first.locator('.invite-meta', { hasText: exactly('1 / 1 uses · never expires · used up') }).waitFor();
+    await panel.locator('.group-summary', { hasText: /^2 members/ }).waitFor();
+    await panel.locator('.member', { hasText: joinerName }).waitFor();
+
+    // A third user, signed out, opens the used-up link: after signing up,
+    // the join page says it no longer works.
+    const late = await newPage();
+    await late.goto(url);
+    await late.getByText('Sign in or create an account to open the invite link.').waitFor();
+    await late.getByRole('tab', { name: 'Create account' }).click();
+    await late.getByLabel('Username').fill(lateName);
+    await late.getByLabel('Password').fill(PASSWORD);
+    await late.getByRole('button', { name: 'Create account' }).click();
+    const lateJoin = late.getByRole('region', { name: 'This invite link does not work' });
+    await lateJoin.getByRole('alert').filter({ hasText: exactly(gone) }).waitFor();
+    assert.equal(await lateJoin.getByRole('button', { name: 'Join' }).count(), 0);
+    assert.equal(await convItem(late, title).count(), 0);
+
+    // A link for a day, revoked after asking: it goes from the list and
+    // no longer works.
+    await links.getByLabel('Expires after').selectOption({ label: '1 day' });
+    await links.getByRole('button', { name: 'Create link' }).click();
+    const second = links.locator('.invite').first();
+    await second.locator('.invite-meta', { hasText: /^0 uses · expires / }).waitFor();
+    const revokedUrl = await second.locator('.invite-url').innerText();
+    assert.notEqual(revokedUrl, url);
+    // A member opening it: Open instead of Join.
+    await joiner.goto(revokedUrl);
+    await joinPage.getByText('You are a member of this group.').waitFor();
+    await joinPage.getByText(exactly('2 members')).waitFor();
+    await joinPage.getByRole('button', { name: 'Open' }).click();
+    await joiner.locator('.chat-title', { hasText: exactly(title) }).waitFor();
+    await late.goto(revokedUrl);
+    const lateInvited = late.getByRole('region', { name: title });
+    await lateInvited.getByRole('button', { name: 'Join' }).waitFor();
+    await second.getByRole('button', { name: 'Revoke' }).click();
+    const confirm = owner.getByRole('dialog', { name: 'Revoke this link?' });
+    await confirm.getByRole('button', { name: 'Revoke' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    await links.locator('.invite').filter({ hasText: revokedUrl }).waitFor({ state: 'detached' });
+    assert.equal(await links.locator('.invite').count(), 1);
+    await lateInvited.getByRole('button', { name: 'Join' }).click();
+    await lateJoin.getByRole('alert').filter({ hasText: exactly(gone) }).waitFor();
+    await late.reload();
+    await lateJoin.getByRole('alert').filter({ hasText: exactly(gone) }).waitFor();
+    const members = (await ownerApi.call('GET', `/v1/conversations/${group.id}/members`)).body.members;
+    assert.deepEqual(members.map((m) => m.username).sort(), [joinerName, ownerName].sort());
+    for (const p of [owner, joiner, late]) await p.context().close();
+  });
+
   test('a newcomer to a group that shares all history scrolls back to messages from before they joined', async () => {
     const owner = await ApiUser.register(name('irma'));
     const newName = name('noor');
@@ -1775,6 +1880,11 @@ describe('natter web client', () => {
     const ben = await ApiUser.register(name('ben'));
     const cy = await ApiUser.register(name('cy'));
     const dee = await ApiUser.register(name('dee'));
+    // A group Ann is not in, and an invite link to it: the join page.
+    const walk = (await ben.call('POST', '/v1/conversations', { kind: 'group', name: `Walk ${RUN}`, members: [cy.id] })).body;
+    await ben.call('PATCH', `/v1/conversations/${walk.id}`, { description: 'Sundays, rain or shine.' });
+    const walkLink = await ben.call('POST', `/v1/conversations/${walk.id}/invites`, { max_uses: 5 });
+    assert.equal(walkLink.status, 201, JSON.stringify(walkLink.body));
     const found = [];
     for (const scheme of ['light', 'dark']) {
       const page = await newPage({ colorScheme: scheme });
@@ -1842,6 +1952,12 @@ describe('natter web client', () => {
       await info.getByRole('region', { name: 'Banned' }).getByText('Nobody is banned.').waitFor();
       await info.getByRole('region', { name: 'Settings' }).getByLabel('Description').waitFor();
       await info.locator('.group-description', { hasText: 'About axes.' }).waitFor();
+      const links = info.getByRole('region', { name: 'Invite links' });
+      const made = await links.locator('.invite').count();
+      await links.getByLabel('Expires after').selectOption({ label: '7 days' });
+      await links.getByLabel('Maximum uses').fill('10');
+      await links.getByRole('button', { name: 'Create link' }).click();
+      await links.locator('.invite').nth(made).waitFor();
       await info.getByRole('button', { name: `Actions for ${cy.username}` }).click();
       await page.getByRole('menuitem', { name: 'Transfer ownership' }).waitFor();
       found.push(...(await axe(page, `group info with a member's actions (${scheme})`)));
@@ -1864,6 +1980,14 @@ describe('natter web client', () => {
       await settings.getByText('You have not blocked anyone.').waitFor();
       found.push(...(await axe(page, `settings (${scheme})`)));
       await page.keyboard.press('Escape');
+      await settings.waitFor({ state: 'detached' });
+
+      await page.goto(`${BASE}/#/join/${walkLink.body.token}`);
+      await page.getByRole('region', { name: `Walk ${RUN}` }).getByRole('button', { name: 'Join' }).waitFor();
+      found.push(...(await axe(page, `join page (${scheme})`)));
+      await page.goto(`${BASE}/#/join/${'x'.repeat(22)}`);
+      await page.getByRole('region', { name: 'This invite link does not work' }).getByRole('alert').filter({ hasText: 'No such invite link' }).waitFor();
+      found.push(...(await axe(page, `join page, a link that does not work (${scheme})`)));
       await page.context().close();
     }
     assert.deepEqual(found, [], 'no serious or critical violations (each is printed above)');

@@ -42,6 +42,7 @@ const CHASE_UNREAD = 1000;
 const SYSTEM_KINDS = new Set([
   'created',
   'members_added',
+  'member_joined',
   'member_left',
   'member_removed',
   'member_banned',
@@ -314,6 +315,7 @@ export function chatView({ store, sync, api, actions }) {
       const names = (ev.users ?? []).map((u) => (u === store.me.id ? 'you' : (store.username(u) ?? '…')));
       return `${who(ev.sender)} added ${people(names)}`;
     }
+    if (ev.kind === 'member_joined') return `${who(ev.user ?? ev.sender)} joined with a link`;
     if (ev.kind === 'member_left') return `${who(ev.user ?? ev.sender)} left`;
     const whom = (id) => (id === store.me.id ? 'you' : (store.username(id) ?? '…'));
     if (ev.kind === 'member_removed') return `${who(ev.sender)} removed ${whom(ev.user)}`;
@@ -720,6 +722,9 @@ export function chatView({ store, sync, api, actions }) {
   function startText(c) {
     const first = c.events[0];
     if (!first || first.seq <= 1) return 'This is the beginning of the conversation.';
+    if (c.joined?.link && first.seq >= c.joined.seq) {
+      return 'You joined this group here: earlier messages are not visible to you.';
+    }
     if (c.joined && first.seq >= c.joined.seq) {
       return 'You were added to this group here: earlier messages are not visible to you.';
     }

@@ -3,7 +3,7 @@
 
 import { ApiError } from '../api.js';
 import { h, setText, uid } from '../dom.js';
-import { plural, presenceText } from '../format.js';
+import { fullTime, plural, presenceText } from '../format.js';
 import { icon } from '../icons.js';
 import { avatar, iconButton, menuButton, updateAvatar } from './common.js';
 
@@ -204,6 +204,8 @@ export function groupPowers(myRole) {
   return {
     add: manages,
     bans: manages,
+    /** Create, list and revoke invite links. */
+    invites: manages,
     /** Rename, describe, and set what new members can read. */
     settings: manages,
     /** Remove or ban this member: a role below mine. */
@@ -325,13 +327,167 @@ function groupSettingsForm({ api, store, convId, headingId }) {
   };
 }
 
+// How long a new invite link works: the choices of the form.
+const EXPIRY = [
+  ['never', 'Never', null],
+  ['hour', '1 hour', 3600],
+  ['day', '1 day', 86400],
+  ['week', '7 days', 7 * 86400],
+];
+
+/** An invite link's uses and expiry, in words. */
+export function inviteMeta(inv, now = Date.now()) {
+  const uses = inv.max_uses ? `${inv.uses} / ${inv.max_uses} uses` : plural(inv.uses, 'use');
+  let expiry = 'never expires';
+  if (inv.expires_at) expiry = inv.expires_at <= now ? `expired ${fullTime(inv.expires_at)}` : `expires ${fullTime(inv.expires_at)}`;
+  const usedUp = inv.max_uses && inv.uses >= inv.max_uses;
+  return { text: `${uses} · ${expiry}${usedUp ? ' · used up' : ''}`, usable: !usedUp && !(inv.expires_at && inv.expires_at <= now) };
+}
+
+/**
+ * The invite links section of the group info panel (owners and admins):
+ * a form to make a link (expiry, maximum uses), and each link as an
+ * address of this client with Copy, its uses and expiry, and Revoke.
+ * The server's refusals are shown with its message.
+ */
+function inviteLinksSection({ api, convId, linkOf }) {
+  const headingId = uid('invites');
+  const expiry = h('select', {}, ...EXPIRY.map(([value, label]) => h('option', { value, text: label })));
+  const maxUses = h('input', { type: 'number', min: 1, max: 100000, step: 1, inputmode: 'numeric', placeholder: 'No limit' });
+  const error = h('p', { class: 'form-error', role: 'alert' });
+  const create = h('button', { type: 'submit', class: 'btn primary', text: 'Create link' });
+  const form = h(
+    'form',
+    { class: 'invite-form', novalidate: true },
+    field('Expires after', expiry),
+    field('Maximum uses', maxUses, 'Empty: no limit.'),
+    error,
+    h('div', { class: 'dialog-actions' }, create),
+  );
+  const status = h('p', { class: 'muted invite-status', role: 'status' });
+  const empty = h('p', { class: 'muted', text: 'No invite links yet.', hidden: true });
+  const list = h('ul', { class: 'invite-list', role: 'list', 'aria-label': 'Invite links' });
+  const el = h(
+    'section',
+    { class: 'group-section invite-links', 'aria-labelledby': headingId },
+    h('h3', { id: headingId, text: 'Invite links' }),
+    form,
+    status,
+    empty,
+    list,
+  );
+  let invites = null;
+  let loading = null;
+  let again = false; // asked again while a read was under way
+
+  function load() {
+    if (loading) {
+      again = true;
+      return loading;
+    }
+    loading = (async () => {
+      try {
+        invites = (await api.invites(convId)).invites ?? [];
+        render();
+      } catch (e) {
+        setText(error, describe(e));
+      } finally {
+        loading = null;
+        if (again) {
+          again = false;
+          load();
+        }
+      }
+    })();
+    return loading;
+  }
+
+  function row(inv) {
+    const url = linkOf(inv.token);
+    const meta = inviteMeta(inv);
+    const copy = h('button', { type: 'button', class: 'btn small', text: 'Copy', 'aria-label': `Copy link ${url}` });
+    const revoke = h('button', { type: 'button', class: 'btn small danger', text: 'Revoke', 'aria-label': `Revoke link ${url}` });
+    const link = h('span', { class: 'invite-url', text: url });
+    copy.addEventListener('click', async () => {
+      try {
+        await navigator.clipboard.writeText(url);
+        setText(status, 'Link copied.');
+      } catch {
+        // No clipboard here: select the address, for the user to copy.
+        getSelection()?.selectAllChildren(link);
+        setText(status, 'Copying is not allowed here: the link is selected, copy it with Ctrl+C.');
+      }
+    });
+    revoke.addEventListener('click', () =>
+      confirmDialog({
+        title: 'Revoke this link?',
+        text: 'Nobody can join with it any more. People who joined with it stay in the group.',
+        confirmText: 'Revoke',
+        run: async () => {
+          await api.revokeInvite(convId, inv.token);
+          setText(status, 'Link revoked.');
+          await load();
+        },
+      }),
+    );
+    return h(
+      'li',
+      { class: `invite${meta.usable ? '' : ' unusable'}`, dataset: { token: inv.token } },
+      link,
+      copy,
+      revoke,
+      h('span', { class: 'muted invite-meta', text: meta.text }),
+    );
+  }
+
+  function render() {
+    if (!invites) return;
+    empty.hidden = invites.length > 0;
+    list.replaceChildren(...invites.map(row));
+  }
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    setText(error, '');
+    setText(status, '');
+    const body = {};
+    const secs = EXPIRY.find(([value]) => value === expiry.value)?.[2];
+    if (secs) body.expires_in_secs = secs;
+    const max = maxUses.value.trim();
+    if (max) {
+      const n = Number(max);
+      if (!Number.isInteger(n) || n < 1) {
+        setText(error, 'Maximum uses is a whole number, 1 or more (or empty for no limit).');
+        return;
+      }
+      body.max_uses = n;
+    }
+    create.disabled = true;
+    try {
+      const inv = await api.createInvite(convId, body);
+      maxUses.value = '';
+      expiry.value = 'never';
+      setText(status, 'Link created.');
+      invites = [inv, ...(invites ?? []).filter((x) => x.token !== inv.token)];
+      render();
+    } catch (err) {
+      setText(error, describe(err));
+    } finally {
+      create.disabled = false;
+    }
+  });
+
+  load();
+  return { el, reload: () => load() };
+}
+
 /**
  * The group info panel: the group's name, member count and my role; its
  * members (a page at a time) with role badges and presence; the actions
  * my role allows on each; adding members and the bans for owners and
  * admins. It stays current as membership and roles change.
  */
-export function groupInfoDialog({ api, store, convId }) {
+export function groupInfoDialog({ api, store, convId, linkOf }) {
   const conv = store.convs.get(convId);
   if (!conv) return;
   const summary = h('p', { class: 'group-summary', role: 'status' });
@@ -344,9 +500,10 @@ export function groupInfoDialog({ api, store, convId }) {
   const about = h('p', { class: 'group-description', hidden: true });
   const reads = h('p', { class: 'muted group-history' });
   const settingsSection = h('section', { class: 'group-section group-settings', hidden: true, 'aria-labelledby': uid('settings') });
+  const invitesSlot = h('div');
   const m = modal({
     title: 'Group info',
-    content: [name, about, reads, summary, error, list, more, addSection, settingsSection, bansSection],
+    content: [name, about, reads, summary, error, list, more, addSection, invitesSlot, settingsSection, bansSection],
     className: 'group-dialog',
   });
 
@@ -523,8 +680,23 @@ export function groupInfoDialog({ api, store, convId }) {
     more.hidden = !next && !loadFailed;
     setText(more, loadFailed ? 'Try again' : loading ? 'Loading…' : 'Show more');
     renderAdd(c);
+    renderInvites(c);
     renderSettings(c);
     renderBans(c);
+  }
+
+  // Invite links: owners and admins.
+  let invitesPart = null;
+  function renderInvites(c) {
+    const may = groupPowers(c.role).invites && !!linkOf;
+    if (!may) {
+      invitesSlot.replaceChildren();
+      invitesPart = null;
+      return;
+    }
+    if (invitesPart) return;
+    invitesPart = inviteLinksSection({ api, convId, linkOf });
+    invitesSlot.replaceChildren(invitesPart.el);
   }
 
   // The group's settings: owners and admins.
@@ -621,6 +793,8 @@ export function groupInfoDialog({ api, store, convId }) {
   // Live: membership and role changes, presence, names.
   const offMembers = store.onMembers((id, change) => {
     if (id !== convId) return;
+    // Someone joined with a link: its use is counted.
+    if (change.type === 'added' && change.link) invitesPart?.reload();
     if (change.type === 'gone') rows.delete(change.user);
     else if (change.type === 'added' && change.truncated) {
       // More joined than the event names: read the list again.

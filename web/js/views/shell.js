@@ -1,8 +1,11 @@
 // The signed-in layout: sidebar and chat side by side (one at a time on a
-// phone), routing by URL hash (`#/c/<conversation>`), dialogs, the title
-// badge and notifications.
+// phone), routing by URL hash (`#/c/<conversation>`, `#/join/<token>`),
+// the join page of an invite link, dialogs, the title badge and
+// notifications.
 
-import { h } from '../dom.js';
+import { ApiError } from '../api.js';
+import { h, setText } from '../dom.js';
+import { plural } from '../format.js';
 import * as notify from '../notify.js';
 import { chatView } from './chat.js';
 import { icon } from '../icons.js';
@@ -12,10 +15,134 @@ import { settingsDialog } from './settings.js';
 import { sidebarView } from './sidebar.js';
 
 const ROUTE = /^#\/c\/([0-9a-f-]{36})$/i;
+const JOIN_ROUTE = /^#\/join\/([A-Za-z0-9_-]{1,64})$/;
 
 /** The conversation id in the URL, if any. */
 export function routeConv() {
   return ROUTE.exec(location.hash)?.[1]?.toLowerCase() ?? null;
+}
+
+/** The invite link's token in the URL (`#/join/<token>`), if any. */
+export function routeJoin() {
+  return JOIN_ROUTE.exec(location.hash)?.[1] ?? null;
+}
+
+/** The address of an invite link in this client: `<origin>/#/join/<token>`. */
+export function inviteUrl(token) {
+  return `${location.origin}/#/join/${token}`;
+}
+
+/**
+ * The join page of an invite link: what the link leads to (the group's
+ * name, description and member count, from `GET /v1/invites/{token}`)
+ * with Join, or Open when I am a member already. A link that does not
+ * work shows the server's message. Joining opens the group.
+ */
+function joinView({ api, store }) {
+  const heading = h('h2', { class: 'join-title', id: 'join-title', tabindex: '-1', text: 'Invite link' });
+  const state = h('p', { class: 'muted join-state', role: 'status' });
+  const about = h('p', { class: 'group-description join-description', hidden: true });
+  const count = h('p', { class: 'muted join-count', hidden: true });
+  const error = h('p', { class: 'form-error join-error', role: 'alert' });
+  const action = h('button', { type: 'button', class: 'btn primary', hidden: true });
+  const back = h('a', { class: 'btn ghost', href: '#/', text: 'Back to chats' });
+  const el = h(
+    'section',
+    { class: 'join-page', hidden: true, 'aria-labelledby': heading.id },
+    h('div', { class: 'join-card' }, heading, state, about, count, error, h('div', { class: 'dialog-actions' }, back, action)),
+  );
+  let token = null;
+  let preview = null;
+  let busy = false;
+
+  const message = (e) => {
+    const text = e instanceof ApiError ? e.message : (e?.message ?? 'Something went wrong.');
+    return text.charAt(0).toUpperCase() + text.slice(1);
+  };
+
+  function render() {
+    if (!preview) {
+      about.hidden = true;
+      count.hidden = true;
+      action.hidden = true;
+      return;
+    }
+    setText(heading, preview.name ?? 'Group');
+    setText(about, preview.description ?? '');
+    about.hidden = !preview.description;
+    setText(count, plural(preview.member_count ?? 0, 'member'));
+    count.hidden = false;
+    const member = preview.member || store.convs.has(preview.conv);
+    setText(state, member ? 'You are a member of this group.' : 'You are invited to join this group.');
+    setText(action, member ? 'Open' : busy ? 'Joining…' : 'Join');
+    action.disabled = busy;
+    action.hidden = false;
+  }
+
+  async function load(t) {
+    token = t;
+    preview = null;
+    busy = false;
+    setText(heading, 'Invite link');
+    setText(state, 'Loading the invite link…');
+    setText(error, '');
+    render();
+    try {
+      const answer = await api.invitePreview(t);
+      if (token !== t) return;
+      preview = answer;
+      render();
+    } catch (e) {
+      if (token !== t) return;
+      setText(state, '');
+      setText(heading, 'This invite link does not work');
+      setText(error, message(e));
+    }
+  }
+
+  action.addEventListener('click', async () => {
+    if (!preview || busy) return;
+    if (preview.member || store.convs.has(preview.conv)) {
+      openConv(preview.conv);
+      return;
+    }
+    const t = token;
+    busy = true;
+    setText(error, '');
+    render();
+    try {
+      const info = await api.joinInvite(t);
+      store.upsert(info);
+      if (token === t) openConv(info.id);
+    } catch (e) {
+      if (token !== t) return;
+      if (e instanceof ApiError && e.code === 'not_found') {
+        // The link stopped working since it was shown (revoked, used up).
+        preview = null;
+        setText(state, '');
+        setText(heading, 'This invite link does not work');
+      }
+      setText(error, message(e));
+    } finally {
+      busy = false;
+      if (token === t) render();
+    }
+  });
+
+  return {
+    el,
+    /** Shows the page for `t`, or hides it (`null`). */
+    show(t) {
+      el.hidden = !t;
+      if (!t) {
+        token = null;
+        preview = null;
+        return;
+      }
+      if (t !== token) load(t);
+      queueMicrotask(() => heading.focus({ preventScroll: true }));
+    },
+  };
 }
 
 /** Opens a conversation (through the URL, so Back works). */
@@ -29,12 +156,14 @@ export function shellView({ api, store, sync, onLogout }) {
     back: () => openConv(null),
     newChat: () => newChatDialog({ api, store, open: openConv }),
     newGroup: () => newGroupDialog({ api, store, open: openConv }),
-    groupInfo: (convId) => groupInfoDialog({ api, store, convId }),
+    groupInfo: (convId) => groupInfoDialog({ api, store, convId, linkOf: inviteUrl }),
     settings: () => settingsDialog({ api, store, sync, onLogout }),
     moreConvs: () => sync.loadMore(),
   };
   const sidebar = sidebarView({ store, actions });
   const chat = chatView({ store, sync, api, actions });
+  const join = joinView({ api, store });
+  chat.el.append(join.el);
   const skip = h('a', { class: 'skip-link', href: '#chat', text: 'Skip to chat' });
   // The page's heading, for those who move by headings (the logo says it
   // to everyone else).
@@ -54,9 +183,12 @@ export function shellView({ api, store, sync, onLogout }) {
 
   function route() {
     const id = routeConv();
+    const token = id ? null : routeJoin();
     // Opened by its address but not in the pages loaded so far.
     if (id) sync.ensure(id);
-    el.dataset.view = id ? 'chat' : 'list';
+    el.dataset.view = id || token ? 'chat' : 'list';
+    chat.el.classList.toggle('joining', !!token);
+    join.show(token);
     sidebar.select(id);
     chat.show(id);
     chat.visibilityChanged();

@@ -130,6 +130,7 @@ export function sidebarView({ store, actions }) {
         const by = conv.joined?.by ?? conv.creator;
         return { text: `${store.username(by) ?? 'Someone'} added you to this group`, typing: false };
       }
+      if (conv.joined?.link) return { text: 'You joined with a link', typing: false };
       if (conv.joined) {
         const by = conv.joined.by === store.me?.id ? 'You' : (store.username(conv.joined.by) ?? 'Someone');
         return { text: `${by} added you`, typing: false };
