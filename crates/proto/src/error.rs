@@ -51,6 +51,8 @@ pub enum ErrorCode {
     /// The user is banned from this group: they cannot be added again
     /// until unbanned.
     Banned,
+    /// The account is suspended by a server admin: no login until lifted.
+    AccountSuspended,
     /// No such user, conversation or session (or not one you may see).
     NotFound,
     /// The endpoint exists but not with this HTTP method.
@@ -86,7 +88,7 @@ impl ErrorCode {
             | InvalidUsername | WeakPassword | HelloRequired => 400,
             Unauthorized | TokenExpired | TokenInvalid | SessionRevoked | RefreshReused
             | InvalidCredentials => 401,
-            Forbidden | NotMember | Blocked | Banned => 403,
+            Forbidden | NotMember | Blocked | Banned | AccountSuspended => 403,
             NotFound => 404,
             MethodNotAllowed => 405,
             UsernameTaken | IdempotencyConflict => 409,
@@ -123,6 +125,7 @@ impl ErrorCode {
             NotMember => "not_member",
             Blocked => "blocked",
             Banned => "banned",
+            AccountSuspended => "account_suspended",
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             IdempotencyConflict => "idempotency_conflict",

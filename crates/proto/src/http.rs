@@ -415,6 +415,18 @@ pub struct Me {
     /// that means "everything so far". Not the position of your own newest
     /// entry; `"0"` only while nothing at all has happened on the server.
     pub head: Cursor,
+    /// Whether I am a server admin (may suspend accounts).
+    #[serde(default)]
+    pub admin: bool,
+}
+
+/// `PUT /v1/admin/suspensions/{user}`: a suspended account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suspension {
+    /// The account.
+    pub user: UserInfo,
+    /// Since when, ms since the epoch.
+    pub suspended_at: i64,
 }
 
 /// `GET /v1/limits`: what the server accepts, so a client can check input

@@ -13,8 +13,8 @@ use natter_proto::{
     Credentials, Cursor, DeviceId, Event, Health, HistoryPage, HistoryQuery, InviteInfo,
     InviteList, InvitePreview, MarkReceipt, Me, MemberInfo, MemberList, MemberQuery, MemberReceipt,
     Presence, PresenceList, Privacy, ReceiptKind, ReceiptSummary, RefreshRequest, Role,
-    SendMessage, Sent, Seq, ServerLimits, SessionInfo, SessionList, SetRole, SetTyping, SyncPage,
-    TransferOwnership, UpdateGroup, UserId, UserInfo,
+    SendMessage, Sent, Seq, ServerLimits, SessionInfo, SessionList, SetRole, SetTyping, Suspension,
+    SyncPage, TransferOwnership, UpdateGroup, UserId, UserInfo,
 };
 use reqwest::{Method, Url, header};
 use serde::Serialize;
@@ -511,6 +511,20 @@ impl Client {
             .pop_if_empty()
             .extend(segments);
         Ok(url)
+    }
+
+    /// `PUT /v1/admin/suspensions/{user}`: suspends an account (server
+    /// admins only).
+    pub async fn suspend(&self, user: UserId) -> Result<Suspension, Error> {
+        let url = self.url(&format!("/v1/admin/suspensions/{user}"), &[])?;
+        self.call::<(), _>(Method::PUT, url, None, Auth::Bearer)
+            .await
+    }
+
+    /// `DELETE /v1/admin/suspensions/{user}`: lifts a suspension.
+    pub async fn unsuspend(&self, user: UserId) -> Result<(), Error> {
+        self.call_empty(Method::DELETE, &format!("/v1/admin/suspensions/{user}"))
+            .await
     }
 
     /// `GET /v1/conversations/{id}/bans`: who is banned, most recent first.

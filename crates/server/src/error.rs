@@ -61,6 +61,9 @@ pub enum DomainError {
     /// A user to add is banned from the group.
     #[error("a user you named is banned from this group")]
     Banned,
+    /// The account is suspended.
+    #[error("this account is suspended by the server's admins")]
+    AccountSuspended,
     /// The thing named does not exist (or the caller may not see it).
     #[error("{0}")]
     NotFound(&'static str),

@@ -37,6 +37,8 @@ pub(crate) fn create_user(c: &Connection, user: &NewUser) -> Result<UserRecord> 
         created_at: user.now,
         privacy: Privacy::default(),
         last_seen: None,
+        admin: false,
+        suspended_at: None,
     })
 }
 
@@ -234,6 +236,53 @@ pub(crate) fn revoke_session(
         return Err(StoreError::NotFound);
     }
     Ok(())
+}
+
+/// Makes a user a server admin or not.
+pub(crate) fn set_admin(c: &Connection, user: &UserId, admin: bool) -> Result<()> {
+    let n = c
+        .prepare_cached("UPDATE users SET admin = ?2 WHERE id = ?1")
+        .and_then(|mut s| s.execute(params![user.as_bytes(), admin]))
+        .map_err(db_err)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Suspends an account and revokes its live sessions, or lifts the
+/// suspension; returns the revoked devices.
+pub(crate) fn set_suspended(
+    c: &Connection,
+    user: &UserId,
+    at: Option<i64>,
+) -> Result<Vec<DeviceId>> {
+    let n = c
+        .prepare_cached("UPDATE users SET suspended_at = ?2 WHERE id = ?1")
+        .and_then(|mut s| s.execute(params![user.as_bytes(), at]))
+        .map_err(db_err)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    let Some(now) = at else {
+        return Ok(Vec::new());
+    };
+    let devices: Vec<DeviceId> = c
+        .prepare_cached("SELECT device_id FROM sessions WHERE user_id = ?1 AND revoked_at IS NULL")
+        .and_then(|mut s| {
+            s.query_map([user.as_bytes()], |r| r.get::<_, Vec<u8>>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(db_err)?
+        .iter()
+        .map(|b| crate::rows::device_id(b))
+        .collect::<Result<_>>()?;
+    c.prepare_cached(
+        "UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+    )
+    .and_then(|mut s| s.execute(params![user.as_bytes(), now]))
+    .map_err(db_err)?;
+    Ok(devices)
 }
 
 /// Sets a user's privacy; [`StoreError::NotFound`] for an unknown user.

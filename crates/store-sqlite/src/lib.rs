@@ -231,6 +231,16 @@ impl Store for SqliteStore {
         self.read(move |c| accounts::user_by_id(c, &id)).await
     }
 
+    async fn set_admin(&self, user: UserId, admin: bool) -> Result<()> {
+        self.write(move |ctx| accounts::set_admin(ctx.conn, &user, admin))
+            .await
+    }
+
+    async fn set_suspended(&self, user: UserId, at: Option<i64>) -> Result<Vec<DeviceId>> {
+        self.write(move |ctx| accounts::set_suspended(ctx.conn, &user, at))
+            .await
+    }
+
     async fn create_session(&self, session: NewSession) -> Result<SessionRecord> {
         self.write(move |ctx| accounts::create_session(ctx.conn, &session))
             .await

@@ -7,9 +7,9 @@ use natter_proto::{
 use natter_store::{ConversationRecord, Result, SessionRecord, StoreError, UserRecord};
 use rusqlite::Row;
 
-pub(crate) const USER_COLS: &str = "id, username, password_hash, created_at, presence_visibility, read_receipts, last_seen_at, group_adds";
-pub(crate) const USER_COLS_P: &str = "p.id, p.username, p.password_hash, p.created_at, p.presence_visibility, p.read_receipts, p.last_seen_at, p.group_adds";
-pub(crate) const USER_COL_COUNT: usize = 8;
+pub(crate) const USER_COLS: &str = "id, username, password_hash, created_at, presence_visibility, read_receipts, last_seen_at, group_adds, admin, suspended_at";
+pub(crate) const USER_COLS_P: &str = "p.id, p.username, p.password_hash, p.created_at, p.presence_visibility, p.read_receipts, p.last_seen_at, p.group_adds, p.admin, p.suspended_at";
+pub(crate) const USER_COL_COUNT: usize = 10;
 pub(crate) const SESSION_COLS: &str =
     "device_id, user_id, name, created_at, last_active_at, revoked_at";
 pub(crate) const CONV_COLS: &str = "id, kind, name, creator, created_at, last_seq, member_count, description, history, history_days";
@@ -46,6 +46,8 @@ pub(crate) struct UserRow {
     read_receipts: bool,
     last_seen: Option<i64>,
     group_adds: String,
+    admin: bool,
+    suspended_at: Option<i64>,
 }
 
 impl UserRow {
@@ -59,6 +61,8 @@ impl UserRow {
             read_receipts: r.get(5)?,
             last_seen: r.get(6)?,
             group_adds: r.get(7)?,
+            admin: r.get(8)?,
+            suspended_at: r.get(9)?,
         })
     }
 
@@ -76,6 +80,8 @@ impl UserRow {
             read_receipts: r.get(at + 5)?,
             last_seen: r.get(at + 6)?,
             group_adds: r.get(at + 7)?,
+            admin: r.get(at + 8)?,
+            suspended_at: r.get(at + 9)?,
         }))
     }
 
@@ -91,6 +97,8 @@ impl UserRow {
                 group_adds: parse_visibility(&self.group_adds)?,
             },
             last_seen: self.last_seen,
+            admin: self.admin,
+            suspended_at: self.suspended_at,
         })
     }
 }

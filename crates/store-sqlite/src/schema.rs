@@ -223,4 +223,9 @@ CREATE TABLE invites (
 ) WITHOUT ROWID;
 CREATE INDEX invites_by_conv ON invites(conv_id, created_at);
 "#,
+    // 10: server admins and suspended accounts.
+    r#"
+ALTER TABLE users ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN suspended_at INTEGER;
+"#,
 ];

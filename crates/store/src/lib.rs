@@ -57,6 +57,16 @@ pub trait Store: Send + Sync + 'static {
     /// Looks a user up by id.
     async fn user(&self, id: UserId) -> Result<Option<UserRecord>>;
 
+    /// Makes a user a server admin, or not. [`StoreError::NotFound`] for an
+    /// unknown user.
+    async fn set_admin(&self, user: UserId, admin: bool) -> Result<()>;
+
+    /// Suspends an account (`Some(time)`), revoking every session it has
+    /// in the same commit and returning their devices, or lifts the
+    /// suspension (`None`, nothing revoked). [`StoreError::NotFound`] for
+    /// an unknown user.
+    async fn set_suspended(&self, user: UserId, at: Option<i64>) -> Result<Vec<DeviceId>>;
+
     // ---- device sessions ----------------------------------------------------
 
     /// Creates a device session with its first refresh token.

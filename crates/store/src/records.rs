@@ -35,6 +35,10 @@ pub struct UserRecord {
     pub privacy: Privacy,
     /// When the user was last online, if ever.
     pub last_seen: Option<i64>,
+    /// A server admin.
+    pub admin: bool,
+    /// Suspended by an admin since then: no login.
+    pub suspended_at: Option<i64>,
 }
 
 /// A device session to create.

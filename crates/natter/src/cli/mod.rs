@@ -14,6 +14,7 @@ macro_rules! outln {
 }
 
 mod account;
+mod admin;
 mod chat;
 mod contacts;
 mod output;
@@ -99,6 +100,10 @@ pub enum ClientCommand {
         /// The other person's username.
         username: String,
     },
+    /// Server administration: promote admins (against the data folder) and
+    /// suspend accounts (as an admin).
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// Join a group through an invite link (its token, or the whole link);
     /// prints the group's id and #name.
     Join {
@@ -250,6 +255,22 @@ async fn dispatch(cmd: ClientCommand, global: &ClientGlobals) -> anyhow::Result<
             let s = open()?;
             s.finish(chat::dm(&s, &username).await)
         }
+        ClientCommand::Admin(cmd) => match cmd {
+            admin::AdminCommand::Promote { username, data_dir } => {
+                admin::set_admin(&username, &data_dir, true).await
+            }
+            admin::AdminCommand::Demote { username, data_dir } => {
+                admin::set_admin(&username, &data_dir, false).await
+            }
+            admin::AdminCommand::Suspend { username } => {
+                let s = open()?;
+                s.finish(admin::suspend(&s, &username).await)
+            }
+            admin::AdminCommand::Unsuspend { username } => {
+                let s = open()?;
+                s.finish(admin::unsuspend(&s, &username).await)
+            }
+        },
         ClientCommand::Join { token } => {
             let s = open()?;
             s.finish(chat::join(&s, &token).await)

@@ -425,3 +425,51 @@ async fn a_group_is_run_from_the_terminal_roles_removal_bans_and_transfer() {
     assert_eq!(bob.run(&["group", "revoke", g, &token[0]]).await.ok(), "");
     assert!(bob.run(&["group", "invites", g]).await.rows().is_empty());
 }
+
+#[tokio::test]
+async fn an_admin_promoted_against_the_data_folder_suspends_an_account() {
+    let server = TestServer::start().await;
+    let url = server.url();
+    let alice = Terminal::new();
+    let bob = Terminal::with_profile("bob");
+    alice.register(&url, "alice").await;
+    bob.register(&url, "bob").await;
+    let data = server.data_dir().to_str().unwrap().to_owned();
+
+    let out = alice.run(&["admin", "suspend", "bob"]).await;
+    assert!(out.fails(1).starts_with("error: forbidden: "), "{out:#?}");
+    assert_eq!(
+        alice
+            .run(&["admin", "promote", "alice", "--data-dir", &data])
+            .await
+            .row(),
+        ["alice", "admin"]
+    );
+    let out = alice
+        .run(&["admin", "promote", "nobody", "--data-dir", &data])
+        .await;
+    assert!(out.fails(1).contains("no user named nobody"), "{out:#?}");
+    let out = alice
+        .run(&["admin", "promote", "bob", "--data-dir", "/nonexistent"])
+        .await;
+    assert!(out.fails(1).contains("no natter database"), "{out:#?}");
+
+    let row = alice.run(&["admin", "suspend", "bob"]).await.row();
+    assert_eq!(row[0], "bob");
+    assert!(is_utc_time(&row[1]), "{row:?}");
+    // Bob's saved session is gone; logging in again is refused.
+    let out = bob.run(&["conversations"]).await;
+    assert_ne!(out.code(), Some(0), "{out:#?}");
+    let out = bob
+        .run_with_password(&["login", "bob", "--server", &url], PASSWORD)
+        .await;
+    assert!(
+        out.fails(1).starts_with("error: account_suspended: "),
+        "{out:#?}"
+    );
+    assert_eq!(alice.run(&["admin", "unsuspend", "bob"]).await.ok(), "");
+    bob.run_with_password(&["login", "bob", "--server", &url], PASSWORD)
+        .await
+        .ok();
+    assert!(bob.run(&["conversations"]).await.rows().is_empty());
+}

@@ -69,6 +69,8 @@ pub async fn login(state: &AppState, creds: Credentials, addr: IpAddr) -> Result
         )
         .await?;
     match user {
+        // Said only to whoever knows the password.
+        Some(user) if ok && user.suspended_at.is_some() => Err(DomainError::AccountSuspended),
         Some(user) if ok => {
             state.login_by_account.reset(&account_key);
             new_session(state, &user, device_name).await
@@ -166,7 +168,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Claims> {
     }
 }
 
-async fn announce_revoked(state: &AppState, user: UserId, device: DeviceId) {
+pub(super) async fn announce_revoked(state: &AppState, user: UserId, device: DeviceId) {
     if let Err(e) = state
         .bus
         .publish(BusMessage::SessionRevoked { user, device })
@@ -216,6 +218,7 @@ pub async fn me(state: &AppState, claims: &Claims) -> Result<Me> {
         username: user.username,
         device: claims.device,
         head: state.store.log_head(claims.user).await?,
+        admin: user.admin,
     })
 }
 

@@ -118,22 +118,22 @@ pub async fn revoke(
 
 /// What a usable link leads to, without joining.
 pub async fn preview(state: &AppState, claims: &Claims, token: String) -> Result<InvitePreview> {
-    let invite = state
+    let invite = state.store.invite(token).await?.ok_or_else(invalid)?;
+    let member = state
         .store
-        .invite(token)
+        .membership(invite.conv, claims.user)
         .await?
-        .filter(|i| i.usable(now_ms()))
-        .ok_or_else(invalid)?;
+        .is_some();
+    // A member following the link again sees where it leads, whatever its
+    // state, as joining with it lets them through.
+    if !member && !invite.usable(now_ms()) {
+        return Err(invalid());
+    }
     let conv = state
         .store
         .conversation(invite.conv)
         .await?
         .ok_or_else(invalid)?;
-    let member = state
-        .store
-        .membership(conv.id, claims.user)
-        .await?
-        .is_some();
     Ok(InvitePreview {
         conv: conv.id,
         name: conv.name.unwrap_or_default(),

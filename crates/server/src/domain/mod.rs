@@ -7,6 +7,7 @@
 //! One module per area; permission checks go through [`policy`].
 
 pub mod accounts;
+pub mod admin;
 pub mod blocks;
 pub mod conversations;
 pub mod invites;

@@ -80,6 +80,7 @@ impl From<DomainError> for ApiError {
             DomainError::NotMember => ErrorCode::NotMember,
             DomainError::Blocked => ErrorCode::Blocked,
             DomainError::Banned => ErrorCode::Banned,
+            DomainError::AccountSuspended => ErrorCode::AccountSuspended,
             DomainError::NotFound(_) => ErrorCode::NotFound,
             DomainError::IdempotencyConflict => ErrorCode::IdempotencyConflict,
             DomainError::ResyncRequired { .. } => ErrorCode::ResyncRequired,

@@ -79,6 +79,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/blocks", get(list_blocks))
         .route("/v1/blocks/{id}", put(block_user).delete(unblock_user))
         .route("/v1/me/privacy", get(get_privacy).put(put_privacy))
+        .route(
+            "/v1/admin/suspensions/{id}",
+            put(suspend_user).delete(unsuspend_user),
+        )
         .route("/v1/presence", get(presence))
         .route("/v1/sync", get(longpoll::long_poll))
         .route("/v1/events", get(sse::sse))
@@ -370,6 +374,25 @@ async fn join_invite(
     Path(token): Path<String>,
 ) -> ApiResult<Json<ConversationInfo>> {
     Ok(Json(domain::invites::join(&state, &c, token).await?))
+}
+
+/// `PUT /v1/admin/suspensions/{id}`: suspends an account (admins only).
+async fn suspend_user(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<UserId>,
+) -> ApiResult<Json<Suspension>> {
+    Ok(Json(domain::admin::suspend(&state, &c, id).await?))
+}
+
+/// `DELETE /v1/admin/suspensions/{id}`: lifts a suspension (admins only).
+async fn unsuspend_user(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<UserId>,
+) -> ApiResult<StatusCode> {
+    domain::admin::unsuspend(&state, &c, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /v1/conversations/{id}/bans`: who is banned from the group.

@@ -7,8 +7,8 @@ use natter_proto::{
     CreateInvite, ErrorCode, EventBody, HistoryQuery, HistoryVisibility, MemberQuery, Role,
     UpdateGroup, UserId,
 };
-use natter_test_support::TestServer;
-use natter_test_support::sdk::Error;
+use natter_test_support::sdk::{ConnectOptions, Error};
+use natter_test_support::{PASSWORD, TestServer};
 
 fn code<T: std::fmt::Debug>(r: Result<T, Error>) -> ErrorCode {
     r.expect_err("refused").code().expect("an API error")
@@ -583,7 +583,9 @@ async fn invite_links_let_people_join_until_revoked_or_used_up() {
         }
     };
     assert!(matches!(heard.body, EventBody::MemberJoined { user } if user == c_id));
-    // Joining again changes nothing and uses nothing.
+    // A member sees where a used-up link leads; joining again changes
+    // nothing and uses nothing.
+    assert!(carol.invite_preview(&once.token).await.unwrap().member);
     assert_eq!(
         carol.join_invite(&once.token).await.unwrap().member_count,
         3
@@ -723,4 +725,85 @@ async fn spam_limits_answer_rate_limited_and_write_nothing() {
         .unwrap();
     limited(dave.join_invite(&other_link.token).await.unwrap_err());
     assert_eq!(code(dave.conversation(other).await), ErrorCode::NotMember);
+}
+
+/// A server admin suspends an account: its live connections close at
+/// once, its tokens stop working, logging in is refused with
+/// `account_suspended` (only to someone who knows the password), and
+/// lifting the suspension lets it back in. Non-admins may not suspend, and
+/// admins cannot be suspended.
+#[tokio::test]
+async fn a_suspension_ends_every_session_at_once_and_blocks_login() {
+    let server = TestServer::start().await;
+    let admin = server.user("admin").await;
+    let bob = server.user("bob").await;
+    let b_id = bob.user_id().unwrap();
+    let a_id = admin.user_id().unwrap();
+    assert!(!admin.me().await.unwrap().admin);
+    assert_eq!(code(admin.suspend(b_id).await), ErrorCode::Forbidden);
+    server
+        .running()
+        .state()
+        .store
+        .set_admin(a_id, true)
+        .await
+        .unwrap();
+    assert!(admin.me().await.unwrap().admin);
+
+    let mut live = bob.connect(ConnectOptions::new()).await.unwrap();
+    loop {
+        match live.next_event(WAIT).await {
+            Some(LiveEvent::Synced { .. }) => break,
+            Some(_) => {}
+            None => panic!("bob never synced"),
+        }
+    }
+    let suspended = admin.suspend(b_id).await.unwrap();
+    assert_eq!(suspended.user.id, b_id);
+    assert_eq!(
+        admin.suspend(b_id).await.unwrap(),
+        suspended,
+        "again: the same"
+    );
+    loop {
+        match live.next_event(WAIT).await {
+            Some(LiveEvent::SessionGone) => break,
+            Some(_) => {}
+            None => panic!("bob's socket stayed open"),
+        }
+    }
+    match bob.conversations().await {
+        Err(Error::SessionGone) => {}
+        Err(e) => assert_eq!(e.code(), Some(ErrorCode::SessionRevoked), "{e:?}"),
+        Ok(list) => panic!("a suspended account still reads: {list:?}"),
+    }
+    let username = bob.session().unwrap().username;
+    let login = Client::login(&server.url(), &username, PASSWORD, None).await;
+    assert_eq!(code(login), ErrorCode::AccountSuspended);
+    let wrong = Client::login(&server.url(), &username, "not the password at all", None).await;
+    assert_eq!(
+        code(wrong),
+        ErrorCode::InvalidCredentials,
+        "no hint without the password"
+    );
+
+    assert_eq!(code(admin.suspend(a_id).await), ErrorCode::BadRequest);
+    let other_admin = server.user("admin2").await;
+    server
+        .running()
+        .state()
+        .store
+        .set_admin(other_admin.user_id().unwrap(), true)
+        .await
+        .unwrap();
+    assert_eq!(
+        code(admin.suspend(other_admin.user_id().unwrap()).await),
+        ErrorCode::Forbidden
+    );
+
+    admin.unsuspend(b_id).await.unwrap();
+    let back = Client::login(&server.url(), &username, PASSWORD, None)
+        .await
+        .unwrap();
+    back.conversations().await.unwrap();
 }
