@@ -336,6 +336,106 @@ pub struct InvitePreview {
     pub member: bool,
 }
 
+/// Why a message is reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportReason {
+    /// Unwanted advertising, scams, floods.
+    Spam,
+    /// Harassment, threats, hate.
+    Abuse,
+    /// Anything else (say what in `note`).
+    Other,
+}
+
+impl ReportReason {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportReason::Spam => "spam",
+            ReportReason::Abuse => "abuse",
+            ReportReason::Other => "other",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<ReportReason> {
+        [ReportReason::Spam, ReportReason::Abuse, ReportReason::Other]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+/// `POST /v1/conversations/{id}/reports`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportMessage {
+    /// The reported message's seq.
+    pub seq: Seq,
+    /// Why.
+    pub reason: ReportReason,
+    /// More words, at most 500 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A report of a message, as moderators and server admins see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportInfo {
+    /// The report's id.
+    pub id: crate::MessageId,
+    /// The conversation.
+    pub conv: ConversationId,
+    /// The reported message's seq.
+    pub seq: Seq,
+    /// Who wrote the message.
+    pub sender: UserId,
+    /// The message's text when it was reported.
+    pub text: String,
+    /// Who reported it.
+    pub reporter: UserId,
+    /// Why.
+    pub reason: ReportReason,
+    /// The reporter's words, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// When, ms since the epoch.
+    pub created_at: i64,
+    /// Who resolved it, once resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_by: Option<UserId>,
+    /// When it was resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<i64>,
+    /// The resolver's words, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<String>,
+}
+
+/// `GET /v1/conversations/{id}/reports` and `GET /v1/admin/reports`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReportList {
+    /// Newest first.
+    pub reports: Vec<ReportInfo>,
+}
+
+/// The query of the report lists.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub struct ReportQuery {
+    /// `true`: resolved reports too. Default: open ones only.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// `POST /v1/reports/{id}/resolve`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveReport {
+    /// What was done, at most 500 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
 /// A user banned from a group (`GET /v1/conversations/{id}/bans`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BanInfo {

@@ -12,9 +12,10 @@ use natter_proto::{
     ConversationInfo, ConversationList, ConversationQuery, CreateConversation, CreateInvite,
     Credentials, Cursor, DeviceId, Event, Health, HistoryPage, HistoryQuery, InviteInfo,
     InviteList, InvitePreview, MarkReceipt, Me, MemberInfo, MemberList, MemberQuery, MemberReceipt,
-    Presence, PresenceList, Privacy, ReceiptKind, ReceiptSummary, RefreshRequest, Role,
-    SendMessage, Sent, Seq, ServerLimits, SessionInfo, SessionList, SetRole, SetTyping, Suspension,
-    SyncPage, TransferOwnership, UpdateGroup, UserId, UserInfo,
+    MessageId, Presence, PresenceList, Privacy, ReceiptKind, ReceiptSummary, RefreshRequest,
+    ReportInfo, ReportList, ReportMessage, ResolveReport, Role, SendMessage, Sent, Seq,
+    ServerLimits, SessionInfo, SessionList, SetRole, SetTyping, Suspension, SyncPage,
+    TransferOwnership, UpdateGroup, UserId, UserInfo,
 };
 use reqwest::{Method, Url, header};
 use serde::Serialize;
@@ -525,6 +526,53 @@ impl Client {
     pub async fn unsuspend(&self, user: UserId) -> Result<(), Error> {
         self.call_empty(Method::DELETE, &format!("/v1/admin/suspensions/{user}"))
             .await
+    }
+
+    /// `POST /v1/conversations/{id}/reports`: reports a message.
+    pub async fn report(
+        &self,
+        id: ConversationId,
+        req: &ReportMessage,
+    ) -> Result<ReportInfo, Error> {
+        let url = self.url(&format!("/v1/conversations/{id}/reports"), &[])?;
+        self.call(Method::POST, url, Some(req), Auth::Bearer).await
+    }
+
+    /// `GET /v1/conversations/{id}/reports` (a group's, for moderators) or,
+    /// without a conversation, `GET /v1/admin/reports` (every report, for
+    /// server admins). Open ones only unless `all`.
+    pub async fn reports(
+        &self,
+        id: Option<ConversationId>,
+        all: bool,
+    ) -> Result<Vec<ReportInfo>, Error> {
+        let path = match id {
+            Some(id) => format!("/v1/conversations/{id}/reports"),
+            None => "/v1/admin/reports".to_owned(),
+        };
+        let q = if all {
+            vec![("all", "true".to_owned())]
+        } else {
+            Vec::new()
+        };
+        let list: ReportList = self.get(&path, &q).await?;
+        Ok(list.reports)
+    }
+
+    /// `POST /v1/reports/{id}/resolve`: resolves a report.
+    pub async fn resolve_report(
+        &self,
+        id: MessageId,
+        note: Option<String>,
+    ) -> Result<ReportInfo, Error> {
+        let url = self.url(&format!("/v1/reports/{id}/resolve"), &[])?;
+        self.call(
+            Method::POST,
+            url,
+            Some(&ResolveReport { note }),
+            Auth::Bearer,
+        )
+        .await
     }
 
     /// `GET /v1/conversations/{id}/bans`: who is banned, most recent first.

@@ -17,6 +17,7 @@
 //! - `membership`: leaving, removal and bans, roles and ownership, member
 //!   pages;
 //! - `invites`: invite links and joining through them;
+//! - `reports`: reports of messages;
 //! - `receipts`: delivered and read watermarks;
 //! - `log`: a user's log pages, the connection view, presence peers;
 //! - `commit`: what the writes that put items in the log share (positions,
@@ -43,6 +44,7 @@ mod messages;
 mod migrate;
 mod pool;
 mod receipts;
+mod reports;
 mod rows;
 mod schema;
 mod writer;
@@ -380,6 +382,30 @@ impl Store for SqliteStore {
 
     async fn join_by_invite(&self, join: InviteJoin) -> Result<Joined> {
         self.write(move |ctx| invites::join(ctx, &join)).await
+    }
+
+    async fn create_report(&self, report: NewReport) -> Result<(ReportRecord, bool)> {
+        self.write(move |ctx| reports::create(ctx, &report)).await
+    }
+
+    async fn reports(&self, conv: Option<ConversationId>, all: bool) -> Result<Vec<ReportRecord>> {
+        self.read(move |c| reports::list(c, conv.as_ref(), all))
+            .await
+    }
+
+    async fn report(&self, id: natter_proto::MessageId) -> Result<Option<ReportRecord>> {
+        self.read(move |c| reports::get(c, &id)).await
+    }
+
+    async fn resolve_report(
+        &self,
+        id: natter_proto::MessageId,
+        by: UserId,
+        note: Option<String>,
+        now: i64,
+    ) -> Result<Option<ReportRecord>> {
+        self.write(move |ctx| reports::resolve(ctx, &id, &by, note.as_deref(), now))
+            .await
     }
 
     async fn bans(&self, conv: ConversationId) -> Result<Vec<BanRecord>> {

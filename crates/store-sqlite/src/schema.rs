@@ -228,4 +228,24 @@ CREATE INDEX invites_by_conv ON invites(conv_id, created_at);
 ALTER TABLE users ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE users ADD COLUMN suspended_at INTEGER;
 "#,
+    // 11: reports of messages.
+    r#"
+CREATE TABLE reports (
+    id          BLOB PRIMARY KEY,
+    conv_id     BLOB NOT NULL,
+    seq         INTEGER NOT NULL,
+    sender      BLOB NOT NULL,
+    text        TEXT NOT NULL,
+    reporter    BLOB NOT NULL,
+    reason      TEXT NOT NULL,
+    note        TEXT,
+    created_at  INTEGER NOT NULL,
+    resolved_by BLOB,
+    resolved_at INTEGER,
+    resolution  TEXT,
+    UNIQUE (conv_id, seq, reporter)
+) WITHOUT ROWID;
+CREATE INDEX reports_by_conv ON reports(conv_id, created_at);
+CREATE INDEX reports_open ON reports(created_at) WHERE resolved_at IS NULL;
+"#,
 ];

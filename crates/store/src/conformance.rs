@@ -60,6 +60,7 @@ macro_rules! conformance_suite {
             group_settings_change_with_events_and_fix_what_new_members_read,
             membership_events_stay_small_for_big_groups,
             invite_links_admit_until_expired_used_up_or_revoked,
+            reports_are_kept_once_per_reporter_and_resolved_once,
         );
     };
     (@tests $open:path; $($name:ident),* $(,)?) => {
@@ -2703,4 +2704,76 @@ pub async fn invite_links_admit_until_expired_used_up_or_revoked(store: Arc<dyn 
         "alice, bob and carol fill a group of 3"
     );
     assert!(store.membership(g, erin).await.unwrap().is_none());
+}
+
+/// A message is reported once per reporter (again: the first report);
+/// lists filter by conversation and by open or all; resolving sets who and
+/// when once.
+pub async fn reports_are_kept_once_per_reporter_and_resolved_once(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let carol = user(&store, "carol").await;
+    let g = group(&store, alice, &[bob, carol]).await;
+    let other = group(&store, alice, &[bob]).await;
+    let report = |conv, seq, reporter, note: Option<&str>| NewReport {
+        id: MessageId::new(),
+        conv,
+        seq,
+        sender: alice,
+        text: "buy now".into(),
+        reporter,
+        reason: natter_proto::ReportReason::Spam,
+        note: note.map(str::to_owned),
+        now: now(),
+    };
+    let (first, created) = store
+        .create_report(report(g, 2, bob, Some("ads")))
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(
+        (first.seq, first.reporter, first.text.as_str()),
+        (2, bob, "buy now")
+    );
+    assert_eq!(first.note.as_deref(), Some("ads"));
+    let (again, created) = store.create_report(report(g, 2, bob, None)).await.unwrap();
+    assert!(!created);
+    assert_eq!(again, first, "the first report stands");
+    store
+        .create_report(report(g, 2, carol, None))
+        .await
+        .unwrap();
+    store
+        .create_report(report(other, 2, bob, None))
+        .await
+        .unwrap();
+    assert_eq!(store.reports(Some(g), false).await.unwrap().len(), 2);
+    assert_eq!(store.reports(None, false).await.unwrap().len(), 3);
+
+    let done = store
+        .resolve_report(first.id, alice, Some("warned".into()), now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (done.resolved_by, done.resolution.as_deref()),
+        (Some(alice), Some("warned"))
+    );
+    let later = store
+        .resolve_report(first.id, carol, None, now() + 5)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(later, done, "resolving again changes nothing");
+    assert_eq!(store.reports(Some(g), false).await.unwrap().len(), 1);
+    assert_eq!(store.reports(Some(g), true).await.unwrap().len(), 2);
+    assert_eq!(store.report(first.id).await.unwrap(), Some(done));
+    assert!(store.report(MessageId::new()).await.unwrap().is_none());
+    assert!(
+        store
+            .resolve_report(MessageId::new(), alice, None, now())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

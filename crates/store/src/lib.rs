@@ -35,7 +35,7 @@ pub use error::StoreError;
 pub use records::*;
 
 use async_trait::async_trait;
-use natter_proto::{ConversationId, Cursor, DeviceId, Privacy, UserId};
+use natter_proto::{ConversationId, Cursor, DeviceId, MessageId, Privacy, UserId};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -210,6 +210,27 @@ pub trait Store: Send + Sync + 'static {
     /// unknown, revoked, expired or used up; [`StoreError::Banned`] when
     /// the user is banned; [`StoreError::Invalid`] when the group is full.
     async fn join_by_invite(&self, join: InviteJoin) -> Result<Joined>;
+
+    /// Stores a report, once per reporter and message: reporting the same
+    /// message again answers the first report (`false`: nothing new).
+    async fn create_report(&self, report: NewReport) -> Result<(ReportRecord, bool)>;
+
+    /// Reports, newest first: of one conversation or of all, open ones only
+    /// or all.
+    async fn reports(&self, conv: Option<ConversationId>, all: bool) -> Result<Vec<ReportRecord>>;
+
+    /// One report.
+    async fn report(&self, id: MessageId) -> Result<Option<ReportRecord>>;
+
+    /// Resolves an open report; a resolved one stays as it was. `None` for
+    /// an unknown id.
+    async fn resolve_report(
+        &self,
+        id: MessageId,
+        by: UserId,
+        note: Option<String>,
+        now: i64,
+    ) -> Result<Option<ReportRecord>>;
 
     /// The users banned from `conv`, most recent first.
     async fn bans(&self, conv: ConversationId) -> Result<Vec<BanRecord>>;

@@ -325,6 +325,58 @@ pub enum Joined {
     Already(ConversationId),
 }
 
+/// A report to store.
+#[derive(Clone, Debug)]
+pub struct NewReport {
+    /// New id.
+    pub id: MessageId,
+    /// The conversation.
+    pub conv: ConversationId,
+    /// The message's seq.
+    pub seq: Seq,
+    /// Who wrote the message.
+    pub sender: UserId,
+    /// Its text now.
+    pub text: String,
+    /// Who reports it.
+    pub reporter: UserId,
+    /// Why.
+    pub reason: natter_proto::ReportReason,
+    /// The reporter's words.
+    pub note: Option<String>,
+    /// Now.
+    pub now: i64,
+}
+
+/// A stored report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportRecord {
+    /// Id.
+    pub id: MessageId,
+    /// The conversation.
+    pub conv: ConversationId,
+    /// The message's seq.
+    pub seq: Seq,
+    /// Who wrote the message.
+    pub sender: UserId,
+    /// Its text when reported.
+    pub text: String,
+    /// Who reported it.
+    pub reporter: UserId,
+    /// Why.
+    pub reason: natter_proto::ReportReason,
+    /// The reporter's words.
+    pub note: Option<String>,
+    /// When.
+    pub created_at: i64,
+    /// Who resolved it.
+    pub resolved_by: Option<UserId>,
+    /// When it was resolved.
+    pub resolved_at: Option<i64>,
+    /// The resolver's words.
+    pub resolution: Option<String>,
+}
+
 /// A user banned from a group.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BanRecord {

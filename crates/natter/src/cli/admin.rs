@@ -100,3 +100,68 @@ pub(crate) async fn unsuspend(s: &Session, username: &str) -> anyhow::Result<Exi
     s.client.unsuspend(user).await?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// `natter report <conv> <seq> <reason> [--note]`: prints the report's id.
+pub(crate) async fn report(
+    s: &Session,
+    conv: &str,
+    seq: natter_proto::Seq,
+    reason: &str,
+    note: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let conv = super::chat::resolve_conv(s, conv).await?;
+    // clap only lets the three names through.
+    let reason =
+        natter_proto::ReportReason::parse(reason).unwrap_or(natter_proto::ReportReason::Other);
+    let req = natter_proto::ReportMessage { seq, reason, note };
+    outln!("{}", s.client.report(conv, &req).await?.id);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `natter reports [conv] [--all]`: one line per report, newest first:
+/// id, #conversation or id, seq, sender, reason, reporter, open|resolved,
+/// text.
+pub(crate) async fn reports(
+    s: &Session,
+    conv: Option<&str>,
+    all: bool,
+) -> anyhow::Result<ExitCode> {
+    let conv = match conv {
+        Some(c) => Some(super::chat::resolve_conv(s, c).await?),
+        None => None,
+    };
+    let mut names = super::chat::own_names(s);
+    for r in s.client.reports(conv, all).await? {
+        let sender = names.get(&s.client, r.sender).await;
+        let reporter = names.get(&s.client, r.reporter).await;
+        outln!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            r.id,
+            r.conv,
+            r.seq,
+            sender,
+            r.reason.as_str(),
+            reporter,
+            if r.resolved_at.is_some() {
+                "resolved"
+            } else {
+                "open"
+            },
+            output::one_line(&r.text)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `natter resolve <report id> [--note]`.
+pub(crate) async fn resolve(
+    s: &Session,
+    id: &str,
+    note: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let id = id
+        .parse()
+        .map_err(|_| super::UsageError(format!("{id} is not a report id")))?;
+    s.client.resolve_report(id, note).await?;
+    Ok(ExitCode::SUCCESS)
+}

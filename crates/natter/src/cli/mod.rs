@@ -104,6 +104,38 @@ pub enum ClientCommand {
     /// suspend accounts (as an admin).
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Report a message to the group's moderators and the server's admins;
+    /// prints the report's id.
+    Report {
+        /// Conversation id, @username or #group.
+        conv: String,
+        /// The message's seq (as `history` shows it).
+        seq: u64,
+        /// Why.
+        #[arg(value_parser = ["spam", "abuse", "other"])]
+        reason: String,
+        /// More words (at most 500 characters).
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// List reports, newest first: a group's (as one of its moderators), or
+    /// without a conversation every report (as a server admin). Columns: id,
+    /// conversation id, seq, sender, reason, reporter, open|resolved, text.
+    Reports {
+        /// Conversation id or #group; none for every report.
+        conv: Option<String>,
+        /// Resolved reports too.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Resolve a report (as a moderator of its group or a server admin).
+    Resolve {
+        /// The report's id.
+        id: String,
+        /// What was done.
+        #[arg(long)]
+        note: Option<String>,
+    },
     /// Join a group through an invite link (its token, or the whole link);
     /// prints the group's id and #name.
     Join {
@@ -271,6 +303,23 @@ async fn dispatch(cmd: ClientCommand, global: &ClientGlobals) -> anyhow::Result<
                 s.finish(admin::unsuspend(&s, &username).await)
             }
         },
+        ClientCommand::Report {
+            conv,
+            seq,
+            reason,
+            note,
+        } => {
+            let s = open()?;
+            s.finish(admin::report(&s, &conv, seq, &reason, note).await)
+        }
+        ClientCommand::Reports { conv, all } => {
+            let s = open()?;
+            s.finish(admin::reports(&s, conv.as_deref(), all).await)
+        }
+        ClientCommand::Resolve { id, note } => {
+            let s = open()?;
+            s.finish(admin::resolve(&s, &id, note).await)
+        }
         ClientCommand::Join { token } => {
             let s = open()?;
             s.finish(chat::join(&s, &token).await)

@@ -454,6 +454,52 @@ async fn an_admin_promoted_against_the_data_folder_suspends_an_account() {
         .await;
     assert!(out.fails(1).contains("no natter database"), "{out:#?}");
 
+    // Bob spams a group; Alice (its owner) reports, lists and resolves it.
+    let g = alice.run(&["group", "create", "club", "bob"]).await.row();
+    let g = g[0].as_str();
+    bob.run(&["send", g, "cheap", "watches"]).await.row();
+    let id = alice
+        .run(&["report", g, "2", "spam", "--note", "ads"])
+        .await
+        .row();
+    let listed = alice.run(&["reports", g]).await.rows();
+    assert_eq!(
+        listed,
+        [vec![
+            id[0].as_str(),
+            g,
+            "2",
+            "bob",
+            "spam",
+            "alice",
+            "open",
+            "cheap watches"
+        ]]
+    );
+    assert_eq!(
+        alice.run(&["reports"]).await.rows(),
+        listed,
+        "as an admin: all"
+    );
+    assert_eq!(
+        alice
+            .run(&["resolve", &id[0], "--note", "warned"])
+            .await
+            .ok(),
+        ""
+    );
+    assert!(alice.run(&["reports", g]).await.rows().is_empty());
+    assert_eq!(
+        alice.run(&["reports", g, "--all"]).await.rows()[0][6],
+        "resolved"
+    );
+    let out = alice.run(&["report", g, "2", "rude"]).await;
+    assert_eq!(
+        out.code(),
+        Some(2),
+        "an unknown reason is a usage error: {out:#?}"
+    );
+
     let row = alice.run(&["admin", "suspend", "bob"]).await.row();
     assert_eq!(row[0], "bob");
     assert!(is_utc_time(&row[1]), "{row:?}");
@@ -471,5 +517,9 @@ async fn an_admin_promoted_against_the_data_folder_suspends_an_account() {
     bob.run_with_password(&["login", "bob", "--server", &url], PASSWORD)
         .await
         .ok();
-    assert!(bob.run(&["conversations"]).await.rows().is_empty());
+    assert_eq!(
+        bob.run(&["conversations"]).await.rows()[0][2],
+        "#club",
+        "his groups are as they were"
+    );
 }

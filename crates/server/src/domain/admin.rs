@@ -10,7 +10,7 @@ use natter_proto::*;
 use natter_store::*;
 
 /// The caller, who must be a server admin.
-async fn admin(state: &AppState, claims: &Claims) -> Result<UserRecord> {
+pub(super) async fn admin(state: &AppState, claims: &Claims) -> Result<UserRecord> {
     state
         .store
         .user(claims.user)

@@ -16,6 +16,7 @@ pub mod messages;
 pub mod policy;
 pub mod presence;
 pub mod receipts;
+pub mod reports;
 pub mod text;
 pub mod typing;
 

@@ -62,6 +62,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/invites/{token}", get(preview_invite))
         .route("/v1/invites/{token}/join", post(join_invite))
+        .route(
+            "/v1/conversations/{id}/reports",
+            get(list_reports).post(report_message),
+        )
+        .route("/v1/reports/{id}/resolve", post(resolve_report))
+        .route("/v1/admin/reports", get(all_reports))
         .route("/v1/conversations/{id}/bans", get(list_bans))
         .route(
             "/v1/conversations/{id}/bans/{user}",
@@ -393,6 +399,54 @@ async fn unsuspend_user(
 ) -> ApiResult<StatusCode> {
     domain::admin::unsuspend(&state, &c, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/conversations/{id}/reports`: reports a message (201 new, 200
+/// when the caller had reported it before).
+async fn report_message(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<ConversationId>,
+    Json(req): Json<ReportMessage>,
+) -> ApiResult<(StatusCode, Json<ReportInfo>)> {
+    let (report, created) = domain::reports::report(&state, &c, id, req).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(report)))
+}
+
+/// `GET /v1/conversations/{id}/reports`: the group's reports (moderators).
+async fn list_reports(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<ConversationId>,
+    Q(q): Q<ReportQuery>,
+) -> ApiResult<Json<ReportList>> {
+    Ok(Json(
+        domain::reports::of_conversation(&state, &c, id, q).await?,
+    ))
+}
+
+/// `GET /v1/admin/reports`: every report (server admins).
+async fn all_reports(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Q(q): Q<ReportQuery>,
+) -> ApiResult<Json<ReportList>> {
+    Ok(Json(domain::reports::all(&state, &c, q).await?))
+}
+
+/// `POST /v1/reports/{id}/resolve`: resolves a report.
+async fn resolve_report(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<MessageId>,
+    Json(req): Json<ResolveReport>,
+) -> ApiResult<Json<ReportInfo>> {
+    Ok(Json(domain::reports::resolve(&state, &c, id, req).await?))
 }
 
 /// `GET /v1/conversations/{id}/bans`: who is banned from the group.

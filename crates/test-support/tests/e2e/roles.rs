@@ -4,8 +4,8 @@
 use crate::transports::SseReader;
 use crate::*;
 use natter_proto::{
-    CreateInvite, ErrorCode, EventBody, HistoryQuery, HistoryVisibility, MemberQuery, Role,
-    UpdateGroup, UserId,
+    CreateInvite, ErrorCode, EventBody, HistoryQuery, HistoryVisibility, MemberQuery,
+    ReportMessage, ReportReason, Role, UpdateGroup, UserId,
 };
 use natter_test_support::sdk::{ConnectOptions, Error};
 use natter_test_support::{PASSWORD, TestServer};
@@ -806,4 +806,125 @@ async fn a_suspension_ends_every_session_at_once_and_blocks_login() {
         .await
         .unwrap();
     back.conversations().await.unwrap();
+}
+
+/// A member reports someone else's message; the group's moderators (not
+/// its members) list and resolve the report; a server admin sees every
+/// report; nobody reports their own message or one they cannot see, and
+/// someone outside the group learns nothing of its reports.
+#[tokio::test]
+async fn reports_reach_moderators_and_admins_and_are_resolved() {
+    let server = TestServer::start().await;
+    let owner = server.user("owner").await;
+    let spammer = server.user("spammer").await;
+    let member = server.user("member").await;
+    let moderator = server.user("mod").await;
+    let outsider = server.user("outsider").await;
+    let ids: Vec<UserId> = [&spammer, &member, &moderator]
+        .iter()
+        .map(|c| c.user_id().unwrap())
+        .collect();
+    let g = owner.create_group("club", &ids).await.unwrap().id;
+    owner.set_role(g, ids[2], Role::Moderator).await.unwrap();
+    let spam = spammer
+        .send_message(g, &ClientId::random(), "buy cheap watches")
+        .await
+        .unwrap();
+    let req = |seq, note: Option<&str>| ReportMessage {
+        seq,
+        reason: ReportReason::Spam,
+        note: note.map(str::to_owned),
+    };
+    let report = member
+        .report(g, &req(spam.seq, Some("again")))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            report.seq,
+            report.sender,
+            report.text.as_str(),
+            report.reporter
+        ),
+        (spam.seq, ids[0], "buy cheap watches", ids[1])
+    );
+    assert_eq!(
+        member.report(g, &req(spam.seq, None)).await.unwrap(),
+        report,
+        "once"
+    );
+    assert_eq!(
+        code(spammer.report(g, &req(spam.seq, None)).await),
+        ErrorCode::BadRequest
+    );
+    assert_eq!(
+        code(member.report(g, &req(1, None)).await),
+        ErrorCode::NotFound,
+        "not a message"
+    );
+    assert_eq!(
+        code(member.report(g, &req(99, None)).await),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        code(outsider.report(g, &req(spam.seq, None)).await),
+        ErrorCode::NotMember
+    );
+
+    assert_eq!(
+        code(member.reports(Some(g), false).await),
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        moderator.reports(Some(g), false).await.unwrap(),
+        std::slice::from_ref(&report)
+    );
+    assert_eq!(
+        code(moderator.reports(None, false).await),
+        ErrorCode::Forbidden,
+        "admins only"
+    );
+    assert_eq!(
+        code(outsider.resolve_report(report.id, None).await),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        code(member.resolve_report(report.id, None).await),
+        ErrorCode::Forbidden
+    );
+    let done = moderator
+        .resolve_report(report.id, Some("removed them".into()))
+        .await
+        .unwrap();
+    assert_eq!(done.resolved_by, Some(ids[2]));
+    assert_eq!(done.resolution.as_deref(), Some("removed them"));
+    assert!(moderator.reports(Some(g), false).await.unwrap().is_empty());
+    assert_eq!(
+        moderator.reports(Some(g), true).await.unwrap(),
+        std::slice::from_ref(&done)
+    );
+
+    // A server admin outside the group sees and resolves every report.
+    let admin = server.user("admin").await;
+    server
+        .running()
+        .state()
+        .store
+        .set_admin(admin.user_id().unwrap(), true)
+        .await
+        .unwrap();
+    let second = owner.report(g, &req(spam.seq, None)).await.unwrap();
+    assert_eq!(
+        admin
+            .reports(None, false)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>(),
+        [second.id]
+    );
+    assert_eq!(admin.reports(None, true).await.unwrap().len(), 2);
+    admin.resolve_report(second.id, None).await.unwrap();
+    assert!(admin.reports(None, false).await.unwrap().is_empty());
 }
