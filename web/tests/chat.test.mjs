@@ -1531,6 +1531,28 @@ describe('natter web client', () => {
     await mod.context().close();
   });
 
+  test('signing in to a suspended account shows the server’s message', async () => {
+    const page = await newPage();
+    const user = name('yara');
+    await ApiUser.register(user);
+    // Suspending takes a server admin, made on the server's machine: the
+    // server's answer to this login is played back as it sends it.
+    await page.route('**/v1/auth/login', (route) =>
+      route.fulfill({
+        status: 403,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'account_suspended', message: "this account is suspended by the server's admins" } }),
+      }),
+    );
+    await page.goto(BASE);
+    await page.getByLabel('Username').fill(user);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: "This account is suspended by the server's admins." }).waitFor();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await page.context().close();
+  });
+
   test('a newcomer to a group that shares all history scrolls back to messages from before they joined', async () => {
     const owner = await ApiUser.register(name('irma'));
     const newName = name('noor');
