@@ -386,6 +386,27 @@ export class Api {
     return this.request('POST', `/v1/conversations/${enc(id)}/leave`);
   }
 
+  /**
+   * `POST /v1/conversations/{id}/reports`: reports someone else's message
+   * (`reason`: spam, abuse or other; `note` optional). Reporting it again
+   * answers the first report.
+   */
+  report(id, seq, reason, note) {
+    const body = { seq, reason };
+    if (note) body.note = note;
+    return this.request('POST', `/v1/conversations/${enc(id)}/reports`, body);
+  }
+
+  /** `GET /v1/conversations/{id}/reports` (moderators and above): newest first, open ones unless `all`. */
+  reports(id, { all = false } = {}) {
+    return this.request('GET', `/v1/conversations/${enc(id)}/reports${all ? '?all=true' : ''}`);
+  }
+
+  /** `POST /v1/reports/{id}/resolve` with an optional note. */
+  resolveReport(reportId, note) {
+    return this.request('POST', `/v1/reports/${enc(reportId)}/resolve`, note ? { note } : {});
+  }
+
   /** `GET /v1/blocks`: the users I have blocked, most recent first. */
   blocks() {
     return this.request('GET', '/v1/blocks');

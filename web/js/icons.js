@@ -56,6 +56,7 @@ const SHAPES = {
   ],
   block: [['circle', { cx: 12, cy: 12, r: 9 }], ['path', { d: 'm5.6 5.6 12.8 12.8' }]],
   trash: [['path', { d: 'M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13' }]],
+  flag: [['path', { d: 'M5 21V4h11l-1.5 4L16 12H5' }]],
 };
 
 /** An `<svg>` icon by name. */

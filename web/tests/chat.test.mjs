@@ -1457,6 +1457,102 @@ describe('natter web client', () => {
     for (const p of [owner, joiner, late]) await p.context().close();
   });
 
+  test('reports: a member reports a message; the group’s moderator sees it in the panel and resolves it', async () => {
+    const [reporterName, modName] = [name('rhea'), name('stan')];
+    const owner = await ApiUser.register(name('wim'));
+    const sender = await ApiUser.register(name('ulf'));
+    const reporter = await newPage();
+    const mod = await newPage();
+    await register(reporter, reporterName);
+    await register(mod, modName);
+    const reporterApi = await ApiUser.login(reporterName);
+    const modApi = await ApiUser.login(modName);
+    const title = `Market ${RUN}`;
+    const created = await owner.call('POST', '/v1/conversations', {
+      kind: 'group',
+      name: title,
+      members: [sender.id, reporterApi.id, modApi.id],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const group = created.body;
+    const promoted = await owner.call('PUT', `/v1/conversations/${group.id}/members/${modApi.id}/role`, { role: 'moderator' });
+    assert.equal(promoted.status, 200, JSON.stringify(promoted.body));
+    await sender.send(group.id, 'Cheap watches, click here');
+    await reporterApi.send(group.id, 'Anyone selling bikes?');
+
+    // The member reports someone else's message (never their own).
+    await openConv(reporter, title);
+    const spam = message(reporter, 'Cheap watches, click here');
+    await spam.hover();
+    assert.equal(await message(reporter, 'Anyone selling bikes?').getByRole('button', { name: /^Report message/ }).count(), 0);
+    await spam.getByRole('button', { name: `Report message from ${sender.username}…` }).click();
+    const dialog = reporter.getByRole('dialog', { name: 'Report message' });
+    await dialog.locator('.report-quote', { hasText: 'Cheap watches, click here' }).waitFor();
+    await dialog.getByRole('radio', { name: 'Spam' }).check();
+    await dialog.getByLabel('Note (optional)').fill('Posted in every group');
+    await dialog.getByRole('button', { name: 'Report', exact: true }).click();
+    await dialog.getByRole('status').filter({ hasText: 'Reported. The group’s moderators will look at it.' }).waitFor();
+    await dialog.getByRole('button', { name: 'Close', exact: true }).last().click();
+    await dialog.waitFor({ state: 'detached' });
+
+    // A plain member has no Reports section in the panel.
+    await reporter.getByRole('button', { name: 'Group info' }).click();
+    const memberPanel = reporter.getByRole('dialog', { name: 'Group info' });
+    await memberPanel.locator('.member').nth(3).waitFor();
+    assert.equal(await memberPanel.getByRole('region', { name: 'Reports' }).count(), 0);
+    await reporter.keyboard.press('Escape');
+
+    // The moderator sees it: the message, who wrote it, who reported it, why.
+    await openConv(mod, title);
+    await mod.getByRole('button', { name: 'Group info' }).click();
+    const panel = mod.getByRole('dialog', { name: 'Group info' });
+    const reports = panel.getByRole('region', { name: 'Reports' });
+    const open = reports.locator('.report');
+    await open.first().waitFor();
+    assert.equal(await open.count(), 1);
+    await open.locator('.report-text', { hasText: exactly('Cheap watches, click here') }).waitFor();
+    await open.locator('.report-sender', { hasText: exactly(sender.username) }).waitFor();
+    await open.locator('.report-meta', { hasText: new RegExp(`^Reported by ${reporterName} · Spam · `) }).waitFor();
+    await open.getByText('Note: Posted in every group').waitFor();
+
+    // Resolved with a note: it leaves the open list, and shows with "Show resolved".
+    await open.getByLabel('Resolution note (optional)').fill('Removed the seller');
+    await open.getByRole('button', { name: `Resolve the report on ${sender.username}’s message` }).click();
+    await reports.getByRole('status').filter({ hasText: 'Report resolved.' }).waitFor();
+    await reports.getByText('No open reports.').waitFor();
+    assert.equal(await reports.locator('.report').count(), 0);
+    await reports.getByLabel('Show resolved').check();
+    const done = reports.locator('.report.resolved');
+    await done.locator('.report-outcome', { hasText: new RegExp(`^Resolved by you · .* · Removed the seller$`) }).waitFor();
+    assert.equal(await reports.getByRole('button', { name: /^Resolve/ }).count(), 0);
+    const listed = await modApi.call('GET', `/v1/conversations/${group.id}/reports`);
+    assert.deepEqual(listed.body.reports, []);
+    await reporter.context().close();
+    await mod.context().close();
+  });
+
+  test('signing in to a suspended account shows the server’s message', async () => {
+    const page = await newPage();
+    const user = name('yara');
+    await ApiUser.register(user);
+    // Suspending takes a server admin, made on the server's machine: the
+    // server's answer to this login is played back as it sends it.
+    await page.route('**/v1/auth/login', (route) =>
+      route.fulfill({
+        status: 403,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'account_suspended', message: "this account is suspended by the server's admins" } }),
+      }),
+    );
+    await page.goto(BASE);
+    await page.getByLabel('Username').fill(user);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: "This account is suspended by the server's admins." }).waitFor();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await page.context().close();
+  });
+
   test('a newcomer to a group that shares all history scrolls back to messages from before they joined', async () => {
     const owner = await ApiUser.register(name('irma'));
     const newName = name('noor');
@@ -1905,8 +2001,11 @@ describe('natter web client', () => {
         ).body;
         const described = await annApi.call('PATCH', `/v1/conversations/${group.id}`, { description: 'Where we talk.\nAbout axes.' });
         assert.equal(described.status, 200, JSON.stringify(described.body));
-        await cy.send(group.id, 'Hello group');
+        const hello = await cy.send(group.id, 'Hello group');
         await annApi.send(group.id, 'Hi all');
+        // A report for the panel's Reports section.
+        const reported = await ben.call('POST', `/v1/conversations/${group.id}/reports`, { seq: hello.seq, reason: 'other', note: 'Just checking' });
+        assert.equal(reported.status, 201, JSON.stringify(reported.body));
         const req = (await dee.call('POST', '/v1/conversations', { kind: 'direct', user: annApi.id })).body;
         await dee.send(req.id, 'Hi, may I ask something?');
         // And a group invitation: Ann lets nobody add her at once.
@@ -1936,6 +2035,17 @@ describe('natter web client', () => {
       await mine.locator('.receipt-pop', { hasText: 'Read by' }).waitFor();
       await page.locator('.chat-description', { hasText: 'Where we talk.' }).waitFor();
       found.push(...(await axe(page, `group conversation with "read by" (${scheme})`)));
+      const theirs = message(page, 'Hello group');
+      await theirs.hover();
+      await theirs.getByRole('button', { name: `Report message from ${cy.username}…` }).click();
+      const report = page.getByRole('dialog', { name: 'Report message' });
+      await report.getByRole('radio', { name: 'Abuse or harassment' }).check();
+      found.push(...(await axe(page, `report a message (${scheme})`)));
+      await report.getByRole('button', { name: 'Report', exact: true }).click();
+      await report.getByRole('status').filter({ hasText: 'Reported.' }).waitFor();
+      found.push(...(await axe(page, `report a message, sent (${scheme})`)));
+      await page.keyboard.press('Escape');
+      await report.waitFor({ state: 'detached' });
       await page.getByRole('button', { name: 'More options' }).click();
       await page.getByRole('menuitem', { name: 'Leave group' }).click();
       const leave = page.getByRole('dialog', { name: 'Leave group?' });
@@ -1952,6 +2062,7 @@ describe('natter web client', () => {
       await info.getByRole('region', { name: 'Banned' }).getByText('Nobody is banned.').waitFor();
       await info.getByRole('region', { name: 'Settings' }).getByLabel('Description').waitFor();
       await info.locator('.group-description', { hasText: 'About axes.' }).waitFor();
+      await info.getByRole('region', { name: 'Reports' }).locator('.report', { hasText: 'Hello group' }).first().waitFor();
       const links = info.getByRole('region', { name: 'Invite links' });
       const made = await links.locator('.invite').count();
       await links.getByLabel('Expires after').selectOption({ label: '7 days' });

@@ -21,7 +21,7 @@ import { h, linkify, reconcile, setText, uid } from '../dom.js';
 import { clock, dayKey, dayLabel, fullTime, people, plural, presenceText } from '../format.js';
 import { icon } from '../icons.js';
 import { avatar, convTitle, iconButton, menuButton, updateAvatar } from './common.js';
-import { confirmDialog } from './dialogs.js';
+import { confirmDialog, reportDialog } from './dialogs.js';
 
 // Until the server says otherwise (`GET /v1/limits`).
 const DEFAULT_MAX_MESSAGE_BYTES = 16384;
@@ -449,6 +449,10 @@ export function chatView({ store, sync, api, actions }) {
       }
     } else {
       li.append(h('div', { class: 'bubble' }, who, sender, text, meta));
+      // Someone else's message: report it (shown on hover or focus).
+      const report = iconButton(icon('flag'), 'Report message…', { class: 'icon-btn msg-report' });
+      report.addEventListener('click', () => openReport(li, item.text));
+      li.append(report);
     }
     return li;
   }
@@ -473,7 +477,14 @@ export function chatView({ store, sync, api, actions }) {
     time.title = fullTime(item.ts);
     if (item.seq) li.dataset.seq = String(item.seq);
     else delete li.dataset.seq;
-    if (!item.mine) return;
+    if (!item.mine) {
+      li.dataset.sender = item.sender;
+      const report = li.querySelector('.msg-report');
+      const label = `Report message from ${name}…`;
+      report.setAttribute('aria-label', label);
+      report.title = label;
+      return;
+    }
     li.dataset.clientId = item.clientId ?? item.key.slice(2);
     if (li.dataset.status !== item.status) {
       li.dataset.status = item.status;
@@ -497,6 +508,21 @@ export function chatView({ store, sync, api, actions }) {
       }
       setText(fail.firstChild, failureText(conv(), item.error));
     } else if (fail) fail.remove();
+  }
+
+  /** Opens the report dialog for someone else's message. */
+  function openReport(li, text) {
+    const c = conv();
+    const seq = Number(li.dataset.seq);
+    if (!c || !seq) return;
+    reportDialog({
+      api,
+      convId: c.id,
+      seq,
+      senderName: store.username(li.dataset.sender) ?? 'Someone',
+      text,
+      group: c.kind === 'group',
+    });
   }
 
   async function loadReceipts(li, pop) {

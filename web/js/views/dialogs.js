@@ -145,6 +145,71 @@ export function confirmDialog({ title, text, confirmText, run }) {
   return m;
 }
 
+// Why a message is reported (protocol.md, "Reporting messages").
+export const REPORT_REASONS = [
+  ['spam', 'Spam'],
+  ['abuse', 'Abuse or harassment'],
+  ['other', 'Something else'],
+];
+export const reasonName = (r) => REPORT_REASONS.find(([v]) => v === r)?.[1] ?? r;
+
+/**
+ * Reports someone else's message: a reason and an optional note. Once the
+ * server has it, the dialog says who will look at it (the group's
+ * moderators; in a direct conversation, the server's admins).
+ */
+export function reportDialog({ api, convId, seq, senderName, text, group }) {
+  const name = uid('reason');
+  const radios = REPORT_REASONS.map(([value, label], i) => {
+    const input = h('input', { type: 'radio', name, id: uid(name), value });
+    if (i === 0) input.checked = true;
+    return h('label', { for: input.id, class: 'radio' }, input, h('span', { class: 'radio-label', text: label }));
+  });
+  const note = h('textarea', { rows: 3, maxlength: 500, class: 'report-note' });
+  const quote = h('blockquote', { class: 'report-quote' }, h('p', { class: 'report-sender', text: senderName }), h('p', { text }));
+  const error = h('p', { class: 'form-error', role: 'alert' });
+  const done = h('p', { class: 'report-done', role: 'status' });
+  const submit = h('button', { type: 'submit', class: 'btn primary', text: 'Report' });
+  const cancel = h('button', { type: 'button', class: 'btn ghost', text: 'Cancel' });
+  const fields = h(
+    'div',
+    { class: 'report-fields' },
+    quote,
+    h('fieldset', { class: 'radios' }, h('legend', { text: 'Reason' }), ...radios),
+    field('Note (optional)', note, 'What the moderators should know, 500 characters at most.'),
+    error,
+  );
+  const form = h('form', { class: 'dialog-form report-form', novalidate: true }, fields, done, h('div', { class: 'dialog-actions' }, cancel, submit));
+  const m = modal({ title: 'Report message', content: form, className: 'report-dialog' });
+  cancel.addEventListener('click', () => m.close());
+  let sent = false;
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (sent) {
+      m.close();
+      return;
+    }
+    setText(error, '');
+    submit.disabled = true;
+    try {
+      const reason = form.querySelector('input[type=radio]:checked')?.value ?? 'other';
+      await api.report(convId, seq, reason, note.value.trim());
+      sent = true;
+      fields.hidden = true;
+      cancel.hidden = true;
+      setText(done, group ? 'Reported. The group’s moderators will look at it.' : 'Reported. The server’s admins will look at it.');
+      setText(submit, 'Close');
+      submit.focus();
+    } catch (err) {
+      setText(error, describe(err));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  radios[0].querySelector('input').focus();
+  return m;
+}
+
 /** Starts (or opens) the direct conversation with a username. */
 export function newChatDialog({ api, store, open }) {
   const input = h('input', { autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', required: true, placeholder: 'bob' });
@@ -204,6 +269,8 @@ export function groupPowers(myRole) {
   return {
     add: manages,
     bans: manages,
+    /** Read and resolve the group's reports: moderators and above. */
+    reports: rank >= RANK.moderator,
     /** Create, list and revoke invite links. */
     invites: manages,
     /** Rename, describe, and set what new members can read. */
@@ -482,6 +549,137 @@ function inviteLinksSection({ api, convId, linkOf }) {
 }
 
 /**
+ * The reports section of the group info panel (moderators and above):
+ * the open reports, newest first (resolved ones too with "Show
+ * resolved"), each with the message as it was, who wrote it, who
+ * reported it, why, and a Resolve button with an optional note. Names
+ * follow as they become known; server text only ever goes in as text.
+ */
+function reportsSection({ api, store, convId }) {
+  const headingId = uid('reports');
+  const showResolved = h('input', { type: 'checkbox', id: uid('resolved') });
+  const toggle = h('label', { for: showResolved.id, class: 'check' }, showResolved, h('span', { text: 'Show resolved' }));
+  const error = h('p', { class: 'form-error', role: 'alert' });
+  const status = h('p', { class: 'muted report-status', role: 'status' });
+  const empty = h('p', { class: 'muted report-empty', hidden: true });
+  const list = h('ul', { class: 'report-list', role: 'list', 'aria-label': 'Reports' });
+  const el = h(
+    'section',
+    { class: 'group-section reports', 'aria-labelledby': headingId },
+    h('div', { class: 'report-head' }, h('h3', { id: headingId, text: 'Reports' }), toggle),
+    error,
+    status,
+    empty,
+    list,
+  );
+  let reports = null;
+  let loading = null;
+  let again = false;
+  const rowsById = new Map(); // `${id}:${resolved}` → <li>
+  const name = (id) => (id === store.me.id ? 'you' : (store.username(id) ?? '…'));
+
+  function load() {
+    if (loading) {
+      again = true;
+      return loading;
+    }
+    loading = (async () => {
+      try {
+        reports = (await api.reports(convId, { all: showResolved.checked })).reports ?? [];
+        setText(error, '');
+        render();
+      } catch (e) {
+        setText(error, describe(e));
+      } finally {
+        loading = null;
+        if (again) {
+          again = false;
+          load();
+        }
+      }
+    })();
+    return loading;
+  }
+
+  function row(r) {
+    const sender = h('p', { class: 'report-sender' });
+    const quote = h('blockquote', { class: 'report-quote' }, sender, h('p', { class: 'report-text', text: r.text }));
+    const meta = h('p', { class: 'muted report-meta' });
+    const li = h('li', { class: `report${r.resolved_at ? ' resolved' : ''}`, dataset: { report: r.id } }, quote, meta);
+    if (r.note) li.append(h('p', { class: 'report-note-text', text: `Note: ${r.note}` }));
+    const outcome = h('p', { class: 'muted report-outcome', hidden: !r.resolved_at });
+    li.append(outcome);
+    if (!r.resolved_at) {
+      const note = h('input', { autocomplete: 'off', maxlength: 500, placeholder: 'Note (optional)', 'aria-label': 'Resolution note (optional)' });
+      const resolve = h('button', { type: 'submit', class: 'btn small primary', text: 'Resolve' });
+      const form = h('form', { class: 'report-resolve', novalidate: true }, note, resolve);
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        setText(error, '');
+        setText(status, '');
+        resolve.disabled = true;
+        try {
+          await api.resolveReport(r.id, note.value.trim());
+          setText(status, 'Report resolved.');
+          await load();
+        } catch (err) {
+          setText(error, describe(err));
+          resolve.disabled = false;
+        }
+      });
+      li.append(form);
+    }
+    li.names = () => {
+      setText(sender, name(r.sender) === 'you' ? 'You' : name(r.sender));
+      setText(meta, `Reported by ${name(r.reporter)} · ${reasonName(r.reason)} · ${fullTime(r.created_at)}`);
+      if (r.resolved_at) {
+        setText(outcome, `Resolved by ${name(r.resolved_by)} · ${fullTime(r.resolved_at)}${r.resolution ? ` · ${r.resolution}` : ''}`);
+      }
+      const resolveBtn = li.querySelector('.report-resolve button');
+      resolveBtn?.setAttribute('aria-label', `Resolve the report on ${name(r.sender)}’s message`);
+    };
+    return li;
+  }
+
+  function render() {
+    if (!reports) return;
+    setText(empty, showResolved.checked ? 'No reports.' : 'No open reports.');
+    empty.hidden = reports.length > 0;
+    const keep = new Set();
+    const out = reports.map((r) => {
+      const key = `${r.id}:${r.resolved_at ? 1 : 0}`;
+      keep.add(key);
+      let li = rowsById.get(key);
+      if (!li) {
+        li = row(r);
+        rowsById.set(key, li);
+      }
+      li.names();
+      return li;
+    });
+    for (const key of [...rowsById.keys()]) if (!keep.has(key)) rowsById.delete(key);
+    // Keyed: a note being typed survives a reload.
+    let cursor = list.firstChild;
+    for (const li of out) {
+      if (li !== cursor) list.insertBefore(li, cursor);
+      else cursor = cursor.nextSibling;
+    }
+    while (cursor) {
+      const nextEl = cursor.nextSibling;
+      cursor.remove();
+      cursor = nextEl;
+    }
+  }
+
+  showResolved.addEventListener('change', () => {
+    setText(status, '');
+    load();
+  });
+  load();
+  return { el, reload: () => load(), names: () => render() };
+}
+
+/**
  * The group info panel: the group's name, member count and my role; its
  * members (a page at a time) with role badges and presence; the actions
  * my role allows on each; adding members and the bans for owners and
@@ -501,9 +699,10 @@ export function groupInfoDialog({ api, store, convId, linkOf }) {
   const reads = h('p', { class: 'muted group-history' });
   const settingsSection = h('section', { class: 'group-section group-settings', hidden: true, 'aria-labelledby': uid('settings') });
   const invitesSlot = h('div');
+  const reportsSlot = h('div');
   const m = modal({
     title: 'Group info',
-    content: [name, about, reads, summary, error, list, more, addSection, invitesSlot, settingsSection, bansSection],
+    content: [name, about, reads, summary, error, list, more, addSection, reportsSlot, invitesSlot, settingsSection, bansSection],
     className: 'group-dialog',
   });
 
@@ -680,9 +879,26 @@ export function groupInfoDialog({ api, store, convId, linkOf }) {
     more.hidden = !next && !loadFailed;
     setText(more, loadFailed ? 'Try again' : loading ? 'Loading…' : 'Show more');
     renderAdd(c);
+    renderReports(c);
     renderInvites(c);
     renderSettings(c);
     renderBans(c);
+  }
+
+  // Reports: moderators and above.
+  let reportsPart = null;
+  function renderReports(c) {
+    if (!groupPowers(c.role).reports) {
+      reportsSlot.replaceChildren();
+      reportsPart = null;
+      return;
+    }
+    if (reportsPart) {
+      reportsPart.names();
+      return;
+    }
+    reportsPart = reportsSection({ api, store, convId });
+    reportsSlot.replaceChildren(reportsPart.el);
   }
 
   // Invite links: owners and admins.

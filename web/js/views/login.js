@@ -15,6 +15,8 @@ function explain(e, mode) {
   if (!(e instanceof ApiError)) return 'Something went wrong. Please try again.';
   if (e.code === 'network') return e.message;
   if (e.code === 'invalid_credentials') return 'Wrong username or password.';
+  // The server says why ("this account is suspended …"): as it says it.
+  if (e.code === 'account_suspended') return sentence(e.message);
   if (e.code === 'rate_limited' && e.retryAfter) {
     return `Too many attempts. Try again in ${e.retryAfter} s.`;
   }
