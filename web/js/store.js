@@ -61,15 +61,21 @@ export class Conv {
   /** Merges a `ConversationInfo` from the server. */
   update(info) {
     if (info.kind) this.kind = info.kind;
-    if (info.name !== undefined) this.name = info.name;
+    // A ConversationInfo read before events this device has applied since
+    // (a fetch that raced a live `group_updated`, say) is older than what
+    // those events set: it must not undo them.
+    const older = info.last_seq !== undefined && info.last_seq < this.lastSeq;
+    if (info.name !== undefined && !older) this.name = info.name;
     // A whole ConversationInfo (it always has `read_seq`) leaves the
     // description out when there is none.
-    if (info.description !== undefined || info.read_seq !== undefined) this.description = info.description || null;
-    if (info.history) this.history = info.history;
+    if ((info.description !== undefined || info.read_seq !== undefined) && !older) {
+      this.description = info.description || null;
+    }
+    if (info.history && !older) this.history = info.history;
     if (info.visible_from !== undefined) this.visibleFrom = info.visible_from;
     if (info.creator) this.creator = info.creator;
     if (info.created_at) this.createdAt = info.created_at;
-    if (info.member_count !== undefined) this.memberCount = info.member_count;
+    if (info.member_count !== undefined && !older) this.memberCount = info.member_count;
     if (info.peer) this.peer = info.peer;
     if (info.last_seq !== undefined) this.lastSeq = Math.max(this.lastSeq, info.last_seq);
     if (info.last_message && (!this.lastMessage || info.last_message.seq >= this.lastMessage.seq)) {
@@ -81,7 +87,7 @@ export class Conv {
     }
     if (info.unread !== undefined) this.unread = info.unread;
     if (info.request !== undefined) this.request = !!info.request;
-    if (info.role) this.role = info.role;
+    if (info.role && !older) this.role = info.role;
     if (info.peer_receipt) this.#peer(info.peer_receipt);
     this.lastActivity = Math.max(this.lastActivity, this.createdAt, this.lastMessage?.ts ?? 0);
   }

@@ -53,6 +53,9 @@ pub enum ErrorCode {
     Banned,
     /// The account is suspended by a server admin: no login until lifted.
     AccountSuspended,
+    /// You are muted in this group: no sending until `retry_after` seconds
+    /// have passed.
+    Muted,
     /// No such user, conversation or session (or not one you may see).
     NotFound,
     /// The endpoint exists but not with this HTTP method.
@@ -88,7 +91,7 @@ impl ErrorCode {
             | InvalidUsername | WeakPassword | HelloRequired => 400,
             Unauthorized | TokenExpired | TokenInvalid | SessionRevoked | RefreshReused
             | InvalidCredentials => 401,
-            Forbidden | NotMember | Blocked | Banned | AccountSuspended => 403,
+            Forbidden | NotMember | Blocked | Banned | AccountSuspended | Muted => 403,
             NotFound => 404,
             MethodNotAllowed => 405,
             UsernameTaken | IdempotencyConflict => 409,
@@ -126,6 +129,7 @@ impl ErrorCode {
             Blocked => "blocked",
             Banned => "banned",
             AccountSuspended => "account_suspended",
+            Muted => "muted",
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             IdempotencyConflict => "idempotency_conflict",

@@ -115,6 +115,19 @@ pub enum EventBody {
         /// Who joined.
         user: UserId,
     },
+    /// `sender` muted `user` until `until` (ms since the epoch): their
+    /// sends are refused with `muted` until then.
+    MemberMuted {
+        /// Who was muted.
+        user: UserId,
+        /// Until when.
+        until: i64,
+    },
+    /// `sender` lifted `user`'s mute.
+    MemberUnmuted {
+        /// Whose mute was lifted.
+        user: UserId,
+    },
     /// `sender` lifted the ban of `user` (who is not a member).
     MemberUnbanned {
         /// Whose ban was lifted.
@@ -139,6 +152,9 @@ pub enum EventBody {
         /// What people who join from now on may read.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         history: Option<crate::HistoryVisibility>,
+        /// The new slow mode, in seconds (0: off).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        slow_mode_secs: Option<u32>,
     },
     /// The owner (`sender`, also `from`) handed ownership to `to`; `from`
     /// is an admin from this event on.

@@ -124,6 +124,18 @@ pub struct UpdateGroup {
     /// What people who join from now on may read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<HistoryVisibility>,
+    /// Slow mode: the fewest seconds between two messages of one member
+    /// (moderators and above are exempt); 0 turns it off; at most 86,400.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow_mode_secs: Option<u32>,
+}
+
+/// `PUT /v1/conversations/{id}/members/{user}/mute`.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MuteMember {
+    /// For how long, in seconds: 60 to 31,536,000 (a year).
+    pub secs: u64,
 }
 
 /// A conversation as its members see it.
@@ -143,6 +155,13 @@ pub struct ConversationInfo {
     /// direct conversations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<HistoryVisibility>,
+    /// Groups: slow mode, the fewest seconds between two messages of one
+    /// member (0: off).
+    #[serde(default)]
+    pub slow_mode_secs: u32,
+    /// Until when I am muted here (ms since the epoch), if I am.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted_until: Option<i64>,
     /// The first seq of this conversation I may read in history (the
     /// event that made me a member, or earlier if the group's history
     /// setting let me see more when I joined).
@@ -248,6 +267,9 @@ pub struct MemberInfo {
     pub role: crate::Role,
     /// The seq of the event that made them a member.
     pub joined_seq: Seq,
+    /// Until when they are muted (ms since the epoch), if they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted_until: Option<i64>,
 }
 
 /// The query of `GET /v1/conversations/{id}/members`.

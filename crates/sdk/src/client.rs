@@ -12,9 +12,9 @@ use natter_proto::{
     ConversationInfo, ConversationList, ConversationQuery, CreateConversation, CreateInvite,
     Credentials, Cursor, DeviceId, Event, Health, HistoryPage, HistoryQuery, InviteInfo,
     InviteList, InvitePreview, MarkReceipt, Me, MemberInfo, MemberList, MemberQuery, MemberReceipt,
-    MessageId, Presence, PresenceList, Privacy, ReceiptKind, ReceiptSummary, RefreshRequest,
-    ReportInfo, ReportList, ReportMessage, ResolveReport, Role, SendMessage, Sent, Seq,
-    ServerLimits, SessionInfo, SessionList, SetRole, SetTyping, Suspension, SyncPage,
+    MessageId, MuteMember, Presence, PresenceList, Privacy, ReceiptKind, ReceiptSummary,
+    RefreshRequest, ReportInfo, ReportList, ReportMessage, ResolveReport, Role, SendMessage, Sent,
+    Seq, ServerLimits, SessionInfo, SessionList, SetRole, SetTyping, Suspension, SyncPage,
     TransferOwnership, UpdateGroup, UserId, UserInfo,
 };
 use reqwest::{Method, Url, header};
@@ -424,6 +424,22 @@ impl Client {
     ) -> Result<Event, Error> {
         let url = self.url(&format!("/v1/conversations/{id}/members/{user}/role"), &[])?;
         self.call(Method::PUT, url, Some(&SetRole { role }), Auth::Bearer)
+            .await
+    }
+
+    /// `PUT /v1/conversations/{id}/members/{user}/mute`: mutes a member for
+    /// `secs` seconds; answers the `member_muted` event.
+    pub async fn mute(&self, id: ConversationId, user: UserId, secs: u64) -> Result<Event, Error> {
+        let url = self.url(&format!("/v1/conversations/{id}/members/{user}/mute"), &[])?;
+        self.call(Method::PUT, url, Some(&MuteMember { secs }), Auth::Bearer)
+            .await
+    }
+
+    /// `DELETE /v1/conversations/{id}/members/{user}/mute`: lifts a mute;
+    /// answers the `member_unmuted` event.
+    pub async fn unmute(&self, id: ConversationId, user: UserId) -> Result<Event, Error> {
+        let url = self.url(&format!("/v1/conversations/{id}/members/{user}/mute"), &[])?;
+        self.call::<(), _>(Method::DELETE, url, None, Auth::Bearer)
             .await
     }
 

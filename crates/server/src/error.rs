@@ -64,6 +64,9 @@ pub enum DomainError {
     /// The account is suspended.
     #[error("this account is suspended by the server's admins")]
     AccountSuspended,
+    /// The sender is muted in this group for this many more seconds.
+    #[error("you are muted in this group; try again in {0} s")]
+    Muted(u64),
     /// The thing named does not exist (or the caller may not see it).
     #[error("{0}")]
     NotFound(&'static str),
@@ -121,6 +124,8 @@ impl From<StoreError> for DomainError {
             StoreError::NotMember => DomainError::NotMember,
             StoreError::Blocked => DomainError::Blocked,
             StoreError::Banned => DomainError::Banned,
+            StoreError::Muted(secs) => DomainError::Muted(secs),
+            StoreError::SlowMode(secs) => DomainError::RateLimited(secs),
             StoreError::IdempotencyConflict => DomainError::IdempotencyConflict,
             StoreError::CursorGone { head } => DomainError::ResyncRequired { head },
             StoreError::Invalid(what) => DomainError::Invalid(what.to_owned()),

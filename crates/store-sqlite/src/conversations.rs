@@ -248,8 +248,15 @@ pub(crate) fn update_group(ctx: &mut Ctx<'_>, u: &GroupUpdate) -> Result<Option<
         .clone()
         .filter(|d| *d != current.description.clone().unwrap_or_default());
     let history = u.history.filter(|h| *h != current.history);
-    if name.is_none() && description.is_none() && history.is_none() {
+    let slow_mode_secs = u.slow_mode_secs.filter(|s| *s != current.slow_mode_secs);
+    if name.is_none() && description.is_none() && history.is_none() && slow_mode_secs.is_none() {
         return Ok(None);
+    }
+    if let Some(secs) = slow_mode_secs {
+        ctx.conn
+            .prepare_cached("UPDATE conversations SET slow_mode_secs = ?2 WHERE id = ?1")
+            .and_then(|mut s| s.execute(params![u.conv.as_bytes(), i64::from(secs)]))
+            .map_err(db_err)?;
     }
     if let Some(n) = &name {
         ctx.conn
@@ -283,6 +290,7 @@ pub(crate) fn update_group(ctx: &mut Ctx<'_>, u: &GroupUpdate) -> Result<Option<
             name,
             description,
             history,
+            slow_mode_secs,
         },
     };
     commit_event(ctx, event, members.order().clone(), Change::default()).map(Some)
@@ -368,22 +376,25 @@ pub(crate) fn membership(
     conv: &ConversationId,
     user: &UserId,
 ) -> Result<Option<Membership>> {
-    let row: Option<(i64, String, i64)> = c
+    type Row = (i64, String, i64, Option<i64>);
+    let row: Option<Row> = c
         .prepare_cached(
-            "SELECT joined_seq, role, visible_seq FROM members WHERE conv_id = ?1 AND user_id = ?2",
+            "SELECT joined_seq, role, visible_seq, muted_until FROM members
+             WHERE conv_id = ?1 AND user_id = ?2",
         )
         .and_then(|mut s| {
             s.query_row([conv.as_bytes(), user.as_bytes()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
             .optional()
         })
         .map_err(db_err)?;
-    row.map(|(s, role, visible)| {
+    row.map(|(s, role, visible, muted_until)| {
         Ok(Membership {
             joined_seq: s as u64,
             visible_from: visible as u64,
             role: parse_role(&role)?,
+            muted_until,
         })
     })
     .transpose()
@@ -393,7 +404,7 @@ pub(crate) fn membership(
 pub(crate) fn member_list(c: &Connection, conv: &ConversationId) -> Result<Vec<MemberRecord>> {
     let mut stmt = c
         .prepare_cached(&format!(
-            "SELECT m.user_id, u.username, m.joined_seq, m.joined_at, m.role
+            "SELECT m.user_id, u.username, m.joined_seq, m.joined_at, m.role, m.muted_until
              FROM members m JOIN users u ON u.id = m.user_id
              WHERE m.conv_id = ?1 ORDER BY {JOIN_ORDER}"
         ))
@@ -503,7 +514,8 @@ fn summaries(c: &Connection, user: &UserId, which: Which<'_>) -> Result<Vec<Conv
         .prepare_cached(&format!(
             "SELECT {CONV_COLS_C}, {EVENT_COLS_E}, {USER_COLS_P},
                     m.delivered_seq, m.read_seq, pm.delivered_seq, pm.read_seq,
-                    {UNREAD} AS unread, m.accepted = 0, c.last_ts, m.role, m.visible_seq
+                    {UNREAD} AS unread, m.accepted = 0, c.last_ts, m.role, m.visible_seq,
+                    m.muted_until
              FROM members m
              JOIN conversations c ON c.id = m.conv_id
              LEFT JOIN events e ON e.conv_id = c.id AND e.seq = c.last_msg_seq
@@ -562,12 +574,24 @@ fn summaries(c: &Connection, user: &UserId, which: Which<'_>) -> Result<Vec<Conv
             r.get::<_, i64>(at + 6)?,
             r.get::<_, String>(at + 7)?,
             r.get::<_, i64>(at + 8)?,
+            r.get::<_, Option<i64>>(at + 9)?,
         ))
     })
     .map_err(db_err)?
     .map(|r| {
-        let (conv, ev, peer, mine, peer_watermarks, unread, request, activity, role, visible) =
-            r.map_err(db_err)?;
+        let (
+            conv,
+            ev,
+            peer,
+            mine,
+            peer_watermarks,
+            unread,
+            request,
+            activity,
+            role,
+            visible,
+            muted_until,
+        ) = r.map_err(db_err)?;
         Ok(ConversationSummary {
             conv: conv.into_record()?,
             last_message: ev.map(EventRow::into_event).transpose()?,
@@ -579,6 +603,7 @@ fn summaries(c: &Connection, user: &UserId, which: Which<'_>) -> Result<Vec<Conv
             activity,
             role: parse_role(&role)?,
             visible_from: visible as u64,
+            muted_until,
         })
     })
     .collect()

@@ -363,6 +363,18 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn set_muted(
+        &self,
+        conv: ConversationId,
+        by: UserId,
+        user: UserId,
+        until: Option<i64>,
+        now: i64,
+    ) -> Result<Committed> {
+        self.write(move |ctx| membership::set_muted(ctx, &conv, &by, &user, until, now))
+            .await
+    }
+
     async fn create_invite(&self, invite: NewInvite) -> Result<InviteRecord> {
         self.write(move |ctx| invites::create(ctx, &invite)).await
     }

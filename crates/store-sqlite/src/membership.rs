@@ -294,7 +294,7 @@ pub(crate) fn member_page(
     });
     let mut stmt = c
         .prepare_cached(
-            "SELECT m.user_id, u.username, m.joined_seq, m.joined_at, m.role
+            "SELECT m.user_id, u.username, m.joined_seq, m.joined_at, m.role, m.muted_until
              FROM members m JOIN users u ON u.id = m.user_id
              WHERE m.conv_id = ?1 AND (m.joined_seq, m.user_id) > (?2, ?3)
              ORDER BY m.joined_seq, m.user_id LIMIT ?4",
@@ -309,20 +309,53 @@ pub(crate) fn member_page(
     .collect()
 }
 
-/// The columns `user_id, username, joined_seq, joined_at, role`.
-pub(crate) type MemberRow = (Vec<u8>, String, i64, i64, String);
+/// The columns `user_id, username, joined_seq, joined_at, role,
+/// muted_until`.
+pub(crate) type MemberRow = (Vec<u8>, String, i64, i64, String, Option<i64>);
 
 pub(crate) fn member_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MemberRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
 }
 
 pub(crate) fn into_member(row: MemberRow) -> Result<MemberRecord> {
-    let (id, username, joined_seq, joined_at, role) = row;
+    let (id, username, joined_seq, joined_at, role, muted_until) = row;
     Ok(MemberRecord {
         id: user_id(&id)?,
         username,
         joined_seq: joined_seq as u64,
         joined_at,
         role: parse_role(&role)?,
+        muted_until,
     })
+}
+
+/// Mutes a member until `until`, or lifts the mute.
+pub(crate) fn set_muted(
+    ctx: &mut Ctx<'_>,
+    conv: &ConversationId,
+    by: &UserId,
+    user: &UserId,
+    until: Option<i64>,
+    now: i64,
+) -> Result<Committed> {
+    let members = members_of(ctx, conv)?;
+    if !members.contains(by) || !members.contains(user) {
+        return Err(StoreError::NotMember);
+    }
+    ctx.conn
+        .prepare_cached("UPDATE members SET muted_until = ?3 WHERE conv_id = ?1 AND user_id = ?2")
+        .and_then(|mut s| s.execute(params![conv.as_bytes(), user.as_bytes(), until]))
+        .map_err(db_err)?;
+    let body = match until {
+        Some(until) => EventBody::MemberMuted { user: *user, until },
+        None => EventBody::MemberUnmuted { user: *user },
+    };
+    announce(ctx, conv, by, body, now)
 }

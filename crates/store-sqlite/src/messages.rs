@@ -40,6 +40,9 @@ pub(crate) fn append_message(ctx: &mut Ctx<'_>, msg: &NewMessage) -> Result<Appe
     if !members.contains(&msg.sender) {
         return Err(StoreError::NotMember);
     }
+    if !members.is_direct() {
+        check_posting(ctx.conn, msg)?;
+    }
     let accepted = if members.is_direct() {
         crate::blocks::before_direct_send(ctx.conn, &msg.conv, &members, &msg.sender)?
     } else if members.is_pending(&msg.sender) {
@@ -72,6 +75,47 @@ pub(crate) fn append_message(ctx: &mut Ctx<'_>, msg: &NewMessage) -> Result<Appe
     } else {
         Appended::New(committed)
     })
+}
+
+/// Refuses a group message from a muted member, or one sooner than slow
+/// mode allows after their last (moderators and above are exempt); under
+/// slow mode, records the post. In the writer, so pipelined sends keep
+/// their order and a retry of a stored message is answered as a duplicate
+/// before this runs.
+fn check_posting(c: &Connection, msg: &NewMessage) -> Result<()> {
+    let (muted_until, role, slow, last): (Option<i64>, String, i64, Option<i64>) = c
+        .prepare_cached(
+            "SELECT m.muted_until, m.role, c.slow_mode_secs, m.last_post_at
+             FROM members m JOIN conversations c ON c.id = m.conv_id
+             WHERE m.conv_id = ?1 AND m.user_id = ?2",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![msg.conv.as_bytes(), msg.sender.as_bytes()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+        })
+        .map_err(db_err)?;
+    let secs_until = |at: i64| ((at - msg.now).max(0) as u64).div_ceil(1000).max(1);
+    if let Some(until) = muted_until
+        && until > msg.now
+    {
+        return Err(StoreError::Muted(secs_until(until)));
+    }
+    let exempt = crate::rows::parse_role(&role)?.outranks(natter_proto::Role::Member);
+    if slow > 0 && !exempt {
+        if let Some(last) = last {
+            let ready = last.saturating_add(slow * 1000);
+            if msg.now < ready {
+                return Err(StoreError::SlowMode(secs_until(ready)));
+            }
+        }
+        c.prepare_cached(
+            "UPDATE members SET last_post_at = ?3 WHERE conv_id = ?1 AND user_id = ?2",
+        )
+        .and_then(|mut s| s.execute(params![msg.conv.as_bytes(), msg.sender.as_bytes(), msg.now]))
+        .map_err(db_err)?;
+    }
+    Ok(())
 }
 
 /// A page of the conversation's events the viewer may see (from their

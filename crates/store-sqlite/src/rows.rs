@@ -12,9 +12,9 @@ pub(crate) const USER_COLS_P: &str = "p.id, p.username, p.password_hash, p.creat
 pub(crate) const USER_COL_COUNT: usize = 10;
 pub(crate) const SESSION_COLS: &str =
     "device_id, user_id, name, created_at, last_active_at, revoked_at";
-pub(crate) const CONV_COLS: &str = "id, kind, name, creator, created_at, last_seq, member_count, description, history, history_days";
-pub(crate) const CONV_COLS_C: &str = "c.id, c.kind, c.name, c.creator, c.created_at, c.last_seq, c.member_count, c.description, c.history, c.history_days";
-pub(crate) const CONV_COL_COUNT: usize = 10;
+pub(crate) const CONV_COLS: &str = "id, kind, name, creator, created_at, last_seq, member_count, description, history, history_days, slow_mode_secs";
+pub(crate) const CONV_COLS_C: &str = "c.id, c.kind, c.name, c.creator, c.created_at, c.last_seq, c.member_count, c.description, c.history, c.history_days, c.slow_mode_secs";
+pub(crate) const CONV_COL_COUNT: usize = 11;
 pub(crate) const EVENT_COLS: &str =
     "conv_id, seq, ts, sender, kind, msg_id, client_id, device_id, text, payload";
 pub(crate) const EVENT_COLS_E: &str = "e.conv_id, e.seq, e.ts, e.sender, e.kind, e.msg_id, e.client_id, e.device_id, e.text, e.payload";
@@ -147,6 +147,7 @@ pub(crate) struct ConvRow {
     description: Option<String>,
     history: String,
     history_days: Option<i64>,
+    slow_mode_secs: i64,
 }
 
 impl ConvRow {
@@ -162,6 +163,7 @@ impl ConvRow {
             description: r.get(7)?,
             history: r.get(8)?,
             history_days: r.get(9)?,
+            slow_mode_secs: r.get(10)?,
         })
     }
 
@@ -172,6 +174,7 @@ impl ConvRow {
             name: self.name,
             description: self.description,
             history: parse_history(&self.history, self.history_days)?,
+            slow_mode_secs: self.slow_mode_secs as u32,
             creator: user_id(&self.creator)?,
             created_at: self.created_at,
             last_seq: self.last_seq as u64,
@@ -292,6 +295,8 @@ impl EventRow {
                     EventBody::OwnershipTransferred { .. } => "ownership_transferred",
                     EventBody::GroupUpdated { .. } => "group_updated",
                     EventBody::MemberJoined { .. } => "member_joined",
+                    EventBody::MemberMuted { .. } => "member_muted",
+                    EventBody::MemberUnmuted { .. } => "member_unmuted",
                     _ => "other",
                 }
                 .into();

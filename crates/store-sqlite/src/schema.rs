@@ -248,4 +248,11 @@ CREATE TABLE reports (
 CREATE INDEX reports_by_conv ON reports(conv_id, created_at);
 CREATE INDEX reports_open ON reports(created_at) WHERE resolved_at IS NULL;
 "#,
+    // 12: slow mode and muted members.
+    r#"
+ALTER TABLE conversations ADD COLUMN slow_mode_secs INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE members ADD COLUMN muted_until INTEGER;
+-- when the member last posted, kept only while the group has slow mode
+ALTER TABLE members ADD COLUMN last_post_at INTEGER;
+"#,
 ];

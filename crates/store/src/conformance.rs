@@ -2377,6 +2377,7 @@ pub async fn group_settings_change_with_events_and_fix_what_new_members_read(
         name: name.map(str::to_owned),
         description: description.map(str::to_owned),
         history,
+        slow_mode_secs: None,
         now: base,
     };
     let renamed = store
@@ -2388,7 +2389,7 @@ pub async fn group_settings_change_with_events_and_fix_what_new_members_read(
     assert_eq!(ev.seq, 7);
     assert!(matches!(
         &ev.body,
-        EventBody::GroupUpdated { name: Some(n), description: Some(d), history: None }
+        EventBody::GroupUpdated { name: Some(n), description: Some(d), history: None, .. }
             if n == "club" && d == "about books"
     ));
     assert!(

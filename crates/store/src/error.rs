@@ -21,6 +21,12 @@ pub enum StoreError {
     /// A user to add is banned from the group.
     #[error("banned from the group")]
     Banned,
+    /// The sender is muted in the group for this many more seconds.
+    #[error("muted for {0} s")]
+    Muted(u64),
+    /// Slow mode: the sender may post again in this many seconds.
+    #[error("slow mode: wait {0} s")]
+    SlowMode(u64),
     /// A client id was reused with different content.
     #[error("client id reused with different content")]
     IdempotencyConflict,

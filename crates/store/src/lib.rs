@@ -190,6 +190,18 @@ pub trait Store: Send + Sync + 'static {
     /// would change. [`StoreError::NotMember`] if `by` is not a member.
     async fn update_group(&self, update: GroupUpdate) -> Result<Option<Committed>>;
 
+    /// Mutes a member until a time (`Some`, a `member_muted` event) or lifts
+    /// their mute (`None`, `member_unmuted`). [`StoreError::NotMember`] if
+    /// `by` or `user` is not a member.
+    async fn set_muted(
+        &self,
+        conv: ConversationId,
+        by: UserId,
+        user: UserId,
+        until: Option<i64>,
+        now: i64,
+    ) -> Result<Committed>;
+
     /// Stores an invite link. [`StoreError::NotMember`] if `by` is not a
     /// member.
     async fn create_invite(&self, invite: NewInvite) -> Result<InviteRecord>;

@@ -160,6 +160,8 @@ pub struct ConversationRecord {
     pub description: Option<String>,
     /// What people who join the group from now on may read.
     pub history: HistoryVisibility,
+    /// Slow mode: fewest seconds between two messages of one member.
+    pub slow_mode_secs: u32,
     /// Creator.
     pub creator: UserId,
     /// Creation time.
@@ -184,6 +186,8 @@ pub struct GroupUpdate {
     pub description: Option<String>,
     /// A new history setting.
     pub history: Option<HistoryVisibility>,
+    /// A new slow mode.
+    pub slow_mode_secs: Option<u32>,
     /// Now.
     pub now: i64,
 }
@@ -199,6 +203,8 @@ pub struct Membership {
     pub visible_from: Seq,
     /// Their role.
     pub role: Role,
+    /// Until when they are muted, if they are (ms since the epoch).
+    pub muted_until: Option<i64>,
 }
 
 /// A member of a conversation, without any account data beyond the name.
@@ -214,6 +220,8 @@ pub struct MemberRecord {
     pub joined_at: i64,
     /// Their role.
     pub role: Role,
+    /// Until when they are muted, if they are.
+    pub muted_until: Option<i64>,
 }
 
 /// A place in a member list: the last member of the page before.
@@ -416,6 +424,8 @@ pub struct ConversationSummary {
     pub role: Role,
     /// The first seq I may read in history.
     pub visible_from: Seq,
+    /// Until when I am muted, if I am.
+    pub muted_until: Option<i64>,
 }
 
 /// Which page of a user's conversation list.

@@ -128,7 +128,32 @@ pub enum GroupCommand {
         /// Conversation id or #group.
         conv: String,
         /// The link's token.
+        #[arg(allow_hyphen_values = true)]
         token: String,
+    },
+    /// Mute a member below my role for some seconds (moderators and up).
+    Mute {
+        /// Conversation id or #group.
+        conv: String,
+        /// Their username.
+        username: String,
+        /// For how long, in seconds (60 to a year).
+        secs: u64,
+    },
+    /// Lift a member's mute.
+    Unmute {
+        /// Conversation id or #group.
+        conv: String,
+        /// Their username.
+        username: String,
+    },
+    /// Set slow mode: the fewest seconds between two messages of one
+    /// member (0 turns it off; moderators and up are exempt).
+    Slowmode {
+        /// Conversation id or #group.
+        conv: String,
+        /// Seconds, 0 to 86400.
+        secs: u32,
     },
     /// Hand the group to another member (owner only); I become an admin.
     /// Prints the seq of the `ownership_transferred` event.
@@ -340,6 +365,28 @@ pub(crate) async fn group(s: &Session, cmd: GroupCommand) -> anyhow::Result<Exit
         GroupCommand::Revoke { conv, token } => {
             let conv = resolve_conv(s, &conv).await?;
             s.client.revoke_invite(conv, &token).await?;
+        }
+        GroupCommand::Mute {
+            conv,
+            username,
+            secs,
+        } => {
+            let conv = resolve_conv(s, &conv).await?;
+            let user = user_id(s, &username).await?;
+            outln!("{}", s.client.mute(conv, user, secs).await?.seq);
+        }
+        GroupCommand::Unmute { conv, username } => {
+            let conv = resolve_conv(s, &conv).await?;
+            let user = user_id(s, &username).await?;
+            outln!("{}", s.client.unmute(conv, user).await?.seq);
+        }
+        GroupCommand::Slowmode { conv, secs } => {
+            let conv = resolve_conv(s, &conv).await?;
+            let update = UpdateGroup {
+                slow_mode_secs: Some(secs),
+                ..UpdateGroup::default()
+            };
+            s.client.update_group(conv, &update).await?;
         }
         GroupCommand::Rename { conv, name } => {
             let conv = resolve_conv(s, &conv).await?;

@@ -140,6 +140,7 @@ pub enum ClientCommand {
     /// prints the group's id and #name.
     Join {
         /// The token `natter group invite` printed, or a link ending in it.
+        #[arg(allow_hyphen_values = true)]
         token: String,
     },
     /// Accept a message request (see `conversations`): the sender becomes

@@ -89,6 +89,14 @@ pub(crate) async fn event_text(event: &Event, names: &mut Names, client: &Client
         }
         EventBody::MemberLeft { .. } => format!("* {sender} left"),
         EventBody::MemberJoined { .. } => format!("* {sender} joined with a link"),
+        EventBody::MemberMuted { user, until } => format!(
+            "* {sender} muted {} until {}",
+            names.get(client, *user).await,
+            format_time(*until)
+        ),
+        EventBody::MemberUnmuted { user } => {
+            format!("* {sender} unmuted {}", names.get(client, *user).await)
+        }
         EventBody::MemberRemoved { user } => {
             format!("* {sender} removed {}", names.get(client, *user).await)
         }
@@ -110,6 +118,14 @@ pub(crate) async fn event_text(event: &Event, names: &mut Names, client: &Client
             description: Some(_),
             ..
         } => format!("* {sender} changed the description"),
+        EventBody::GroupUpdated {
+            slow_mode_secs: Some(0),
+            ..
+        } => format!("* {sender} turned slow mode off"),
+        EventBody::GroupUpdated {
+            slow_mode_secs: Some(secs),
+            ..
+        } => format!("* {sender} set slow mode to {secs} s"),
         EventBody::GroupUpdated { .. } => format!("* {sender} changed what new members can read"),
         EventBody::OwnershipTransferred { to, .. } => {
             format!("* {sender} made {} the owner", names.get(client, *to).await)

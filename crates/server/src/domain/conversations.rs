@@ -43,6 +43,8 @@ fn summary_info(s: ConversationSummary, viewer_shares: bool) -> ConversationInfo
         description: s.conv.description,
         history: (s.conv.kind == ConversationKind::Group).then_some(s.conv.history),
         visible_from: s.visible_from,
+        slow_mode_secs: s.conv.slow_mode_secs,
+        muted_until: s.muted_until,
         creator: s.conv.creator,
         created_at: s.conv.created_at,
         member_count: s.conv.member_count,

@@ -120,6 +120,7 @@ pub async fn members(
                 username: m.username,
                 role: m.role,
                 joined_seq: m.joined_seq,
+                muted_until: m.muted_until,
             })
             .collect(),
         next,
@@ -326,6 +327,43 @@ pub async fn transfer_ownership(
     committed_event(committed)
 }
 
+/// Longest slow mode, in seconds (a day).
+pub const MAX_SLOW_MODE_SECS: u32 = 86_400;
+/// Shortest and longest mute, in seconds.
+pub const MUTE_SECS: std::ops::RangeInclusive<u64> = 60..=31_536_000;
+
+/// Mutes a member whose role is below the caller's for `secs`, or lifts
+/// their mute (`None`); answers the `member_muted` or `member_unmuted`
+/// event.
+pub async fn mute(
+    state: &AppState,
+    claims: &Claims,
+    conv: ConversationId,
+    user: UserId,
+    secs: Option<u64>,
+) -> Result<Event> {
+    let (record, me) = acting(state, claims, conv).await?;
+    policy::check(record.kind, me.role, Action::MuteMembers)?;
+    not_yourself(claims, user, "you cannot mute yourself")?;
+    if let Some(secs) = secs
+        && !MUTE_SECS.contains(&secs)
+    {
+        return Err(DomainError::Invalid(format!(
+            "a mute lasts {} to {} seconds",
+            MUTE_SECS.start(),
+            MUTE_SECS.end()
+        )));
+    }
+    outranked(state, conv, &me, user).await?;
+    let now = now_ms();
+    let until = secs.map(|s| now + (s as i64) * 1000);
+    let committed = state
+        .store
+        .set_muted(conv, claims.user, user, until, now)
+        .await?;
+    committed_event(committed)
+}
+
 /// Longest group description, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 1024;
 /// Longest history window a group may offer people who join, in days.
@@ -340,10 +378,22 @@ pub async fn update_group(
     req: UpdateGroup,
 ) -> Result<ConversationInfo> {
     let (record, me) = acting(state, claims, conv).await?;
-    if req.name.is_none() && req.description.is_none() && req.history.is_none() {
+    if req.name.is_none()
+        && req.description.is_none()
+        && req.history.is_none()
+        && req.slow_mode_secs.is_none()
+    {
         return Err(DomainError::Invalid(
-            "give a name, a description or a history setting".into(),
+            "give a name, a description, a history setting or a slow mode".into(),
         ));
+    }
+    if let Some(secs) = req.slow_mode_secs {
+        if secs > MAX_SLOW_MODE_SECS {
+            return Err(DomainError::Invalid(format!(
+                "slow_mode_secs is 0 to {MAX_SLOW_MODE_SECS}"
+            )));
+        }
+        policy::check(record.kind, me.role, Action::SetSlowMode)?;
     }
     if req.name.is_some() || req.description.is_some() {
         policy::check(record.kind, me.role, Action::EditInfo)?;
@@ -386,6 +436,7 @@ pub async fn update_group(
             name,
             description,
             history: req.history,
+            slow_mode_secs: req.slow_mode_secs,
             now: now_ms(),
         })
         .await?;

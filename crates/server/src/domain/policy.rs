@@ -104,6 +104,8 @@ fn denied(kind: ConversationKind, action: Action) -> &'static str {
         (_, Action::RemoveMembers) => "your role may not remove or ban members",
         (_, Action::ChangeRoles) => "only the group's owner can change roles",
         (_, Action::CreateInvites) => "your role may not manage invite links",
+        (_, Action::MuteMembers) => "your role may not mute members",
+        (_, Action::SetSlowMode) => "your role may not set slow mode",
         (_, Action::EditInfo) => "your role may not change the group's name or description",
         (_, Action::SetHistoryVisibility) => "your role may not change what new members can read",
         (_, Action::Post) => "your role may not post in this conversation",

@@ -81,6 +81,7 @@ impl From<DomainError> for ApiError {
             DomainError::Blocked => ErrorCode::Blocked,
             DomainError::Banned => ErrorCode::Banned,
             DomainError::AccountSuspended => ErrorCode::AccountSuspended,
+            DomainError::Muted(_) => ErrorCode::Muted,
             DomainError::NotFound(_) => ErrorCode::NotFound,
             DomainError::IdempotencyConflict => ErrorCode::IdempotencyConflict,
             DomainError::ResyncRequired { .. } => ErrorCode::ResyncRequired,
@@ -93,7 +94,7 @@ impl From<DomainError> for ApiError {
             code,
             message: e.to_string(),
             retry_after: match e {
-                DomainError::RateLimited(secs) => Some(secs),
+                DomainError::RateLimited(secs) | DomainError::Muted(secs) => Some(secs),
                 DomainError::Overloaded { retry_after, .. } => Some(retry_after),
                 DomainError::StorageFull => Some(STORAGE_FULL_RETRY_SECS),
                 _ => None,

@@ -51,6 +51,10 @@ pub fn router(state: AppState) -> Router {
             delete(remove_member),
         )
         .route("/v1/conversations/{id}/members/{user}/role", put(set_role))
+        .route(
+            "/v1/conversations/{id}/members/{user}/mute",
+            put(mute_member).delete(unmute_member),
+        )
         .route("/v1/conversations/{id}/owner", post(transfer_ownership))
         .route(
             "/v1/conversations/{id}/invites",
@@ -289,6 +293,31 @@ async fn remove_member(
 ) -> ApiResult<Json<Event>> {
     Ok(Json(
         domain::membership::remove(&state, &c, id, user).await?,
+    ))
+}
+
+/// `PUT /v1/conversations/{id}/members/{user}/mute`: mutes a member;
+/// answers the `member_muted` event.
+async fn mute_member(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Ids(id, user): Ids<ConversationId, UserId>,
+    Json(req): Json<MuteMember>,
+) -> ApiResult<Json<Event>> {
+    Ok(Json(
+        domain::membership::mute(&state, &c, id, user, Some(req.secs)).await?,
+    ))
+}
+
+/// `DELETE /v1/conversations/{id}/members/{user}/mute`: lifts a mute;
+/// answers the `member_unmuted` event.
+async fn unmute_member(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Ids(id, user): Ids<ConversationId, UserId>,
+) -> ApiResult<Json<Event>> {
+    Ok(Json(
+        domain::membership::mute(&state, &c, id, user, None).await?,
     ))
 }
 

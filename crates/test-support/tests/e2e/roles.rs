@@ -114,10 +114,10 @@ async fn the_permission_matrix_holds_for_every_role() {
     let cast = Cast::new(&server).await;
     let actions = [
         "add", "remove", "ban", "unban", "set_role", "transfer", "bans", "rename", "history",
-        "invite",
+        "invite", "mute", "slowmode",
     ];
     // owner, admin, moderator, member, outsider, banned
-    let allowed: [(&str, [bool; 4]); 10] = [
+    let allowed: [(&str, [bool; 4]); 12] = [
         ("add", [true, true, false, false]),
         ("remove", [true, true, false, false]),
         ("ban", [true, true, false, false]),
@@ -128,6 +128,8 @@ async fn the_permission_matrix_holds_for_every_role() {
         ("rename", [true, true, false, false]),
         ("history", [true, true, false, false]),
         ("invite", [true, true, false, false]),
+        ("mute", [true, true, true, false]),
+        ("slowmode", [true, true, true, false]),
     ];
     for action in actions {
         let row = allowed.iter().find(|(a, _)| *a == action).unwrap().1;
@@ -157,6 +159,17 @@ async fn the_permission_matrix_holds_for_every_role() {
                 "set_role" => actor.set_role(g, target, Role::Moderator).await.map(drop),
                 "transfer" => actor.transfer_ownership(g, target).await.map(drop),
                 "bans" => actor.bans(g).await.map(drop),
+                "mute" => actor.mute(g, target, 600).await.map(drop),
+                "slowmode" => actor
+                    .update_group(
+                        g,
+                        &UpdateGroup {
+                            slow_mode_secs: Some(10),
+                            ..UpdateGroup::default()
+                        },
+                    )
+                    .await
+                    .map(drop),
                 "invite" => actor
                     .create_invite(g, &CreateInvite::default())
                     .await
@@ -429,6 +442,7 @@ async fn group_settings_and_what_newcomers_may_read() {
                 name: Some("Book club".into()),
                 description: Some("We read.\nThen we talk.".into()),
                 history: Some(HistoryVisibility::All),
+                slow_mode_secs: None,
             },
         )
         .await
@@ -927,4 +941,105 @@ async fn reports_reach_moderators_and_admins_and_are_resolved() {
     assert_eq!(admin.reports(None, true).await.unwrap().len(), 2);
     admin.resolve_report(second.id, None).await.unwrap();
     assert!(admin.reports(None, false).await.unwrap().is_empty());
+}
+
+/// Moderators mute a member (their sends answer `muted` with the seconds
+/// left, nothing stored, until unmuted) and set slow mode (a member's
+/// second message within the gap answers `rate_limited`; moderators and
+/// above are exempt); both are events every member sees.
+#[tokio::test]
+async fn mute_and_slow_mode_hold_back_members_not_moderators() {
+    let server = TestServer::start().await;
+    let owner = server.user("owner").await;
+    let moderator = server.user("mod").await;
+    let member = server.user("member").await;
+    let (m_id, u_id) = (moderator.user_id().unwrap(), member.user_id().unwrap());
+    let g = owner.create_group("club", &[m_id, u_id]).await.unwrap().id;
+    owner.set_role(g, m_id, Role::Moderator).await.unwrap();
+    assert_eq!(code(member.mute(g, m_id, 600).await), ErrorCode::Forbidden);
+    assert_eq!(
+        code(moderator.mute(g, u_id, 5).await),
+        ErrorCode::BadRequest,
+        "under a minute"
+    );
+
+    let muted = moderator.mute(g, u_id, 600).await.unwrap();
+    let EventBody::MemberMuted { user, until } = muted.body else {
+        panic!("{muted:?}");
+    };
+    assert_eq!(user, u_id);
+    assert_eq!(
+        member.conversation(g).await.unwrap().muted_until,
+        Some(until)
+    );
+    let refused = member
+        .send_message(g, &ClientId::random(), "let me talk")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some(ErrorCode::Muted));
+    match refused {
+        Error::Api { retry_after, .. } => {
+            assert!(
+                retry_after.is_some_and(|s| (590..=600).contains(&s)),
+                "{retry_after:?}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    let unmuted = moderator.unmute(g, u_id).await.unwrap();
+    assert!(matches!(unmuted.body, EventBody::MemberUnmuted { user } if user == u_id));
+    member
+        .send_message(g, &ClientId::random(), "thanks")
+        .await
+        .unwrap();
+
+    assert_eq!(
+        code(
+            member
+                .update_group(
+                    g,
+                    &UpdateGroup {
+                        slow_mode_secs: Some(30),
+                        ..UpdateGroup::default()
+                    }
+                )
+                .await
+        ),
+        ErrorCode::Forbidden
+    );
+    let info = moderator
+        .update_group(
+            g,
+            &UpdateGroup {
+                slow_mode_secs: Some(30),
+                ..UpdateGroup::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(info.slow_mode_secs, 30);
+    member
+        .send_message(g, &ClientId::random(), "one")
+        .await
+        .unwrap();
+    let too_soon = member
+        .send_message(g, &ClientId::random(), "two")
+        .await
+        .unwrap_err();
+    assert_eq!(too_soon.code(), Some(ErrorCode::RateLimited));
+    for i in 0..3 {
+        moderator
+            .send_message(g, &ClientId::random(), &format!("mod {i}"))
+            .await
+            .unwrap();
+    }
+    let texts: Vec<_> = owner
+        .history(g, &HistoryQuery::default())
+        .await
+        .unwrap()
+        .events
+        .iter()
+        .filter_map(|e| text(e).map(str::to_owned))
+        .collect();
+    assert_eq!(texts, ["thanks", "one", "mod 0", "mod 1", "mod 2"]);
 }
