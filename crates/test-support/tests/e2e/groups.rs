@@ -10,17 +10,6 @@ fn code<T: std::fmt::Debug>(r: Result<T, Error>) -> ErrorCode {
     r.expect_err("refused").code().expect("an API error")
 }
 
-/// Waits for the next event in `conv` (any kind).
-async fn event_in(live: &mut Live, conv: ConversationId) -> Event {
-    loop {
-        match live.next_event(WAIT).await {
-            Some(LiveEvent::Event { event, .. }) if event.conv == conv => return event,
-            Some(_) => {}
-            None => panic!("no event in {conv} within {WAIT:?}"),
-        }
-    }
-}
-
 /// A member who leaves gets their own `member_left` on their open socket
 /// and then nothing more of the group; the others see them go; afterwards
 /// the group is gone from their list and every read or write of it is

@@ -63,6 +63,17 @@ pub async fn messages(live: &mut Live, n: usize) -> Vec<Event> {
     out
 }
 
+/// Waits for the next event in `conv` (any kind), skipping everything else.
+pub async fn event_in(live: &mut Live, conv: ConversationId) -> Event {
+    loop {
+        match live.next_event(WAIT).await {
+            Some(LiveEvent::Event { event, .. }) if event.conv == conv => return event,
+            Some(_) => {}
+            None => panic!("no event in {conv} within {WAIT:?}"),
+        }
+    }
+}
+
 /// Waits for the next message event in `conv`.
 pub async fn message_in(live: &mut Live, conv: ConversationId) -> Event {
     loop {

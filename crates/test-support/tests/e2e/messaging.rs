@@ -430,17 +430,6 @@ async fn history_pages_backwards_and_forwards() {
     let _ = Cursor::START;
 }
 
-/// Waits for the next event in `conv` (any kind), skipping everything else.
-async fn event_in(live: &mut natter_test_support::sdk::Live, conv: ConversationId) -> Event {
-    loop {
-        match live.next_event(WAIT).await {
-            Some(LiveEvent::Event { event, .. }) if event.conv == conv => return event,
-            Some(_) => {}
-            None => panic!("no event in {conv} within {WAIT:?}"),
-        }
-    }
-}
-
 #[tokio::test]
 async fn people_already_connected_hear_of_new_groups_and_new_members_at_once() {
     let server = TestServer::start().await;

@@ -301,16 +301,11 @@ async fn removal_stops_delivery_at_once_on_every_transport() {
 
     let removed = alice.remove_member(g, b_id).await.unwrap();
     assert!(matches!(removed.body, EventBody::MemberRemoved { user } if user == b_id));
-    loop {
-        match ws.next_event(WAIT).await {
-            Some(LiveEvent::Event { event, .. }) if event.conv == g => {
-                assert_eq!(event, removed);
-                break;
-            }
-            Some(_) => {}
-            None => panic!("the WebSocket never heard of the removal"),
-        }
-    }
+    assert_eq!(
+        event_in(&mut ws, g).await,
+        removed,
+        "the WebSocket hears it"
+    );
     let on_sse = sse.deliveries(1).await;
     assert_eq!(on_sse[0].item.event(), Some(&removed));
     let polled = poll.await.unwrap().unwrap();
@@ -589,13 +584,7 @@ async fn invite_links_let_people_join_until_revoked_or_used_up() {
         (joined.id, joined.member_count, joined.role),
         (g, 3, Role::Member)
     );
-    let heard = loop {
-        match a.next_event(WAIT).await {
-            Some(LiveEvent::Event { event, .. }) if event.conv == g => break event,
-            Some(_) => {}
-            None => panic!("alice never heard carol join"),
-        }
-    };
+    let heard = event_in(&mut a, g).await;
     assert!(matches!(heard.body, EventBody::MemberJoined { user } if user == c_id));
     // A member sees where a used-up link leads; joining again changes
     // nothing and uses nothing.
