@@ -18,6 +18,10 @@ pub(crate) struct WriterCache {
     pub last_seq: HashMap<ConversationId, u64>,
     /// Members per conversation.
     pub members: HashMap<ConversationId, Arc<Members>>,
+    /// Groups known to have neither slow mode nor a muted member: their
+    /// messages skip the posting checks (a read per message otherwise).
+    /// A change of either drops the group from here.
+    pub unrestricted: HashSet<ConversationId>,
 }
 
 impl WriterCache {
@@ -26,11 +30,15 @@ impl WriterCache {
         self.head = None;
         self.last_seq.clear();
         self.members.clear();
+        self.unrestricted.clear();
     }
 
     /// Drops everything when it has grown past its bound.
     pub(crate) fn trim(&mut self) {
-        if self.last_seq.len() > MAX_ENTRIES || self.members.len() > MAX_ENTRIES {
+        if self.last_seq.len() > MAX_ENTRIES
+            || self.members.len() > MAX_ENTRIES
+            || self.unrestricted.len() > MAX_ENTRIES
+        {
             self.clear();
         }
     }

@@ -253,6 +253,7 @@ pub(crate) fn update_group(ctx: &mut Ctx<'_>, u: &GroupUpdate) -> Result<Option<
         return Ok(None);
     }
     if let Some(secs) = slow_mode_secs {
+        ctx.cache.unrestricted.remove(&u.conv);
         ctx.conn
             .prepare_cached("UPDATE conversations SET slow_mode_secs = ?2 WHERE id = ?1")
             .and_then(|mut s| s.execute(params![u.conv.as_bytes(), i64::from(secs)]))

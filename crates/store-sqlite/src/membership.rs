@@ -353,6 +353,7 @@ pub(crate) fn set_muted(
         .prepare_cached("UPDATE members SET muted_until = ?3 WHERE conv_id = ?1 AND user_id = ?2")
         .and_then(|mut s| s.execute(params![conv.as_bytes(), user.as_bytes(), until]))
         .map_err(db_err)?;
+    ctx.cache.unrestricted.remove(conv);
     let body = match until {
         Some(until) => EventBody::MemberMuted { user: *user, until },
         None => EventBody::MemberUnmuted { user: *user },

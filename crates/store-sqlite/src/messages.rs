@@ -40,8 +40,12 @@ pub(crate) fn append_message(ctx: &mut Ctx<'_>, msg: &NewMessage) -> Result<Appe
     if !members.contains(&msg.sender) {
         return Err(StoreError::NotMember);
     }
-    if !members.is_direct() {
-        check_posting(ctx.conn, msg)?;
+    if !members.is_direct() && !ctx.cache.unrestricted.contains(&msg.conv) {
+        if unrestricted(ctx.conn, &msg.conv)? {
+            ctx.cache.unrestricted.insert(msg.conv);
+        } else {
+            check_posting(ctx.conn, msg)?;
+        }
     }
     let accepted = if members.is_direct() {
         crate::blocks::before_direct_send(ctx.conn, &msg.conv, &members, &msg.sender)?
@@ -75,6 +79,19 @@ pub(crate) fn append_message(ctx: &mut Ctx<'_>, msg: &NewMessage) -> Result<Appe
     } else {
         Appended::New(committed)
     })
+}
+
+/// Whether a group has neither slow mode nor a muted member (an expired
+/// mute counts until it is lifted).
+fn unrestricted(c: &Connection, conv: &natter_proto::ConversationId) -> Result<bool> {
+    c.prepare_cached(
+        "SELECT c.slow_mode_secs = 0
+                AND NOT EXISTS (SELECT 1 FROM members m
+                                 WHERE m.conv_id = c.id AND m.muted_until IS NOT NULL)
+         FROM conversations c WHERE c.id = ?1",
+    )
+    .and_then(|mut s| s.query_row([conv.as_bytes()], |r| r.get(0)))
+    .map_err(db_err)
 }
 
 /// Refuses a group message from a muted member, or one sooner than slow
