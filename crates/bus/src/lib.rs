@@ -29,6 +29,8 @@ pub enum ItemKind {
     Event,
     /// A receipt.
     Receipt,
+    /// A silent membership change (a channel subscriber's).
+    Membership,
 }
 
 impl ItemKind {
@@ -37,6 +39,7 @@ impl ItemKind {
         match self {
             ItemKind::Event => "event",
             ItemKind::Receipt => "receipt",
+            ItemKind::Membership => "membership",
         }
     }
 }
@@ -61,6 +64,18 @@ pub enum Audience {
     },
     /// These users only (receipts), each with the JSON they see.
     Users(Vec<(UserId, Arc<str>)>),
+    /// One user whose membership of `conv` begins (`joins`) or ends with
+    /// this item, which nobody else gets: a channel subscriber's.
+    Member {
+        /// The conversation.
+        conv: ConversationId,
+        /// The member.
+        user: UserId,
+        /// The item as JSON.
+        json: Arc<str>,
+        /// True when the membership begins, false when it ends.
+        joins: bool,
+    },
 }
 
 /// One committed log item, serialised once.

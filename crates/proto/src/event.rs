@@ -15,7 +15,8 @@ pub const MAX_EVENT_USERS: usize = 100;
 /// with it.
 pub type Seq = u64;
 
-/// Direct (exactly two users, at most one per pair) or group.
+/// Direct (exactly two users, at most one per pair), group, or broadcast
+/// channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationKind {
@@ -23,6 +24,11 @@ pub enum ConversationKind {
     Direct,
     /// A named group with a creator.
     Group,
+    /// A broadcast channel: its owner and admins post, subscribers read.
+    /// Subscribers join and leave without an event in the channel (each
+    /// gets a `membership` item in their own log instead), see no presence
+    /// or typing, and send receipts that reach only their own devices.
+    Channel,
 }
 
 impl ConversationKind {
@@ -31,7 +37,13 @@ impl ConversationKind {
         match self {
             ConversationKind::Direct => "direct",
             ConversationKind::Group => "group",
+            ConversationKind::Channel => "channel",
         }
+    }
+
+    /// Groups and channels: conversations with a name, roles and settings.
+    pub fn is_multi(self) -> bool {
+        !matches!(self, ConversationKind::Direct)
     }
 }
 

@@ -185,6 +185,14 @@ pub enum ServerFrame {
         /// The watermarks.
         receipt: crate::Receipt,
     },
+    /// My membership of a channel began or ended without an event in the
+    /// channel. Part of the log: store `cursor`.
+    Membership {
+        /// Position of this entry in your log.
+        cursor: Cursor,
+        /// What changed.
+        membership: MembershipChange,
+    },
     /// Who is online among the people you may see, sent once after
     /// `welcome`; `presence` frames update it.
     PresenceSnapshot {
@@ -248,14 +256,53 @@ pub enum LogItem {
     Event(Event),
     /// A change of someone's receipt watermarks.
     Receipt(crate::Receipt),
+    /// My membership of a channel began or ended (channels do not announce
+    /// their subscribers to each other).
+    Membership(MembershipChange),
+}
+
+/// How a silent membership change came about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MembershipChangeKind {
+    /// I subscribed (through an invite link).
+    Joined,
+    /// I left.
+    Left,
+    /// An admin removed me.
+    Removed,
+    /// An admin banned me.
+    Banned,
+}
+
+/// A membership change only the member concerned hears of: a subscriber
+/// joining or leaving a channel. It takes a position in that user's log but
+/// no `seq` in the channel, so the channel's other subscribers see nothing
+/// and the channel's `seq` stays dense for everyone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembershipChange {
+    /// The channel.
+    pub conv: ConversationId,
+    /// Whose membership changed (the user whose log this is).
+    pub user: UserId,
+    /// What happened.
+    pub change: MembershipChangeKind,
+    /// Who did it (`user` for joined and left).
+    pub by: UserId,
+    /// Server time of the commit, ms since the epoch.
+    pub ts: i64,
+    /// With `joined`: the channel's newest seq when I joined; I receive
+    /// every event after it. With the others: the last seq I receive.
+    pub seq: Seq,
 }
 
 impl LogItem {
-    /// The wire name: `event` or `receipt`.
+    /// The wire name: `event`, `receipt` or `membership`.
     pub fn kind(&self) -> &'static str {
         match self {
             LogItem::Event(_) => "event",
             LogItem::Receipt(_) => "receipt",
+            LogItem::Membership(_) => "membership",
         }
     }
 

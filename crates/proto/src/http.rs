@@ -89,6 +89,65 @@ pub enum CreateConversation {
         #[serde(default)]
         members: Vec<UserId>,
     },
+    /// A new broadcast channel; the caller is its owner and only member.
+    /// Subscribers join with invite links; its history is visible to them
+    /// from the start (`history: all`) unless changed.
+    Channel {
+        /// 1 to 128 characters.
+        name: String,
+        /// At most 1,024 characters.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+    },
+}
+
+/// What leaving, or removing someone, answers: the `member_left` or
+/// `member_removed` event, or, when the one who goes is a channel's
+/// subscriber, the silent `membership` item (no event is written then).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Departure {
+    /// The event every member (and the one who went) got.
+    Event(Event),
+    /// The item only the subscriber who went got.
+    Membership(crate::MembershipChange),
+}
+
+impl Departure {
+    /// The event, if one was written.
+    pub fn event(&self) -> Option<&Event> {
+        match self {
+            Departure::Event(e) => Some(e),
+            Departure::Membership(_) => None,
+        }
+    }
+
+    /// The last seq of the conversation the one who went receives.
+    pub fn seq(&self) -> Seq {
+        match self {
+            Departure::Event(e) => e.seq,
+            Departure::Membership(m) => m.seq,
+        }
+    }
+}
+
+/// `GET /v1/conversations/{id}/views`: how many members have read each
+/// message of a channel (their read watermark is at or past it), in seq
+/// order. Aggregate counts only: who read what is never shown in a channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageViews {
+    /// One entry per message in the range asked for.
+    pub views: Vec<SeqViews>,
+}
+
+/// The views of one message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeqViews {
+    /// The message's seq.
+    pub seq: Seq,
+    /// How many members' read watermark is at or past it (its sender
+    /// included).
+    pub views: u64,
 }
 
 /// What a group's history shows people who join it later. The setting in

@@ -22,7 +22,10 @@ mod signals;
 pub use cursor::{Cursor, CursorParseError};
 pub use error::{ErrorBody, ErrorCode, ErrorResponse};
 pub use event::{ConversationKind, Event, EventBody, MAX_EVENT_USERS, Seq};
-pub use frame::{ClientFrame, Delivery, FrameError, LogItem, Sent, ServerFrame};
+pub use frame::{
+    ClientFrame, Delivery, FrameError, LogItem, MembershipChange, MembershipChangeKind, Sent,
+    ServerFrame,
+};
 pub use http::*;
 pub use ids::{ClientId, ConversationId, DeviceId, MessageId, UserId};
 pub use role::Role;

@@ -10,12 +10,12 @@ use crate::live::{ConnectOptions, Live};
 use natter_proto::{
     AddMembers, AuthSession, BanInfo, BanList, BlockInfo, BlockList, ClientId, ConversationId,
     ConversationInfo, ConversationList, ConversationQuery, CreateConversation, CreateInvite,
-    Credentials, Cursor, DeviceId, Event, Health, HistoryPage, HistoryQuery, InviteInfo,
+    Credentials, Cursor, Departure, DeviceId, Event, Health, HistoryPage, HistoryQuery, InviteInfo,
     InviteList, InvitePreview, MarkReceipt, Me, MemberInfo, MemberList, MemberQuery, MemberReceipt,
-    MessageId, MuteMember, Presence, PresenceList, Privacy, ReceiptKind, ReceiptSummary,
-    RefreshRequest, ReportInfo, ReportList, ReportMessage, ResolveReport, Role, SendMessage, Sent,
-    Seq, ServerLimits, SessionInfo, SessionList, SetRole, SetTyping, Suspension, SyncPage,
-    TransferOwnership, UpdateGroup, UserId, UserInfo,
+    MessageId, MessageViews, MuteMember, Presence, PresenceList, Privacy, ReceiptKind,
+    ReceiptSummary, RefreshRequest, ReportInfo, ReportList, ReportMessage, ResolveReport, Role,
+    SendMessage, Sent, Seq, ServerLimits, SessionInfo, SessionList, SetRole, SetTyping, Suspension,
+    SyncPage, TransferOwnership, UpdateGroup, UserId, UserInfo,
 };
 use reqwest::{Method, Url, header};
 use serde::Serialize;
@@ -321,7 +321,7 @@ impl Client {
     /// `POST /v1/conversations/{id}/leave`: leaves a group; answers the
     /// `member_left` event. Accepting an invitation is [`Client::accept`];
     /// leaving declines it.
-    pub async fn leave(&self, id: ConversationId) -> Result<Event, Error> {
+    pub async fn leave(&self, id: ConversationId) -> Result<Departure, Error> {
         let url = self.url(&format!("/v1/conversations/{id}/leave"), &[])?;
         self.call::<(), _>(Method::POST, url, None, Auth::Bearer)
             .await
@@ -353,6 +353,35 @@ impl Client {
             name: name.to_owned(),
             members: members.to_vec(),
         })
+        .await
+    }
+
+    /// `POST /v1/conversations` with kind `channel`: a new broadcast
+    /// channel of which I am the owner.
+    pub async fn create_channel(
+        &self,
+        name: &str,
+        description: Option<&str>,
+    ) -> Result<ConversationInfo, Error> {
+        self.create_conversation(&CreateConversation::Channel {
+            name: name.to_owned(),
+            description: description.map(str::to_owned),
+        })
+        .await
+    }
+
+    /// `GET /v1/conversations/{id}/views?from=&to=`: how many members have
+    /// read each message of the range (at most 500 seqs).
+    pub async fn views(
+        &self,
+        conv: ConversationId,
+        from: Seq,
+        to: Seq,
+    ) -> Result<MessageViews, Error> {
+        self.get(
+            &format!("/v1/conversations/{conv}/views"),
+            &[("from", from.to_string()), ("to", to.to_string())],
+        )
         .await
     }
 
@@ -408,7 +437,11 @@ impl Client {
 
     /// `DELETE /v1/conversations/{id}/members/{user}`: removes a member;
     /// answers the `member_removed` event.
-    pub async fn remove_member(&self, id: ConversationId, user: UserId) -> Result<Event, Error> {
+    pub async fn remove_member(
+        &self,
+        id: ConversationId,
+        user: UserId,
+    ) -> Result<Departure, Error> {
         let url = self.url(&format!("/v1/conversations/{id}/members/{user}"), &[])?;
         self.call::<(), _>(Method::DELETE, url, None, Auth::Bearer)
             .await

@@ -125,6 +125,9 @@ impl From<StoreError> for DomainError {
             StoreError::Blocked => DomainError::Blocked,
             StoreError::Banned => DomainError::Banned,
             StoreError::Muted(secs) => DomainError::Muted(secs),
+            StoreError::ReadOnly => {
+                DomainError::Forbidden("a channel's subscribers read; its owner and admins post")
+            }
             StoreError::SlowMode(secs) => DomainError::RateLimited(secs),
             StoreError::IdempotencyConflict => DomainError::IdempotencyConflict,
             StoreError::CursorGone { head } => DomainError::ResyncRequired { head },

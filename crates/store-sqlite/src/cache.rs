@@ -98,6 +98,36 @@ impl Members {
         Self::new(order, self.direct, pending)
     }
 
+    /// Adds `user` (not a member yet) to the cached members: in place when
+    /// nothing else holds them, so a subscriber joining a large channel
+    /// copies nothing; otherwise by copy.
+    pub(crate) fn push(members: &mut Arc<Members>, user: UserId) {
+        if let Some(m) = Arc::get_mut(members)
+            && let Some(order) = Arc::get_mut(&mut m.order)
+        {
+            order.push(user);
+            m.set.insert(user);
+            return;
+        }
+        *members = Arc::new(members.with(&[user], &[]));
+    }
+
+    /// Takes `user` out of the cached members, in place when nothing else
+    /// holds them; otherwise by copy.
+    pub(crate) fn remove(members: &mut Arc<Members>, user: &UserId) {
+        if let Some(m) = Arc::get_mut(members)
+            && let Some(order) = Arc::get_mut(&mut m.order)
+        {
+            if let Some(i) = order.iter().position(|u| u == user) {
+                order.remove(i);
+            }
+            m.set.remove(user);
+            m.pending.remove(user);
+            return;
+        }
+        *members = Arc::new(members.without(user));
+    }
+
     /// Whether the conversation is a direct one.
     pub(crate) fn is_direct(&self) -> bool {
         self.direct
@@ -154,6 +184,26 @@ mod tests {
         // The earlier value is untouched: jobs may still hold it.
         assert_eq!(first.len(), 2);
         assert!(!first.contains(&c));
+    }
+
+    #[test]
+    fn pushing_and_removing_work_in_place_and_leave_shared_values_alone() {
+        let (a, b, c) = (UserId::new(), UserId::new(), UserId::new());
+        let mut own = Arc::new(Members::new(vec![a], false, HashSet::new()));
+        Members::push(&mut own, b);
+        assert_eq!(own.order().as_slice(), &[a, b]);
+        let held = own.order().clone();
+        Members::push(&mut own, c);
+        assert_eq!(own.order().as_slice(), &[a, b, c]);
+        assert!(own.contains(&c));
+        assert_eq!(
+            held.as_slice(),
+            &[a, b],
+            "a recipient list handed out stays as it was"
+        );
+        Members::remove(&mut own, &b);
+        assert_eq!(own.order().as_slice(), &[a, c]);
+        assert!(!own.contains(&b));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::conversations::member_states;
 use crate::log::log_head;
 use crate::rows::EventRow;
 use crate::{db_err, writer::Ctx};
-use natter_proto::{ConversationId, Cursor, Event, EventBody, LogItem, UserId};
+use natter_proto::{ConversationId, Cursor, Event, EventBody, LogItem, MembershipChange, UserId};
 use natter_store::{Committed, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::sync::Arc;
@@ -140,4 +140,40 @@ fn insert_event(c: &Connection, ev: &Event, pos: u64) -> Result<()> {
     })
     .map_err(db_err)?;
     Ok(())
+}
+
+/// Commits a silent membership change (a channel's subscriber joining or
+/// leaving): one `user_items` row in that user's log alone, at the next
+/// position, and no event in the conversation, so it costs the same
+/// whatever the channel's size.
+pub(crate) fn commit_membership(ctx: &mut Ctx<'_>, change: MembershipChange) -> Result<Committed> {
+    let pos = next_position(ctx)?;
+    let json = serde_json::to_string(&change)
+        .map_err(|e| natter_store::StoreError::Internal(format!("encode membership: {e}")))?;
+    ctx.conn
+        .prepare_cached(
+            "INSERT INTO user_items (user_id, pos, conv_id, receipt, kind)
+             VALUES (?1, ?2, ?3, ?4, 'membership')",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                change.user.as_bytes(),
+                pos as i64,
+                change.conv.as_bytes(),
+                json
+            ])
+        })
+        .map_err(db_err)?;
+    let user = change.user;
+    let joins = matches!(change.change, natter_proto::MembershipChangeKind::Joined);
+    let committed = Committed {
+        item: Arc::new(LogItem::Membership(change)),
+        position: Cursor(pos),
+        recipients: Arc::new(vec![user]),
+        variants: Vec::new(),
+        joined: if joins { vec![user] } else { Vec::new() },
+        left: if joins { Vec::new() } else { vec![user] },
+    };
+    ctx.committed.push(committed.clone());
+    Ok(committed)
 }

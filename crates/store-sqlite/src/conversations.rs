@@ -51,7 +51,7 @@ pub(crate) fn create_conversation(ctx: &mut Ctx<'_>, conv: &NewConversation) -> 
             }
             Some(key)
         }
-        ConversationKind::Group => None,
+        ConversationKind::Group | ConversationKind::Channel => None,
     };
     for m in &conv.members {
         if !user_exists(ctx.conn, m)? {
@@ -62,8 +62,9 @@ pub(crate) fn create_conversation(ctx: &mut Ctx<'_>, conv: &NewConversation) -> 
     ctx.conn
         .prepare_cached(
             "INSERT INTO conversations
-             (id, kind, name, creator, created_at, direct_key, last_seq, last_ts, member_count)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?5, ?7)",
+             (id, kind, name, creator, created_at, direct_key, last_seq, last_ts, member_count,
+              description, history)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?5, ?7, ?8, ?9)",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -73,7 +74,14 @@ pub(crate) fn create_conversation(ctx: &mut Ctx<'_>, conv: &NewConversation) -> 
                 conv.creator.as_bytes(),
                 conv.now,
                 key,
-                conv.members.len() as i64
+                conv.members.len() as i64,
+                conv.description,
+                // A channel's subscribers read it from the start.
+                if conv.kind == ConversationKind::Channel {
+                    "all"
+                } else {
+                    "joined"
+                }
             ])
         })
         .map_err(db_err)?;
@@ -82,15 +90,16 @@ pub(crate) fn create_conversation(ctx: &mut Ctx<'_>, conv: &NewConversation) -> 
         // The second member of a direct conversation gets it as a request;
         // a group member, an invitation unless their setting admits the
         // creator.
-        let accepted = *m == conv.creator
-            || (conv.kind == ConversationKind::Group && admits(ctx.conn, m, &conv.creator)?);
-        if !accepted && conv.kind == ConversationKind::Group {
+        let accepted =
+            *m == conv.creator || (conv.kind.is_multi() && admits(ctx.conn, m, &conv.creator)?);
+        if !accepted && conv.kind.is_multi() {
             invited.insert(*m);
         }
-        let role = if conv.kind == ConversationKind::Group && *m == conv.creator {
-            Role::Owner
-        } else {
-            Role::Member
+        let role = match conv.kind {
+            ConversationKind::Direct => Role::Member,
+            _ if *m == conv.creator => Role::Owner,
+            ConversationKind::Channel => Role::Subscriber,
+            ConversationKind::Group => Role::Member,
         };
         let row = MemberRow {
             user: *m,
@@ -163,6 +172,8 @@ pub(crate) fn add_members(ctx: &mut Ctx<'_>, add: &NewMembers) -> Result<Option<
         .and_then(|mut s| s.execute(params![add.conv.as_bytes(), count]))
         .map_err(db_err)?;
     let visible = visible_from(ctx.conn, &add.conv, seq, add.now)?;
+    let channel =
+        conversation(ctx.conn, &add.conv)?.is_some_and(|c| c.kind == ConversationKind::Channel);
     let mut invited = Vec::new();
     for u in &fresh {
         let accepted = admits(ctx.conn, u, &add.by)?;
@@ -174,7 +185,11 @@ pub(crate) fn add_members(ctx: &mut Ctx<'_>, add: &NewMembers) -> Result<Option<
             seq,
             now: add.now,
             accepted,
-            role: Role::Member,
+            role: if channel {
+                Role::Subscriber
+            } else {
+                Role::Member
+            },
             visible_seq: visible,
         };
         insert_member(ctx.conn, &add.conv, &row)?;

@@ -2,12 +2,16 @@
 //! member and counts a use in the same commit, so a link's `max_uses`
 //! holds however many people use it at once.
 
-use crate::commit::{Change, commit_event, last_seq_of, members_of};
+use crate::cache::Members;
+use crate::commit::{Change, commit_event, commit_membership, last_seq_of, members_of};
 use crate::conversations::{MemberRow, insert_member, visible_from};
 use crate::db_err;
 use crate::rows::{conv_id, user_id};
 use crate::writer::Ctx;
-use natter_proto::{ConversationId, ConversationKind, Event, EventBody, Role};
+use natter_proto::{
+    ConversationId, ConversationKind, Event, EventBody, MembershipChange, MembershipChangeKind,
+    Role,
+};
 use natter_store::{InviteJoin, InviteRecord, Joined, NewInvite, Result, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::sync::Arc;
@@ -137,10 +141,13 @@ pub(crate) fn join(ctx: &mut Ctx<'_>, j: &InviteJoin) -> Result<Joined> {
     if !invite.usable(j.now) {
         return Err(StoreError::NotFound);
     }
-    if members.is_direct()
-        || crate::conversations::conversation(ctx.conn, &conv)?
-            .is_none_or(|c| c.kind != ConversationKind::Group)
-    {
+    if members.is_direct() {
+        return Err(StoreError::NotFound);
+    }
+    let kind = crate::conversations::conversation(ctx.conn, &conv)?
+        .map(|c| c.kind)
+        .ok_or(StoreError::NotFound)?;
+    if !kind.is_multi() {
         return Err(StoreError::NotFound);
     }
     if crate::membership::is_banned(ctx.conn, &conv, &j.user)? {
@@ -151,12 +158,17 @@ pub(crate) fn join(ctx: &mut Ctx<'_>, j: &InviteJoin) -> Result<Joined> {
     }
     let seq = last_seq_of(ctx, &conv)?.ok_or(StoreError::NotFound)? + 1;
     let visible = visible_from(ctx.conn, &conv, seq, j.now)?;
+    let channel = kind == ConversationKind::Channel;
     let row = MemberRow {
         user: j.user,
         seq,
         now: j.now,
         accepted: true,
-        role: Role::Member,
+        role: if channel {
+            Role::Subscriber
+        } else {
+            Role::Member
+        },
         visible_seq: visible,
     };
     insert_member(ctx.conn, &conv, &row)?;
@@ -168,6 +180,23 @@ pub(crate) fn join(ctx: &mut Ctx<'_>, j: &InviteJoin) -> Result<Joined> {
         .prepare_cached("UPDATE invites SET uses = uses + 1 WHERE token = ?1")
         .and_then(|mut s| s.execute([&j.token]))
         .map_err(db_err)?;
+    if channel {
+        // A subscriber joins silently: one row in their own log, and the
+        // channel's next event is the first they get.
+        drop(members);
+        if let Some(cached) = ctx.cache.members.get_mut(&conv) {
+            Members::push(cached, j.user);
+        }
+        let change = MembershipChange {
+            conv,
+            user: j.user,
+            change: MembershipChangeKind::Joined,
+            by: j.user,
+            ts: j.now,
+            seq: seq - 1,
+        };
+        return commit_membership(ctx, change).map(Joined::New);
+    }
     let all = members.with(&[j.user], &[]);
     let recipients = all.order().clone();
     ctx.cache.members.insert(conv, Arc::new(all));

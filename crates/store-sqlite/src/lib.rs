@@ -51,7 +51,7 @@ mod writer;
 
 use async_trait::async_trait;
 use checkpoint::Checkpointer;
-use natter_proto::{ConversationId, Cursor, DeviceId, Privacy, UserId};
+use natter_proto::{ConversationId, Cursor, DeviceId, Privacy, Seq, UserId};
 use natter_store::*;
 use pool::ReadPool;
 use rusqlite::Connection;
@@ -468,6 +468,16 @@ impl Store for SqliteStore {
 
     async fn watermarks(&self, conv: ConversationId) -> Result<Vec<MemberWatermarks>> {
         self.read(move |c| receipts::watermarks(c, &conv)).await
+    }
+
+    async fn message_views(
+        &self,
+        conv: ConversationId,
+        from: Seq,
+        to: Seq,
+    ) -> Result<Vec<(Seq, u64)>> {
+        self.read(move |c| receipts::message_views(c, &conv, from, to))
+            .await
     }
 
     async fn set_privacy(&self, user: UserId, privacy: Privacy) -> Result<()> {

@@ -11,7 +11,7 @@ use crate::commit::next_position;
 use crate::db_err;
 use crate::rows::{EVENT_COLS, EventRow, conv_id, parse_visibility, user_id};
 use crate::writer::Ctx;
-use natter_proto::{ConversationId, Cursor, LogItem, Receipt, UserId};
+use natter_proto::{ConversationId, Cursor, LogItem, MembershipChange, Receipt, UserId};
 use natter_store::{ConnectionRequest, ConnectionView, LogPage, PresencePeer, Result, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -96,20 +96,29 @@ fn log_page(c: &Connection, user: &UserId, after: Cursor, limit: u32) -> Result<
     // Receipts addressed to the user.
     let mut stmt = c
         .prepare_cached(
-            "SELECT pos, receipt FROM user_items WHERE user_id = ?1 AND pos > ?2
+            "SELECT pos, receipt, kind FROM user_items WHERE user_id = ?1 AND pos > ?2
              ORDER BY pos LIMIT ?3",
         )
         .map_err(db_err)?;
     let rows = stmt
         .query_map(params![user.as_bytes(), after_pos, limit as i64], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
         })
         .map_err(db_err)?;
     for row in rows {
-        let (pos, json) = row.map_err(db_err)?;
-        let receipt = serde_json::from_str::<Receipt>(&json)
-            .map_err(|e| StoreError::Internal(format!("decode receipt: {e}")))?;
-        entries.push((pos as u64, LogItem::Receipt(receipt)));
+        let (pos, json, kind) = row.map_err(db_err)?;
+        let item = match kind.as_str() {
+            "membership" => {
+                serde_json::from_str::<MembershipChange>(&json).map(LogItem::Membership)
+            }
+            _ => serde_json::from_str::<Receipt>(&json).map(LogItem::Receipt),
+        }
+        .map_err(|e| StoreError::Internal(format!("decode {kind}: {e}")))?;
+        entries.push((pos as u64, item));
     }
     // The user's conversations that moved past the cursor, each read
     // through its (conversation, position) index from where the user
@@ -196,7 +205,8 @@ fn conversation_ids(c: &Connection, user: &UserId) -> Result<Vec<ConversationId>
 }
 
 /// Everyone who shares a direct conversation, or a group of at most
-/// `max_group` members, with `user`.
+/// `max_group` members, with `user` (never a channel: its readers do not
+/// see each other).
 pub(crate) fn presence_peers(
     c: &Connection,
     user: &UserId,
@@ -211,7 +221,7 @@ pub(crate) fn presence_peers(
                                 OR (b.user_id = u.id AND b.blocked_id = ?1))
              FROM members me
              JOIN conversations c ON c.id = me.conv_id
-                  AND (c.kind = 'direct' OR c.member_count <= ?2)
+                  AND (c.kind = 'direct' OR (c.kind = 'group' AND c.member_count <= ?2))
              JOIN members o ON o.conv_id = c.id AND o.user_id <> me.user_id
              JOIN users u ON u.id = o.user_id
              WHERE me.user_id = ?1

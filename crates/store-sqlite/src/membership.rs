@@ -5,12 +5,15 @@
 //! only the leaver's log reads (see `log`): every other read of `members`
 //! stays free of filters.
 
-use crate::commit::{Change, commit_event, last_seq_of, members_of};
+use crate::cache::Members;
+use crate::commit::{Change, commit_event, commit_membership, last_seq_of, members_of};
 use crate::conversations::user_exists;
 use crate::db_err;
 use crate::rows::{parse_role, user_id};
 use crate::writer::Ctx;
-use natter_proto::{ConversationId, Event, EventBody, Role, UserId};
+use natter_proto::{
+    ConversationId, Event, EventBody, MembershipChange, MembershipChangeKind, Role, UserId,
+};
 use natter_store::{
     BanRecord, Committed, MemberPosition, MemberRecord, Removal, Result, RoleChange, StoreError,
 };
@@ -38,28 +41,12 @@ fn end_membership(
     if !members.contains(user) {
         return Err(StoreError::NotMember);
     }
-    let seq = next_seq(ctx, conv)?;
-    let moved = ctx
-        .conn
-        .prepare_cached(
-            "INSERT INTO former_members (user_id, conv_id, joined_seq, left_seq)
-             SELECT user_id, conv_id, joined_seq, ?3 FROM members
-              WHERE conv_id = ?1 AND user_id = ?2
-             ON CONFLICT (user_id, conv_id, joined_seq) DO UPDATE SET left_seq = excluded.left_seq",
-        )
-        .and_then(|mut s| s.execute(params![conv.as_bytes(), user.as_bytes(), seq as i64]))
-        .map_err(db_err)?;
-    if moved != 1 {
-        return Err(StoreError::Internal("cached member has no row".into()));
+    if is_subscriber(ctx.conn, conv, user)? {
+        drop(members);
+        return end_subscription(ctx, conv, user, sender, &body, now);
     }
-    ctx.conn
-        .prepare_cached("DELETE FROM members WHERE conv_id = ?1 AND user_id = ?2")
-        .and_then(|mut s| s.execute(params![conv.as_bytes(), user.as_bytes()]))
-        .map_err(db_err)?;
-    ctx.conn
-        .prepare_cached("UPDATE conversations SET member_count = member_count - 1 WHERE id = ?1")
-        .and_then(|mut s| s.execute([conv.as_bytes()]))
-        .map_err(db_err)?;
+    let seq = next_seq(ctx, conv)?;
+    move_to_former(ctx.conn, conv, user, seq)?;
     // The one who goes is among the recipients of their own departure.
     let recipients = members.order().clone();
     ctx.cache
@@ -77,6 +64,80 @@ fn end_membership(
         left: vec![*user],
     };
     commit_event(ctx, event, recipients, change)
+}
+
+/// Whether `user` is a subscriber of a channel: their comings and goings
+/// are silent (a `membership` item in their own log, no channel event).
+fn is_subscriber(c: &Connection, conv: &ConversationId, user: &UserId) -> Result<bool> {
+    c.prepare_cached(
+        "SELECT 1 FROM members m JOIN conversations c ON c.id = m.conv_id
+         WHERE m.conv_id = ?1 AND m.user_id = ?2 AND c.kind = 'channel' AND m.role = 'subscriber'",
+    )
+    .and_then(|mut s| s.exists(params![conv.as_bytes(), user.as_bytes()]))
+    .map_err(db_err)
+}
+
+/// Ends a channel subscription silently: the row moves to `former_members`
+/// ending at the channel's newest seq (the subscriber's log carries nothing
+/// later), and one `membership` item reaches the subscriber alone.
+fn end_subscription(
+    ctx: &mut Ctx<'_>,
+    conv: &ConversationId,
+    user: &UserId,
+    by: &UserId,
+    body: &EventBody,
+    now: i64,
+) -> Result<Committed> {
+    let change = match body {
+        EventBody::MemberLeft { .. } => MembershipChangeKind::Left,
+        EventBody::MemberRemoved { .. } => MembershipChangeKind::Removed,
+        _ => MembershipChangeKind::Banned,
+    };
+    let last = last_seq_of(ctx, conv)?.ok_or(StoreError::NotMember)?;
+    move_to_former(ctx.conn, conv, user, last)?;
+    if let Some(cached) = ctx.cache.members.get_mut(conv) {
+        Members::remove(cached, user);
+    }
+    commit_membership(
+        ctx,
+        MembershipChange {
+            conv: *conv,
+            user: *user,
+            change,
+            by: *by,
+            ts: now,
+            seq: last,
+        },
+    )
+}
+
+/// Moves `user`'s membership of `conv` to `former_members`, ending at
+/// `left_seq`, and counts one member less.
+fn move_to_former(
+    c: &Connection,
+    conv: &ConversationId,
+    user: &UserId,
+    left_seq: u64,
+) -> Result<()> {
+    let moved = c
+        .prepare_cached(
+            "INSERT INTO former_members (user_id, conv_id, joined_seq, left_seq)
+             SELECT user_id, conv_id, joined_seq, ?3 FROM members
+              WHERE conv_id = ?1 AND user_id = ?2
+             ON CONFLICT (user_id, conv_id, joined_seq) DO UPDATE SET left_seq = excluded.left_seq",
+        )
+        .and_then(|mut s| s.execute(params![conv.as_bytes(), user.as_bytes(), left_seq as i64]))
+        .map_err(db_err)?;
+    if moved != 1 {
+        return Err(StoreError::Internal("cached member has no row".into()));
+    }
+    c.prepare_cached("DELETE FROM members WHERE conv_id = ?1 AND user_id = ?2")
+        .and_then(|mut s| s.execute(params![conv.as_bytes(), user.as_bytes()]))
+        .map_err(db_err)?;
+    c.prepare_cached("UPDATE conversations SET member_count = member_count - 1 WHERE id = ?1")
+        .and_then(|mut s| s.execute([conv.as_bytes()]))
+        .map_err(db_err)?;
+    Ok(())
 }
 
 /// Commits an event every current member gets, membership unchanged.

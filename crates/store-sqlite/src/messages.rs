@@ -82,10 +82,11 @@ pub(crate) fn append_message(ctx: &mut Ctx<'_>, msg: &NewMessage) -> Result<Appe
 }
 
 /// Whether a group has neither slow mode nor a muted member (an expired
-/// mute counts until it is lifted).
+/// mute counts until it is lifted). Never a channel: its subscribers'
+/// messages are refused (`ReadOnly`), which needs the sender's role.
 fn unrestricted(c: &Connection, conv: &natter_proto::ConversationId) -> Result<bool> {
     c.prepare_cached(
-        "SELECT c.slow_mode_secs = 0
+        "SELECT c.slow_mode_secs = 0 AND c.kind <> 'channel'
                 AND NOT EXISTS (SELECT 1 FROM members m
                                  WHERE m.conv_id = c.id AND m.muted_until IS NOT NULL)
          FROM conversations c WHERE c.id = ?1",
@@ -94,7 +95,8 @@ fn unrestricted(c: &Connection, conv: &natter_proto::ConversationId) -> Result<b
     .map_err(db_err)
 }
 
-/// Refuses a group message from a muted member, or one sooner than slow
+/// Refuses a message from a channel's subscriber, a group message from a
+/// muted member, or one sooner than slow
 /// mode allows after their last (moderators and above are exempt); under
 /// slow mode, records the post. In the writer, so pipelined sends keep
 /// their order and a retry of a stored message is answered as a duplicate
@@ -112,13 +114,17 @@ fn check_posting(c: &Connection, msg: &NewMessage) -> Result<()> {
             })
         })
         .map_err(db_err)?;
+    let role = crate::rows::parse_role(&role)?;
+    if role == natter_proto::Role::Subscriber {
+        return Err(StoreError::ReadOnly);
+    }
     let secs_until = |at: i64| ((at - msg.now).max(0) as u64).div_ceil(1000).max(1);
     if let Some(until) = muted_until
         && until > msg.now
     {
         return Err(StoreError::Muted(secs_until(until)));
     }
-    let exempt = crate::rows::parse_role(&role)?.outranks(natter_proto::Role::Member);
+    let exempt = role.outranks(natter_proto::Role::Member);
     if slow > 0 && !exempt {
         if let Some(last) = last {
             let ready = last.saturating_add(slow * 1000);

@@ -116,6 +116,11 @@ pub(crate) fn set_receipt(ctx: &mut Ctx<'_>, r: &NewReceipt) -> Result<ReceiptCh
     let facts = ReceiptFacts {
         receipt: full.clone(),
         reader_shares_reads: shares(&r.user)?,
+        channel: ctx
+            .conn
+            .prepare_cached("SELECT kind = 'channel' FROM conversations WHERE id = ?1")
+            .and_then(|mut s| s.query_row([r.conv.as_bytes()], |row| row.get::<_, bool>(0)))
+            .map_err(db_err)?,
         senders: covered,
     };
     let audience = (r.audience)(&facts);
@@ -180,4 +185,57 @@ pub(crate) fn watermarks(c: &Connection, conv: &ConversationId) -> Result<Vec<Me
         })
     })
     .collect()
+}
+
+/// How many members of `conv` have read each message in `from..=to`, in
+/// one read snapshot: the messages' seqs, then the members whose read
+/// watermark reaches the first of them (through `members_by_read`, grouped
+/// by watermark), summed from the top down.
+pub(crate) fn message_views(
+    c: &Connection,
+    conv: &ConversationId,
+    from: u64,
+    to: u64,
+) -> Result<Vec<(u64, u64)>> {
+    let tx = c.unchecked_transaction().map_err(db_err)?;
+    let seqs: Vec<u64> = tx
+        .prepare_cached(
+            "SELECT seq FROM events WHERE conv_id = ?1 AND seq >= ?2 AND seq <= ?3
+                 AND kind = 'message' ORDER BY seq",
+        )
+        .and_then(|mut s| {
+            s.query_map(params![conv.as_bytes(), from as i64, to as i64], |r| {
+                r.get::<_, i64>(0)
+            })?
+            .map(|r| r.map(|s| s as u64))
+            .collect()
+        })
+        .map_err(db_err)?;
+    let Some(first) = seqs.first() else {
+        return Ok(Vec::new());
+    };
+    // (watermark, readers at it), highest first.
+    let marks: Vec<(u64, u64)> = tx
+        .prepare_cached(
+            "SELECT read_seq, COUNT(*) FROM members INDEXED BY members_by_read
+             WHERE conv_id = ?1 AND read_seq >= ?2 GROUP BY read_seq ORDER BY read_seq DESC",
+        )
+        .and_then(|mut s| {
+            s.query_map(params![conv.as_bytes(), *first as i64], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+            })?
+            .collect()
+        })
+        .map_err(db_err)?;
+    let mut out = Vec::with_capacity(seqs.len());
+    let (mut i, mut sum) = (0, 0);
+    for seq in seqs.into_iter().rev() {
+        while i < marks.len() && marks[i].0 >= seq {
+            sum += marks[i].1;
+            i += 1;
+        }
+        out.push((seq, sum));
+    }
+    out.reverse();
+    Ok(out)
 }

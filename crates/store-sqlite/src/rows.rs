@@ -216,6 +216,7 @@ fn parse_kind(s: &str) -> Result<ConversationKind> {
     match s {
         "direct" => Ok(ConversationKind::Direct),
         "group" => Ok(ConversationKind::Group),
+        "channel" => Ok(ConversationKind::Channel),
         other => Err(StoreError::Internal(format!(
             "unknown conversation kind {other:?}"
         ))),

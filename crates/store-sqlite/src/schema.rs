@@ -255,4 +255,10 @@ ALTER TABLE members ADD COLUMN muted_until INTEGER;
 -- when the member last posted, kept only while the group has slow mode
 ALTER TABLE members ADD COLUMN last_post_at INTEGER;
 "#,
+    // 13: broadcast channels: items addressed to one user are receipts or
+    // (silent) membership changes; views count read watermarks.
+    r#"
+ALTER TABLE user_items ADD COLUMN kind TEXT NOT NULL DEFAULT 'receipt';
+CREATE INDEX members_by_read ON members(conv_id, read_seq);
+"#,
 ];

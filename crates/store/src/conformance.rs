@@ -61,6 +61,8 @@ macro_rules! conformance_suite {
             membership_events_stay_small_for_big_groups,
             invite_links_admit_until_expired_used_up_or_revoked,
             reports_are_kept_once_per_reporter_and_resolved_once,
+            channel_subscribers_come_and_go_silently_and_only_staff_post,
+            channel_views_count_read_watermarks,
         );
     };
     (@tests $open:path; $($name:ident),* $(,)?) => {
@@ -103,6 +105,7 @@ async fn group(store: &Arc<dyn Store>, creator: UserId, others: &[UserId]) -> Co
             id: ConversationId::new(),
             kind: ConversationKind::Group,
             name: Some("team".into()),
+            description: None,
             creator,
             members,
             now: now(),
@@ -388,6 +391,7 @@ pub async fn direct_conversations_are_unique_per_pair(store: Arc<dyn Store>) {
         id: ConversationId::new(),
         kind: ConversationKind::Direct,
         name: None,
+        description: None,
         creator: a,
         members: vec![a, b],
         now: now(),
@@ -885,6 +889,7 @@ pub async fn conversation_list_shows_latest_activity_first(store: Arc<dyn Store>
             id: ConversationId::new(),
             kind: ConversationKind::Direct,
             name: None,
+            description: None,
             creator: alice,
             members: vec![alice, bob],
             now: now() + 5,
@@ -967,6 +972,7 @@ async fn direct(store: &Arc<dyn Store>, a: UserId, b: UserId) -> ConversationId 
             id: ConversationId::new(),
             kind: ConversationKind::Direct,
             name: None,
+            description: None,
             creator: a,
             members: vec![a, b],
             now: now(),
@@ -1518,6 +1524,7 @@ pub async fn commits_name_the_users_who_joined(store: Arc<dyn Store>) {
             id: ConversationId::new(),
             kind: ConversationKind::Group,
             name: Some("team".into()),
+            description: None,
             creator: alice,
             members: vec![alice, bob],
             now: now(),
@@ -1555,6 +1562,7 @@ pub async fn commits_name_the_users_who_joined(store: Arc<dyn Store>) {
             id: ConversationId::new(),
             kind: ConversationKind::Direct,
             name: None,
+            description: None,
             creator: dave,
             members: vec![dave, alice],
             now: now(),
@@ -1790,6 +1798,7 @@ pub async fn blocks_refuse_direct_messages_and_adding_either_way(store: Arc<dyn 
                     id: ConversationId::new(),
                     kind: ConversationKind::Group,
                     name: Some("g".into()),
+                    description: None,
                     creator,
                     members: vec![creator, dave, other],
                     now: now(),
@@ -1806,6 +1815,7 @@ pub async fn blocks_refuse_direct_messages_and_adding_either_way(store: Arc<dyn 
                 id: ConversationId::new(),
                 kind: ConversationKind::Direct,
                 name: None,
+                description: None,
                 creator: bob,
                 members: vec![bob, dave],
                 now: now(),
@@ -2519,6 +2529,7 @@ pub async fn membership_events_stay_small_for_big_groups(store: Arc<dyn Store>) 
             id: ConversationId::new(),
             kind: ConversationKind::Group,
             name: Some("big".into()),
+            description: None,
             creator: alice,
             members: members.clone(),
             now: now(),
@@ -2777,4 +2788,203 @@ pub async fn reports_are_kept_once_per_reporter_and_resolved_once(store: Arc<dyn
             .unwrap()
             .is_none()
     );
+}
+
+async fn channel(store: &Arc<dyn Store>, owner: UserId) -> ConversationId {
+    match store
+        .create_conversation(NewConversation {
+            id: ConversationId::new(),
+            kind: ConversationKind::Channel,
+            name: Some("news".into()),
+            description: Some("what happens".into()),
+            creator: owner,
+            members: vec![owner],
+            now: now(),
+        })
+        .await
+        .expect("create channel")
+    {
+        Created::New(c) => c.event().expect("an event").conv,
+        Created::Existing(_) => panic!("a channel is never an existing conversation"),
+    }
+}
+
+/// Subscribes `user` to `conv` through a fresh link.
+async fn subscribe(
+    store: &Arc<dyn Store>,
+    conv: ConversationId,
+    by: UserId,
+    user: UserId,
+) -> Committed {
+    let token = format!("t{}", ConversationId::new());
+    store
+        .create_invite(NewInvite {
+            token: token.clone(),
+            conv,
+            by,
+            now: now(),
+            expires_at: None,
+            max_uses: None,
+        })
+        .await
+        .unwrap();
+    match store
+        .join_by_invite(InviteJoin {
+            token,
+            user,
+            now: now(),
+            max_members: u64::MAX,
+        })
+        .await
+        .unwrap()
+    {
+        Joined::New(c) => c,
+        Joined::Already(_) => panic!("{user} was subscribed already"),
+    }
+}
+
+/// A channel's subscribers join through links and leave without an event
+/// in the channel: each change is one `membership` item in the subscriber's
+/// own log, the channel's seq does not move, nobody else's log grows, and
+/// the subscriber gets the channel's events from their join to their
+/// departure. Subscribers cannot post; the owner can.
+pub async fn channel_subscribers_come_and_go_silently_and_only_staff_post(store: Arc<dyn Store>) {
+    let owner = user(&store, "owner").await;
+    let sub = user(&store, "sub").await;
+    let ch = channel(&store, owner).await;
+    let info = store.conversation(ch).await.unwrap().unwrap();
+    assert_eq!(info.kind, ConversationKind::Channel);
+    assert_eq!(info.description.as_deref(), Some("what happens"));
+    assert_eq!(
+        info.history,
+        HistoryVisibility::All,
+        "subscribers read from the start"
+    );
+    send(&store, ch, owner, "before").await; // 2
+    let owner_head = store.log_head(owner).await.unwrap();
+
+    let joined = subscribe(&store, ch, owner, sub).await;
+    let LogItem::Membership(m) = joined.item.as_ref() else {
+        panic!(
+            "a subscriber's join is a membership item, not {:?}",
+            joined.item
+        )
+    };
+    assert_eq!(
+        (m.conv, m.user, m.change, m.by, m.seq),
+        (ch, sub, natter_proto::MembershipChangeKind::Joined, sub, 2)
+    );
+    assert_eq!(*joined.recipients, vec![sub]);
+    assert_eq!(joined.joined, vec![sub]);
+    let after = store.conversation(ch).await.unwrap().unwrap();
+    assert_eq!(
+        (after.last_seq, after.member_count),
+        (2, 2),
+        "no event, one more member"
+    );
+    assert_eq!(
+        store.membership(ch, sub).await.unwrap().unwrap().role,
+        Role::Subscriber
+    );
+    assert!(
+        store
+            .log_after(owner, owner_head, 100)
+            .await
+            .unwrap()
+            .entries
+            .is_empty(),
+        "the owner's log does not hear of subscribers"
+    );
+
+    assert!(matches!(
+        store.append_message(message(ch, sub, "s1", "hi")).await,
+        Err(StoreError::ReadOnly)
+    ));
+    send(&store, ch, owner, "after").await; // 3
+    let left = store.leave(ch, sub, now()).await.unwrap();
+    let LogItem::Membership(m) = left.item.as_ref() else {
+        panic!("a subscriber's departure is a membership item")
+    };
+    assert_eq!(
+        (m.change, m.seq),
+        (natter_proto::MembershipChangeKind::Left, 3)
+    );
+    assert_eq!(left.left, vec![sub]);
+    send(&store, ch, owner, "gone").await; // 4
+    assert_eq!(
+        store.conversation(ch).await.unwrap().unwrap().member_count,
+        1
+    );
+
+    let log = store.log_after(sub, Cursor::START, 100).await.unwrap();
+    let items: Vec<String> = log
+        .entries
+        .iter()
+        .map(|(_, item)| match item {
+            LogItem::Membership(m) => format!("{:?}", m.change),
+            LogItem::Event(e) => format!("{}:{}", e.seq, text_of(e)),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        items,
+        vec!["Joined", "3:after", "Left"],
+        "from the join to the departure"
+    );
+    assert!(store.membership(ch, sub).await.unwrap().is_none());
+    let owner_log = store.log_after(owner, owner_head, 100).await.unwrap();
+    assert_eq!(owner_log.entries.len(), 2, "only the owner's two posts");
+
+    // An admin removing a subscriber is silent too; so is a ban.
+    let again = subscribe(&store, ch, owner, sub).await;
+    assert!(matches!(again.item.as_ref(), LogItem::Membership(_)));
+    let removed = store
+        .remove(Removal {
+            conv: ch,
+            by: owner,
+            user: sub,
+            ban: true,
+            now: now(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let LogItem::Membership(m) = removed.item.as_ref() else {
+        panic!("banning a subscriber is a membership item")
+    };
+    assert_eq!(
+        (m.change, m.by),
+        (natter_proto::MembershipChangeKind::Banned, owner)
+    );
+    assert_eq!(store.conversation(ch).await.unwrap().unwrap().last_seq, 4);
+}
+
+/// Views: how many members' read watermark reaches each message.
+pub async fn channel_views_count_read_watermarks(store: Arc<dyn Store>) {
+    let owner = user(&store, "owner").await;
+    let ch = channel(&store, owner).await;
+    let mut subs = Vec::new();
+    for i in 0..4 {
+        let u = user(&store, &format!("sub{i}")).await;
+        subscribe(&store, ch, owner, u).await;
+        subs.push(u);
+    }
+    for t in ["a", "b", "c"] {
+        send(&store, ch, owner, t).await; // 2, 3, 4
+    }
+    let read = |u, seq| NewReceipt {
+        audience: only_the_member,
+        ..mark(ch, u, ReceiptKind::Read, seq)
+    };
+    store.set_receipt(read(subs[0], 4)).await.unwrap();
+    store.set_receipt(read(subs[1], 3)).await.unwrap();
+    store.set_receipt(read(subs[2], 2)).await.unwrap();
+    store.set_receipt(read(owner, 4)).await.unwrap();
+    assert_eq!(
+        store.message_views(ch, 1, 4).await.unwrap(),
+        vec![(2, 4), (3, 3), (4, 2)],
+        "messages only; the created event has no views"
+    );
+    assert_eq!(store.message_views(ch, 3, 3).await.unwrap(), vec![(3, 3)]);
+    assert!(store.message_views(ch, 5, 9).await.unwrap().is_empty());
 }

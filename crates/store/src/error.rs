@@ -24,6 +24,10 @@ pub enum StoreError {
     /// The sender is muted in the group for this many more seconds.
     #[error("muted for {0} s")]
     Muted(u64),
+    /// The sender is a channel's subscriber: subscribers read, they do
+    /// not post.
+    #[error("subscribers do not post")]
+    ReadOnly,
     /// Slow mode: the sender may post again in this many seconds.
     #[error("slow mode: wait {0} s")]
     SlowMode(u64),

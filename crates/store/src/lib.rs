@@ -35,7 +35,7 @@ pub use error::StoreError;
 pub use records::*;
 
 use async_trait::async_trait;
-use natter_proto::{ConversationId, Cursor, DeviceId, MessageId, Privacy, UserId};
+use natter_proto::{ConversationId, Cursor, DeviceId, MessageId, Privacy, Seq, UserId};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -310,6 +310,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every member's watermarks.
     async fn watermarks(&self, conv: ConversationId) -> Result<Vec<MemberWatermarks>>;
+
+    /// For each message of `conv` with a seq in `from..=to`, in seq order:
+    /// how many members' read watermark is at or past it. Costs one pass
+    /// over the members who read that far, not one per message.
+    async fn message_views(
+        &self,
+        conv: ConversationId,
+        from: Seq,
+        to: Seq,
+    ) -> Result<Vec<(Seq, u64)>>;
 
     /// Sets a user's privacy.
     async fn set_privacy(&self, user: UserId, privacy: Privacy) -> Result<()>;

@@ -115,8 +115,10 @@ pub struct NewConversation {
     pub id: ConversationId,
     /// Direct or group.
     pub kind: ConversationKind,
-    /// Group name.
+    /// Group or channel name.
     pub name: Option<String>,
+    /// Group or channel description.
+    pub description: Option<String>,
     /// Creator; always among `members`.
     pub creator: UserId,
     /// Initial members, creator first, no duplicates; exactly two for direct.
@@ -537,6 +539,8 @@ pub struct ReceiptFacts {
     pub receipt: natter_proto::Receipt,
     /// Whether the member shares read receipts.
     pub reader_shares_reads: bool,
+    /// Whether the conversation is a broadcast channel.
+    pub channel: bool,
     /// The senders of the messages the move covers (never the member,
     /// never messages from before the member joined), each once.
     pub senders: Vec<CoveredSender>,

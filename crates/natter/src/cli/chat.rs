@@ -11,6 +11,53 @@ use std::io::Read;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// `natter channel …`.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum ChannelCommand {
+    /// Create a broadcast channel (I am its owner) and print its id.
+    /// Subscribers join with an invite link (`group invite`, `group join`);
+    /// `group` commands manage it like a group.
+    Create {
+        /// The channel's name (1 to 128 characters).
+        name: String,
+        /// What the channel is about.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Print `seq  views` for the channel's latest messages: how many
+    /// members have read each.
+    Views {
+        /// Conversation id or #channel.
+        conv: String,
+        /// How many of the newest seqs to cover (1 to 500).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=500))]
+        last: u64,
+    },
+}
+
+/// `natter channel …`.
+pub(crate) async fn channel(s: &Session, cmd: ChannelCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ChannelCommand::Create { name, description } => {
+            let conv = s
+                .client
+                .create_channel(&name, description.as_deref())
+                .await?;
+            outln!("{}", conv.id);
+        }
+        ChannelCommand::Views { conv, last } => {
+            let conv = resolve_conv(s, &conv).await?;
+            let info = s.client.conversation(conv).await?;
+            let to = info.last_seq.max(1);
+            let from = to.saturating_sub(last - 1).max(1);
+            for v in s.client.views(conv, from, to).await?.views {
+                outln!("{}\t{}", v.seq, v.views);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `natter group …`.
 #[derive(clap::Subcommand, Debug, Clone)]
 pub enum GroupCommand {
@@ -78,7 +125,8 @@ pub enum GroupCommand {
         /// Their username.
         username: String,
         /// The new role.
-        #[arg(value_parser = ["admin", "moderator", "member"])]
+        /// The new role (`subscriber` in channels, `member` in groups).
+        #[arg(value_parser = ["admin", "moderator", "member", "subscriber"])]
         role: String,
     },
     /// Rename a group (owner and admins); prints the new name.
@@ -267,7 +315,7 @@ pub(crate) async fn group(s: &Session, cmd: GroupCommand) -> anyhow::Result<Exit
         GroupCommand::Leave { conv } => {
             let conv = resolve_conv(s, &conv).await?;
             let left = s.client.leave(conv).await?;
-            outln!("{}\t{}", left.conv, left.seq);
+            outln!("{}\t{}", conv, left.seq());
         }
         GroupCommand::Info { conv } => {
             let conv = resolve_conv(s, &conv).await?;
@@ -288,14 +336,16 @@ pub(crate) async fn group(s: &Session, cmd: GroupCommand) -> anyhow::Result<Exit
             );
             outln!("members\t{}", info.member_count);
             outln!("my_role\t{}", info.role.as_str());
-            for m in s.client.members(conv).await? {
-                outln!("member\t{}\t{}", m.username, m.role.as_str());
+            if info.role != Role::Subscriber {
+                for m in s.client.members(conv).await? {
+                    outln!("member\t{}\t{}", m.username, m.role.as_str());
+                }
             }
         }
         GroupCommand::Remove { conv, username } => {
             let conv = resolve_conv(s, &conv).await?;
             let user = user_id(s, &username).await?;
-            outln!("{}", s.client.remove_member(conv, user).await?.seq);
+            outln!("{}", s.client.remove_member(conv, user).await?.seq());
         }
         GroupCommand::Ban { conv, username } => {
             let conv = resolve_conv(s, &conv).await?;
@@ -329,7 +379,7 @@ pub(crate) async fn group(s: &Session, cmd: GroupCommand) -> anyhow::Result<Exit
         } => {
             let conv = resolve_conv(s, &conv).await?;
             let user = user_id(s, &username).await?;
-            // clap only lets the three names through.
+            // clap only lets the four names through.
             let role = Role::parse(&role).unwrap_or(Role::Member);
             outln!("{}", s.client.set_role(conv, user, role).await?.seq);
         }
@@ -493,15 +543,19 @@ pub(crate) async fn send(s: &Session, args: SendArgs) -> anyhow::Result<ExitCode
 pub(crate) async fn history(s: &Session, args: HistoryArgs) -> anyhow::Result<ExitCode> {
     let conv = resolve_conv(s, &args.conv).await?;
     let mut names = own_names(s);
-    for member in s.client.members(conv).await? {
-        names.insert(member.id, &member.username);
-    }
     let info = s.client.conversation(conv).await?;
+    // A channel's subscribers may not list its members; names are then
+    // looked up as they appear.
+    if info.role != Role::Subscriber {
+        for member in s.client.members(conv).await? {
+            names.insert(member.id, &member.username);
+        }
+    }
     // Ticks only make sense with one other person: in a group, "delivered"
     // would mean someone's phone, not everyone's (see `natter receipts`).
     let peer_receipt = match info.kind {
         ConversationKind::Direct => info.peer_receipt,
-        ConversationKind::Group => None,
+        _ => None,
     };
     let me = s.client.user_id();
     let query = HistoryQuery {

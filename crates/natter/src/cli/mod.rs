@@ -167,6 +167,9 @@ pub enum ClientCommand {
     /// Create groups and add members.
     #[command(subcommand)]
     Group(chat::GroupCommand),
+    /// Create broadcast channels and see their views.
+    #[command(subcommand)]
+    Channel(chat::ChannelCommand),
     /// List a conversation's members: user id, username.
     Members {
         /// Conversation id, @username (our direct conversation, which must
@@ -344,6 +347,10 @@ async fn dispatch(cmd: ClientCommand, global: &ClientGlobals) -> anyhow::Result<
         ClientCommand::Group(cmd) => {
             let s = open()?;
             s.finish(chat::group(&s, cmd).await)
+        }
+        ClientCommand::Channel(cmd) => {
+            let s = open()?;
+            s.finish(chat::channel(&s, cmd).await)
         }
         ClientCommand::Members { conv } => {
             let s = open()?;

@@ -23,8 +23,8 @@ pub use outbox::OutboxEntry;
 use crate::client::Client;
 use crate::error::Error;
 use natter_proto::{
-    ClientId, ConversationId, Cursor, ErrorBody, Event, Presence, Receipt, ReceiptKind, Sent, Seq,
-    UserId,
+    ClientId, ConversationId, Cursor, ErrorBody, Event, MembershipChange, Presence, Receipt,
+    ReceiptKind, Sent, Seq, UserId,
 };
 use outbox::Outbox;
 use receipts::Receipts;
@@ -186,6 +186,16 @@ pub enum LiveEvent {
         cursor: Cursor,
         /// The watermarks after the change.
         receipt: Receipt,
+    },
+    /// My membership of a channel began or ended without an event in the
+    /// channel (subscribers join and leave silently): an entry of the log,
+    /// delivered once and in order. After `joined`, the channel's events
+    /// follow from `membership.seq + 1`.
+    Membership {
+        /// Position in the log.
+        cursor: Cursor,
+        /// What changed.
+        membership: MembershipChange,
     },
     /// Who is online among the people I may see; sent after each
     /// (re)connection, before the backlog. It replaces what the application
@@ -438,6 +448,7 @@ impl Live {
                 cursor: Some(c), ..
             }
             | LiveEvent::Receipt { cursor: c, .. }
+            | LiveEvent::Membership { cursor: c, .. }
             | LiveEvent::Synced { cursor: c } => {
                 self.shared.delivered.fetch_max(c.0, Ordering::AcqRel);
             }

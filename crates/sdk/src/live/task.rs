@@ -366,6 +366,15 @@ impl Task {
                 self.on_receipt(cursor, receipt).await?;
                 Ok(None)
             }
+            ServerFrame::Membership { cursor, membership } => {
+                if self.tracker.check_receipt(cursor) == Verdict::Replay {
+                    return Ok(None);
+                }
+                self.tracker.membership(cursor, &membership);
+                self.emit(LiveEvent::Membership { cursor, membership })
+                    .await?;
+                Ok(None)
+            }
             ServerFrame::PresenceSnapshot { users } => {
                 self.emit(LiveEvent::PresenceSnapshot(users)).await?;
                 Ok(None)

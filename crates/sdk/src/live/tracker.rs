@@ -70,6 +70,19 @@ impl Tracker {
         }
     }
 
+    /// A membership item (a channel subscription began or ended): a join
+    /// sets the channel's baseline to the seq it names, so its next event
+    /// is no gap; an end forgets the channel. Call after
+    /// [`Tracker::check_receipt`] said [`Verdict::Deliver`].
+    pub(crate) fn membership(&mut self, cursor: Cursor, m: &natter_proto::MembershipChange) {
+        if m.change == natter_proto::MembershipChangeKind::Joined {
+            self.seqs.insert(m.conv, m.seq);
+        } else {
+            self.seqs.remove(&m.conv);
+        }
+        self.advance(cursor);
+    }
+
     /// Classifies a receipt entry of the log: [`Verdict::Replay`] or
     /// [`Verdict::Deliver`] (then [`Tracker::advance`] past it).
     pub(crate) fn check_receipt(&self, cursor: Cursor) -> Verdict {

@@ -41,7 +41,7 @@ fn summary_info(s: ConversationSummary, viewer_shares: bool) -> ConversationInfo
         kind: s.conv.kind,
         name: s.conv.name,
         description: s.conv.description,
-        history: (s.conv.kind == ConversationKind::Group).then_some(s.conv.history),
+        history: s.conv.kind.is_multi().then_some(s.conv.history),
         visible_from: s.visible_from,
         slow_mode_secs: s.conv.slow_mode_secs,
         muted_until: s.muted_until,
@@ -165,6 +165,7 @@ pub async fn create_conversation(
     claims: &Claims,
     req: CreateConversation,
 ) -> Result<(ConversationInfo, bool)> {
+    let mut described = None;
     let (kind, name, members) = match req {
         CreateConversation::Direct { user } => {
             if user == claims.user {
@@ -192,6 +193,19 @@ pub async fn create_conversation(
             }
             (ConversationKind::Group, Some(name), all)
         }
+        CreateConversation::Channel { name, description } => {
+            state.actions.group_creates.hit(&claims.user.to_string())?;
+            let name = super::text::check_name(&name, 128).ok_or_else(|| {
+                DomainError::Invalid(
+                    "channel names have 1 to 128 characters, something visible among them, and no control or bidirectional-override characters".into(),
+                )
+            })?;
+            described = description
+                .map(|d| super::membership::check_description(&d))
+                .transpose()?
+                .filter(|d| !d.is_empty());
+            (ConversationKind::Channel, Some(name), vec![claims.user])
+        }
     };
     let members_of_new = members.clone();
     let created = state
@@ -200,6 +214,7 @@ pub async fn create_conversation(
             id: ConversationId::new(),
             kind,
             name,
+            description: described,
             creator: claims.user,
             members,
             now: now_ms(),
@@ -242,7 +257,9 @@ pub async fn add_members(
     if users.len() > state.config.limits.max_group_members {
         return Err(too_many_members(state));
     }
-    if record.member_count as usize + users.len() > state.config.limits.max_group_members {
+    if record.kind == ConversationKind::Group
+        && record.member_count as usize + users.len() > state.config.limits.max_group_members
+    {
         let current: std::collections::HashSet<UserId> =
             state.store.member_ids(conv).await?.into_iter().collect();
         let fresh = users.iter().filter(|u| !current.contains(u)).count();
@@ -260,7 +277,7 @@ pub async fn add_members(
         })
         .await
         .map_err(unknown_user)?;
-    if added.is_some() {
+    if added.is_some() && record.kind == ConversationKind::Group {
         let everyone = state.store.member_ids(conv).await?;
         introduce(state, &everyone).await;
     }

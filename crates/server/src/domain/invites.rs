@@ -146,13 +146,27 @@ pub async fn preview(state: &AppState, claims: &Claims, token: String) -> Result
 /// Joins the group a link leads to (a member already: nothing changes).
 pub async fn join(state: &AppState, claims: &Claims, token: String) -> Result<ConversationInfo> {
     state.actions.joins.hit(&claims.user.to_string())?;
+    // Groups have a size limit; channels have none.
+    let channel = match state.store.invite(token.clone()).await? {
+        Some(invite) => state
+            .store
+            .conversation(invite.conv)
+            .await?
+            .is_some_and(|c| c.kind == ConversationKind::Channel),
+        None => false,
+    };
+    let max_members = if channel {
+        u64::MAX
+    } else {
+        state.config.limits.max_group_members as u64
+    };
     let joined = state
         .store
         .join_by_invite(InviteJoin {
             token,
             user: claims.user,
             now: now_ms(),
-            max_members: state.config.limits.max_group_members as u64,
+            max_members,
         })
         .await
         .map_err(|e| match e {
@@ -164,10 +178,11 @@ pub async fn join(state: &AppState, claims: &Claims, token: String) -> Result<Co
             other => other.into(),
         })?;
     let conv = match joined {
-        Joined::New(c) => c
-            .event()
-            .map(|e| e.conv)
-            .ok_or_else(|| DomainError::internal("a join committed no event"))?,
+        Joined::New(c) => match c.item.as_ref() {
+            LogItem::Event(e) => e.conv,
+            LogItem::Membership(m) => m.conv,
+            _ => return Err(DomainError::internal("a join committed a receipt")),
+        },
         Joined::Already(conv) => conv,
     };
     super::conversations::conversation(state, claims, conv).await

@@ -52,6 +52,15 @@ async fn outranked(
     Ok(target)
 }
 
+/// What a departure answers: its event, or a subscriber's silent item.
+fn departure(c: Committed) -> Result<Departure> {
+    match c.item.as_ref() {
+        LogItem::Event(e) => Ok(Departure::Event(e.clone())),
+        LogItem::Membership(m) => Ok(Departure::Membership(m.clone())),
+        _ => Err(DomainError::internal("a departure committed a receipt")),
+    }
+}
+
 fn committed_event(c: Committed) -> Result<Event> {
     c.event()
         .cloned()
@@ -86,7 +95,13 @@ pub async fn members(
     conv: ConversationId,
     query: MemberQuery,
 ) -> Result<MemberList> {
-    require_member(state, conv, claims.user).await?;
+    let me = require_member(state, conv, claims.user).await?;
+    if me.role == Role::Subscriber {
+        // A channel's subscribers do not see who else reads it.
+        return Err(DomainError::Forbidden(
+            "a channel's subscribers cannot list its members",
+        ));
+    }
     let limit = match query.limit {
         None => DEFAULT_MEMBER_LIMIT,
         Some(n) if (1..=MAX_MEMBER_LIMIT).contains(&n) => n,
@@ -132,7 +147,7 @@ pub async fn members(
 /// A direct conversation cannot be left (block the other person instead),
 /// and the owner cannot leave while others remain (they transfer
 /// ownership first), so a group never lacks an owner.
-pub async fn leave(state: &AppState, claims: &Claims, conv: ConversationId) -> Result<Event> {
+pub async fn leave(state: &AppState, claims: &Claims, conv: ConversationId) -> Result<Departure> {
     let (record, me) = acting(state, claims, conv).await?;
     if record.kind == ConversationKind::Direct {
         return Err(DomainError::Forbidden(
@@ -152,7 +167,7 @@ pub async fn leave(state: &AppState, claims: &Claims, conv: ConversationId) -> R
             StoreError::NotMember => DomainError::NotMember,
             other => other.into(),
         })?;
-    committed_event(committed)
+    departure(committed)
 }
 
 /// Removes a member whose role is below the caller's.
@@ -161,7 +176,7 @@ pub async fn remove(
     claims: &Claims,
     conv: ConversationId,
     user: UserId,
-) -> Result<Event> {
+) -> Result<Departure> {
     let (record, me) = acting(state, claims, conv).await?;
     policy::check(record.kind, me.role, Action::RemoveMembers)?;
     not_yourself(
@@ -181,7 +196,7 @@ pub async fn remove(
         })
         .await?
         .ok_or_else(|| DomainError::internal("a removal committed nothing"))?;
-    committed_event(committed)
+    departure(committed)
 }
 
 /// Bans a user from a group (removing them if a member below the caller's
@@ -278,7 +293,14 @@ pub async fn set_role(
                 "to make someone the owner, transfer ownership".into(),
             ));
         }
-        Role::Admin | Role::Moderator | Role::Member => {}
+        Role::Admin | Role::Moderator | Role::Member if record.kind == ConversationKind::Group => {}
+        Role::Admin | Role::Moderator | Role::Subscriber
+            if record.kind == ConversationKind::Channel => {}
+        _ if record.kind == ConversationKind::Channel => {
+            return Err(DomainError::Invalid(
+                "a channel member's role is admin, moderator or subscriber".into(),
+            ));
+        }
         _ => {
             return Err(DomainError::Invalid(
                 "a group member's role is admin, moderator or member".into(),
@@ -369,6 +391,16 @@ pub const MAX_DESCRIPTION_CHARS: usize = 1024;
 /// Longest history window a group may offer people who join, in days.
 pub const MAX_HISTORY_DAYS: u32 = 3650;
 
+/// A description as stored (trimmed; empty for none), or why it is refused.
+pub fn check_description(d: &str) -> Result<String> {
+    match super::text::check_description(d, MAX_DESCRIPTION_CHARS) {
+        Some(d) => Ok(d),
+        None => Err(DomainError::Invalid(format!(
+            "a description has at most {MAX_DESCRIPTION_CHARS} characters and no control (but line breaks) or bidirectional-override characters"
+        ))),
+    }
+}
+
 /// Changes a group's name, description or history setting; answers the
 /// group as the caller sees it after the change.
 pub async fn update_group(
@@ -411,16 +443,7 @@ pub async fn update_group(
             })
         })
         .transpose()?;
-    let description = req
-        .description
-        .map(|d| {
-            super::text::check_description(&d, MAX_DESCRIPTION_CHARS).ok_or_else(|| {
-                DomainError::Invalid(format!(
-                    "a description has at most {MAX_DESCRIPTION_CHARS} characters and no control (but line breaks) or bidirectional-override characters"
-                ))
-            })
-        })
-        .transpose()?;
+    let description = req.description.map(|d| check_description(&d)).transpose()?;
     if let Some(HistoryVisibility::Days { days }) = req.history
         && !(1..=MAX_HISTORY_DAYS).contains(&days)
     {

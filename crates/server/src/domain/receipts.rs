@@ -15,8 +15,14 @@ use natter_store::*;
 /// A sender who would only hear of a hidden read hears nothing at all, so a
 /// hidden read leaves no trace. Messages from before the member joined are
 /// not the member's to acknowledge: the store leaves their senders out.
+/// In a broadcast channel nobody else hears of it: senders see aggregate
+/// views instead (`GET /v1/conversations/{id}/views`), so a post read by
+/// 100,000 subscribers does not send its author 100,000 receipts.
 pub fn audience(f: &ReceiptFacts) -> Vec<(UserId, Receipt)> {
     let mut out = vec![(f.receipt.user, f.receipt.clone())];
+    if f.channel {
+        return out;
+    }
     for s in &f.senders {
         let visible_read = f.reader_shares_reads && s.shares_reads;
         let hears = s.delivered || (visible_read && s.read);
@@ -33,6 +39,36 @@ pub fn audience(f: &ReceiptFacts) -> Vec<(UserId, Receipt)> {
         ));
     }
     out
+}
+
+/// Most messages one views request covers.
+pub const MAX_VIEWS_RANGE: u64 = 500;
+
+/// How many members have read each message of a channel in `from..=to`.
+pub async fn views(
+    state: &AppState,
+    claims: &Claims,
+    conv: ConversationId,
+    from: Seq,
+    to: Seq,
+) -> Result<MessageViews> {
+    let me = require_member(state, conv, claims.user).await?;
+    if from == 0 || to < from || to - from >= MAX_VIEWS_RANGE {
+        return Err(DomainError::Invalid(format!(
+            "from and to are seqs, 1 <= from <= to, at most {MAX_VIEWS_RANGE} apart"
+        )));
+    }
+    let from = from.max(me.visible_from);
+    if to < from {
+        return Ok(MessageViews { views: Vec::new() });
+    }
+    let views = state.store.message_views(conv, from, to).await?;
+    Ok(MessageViews {
+        views: views
+            .into_iter()
+            .map(|(seq, views)| SeqViews { seq, views })
+            .collect(),
+    })
 }
 
 /// Moves the caller's delivered or read watermark; returns the watermarks.
@@ -101,6 +137,24 @@ pub async fn receipt_summary(
         .into_iter()
         .find(|e| e.seq == seq && matches!(e.body, EventBody::Message { .. }))
         .ok_or(DomainError::NotFound("no such message"))?;
+    if me.role == Role::Subscriber
+        || state
+            .store
+            .conversation(conv)
+            .await?
+            .is_some_and(|c| c.kind == ConversationKind::Channel)
+    {
+        // A channel shows how many read a post, never who.
+        let views = state.store.message_views(conv, seq, seq).await?;
+        let read = views.first().map_or(0, |v| v.1);
+        return Ok(ReceiptSummary {
+            seq,
+            total: 0,
+            delivered: 0,
+            read,
+            members: Vec::new(),
+        });
+    }
     let viewer_shares = viewer_shares_reads(state, claims.user).await?;
     let marks = state.store.watermarks(conv).await?;
     let mut summary = ReceiptSummary {
@@ -145,6 +199,7 @@ mod tests {
                 ts: 1,
             },
             reader_shares_reads,
+            channel: false,
             senders,
         }
     }
@@ -176,6 +231,13 @@ mod tests {
         assert_eq!((out[2].1.delivered, out[2].1.read), (5, 0));
         let f = facts(false, vec![both]);
         assert_eq!(audience(&f)[1].1.read, 0, "a reader who hides reads");
+    }
+
+    #[test]
+    fn in_a_channel_only_the_reader_hears() {
+        let mut f = facts(true, vec![sender(true, true, true)]);
+        f.channel = true;
+        assert_eq!(audience(&f), vec![(f.receipt.user, f.receipt.clone())]);
     }
 
     #[test]

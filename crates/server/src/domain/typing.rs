@@ -84,7 +84,8 @@ async fn broadcast(
     let Some(record) = state.store.conversation(conv).await? else {
         return Ok(());
     };
-    if record.member_count > cfg.max_group_members {
+    // Channels show no typing: their readers are an audience.
+    if record.member_count > cfg.max_group_members || record.kind == ConversationKind::Channel {
         return Ok(());
     }
     // Nothing reaches across a block, not even typing.

@@ -289,7 +289,23 @@ impl Hub {
     }
 
     fn dispatch_notice(&self, notice: &Notice) {
-        if let Audience::Conversation { conv, joined, .. } = &notice.to
+        let (conv, joined, left): (_, &[UserId], &[UserId]) = match &notice.to {
+            Audience::Conversation {
+                conv, joined, left, ..
+            } => (Some(conv), joined, left),
+            Audience::Member {
+                conv, user, joins, ..
+            } => {
+                let one = std::slice::from_ref(user);
+                if *joins {
+                    (Some(conv), one, &[])
+                } else {
+                    (Some(conv), &[], one)
+                }
+            }
+            Audience::Users(_) => (None, &[], &[]),
+        };
+        if let Some(conv) = conv
             && !joined.is_empty()
             && let Ok(mut reg) = self.registry.write()
         {
@@ -300,7 +316,7 @@ impl Hub {
             }
         }
         self.deliver(notice);
-        if let Audience::Conversation { conv, left, .. } = &notice.to
+        if let Some(conv) = conv
             && !left.is_empty()
             && let Ok(mut reg) = self.registry.write()
         {
@@ -332,6 +348,15 @@ impl Hub {
                             item: shared.clone(),
                         });
                     }
+                }
+            }
+            Audience::Member { user, json, .. } => {
+                let item = Arc::new((kind, json.clone()));
+                for slot in reg.users.get(user).map_or(&[][..], |l| &l.slots) {
+                    slot.offer(Outbound::Item {
+                        cursor: notice.position,
+                        item: item.clone(),
+                    });
                 }
             }
             Audience::Users(list) => {
@@ -419,6 +444,47 @@ mod tests {
             l.push(left);
         }
         notice
+    }
+
+    fn membership(position: u64, conv: ConversationId, user: UserId, joins: bool) -> Notice {
+        Notice {
+            position: Cursor(position),
+            kind: ItemKind::Membership,
+            to: Audience::Member {
+                conv,
+                user,
+                json: Arc::from(format!(r#"{{"p":{position}}}"#)),
+                joins,
+            },
+        }
+    }
+
+    #[test]
+    fn a_silent_subscription_reaches_only_the_subscriber_and_frames_their_events() {
+        let hub = Arc::new(Hub::default());
+        let (owner, sub) = (UserId::new(), UserId::new());
+        let conv = ConversationId::new();
+        let mut o = hub.register(owner, DeviceId::new(), 8);
+        let mut s = hub.register(sub, DeviceId::new(), 8);
+        o.learn(&[conv], Cursor(0));
+        s.learn(&[], Cursor(0));
+        hub.dispatch_batch(&batch(vec![
+            event(1, conv, vec![]),
+            membership(2, conv, sub, true),
+            event(3, conv, vec![]),
+            membership(4, conv, sub, false),
+            event(5, conv, vec![]),
+        ]));
+        assert_eq!(
+            positions(&mut o),
+            vec![1, 3, 5],
+            "the owner hears no membership"
+        );
+        assert_eq!(
+            positions(&mut s),
+            vec![2, 3, 4],
+            "the subscriber: their join, the channel while subscribed, their departure"
+        );
     }
 
     #[test]

@@ -37,6 +37,7 @@ fn notice(c: &Committed) -> Result<Notice> {
         match item {
             LogItem::Event(e) => serde_json::to_string(e),
             LogItem::Receipt(r) => serde_json::to_string(r),
+            LogItem::Membership(m) => serde_json::to_string(m),
             _ => return Err(DomainError::internal("unknown log item")),
         }
         .map(Arc::from)
@@ -44,6 +45,16 @@ fn notice(c: &Committed) -> Result<Notice> {
     };
     let full = json(&c.item)?;
     Ok(match c.item.as_ref() {
+        LogItem::Membership(m) => Notice {
+            position: c.position,
+            kind: ItemKind::Membership,
+            to: Audience::Member {
+                conv: m.conv,
+                user: m.user,
+                json: full,
+                joins: !c.joined.is_empty(),
+            },
+        },
         LogItem::Event(e) => Notice {
             position: c.position,
             kind: ItemKind::Event,

@@ -97,18 +97,25 @@ mod tests {
             read: 2,
             ts: 18,
         };
+        let membership = natter_proto::MembershipChange {
+            conv: ConversationId::new(),
+            user: UserId::new(),
+            change: natter_proto::MembershipChangeKind::Joined,
+            by: UserId::new(),
+            ts: 19,
+            seq: 7,
+        };
         [
             (Cursor(41), LogItem::Event(event)),
             (Cursor(42), LogItem::Receipt(receipt)),
+            (Cursor(43), LogItem::Membership(membership)),
         ]
         .into_iter()
         .map(|(cursor, item)| {
-            let json = match &item {
-                LogItem::Event(e) => serde_json::to_string(e),
-                LogItem::Receipt(r) => serde_json::to_string(r),
-                _ => unreachable!("only events and receipts are made above"),
-            }
-            .unwrap();
+            let json = super::super::stream::item_json(&item)
+                .unwrap()
+                .1
+                .to_string();
             ((cursor, item.kind(), Arc::from(json)), item)
         })
         .collect()
@@ -127,7 +134,11 @@ mod tests {
                     cursor: entry.0,
                     receipt,
                 },
-                _ => unreachable!("only events and receipts are made above"),
+                LogItem::Membership(membership) => ServerFrame::Membership {
+                    cursor: entry.0,
+                    membership,
+                },
+                _ => unreachable!("only events, receipts and membership items are made above"),
             };
             assert_eq!(parsed, expected);
         }
@@ -150,7 +161,7 @@ mod tests {
         let typing: Arc<str> = Arc::from(frame(&ServerFrame::Pong).unwrap());
         let page: SyncPage =
             serde_json::from_str(&sync_page(&list, Cursor(50), true, &[typing])).unwrap();
-        assert_eq!(page.deliveries.len(), 2);
+        assert_eq!(page.deliveries.len(), 3);
         assert_eq!(page.deliveries[1].cursor, Cursor(42));
         assert_eq!((page.cursor, page.more), (Cursor(50), true));
         assert_eq!(page.signals.len(), 1);

@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/conversations/{id}/receipts",
             get(receipt_summary).post(mark_receipt),
         )
+        .route("/v1/conversations/{id}/views", get(message_views))
         .route("/v1/conversations/{id}/typing", post(set_typing))
         .route("/v1/conversations/{id}/accept", post(accept_request))
         .route("/v1/conversations/{id}/leave", post(leave_conversation))
@@ -280,7 +281,7 @@ async fn leave_conversation(
     State(state): State<AppState>,
     Auth(c): Auth,
     Id(id): Id<ConversationId>,
-) -> ApiResult<Json<Event>> {
+) -> ApiResult<Json<Departure>> {
     Ok(Json(domain::membership::leave(&state, &c, id).await?))
 }
 
@@ -290,7 +291,7 @@ async fn remove_member(
     State(state): State<AppState>,
     Auth(c): Auth,
     Ids(id, user): Ids<ConversationId, UserId>,
-) -> ApiResult<Json<Event>> {
+) -> ApiResult<Json<Departure>> {
     Ok(Json(
         domain::membership::remove(&state, &c, id, user).await?,
     ))
@@ -645,6 +646,25 @@ async fn receipt_summary(
 ) -> ApiResult<Json<ReceiptSummary>> {
     Ok(Json(
         domain::receipts::receipt_summary(&state, &c, id, q.seq).await?,
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct RangeQuery {
+    from: Seq,
+    to: Seq,
+}
+
+/// `GET /v1/conversations/{id}/views?from=S&to=E`: how many members have
+/// read each message in the range (channels show counts, never readers).
+async fn message_views(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<ConversationId>,
+    Q(q): Q<RangeQuery>,
+) -> ApiResult<Json<MessageViews>> {
+    Ok(Json(
+        domain::receipts::views(&state, &c, id, q.from, q.to).await?,
     ))
 }
 

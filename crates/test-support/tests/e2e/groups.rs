@@ -2,7 +2,9 @@
 //! `group_adds` setting does not admit, and the conversation list in pages.
 
 use crate::*;
-use natter_proto::{ConversationQuery, ErrorCode, EventBody, HistoryQuery, Privacy, Visibility};
+use natter_proto::{
+    ConversationQuery, Departure, ErrorCode, EventBody, HistoryQuery, Privacy, Visibility,
+};
 use natter_test_support::TestServer;
 use natter_test_support::sdk::Error;
 
@@ -27,7 +29,9 @@ async fn leaving_a_group_stops_everything_at_once_even_on_an_open_socket() {
     let mut b = connect(&bob).await;
     let mut c = connect(&carol).await;
 
-    let left = bob.leave(g.id).await.unwrap();
+    let Departure::Event(left) = bob.leave(g.id).await.unwrap() else {
+        panic!("leaving a group writes an event")
+    };
     assert!(matches!(left.body, EventBody::MemberLeft { user } if user == b_id));
     assert_eq!((left.conv, left.sender, left.seq), (g.id, b_id, 2));
     assert_eq!(event_in(&mut b, g.id).await, left, "bob's socket hears it");
@@ -74,7 +78,7 @@ async fn leaving_a_group_stops_everything_at_once_even_on_an_open_socket() {
     assert_eq!(code(alice.leave(g.id).await), ErrorCode::Forbidden);
     carol.leave(g.id).await.unwrap();
     let last = alice.leave(g.id).await.unwrap();
-    assert_eq!(last.seq, 5, "the creator may leave last");
+    assert_eq!(last.seq(), 5, "the creator may leave last");
     assert_eq!(code(carol.leave(g.id).await), ErrorCode::NotMember);
 
     // A device that was offline catches up to the departure, no further.

@@ -6,6 +6,7 @@
 mod auth;
 mod bad_input;
 mod blocks;
+mod channels;
 mod connections;
 mod contract;
 mod groups;

@@ -4,7 +4,7 @@
 use crate::transports::SseReader;
 use crate::*;
 use natter_proto::{
-    CreateInvite, ErrorCode, EventBody, HistoryQuery, HistoryVisibility, MemberQuery,
+    CreateInvite, Departure, ErrorCode, EventBody, HistoryQuery, HistoryVisibility, MemberQuery,
     ReportMessage, ReportReason, Role, UpdateGroup, UserId,
 };
 use natter_test_support::sdk::{ConnectOptions, Error};
@@ -299,7 +299,9 @@ async fn removal_stops_delivery_at_once_on_every_transport() {
         tokio::spawn(async move { bob.sync(Some(head), Some(10), None).await })
     };
 
-    let removed = alice.remove_member(g, b_id).await.unwrap();
+    let Departure::Event(removed) = alice.remove_member(g, b_id).await.unwrap() else {
+        panic!("removing a group member writes an event")
+    };
     assert!(matches!(removed.body, EventBody::MemberRemoved { user } if user == b_id));
     assert_eq!(
         event_in(&mut ws, g).await,
