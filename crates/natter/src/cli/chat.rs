@@ -609,7 +609,7 @@ pub(crate) async fn resolve_conv(s: &Session, arg: &str) -> anyhow::Result<Conve
             .conversations()
             .await?
             .into_iter()
-            .filter(|c| c.kind == ConversationKind::Group && c.name.as_deref() == Some(name))
+            .filter(|c| c.kind.is_multi() && c.name.as_deref() == Some(name))
             .map(|c| c.id)
             .collect();
         return match matches.as_slice() {

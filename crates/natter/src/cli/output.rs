@@ -55,7 +55,7 @@ impl Names {
 /// `#name` for a group, `@peer` for a direct conversation.
 pub(crate) fn conv_label(conv: &ConversationInfo) -> String {
     match (conv.kind, &conv.name, &conv.peer) {
-        (ConversationKind::Group, Some(name), _) => format!("#{name}"),
+        (ConversationKind::Group | ConversationKind::Channel, Some(name), _) => format!("#{name}"),
         (ConversationKind::Direct, _, Some(peer)) => format!("@{}", peer.username),
         _ => conv.id.to_string(),
     }
@@ -73,6 +73,14 @@ pub(crate) async fn event_text(event: &Event, names: &mut Names, client: &Client
             ..
         } => format!(
             "* {sender} created #{}",
+            name.as_deref().unwrap_or_default()
+        ),
+        EventBody::Created {
+            conv_kind: ConversationKind::Channel,
+            name,
+            ..
+        } => format!(
+            "* {sender} created the channel #{}",
             name.as_deref().unwrap_or_default()
         ),
         EventBody::Created { .. } => format!("* {sender} started the conversation"),

@@ -5,8 +5,8 @@ use super::Session;
 use super::chat::{own_names, resolve_conv};
 use super::output::{self, Names};
 use natter_proto::{
-    ConversationId, ConversationKind, Cursor, Event, EventBody, Presence, Receipt, Seq,
-    ServerFrame, UserId,
+    ConversationId, ConversationKind, Cursor, Event, EventBody, MembershipChangeKind, Presence,
+    Receipt, Seq, ServerFrame, UserId,
 };
 use natter_sdk::{Client, ConnectOptions, LiveEvent};
 use std::collections::{HashMap, HashSet};
@@ -22,6 +22,7 @@ pub struct TailArgs {
     /// filter on: `event` (`{"type":"event","cursor":…,"event":{…}}`, the
     /// cursor null for an event fetched to fill a gap), `receipt`
     /// (`{"type":"receipt","cursor":…,"receipt":{…}}`, mine included),
+    /// `membership` (my channel subscriptions beginning and ending),
     /// `typing` (starts and stops), `presence` and `presence_snapshot` (as
     /// the server sends them, after each connection).
     #[arg(long)]
@@ -139,6 +140,11 @@ pub(crate) async fn tail(s: &Session, args: TailArgs) -> anyhow::Result<ExitCode
                     reads.confirm(receipt.conv, receipt.read);
                 }
                 if let Err(e) = view.receipt(cursor, receipt).await {
+                    break Err(e);
+                }
+            }
+            LiveEvent::Membership { cursor, membership } => {
+                if let Err(e) = view.membership(cursor, membership).await {
                     break Err(e);
                 }
             }
@@ -285,6 +291,34 @@ impl View {
             }
         };
         self.print_in(receipt.conv, &text).await
+    }
+
+    /// My channel subscription began or ended.
+    async fn membership(
+        &mut self,
+        cursor: Cursor,
+        membership: natter_proto::MembershipChange,
+    ) -> anyhow::Result<()> {
+        if self.only.is_some_and(|c| c != membership.conv) {
+            return Ok(());
+        }
+        if self.json {
+            return print_json(&ServerFrame::Membership { cursor, membership });
+        }
+        let text = match membership.change {
+            MembershipChangeKind::Joined => "* you subscribed".to_owned(),
+            MembershipChangeKind::Left => "* you left".to_owned(),
+            MembershipChangeKind::Removed | MembershipChangeKind::Banned => {
+                let by = self.names.get(&self.client, membership.by).await;
+                let what = if membership.change == MembershipChangeKind::Banned {
+                    "banned"
+                } else {
+                    "removed"
+                };
+                format!("* {by} {what} you")
+            }
+        };
+        self.print_in(membership.conv, &text).await
     }
 
     async fn snapshot(&mut self, users: Vec<Presence>) -> anyhow::Result<()> {

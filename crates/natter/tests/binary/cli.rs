@@ -427,6 +427,63 @@ async fn a_group_is_run_from_the_terminal_roles_removal_bans_and_transfer() {
 }
 
 #[tokio::test]
+async fn a_channel_is_created_joined_read_and_left_from_the_terminal() {
+    let server = TestServer::start().await;
+    let url = server.url();
+    let alice = Terminal::new();
+    let bob = Terminal::with_profile("bob");
+    alice.register(&url, "alice").await;
+    bob.register(&url, "bob").await;
+
+    let ch = alice
+        .run(&["channel", "create", "news", "--description", "what ships"])
+        .await
+        .ok()
+        .trim()
+        .to_owned();
+    let ch = ch.as_str();
+    let token = alice.run(&["group", "invite", ch]).await.row();
+    let link = format!("{url}/#/join/{}", token[0]);
+    assert_eq!(bob.run(&["join", &link]).await.row(), [ch, "#news"]);
+    assert_eq!(
+        alice.run(&["send", "#news", "v1.0 is out"]).await.row()[0],
+        "2"
+    );
+
+    let history = bob.run(&["history", "#news"]).await.rows();
+    assert_eq!(
+        history.iter().map(|r| r[2].as_str()).collect::<Vec<_>>(),
+        ["* alice created the channel #news", "alice: v1.0 is out"],
+        "a subscriber reads from the start; joining wrote nothing"
+    );
+    let out = bob.run(&["send", "#news", "me too"]).await;
+    assert!(out.fails(1).starts_with("error: forbidden: "), "{out:#?}");
+    let info = bob.run(&["group", "info", "#news"]).await.rows();
+    assert!(info.contains(&vec!["my_role".to_owned(), "subscriber".to_owned()]));
+    assert!(info.contains(&vec!["members".to_owned(), "2".to_owned()]));
+    assert!(
+        info.iter().all(|r| r[0] != "member"),
+        "subscribers do not see the member list"
+    );
+
+    assert_eq!(
+        alice.run(&["channel", "views", ch]).await.rows(),
+        [["2", "0"]]
+    );
+    bob.run(&["read", "#news"]).await.ok();
+    assert_eq!(
+        alice.run(&["channel", "views", ch]).await.rows(),
+        [["2", "1"]]
+    );
+
+    assert_eq!(bob.run(&["group", "leave", "#news"]).await.row(), [ch, "2"]);
+    assert!(
+        bob.run(&["conversations"]).await.rows().is_empty(),
+        "the channel is gone from bob's list"
+    );
+}
+
+#[tokio::test]
 async fn an_admin_promoted_against_the_data_folder_suspends_an_account() {
     let server = TestServer::start().await;
     let url = server.url();
