@@ -22,20 +22,45 @@ pub async fn fanout(
     rate: u64,
     secs: u64,
     warmup: u64,
+    channel: bool,
 ) -> Result<serde_json::Value> {
-    eprintln!("setting up a group of {members}…");
+    let what = if channel { "channel" } else { "group" };
+    eprintln!("setting up a {what} of {members}…");
     let all = users(&target.url, members).await?;
     let (sender, readers) = all.split_first().context("no users")?;
-    let ids: Vec<_> = readers.iter().filter_map(|c| c.user_id()).collect();
-    // Bodies are limited in size: create with the first thousand, add the rest.
-    let first = ids.len().min(1000);
-    let group = sender
-        .create_group("bench fan-out", &ids[..first])
-        .await?
-        .id;
-    for chunk in ids[first..].chunks(1000) {
-        sender.add_members(group, chunk).await?;
-    }
+    let group = if channel {
+        let ch = sender.create_channel("bench fan-out", None).await?.id;
+        let link = sender
+            .create_invite(ch, &natter_proto::CreateInvite::default())
+            .await?;
+        let mut set = tokio::task::JoinSet::new();
+        for reader in readers.iter().cloned() {
+            let token = link.token.clone();
+            set.spawn(async move { reader.join_invite(&token).await.map(drop) });
+            if set.len() >= 64
+                && let Some(r) = set.join_next().await
+            {
+                r??;
+            }
+        }
+        while let Some(r) = set.join_next().await {
+            r??;
+        }
+        ch
+    } else {
+        let ids: Vec<_> = readers.iter().filter_map(|c| c.user_id()).collect();
+        // Bodies are limited in size: create with the first thousand, add
+        // the rest.
+        let first = ids.len().min(1000);
+        let group = sender
+            .create_group("bench fan-out", &ids[..first])
+            .await?
+            .id;
+        for chunk in ids[first..].chunks(1000) {
+            sender.add_members(group, chunk).await?;
+        }
+        group
+    };
     eprintln!("connecting {} members…", readers.len());
     let tokens: Vec<String> = readers.iter().filter_map(|c| c.access_token()).collect();
     let mut sockets = Vec::with_capacity(tokens.len());
@@ -131,7 +156,7 @@ pub async fn fanout(
     Ok(serde_json::json!({
         "scenario": "fanout",
         "machine": machine(),
-        "params": { "members": members, "rate_per_s": rate, "duration_s": secs, "warmup_s": warmup.as_secs() },
+        "params": { "members": members, "rate_per_s": rate, "duration_s": secs, "warmup_s": warmup.as_secs(), "kind": what },
         "messages_sent": sent,
         "deliveries_expected": expected,
         "deliveries": got,

@@ -120,6 +120,10 @@ enum Scenario {
         /// Seconds of sending before measuring starts.
         #[arg(long, default_value_t = 2)]
         warmup: u64,
+        /// A broadcast channel instead of a group: the sender owns it and
+        /// every other member subscribes with an invite link.
+        #[arg(long)]
+        channel: bool,
     },
     /// The ceiling for durable writes: a bare SQLite loop inserting
     /// message-sized rows with batched commits (WAL, synchronous = FULL), no
@@ -326,7 +330,8 @@ async fn run(cli: Cli) -> Result<()> {
             rate,
             duration,
             warmup,
-        } => fanout::fanout(&server, members, rate, duration, warmup).await?,
+            channel,
+        } => fanout::fanout(&server, members, rate, duration, warmup, channel).await?,
         Scenario::SqliteCeiling { .. }
         | Scenario::WsEcho { .. }
         | Scenario::EchoServer

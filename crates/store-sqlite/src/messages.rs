@@ -83,12 +83,15 @@ pub(crate) fn append_message(ctx: &mut Ctx<'_>, msg: &NewMessage) -> Result<Appe
 
 /// Whether a group has neither slow mode nor a muted member (an expired
 /// mute counts until it is lifted). Never a channel: its subscribers'
-/// messages are refused (`ReadOnly`), which needs the sender's role.
+/// messages are refused (`ReadOnly`), which needs the sender's role, so
+/// each post reads the sender's row instead; the member scan is skipped
+/// for channels, whose posts would otherwise walk every subscriber.
 fn unrestricted(c: &Connection, conv: &natter_proto::ConversationId) -> Result<bool> {
     c.prepare_cached(
-        "SELECT c.slow_mode_secs = 0 AND c.kind <> 'channel'
-                AND NOT EXISTS (SELECT 1 FROM members m
-                                 WHERE m.conv_id = c.id AND m.muted_until IS NOT NULL)
+        "SELECT CASE WHEN c.kind = 'channel' OR c.slow_mode_secs <> 0 THEN 0
+                ELSE NOT EXISTS (SELECT 1 FROM members m
+                                  WHERE m.conv_id = c.id AND m.muted_until IS NOT NULL)
+                END
          FROM conversations c WHERE c.id = ?1",
     )
     .and_then(|mut s| s.query_row([conv.as_bytes()], |r| r.get(0)))
