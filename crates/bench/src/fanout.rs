@@ -34,7 +34,8 @@ pub async fn fanout(
             .create_invite(ch, &natter_proto::CreateInvite::default())
             .await?;
         let mut set = tokio::task::JoinSet::new();
-        for reader in readers.iter().cloned() {
+        for reader in readers {
+            let reader = reader.clone();
             let token = link.token.clone();
             set.spawn(async move { reader.join_invite(&token).await.map(drop) });
             if set.len() >= 64
