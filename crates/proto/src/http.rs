@@ -69,6 +69,50 @@ pub struct UserInfo {
     pub id: UserId,
     /// Username.
     pub username: String,
+    /// The name they chose to be shown by (clients show it instead of the
+    /// username when present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// A few words about them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
+}
+
+impl UserInfo {
+    /// A user known only by id and username.
+    pub fn named(id: UserId, username: impl Into<String>) -> Self {
+        UserInfo {
+            id,
+            username: username.into(),
+            display_name: None,
+            about: None,
+        }
+    }
+
+    /// What to call them: the display name, else the username.
+    pub fn shown_name(&self) -> &str {
+        self.display_name.as_deref().unwrap_or(&self.username)
+    }
+}
+
+/// `PATCH /v1/me/profile`: change my display name or "about" text; give at
+/// least one. An empty string removes it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProfile {
+    /// 1 to 64 characters (a visible one among them); empty removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// At most 280 characters; empty removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
+}
+
+/// `GET /v1/users/search?q=…`: the directory's answer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserList {
+    /// Matching users, by username.
+    pub users: Vec<UserInfo>,
 }
 
 /// `POST /v1/conversations`.
@@ -322,6 +366,9 @@ pub struct MemberInfo {
     pub id: UserId,
     /// Their username.
     pub username: String,
+    /// Their display name, if they set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
     /// Their role in this conversation.
     pub role: crate::Role,
     /// The seq of the event that made them a member.
@@ -599,6 +646,12 @@ pub struct Me {
     /// Whether I am a server admin (may suspend accounts).
     #[serde(default)]
     pub admin: bool,
+    /// My display name, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// My "about" text, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
 }
 
 /// `PUT /v1/admin/suspensions/{user}`: a suspended account.

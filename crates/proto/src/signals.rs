@@ -95,6 +95,14 @@ pub struct Privacy {
     /// or decline by leaving.
     #[serde(default)]
     pub group_adds: Visibility,
+    /// Whether others can find me in the user directory (`GET
+    /// /v1/users/search`). Finding me by my exact username works either way.
+    #[serde(default = "yes")]
+    pub discoverable: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for Privacy {
@@ -103,6 +111,7 @@ impl Default for Privacy {
             presence: Visibility::Everyone,
             read_receipts: true,
             group_adds: Visibility::Everyone,
+            discoverable: true,
         }
     }
 }
@@ -120,6 +129,9 @@ pub struct PrivacyUpdate {
     /// Who may add me to groups directly; unchanged when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_adds: Option<Visibility>,
+    /// Whether the directory lists me; unchanged when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discoverable: Option<bool>,
 }
 
 impl PrivacyUpdate {
@@ -129,6 +141,7 @@ impl PrivacyUpdate {
             presence: self.presence,
             read_receipts: self.read_receipts,
             group_adds: self.group_adds.unwrap_or(current.group_adds),
+            discoverable: self.discoverable.unwrap_or(current.discoverable),
         }
     }
 }
@@ -139,6 +152,7 @@ impl From<Privacy> for PrivacyUpdate {
             presence: p.presence,
             read_receipts: p.read_receipts,
             group_adds: Some(p.group_adds),
+            discoverable: Some(p.discoverable),
         }
     }
 }

@@ -15,7 +15,7 @@ use natter_proto::{
     MessageId, MessageViews, MuteMember, Presence, PresenceList, Privacy, ReceiptKind,
     ReceiptSummary, RefreshRequest, ReportInfo, ReportList, ReportMessage, ResolveReport, Role,
     SendMessage, Sent, Seq, ServerLimits, SessionInfo, SessionList, SetRole, SetTyping, Suspension,
-    SyncPage, TransferOwnership, UpdateGroup, UserId, UserInfo,
+    SyncPage, TransferOwnership, UpdateGroup, UpdateProfile, UserId, UserInfo, UserList,
 };
 use reqwest::{Method, Url, header};
 use serde::Serialize;
@@ -244,6 +244,30 @@ impl Client {
     /// `GET /v1/me`: who this session is, and the head of its log.
     pub async fn me(&self) -> Result<Me, Error> {
         self.get("/v1/me", &[]).await
+    }
+
+    /// `PATCH /v1/me/profile`: sets my display name and/or "about" text
+    /// (an empty string removes one); answers `me`.
+    pub async fn update_profile(&self, update: &UpdateProfile) -> Result<Me, Error> {
+        let url = self.url("/v1/me/profile", &[])?;
+        self.call(Method::PATCH, url, Some(update), Auth::Bearer)
+            .await
+    }
+
+    /// `GET /v1/users/search?q=`: discoverable users whose username or
+    /// display name starts with `prefix`, by username (at most `limit`,
+    /// 1 to 50; 20 by default).
+    pub async fn search_users(
+        &self,
+        prefix: &str,
+        limit: Option<u32>,
+    ) -> Result<Vec<UserInfo>, Error> {
+        let mut q = vec![("q", prefix.to_owned())];
+        if let Some(limit) = limit {
+            q.push(("limit", limit.to_string()));
+        }
+        let list: UserList = self.get("/v1/users/search", &q).await?;
+        Ok(list.users)
     }
 
     /// `GET /v1/sessions`: this account's live device sessions, newest

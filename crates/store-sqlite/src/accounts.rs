@@ -39,7 +39,61 @@ pub(crate) fn create_user(c: &Connection, user: &NewUser) -> Result<UserRecord> 
         last_seen: None,
         admin: false,
         suspended_at: None,
+        display_name: None,
+        about: None,
     })
+}
+
+/// Sets a user's display name and "about" text (`None` removes either).
+pub(crate) fn set_profile(
+    c: &Connection,
+    user: &UserId,
+    display_name: Option<&str>,
+    about: Option<&str>,
+) -> Result<()> {
+    let key = display_name.map(str::to_lowercase);
+    let n = c
+        .prepare_cached(
+            "UPDATE users SET display_name = ?2, about = ?3, name_key = ?4 WHERE id = ?1",
+        )
+        .and_then(|mut s| s.execute(params![user.as_bytes(), display_name, about, key]))
+        .map_err(db_err)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Discoverable users whose username or lowercased display name starts
+/// with `prefix` (already lowercased), by username, leaving out those who
+/// blocked `searcher`. Two index range scans.
+pub(crate) fn search_users(
+    c: &Connection,
+    searcher: &UserId,
+    prefix: &str,
+    limit: u32,
+) -> Result<Vec<UserRecord>> {
+    // Every string with the prefix sorts at or after it and before it
+    // followed by the highest character.
+    let upper = format!("{prefix}\u{10FFFF}");
+    let mut stmt = c
+        .prepare_cached(&format!(
+            "SELECT {USER_COLS} FROM users WHERE id IN (
+                 SELECT id FROM users WHERE username >= ?1 AND username < ?2
+                 UNION
+                 SELECT id FROM users WHERE name_key >= ?1 AND name_key < ?2)
+               AND discoverable
+               AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.user_id = users.id AND b.blocked_id = ?3)
+             ORDER BY username LIMIT ?4"
+        ))
+        .map_err(db_err)?;
+    stmt.query_map(
+        params![prefix, upper, searcher.as_bytes(), i64::from(limit)],
+        UserRow::from_row,
+    )
+    .map_err(db_err)?
+    .map(|r| r.map_err(db_err).and_then(UserRow::into_record))
+    .collect()
 }
 
 /// A user by exact username.
@@ -289,7 +343,8 @@ pub(crate) fn set_suspended(
 pub(crate) fn set_privacy(c: &Connection, user: &UserId, privacy: &Privacy) -> Result<()> {
     let n = c
         .prepare_cached(
-            "UPDATE users SET presence_visibility = ?2, read_receipts = ?3, group_adds = ?4
+            "UPDATE users SET presence_visibility = ?2, read_receipts = ?3, group_adds = ?4,
+                 discoverable = ?5
              WHERE id = ?1",
         )
         .and_then(|mut s| {
@@ -297,7 +352,8 @@ pub(crate) fn set_privacy(c: &Connection, user: &UserId, privacy: &Privacy) -> R
                 user.as_bytes(),
                 privacy.presence.as_str(),
                 privacy.read_receipts,
-                privacy.group_adds.as_str()
+                privacy.group_adds.as_str(),
+                privacy.discoverable
             ])
         })
         .map_err(db_err)?;

@@ -420,7 +420,8 @@ pub(crate) fn membership(
 pub(crate) fn member_list(c: &Connection, conv: &ConversationId) -> Result<Vec<MemberRecord>> {
     let mut stmt = c
         .prepare_cached(&format!(
-            "SELECT m.user_id, u.username, m.joined_seq, m.joined_at, m.role, m.muted_until
+            "SELECT m.user_id, u.username, m.joined_seq, m.joined_at, m.role, m.muted_until,
+                    u.display_name
              FROM members m JOIN users u ON u.id = m.user_id
              WHERE m.conv_id = ?1 ORDER BY {JOIN_ORDER}"
         ))

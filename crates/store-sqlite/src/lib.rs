@@ -470,6 +470,28 @@ impl Store for SqliteStore {
         self.read(move |c| receipts::watermarks(c, &conv)).await
     }
 
+    async fn set_profile(
+        &self,
+        user: UserId,
+        display_name: Option<String>,
+        about: Option<String>,
+    ) -> Result<()> {
+        self.write(move |ctx| {
+            accounts::set_profile(ctx.conn, &user, display_name.as_deref(), about.as_deref())
+        })
+        .await
+    }
+
+    async fn search_users(
+        &self,
+        searcher: UserId,
+        prefix: String,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>> {
+        self.read(move |c| accounts::search_users(c, &searcher, &prefix, limit))
+            .await
+    }
+
     async fn message_views(
         &self,
         conv: ConversationId,

@@ -355,7 +355,8 @@ pub(crate) fn member_page(
     });
     let mut stmt = c
         .prepare_cached(
-            "SELECT m.user_id, u.username, m.joined_seq, m.joined_at, m.role, m.muted_until
+            "SELECT m.user_id, u.username, m.joined_seq, m.joined_at, m.role, m.muted_until,
+                    u.display_name
              FROM members m JOIN users u ON u.id = m.user_id
              WHERE m.conv_id = ?1 AND (m.joined_seq, m.user_id) > (?2, ?3)
              ORDER BY m.joined_seq, m.user_id LIMIT ?4",
@@ -371,8 +372,16 @@ pub(crate) fn member_page(
 }
 
 /// The columns `user_id, username, joined_seq, joined_at, role,
-/// muted_until`.
-pub(crate) type MemberRow = (Vec<u8>, String, i64, i64, String, Option<i64>);
+/// muted_until, display_name`.
+pub(crate) type MemberRow = (
+    Vec<u8>,
+    String,
+    i64,
+    i64,
+    String,
+    Option<i64>,
+    Option<String>,
+);
 
 pub(crate) fn member_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MemberRow> {
     Ok((
@@ -382,14 +391,16 @@ pub(crate) fn member_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MemberRow> {
         r.get(3)?,
         r.get(4)?,
         r.get(5)?,
+        r.get(6)?,
     ))
 }
 
 pub(crate) fn into_member(row: MemberRow) -> Result<MemberRecord> {
-    let (id, username, joined_seq, joined_at, role, muted_until) = row;
+    let (id, username, joined_seq, joined_at, role, muted_until, display_name) = row;
     Ok(MemberRecord {
         id: user_id(&id)?,
         username,
+        display_name,
         joined_seq: joined_seq as u64,
         joined_at,
         role: parse_role(&role)?,

@@ -7,9 +7,9 @@ use natter_proto::{
 use natter_store::{ConversationRecord, Result, SessionRecord, StoreError, UserRecord};
 use rusqlite::Row;
 
-pub(crate) const USER_COLS: &str = "id, username, password_hash, created_at, presence_visibility, read_receipts, last_seen_at, group_adds, admin, suspended_at";
-pub(crate) const USER_COLS_P: &str = "p.id, p.username, p.password_hash, p.created_at, p.presence_visibility, p.read_receipts, p.last_seen_at, p.group_adds, p.admin, p.suspended_at";
-pub(crate) const USER_COL_COUNT: usize = 10;
+pub(crate) const USER_COLS: &str = "id, username, password_hash, created_at, presence_visibility, read_receipts, last_seen_at, group_adds, admin, suspended_at, display_name, about, discoverable";
+pub(crate) const USER_COLS_P: &str = "p.id, p.username, p.password_hash, p.created_at, p.presence_visibility, p.read_receipts, p.last_seen_at, p.group_adds, p.admin, p.suspended_at, p.display_name, p.about, p.discoverable";
+pub(crate) const USER_COL_COUNT: usize = 13;
 pub(crate) const SESSION_COLS: &str =
     "device_id, user_id, name, created_at, last_active_at, revoked_at";
 pub(crate) const CONV_COLS: &str = "id, kind, name, creator, created_at, last_seq, member_count, description, history, history_days, slow_mode_secs";
@@ -48,6 +48,9 @@ pub(crate) struct UserRow {
     group_adds: String,
     admin: bool,
     suspended_at: Option<i64>,
+    display_name: Option<String>,
+    about: Option<String>,
+    discoverable: bool,
 }
 
 impl UserRow {
@@ -63,6 +66,9 @@ impl UserRow {
             group_adds: r.get(7)?,
             admin: r.get(8)?,
             suspended_at: r.get(9)?,
+            display_name: r.get(10)?,
+            about: r.get(11)?,
+            discoverable: r.get(12)?,
         })
     }
 
@@ -82,6 +88,9 @@ impl UserRow {
             group_adds: r.get(at + 7)?,
             admin: r.get(at + 8)?,
             suspended_at: r.get(at + 9)?,
+            display_name: r.get(at + 10)?,
+            about: r.get(at + 11)?,
+            discoverable: r.get(at + 12)?,
         }))
     }
 
@@ -95,10 +104,13 @@ impl UserRow {
                 presence: parse_visibility(&self.visibility)?,
                 read_receipts: self.read_receipts,
                 group_adds: parse_visibility(&self.group_adds)?,
+                discoverable: self.discoverable,
             },
             last_seen: self.last_seen,
             admin: self.admin,
             suspended_at: self.suspended_at,
+            display_name: self.display_name,
+            about: self.about,
         })
     }
 }

@@ -261,4 +261,13 @@ ALTER TABLE members ADD COLUMN last_post_at INTEGER;
 ALTER TABLE user_items ADD COLUMN kind TEXT NOT NULL DEFAULT 'receipt';
 CREATE INDEX members_by_read ON members(conv_id, read_seq);
 "#,
+    // 14: profiles and the user directory.
+    r#"
+ALTER TABLE users ADD COLUMN display_name TEXT;
+ALTER TABLE users ADD COLUMN about TEXT;
+ALTER TABLE users ADD COLUMN discoverable INTEGER NOT NULL DEFAULT 1;
+-- the display name lowercased, for prefix search
+ALTER TABLE users ADD COLUMN name_key TEXT;
+CREATE INDEX users_by_name_key ON users(name_key) WHERE name_key IS NOT NULL;
+"#,
 ];

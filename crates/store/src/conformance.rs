@@ -63,6 +63,7 @@ macro_rules! conformance_suite {
             reports_are_kept_once_per_reporter_and_resolved_once,
             channel_subscribers_come_and_go_silently_and_only_staff_post,
             channel_views_count_read_watermarks,
+            profiles_are_kept_and_the_directory_finds_discoverable_users,
         );
     };
     (@tests $open:path; $($name:ident),* $(,)?) => {
@@ -1157,6 +1158,7 @@ pub async fn read_receipt_privacy_masks_what_others_see(store: Arc<dyn Store>) {
                 presence: Visibility::Everyone,
                 read_receipts: false,
                 group_adds: Visibility::Everyone,
+                discoverable: true,
             },
         )
         .await
@@ -1257,6 +1259,7 @@ pub async fn presence_peers_are_contacts_and_small_groups(store: Arc<dyn Store>)
                 presence: Visibility::Contacts,
                 read_receipts: true,
                 group_adds: Visibility::Everyone,
+                discoverable: true,
             },
         )
         .await
@@ -1864,6 +1867,7 @@ async fn set_group_adds(store: &Arc<dyn Store>, user: UserId, group_adds: Visibi
                 presence: Visibility::Everyone,
                 read_receipts: true,
                 group_adds,
+                discoverable: true,
             },
         )
         .await
@@ -2987,4 +2991,85 @@ pub async fn channel_views_count_read_watermarks(store: Arc<dyn Store>) {
     );
     assert_eq!(store.message_views(ch, 3, 3).await.unwrap(), vec![(3, 3)]);
     assert!(store.message_views(ch, 5, 9).await.unwrap().is_empty());
+}
+
+/// A profile (display name, about) is stored and read back with the user,
+/// in member lists and as a direct conversation's peer; the directory finds
+/// users by username or display-name prefix, skipping those who are not
+/// discoverable or who blocked the searcher.
+pub async fn profiles_are_kept_and_the_directory_finds_discoverable_users(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let alina = user(&store, "alina").await;
+    let bob = user(&store, "bob").await;
+    let carol = user(&store, "carol").await;
+    store
+        .set_profile(
+            bob,
+            Some("Alfred Bobson".into()),
+            Some("builds things".into()),
+        )
+        .await
+        .unwrap();
+    let b = store.user(bob).await.unwrap().unwrap();
+    assert_eq!(
+        (b.display_name.as_deref(), b.about.as_deref()),
+        (Some("Alfred Bobson"), Some("builds things"))
+    );
+    let g = group(&store, alice, &[bob]).await;
+    let members = store.member_list(g).await.unwrap();
+    assert_eq!(members[1].display_name.as_deref(), Some("Alfred Bobson"));
+    let dm = direct(&store, alice, bob).await;
+    let peer = store
+        .conversation_of(alice, dm)
+        .await
+        .unwrap()
+        .unwrap()
+        .peer
+        .unwrap();
+    assert_eq!(peer.display_name.as_deref(), Some("Alfred Bobson"));
+
+    let names = |found: Vec<UserRecord>| found.into_iter().map(|u| u.username).collect::<Vec<_>>();
+    assert_eq!(
+        names(store.search_users(carol, "al".into(), 10).await.unwrap()),
+        ["alice", "alina", "bob"],
+        "by username prefix and by display name, case folded"
+    );
+    assert_eq!(
+        names(store.search_users(carol, "al".into(), 2).await.unwrap()),
+        ["alice", "alina"]
+    );
+    let hidden = Privacy {
+        discoverable: false,
+        ..Privacy::default()
+    };
+    store.set_privacy(alina, hidden).await.unwrap();
+    store.block(alice, carol, now()).await.unwrap();
+    assert_eq!(
+        names(store.search_users(carol, "al".into(), 10).await.unwrap()),
+        ["bob"],
+        "alina is not discoverable and alice blocked carol"
+    );
+    assert_eq!(
+        names(store.search_users(bob, "ali".into(), 10).await.unwrap()),
+        ["alice"]
+    );
+    assert!(
+        !store
+            .user(alina)
+            .await
+            .unwrap()
+            .unwrap()
+            .privacy
+            .discoverable
+    );
+    store.set_profile(bob, None, None).await.unwrap();
+    let b = store.user(bob).await.unwrap().unwrap();
+    assert_eq!((b.display_name, b.about), (None, None));
+    assert!(
+        store
+            .search_users(carol, "alf".into(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

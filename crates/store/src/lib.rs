@@ -308,6 +308,25 @@ pub trait Store: Send + Sync + 'static {
     /// `seq` is beyond the conversation's newest event.
     async fn set_receipt(&self, receipt: NewReceipt) -> Result<ReceiptChange>;
 
+    /// Sets `user`'s display name and "about" text, both at once (`None`
+    /// removes one). [`StoreError::NotFound`] for an unknown user.
+    async fn set_profile(
+        &self,
+        user: UserId,
+        display_name: Option<String>,
+        about: Option<String>,
+    ) -> Result<()>;
+
+    /// The directory: discoverable users whose username or display name
+    /// (lowercased) starts with `prefix` (lowercase), by username, without
+    /// those who blocked `searcher`.
+    async fn search_users(
+        &self,
+        searcher: UserId,
+        prefix: String,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>>;
+
     /// Every member's watermarks.
     async fn watermarks(&self, conv: ConversationId) -> Result<Vec<MemberWatermarks>>;
 

@@ -39,6 +39,10 @@ pub struct UserRecord {
     pub admin: bool,
     /// Suspended by an admin since then: no login.
     pub suspended_at: Option<i64>,
+    /// The name they chose to be shown by.
+    pub display_name: Option<String>,
+    /// A few words about them.
+    pub about: Option<String>,
 }
 
 /// A device session to create.
@@ -216,6 +220,8 @@ pub struct MemberRecord {
     pub id: UserId,
     /// Their username.
     pub username: String,
+    /// Their display name.
+    pub display_name: Option<String>,
     /// The seq of the event that made them a member.
     pub joined_seq: Seq,
     /// When they became a member, ms since the epoch.

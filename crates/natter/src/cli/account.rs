@@ -103,6 +103,50 @@ pub(crate) async fn whoami(s: &Session) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `natter profile`: sets what is given, then prints `username`,
+/// `display_name` and `about` lines (`-` for none).
+pub(crate) async fn profile(
+    s: &Session,
+    display_name: Option<String>,
+    about: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let me = if display_name.is_some() || about.is_some() {
+        s.client
+            .update_profile(&natter_proto::UpdateProfile {
+                display_name,
+                about,
+            })
+            .await?
+    } else {
+        s.client.me().await?
+    };
+    outln!("username\t{}", me.username);
+    outln!(
+        "display_name\t{}",
+        me.display_name.as_deref().unwrap_or("-")
+    );
+    outln!(
+        "about\t{}",
+        me.about
+            .as_deref()
+            .map_or_else(|| "-".to_owned(), super::output::one_line)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `natter users`: `username  display name|-  user id` per match.
+pub(crate) async fn users(s: &Session, prefix: &str) -> anyhow::Result<ExitCode> {
+    for u in s.client.search_users(prefix, None).await? {
+        outln!(
+            "{}\t{}\t{}",
+            u.username,
+            u.display_name.as_deref().unwrap_or("-"),
+            u.id
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `natter sessions`: `device_id  name  created  last_active  current|-`.
 pub(crate) async fn sessions(s: &Session) -> anyhow::Result<ExitCode> {
     for session in s.client.sessions().await? {

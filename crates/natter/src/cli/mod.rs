@@ -76,6 +76,24 @@ pub enum ClientCommand {
     /// Print who the profile is logged in as: username, user id, device id,
     /// log head.
     Whoami,
+    /// Show my profile, or set my display name (shown instead of my
+    /// username) and "about" text: prints `username`, `display_name` and
+    /// `about` lines. An empty value removes one.
+    Profile {
+        /// 1 to 64 characters; "" removes it.
+        #[arg(long)]
+        name: Option<String>,
+        /// At most 280 characters; "" removes it.
+        #[arg(long)]
+        about: Option<String>,
+    },
+    /// Search the user directory by username or display-name prefix:
+    /// username, display name (`-` if none), user id. People who turned
+    /// `privacy --discoverable off` are not listed.
+    Users {
+        /// The beginning of a username or display name.
+        prefix: String,
+    },
     /// List this account's device sessions: device id, name, created, last
     /// active, and `current` for this one.
     Sessions,
@@ -274,6 +292,14 @@ async fn dispatch(cmd: ClientCommand, global: &ClientGlobals) -> anyhow::Result<
         ClientCommand::Whoami => {
             let s = open()?;
             s.finish(account::whoami(&s).await)
+        }
+        ClientCommand::Profile { name, about } => {
+            let s = open()?;
+            s.finish(account::profile(&s, name, about).await)
+        }
+        ClientCommand::Users { prefix } => {
+            let s = open()?;
+            s.finish(account::users(&s, &prefix).await)
         }
         ClientCommand::Sessions => {
             let s = open()?;

@@ -43,6 +43,9 @@ pub struct PrivacyArgs {
     /// leave`).
     #[arg(long, value_parser = ["everyone", "contacts", "nobody"])]
     pub group_adds: Option<String>,
+    /// Whether others find me in the user directory (`natter users`).
+    #[arg(long, value_parser = ["on", "off"])]
+    pub discoverable: Option<String>,
 }
 
 /// `natter read`: prints `delivered  read`, my watermarks after the call.
@@ -75,11 +78,18 @@ pub(crate) async fn receipts(s: &Session, args: ReceiptsArgs) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
-/// `natter privacy`: `presence  VISIBILITY`, `read_receipts  on|off` and
-/// `group_adds  VISIBILITY`.
+/// `natter privacy`: `presence  VISIBILITY`, `read_receipts  on|off`,
+/// `group_adds  VISIBILITY` and `discoverable  on|off`.
 pub(crate) async fn privacy(s: &Session, args: PrivacyArgs) -> anyhow::Result<ExitCode> {
     let mut privacy = s.client.privacy().await?;
-    if args.presence.is_some() || args.read_receipts.is_some() || args.group_adds.is_some() {
+    if args.presence.is_some()
+        || args.read_receipts.is_some()
+        || args.group_adds.is_some()
+        || args.discoverable.is_some()
+    {
+        if let Some(d) = &args.discoverable {
+            privacy.discoverable = d == "on";
+        }
         if let Some(p) = &args.presence {
             // clap only lets the three names through.
             privacy.presence = Visibility::parse(p).unwrap_or(privacy.presence);
@@ -102,6 +112,10 @@ fn print_privacy(p: &Privacy) -> anyhow::Result<ExitCode> {
         if p.read_receipts { "on" } else { "off" }
     );
     outln!("group_adds\t{}", p.group_adds.as_str());
+    outln!(
+        "discoverable\t{}",
+        if p.discoverable { "on" } else { "off" }
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -484,6 +484,44 @@ async fn a_channel_is_created_joined_read_and_left_from_the_terminal() {
 }
 
 #[tokio::test]
+async fn a_profile_is_set_and_people_are_found_from_the_terminal() {
+    let server = TestServer::start().await;
+    let url = server.url();
+    let alice = Terminal::new();
+    let bob = Terminal::with_profile("bob");
+    alice.register(&url, "alice").await;
+    bob.register(&url, "bob").await;
+
+    assert_eq!(
+        alice.run(&["profile"]).await.rows(),
+        [["username", "alice"], ["display_name", "-"], ["about", "-"]]
+    );
+    assert_eq!(
+        alice
+            .run(&["profile", "--name", "Alice Liddell", "--about", "curious"])
+            .await
+            .rows(),
+        [
+            ["username", "alice"],
+            ["display_name", "Alice Liddell"],
+            ["about", "curious"]
+        ]
+    );
+    let found = bob.run(&["users", "ALICE L"]).await.rows();
+    assert_eq!(found.len(), 1);
+    assert_eq!(&found[0][..2], ["alice", "Alice Liddell"]);
+    let out = alice.run(&["profile", "--name", &"x".repeat(65)]).await;
+    assert!(out.fails(1).starts_with("error: bad_request: "), "{out:#?}");
+
+    let privacy = alice
+        .run(&["privacy", "--discoverable", "off"])
+        .await
+        .rows();
+    assert!(privacy.contains(&vec!["discoverable".to_owned(), "off".to_owned()]));
+    assert!(bob.run(&["users", "al"]).await.rows().is_empty());
+}
+
+#[tokio::test]
 async fn an_admin_promoted_against_the_data_folder_suspends_an_account() {
     let server = TestServer::start().await;
     let url = server.url();

@@ -219,6 +219,8 @@ pub async fn me(state: &AppState, claims: &Claims) -> Result<Me> {
         device: claims.device,
         head: state.store.log_head(claims.user).await?,
         admin: user.admin,
+        display_name: user.display_name,
+        about: user.about,
     })
 }
 
@@ -226,7 +228,89 @@ pub(super) fn user_info(u: UserRecord) -> UserInfo {
     UserInfo {
         id: u.id,
         username: u.username,
+        display_name: u.display_name,
+        about: u.about,
     }
+}
+
+/// Longest display name, in characters.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 64;
+/// Longest "about" text, in characters.
+pub const MAX_ABOUT_CHARS: usize = 280;
+/// Most users one directory search answers.
+pub const MAX_SEARCH_RESULTS: u32 = 50;
+
+/// Changes my display name or "about" text; answers `me`.
+pub async fn update_profile(state: &AppState, claims: &Claims, req: UpdateProfile) -> Result<Me> {
+    if req.display_name.is_none() && req.about.is_none() {
+        return Err(DomainError::Invalid(
+            "give a display_name, an about text, or both".into(),
+        ));
+    }
+    let current = state
+        .store
+        .user(claims.user)
+        .await?
+        .ok_or_else(DomainError::no_user)?;
+    let display_name = match req.display_name {
+        None => current.display_name,
+        Some(n) if super::text::is_blank(&n) => None,
+        Some(n) => Some(super::text::check_name(&n, MAX_DISPLAY_NAME_CHARS).ok_or_else(|| {
+            DomainError::Invalid(format!(
+                "a display name has 1 to {MAX_DISPLAY_NAME_CHARS} characters, something visible among them, and no control or bidirectional-override characters"
+            ))
+        })?),
+    };
+    let about = match req.about {
+        None => current.about,
+        Some(a) => {
+            let a = super::text::check_description(&a, MAX_ABOUT_CHARS).ok_or_else(|| {
+                DomainError::Invalid(format!(
+                    "an about text has at most {MAX_ABOUT_CHARS} characters and no control (but line breaks) or bidirectional-override characters"
+                ))
+            })?;
+            (!a.is_empty()).then_some(a)
+        }
+    };
+    state
+        .store
+        .set_profile(claims.user, display_name, about)
+        .await?;
+    me(state, claims).await
+}
+
+/// The user directory: discoverable users whose username or display name
+/// starts with `q` (case does not matter), by username.
+pub async fn search(
+    state: &AppState,
+    claims: &Claims,
+    q: &str,
+    limit: Option<u32>,
+) -> Result<UserList> {
+    let prefix = q.trim().to_lowercase();
+    if prefix.is_empty() || prefix.chars().count() > MAX_DISPLAY_NAME_CHARS {
+        return Err(DomainError::Invalid(format!(
+            "q is 1 to {MAX_DISPLAY_NAME_CHARS} characters"
+        )));
+    }
+    let limit = match limit {
+        None => 20,
+        Some(n) if (1..=MAX_SEARCH_RESULTS).contains(&n) => n,
+        Some(_) => {
+            return Err(DomainError::Invalid(format!(
+                "limit is 1 to {MAX_SEARCH_RESULTS}"
+            )));
+        }
+    };
+    let users = state
+        .store
+        .search_users(claims.user, prefix, limit)
+        .await?
+        .into_iter()
+        .filter(|u| u.suspended_at.is_none())
+        .map(user_info)
+        .collect();
+    Ok(UserList { users })
 }
 
 /// A user by id.

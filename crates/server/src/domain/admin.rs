@@ -56,10 +56,7 @@ pub async fn suspend(state: &AppState, claims: &Claims, user: UserId) -> Result<
         }
     };
     Ok(Suspension {
-        user: UserInfo {
-            id: record.id,
-            username: record.username,
-        },
+        user: UserInfo::named(record.id, record.username),
         suspended_at: at,
     })
 }

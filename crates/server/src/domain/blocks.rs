@@ -17,10 +17,7 @@ use natter_store::{BlockRecord, StoreError};
 
 fn block_info(b: BlockRecord) -> BlockInfo {
     BlockInfo {
-        user: UserInfo {
-            id: b.user,
-            username: b.username,
-        },
+        user: UserInfo::named(b.user, b.username),
         blocked_at: b.blocked_at,
     }
 }

@@ -133,6 +133,7 @@ pub async fn members(
             .map(|m| MemberInfo {
                 id: m.id,
                 username: m.username,
+                display_name: m.display_name,
                 role: m.role,
                 joined_seq: m.joined_seq,
                 muted_until: m.muted_until,
@@ -239,10 +240,7 @@ pub async fn ban(
 
 fn ban_info(b: BanRecord) -> BanInfo {
     BanInfo {
-        user: UserInfo {
-            id: b.user,
-            username: b.username,
-        },
+        user: UserInfo::named(b.user, b.username),
         by: b.by,
         banned_at: b.banned_at,
     }

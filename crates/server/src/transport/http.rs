@@ -10,7 +10,7 @@ use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use natter_proto::*;
 use std::net::SocketAddr;
 
@@ -33,6 +33,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sessions", get(sessions))
         .route("/v1/sessions/{device}", delete(revoke_session))
         .route("/v1/users", get(find_user))
+        .route("/v1/users/search", get(search_users))
+        .route("/v1/me/profile", patch(update_profile))
         .route("/v1/users/{id}", get(get_user))
         .route(
             "/v1/conversations",
@@ -252,6 +254,34 @@ async fn find_user(
 ) -> ApiResult<Json<UserInfo>> {
     Ok(Json(
         domain::accounts::user_by_name(&state, &q.username).await?,
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct SearchQuery {
+    q: String,
+    limit: Option<u32>,
+}
+
+/// `GET /v1/users/search?q=PREFIX`: the user directory.
+async fn search_users(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Q(q): Q<SearchQuery>,
+) -> ApiResult<Json<UserList>> {
+    Ok(Json(
+        domain::accounts::search(&state, &c, &q.q, q.limit).await?,
+    ))
+}
+
+/// `PATCH /v1/me/profile`: my display name and "about" text; answers `Me`.
+async fn update_profile(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Json(req): Json<UpdateProfile>,
+) -> ApiResult<Json<Me>> {
+    Ok(Json(
+        domain::accounts::update_profile(&state, &c, req).await?,
     ))
 }
 

@@ -14,6 +14,7 @@ const CONTACTS_ONLY: Privacy = Privacy {
     presence: Visibility::Contacts,
     read_receipts: true,
     group_adds: Visibility::Everyone,
+    discoverable: true,
 };
 
 /// A stranger who opens a direct conversation with someone who shows

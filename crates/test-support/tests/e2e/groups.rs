@@ -123,6 +123,7 @@ async fn group_adds_turn_unwanted_adds_into_invitations() {
             presence: Visibility::Everyone,
             read_receipts: true,
             group_adds: Visibility::Contacts,
+            discoverable: true,
         })
         .await
         .unwrap();

@@ -12,6 +12,7 @@ mod contract;
 mod groups;
 mod harness;
 mod messaging;
+mod people;
 mod roles;
 mod signals;
 mod storage;

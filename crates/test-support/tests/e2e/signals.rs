@@ -168,6 +168,7 @@ async fn presence_privacy_is_respected_in_every_path() {
             presence: Visibility::Nobody,
             read_receipts: true,
             group_adds: Visibility::Everyone,
+            discoverable: true,
         })
         .await
         .unwrap();
@@ -175,6 +176,7 @@ async fn presence_privacy_is_respected_in_every_path() {
         presence: Visibility::Contacts,
         read_receipts: true,
         group_adds: Visibility::Everyone,
+        discoverable: true,
     })
     .await
     .unwrap();
@@ -212,6 +214,7 @@ async fn presence_privacy_is_respected_in_every_path() {
         presence: Visibility::Contacts,
         read_receipts: true,
         group_adds: Visibility::Everyone,
+        discoverable: true,
     })
     .await
     .unwrap();
@@ -221,6 +224,7 @@ async fn presence_privacy_is_respected_in_every_path() {
         presence: Visibility::Nobody,
         read_receipts: true,
         group_adds: Visibility::Everyone,
+        discoverable: true,
     })
     .await
     .unwrap();
@@ -431,6 +435,7 @@ async fn group_receipts_count_members_from_watermarks() {
             presence: Visibility::Everyone,
             read_receipts: false,
             group_adds: Visibility::Everyone,
+            discoverable: true,
         })
         .await
         .unwrap();
