@@ -274,6 +274,16 @@ export class Api {
     return this.request('POST', '/v1/conversations', { kind: 'group', name, members });
   }
 
+  /**
+   * `POST /v1/conversations` (channel): a broadcast channel I own, with an
+   * optional description. Subscribers join with invite links.
+   */
+  createChannel(name, description) {
+    const body = { kind: 'channel', name };
+    if (description) body.description = description;
+    return this.request('POST', '/v1/conversations', body);
+  }
+
   /** `GET /v1/conversations/{id}/members`: one page in join order (`next` when there may be more). */
   members(id, { limit, after } = {}) {
     const q = new URLSearchParams();
@@ -288,7 +298,10 @@ export class Api {
     return this.request('DELETE', `/v1/conversations/${enc(id)}/members/${enc(user)}`);
   }
 
-  /** `PUT /v1/conversations/{id}/members/{user}/role`: `admin`, `moderator` or `member`. */
+  /**
+   * `PUT /v1/conversations/{id}/members/{user}/role`: `admin`, `moderator`
+   * or `member` in a group; `admin`, `moderator` or `subscriber` in a channel.
+   */
   setRole(id, user, role) {
     return this.request('PUT', `/v1/conversations/${enc(id)}/members/${enc(user)}/role`, { role });
   }
@@ -361,6 +374,15 @@ export class Api {
     return this.request('GET', `/v1/conversations/${enc(id)}/receipts?seq=${seq}`);
   }
 
+  /**
+   * `GET /v1/conversations/{id}/views?from=&to=`: how many members have
+   * read each message of `from..to` (`to - from` below 500), as
+   * `{views: [{seq, views}]}`.
+   */
+  views(id, from, to) {
+    return this.request('GET', `/v1/conversations/${enc(id)}/views?from=${from}&to=${to}`);
+  }
+
   /** `POST /v1/conversations/{id}/messages` (the HTTP send). */
   send(id, clientId, text) {
     return this.request('POST', `/v1/conversations/${enc(id)}/messages`, { client_id: clientId, text });
@@ -381,7 +403,11 @@ export class Api {
     return this.request('POST', `/v1/conversations/${enc(id)}/accept`);
   }
 
-  /** `POST /v1/conversations/{id}/leave`: leaves a group (or declines an invitation). */
+  /**
+   * `POST /v1/conversations/{id}/leave`: leaves a group or a channel (or
+   * declines an invitation). Answers the `member_left` event, or for a
+   * channel's subscriber the `MembershipChange` only they get.
+   */
   leave(id) {
     return this.request('POST', `/v1/conversations/${enc(id)}/leave`);
   }

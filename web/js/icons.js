@@ -57,6 +57,16 @@ const SHAPES = {
   block: [['circle', { cx: 12, cy: 12, r: 9 }], ['path', { d: 'm5.6 5.6 12.8 12.8' }]],
   trash: [['path', { d: 'M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13' }]],
   flag: [['path', { d: 'M5 21V4h11l-1.5 4L16 12H5' }]],
+  // A broadcast channel.
+  megaphone: [
+    ['path', { d: 'M3 10v4a1 1 0 0 0 1 1h3l8 4.5V4.5L7 9H4a1 1 0 0 0-1 1z' }],
+    ['path', { d: 'M7 15l1.5 5h3L10 15.8M19 9a4 4 0 0 1 0 6' }],
+  ],
+  // Views of a channel's post.
+  eye: [
+    ['path', { d: 'M2 12s3.6-6.5 10-6.5S22 12 22 12s-3.6 6.5-10 6.5S2 12 2 12z' }],
+    ['circle', { cx: 12, cy: 12, r: 3 }],
+  ],
 };
 
 /** An `<svg>` icon by name. */

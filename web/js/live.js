@@ -369,6 +369,7 @@ export class Live {
     switch (type) {
       case 'event':
       case 'receipt':
+      case 'membership': // a channel subscription began or ended (a log entry)
       case 'synced':
         this.onFrame({ ...body, type });
         if (type === 'synced') this.#setState('online');

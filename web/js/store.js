@@ -44,8 +44,13 @@ export class Conv {
     this.members = null; // Map id → username, once fetched
     this.roles = new Map(); // group: id → role, as far as known (with `members`)
     // My role (protocol.md, "Roles and permissions"): `owner`, `admin`,
-    // `moderator` or `member`.
-    this.role = 'member';
+    // `moderator` or `member`; in a channel `subscriber` instead of
+    // `member` (until the server says, a channel's newcomer only reads).
+    this.role = this.kind === 'channel' ? 'subscriber' : 'member';
+    // A channel's views (protocol.md, `GET …/views`): seq → how many
+    // members have read that message, or null when the server gave no
+    // count for it; refreshed by the chat view while the channel is open.
+    this.views = new Map();
     this.stale = false; // placeholder waiting for its ConversationInfo
     // A message request to me (protocol.md, "Message requests"): shown
     // apart until I accept it or write in it.
@@ -204,7 +209,15 @@ export class Conv {
   /** The conversation's display name. */
   title(store) {
     if (this.kind === 'direct') return this.peer?.username ?? store?.username(this.peerId()) ?? '…';
-    return this.name ?? 'Group';
+    return this.name ?? (this.kind === 'channel' ? 'Channel' : 'Group');
+  }
+
+  /**
+   * Whether I may post here: everywhere, except in a broadcast channel,
+   * where its owner, admins and moderators post and subscribers read.
+   */
+  get canPost() {
+    return this.kind !== 'channel' || ['owner', 'admin', 'moderator'].includes(this.role);
   }
 
   /** The other person in a direct conversation. */

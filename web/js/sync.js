@@ -3,9 +3,12 @@
 // Start: `GET /v1/me` (who I am, the log head), `GET /v1/conversations`,
 // then the live connection from this device's stored cursor (or, on a new
 // device, from the head: history comes over HTTP, not by replaying the
-// log). Every log entry (`event`, `receipt`) is applied once: entries at
-// or below the cursor are replays and dropped; events are deduplicated by
-// (conv, seq). The cursor is stored after each entry is applied.
+// log). Every log entry (`event`, `receipt`, `membership`) is applied
+// once: entries at or below the cursor are replays and dropped; events are
+// deduplicated by (conv, seq). The cursor is stored after each entry is
+// applied. A `membership` entry is my own subscription to a broadcast
+// channel beginning or ending (protocol.md, "Broadcast channels"): no
+// event of the channel says so.
 //
 // The live connection is a WebSocket, or Server-Sent Events plus HTTP
 // where WebSockets are blocked (live.js); frames look the same either way.
@@ -22,6 +25,8 @@ import * as storage from './storage.js';
 const TYPING_REFRESH_MS = 3000; // the server's indicator lasts 6 s
 const TYPING_IDLE_MS = 5000;
 const RETRY_SEND_MS = 3000;
+// The widest range one `GET …/views` may ask for (`to - from` below 500).
+const VIEWS_SPAN = 500;
 // Conversations per page of the list; more load as the list is scrolled.
 const LIST_PAGE = 50;
 
@@ -129,6 +134,15 @@ export class Sync {
     }
   }
 
+  /**
+   * Reads a conversation's details again: a channel's subscribers come and
+   * go without an event, so its count is read when it is opened.
+   */
+  refresh(id) {
+    if (!this.store.convs.has(id) || this.store.gone.has(id)) return;
+    this.#fetchConv(id);
+  }
+
   /** Makes sure a conversation (opened by its address) is loaded. */
   ensure(id) {
     if (this.store.convs.has(id) || this.store.gone.has(id)) return;
@@ -214,6 +228,11 @@ export class Sync {
       case 'receipt':
         if (!this.#advance(f.cursor)) return;
         this.#receipt(f.receipt);
+        this.#commitCursor();
+        break;
+      case 'membership':
+        if (!this.#advance(f.cursor)) return;
+        if (f.membership) this.#membership(f.membership);
         this.#commitCursor();
         break;
       case 'synced':
@@ -317,7 +336,7 @@ export class Sync {
       } else if (conv.members) {
         for (const u of listed) {
           conv.members.set(u, store.users.get(u) ?? null);
-          conv.roles.set(u, 'member');
+          conv.roles.set(u, conv.kind === 'channel' ? 'subscriber' : 'member');
         }
       }
       store.memberChange(conv.id, { type: 'added', users: listed, truncated });
@@ -370,6 +389,41 @@ export class Sync {
       }
     }
     store.emit('convs', `conv:${conv.id}`);
+  }
+
+  /**
+   * My subscription to a channel began or ended, here or on another of my
+   * devices (protocol.md, "Broadcast channels"). `joined`: the channel's
+   * events follow from `seq + 1` (history before is read over HTTP, so
+   * nothing is missing); its ConversationInfo is fetched to list it.
+   * `left`, `removed`, `banned`: it goes, as a group does when I leave.
+   */
+  #membership(m) {
+    const store = this.store;
+    if (m.user && m.user !== store.me.id) return;
+    if (m.change === 'joined') {
+      let conv = store.convs.get(m.conv);
+      if (!conv) {
+        // A placeholder, not listed until its details arrive.
+        conv = store.upsert({ id: m.conv, kind: 'channel', created_at: m.ts, last_seq: m.seq });
+        conv.stale = true;
+        this.#fetchConv(m.conv);
+      } else {
+        conv.lastSeq = Math.max(conv.lastSeq, m.seq);
+      }
+      // Where my subscription began: what came before is not "new" to me.
+      if (!conv.joined || m.seq >= conv.joined.seq) conv.joined = { seq: m.seq, by: m.by, ts: m.ts, link: m.by === m.user };
+      store.emit('convs', `conv:${conv.id}`);
+      return;
+    }
+    if (!['left', 'removed', 'banned'].includes(m.change)) return;
+    const title = store.convs.get(m.conv)?.name ?? 'a channel';
+    const had = store.convs.has(m.conv);
+    this.#drop(m.conv);
+    if (m.change !== 'left' && m.by !== store.me.id && had) {
+      store.setNotice(`You were ${m.change} from ${title}`);
+    }
+    store.memberChange(m.conv, { type: 'gone', user: store.me.id });
   }
 
   #receipt(r) {
@@ -527,6 +581,30 @@ export class Sync {
     if (!conv) return;
     conv.loadError = conv.olderError = null;
     this.store.emit(`conv:${convId}`);
+  }
+
+  /**
+   * A channel's view counts for its messages in `from..to`, asked a range
+   * of at most VIEWS_SPAN seqs at a time. A seq the answer leaves out (not
+   * a message, or before what I may read) is recorded as null, so that it
+   * is not asked for again and again.
+   */
+  async loadViews(convId, from, to) {
+    const conv = this.store.convs.get(convId);
+    if (!conv || from < 1 || to < from) return;
+    try {
+      for (let lo = from; lo <= to; lo += VIEWS_SPAN) {
+        const hi = Math.min(to, lo + VIEWS_SPAN - 1);
+        const { views } = await this.api.views(convId, lo, hi);
+        const got = new Map((views ?? []).map((v) => [v.seq, v.views]));
+        for (const ev of conv.events) {
+          if (ev.seq < lo || ev.seq > hi || ev.kind !== 'message') continue;
+          conv.views.set(ev.seq, got.get(ev.seq) ?? conv.views.get(ev.seq) ?? null);
+        }
+      }
+    } finally {
+      this.store.emit(`conv:${convId}`);
+    }
   }
 
   /** Fetches a group's members (names for senders, the member count). */
@@ -711,6 +789,8 @@ export class Sync {
 
   /** The user typed in a conversation's composer. */
   typing(convId) {
+    // Channels show no typing (the server drops it).
+    if (this.store.convs.get(convId)?.kind === 'channel') return;
     const t = this.typingState.get(convId) ?? { sentAt: 0, idle: null };
     const now = Date.now();
     if (now - t.sentAt > TYPING_REFRESH_MS) {

@@ -769,6 +769,21 @@ describe('natter web client', () => {
       events.filter((e) => e.kind === 'message').map((e) => e.text),
       ['Can you hear me?', 'Loud and clear', 'sent after a reconnect'],
     );
+
+    // A channel subscription made on another device arrives as a
+    // `membership` event on the stream: listed, then gone when she leaves.
+    const pia = await ApiUser.register(name('pia'));
+    const eveApi = await ApiUser.login(name('eve'));
+    const news = `Stream news ${RUN}`;
+    const channel = (await pia.call('POST', '/v1/conversations', { kind: 'channel', name: news })).body;
+    const link = (await pia.call('POST', `/v1/conversations/${channel.id}/invites`, {})).body;
+    assert.equal((await eveApi.call('POST', `/v1/invites/${link.token}/join`)).status, 200);
+    await convItem(eve, news).locator('.conv-kind').waitFor();
+    await pia.send(channel.id, 'Streamed post');
+    await convItem(eve, news).locator('.conv-preview', { hasText: exactly('Streamed post') }).waitFor();
+    assert.equal((await eveApi.call('POST', `/v1/conversations/${channel.id}/leave`)).status, 200);
+    await convItem(eve, news).waitFor({ state: 'detached' });
+    await eve.locator(sse).waitFor();
     await eve.context().close();
     await openConv(alice, users.bob);
   });
@@ -1455,6 +1470,160 @@ describe('natter web client', () => {
     const members = (await ownerApi.call('GET', `/v1/conversations/${group.id}/members`)).body.members;
     assert.deepEqual(members.map((m) => m.username).sort(), [joinerName, ownerName].sort());
     for (const p of [owner, joiner, late]) await p.context().close();
+  });
+
+  test('broadcast channels: made in the UI and shared by link; a subscriber reads live but cannot post, his read counts as a view, he leaves, rejoins and is removed', async () => {
+    const [ownerName, readerName] = [name('nadia'), name('otto')];
+    const owner = await newPage();
+    const reader = await newPage({ hiddenTab: true });
+    await register(owner, ownerName);
+    await register(reader, readerName);
+    const readerPhone = await newPage(); // the reader's second device
+    await signIn(readerPhone, readerName);
+    const ownerApi = await ApiUser.login(ownerName);
+    const title = `Release notes ${RUN}`;
+    const found = [];
+
+    // The owner makes a channel from the sidebar: marked as one in the
+    // list and the header.
+    await owner.getByRole('button', { name: 'New channel' }).click();
+    const create = owner.getByRole('dialog', { name: 'New channel' });
+    await create.getByLabel('Channel name').fill(title);
+    await create.getByLabel('Description (optional)').fill('What shipped.\nAnd when.');
+    found.push(...(await axe(owner, 'new channel dialog')));
+    await create.getByRole('button', { name: 'Create channel' }).click();
+    await create.waitFor({ state: 'detached' });
+    await owner.locator('.chat-title', { hasText: exactly(title) }).waitFor();
+    await owner.locator('.chat-subtitle', { hasText: exactly('Channel · 1 subscriber') }).waitFor();
+    await owner.locator('.chat-description', { hasText: 'What shipped.' }).waitFor();
+    await owner.locator('.messages .system', { hasText: exactly(`You created the channel “${title}”`) }).waitFor();
+    await convItem(owner, title).locator('.conv-kind').waitFor();
+    await convItem(owner, title).locator('.conv-preview', { hasText: exactly('No posts yet') }).waitFor();
+    const channelId = new URL(owner.url()).hash.split('/')[2];
+
+    // An invite link from the channel's info panel.
+    await owner.getByRole('button', { name: 'Channel info' }).click();
+    let panel = owner.getByRole('dialog', { name: 'Channel info' });
+    await panel.locator('.group-summary', { hasText: exactly('1 subscriber · You are the owner') }).waitFor();
+    await panel.locator('.member', { hasText: `${ownerName} (you)` }).waitFor();
+    const links = panel.getByRole('region', { name: 'Invite links' });
+    await links.getByText('No invite links yet.').waitFor();
+    await links.getByRole('button', { name: 'Create link' }).click();
+    const url = await links.locator('.invite-url').first().innerText();
+    await owner.keyboard.press('Escape');
+    await panel.waitFor({ state: 'detached' });
+
+    // The reader opens it and joins: the channel opens with a notice
+    // where the composer would be, and no text box at all.
+    await reader.goto(url);
+    await reader.getByRole('region', { name: title }).getByRole('button', { name: 'Join' }).click();
+    await reader.locator('.chat-title', { hasText: exactly(title) }).waitFor();
+    assert.equal(new URL(reader.url()).hash, `#/c/${channelId}`);
+    await reader.locator('.chat-subtitle', { hasText: exactly('Channel · 2 subscribers') }).waitFor();
+    await reader.getByText('Only admins can post in this channel.').waitFor();
+    await reader.getByText('This is the beginning of the conversation.').waitFor();
+    assert.equal(await reader.getByRole('textbox').count(), 0);
+    assert.equal(await reader.locator('textarea').count(), 0);
+    await convItem(reader, title).locator('.conv-kind').waitFor();
+    // His other device hears of it from the membership entry in his log.
+    await convItem(readerPhone, title).waitFor();
+
+    // He looks away; the owner posts: it arrives live on both his devices,
+    // unread for now.
+    await reader.evaluate(() => window.__setHidden(true));
+    await send(owner, 'Version 2 is out');
+    await message(reader, 'Version 2 is out').waitFor();
+    await convItem(readerPhone, title).locator('.conv-preview', { hasText: exactly('Version 2 is out') }).waitFor();
+    const phoneBadge = convItem(readerPhone, title).locator('.badge');
+    await phoneBadge.filter({ hasText: '1' }).waitFor();
+    // The owner's post has views (at most the owner's own so far), and no
+    // per-reader ticks.
+    const post = message(owner, 'Version 2 is out');
+    await post.locator('.views').waitFor();
+    assert.ok(Number(await post.getAttribute('data-views')) <= 1);
+    assert.equal(await post.locator('.receipt-btn').count(), 0);
+
+    // He reads it (his other device sees his read come back from the
+    // server), and the owner's next post brings the counts again: he is a
+    // view.
+    await reader.evaluate(() => window.__setHidden(false));
+    await phoneBadge.waitFor({ state: 'hidden' });
+    await send(owner, 'Changelog to follow');
+    await post.locator('.views-count', { hasText: exactly('2') }).waitFor();
+    assert.equal(await post.locator('.views').getAttribute('title'), '2 views');
+    await message(reader, 'Changelog to follow').waitFor();
+    await message(reader, 'Version 2 is out').locator('.views').waitFor();
+    const views = await ownerApi.call('GET', `/v1/conversations/${channelId}/views?from=1&to=10`);
+    assert.equal(views.status, 200, JSON.stringify(views.body));
+    assert.equal(views.body.views.length, 2, 'one count for each post, none for the created event');
+    assert.equal(views.body.views[0].views, 2, 'the server counts the same');
+    found.push(...(await axe(owner, 'channel, as its owner, with views')));
+
+    // Staff see the members; the roles to give are admin, moderator and
+    // subscriber. A moderator posts: his composer comes and goes with it.
+    await owner.getByRole('button', { name: 'Channel info' }).click();
+    panel = owner.getByRole('dialog', { name: 'Channel info' });
+    await panel.locator('.member', { hasText: readerName }).waitFor();
+    await panel.getByRole('button', { name: `Actions for ${readerName}` }).click();
+    const roles = await owner.getByRole('menuitem').allInnerTexts();
+    assert.deepEqual(roles.filter((r) => r.startsWith('Make')), ['Make admin', 'Make moderator']);
+    found.push(...(await axe(owner, 'channel info, as its owner, with a member’s actions')));
+    await owner.getByRole('menuitem', { name: 'Make moderator' }).click();
+    await reader.getByRole('textbox', { name: 'Message', exact: true }).waitFor();
+    await panel.locator('.member', { hasText: readerName }).locator('.member-role', { hasText: 'Moderator' }).waitFor();
+    await panel.getByRole('button', { name: `Actions for ${readerName}` }).click();
+    await owner.getByRole('menuitem', { name: 'Make subscriber' }).click();
+    await reader.getByText('Only admins can post in this channel.').waitFor();
+    assert.equal(await reader.locator('textarea').count(), 0);
+    await owner.keyboard.press('Escape');
+    await panel.waitFor({ state: 'detached' });
+
+    // His info panel: no member list (the server shows a subscriber none),
+    // the count, and Leave channel.
+    found.push(...(await axe(reader, 'channel, as a subscriber')));
+    await reader.getByRole('button', { name: 'Channel info' }).click();
+    const mine = reader.getByRole('dialog', { name: 'Channel info' });
+    await mine.locator('.group-summary', { hasText: exactly('2 subscribers · You are a subscriber') }).waitFor();
+    assert.equal(await mine.locator('.member').count(), 0);
+    assert.equal(await mine.getByRole('region', { name: 'Invite links' }).count(), 0);
+    found.push(...(await axe(reader, 'channel info, as a subscriber')));
+    await mine.getByRole('button', { name: 'Leave channel' }).click();
+    const confirm = reader.getByRole('dialog', { name: 'Leave channel?' });
+    await confirm.getByText(`You will leave “${title}”`).waitFor();
+    await confirm.getByRole('button', { name: 'Leave channel' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    await mine.waitFor({ state: 'detached' });
+    // Gone from his list and closed, here and on his other device.
+    await convItem(reader, title).waitFor({ state: 'detached' });
+    await reader.getByRole('heading', { name: 'Welcome to natter' }).waitFor();
+    assert.equal(new URL(reader.url()).hash, '#/');
+    await convItem(readerPhone, title).waitFor({ state: 'detached' });
+    // The owner's panel reads the count again: nobody was told he went.
+    await owner.getByRole('button', { name: 'Channel info' }).click();
+    await panel.locator('.group-summary', { hasText: exactly('1 subscriber · You are the owner') }).waitFor();
+    await owner.keyboard.press('Escape');
+    await panel.waitFor({ state: 'detached' });
+
+    // He joins again with the same link, and the owner removes him: he
+    // is told, and it goes from both his devices; the panel follows.
+    await reader.goto(url);
+    await reader.getByRole('region', { name: title }).getByRole('button', { name: 'Join' }).click();
+    await reader.getByText('Only admins can post in this channel.').waitFor();
+    await convItem(readerPhone, title).waitFor();
+    await owner.getByRole('button', { name: 'Channel info' }).click();
+    await panel.locator('.group-summary', { hasText: exactly('2 subscribers · You are the owner') }).waitFor();
+    await panel.getByRole('button', { name: `Actions for ${readerName}` }).click();
+    await owner.getByRole('menuitem', { name: 'Remove' }).click();
+    const remove = owner.getByRole('dialog', { name: `Remove ${readerName}?` });
+    await remove.getByRole('button', { name: 'Remove' }).click();
+    await remove.waitFor({ state: 'detached' });
+    await panel.locator('.member', { hasText: readerName }).waitFor({ state: 'detached' });
+    await panel.locator('.group-summary', { hasText: exactly('1 subscriber · You are the owner') }).waitFor();
+    await reader.getByText(`You were removed from ${title}`).waitFor();
+    await convItem(reader, title).waitFor({ state: 'detached' });
+    await convItem(readerPhone, title).waitFor({ state: 'detached' });
+    assert.deepEqual(found, [], 'no serious or critical violations (each is printed above)');
+    for (const p of [owner, reader, readerPhone]) await p.context().close();
   });
 
   test('reports: a member reports a message; the group’s moderator sees it in the panel and resolves it', async () => {

@@ -6,6 +6,14 @@
 // a conversation with someone I blocked shows Unblock instead of the
 // composer; the header's menu blocks and unblocks.
 //
+// A broadcast channel is marked as one in the header ("Channel · N
+// subscribers"); its subscribers get a read-only notice instead of the
+// composer (and so send no typing), and every post shows its views (an
+// eye and a number, from `GET …/views`) instead of ticks: asked for the
+// posts on screen when the channel opens, a moment after new posts
+// arrive (one request for a burst), when older posts come on screen, and
+// when the page is shown again after a while; never on a timer.
+//
 // Only a window of the loaded history is in the page (at most
 // MAX_MOUNTED rows around what is on screen): it grows at the edge the
 // reader scrolls towards and is trimmed at the other, so ten thousand
@@ -37,6 +45,15 @@ const STEP = 80;
 // loaded, but not for more unread messages than this: then it opens at
 // the oldest loaded message and scrolling up goes on from there.
 const CHASE_UNREAD = 1000;
+// A channel's views: how long after a new post they are asked for again
+// (a burst of posts is one request, and my own read is in), the least
+// time between two such requests (a busy channel), how soon for posts
+// mounted without a count, and how old they may be when the page is
+// shown again. A hidden page asks nothing until it is shown.
+const VIEWS_AFTER_POST_MS = 2000;
+const VIEWS_GAP_MS = 5000;
+const VIEWS_SOON_MS = 300;
+const VIEWS_STALE_MS = 30000;
 
 // Events shown as a line of their own in the timeline.
 const SYSTEM_KINDS = new Set([
@@ -78,6 +95,12 @@ export function chatView({ store, sync, api, actions }) {
   // info panel (and as the tooltip).
   const description = h('p', { class: 'chat-description', hidden: true });
   const info = iconButton(icon('info'), 'Group info', { class: 'icon-btn group-info' });
+  // "Group info" or "Channel info".
+  const setInfoLabel = (label) => {
+    if (info.getAttribute('aria-label') === label) return;
+    info.setAttribute('aria-label', label);
+    info.title = label;
+  };
   info.addEventListener('click', () => convId && actions.groupInfo(convId));
   const more = menuButton(icon('more'), 'More options', () => menuItems(), { className: 'icon-btn chat-menu' });
   const head = h(
@@ -178,6 +201,19 @@ export function chatView({ store, sync, api, actions }) {
     if (peer) act(blockedError, unblockButton, () => sync.unblock(peer), () => textarea.focus());
   });
 
+  // A channel's subscriber reads: a notice where the composer would be.
+  const readOnlyBar = h(
+    'div',
+    { class: 'chat-bar readonly-bar', hidden: true },
+    icon('megaphone'),
+    h(
+      'div',
+      { class: 'bar-body' },
+      h('p', { class: 'bar-text', text: 'Only admins can post in this channel.' }),
+      h('p', { class: 'bar-hint', text: 'You are a subscriber: you get everything they post here.' }),
+    ),
+  );
+
   const pane = h(
     'section',
     { class: 'chat-pane', 'aria-labelledby': title.id },
@@ -187,6 +223,7 @@ export function chatView({ store, sync, api, actions }) {
     composerError,
     requestBar,
     blockedBar,
+    readOnlyBar,
     composer,
   );
   const empty = h(
@@ -241,12 +278,25 @@ export function chatView({ store, sync, api, actions }) {
       out.push({ label: 'Group info', onSelect: () => actions.groupInfo(c.id) });
       out.push({ label: 'Leave group', danger: true, onSelect: () => confirmLeave(c) });
     }
+    if (c.kind === 'channel') {
+      out.push({ label: 'Channel info', onSelect: () => actions.groupInfo(c.id) });
+      out.push({ label: 'Leave channel', danger: true, onSelect: () => confirmLeave(c) });
+    }
     return out;
   }
 
-  /** Asks, then leaves the group; a refusal is shown in the dialog. */
+  /** Asks, then leaves the group or channel; a refusal is shown in the dialog. */
   function confirmLeave(c) {
     const id = c.id;
+    if (c.kind === 'channel') {
+      confirmDialog({
+        title: 'Leave channel?',
+        text: `You will leave “${convTitle(c, store)}” and stop getting its posts. An invite link brings you back.`,
+        confirmText: 'Leave channel',
+        run: () => sync.leave(id),
+      });
+      return;
+    }
     confirmDialog({
       title: 'Leave group?',
       text: `You will leave “${convTitle(c, store)}” and stop getting its messages. Only its owner or an admin can add you back.`,
@@ -307,9 +357,11 @@ export function chatView({ store, sync, api, actions }) {
 
   function systemText(c, ev) {
     const who = (id) => (id === store.me.id ? 'You' : (store.username(id) ?? '…'));
+    const noun = c.kind === 'channel' ? 'channel' : 'group';
     if (ev.kind === 'created') {
       if (ev.conv_kind === 'direct') return `${who(ev.sender)} started the conversation`;
-      return `${who(ev.sender)} created the group “${ev.name ?? c.name ?? ''}”`;
+      const made = ev.conv_kind === 'channel' ? 'channel' : 'group';
+      return `${who(ev.sender)} created the ${made} “${ev.name ?? c.name ?? ''}”`;
     }
     if (ev.kind === 'members_added') {
       const names = (ev.users ?? []).map((u) => (u === store.me.id ? 'you' : (store.username(u) ?? '…')));
@@ -322,16 +374,16 @@ export function chatView({ store, sync, api, actions }) {
     if (ev.kind === 'member_banned') return `${who(ev.sender)} banned ${whom(ev.user)}`;
     if (ev.kind === 'member_unbanned') return `${who(ev.sender)} unbanned ${whom(ev.user)}`;
     if (ev.kind === 'role_changed') {
-      const role = ev.role === 'member' ? 'a member' : ev.role;
+      const role = ev.role === 'member' ? 'a member' : ev.role === 'subscriber' ? 'a subscriber' : ev.role;
       return `${who(ev.sender)} made ${whom(ev.user)} ${role}`;
     }
     if (ev.kind === 'ownership_transferred') return `${who(ev.from ?? ev.sender)} made ${whom(ev.to)} the owner`;
     if (ev.kind === 'group_updated') {
       const did = [];
-      if (ev.name !== undefined) did.push(`renamed the group to ${ev.name}`);
+      if (ev.name !== undefined) did.push(`renamed the ${noun} to ${ev.name}`);
       if (ev.description !== undefined) did.push(ev.description ? 'changed the description' : 'removed the description');
-      if (ev.history) did.push('changed what new members can read');
-      return `${who(ev.sender)} ${people(did.length ? did : ['changed the group settings'])}`;
+      if (ev.history) did.push(`changed what new ${noun === 'channel' ? 'subscribers' : 'members'} can read`);
+      return `${who(ev.sender)} ${people(did.length ? did : [`changed the ${noun} settings`])}`;
     }
     return null;
   }
@@ -340,6 +392,7 @@ export function chatView({ store, sync, api, actions }) {
   function items(c) {
     const out = [];
     const me = store.me.id;
+    const channel = c.kind === 'channel';
     let day = null;
     let prevSender = null;
     // Unread starts after my watermark, and never before I joined: a
@@ -374,8 +427,10 @@ export function chatView({ store, sync, api, actions }) {
           text: ev.text,
           ts: ev.ts,
           seq: ev.seq,
-          status: mine ? c.tickOf(ev.seq, me) : null,
-          showSender: c.kind === 'group' && !mine && prevSender !== ev.sender,
+          // A channel shows views, not who has it: my post is sent.
+          status: mine ? (channel ? 'sent' : c.tickOf(ev.seq, me)) : null,
+          views: channel ? c.views.get(ev.seq) : undefined,
+          showSender: c.kind !== 'direct' && !mine && prevSender !== ev.sender,
         });
         prevSender = ev.sender;
       } else if (SYSTEM_KINDS.has(ev.kind)) {
@@ -426,6 +481,19 @@ export function chatView({ store, sync, api, actions }) {
     const text = h('p', { class: 'text' }, linkify(item.text));
     const time = h('time', { class: 'time' });
     const meta = h('span', { class: 'meta' }, time);
+    if (conv()?.kind === 'channel') {
+      // How many have read it: an eye and a number ("12 views" to a
+      // screen reader), once the server has said.
+      meta.append(
+        h(
+          'span',
+          { class: 'views', hidden: true },
+          icon('eye', 'icon eye'),
+          h('span', { class: 'views-count' }),
+          h('span', { class: 'sr-only views-word' }),
+        ),
+      );
+    }
     if (item.mine) {
       const ticks = h('span', { class: 'ticks', role: 'img' });
       if (conv()?.kind === 'group') {
@@ -477,6 +545,18 @@ export function chatView({ store, sync, api, actions }) {
     time.title = fullTime(item.ts);
     if (item.seq) li.dataset.seq = String(item.seq);
     else delete li.dataset.seq;
+    const viewsEl = meta.querySelector('.views');
+    if (viewsEl) {
+      const n = item.views;
+      const known = typeof n === 'number';
+      viewsEl.hidden = !known;
+      if (known) {
+        li.dataset.views = String(n);
+        setText(viewsEl.children[1], String(n));
+        setText(viewsEl.children[2], n === 1 ? ' view' : ' views');
+        viewsEl.title = n === 1 ? '1 view' : `${n} views`;
+      } else delete li.dataset.views;
+    }
     if (!item.mine) {
       li.dataset.sender = item.sender;
       const report = li.querySelector('.msg-report');
@@ -521,7 +601,8 @@ export function chatView({ store, sync, api, actions }) {
       seq,
       senderName: store.username(li.dataset.sender) ?? 'Someone',
       text,
-      group: c.kind === 'group',
+      group: c.kind !== 'direct',
+      channel: c.kind === 'channel',
     });
   }
 
@@ -572,6 +653,10 @@ export function chatView({ store, sync, api, actions }) {
       const p = store.presenceOf(c.peerId());
       sub = store.connection === 'offline' ? 'presence unknown while you are offline' : presenceText(p);
       dot.hidden = !p?.online;
+    } else if (c.kind === 'channel') {
+      // No presence in channels.
+      sub = `Channel · ${plural(c.memberCount, 'subscriber')}`;
+      dot.hidden = true;
     } else {
       const online = c.members
         ? [...c.members.keys()].filter((u) => u !== store.me.id && store.presenceOf(u)?.online).length
@@ -580,11 +665,12 @@ export function chatView({ store, sync, api, actions }) {
       dot.hidden = true;
     }
     setText(subtitle, sub);
-    const about = c.kind === 'group' ? (c.description ?? '') : '';
+    const about = c.kind !== 'direct' ? (c.description ?? '') : '';
     setText(description, about);
     description.title = about;
     description.hidden = !about;
-    info.hidden = c.kind !== 'group';
+    info.hidden = c.kind === 'direct';
+    setInfoLabel(c.kind === 'channel' ? 'Channel info' : 'Group info');
     more.el.hidden = c.stale;
     renderBars(c);
     const typing = store.typingIn(c.id).map((u) => store.username(u) ?? 'Someone');
@@ -615,6 +701,16 @@ export function chatView({ store, sync, api, actions }) {
     if (blocked) {
       setText(blockedText, `You blocked ${name(peer)}.`);
     }
+    // A channel's subscriber reads only: no composer at all, not even a
+    // hidden one, so nothing can be typed (or sent as typing).
+    const readOnly = !c.canPost;
+    readOnlyBar.hidden = !readOnly;
+    if (readOnly) {
+      if (composer.isConnected) {
+        sync.stopTyping(c.id);
+        composer.remove();
+      }
+    } else if (!composer.isConnected) pane.append(composer);
     composer.hidden = blocked;
   }
 
@@ -707,6 +803,7 @@ export function chatView({ store, sync, api, actions }) {
     log.setAttribute('aria-busy', 'true');
     reconcile(list, shownItems, (i) => i.key, create, update, cache);
     log.removeAttribute('aria-busy');
+    wantViews(c, shownItems);
     if (place === 'divider' && cache.has('new')) {
       const d = cache.get('new');
       scroller.scrollTop += d.getBoundingClientRect().top - scroller.getBoundingClientRect().top - 8;
@@ -748,6 +845,9 @@ export function chatView({ store, sync, api, actions }) {
   function startText(c) {
     const first = c.events[0];
     if (!first || first.seq <= 1) return 'This is the beginning of the conversation.';
+    if (c.kind === 'channel' && c.joined && first.seq >= c.joined.seq) {
+      return 'You joined this channel here: earlier posts are not visible to you.';
+    }
     if (c.joined?.link && first.seq >= c.joined.seq) {
       return 'You joined this group here: earlier messages are not visible to you.';
     }
@@ -784,6 +884,81 @@ export function chatView({ store, sync, api, actions }) {
     // The first message's date separator belongs with it.
     if (start > 0 && all[start - 1].type === 'day') start -= 1;
     return [start, end];
+  }
+
+  // ---- a channel's views ----
+
+  // `range`: the seqs of the mounted posts; `covered`: what the last
+  // answer covered (null: ask at once); `seq`: the channel's newest seq
+  // when last asked (newer posts: ask again, a moment later).
+  // `deferred`: asked for while the page was hidden.
+  const views = { timer: 0, busy: false, again: false, range: null, covered: null, seq: 0, at: 0, failed: false, deferred: false };
+
+  /** After a render of a channel: asks for views when they are missing or old. */
+  function wantViews(c, rows) {
+    if (c.kind !== 'channel' || !c.loaded) return;
+    let lo = Infinity;
+    let hi = 0;
+    for (const i of rows) {
+      if (i.type !== 'msg' || !i.seq) continue;
+      lo = Math.min(lo, i.seq);
+      hi = Math.max(hi, i.seq);
+    }
+    if (!hi) return;
+    views.range = [lo, hi];
+    if (!views.covered) scheduleViews(0);
+    else if (c.lastSeq > views.seq) scheduleViews(Math.max(VIEWS_AFTER_POST_MS, views.at + VIEWS_GAP_MS - Date.now()));
+    else if (!views.failed && (lo < views.covered[0] || hi > views.covered[1])) scheduleViews(VIEWS_SOON_MS);
+  }
+
+  function scheduleViews(delay) {
+    if (views.timer) return; // one request for a burst
+    views.timer = setTimeout(fetchViews, delay);
+  }
+
+  /** Forgets what was asked (another conversation opened). */
+  function resetViews() {
+    clearTimeout(views.timer);
+    Object.assign(views, { timer: 0, range: null, covered: null, seq: 0, at: 0, failed: false, deferred: false });
+  }
+
+  async function fetchViews() {
+    views.timer = 0;
+    const c = conv();
+    if (!c || c.kind !== 'channel' || !views.range) return;
+    if (document.visibilityState !== 'visible') {
+      views.deferred = true;
+      return;
+    }
+    views.deferred = false;
+    if (views.busy) {
+      views.again = true;
+      return;
+    }
+    views.busy = true;
+    const id = c.id;
+    const [lo, hi] = views.range;
+    views.seq = c.lastSeq;
+    views.at = Date.now();
+    try {
+      await sync.loadViews(id, lo, hi);
+      if (convId === id) {
+        views.covered = [lo, hi];
+        views.failed = false;
+      }
+    } catch {
+      // Shown without counts; the next post or opening asks again.
+      if (convId === id) {
+        views.covered ??= [lo, hi];
+        views.failed = true;
+      }
+    } finally {
+      views.busy = false;
+      if (views.again) {
+        views.again = false;
+        scheduleViews(0);
+      }
+    }
   }
 
   // ---- composer ----
@@ -826,7 +1001,13 @@ export function chatView({ store, sync, api, actions }) {
   // ---- events ----
 
   scroller.addEventListener('scroll', afterScroll, { passive: true });
-  const onVisible = () => maybeMarkRead();
+  const onVisible = () => {
+    maybeMarkRead();
+    // Back after a while: a channel's counts may have grown meanwhile.
+    if (shown() && document.visibilityState === 'visible' && conv()?.kind === 'channel') {
+      if (views.deferred || (views.covered && Date.now() - views.at > VIEWS_STALE_MS)) scheduleViews(0);
+    }
+  };
   document.addEventListener('visibilitychange', onVisible);
   window.addEventListener('focus', onVisible);
   const off = store.on(['conv', 'convs', 'presence', 'typing', 'users', 'outbox', 'connection', 'blocks'], render);
@@ -847,7 +1028,10 @@ export function chatView({ store, sync, api, actions }) {
       cache.clear();
       list.replaceChildren();
       mounted = null;
+      resetViews();
       const c = conv();
+      // Subscribers come and go silently: the count is read again.
+      if (c?.kind === 'channel' && !c.stale) sync.refresh(c.id);
       dividerAfter = c && c.unread > 0 ? c.readSeq : null;
       place = dividerAfter === null ? 'bottom' : 'divider';
       textarea.value = (id && drafts.get(id)) || '';
@@ -862,6 +1046,7 @@ export function chatView({ store, sync, api, actions }) {
     },
     destroy() {
       off();
+      clearTimeout(views.timer);
       document.removeEventListener('visibilitychange', onVisible);
       window.removeEventListener('focus', onVisible);
     },

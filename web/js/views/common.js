@@ -35,7 +35,7 @@ export function convTitle(conv, store) {
   if (conv.kind === 'direct') {
     return conv.peer?.username ?? store.username(conv.peerId()) ?? 'Direct message';
   }
-  return conv.name ?? 'Group';
+  return conv.name ?? (conv.kind === 'channel' ? 'Channel' : 'Group');
 }
 
 /**

@@ -1,5 +1,6 @@
 // Modal dialogs (native <dialog>: focus stays inside, Escape closes, focus
-// returns to the opener): new chat, new group, group info.
+// returns to the opener): new chat, new group, new channel, group (and
+// channel) info.
 
 import { ApiError } from '../api.js';
 import { h, setText, uid } from '../dom.js';
@@ -155,10 +156,10 @@ export const reasonName = (r) => REPORT_REASONS.find(([v]) => v === r)?.[1] ?? r
 
 /**
  * Reports someone else's message: a reason and an optional note. Once the
- * server has it, the dialog says who will look at it (the group's
- * moderators; in a direct conversation, the server's admins).
+ * server has it, the dialog says who will look at it (the group's or the
+ * channel's moderators; in a direct conversation, the server's admins).
  */
-export function reportDialog({ api, convId, seq, senderName, text, group }) {
+export function reportDialog({ api, convId, seq, senderName, text, group, channel = false }) {
   const name = uid('reason');
   const radios = REPORT_REASONS.map(([value, label], i) => {
     const input = h('input', { type: 'radio', name, id: uid(name), value });
@@ -197,7 +198,14 @@ export function reportDialog({ api, convId, seq, senderName, text, group }) {
       sent = true;
       fields.hidden = true;
       cancel.hidden = true;
-      setText(done, group ? 'Reported. The group’s moderators will look at it.' : 'Reported. The server’s admins will look at it.');
+      setText(
+        done,
+        channel
+          ? 'Reported. The channel’s moderators will look at it.'
+          : group
+            ? 'Reported. The group’s moderators will look at it.'
+            : 'Reported. The server’s admins will look at it.',
+      );
       setText(submit, 'Close');
       submit.focus();
     } catch (err) {
@@ -254,11 +262,44 @@ export function newGroupDialog({ api, store, open }) {
   name.focus();
 }
 
+/**
+ * Creates a broadcast channel: a name and an optional description. I own
+ * it; subscribers join with the invite links made in its info panel.
+ */
+export function newChannelDialog({ api, store, open }) {
+  const name = h('input', { autocomplete: 'off', required: true, maxlength: 128, placeholder: 'Release notes' });
+  const description = h('textarea', { rows: 3, class: 'group-description-input' });
+  formDialog({
+    title: 'New channel',
+    fields: [
+      h('p', {
+        class: 'muted dialog-intro',
+        text: 'A channel is for posting to many people: you and the admins you choose post, subscribers read.',
+      }),
+      field('Channel name', name),
+      field('Description (optional)', description, 'What the channel is about. Subscribers see it.'),
+    ],
+    submitText: 'Create channel',
+    onSubmit: async () => {
+      const n = name.value.trim();
+      if (!n) throw new Error('Give the channel a name.');
+      const info = await api.createChannel(n, description.value.trim());
+      store.upsert(info);
+      return () => open(info.id);
+    },
+  });
+  name.focus();
+}
+
 // ---- group info ----
 
 /** Roles, highest first (protocol.md, "Roles and permissions"). */
-const RANK = { owner: 3, admin: 2, moderator: 1, member: 0 };
-const ROLE_NAME = { owner: 'Owner', admin: 'Admin', moderator: 'Moderator', member: 'Member' };
+const RANK = { owner: 3, admin: 2, moderator: 1, member: 0, subscriber: -1 };
+const ROLE_NAME = { owner: 'Owner', admin: 'Admin', moderator: 'Moderator', member: 'Member', subscriber: 'Subscriber' };
+/** The roles the owner may give: a channel has subscribers where a group has members. */
+const GIVEN_ROLES = { group: ['admin', 'moderator', 'member'], channel: ['admin', 'moderator', 'subscriber'] };
+/** "a member", "the owner", "a subscriber". */
+const roleText = (role) => (role === 'member' || role === 'subscriber' ? `a ${role}` : `the ${role}`);
 // Members per page of the panel's list.
 const MEMBER_PAGE = 50;
 
@@ -279,6 +320,8 @@ export function groupPowers(myRole) {
     moderate: (role) => manages && rank > (RANK[role] ?? 0),
     /** Change their role or hand them the group: the owner only. */
     own: (role) => myRole === 'owner' && role !== 'owner',
+    /** See who the members are: everyone but a channel's subscribers. */
+    members: myRole !== 'subscriber',
   };
 }
 
@@ -295,7 +338,8 @@ export function historyText(history) {
  * server's refusal is shown with its message. Until the user edits it,
  * it follows changes made elsewhere.
  */
-function groupSettingsForm({ api, store, convId, headingId }) {
+function groupSettingsForm({ api, store, convId, headingId, channel = false }) {
+  const noun = channel ? 'channel' : 'group';
   const nameInput = h('input', { autocomplete: 'off', maxlength: 128 });
   const descInput = h('textarea', { rows: 3, class: 'group-description-input' });
   const group = uid('history');
@@ -318,7 +362,7 @@ function groupSettingsForm({ api, store, convId, headingId }) {
   const fieldset = h(
     'fieldset',
     { class: 'radios' },
-    h('legend', { text: 'New members can read' }),
+    h('legend', { text: channel ? 'New subscribers can read' : 'New members can read' }),
     joined.label,
     all.label,
     h('div', { class: 'days-choice' }, days.label, daysInput),
@@ -330,8 +374,8 @@ function groupSettingsForm({ api, store, convId, headingId }) {
     'form',
     { class: 'settings-form', novalidate: true },
     h('h3', { id: headingId, text: 'Settings' }),
-    field('Group name', nameInput),
-    field('Description', descInput, 'Everyone in the group sees it.'),
+    field(channel ? 'Channel name' : 'Group name', nameInput),
+    field('Description', descInput, `Everyone in the ${noun} sees it.`),
     fieldset,
     error,
     h('div', { class: 'dialog-actions' }, saved, save),
@@ -684,13 +728,33 @@ function reportsSection({ api, store, convId }) {
  * members (a page at a time) with role badges and presence; the actions
  * my role allows on each; adding members and the bans for owners and
  * admins. It stays current as membership and roles change.
+ *
+ * For a broadcast channel it is "Channel info": the staff (owner, admins,
+ * moderators) see the members as in a group, with the channel's roles
+ * (admin, moderator, subscriber); a subscriber, whom the server does not
+ * show the others, sees how many subscribe. Everyone gets "Leave channel"
+ * (`leave(convId)`, after a confirmation).
  */
-export function groupInfoDialog({ api, store, convId, linkOf }) {
+export function groupInfoDialog({ api, store, convId, linkOf, leave }) {
   const conv = store.convs.get(convId);
   if (!conv) return;
+  const channel = conv.kind === 'channel';
+  const noun = channel ? 'channel' : 'group';
   const summary = h('p', { class: 'group-summary', role: 'status' });
   const error = h('p', { class: 'form-error group-error', role: 'alert' });
   const list = h('ul', { class: 'member-list', role: 'list', 'aria-label': 'Members' });
+  const leaveButton = h('button', { type: 'button', class: 'btn danger leave-channel', text: 'Leave channel' });
+  const leaveRow = h('div', { class: 'dialog-actions leave-actions', hidden: !channel || !leave }, leaveButton);
+  leaveButton.addEventListener('click', () => {
+    const c = current();
+    if (!c) return;
+    confirmDialog({
+      title: 'Leave channel?',
+      text: `You will leave “${c.name ?? 'this channel'}” and stop getting its posts. An invite link brings you back.`,
+      confirmText: 'Leave channel',
+      run: () => leave(convId),
+    });
+  });
   const more = h('button', { type: 'button', class: 'btn small show-more', text: 'Show more', hidden: true });
   const addSection = h('div');
   const bansSection = h('section', { class: 'group-section', hidden: true, 'aria-labelledby': uid('bans') });
@@ -701,8 +765,22 @@ export function groupInfoDialog({ api, store, convId, linkOf }) {
   const invitesSlot = h('div');
   const reportsSlot = h('div');
   const m = modal({
-    title: 'Group info',
-    content: [name, about, reads, summary, error, list, more, addSection, reportsSlot, invitesSlot, settingsSection, bansSection],
+    title: channel ? 'Channel info' : 'Group info',
+    content: [
+      name,
+      about,
+      reads,
+      summary,
+      error,
+      list,
+      more,
+      addSection,
+      reportsSlot,
+      invitesSlot,
+      settingsSection,
+      bansSection,
+      leaveRow,
+    ],
     className: 'group-dialog',
   });
 
@@ -711,6 +789,7 @@ export function groupInfoDialog({ api, store, convId, linkOf }) {
   let next = null; // the server's `next`: more members after these
   let loading = false;
   let loadFailed = null;
+  let asked = false; // the first page was asked for
   let bans = null; // [BanInfo], once loaded
   const elements = new Map(); // member id → its <li>
 
@@ -718,6 +797,7 @@ export function groupInfoDialog({ api, store, convId, linkOf }) {
 
   async function loadPage() {
     if (loading) return;
+    asked = true;
     loading = true;
     loadFailed = null;
     more.disabled = true;
@@ -768,7 +848,7 @@ export function groupInfoDialog({ api, store, convId, linkOf }) {
     const who = mem.username ?? store.username(mem.id) ?? 'this member';
     const out = [];
     if (may.own(mem.role)) {
-      for (const role of ['admin', 'moderator', 'member']) {
+      for (const role of GIVEN_ROLES[noun]) {
         if (role === mem.role) continue;
         out.push({
           label: `Make ${role}`,
@@ -780,7 +860,7 @@ export function groupInfoDialog({ api, store, convId, linkOf }) {
         onSelect: () =>
           confirmDialog({
             title: 'Transfer ownership?',
-            text: `${who} will own “${c.name ?? 'this group'}”, and you will become an admin. Only they can make you the owner again.`,
+            text: `${who} will own “${c.name ?? `this ${noun}`}”, and you will become an admin. Only they can make you the owner again.`,
             confirmText: 'Transfer ownership',
             run: () => api.transferOwnership(convId, mem.id),
           }),
@@ -793,9 +873,14 @@ export function groupInfoDialog({ api, store, convId, linkOf }) {
         onSelect: () =>
           confirmDialog({
             title: `Remove ${who}?`,
-            text: `${who} will leave “${c.name ?? 'this group'}” at once. They can be added again later.`,
+            text: channel
+              ? `${who} will leave “${c.name ?? 'this channel'}” at once. They can join again with an invite link.`
+              : `${who} will leave “${c.name ?? 'this group'}” at once. They can be added again later.`,
             confirmText: 'Remove',
-            run: () => api.removeMember(convId, mem.id),
+            run: async () => {
+              await api.removeMember(convId, mem.id);
+              departed(mem.id, false);
+            },
           }),
       });
       out.push({
@@ -804,13 +889,31 @@ export function groupInfoDialog({ api, store, convId, linkOf }) {
         onSelect: () =>
           confirmDialog({
             title: `Ban ${who}?`,
-            text: `${who} will be removed from “${c.name ?? 'this group'}”, and nobody can add them again until the ban is lifted.`,
+            text: channel
+              ? `${who} will be removed from “${c.name ?? 'this channel'}”, and cannot join again until the ban is lifted.`
+              : `${who} will be removed from “${c.name ?? 'this group'}”, and nobody can add them again until the ban is lifted.`,
             confirmText: 'Ban',
-            run: () => api.ban(convId, mem.id),
+            run: async () => {
+              await api.ban(convId, mem.id);
+              departed(mem.id, true);
+            },
           }),
       });
     }
     return out;
+  }
+
+  /**
+   * A member I removed or banned. In a group the event that follows
+   * updates the panel; a channel's subscriber goes silently (no event),
+   * so the panel drops them itself and reads the count again.
+   */
+  function departed(id, banned) {
+    if (!channel) return;
+    rows.delete(id);
+    if (banned && bans) loadBans();
+    refreshCount();
+    render();
   }
 
   function memberRow(id) {
@@ -833,7 +936,8 @@ export function groupInfoDialog({ api, store, convId, linkOf }) {
     const [av, nameEl, role, presence] = li.children;
     updateAvatar(av, mem.id, username);
     setText(nameEl, me ? `${username} (you)` : username);
-    role.hidden = mem.role === 'member' || !ROLE_NAME[mem.role];
+    // Badges for the roles that stand out: not for members or subscribers.
+    role.hidden = mem.role === 'member' || mem.role === 'subscriber' || !ROLE_NAME[mem.role];
     setText(role, ROLE_NAME[mem.role] ?? '');
     const p = me ? null : store.presenceOf(mem.id);
     av.querySelector('.presence-dot').hidden = !(me ? store.connection === 'online' : p?.online);
@@ -851,12 +955,16 @@ export function groupInfoDialog({ api, store, convId, linkOf }) {
     setText(name, c.name ?? '');
     setText(about, c.description ?? '');
     about.hidden = !c.description;
-    setText(reads, `New members can read ${historyText(c.history)}.`);
+    setText(reads, `New ${channel ? 'subscribers' : 'members'} can read ${historyText(c.history)}.`);
     reads.hidden = groupPowers(c.role).settings;
-    const count = plural(c.memberCount, 'member');
-    setText(summary, `${count} · You are ${c.role === 'member' ? 'a member' : `the ${c.role}`}`);
-    const shownRows = [...rows.values()];
-    if (loadFailed && shownRows.length === 0) setText(summary, `Could not load the members: ${describe(loadFailed)}`);
+    const count = plural(c.memberCount, channel ? 'subscriber' : 'member');
+    setText(summary, `${count} · You are ${roleText(c.role)}`);
+    // A channel's subscriber may not list the others: the count says it.
+    const seeMembers = groupPowers(c.role).members;
+    list.hidden = !seeMembers;
+    if (seeMembers && !asked) loadPage();
+    const shownRows = seeMembers ? [...rows.values()] : [];
+    if (loadFailed && shownRows.length === 0 && seeMembers) setText(summary, `Could not load the members: ${describe(loadFailed)}`);
     // Keyed: an open menu or focus survives a re-render.
     const keep = new Set(shownRows.map((r) => r.id));
     for (const [id, li] of elements) {
@@ -876,7 +984,7 @@ export function groupInfoDialog({ api, store, convId, linkOf }) {
       if (li !== cursor) list.insertBefore(li, cursor);
       else cursor = cursor.nextSibling;
     }
-    more.hidden = !next && !loadFailed;
+    more.hidden = !seeMembers || (!next && !loadFailed);
     setText(more, loadFailed ? 'Try again' : loading ? 'Loading…' : 'Show more');
     renderAdd(c);
     renderReports(c);
@@ -925,7 +1033,9 @@ export function groupInfoDialog({ api, store, convId, linkOf }) {
       settingsForm = null;
       return;
     }
-    if (!settingsForm) settingsForm = groupSettingsForm({ api, store, convId, headingId: settingsSection.getAttribute('aria-labelledby') });
+    if (!settingsForm) {
+      settingsForm = groupSettingsForm({ api, store, convId, headingId: settingsSection.getAttribute('aria-labelledby'), channel });
+    }
     if (!settingsForm.el.isConnected) settingsSection.replaceChildren(settingsForm.el);
     settingsForm.refresh(c);
   }
@@ -943,7 +1053,13 @@ export function groupInfoDialog({ api, store, convId, linkOf }) {
     const input = h('input', { autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', placeholder: 'dave' });
     const addError = h('p', { class: 'form-error', role: 'alert' });
     const add = h('button', { type: 'submit', class: 'btn primary', text: 'Add' });
-    addForm = h('form', { class: 'add-members', novalidate: true }, field('Add members', input, 'Usernames, separated by commas or spaces.'), addError, add);
+    addForm = h(
+      'form',
+      { class: 'add-members', novalidate: true },
+      field(channel ? 'Add subscribers' : 'Add members', input, 'Usernames, separated by commas or spaces.'),
+      addError,
+      add,
+    );
     addForm.addEventListener('submit', async (e) => {
       e.preventDefault();
       addError.textContent = '';
@@ -1019,7 +1135,9 @@ export function groupInfoDialog({ api, store, convId, linkOf }) {
       loadPage();
       return;
     } else if (change.type === 'added' && !next) {
-      for (const u of change.users) if (!rows.has(u)) rows.set(u, { id: u, username: store.username(u), role: 'member' });
+      for (const u of change.users) {
+        if (!rows.has(u)) rows.set(u, { id: u, username: store.username(u), role: channel ? 'subscriber' : 'member' });
+      }
     } else if (change.type === 'role') {
       const r = rows.get(change.user);
       if (r) r.role = change.role;
@@ -1042,6 +1160,15 @@ export function groupInfoDialog({ api, store, convId, linkOf }) {
     offMembers();
     offStore();
   });
+  // Subscribers come and go without an event: the count is read again.
+  function refreshCount() {
+    api
+      .conversation(convId)
+      .then((info) => {
+        if (store.convs.has(convId)) store.upsert(info);
+      })
+      .catch(() => {});
+  }
   render();
-  loadPage();
+  if (channel) refreshCount();
 }

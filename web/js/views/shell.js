@@ -10,7 +10,7 @@ import * as notify from '../notify.js';
 import { chatView } from './chat.js';
 import { icon } from '../icons.js';
 import { convTitle, iconButton } from './common.js';
-import { groupInfoDialog, newChatDialog, newGroupDialog } from './dialogs.js';
+import { groupInfoDialog, newChannelDialog, newChatDialog, newGroupDialog } from './dialogs.js';
 import { settingsDialog } from './settings.js';
 import { sidebarView } from './sidebar.js';
 
@@ -70,10 +70,17 @@ function joinView({ api, store }) {
     setText(heading, preview.name ?? 'Group');
     setText(about, preview.description ?? '');
     about.hidden = !preview.description;
-    setText(count, plural(preview.member_count ?? 0, 'member'));
+    // The preview does not say what kind it is; a channel I am in, I know.
+    const channel = store.convs.get(preview.conv)?.kind === 'channel';
+    setText(count, plural(preview.member_count ?? 0, channel ? 'subscriber' : 'member'));
     count.hidden = false;
     const member = preview.member || store.convs.has(preview.conv);
-    setText(state, member ? 'You are a member of this group.' : 'You are invited to join this group.');
+    setText(
+      state,
+      member
+        ? `You are ${channel ? 'subscribed to this channel' : 'a member of this group'}.`
+        : 'You are invited to join this group.',
+    );
     setText(action, member ? 'Open' : busy ? 'Joining…' : 'Join');
     action.disabled = busy;
     action.hidden = false;
@@ -156,7 +163,8 @@ export function shellView({ api, store, sync, onLogout }) {
     back: () => openConv(null),
     newChat: () => newChatDialog({ api, store, open: openConv }),
     newGroup: () => newGroupDialog({ api, store, open: openConv }),
-    groupInfo: (convId) => groupInfoDialog({ api, store, convId, linkOf: inviteUrl }),
+    newChannel: () => newChannelDialog({ api, store, open: openConv }),
+    groupInfo: (convId) => groupInfoDialog({ api, store, convId, linkOf: inviteUrl, leave: (id) => sync.leave(id) }),
     settings: () => settingsDialog({ api, store, sync, onLogout }),
     moreConvs: () => sync.loadMore(),
   };
@@ -210,7 +218,9 @@ export function shellView({ api, store, sync, onLogout }) {
       const visible = document.visibilityState === 'visible';
       if (visible) return;
       const who = store.username(ev.sender) ?? 'Someone';
-      const title = conv.kind === 'group' ? `${who} in ${convTitle(conv, store)}` : who;
+      // A channel's post speaks for the channel.
+      const title =
+        conv.kind === 'channel' ? convTitle(conv, store) : conv.kind === 'group' ? `${who} in ${convTitle(conv, store)}` : who;
       notify.show({ title, body: ev.text, tag: conv.id, onClick: () => openConv(conv.id) });
     },
     destroy() {

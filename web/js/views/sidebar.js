@@ -2,6 +2,7 @@
 // conversation list (name or @peer, last message, time, unread badge,
 // presence dot for direct conversations). Message requests and group
 // invitations are listed apart, above the others, until they are accepted.
+// Broadcast channels carry a megaphone (and "Channel" for screen readers).
 // The list comes in pages: scrolling near its end loads the next one.
 
 import { h, reconcile, setText, toggleAttr, uid } from '../dom.js';
@@ -38,6 +39,8 @@ export function sidebarView({ store, actions }) {
   newChat.addEventListener('click', () => actions.newChat());
   const newGroup = iconButton(icon('group'), 'New group', { text: 'New group', className: 'btn soft new-group' });
   newGroup.addEventListener('click', () => actions.newGroup());
+  const newChannel = iconButton(icon('megaphone'), 'New channel', { text: 'New channel', className: 'btn soft new-channel' });
+  newChannel.addEventListener('click', () => actions.newChannel());
 
   // A polite offer, never an automatic prompt.
   const offer = h(
@@ -109,7 +112,7 @@ export function sidebarView({ store, actions }) {
       settingsButton,
     ),
     offer,
-    h('div', { class: 'side-actions' }, newChat, newGroup),
+    h('div', { class: 'side-actions' }, newChat, newGroup, newChannel),
     nav,
   );
 
@@ -124,6 +127,9 @@ export function sidebarView({ store, actions }) {
       return { text: `${who}typing…`, typing: true };
     }
     const m = conv.lastMessage;
+    if (!m && conv.kind === 'channel') {
+      return { text: conv.joined?.link ? 'You joined with a link' : 'No posts yet', typing: false };
+    }
     if (!m) {
       if (conv.kind !== 'group') return { text: 'No messages yet', typing: false };
       if (conv.request) {
@@ -140,6 +146,7 @@ export function sidebarView({ store, actions }) {
     let prefix = '';
     if (m.sender === store.me?.id) prefix = 'You: ';
     else if (conv.kind === 'group') prefix = `${store.username(m.sender) ?? '…'}: `;
+    // A channel's posts speak for the channel: no author before them.
     // One line: newlines would only be collapsed by CSS anyway.
     return { text: prefix + m.text.replace(/\s+/g, ' '), typing: false };
   }
@@ -155,6 +162,7 @@ export function sidebarView({ store, actions }) {
         h(
           'span',
           { class: 'conv-top' },
+          h('span', { class: 'conv-kind', title: 'Channel', hidden: true }, icon('megaphone'), h('span', { class: 'sr-only', text: 'Channel: ' })),
           h('span', { class: 'conv-title' }),
           h('time', { class: 'conv-time' }),
         ),
@@ -178,10 +186,13 @@ export function sidebarView({ store, actions }) {
     link.dataset.kind = conv.kind;
     const top = body.children[0];
     const bottom = body.children[1];
-    setText(top.children[0], title);
+    top.querySelector('.conv-kind').hidden = conv.kind !== 'channel';
+    const titleEl = top.querySelector('.conv-title');
+    const timeEl = top.querySelector('.conv-time');
+    setText(titleEl, title);
     const ts = conv.lastMessage?.ts ?? conv.joined?.ts ?? conv.createdAt;
-    setText(top.children[1], listTime(ts));
-    top.children[1].setAttribute('datetime', new Date(ts).toISOString());
+    setText(timeEl, listTime(ts));
+    timeEl.setAttribute('datetime', new Date(ts).toISOString());
     const p = preview(conv);
     setText(bottom.children[0], p.text);
     bottom.children[0].classList.toggle('typing', p.typing);
