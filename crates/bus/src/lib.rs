@@ -31,6 +31,8 @@ pub enum ItemKind {
     Receipt,
     /// A silent membership change (a channel subscriber's).
     Membership,
+    /// A change of one user's own conversation settings.
+    Settings,
 }
 
 impl ItemKind {
@@ -40,6 +42,7 @@ impl ItemKind {
             ItemKind::Event => "event",
             ItemKind::Receipt => "receipt",
             ItemKind::Membership => "membership",
+            ItemKind::Settings => "settings",
         }
     }
 }

@@ -185,6 +185,14 @@ pub enum ServerFrame {
         /// The watermarks.
         receipt: crate::Receipt,
     },
+    /// My own settings for a conversation changed (from any of my
+    /// devices). Part of the log: store `cursor`.
+    Settings {
+        /// Position of this entry in your log.
+        cursor: Cursor,
+        /// The settings after the change.
+        settings: crate::SettingsChange,
+    },
     /// My membership of a channel began or ended without an event in the
     /// channel. Part of the log: store `cursor`.
     Membership {
@@ -259,6 +267,9 @@ pub enum LogItem {
     /// My membership of a channel began or ended (channels do not announce
     /// their subscribers to each other).
     Membership(MembershipChange),
+    /// My own settings for a conversation (mute, archive, pin, unread
+    /// mark) changed, on this device or another of mine.
+    Settings(crate::SettingsChange),
 }
 
 /// How a silent membership change came about.
@@ -297,12 +308,13 @@ pub struct MembershipChange {
 }
 
 impl LogItem {
-    /// The wire name: `event`, `receipt` or `membership`.
+    /// The wire name: `event`, `receipt`, `membership` or `settings`.
     pub fn kind(&self) -> &'static str {
         match self {
             LogItem::Event(_) => "event",
             LogItem::Receipt(_) => "receipt",
             LogItem::Membership(_) => "membership",
+            LogItem::Settings(_) => "settings",
         }
     }
 

@@ -145,6 +145,66 @@ pub enum CreateConversation {
     },
 }
 
+/// My own settings for one conversation, kept by the server so that every
+/// device of mine shows the same list. Nobody else sees them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationSettings {
+    /// No notifications for it.
+    #[serde(default)]
+    pub muted: bool,
+    /// With `muted`: its unread messages do not count in the badge
+    /// (`unread_total`) either.
+    #[serde(default)]
+    pub hide_badge: bool,
+    /// Archived: clients list it apart (it stays archived when messages
+    /// arrive).
+    #[serde(default)]
+    pub archived: bool,
+    /// Pinned to the top of the list since then (ms since the epoch);
+    /// absent when not pinned. Clients order pins by it, newest first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_at: Option<i64>,
+    /// Marked unread by me: shown as unread (and counted as one in the
+    /// badge) until I clear the mark, which clients do when I open it.
+    #[serde(default)]
+    pub marked_unread: bool,
+}
+
+/// `PUT /v1/conversations/{id}/settings`: change some of my settings for a
+/// conversation; the fields left out keep their values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSettings {
+    /// Mute notifications.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted: Option<bool>,
+    /// Leave it out of the badge (only while muted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hide_badge: Option<bool>,
+    /// Archive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived: Option<bool>,
+    /// Pin (true pins it now, again if pinned already: to the top).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<bool>,
+    /// Mark unread, or clear the mark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marked_unread: Option<bool>,
+}
+
+/// A change of my settings for a conversation: the `settings` entry of my
+/// log, and the answer of `PUT …/settings`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsChange {
+    /// The conversation.
+    pub conv: ConversationId,
+    /// The settings after the change.
+    #[serde(flatten)]
+    pub settings: ConversationSettings,
+    /// When, ms since the epoch.
+    pub ts: i64,
+}
+
 /// What leaving, or removing someone, answers: the `member_left` or
 /// `member_removed` event, or, when the one who goes is a channel's
 /// subscriber, the silent `membership` item (no event is written then).
@@ -300,6 +360,9 @@ pub struct ConversationInfo {
     /// invitation), until you accept it.
     #[serde(default)]
     pub request: bool,
+    /// My own settings for it (mute, archive, pin, unread mark).
+    #[serde(default)]
+    pub settings: ConversationSettings,
     /// My role in it (`member` in direct conversations).
     #[serde(default = "crate::Role::member")]
     pub role: crate::Role,
@@ -331,6 +394,12 @@ pub struct ConversationQuery {
     /// `true`: only requests and invitations; `false`: none of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<bool>,
+    /// `true`: only the ones I archived; `false`: none of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived: Option<bool>,
+    /// `true`: only the ones I pinned; `false`: none of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<bool>,
 }
 
 /// A user the caller has blocked (`GET /v1/blocks`, `PUT /v1/blocks/{user}`).
@@ -451,8 +520,11 @@ pub struct InviteList {
 /// `GET /v1/invites/{token}`: what a link leads to, without joining.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitePreview {
-    /// The group.
+    /// The group or channel.
     pub conv: ConversationId,
+    /// `group` or `channel` (older servers sent no kind: a group).
+    #[serde(default = "group_kind")]
+    pub kind: ConversationKind,
     /// Its name.
     pub name: String,
     /// Its description, if any.
@@ -462,6 +534,10 @@ pub struct InvitePreview {
     pub member_count: u64,
     /// Whether the caller is a member already.
     pub member: bool,
+}
+
+fn group_kind() -> ConversationKind {
+    ConversationKind::Group
 }
 
 /// Why a message is reported.

@@ -14,8 +14,9 @@ use natter_proto::{
     InviteList, InvitePreview, MarkReceipt, Me, MemberInfo, MemberList, MemberQuery, MemberReceipt,
     MessageId, MessageViews, MuteMember, Presence, PresenceList, Privacy, ReceiptKind,
     ReceiptSummary, RefreshRequest, ReportInfo, ReportList, ReportMessage, ResolveReport, Role,
-    SendMessage, Sent, Seq, ServerLimits, SessionInfo, SessionList, SetRole, SetTyping, Suspension,
-    SyncPage, TransferOwnership, UpdateGroup, UpdateProfile, UserId, UserInfo, UserList,
+    SendMessage, Sent, Seq, ServerLimits, SessionInfo, SessionList, SetRole, SetTyping,
+    SettingsChange, Suspension, SyncPage, TransferOwnership, UpdateGroup, UpdateProfile,
+    UpdateSettings, UserId, UserInfo, UserList,
 };
 use reqwest::{Method, Url, header};
 use serde::Serialize;
@@ -339,6 +340,12 @@ impl Client {
         if let Some(request) = query.request {
             q.push(("request", request.to_string()));
         }
+        if let Some(archived) = query.archived {
+            q.push(("archived", archived.to_string()));
+        }
+        if let Some(pinned) = query.pinned {
+            q.push(("pinned", pinned.to_string()));
+        }
         self.get("/v1/conversations", &q).await
     }
 
@@ -392,6 +399,19 @@ impl Client {
             description: description.map(str::to_owned),
         })
         .await
+    }
+
+    /// `PUT /v1/conversations/{id}/settings`: changes my own settings for
+    /// a conversation (mute, archive, pin, unread mark); my other devices
+    /// get the result as [`crate::LiveEvent::Settings`].
+    pub async fn set_settings(
+        &self,
+        conv: ConversationId,
+        change: &UpdateSettings,
+    ) -> Result<SettingsChange, Error> {
+        let url = self.url(&format!("/v1/conversations/{conv}/settings"), &[])?;
+        self.call(Method::PUT, url, Some(change), Auth::Bearer)
+            .await
     }
 
     /// `GET /v1/conversations/{id}/views?from=&to=`: how many members have

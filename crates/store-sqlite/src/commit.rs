@@ -142,6 +142,49 @@ fn insert_event(c: &Connection, ev: &Event, pos: u64) -> Result<()> {
     Ok(())
 }
 
+/// Commits an item addressed to `user` alone (a change of their own
+/// settings) at the next position, as a `user_items` row of its kind.
+pub(crate) fn commit_user_item(
+    ctx: &mut Ctx<'_>,
+    user: UserId,
+    conv: ConversationId,
+    item: LogItem,
+) -> Result<Committed> {
+    let pos = next_position(ctx)?;
+    let json = match &item {
+        LogItem::Settings(s) => serde_json::to_string(s),
+        LogItem::Membership(m) => serde_json::to_string(m),
+        LogItem::Receipt(r) => serde_json::to_string(r),
+        _ => return Err(natter_store::StoreError::Internal("not a user item".into())),
+    }
+    .map_err(|e| natter_store::StoreError::Internal(format!("encode item: {e}")))?;
+    ctx.conn
+        .prepare_cached(
+            "INSERT INTO user_items (user_id, pos, conv_id, receipt, kind)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                user.as_bytes(),
+                pos as i64,
+                conv.as_bytes(),
+                json,
+                item.kind()
+            ])
+        })
+        .map_err(db_err)?;
+    let committed = Committed {
+        item: Arc::new(item),
+        position: Cursor(pos),
+        recipients: Arc::new(vec![user]),
+        variants: Vec::new(),
+        joined: Vec::new(),
+        left: Vec::new(),
+    };
+    ctx.committed.push(committed.clone());
+    Ok(committed)
+}
+
 /// Commits a silent membership change (a channel's subscriber joining or
 /// leaving): one `user_items` row in that user's log alone, at the next
 /// position, and no event in the conversation, so it costs the same

@@ -13,13 +13,13 @@ use crate::rows::{
 };
 use crate::writer::Ctx;
 use natter_proto::{
-    ConversationId, ConversationKind, Event, EventBody, HistoryVisibility, MAX_EVENT_USERS, Role,
-    UserId,
+    ConversationId, ConversationKind, ConversationSettings, Event, EventBody, HistoryVisibility,
+    LogItem, MAX_EVENT_USERS, Role, SettingsChange, UserId,
 };
 use natter_store::{
     Committed, ConversationRecord, ConversationSummary, Created, GroupUpdate, ListQuery,
-    MemberRecord, Membership, NewConversation, NewMembers, Result, StoreError, Watermarks,
-    admits_group_add,
+    MemberRecord, Membership, NewConversation, NewMembers, Result, SettingsUpdate, StoreError,
+    Watermarks, admits_group_add,
 };
 use rusqlite::types::ToSql;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -473,7 +473,9 @@ pub(crate) fn conversation_page(
 /// [`ConversationSummary::unread`] is.
 pub(crate) fn unread_total(c: &Connection, user: &UserId) -> Result<u64> {
     c.prepare_cached(&format!(
-        "SELECT COALESCE(SUM({UNREAD}), 0) FROM members m WHERE m.user_id = ?1"
+        "SELECT COALESCE(SUM(CASE WHEN m.muted AND m.hide_badge THEN 0
+                                  ELSE MAX({UNREAD}, m.marked_unread) END), 0)
+         FROM members m WHERE m.user_id = ?1"
     ))
     .and_then(|mut s| s.query_row([user.as_bytes()], |r| r.get::<_, i64>(0)))
     .map(|n| n as u64)
@@ -520,11 +522,24 @@ fn summaries(c: &Connection, user: &UserId, which: Which<'_>) -> Result<Vec<Conv
             } else {
                 ""
             },
-            match q.request {
-                Some(true) => "AND lm.accepted = 0",
-                Some(false) => "AND lm.accepted = 1",
-                None => "",
-            }
+            [
+                match q.request {
+                    Some(true) => "AND lm.accepted = 0",
+                    Some(false) => "AND lm.accepted = 1",
+                    None => "",
+                },
+                match q.archived {
+                    Some(true) => "AND lm.archived = 1",
+                    Some(false) => "AND lm.archived = 0",
+                    None => "",
+                },
+                match q.pinned {
+                    Some(true) => "AND lm.pinned_at IS NOT NULL",
+                    Some(false) => "AND lm.pinned_at IS NULL",
+                    None => "",
+                },
+            ]
+            .join(" ")
         ),
     };
     let mut stmt = c
@@ -532,7 +547,7 @@ fn summaries(c: &Connection, user: &UserId, which: Which<'_>) -> Result<Vec<Conv
             "SELECT {CONV_COLS_C}, {EVENT_COLS_E}, {USER_COLS_P},
                     m.delivered_seq, m.read_seq, pm.delivered_seq, pm.read_seq,
                     {UNREAD} AS unread, m.accepted = 0, c.last_ts, m.role, m.visible_seq,
-                    m.muted_until
+                    m.muted_until, m.muted, m.hide_badge, m.archived, m.pinned_at, m.marked_unread
              FROM members m
              JOIN conversations c ON c.id = m.conv_id
              LEFT JOIN events e ON e.conv_id = c.id AND e.seq = c.last_msg_seq
@@ -592,6 +607,13 @@ fn summaries(c: &Connection, user: &UserId, which: Which<'_>) -> Result<Vec<Conv
             r.get::<_, String>(at + 7)?,
             r.get::<_, i64>(at + 8)?,
             r.get::<_, Option<i64>>(at + 9)?,
+            ConversationSettings {
+                muted: r.get(at + 10)?,
+                hide_badge: r.get(at + 11)?,
+                archived: r.get(at + 12)?,
+                pinned_at: r.get(at + 13)?,
+                marked_unread: r.get(at + 14)?,
+            },
         ))
     })
     .map_err(db_err)?
@@ -608,6 +630,7 @@ fn summaries(c: &Connection, user: &UserId, which: Which<'_>) -> Result<Vec<Conv
             role,
             visible,
             muted_until,
+            settings,
         ) = r.map_err(db_err)?;
         Ok(ConversationSummary {
             conv: conv.into_record()?,
@@ -621,7 +644,70 @@ fn summaries(c: &Connection, user: &UserId, which: Which<'_>) -> Result<Vec<Conv
             role: parse_role(&role)?,
             visible_from: visible as u64,
             muted_until,
+            settings,
         })
     })
     .collect()
+}
+
+/// Changes a member's own settings for a conversation and commits the
+/// result as a `settings` item in their log alone.
+pub(crate) fn set_settings(ctx: &mut Ctx<'_>, u: &SettingsUpdate) -> Result<Committed> {
+    let c = u.change;
+    let pinned_at = c.pinned.map(|p| p.then_some(u.now));
+    let n = ctx
+        .conn
+        .prepare_cached(
+            "UPDATE members SET
+                 muted = COALESCE(?3, muted),
+                 hide_badge = COALESCE(?4, hide_badge),
+                 archived = COALESCE(?5, archived),
+                 pinned_at = CASE WHEN ?6 THEN ?7 ELSE pinned_at END,
+                 marked_unread = COALESCE(?8, marked_unread)
+             WHERE conv_id = ?1 AND user_id = ?2",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                u.conv.as_bytes(),
+                u.user.as_bytes(),
+                c.muted,
+                c.hide_badge,
+                c.archived,
+                pinned_at.is_some(),
+                pinned_at.flatten(),
+                c.marked_unread
+            ])
+        })
+        .map_err(db_err)?;
+    if n == 0 {
+        return Err(StoreError::NotMember);
+    }
+    let settings = ctx
+        .conn
+        .prepare_cached(
+            "SELECT muted, hide_badge, archived, pinned_at, marked_unread FROM members
+             WHERE conv_id = ?1 AND user_id = ?2",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![u.conv.as_bytes(), u.user.as_bytes()], |r| {
+                Ok(ConversationSettings {
+                    muted: r.get(0)?,
+                    hide_badge: r.get(1)?,
+                    archived: r.get(2)?,
+                    pinned_at: r.get(3)?,
+                    marked_unread: r.get(4)?,
+                })
+            })
+        })
+        .map_err(db_err)?;
+    crate::commit::commit_user_item(
+        ctx,
+        u.user,
+        u.conv,
+        LogItem::Settings(SettingsChange {
+            conv: u.conv,
+            settings,
+            ts: u.now,
+        }),
+    )
 }

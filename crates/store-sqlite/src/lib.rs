@@ -470,6 +470,11 @@ impl Store for SqliteStore {
         self.read(move |c| receipts::watermarks(c, &conv)).await
     }
 
+    async fn set_settings(&self, update: SettingsUpdate) -> Result<Committed> {
+        self.write(move |ctx| conversations::set_settings(ctx, &update))
+            .await
+    }
+
     async fn set_profile(
         &self,
         user: UserId,

@@ -11,7 +11,9 @@ use crate::commit::next_position;
 use crate::db_err;
 use crate::rows::{EVENT_COLS, EventRow, conv_id, parse_visibility, user_id};
 use crate::writer::Ctx;
-use natter_proto::{ConversationId, Cursor, LogItem, MembershipChange, Receipt, UserId};
+use natter_proto::{
+    ConversationId, Cursor, LogItem, MembershipChange, Receipt, SettingsChange, UserId,
+};
 use natter_store::{ConnectionRequest, ConnectionView, LogPage, PresencePeer, Result, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -115,6 +117,7 @@ fn log_page(c: &Connection, user: &UserId, after: Cursor, limit: u32) -> Result<
             "membership" => {
                 serde_json::from_str::<MembershipChange>(&json).map(LogItem::Membership)
             }
+            "settings" => serde_json::from_str::<SettingsChange>(&json).map(LogItem::Settings),
             _ => serde_json::from_str::<Receipt>(&json).map(LogItem::Receipt),
         }
         .map_err(|e| StoreError::Internal(format!("decode {kind}: {e}")))?;

@@ -270,4 +270,12 @@ ALTER TABLE users ADD COLUMN discoverable INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE users ADD COLUMN name_key TEXT;
 CREATE INDEX users_by_name_key ON users(name_key) WHERE name_key IS NOT NULL;
 "#,
+    // 15: each member's own settings for a conversation.
+    r#"
+ALTER TABLE members ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE members ADD COLUMN hide_badge INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE members ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE members ADD COLUMN pinned_at INTEGER;
+ALTER TABLE members ADD COLUMN marked_unread INTEGER NOT NULL DEFAULT 0;
+"#,
 ];

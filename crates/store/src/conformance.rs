@@ -64,6 +64,7 @@ macro_rules! conformance_suite {
             channel_subscribers_come_and_go_silently_and_only_staff_post,
             channel_views_count_read_watermarks,
             profiles_are_kept_and_the_directory_finds_discoverable_users,
+            own_conversation_settings_reach_only_my_log_and_shape_my_list,
         );
     };
     (@tests $open:path; $($name:ident),* $(,)?) => {
@@ -1910,7 +1911,7 @@ pub async fn the_conversation_list_pages_by_activity_and_filters_requests(store:
                 ListQuery {
                     limit: 3,
                     after,
-                    request: None,
+                    ..ListQuery::all()
                 },
             )
             .await
@@ -1938,8 +1939,8 @@ pub async fn the_conversation_list_pages_by_activity_and_filters_requests(store:
 
     let only = |request| ListQuery {
         limit: 100,
-        after: None,
         request: Some(request),
+        ..ListQuery::all()
     };
     let invitations = store.conversation_page(alice, only(true)).await.unwrap();
     assert_eq!(invitations.len(), 7);
@@ -3072,4 +3073,159 @@ pub async fn profiles_are_kept_and_the_directory_finds_discoverable_users(store:
             .unwrap()
             .is_empty()
     );
+}
+
+/// A member's own settings (mute, badge, archive, pin, unread mark) are
+/// kept per member, reach that member's log alone as a `settings` item,
+/// filter the list (archived, pinned) and shape the badge: a muted
+/// conversation with its badge hidden counts nothing, a marked one at
+/// least one.
+pub async fn own_conversation_settings_reach_only_my_log_and_shape_my_list(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let g = group(&store, alice, &[bob]).await;
+    let dm = direct(&store, alice, bob).await;
+    send(&store, g, alice, "one").await;
+    send(&store, g, alice, "two").await;
+    send(&store, dm, alice, "hi").await;
+    assert_eq!(store.unread_total(bob).await.unwrap(), 3);
+    let bob_head = store.log_head(bob).await.unwrap();
+    let alice_head = store.log_head(alice).await.unwrap();
+    let set = |conv, change| SettingsUpdate {
+        conv,
+        user: bob,
+        change,
+        now: 5000,
+    };
+
+    let c = store
+        .set_settings(set(
+            g,
+            natter_proto::UpdateSettings {
+                muted: Some(true),
+                hide_badge: Some(true),
+                pinned: Some(true),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
+    let LogItem::Settings(change) = c.item.as_ref() else {
+        panic!("a settings item")
+    };
+    assert_eq!(change.conv, g);
+    assert!(change.settings.muted && change.settings.hide_badge);
+    assert_eq!(change.settings.pinned_at, Some(5000));
+    assert_eq!(*c.recipients, vec![bob]);
+    assert_eq!(
+        store.unread_total(bob).await.unwrap(),
+        1,
+        "the muted group's badge is hidden"
+    );
+
+    let page = store.log_after(bob, bob_head, 10).await.unwrap();
+    assert!(matches!(page.entries.as_slice(), [(_, LogItem::Settings(s))] if s.conv == g));
+    assert!(
+        store
+            .log_after(alice, alice_head, 10)
+            .await
+            .unwrap()
+            .entries
+            .is_empty(),
+        "nobody else hears of it"
+    );
+    let mine = store.conversation_of(bob, g).await.unwrap().unwrap();
+    assert_eq!(mine.settings, change.settings);
+    let hers = store.conversation_of(alice, g).await.unwrap().unwrap();
+    assert_eq!(hers.settings, natter_proto::ConversationSettings::default());
+
+    // Marked unread: counts one even with nothing unread.
+    store
+        .set_receipt(NewReceipt {
+            audience: only_the_member,
+            ..mark(dm, bob, ReceiptKind::Read, 2)
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.unread_total(bob).await.unwrap(), 0);
+    let archive_and_mark = natter_proto::UpdateSettings {
+        archived: Some(true),
+        marked_unread: Some(true),
+        ..Default::default()
+    };
+    store.set_settings(set(dm, archive_and_mark)).await.unwrap();
+    assert_eq!(store.unread_total(bob).await.unwrap(), 1);
+
+    let ids = |q: ListQuery| {
+        let store = store.clone();
+        async move {
+            store
+                .conversation_page(bob, q)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|s| s.conv.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        ids(ListQuery {
+            archived: Some(true),
+            ..ListQuery::all()
+        })
+        .await,
+        vec![dm]
+    );
+    assert_eq!(
+        ids(ListQuery {
+            archived: Some(false),
+            ..ListQuery::all()
+        })
+        .await,
+        vec![g]
+    );
+    assert_eq!(
+        ids(ListQuery {
+            pinned: Some(true),
+            ..ListQuery::all()
+        })
+        .await,
+        vec![g]
+    );
+    assert_eq!(
+        ids(ListQuery {
+            pinned: Some(false),
+            ..ListQuery::all()
+        })
+        .await,
+        vec![dm]
+    );
+
+    // Left-out fields keep their values; unpinning clears the time.
+    let c = store
+        .set_settings(set(
+            g,
+            natter_proto::UpdateSettings {
+                pinned: Some(false),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
+    let LogItem::Settings(change) = c.item.as_ref() else {
+        panic!("a settings item")
+    };
+    assert_eq!(change.settings.pinned_at, None);
+    assert!(change.settings.muted, "kept");
+
+    let stranger = user(&store, "stranger").await;
+    assert!(matches!(
+        store
+            .set_settings(SettingsUpdate {
+                user: stranger,
+                ..set(g, archive_and_mark)
+            })
+            .await,
+        Err(StoreError::NotMember)
+    ));
 }

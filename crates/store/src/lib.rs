@@ -308,6 +308,11 @@ pub trait Store: Send + Sync + 'static {
     /// `seq` is beyond the conversation's newest event.
     async fn set_receipt(&self, receipt: NewReceipt) -> Result<ReceiptChange>;
 
+    /// Changes a member's own settings for a conversation and puts the
+    /// result in their log (a `settings` entry for their devices alone).
+    /// [`StoreError::NotMember`] if they are not a member.
+    async fn set_settings(&self, update: SettingsUpdate) -> Result<Committed>;
+
     /// Sets `user`'s display name and "about" text, both at once (`None`
     /// removes one). [`StoreError::NotFound`] for an unknown user.
     async fn set_profile(

@@ -434,6 +434,21 @@ pub struct ConversationSummary {
     pub visible_from: Seq,
     /// Until when I am muted, if I am.
     pub muted_until: Option<i64>,
+    /// My own settings for it.
+    pub settings: natter_proto::ConversationSettings,
+}
+
+/// A change of one member's own settings for a conversation.
+#[derive(Clone, Copy, Debug)]
+pub struct SettingsUpdate {
+    /// The conversation.
+    pub conv: ConversationId,
+    /// Whose settings (must be a member).
+    pub user: UserId,
+    /// What changes.
+    pub change: natter_proto::UpdateSettings,
+    /// Now (a pin's time).
+    pub now: i64,
 }
 
 /// Which page of a user's conversation list.
@@ -445,6 +460,10 @@ pub struct ListQuery {
     pub after: Option<ListPosition>,
     /// `Some(true)`: only requests and invitations; `Some(false)`: none.
     pub request: Option<bool>,
+    /// `Some(true)`: only archived ones; `Some(false)`: none.
+    pub archived: Option<bool>,
+    /// `Some(true)`: only pinned ones; `Some(false)`: none.
+    pub pinned: Option<bool>,
 }
 
 impl ListQuery {
@@ -454,6 +473,8 @@ impl ListQuery {
             limit: u32::MAX,
             after: None,
             request: None,
+            archived: None,
+            pinned: None,
         }
     }
 }

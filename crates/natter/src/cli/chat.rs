@@ -11,6 +11,54 @@ use std::io::Read;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// Arguments of `natter settings`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SettingsArgs {
+    /// Conversation id, @username or #group.
+    pub conv: String,
+    /// Mute notifications.
+    #[arg(long, value_parser = ["on", "off"])]
+    pub mute: Option<String>,
+    /// While muted, leave it out of the unread badge too.
+    #[arg(long, value_parser = ["on", "off"])]
+    pub hide_badge: Option<String>,
+    /// Archive it.
+    #[arg(long, value_parser = ["on", "off"])]
+    pub archive: Option<String>,
+    /// Pin it to the top.
+    #[arg(long, value_parser = ["on", "off"])]
+    pub pin: Option<String>,
+    /// Mark it unread (or clear the mark).
+    #[arg(long, value_parser = ["on", "off"])]
+    pub unread: Option<String>,
+}
+
+/// `natter settings`: changes what is given, then prints `muted`,
+/// `hide_badge`, `archived`, `pinned` and `marked_unread` lines (`on`/`off`).
+pub(crate) async fn settings(s: &Session, args: SettingsArgs) -> anyhow::Result<ExitCode> {
+    let conv = resolve_conv(s, &args.conv).await?;
+    let on = |v: &Option<String>| v.as_deref().map(|v| v == "on");
+    let change = natter_proto::UpdateSettings {
+        muted: on(&args.mute),
+        hide_badge: on(&args.hide_badge),
+        archived: on(&args.archive),
+        pinned: on(&args.pin),
+        marked_unread: on(&args.unread),
+    };
+    let settings = if change == natter_proto::UpdateSettings::default() {
+        s.client.conversation(conv).await?.settings
+    } else {
+        s.client.set_settings(conv, &change).await?.settings
+    };
+    let flag = |b: bool| if b { "on" } else { "off" };
+    outln!("muted\t{}", flag(settings.muted));
+    outln!("hide_badge\t{}", flag(settings.hide_badge));
+    outln!("archived\t{}", flag(settings.archived));
+    outln!("pinned\t{}", flag(settings.pinned_at.is_some()));
+    outln!("marked_unread\t{}", flag(settings.marked_unread));
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `natter channel …`.
 #[derive(clap::Subcommand, Debug, Clone)]
 pub enum ChannelCommand {

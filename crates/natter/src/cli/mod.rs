@@ -185,6 +185,10 @@ pub enum ClientCommand {
     /// Create groups and add members.
     #[command(subcommand)]
     Group(chat::GroupCommand),
+    /// Show or change my own settings for a conversation (synced to all my
+    /// devices; nobody else sees them): mute, hide its badge, archive, pin,
+    /// mark unread. Prints each setting as `name  on|off`.
+    Settings(chat::SettingsArgs),
     /// Create broadcast channels and see their views.
     #[command(subcommand)]
     Channel(chat::ChannelCommand),
@@ -373,6 +377,10 @@ async fn dispatch(cmd: ClientCommand, global: &ClientGlobals) -> anyhow::Result<
         ClientCommand::Group(cmd) => {
             let s = open()?;
             s.finish(chat::group(&s, cmd).await)
+        }
+        ClientCommand::Settings(args) => {
+            let s = open()?;
+            s.finish(chat::settings(&s, args).await)
         }
         ClientCommand::Channel(cmd) => {
             let s = open()?;

@@ -513,6 +513,25 @@ async fn a_profile_is_set_and_people_are_found_from_the_terminal() {
     let out = alice.run(&["profile", "--name", &"x".repeat(65)]).await;
     assert!(out.fails(1).starts_with("error: bad_request: "), "{out:#?}");
 
+    let dm = alice.run(&["dm", "bob"]).await.ok().trim().to_owned();
+    assert_eq!(
+        alice
+            .run(&["settings", &dm, "--mute", "on", "--pin", "on"])
+            .await
+            .rows(),
+        [
+            ["muted", "on"],
+            ["hide_badge", "off"],
+            ["archived", "off"],
+            ["pinned", "on"],
+            ["marked_unread", "off"]
+        ]
+    );
+    assert_eq!(
+        alice.run(&["settings", "@bob"]).await.rows()[3],
+        ["pinned", "on"]
+    );
+
     let privacy = alice
         .run(&["privacy", "--discoverable", "off"])
         .await

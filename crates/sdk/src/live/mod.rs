@@ -187,6 +187,15 @@ pub enum LiveEvent {
         /// The watermarks after the change.
         receipt: Receipt,
     },
+    /// My own settings for a conversation (mute, archive, pin, unread
+    /// mark) changed, on this device or another of mine: an entry of the
+    /// log, delivered once and in order.
+    Settings {
+        /// Position in the log.
+        cursor: Cursor,
+        /// The settings after the change.
+        settings: natter_proto::SettingsChange,
+    },
     /// My membership of a channel began or ended without an event in the
     /// channel (subscribers join and leave silently): an entry of the log,
     /// delivered once and in order. After `joined`, the channel's events
@@ -449,6 +458,7 @@ impl Live {
             }
             | LiveEvent::Receipt { cursor: c, .. }
             | LiveEvent::Membership { cursor: c, .. }
+            | LiveEvent::Settings { cursor: c, .. }
             | LiveEvent::Synced { cursor: c } => {
                 self.shared.delivered.fetch_max(c.0, Ordering::AcqRel);
             }

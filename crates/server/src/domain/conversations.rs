@@ -55,7 +55,38 @@ fn summary_info(s: ConversationSummary, viewer_shares: bool) -> ConversationInfo
         unread: s.unread,
         peer_receipt,
         request: s.request,
+        settings: s.settings,
         role: s.role,
+    }
+}
+
+/// Changes my own settings for a conversation; every device of mine gets
+/// the result as a `settings` entry of my log.
+pub async fn set_settings(
+    state: &AppState,
+    claims: &Claims,
+    conv: ConversationId,
+    change: UpdateSettings,
+) -> Result<SettingsChange> {
+    if change == UpdateSettings::default() {
+        return Err(DomainError::Invalid(
+            "give at least one of muted, hide_badge, archived, pinned, marked_unread".into(),
+        ));
+    }
+    let committed = state
+        .store
+        .set_settings(SettingsUpdate {
+            conv,
+            user: claims.user,
+            change,
+            now: now_ms(),
+        })
+        .await?;
+    match committed.item.as_ref() {
+        LogItem::Settings(s) => Ok(s.clone()),
+        _ => Err(DomainError::internal(
+            "a settings change committed something else",
+        )),
     }
 }
 
@@ -123,6 +154,8 @@ pub async fn conversations(
                 limit: limit + 1,
                 after,
                 request: query.request,
+                archived: query.archived,
+                pinned: query.pinned,
             },
         )
         .await?;

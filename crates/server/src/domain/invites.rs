@@ -136,6 +136,7 @@ pub async fn preview(state: &AppState, claims: &Claims, token: String) -> Result
         .ok_or_else(invalid)?;
     Ok(InvitePreview {
         conv: conv.id,
+        kind: conv.kind,
         name: conv.name.unwrap_or_default(),
         description: conv.description,
         member_count: conv.member_count,

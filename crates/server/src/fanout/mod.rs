@@ -38,6 +38,7 @@ fn notice(c: &Committed) -> Result<Notice> {
             LogItem::Event(e) => serde_json::to_string(e),
             LogItem::Receipt(r) => serde_json::to_string(r),
             LogItem::Membership(m) => serde_json::to_string(m),
+            LogItem::Settings(s) => serde_json::to_string(s),
             _ => return Err(DomainError::internal("unknown log item")),
         }
         .map(Arc::from)
@@ -77,7 +78,11 @@ fn notice(c: &Committed) -> Result<Notice> {
             }
             Notice {
                 position: c.position,
-                kind: ItemKind::Receipt,
+                kind: if matches!(c.item.as_ref(), LogItem::Settings(_)) {
+                    ItemKind::Settings
+                } else {
+                    ItemKind::Receipt
+                },
                 to: Audience::Users(to),
             }
         }

@@ -109,6 +109,18 @@ mod tests {
             (Cursor(41), LogItem::Event(event)),
             (Cursor(42), LogItem::Receipt(receipt)),
             (Cursor(43), LogItem::Membership(membership)),
+            (
+                Cursor(44),
+                LogItem::Settings(natter_proto::SettingsChange {
+                    conv: ConversationId::new(),
+                    settings: natter_proto::ConversationSettings {
+                        muted: true,
+                        pinned_at: Some(5),
+                        ..Default::default()
+                    },
+                    ts: 20,
+                }),
+            ),
         ]
         .into_iter()
         .map(|(cursor, item)| {
@@ -138,6 +150,10 @@ mod tests {
                     cursor: entry.0,
                     membership,
                 },
+                LogItem::Settings(settings) => ServerFrame::Settings {
+                    cursor: entry.0,
+                    settings,
+                },
                 _ => unreachable!("only events, receipts and membership items are made above"),
             };
             assert_eq!(parsed, expected);
@@ -161,7 +177,7 @@ mod tests {
         let typing: Arc<str> = Arc::from(frame(&ServerFrame::Pong).unwrap());
         let page: SyncPage =
             serde_json::from_str(&sync_page(&list, Cursor(50), true, &[typing])).unwrap();
-        assert_eq!(page.deliveries.len(), 3);
+        assert_eq!(page.deliveries.len(), 4);
         assert_eq!(page.deliveries[1].cursor, Cursor(42));
         assert_eq!((page.cursor, page.more), (Cursor(50), true));
         assert_eq!(page.signals.len(), 1);

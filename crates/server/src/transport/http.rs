@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
             get(receipt_summary).post(mark_receipt),
         )
         .route("/v1/conversations/{id}/views", get(message_views))
+        .route("/v1/conversations/{id}/settings", put(put_settings))
         .route("/v1/conversations/{id}/typing", post(set_typing))
         .route("/v1/conversations/{id}/accept", post(accept_request))
         .route("/v1/conversations/{id}/leave", post(leave_conversation))
@@ -676,6 +677,18 @@ async fn receipt_summary(
 ) -> ApiResult<Json<ReceiptSummary>> {
     Ok(Json(
         domain::receipts::receipt_summary(&state, &c, id, q.seq).await?,
+    ))
+}
+
+/// `PUT /v1/conversations/{id}/settings`: my own settings for it.
+async fn put_settings(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<ConversationId>,
+    Json(req): Json<UpdateSettings>,
+) -> ApiResult<Json<SettingsChange>> {
+    Ok(Json(
+        domain::conversations::set_settings(&state, &c, id, req).await?,
     ))
 }
 

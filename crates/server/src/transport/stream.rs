@@ -74,6 +74,7 @@ pub fn item_json(item: &LogItem) -> Result<(&'static str, Arc<str>)> {
         LogItem::Event(e) => serde_json::to_string(e),
         LogItem::Receipt(r) => serde_json::to_string(r),
         LogItem::Membership(m) => serde_json::to_string(m),
+        LogItem::Settings(s) => serde_json::to_string(s),
         _ => return Err(DomainError::internal("unknown log item")),
     }
     .map_err(DomainError::internal)?;

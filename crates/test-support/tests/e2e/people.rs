@@ -1,8 +1,9 @@
 //! People and their conversation list: profiles and the user directory.
 
-use natter_proto::{ErrorCode, Privacy, UpdateProfile};
-use natter_test_support::TestServer;
-use natter_test_support::sdk::Error;
+use crate::*;
+use natter_proto::{ConversationQuery, ErrorCode, Privacy, UpdateProfile, UpdateSettings};
+use natter_test_support::sdk::{Client, Error};
+use natter_test_support::{PASSWORD, TestServer};
 
 fn code<T: std::fmt::Debug>(r: Result<T, Error>) -> ErrorCode {
     r.expect_err("refused").code().expect("an API error")
@@ -124,5 +125,142 @@ async fn the_directory_finds_people_who_let_themselves_be_found() {
     assert_eq!(
         code(searcher.search_users("m", Some(51)).await),
         ErrorCode::BadRequest
+    );
+}
+
+/// My own settings for a conversation (mute with or without the badge,
+/// archive, pin, unread mark) reach my other devices at once through the
+/// log, show in the conversation and the list, shape the badge and filter
+/// the list; other members see nothing of them.
+#[tokio::test]
+async fn my_conversation_settings_follow_me_to_every_device() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let b_id = bob.user_id().unwrap();
+    let bob_name = bob.me().await.unwrap().username;
+    let phone = Client::login(&server.url(), &bob_name, PASSWORD, Some("phone"))
+        .await
+        .unwrap();
+    let mut on_phone = connect(&phone).await;
+    let g = alice.create_group("club", &[b_id]).await.unwrap();
+    let dm = alice.direct(b_id).await.unwrap();
+    alice
+        .send_message(g.id, &ClientId::random(), "news")
+        .await
+        .unwrap();
+    alice
+        .send_message(dm.id, &ClientId::random(), "hi")
+        .await
+        .unwrap();
+    assert_eq!(
+        bob.conversation_page(&ConversationQuery::default())
+            .await
+            .unwrap()
+            .unread_total,
+        2
+    );
+
+    let change = bob
+        .set_settings(
+            g.id,
+            &UpdateSettings {
+                muted: Some(true),
+                hide_badge: Some(true),
+                pinned: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(change.settings.muted && change.settings.pinned_at.is_some());
+    let heard = loop {
+        match on_phone.next_event(WAIT).await {
+            Some(LiveEvent::Settings { settings, .. }) => break settings,
+            Some(_) => {}
+            None => panic!("the phone heard nothing"),
+        }
+    };
+    assert_eq!(heard, change, "the other device gets the same settings");
+    assert_eq!(
+        phone.conversation(g.id).await.unwrap().settings,
+        change.settings
+    );
+    assert_eq!(
+        alice.conversation(g.id).await.unwrap().settings,
+        Default::default(),
+        "alice's view of the group is untouched"
+    );
+    let list = bob
+        .conversation_page(&ConversationQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(list.unread_total, 1, "the muted group's badge is hidden");
+
+    bob.set_settings(
+        dm.id,
+        &UpdateSettings {
+            archived: Some(true),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let only = |archived| ConversationQuery {
+        archived: Some(archived),
+        ..Default::default()
+    };
+    let archived = bob.conversation_page(&only(true)).await.unwrap();
+    assert_eq!(archived.conversations.len(), 1);
+    assert_eq!(archived.conversations[0].id, dm.id);
+    let rest = bob.conversation_page(&only(false)).await.unwrap();
+    assert_eq!(
+        rest.conversations.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![g.id]
+    );
+
+    // A mark: unread again after reading, until cleared.
+    bob.mark_read(dm.id, 2).await.unwrap();
+    let marked = bob
+        .set_settings(
+            dm.id,
+            &UpdateSettings {
+                marked_unread: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        marked.settings.archived,
+        "left-out fields keep their values"
+    );
+    assert_eq!(
+        bob.conversation_page(&ConversationQuery::default())
+            .await
+            .unwrap()
+            .unread_total,
+        1,
+        "the mark counts one; the muted group's message none"
+    );
+
+    assert_eq!(
+        code(bob.set_settings(dm.id, &UpdateSettings::default()).await),
+        ErrorCode::BadRequest
+    );
+    let stranger = server.user("stranger").await;
+    assert_eq!(
+        code(
+            stranger
+                .set_settings(
+                    g.id,
+                    &UpdateSettings {
+                        archived: Some(true),
+                        ..Default::default()
+                    }
+                )
+                .await
+        ),
+        ErrorCode::NotMember
     );
 }
