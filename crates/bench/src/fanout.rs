@@ -35,9 +35,13 @@ pub async fn fanout(
             .await?;
         let mut set = tokio::task::JoinSet::new();
         for reader in readers {
-            let reader = reader.clone();
+            // A client of its own for the one request, dropped after it:
+            // ten thousand pooled idle connections would hit the server's
+            // connection limits before the sockets are opened.
+            let session = reader.session().context("no session")?;
+            let joiner = natter_sdk::Client::with_session(&target.url, session)?;
             let token = link.token.clone();
-            set.spawn(async move { reader.join_invite(&token).await.map(drop) });
+            set.spawn(async move { joiner.join_invite(&token).await.map(drop) });
             if set.len() >= 64
                 && let Some(r) = set.join_next().await
             {
