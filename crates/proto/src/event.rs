@@ -168,6 +168,25 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         slow_mode_secs: Option<u32>,
     },
+    /// What is left of a deleted message at its own seq (history, sync and
+    /// the conversation list show this instead of the message): its id,
+    /// who deleted it and when. The text is gone from the server.
+    Deleted {
+        /// The message's id.
+        id: MessageId,
+        /// Who deleted it (the sender, or a moderator).
+        by: UserId,
+        /// When, ms since the epoch.
+        at: i64,
+    },
+    /// `sender` deleted the message at seq `target` for everyone: replace it with
+    /// a tombstone. The text is gone from the server.
+    MessageDeleted {
+        /// The deleted message's seq.
+        target: Seq,
+        /// Its id.
+        id: MessageId,
+    },
     /// The owner (`sender`, also `from`) handed ownership to `to`; `from`
     /// is an admin from this event on.
     OwnershipTransferred {
@@ -179,10 +198,11 @@ pub enum EventBody {
 }
 
 impl Event {
-    /// The message id, if this event is a message.
+    /// The message id, if this event is a message (or what is left of a
+    /// deleted one).
     pub fn message_id(&self) -> Option<MessageId> {
         match &self.body {
-            EventBody::Message { id, .. } => Some(*id),
+            EventBody::Message { id, .. } | EventBody::Deleted { id, .. } => Some(*id),
             _ => None,
         }
     }
@@ -191,6 +211,29 @@ impl Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deletion_events_round_trip() {
+        let id = MessageId::new();
+        for body in [
+            EventBody::Deleted {
+                id,
+                by: UserId::new(),
+                at: 9,
+            },
+            EventBody::MessageDeleted { target: 2, id },
+        ] {
+            let ev = Event {
+                conv: ConversationId::new(),
+                seq: 3,
+                ts: 1,
+                sender: UserId::new(),
+                body,
+            };
+            let json = serde_json::to_string(&ev).unwrap();
+            assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), ev, "{json}");
+        }
+    }
 
     #[test]
     fn message_event_wire_shape() {

@@ -401,6 +401,15 @@ impl Client {
         .await
     }
 
+    /// `DELETE /v1/conversations/{id}/messages/{seq}`: deletes a message for
+    /// everyone (mine within the server's window, or anyone's as a
+    /// moderator); answers the `message_deleted` event.
+    pub async fn delete_message(&self, conv: ConversationId, seq: Seq) -> Result<Event, Error> {
+        let url = self.url(&format!("/v1/conversations/{conv}/messages/{seq}"), &[])?;
+        self.call::<(), _>(Method::DELETE, url, None, Auth::Bearer)
+            .await
+    }
+
     /// `PUT /v1/conversations/{id}/settings`: changes my own settings for
     /// a conversation (mute, archive, pin, unread mark); my other devices
     /// get the result as [`crate::LiveEvent::Settings`].

@@ -164,6 +164,10 @@ pub struct Limits {
     /// Invitations one user may make per hour: each call adding members to
     /// a group, and each invite link made. At least 1.
     pub invites_per_hour: u32,
+    /// How long after sending a sender may delete their own message for
+    /// everyone, in seconds (moderators delete any message at any time).
+    /// 0 turns deleting one's own messages off.
+    pub delete_window_secs: u64,
 }
 
 impl Default for Limits {
@@ -176,6 +180,7 @@ impl Default for Limits {
             group_creates_per_hour: 100,
             joins_per_hour: 200,
             invites_per_hour: 200,
+            delete_window_secs: 48 * 3600,
         }
     }
 }

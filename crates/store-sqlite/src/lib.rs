@@ -138,6 +138,8 @@ impl SqliteStore {
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
+             -- a deleted message's text is overwritten, not left in free space
+             PRAGMA secure_delete = FAST;
              PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 10000;
              PRAGMA wal_autocheckpoint = 0;
@@ -470,6 +472,11 @@ impl Store for SqliteStore {
         self.read(move |c| receipts::watermarks(c, &conv)).await
     }
 
+    async fn delete_message(&self, deletion: MessageDeletion) -> Result<Committed> {
+        self.write(move |ctx| messages::delete_message(ctx, &deletion))
+            .await
+    }
+
     async fn set_settings(&self, update: SettingsUpdate) -> Result<Committed> {
         self.write(move |ctx| conversations::set_settings(ctx, &update))
             .await
@@ -600,6 +607,63 @@ mod tests {
             password_hash: "x".repeat(200),
             now: 0,
         }
+    }
+
+    /// A message deleted for everyone leaves no trace of its text in the
+    /// database file: the row is rewritten and the freed bytes are zeroed
+    /// (`secure_delete`), and closing checkpoints and truncates the WAL.
+    #[tokio::test]
+    async fn a_deleted_message_text_is_gone_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("natter.db");
+        let store = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+        let (a, b) = (user(1), user(2));
+        let (alice, bob) = (a.id, b.id);
+        store.create_user(a).await.unwrap();
+        store.create_user(b).await.unwrap();
+        let conv = ConversationId::new();
+        store
+            .create_conversation(NewConversation {
+                id: conv,
+                kind: natter_proto::ConversationKind::Group,
+                name: Some("g".into()),
+                description: None,
+                creator: alice,
+                members: vec![alice, bob],
+                now: 0,
+            })
+            .await
+            .unwrap();
+        let secret = "zebra-crossing-4711-password";
+        let keep = "this one stays";
+        for (i, text) in [secret, keep].iter().enumerate() {
+            store
+                .append_message(NewMessage {
+                    id: natter_proto::MessageId::new(),
+                    conv,
+                    sender: alice,
+                    device: DeviceId::new(),
+                    client_id: natter_proto::ClientId(format!("c{i}")),
+                    text: (*text).to_owned(),
+                    now: 0,
+                })
+                .await
+                .unwrap();
+        }
+        store
+            .delete_message(MessageDeletion {
+                conv,
+                seq: 2,
+                by: alice,
+                now: 1,
+            })
+            .await
+            .unwrap();
+        store.close().await;
+        let raw = std::fs::read(&path).unwrap();
+        let has = |needle: &str| raw.windows(needle.len()).any(|w| w == needle.as_bytes());
+        assert!(has(keep), "the scan reads the file that holds the messages");
+        assert!(!has(secret), "the deleted text is still in the file");
     }
 
     /// A full disk (here: the database's page limit, which fails writes the

@@ -7,7 +7,8 @@ use crate::rows::{EVENT_COLS, EventRow};
 use crate::writer::Ctx;
 use natter_proto::{Event, EventBody};
 use natter_store::{
-    Appended, HistoryRange, HistoryRequest, HistorySlice, NewMessage, Result, StoreError,
+    Appended, Committed, HistoryRange, HistoryRequest, HistorySlice, MessageDeletion, NewMessage,
+    Result, StoreError,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use std::sync::Arc;
@@ -33,6 +34,8 @@ pub(crate) fn append_message(ctx: &mut Ctx<'_>, msg: &NewMessage) -> Result<Appe
         let event = row.into_event()?;
         return match &event.body {
             EventBody::Message { text, .. } if *text == msg.text => Ok(Appended::Duplicate(event)),
+            // Deleted since: the retry is answered, nothing comes back.
+            EventBody::Deleted { .. } => Ok(Appended::Duplicate(event)),
             _ => Err(StoreError::IdempotencyConflict),
         };
     }
@@ -189,4 +192,54 @@ pub(crate) fn history(c: &Connection, q: &HistoryRequest) -> Result<HistorySlice
         events.reverse();
     }
     Ok(HistorySlice { events, more })
+}
+
+/// Deletes a message for everyone: its row keeps its seq and id but becomes
+/// a `deleted` tombstone with the text gone (and the text copied into
+/// reports of it too), and a `message_deleted` event tells every member.
+pub(crate) fn delete_message(ctx: &mut Ctx<'_>, d: &MessageDeletion) -> Result<Committed> {
+    let members = members_of(ctx, &d.conv)?;
+    if !members.contains(&d.by) {
+        return Err(StoreError::NotMember);
+    }
+    let row: Option<(String, Option<Vec<u8>>)> = ctx
+        .conn
+        .prepare_cached("SELECT kind, msg_id FROM events WHERE conv_id = ?1 AND seq = ?2")
+        .and_then(|mut s| {
+            s.query_row(params![d.conv.as_bytes(), d.seq as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+        })
+        .map_err(db_err)?;
+    let id = match row {
+        Some((kind, Some(id))) if kind == "message" => crate::rows::message_id(&id)?,
+        _ => return Err(StoreError::NotFound),
+    };
+    let tombstone = serde_json::to_string(&EventBody::Deleted {
+        id,
+        by: d.by,
+        at: d.now,
+    })
+    .map_err(|e| StoreError::Internal(format!("encode tombstone: {e}")))?;
+    ctx.conn
+        .prepare_cached(
+            "UPDATE events SET kind = 'deleted', text = NULL, payload = ?3
+             WHERE conv_id = ?1 AND seq = ?2",
+        )
+        .and_then(|mut s| s.execute(params![d.conv.as_bytes(), d.seq as i64, tombstone]))
+        .map_err(db_err)?;
+    ctx.conn
+        .prepare_cached("UPDATE reports SET text = '' WHERE conv_id = ?1 AND seq = ?2")
+        .and_then(|mut s| s.execute(params![d.conv.as_bytes(), d.seq as i64]))
+        .map_err(db_err)?;
+    let seq = last_seq_of(ctx, &d.conv)?.ok_or(StoreError::NotMember)? + 1;
+    let event = Event {
+        conv: d.conv,
+        seq,
+        ts: d.now,
+        sender: d.by,
+        body: EventBody::MessageDeleted { target: d.seq, id },
+    };
+    commit_event(ctx, event, members.order().clone(), Change::default())
 }

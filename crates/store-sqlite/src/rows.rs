@@ -25,6 +25,10 @@ fn bytes16(b: &[u8]) -> Result<[u8; 16]> {
         .map_err(|_| StoreError::Internal(format!("id column has {} bytes, not 16", b.len())))
 }
 
+pub(crate) fn message_id(b: &[u8]) -> Result<MessageId> {
+    Ok(MessageId::from_bytes(bytes16(b)?))
+}
+
 pub(crate) fn user_id(b: &[u8]) -> Result<UserId> {
     Ok(UserId::from_bytes(bytes16(b)?))
 }
@@ -310,6 +314,8 @@ impl EventRow {
                     EventBody::MemberJoined { .. } => "member_joined",
                     EventBody::MemberMuted { .. } => "member_muted",
                     EventBody::MemberUnmuted { .. } => "member_unmuted",
+                    EventBody::Deleted { .. } => "deleted",
+                    EventBody::MessageDeleted { .. } => "message_deleted",
                     _ => "other",
                 }
                 .into();

@@ -65,6 +65,7 @@ macro_rules! conformance_suite {
             channel_views_count_read_watermarks,
             profiles_are_kept_and_the_directory_finds_discoverable_users,
             own_conversation_settings_reach_only_my_log_and_shape_my_list,
+            a_deleted_message_leaves_a_tombstone_and_no_text,
         );
     };
     (@tests $open:path; $($name:ident),* $(,)?) => {
@@ -3228,4 +3229,111 @@ pub async fn own_conversation_settings_reach_only_my_log_and_shape_my_list(store
             .await,
         Err(StoreError::NotMember)
     ));
+}
+
+/// Deleting a message for everyone keeps its seq as a `deleted` tombstone
+/// (history, the log and the list show it; nobody reads the text again,
+/// reports of it included), announces it with a `message_deleted` event,
+/// answers a retry of the original send as a duplicate, and refuses a
+/// second delete or a seq that holds no message.
+pub async fn a_deleted_message_leaves_a_tombstone_and_no_text(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let g = group(&store, alice, &[bob]).await;
+    let sent = send(&store, g, alice, "secret plans").await; // 2
+    let id = sent.event().unwrap().message_id().unwrap();
+    store
+        .create_report(NewReport {
+            id: MessageId::new(),
+            conv: g,
+            seq: 2,
+            sender: alice,
+            text: "secret plans".into(),
+            reporter: bob,
+            reason: natter_proto::ReportReason::Abuse,
+            note: None,
+            now: now(),
+        })
+        .await
+        .unwrap();
+    let head = store.log_head(bob).await.unwrap();
+    let deletion = MessageDeletion {
+        conv: g,
+        seq: 2,
+        by: alice,
+        now: 7000,
+    };
+    let c = store.delete_message(deletion).await.unwrap();
+    let ev = c.event().unwrap();
+    assert_eq!(ev.seq, 3);
+    assert!(matches!(ev.body, EventBody::MessageDeleted { target: 2, id: i } if i == id));
+
+    let history = store
+        .history(HistoryRequest {
+            conv: g,
+            viewer: bob,
+            range: HistoryRange::Latest,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    let at2 = history.events.iter().find(|e| e.seq == 2).unwrap();
+    assert!(
+        matches!(at2.body, EventBody::Deleted { id: i, by, at: 7000 } if i == id && by == alice),
+        "{at2:?}"
+    );
+    let page = store.log_after(bob, Cursor::START, 100).await.unwrap();
+    for (_, item) in &page.entries {
+        assert!(!format!("{item:?}").contains("secret plans"), "{item:?}");
+    }
+    assert!(
+        matches!(&store.log_after(bob, head, 10).await.unwrap().entries[..],
+            [(_, LogItem::Event(e))] if e.seq == 3)
+    );
+    let listed = store.conversation_of(bob, g).await.unwrap().unwrap();
+    assert!(matches!(
+        listed.last_message.unwrap().body,
+        EventBody::Deleted { .. }
+    ));
+    assert_eq!(listed.unread, 0, "a tombstone is not unread");
+    let reports = store.reports(Some(g), true).await.unwrap();
+    assert_eq!(reports[0].text, "", "the report keeps no copy");
+
+    let retry = store
+        .append_message(NewMessage {
+            id: MessageId::new(),
+            ..message(g, alice, &sent_client_id(&sent), "secret plans")
+        })
+        .await
+        .unwrap();
+    assert!(matches!(retry, Appended::Duplicate(e) if e.seq == 2));
+    assert!(matches!(
+        store.delete_message(deletion).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .delete_message(MessageDeletion { seq: 1, ..deletion })
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    let stranger = user(&store, "stranger").await;
+    send(&store, g, bob, "fine").await; // 4
+    assert!(matches!(
+        store
+            .delete_message(MessageDeletion {
+                seq: 4,
+                by: stranger,
+                ..deletion
+            })
+            .await,
+        Err(StoreError::NotMember)
+    ));
+}
+
+fn sent_client_id(c: &Committed) -> String {
+    match &c.event().unwrap().body {
+        EventBody::Message { client_id, .. } => client_id.0.clone(),
+        _ => panic!("not a message"),
+    }
 }

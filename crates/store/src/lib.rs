@@ -308,6 +308,14 @@ pub trait Store: Send + Sync + 'static {
     /// `seq` is beyond the conversation's newest event.
     async fn set_receipt(&self, receipt: NewReceipt) -> Result<ReceiptChange>;
 
+    /// Deletes the message at `seq` for everyone: it stays at its seq as a
+    /// `deleted` tombstone without its text (in history, sync and the list),
+    /// the text leaves reports of it too, and a `message_deleted` event is
+    /// committed. [`StoreError::NotFound`] when there is no message at
+    /// `seq` (or it was deleted already); [`StoreError::NotMember`] when
+    /// `by` is not a member.
+    async fn delete_message(&self, deletion: MessageDeletion) -> Result<Committed>;
+
     /// Changes a member's own settings for a conversation and puts the
     /// result in their log (a `settings` entry for their devices alone).
     /// [`StoreError::NotMember`] if they are not a member.

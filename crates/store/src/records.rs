@@ -438,6 +438,19 @@ pub struct ConversationSummary {
     pub settings: natter_proto::ConversationSettings,
 }
 
+/// A message to delete for everyone.
+#[derive(Clone, Copy, Debug)]
+pub struct MessageDeletion {
+    /// The conversation.
+    pub conv: ConversationId,
+    /// The message's seq.
+    pub seq: Seq,
+    /// Who deletes it (must be a member; permission is the caller's check).
+    pub by: UserId,
+    /// Now.
+    pub now: i64,
+}
+
 /// A change of one member's own settings for a conversation.
 #[derive(Clone, Copy, Debug)]
 pub struct SettingsUpdate {

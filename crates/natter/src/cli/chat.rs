@@ -11,6 +11,13 @@ use std::io::Read;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// `natter delete`: prints the seq of the `message_deleted` event.
+pub(crate) async fn delete(s: &Session, conv: &str, seq: Seq) -> anyhow::Result<ExitCode> {
+    let conv = resolve_conv(s, conv).await?;
+    outln!("{}", s.client.delete_message(conv, seq).await?.seq);
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Arguments of `natter settings`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct SettingsArgs {

@@ -185,6 +185,15 @@ pub enum ClientCommand {
     /// Create groups and add members.
     #[command(subcommand)]
     Group(chat::GroupCommand),
+    /// Delete a message for everyone (mine within the server's window, or
+    /// anyone's as a moderator); prints the seq of the `message_deleted`
+    /// event.
+    Delete {
+        /// Conversation id, @username or #group.
+        conv: String,
+        /// The message's seq (as `history` shows it).
+        seq: natter_proto::Seq,
+    },
     /// Show or change my own settings for a conversation (synced to all my
     /// devices; nobody else sees them): mute, hide its badge, archive, pin,
     /// mark unread. Prints each setting as `name  on|off`.
@@ -377,6 +386,10 @@ async fn dispatch(cmd: ClientCommand, global: &ClientGlobals) -> anyhow::Result<
         ClientCommand::Group(cmd) => {
             let s = open()?;
             s.finish(chat::group(&s, cmd).await)
+        }
+        ClientCommand::Delete { conv, seq } => {
+            let s = open()?;
+            s.finish(chat::delete(&s, &conv, seq).await)
         }
         ClientCommand::Settings(args) => {
             let s = open()?;

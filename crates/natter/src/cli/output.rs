@@ -138,6 +138,10 @@ pub(crate) async fn event_text(event: &Event, names: &mut Names, client: &Client
         EventBody::OwnershipTransferred { to, .. } => {
             format!("* {sender} made {} the owner", names.get(client, *to).await)
         }
+        EventBody::Deleted { .. } => "(message deleted)".to_owned(),
+        EventBody::MessageDeleted { target, .. } => {
+            format!("* {sender} deleted message {target}")
+        }
         _ => format!("* {sender}: (an event this client does not know)"),
     }
 }

@@ -116,3 +116,77 @@ pub async fn history(
         more: slice.more,
     })
 }
+
+/// Deletes a message for everyone: its sender within
+/// `limits.delete_window_secs` of sending, or a member whose role may delete
+/// others' messages (moderators and above) and outranks the sender while
+/// the sender is still a member. Answers the `message_deleted` event.
+pub async fn delete(
+    state: &AppState,
+    claims: &Claims,
+    conv: ConversationId,
+    seq: Seq,
+) -> Result<Event> {
+    let me = super::conversations::require_member(state, conv, claims.user).await?;
+    let none = || DomainError::NotFound("no such message");
+    if seq < me.visible_from {
+        return Err(none());
+    }
+    let page = state
+        .store
+        .history(HistoryRequest {
+            conv,
+            viewer: claims.user,
+            range: HistoryRange::After(seq.saturating_sub(1)),
+            limit: 1,
+        })
+        .await?;
+    let message = page
+        .events
+        .into_iter()
+        .find(|e| e.seq == seq && matches!(e.body, EventBody::Message { .. }))
+        .ok_or_else(none)?;
+    let kind = state
+        .store
+        .conversation(conv)
+        .await?
+        .ok_or(DomainError::NotMember)?
+        .kind;
+    let now = now_ms();
+    let moderator =
+        super::policy::allows(kind, me.role, super::policy::Action::DeleteOthersMessages);
+    if message.sender == claims.user {
+        let window = state.config.limits.delete_window_secs as i64 * 1000;
+        if !moderator && now.saturating_sub(message.ts) > window {
+            return Err(DomainError::Forbidden(
+                "too late to delete this message: the delete window has passed",
+            ));
+        }
+    } else {
+        super::policy::check(kind, me.role, super::policy::Action::DeleteOthersMessages)?;
+        if let Some(sender) = state.store.membership(conv, message.sender).await?
+            && !me.role.outranks(sender.role)
+        {
+            return Err(DomainError::Forbidden(
+                "you may only delete messages of members whose role is below yours",
+            ));
+        }
+    }
+    let committed = state
+        .store
+        .delete_message(MessageDeletion {
+            conv,
+            seq,
+            by: claims.user,
+            now,
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => none(),
+            other => other.into(),
+        })?;
+    committed
+        .event()
+        .cloned()
+        .ok_or_else(|| DomainError::internal("a deletion committed no event"))
+}

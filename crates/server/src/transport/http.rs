@@ -82,6 +82,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/conversations/{id}/messages", post(send_message))
         .route("/v1/conversations/{id}/events", get(history))
         .route(
+            "/v1/conversations/{id}/messages/{seq}",
+            delete(delete_message),
+        )
+        .route(
             "/v1/conversations/{id}/receipts",
             get(receipt_summary).post(mark_receipt),
         )
@@ -678,6 +682,16 @@ async fn receipt_summary(
     Ok(Json(
         domain::receipts::receipt_summary(&state, &c, id, q.seq).await?,
     ))
+}
+
+/// `DELETE /v1/conversations/{id}/messages/{seq}`: deletes a message for
+/// everyone; answers the `message_deleted` event.
+async fn delete_message(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Ids(id, seq): Ids<ConversationId, Seq>,
+) -> ApiResult<Json<Event>> {
+    Ok(Json(domain::messages::delete(&state, &c, id, seq).await?))
 }
 
 /// `PUT /v1/conversations/{id}/settings`: my own settings for it.

@@ -1034,3 +1034,103 @@ async fn mute_and_slow_mode_hold_back_members_not_moderators() {
         .collect();
     assert_eq!(texts, ["thanks", "one", "mod 0", "mod 1", "mod 2"]);
 }
+
+/// A message is deleted for everyone by its sender (within the server's
+/// window) or by a moderator or above whose role outranks the sender's:
+/// every member's socket gets `message_deleted`, history shows a tombstone
+/// without the text, and everyone else is refused with nothing changed.
+#[tokio::test]
+async fn messages_are_deleted_by_their_sender_or_by_a_higher_moderator() {
+    let server = TestServer::start().await;
+    let cast = Cast::new(&server).await;
+    let g = cast.group().await;
+    let mut watching = connect(&cast.member).await;
+    let say = |who: &Client, text: &'static str| {
+        let who = who.clone();
+        async move {
+            who.send_message(g, &ClientId::random(), text)
+                .await
+                .unwrap()
+                .seq
+        }
+    };
+    let by_target = say(&cast.target, "from the target").await;
+    let by_admin = say(&cast.admin, "from the admin").await;
+    let by_member = say(&cast.member, "from a member").await;
+
+    // Refused: another member, a moderator on an admin's message, an outsider.
+    assert_eq!(
+        code(cast.member.delete_message(g, by_target).await),
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        code(cast.moderator.delete_message(g, by_admin).await),
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        code(cast.outsider.delete_message(g, by_target).await),
+        ErrorCode::NotMember
+    );
+    assert_eq!(
+        code(cast.owner.delete_message(g, 1).await),
+        ErrorCode::NotFound,
+        "the created event is no message"
+    );
+
+    // Allowed: the sender, and a moderator on a member's message.
+    let deleted = cast.member.delete_message(g, by_member).await.unwrap();
+    assert!(
+        matches!(deleted.body, EventBody::MessageDeleted { target, .. } if target == by_member)
+    );
+    let seen = loop {
+        let e = event_in(&mut watching, g).await;
+        if matches!(e.body, EventBody::MessageDeleted { .. }) {
+            break e;
+        }
+    };
+    assert_eq!(seen, deleted, "every member's socket hears of it");
+    cast.moderator.delete_message(g, by_target).await.unwrap();
+    assert_eq!(
+        code(cast.moderator.delete_message(g, by_target).await),
+        ErrorCode::NotFound,
+        "deleted already"
+    );
+
+    let history = cast
+        .owner
+        .history(g, &HistoryQuery::default())
+        .await
+        .unwrap();
+    for seq in [by_target, by_member] {
+        let e = history.events.iter().find(|e| e.seq == seq).unwrap();
+        assert!(matches!(e.body, EventBody::Deleted { .. }), "{e:?}");
+    }
+    let kept = history.events.iter().find(|e| e.seq == by_admin).unwrap();
+    assert_eq!(text(kept), Some("from the admin"));
+}
+
+/// With the delete window at zero, senders cannot delete their own
+/// messages, while moderators still can.
+#[tokio::test]
+async fn the_delete_window_bounds_senders_but_not_moderators() {
+    let server = TestServer::start_with(|c| c.limits.delete_window_secs = 0).await;
+    let cast = Cast::new(&server).await;
+    let g = cast.group().await;
+    let seq = cast
+        .member
+        .send_message(g, &ClientId::random(), "oops")
+        .await
+        .unwrap()
+        .seq;
+    let err = cast.member.delete_message(g, seq).await.unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::Forbidden));
+    assert!(err.to_string().contains("delete window"), "{err}");
+    let mine = cast
+        .moderator
+        .send_message(g, &ClientId::random(), "mine")
+        .await
+        .unwrap()
+        .seq;
+    cast.moderator.delete_message(g, mine).await.unwrap();
+    cast.moderator.delete_message(g, seq).await.unwrap();
+}
