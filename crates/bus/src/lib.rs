@@ -33,6 +33,8 @@ pub enum ItemKind {
     Membership,
     /// A change of one user's own conversation settings.
     Settings,
+    /// A new report, for those who handle it.
+    Report,
 }
 
 impl ItemKind {
@@ -43,6 +45,7 @@ impl ItemKind {
             ItemKind::Receipt => "receipt",
             ItemKind::Membership => "membership",
             ItemKind::Settings => "settings",
+            ItemKind::Report => "report",
         }
     }
 }

@@ -185,6 +185,14 @@ pub enum ServerFrame {
         /// The watermarks.
         receipt: crate::Receipt,
     },
+    /// A message was reported in a conversation I moderate (or, as a
+    /// server admin, anywhere). Part of the log: store `cursor`.
+    Report {
+        /// Position of this entry in your log.
+        cursor: Cursor,
+        /// The report.
+        report: crate::ReportInfo,
+    },
     /// My own settings for a conversation changed (from any of my
     /// devices). Part of the log: store `cursor`.
     Settings {
@@ -270,6 +278,9 @@ pub enum LogItem {
     /// My own settings for a conversation (mute, archive, pin, unread
     /// mark) changed, on this device or another of mine.
     Settings(crate::SettingsChange),
+    /// A new report for me to handle (I moderate its conversation, or I am
+    /// a server admin).
+    Report(crate::ReportInfo),
 }
 
 /// How a silent membership change came about.
@@ -308,13 +319,15 @@ pub struct MembershipChange {
 }
 
 impl LogItem {
-    /// The wire name: `event`, `receipt`, `membership` or `settings`.
+    /// The wire name: `event`, `receipt`, `membership`, `settings` or
+    /// `report`.
     pub fn kind(&self) -> &'static str {
         match self {
             LogItem::Event(_) => "event",
             LogItem::Receipt(_) => "receipt",
             LogItem::Membership(_) => "membership",
             LogItem::Settings(_) => "settings",
+            LogItem::Report(_) => "report",
         }
     }
 

@@ -118,6 +118,9 @@ fn log_page(c: &Connection, user: &UserId, after: Cursor, limit: u32) -> Result<
                 serde_json::from_str::<MembershipChange>(&json).map(LogItem::Membership)
             }
             "settings" => serde_json::from_str::<SettingsChange>(&json).map(LogItem::Settings),
+            "report" => {
+                serde_json::from_str::<natter_proto::ReportInfo>(&json).map(LogItem::Report)
+            }
             _ => serde_json::from_str::<Receipt>(&json).map(LogItem::Receipt),
         }
         .map_err(|e| StoreError::Internal(format!("decode {kind}: {e}")))?;

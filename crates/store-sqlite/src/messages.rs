@@ -233,6 +233,14 @@ pub(crate) fn delete_message(ctx: &mut Ctx<'_>, d: &MessageDeletion) -> Result<C
         .prepare_cached("UPDATE reports SET text = '' WHERE conv_id = ?1 AND seq = ?2")
         .and_then(|mut s| s.execute(params![d.conv.as_bytes(), d.seq as i64]))
         .map_err(db_err)?;
+    // The copies in moderators' logs too.
+    ctx.conn
+        .prepare_cached(
+            "UPDATE user_items SET receipt = json_set(receipt, '$.text', '')
+             WHERE conv_id = ?1 AND kind = 'report' AND json_extract(receipt, '$.seq') = ?2",
+        )
+        .and_then(|mut s| s.execute(params![d.conv.as_bytes(), d.seq as i64]))
+        .map_err(db_err)?;
     let seq = last_seq_of(ctx, &d.conv)?.ok_or(StoreError::NotMember)? + 1;
     let event = Event {
         conv: d.conv,

@@ -1,11 +1,13 @@
 //! Reports of messages, for moderators and server admins.
 
+use crate::commit::next_position;
 use crate::db_err;
 use crate::rows::{conv_id, user_id};
 use crate::writer::Ctx;
-use natter_proto::{ConversationId, MessageId, ReportReason, UserId};
-use natter_store::{NewReport, ReportRecord, Result, StoreError};
+use natter_proto::{ConversationId, Cursor, LogItem, MessageId, ReportReason, UserId};
+use natter_store::{Committed, NewReport, ReportRecord, Result, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
+use std::sync::Arc;
 
 const COLS: &str = "id, conv_id, seq, sender, text, reporter, reason, note, created_at, resolved_by, resolved_at, resolution";
 
@@ -111,7 +113,76 @@ pub(crate) fn create(ctx: &mut Ctx<'_>, r: &NewReport) -> Result<(ReportRecord, 
         .map_err(db_err)?;
     let created = by_key(ctx.conn, &r.conv, r.seq, &r.reporter)?
         .ok_or_else(|| StoreError::Internal("a stored report is not found".into()))?;
+    notify(ctx, r, &created)?;
     Ok((created, true))
+}
+
+/// Puts the new report in the log of everyone who handles it: the
+/// conversation's members with one of `r.notify`'s roles and the server's
+/// admins, but not the reporter; one position shared by all.
+fn notify(ctx: &mut Ctx<'_>, r: &NewReport, created: &ReportRecord) -> Result<()> {
+    let roles: Vec<&str> = r.notify.iter().map(|role| role.as_str()).collect();
+    let roles = serde_json::to_string(&roles)
+        .map_err(|e| StoreError::Internal(format!("encode roles: {e}")))?;
+    let users: Vec<UserId> = ctx
+        .conn
+        .prepare_cached(
+            "SELECT user_id FROM members
+              WHERE conv_id = ?1 AND role IN (SELECT value FROM json_each(?2))
+             UNION
+             SELECT id FROM users WHERE admin AND suspended_at IS NULL",
+        )
+        .and_then(|mut s| {
+            s.query_map(params![r.conv.as_bytes(), roles], |row| {
+                row.get::<_, Vec<u8>>(0)
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(db_err)?
+        .into_iter()
+        .map(|b| user_id(&b))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .filter(|u| *u != r.reporter)
+        .collect();
+    if users.is_empty() {
+        return Ok(());
+    }
+    let report = natter_proto::ReportInfo {
+        id: created.id,
+        conv: created.conv,
+        seq: created.seq,
+        sender: created.sender,
+        text: created.text.clone(),
+        reporter: created.reporter,
+        reason: created.reason,
+        note: created.note.clone(),
+        created_at: created.created_at,
+        resolved_by: None,
+        resolved_at: None,
+        resolution: None,
+    };
+    let json = serde_json::to_string(&report)
+        .map_err(|e| StoreError::Internal(format!("encode report: {e}")))?;
+    let pos = next_position(ctx)?;
+    for u in &users {
+        ctx.conn
+            .prepare_cached(
+                "INSERT INTO user_items (user_id, pos, conv_id, receipt, kind)
+                 VALUES (?1, ?2, ?3, ?4, 'report')",
+            )
+            .and_then(|mut s| s.execute(params![u.as_bytes(), pos as i64, r.conv.as_bytes(), json]))
+            .map_err(db_err)?;
+    }
+    ctx.committed.push(Committed {
+        item: Arc::new(LogItem::Report(report)),
+        position: Cursor(pos),
+        recipients: Arc::new(users),
+        variants: Vec::new(),
+        joined: Vec::new(),
+        left: Vec::new(),
+    });
+    Ok(())
 }
 
 /// Reports, newest first.

@@ -66,6 +66,7 @@ macro_rules! conformance_suite {
             profiles_are_kept_and_the_directory_finds_discoverable_users,
             own_conversation_settings_reach_only_my_log_and_shape_my_list,
             a_deleted_message_leaves_a_tombstone_and_no_text,
+            a_new_report_reaches_the_moderators_and_admins_at_once,
         );
     };
     (@tests $open:path; $($name:ident),* $(,)?) => {
@@ -2743,6 +2744,7 @@ pub async fn reports_are_kept_once_per_reporter_and_resolved_once(store: Arc<dyn
         reason: natter_proto::ReportReason::Spam,
         note: note.map(str::to_owned),
         now: now(),
+        notify: vec![Role::Owner, Role::Admin, Role::Moderator],
     };
     let (first, created) = store
         .create_report(report(g, 2, bob, Some("ads")))
@@ -3253,6 +3255,7 @@ pub async fn a_deleted_message_leaves_a_tombstone_and_no_text(store: Arc<dyn Sto
             reason: natter_proto::ReportReason::Abuse,
             note: None,
             now: now(),
+            notify: vec![Role::Owner],
         })
         .await
         .unwrap();
@@ -3298,6 +3301,16 @@ pub async fn a_deleted_message_leaves_a_tombstone_and_no_text(store: Arc<dyn Sto
     assert_eq!(listed.unread, 0, "a tombstone is not unread");
     let reports = store.reports(Some(g), true).await.unwrap();
     assert_eq!(reports[0].text, "", "the report keeps no copy");
+    let alices = store.log_after(alice, Cursor::START, 100).await.unwrap();
+    let notice = alices
+        .entries
+        .iter()
+        .find_map(|(_, i)| match i {
+            LogItem::Report(r) => Some(r),
+            _ => None,
+        })
+        .expect("the owner heard of the report");
+    assert_eq!(notice.text, "", "nor does the owner's notice of it");
 
     let retry = store
         .append_message(NewMessage {
@@ -3336,4 +3349,83 @@ fn sent_client_id(c: &Committed) -> String {
         EventBody::Message { client_id, .. } => client_id.0.clone(),
         _ => panic!("not a message"),
     }
+}
+
+/// A new report goes into the logs of the conversation's members with the
+/// roles the domain names and of the server's admins, once, at one
+/// position; not to the reporter or anyone else; a repeated report
+/// notifies nobody.
+pub async fn a_new_report_reaches_the_moderators_and_admins_at_once(store: Arc<dyn Store>) {
+    let owner = user(&store, "owner").await;
+    let moderator = user(&store, "moderator").await;
+    let member = user(&store, "member").await;
+    let reporter = user(&store, "reporter").await;
+    let admin = user(&store, "admin").await;
+    store.set_admin(admin, true).await.unwrap();
+    let g = group(&store, owner, &[moderator, member, reporter]).await;
+    store
+        .set_role(RoleChange {
+            conv: g,
+            by: owner,
+            user: moderator,
+            role: Role::Moderator,
+            now: now(),
+        })
+        .await
+        .unwrap();
+    send(&store, g, member, "rude words").await; // 3
+    let heads = [
+        store.log_head(owner).await.unwrap(),
+        store.log_head(moderator).await.unwrap(),
+        store.log_head(member).await.unwrap(),
+        store.log_head(reporter).await.unwrap(),
+        store.log_head(admin).await.unwrap(),
+    ];
+    let new = NewReport {
+        id: MessageId::new(),
+        conv: g,
+        seq: 3,
+        sender: member,
+        text: "rude words".into(),
+        reporter,
+        reason: natter_proto::ReportReason::Abuse,
+        note: None,
+        now: now(),
+        notify: vec![Role::Owner, Role::Admin, Role::Moderator],
+    };
+    let (record, created) = store.create_report(new.clone()).await.unwrap();
+    assert!(created);
+    let mut positions = HashSet::new();
+    for (who, head, hears) in [
+        (owner, heads[0], true),
+        (moderator, heads[1], true),
+        (member, heads[2], false),
+        (reporter, heads[3], false),
+        (admin, heads[4], true),
+    ] {
+        let entries = store.log_after(who, head, 10).await.unwrap().entries;
+        let reports: Vec<_> = entries
+            .iter()
+            .filter_map(|(c, i)| match i {
+                LogItem::Report(r) => Some((*c, r.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(reports.len(), usize::from(hears), "{who}");
+        for (cursor, r) in reports {
+            assert_eq!((r.id, r.seq, r.text.as_str()), (record.id, 3, "rude words"));
+            positions.insert(cursor);
+        }
+    }
+    assert_eq!(positions.len(), 1, "one position shared by all");
+    let again = store
+        .create_report(NewReport {
+            id: MessageId::new(),
+            ..new
+        })
+        .await
+        .unwrap();
+    assert!(!again.1);
+    let owner_after = store.log_after(owner, heads[0], 10).await.unwrap().entries;
+    assert_eq!(owner_after.len(), 1, "a repeat notifies nobody");
 }

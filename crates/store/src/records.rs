@@ -362,7 +362,15 @@ pub struct NewReport {
     pub note: Option<String>,
     /// Now.
     pub now: i64,
+    /// The roles of the conversation's members who hear of it at once
+    /// (the domain's rule), besides the server's admins.
+    pub notify: ReportAudience,
 }
+
+/// Who hears of a new report at once (a `report` entry in their log): the
+/// members of its conversation with one of these roles, and every server
+/// admin who is not suspended; never the reporter.
+pub type ReportAudience = Vec<Role>;
 
 /// A stored report.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -23,6 +23,7 @@ pub struct TailArgs {
     /// cursor null for an event fetched to fill a gap), `receipt`
     /// (`{"type":"receipt","cursor":…,"receipt":{…}}`, mine included),
     /// `membership` (my channel subscriptions beginning and ending),
+    /// `report` (reports for me to handle),
     /// `typing` (starts and stops), `presence` and `presence_snapshot` (as
     /// the server sends them, after each connection).
     #[arg(long)]
@@ -140,6 +141,11 @@ pub(crate) async fn tail(s: &Session, args: TailArgs) -> anyhow::Result<ExitCode
                     reads.confirm(receipt.conv, receipt.read);
                 }
                 if let Err(e) = view.receipt(cursor, receipt).await {
+                    break Err(e);
+                }
+            }
+            LiveEvent::Report { cursor, report } => {
+                if let Err(e) = view.report(cursor, report).await {
                     break Err(e);
                 }
             }
@@ -291,6 +297,28 @@ impl View {
             }
         };
         self.print_in(receipt.conv, &text).await
+    }
+
+    /// A report for me to handle.
+    async fn report(
+        &mut self,
+        cursor: Cursor,
+        report: natter_proto::ReportInfo,
+    ) -> anyhow::Result<()> {
+        if self.only.is_some_and(|c| c != report.conv) {
+            return Ok(());
+        }
+        if self.json {
+            return print_json(&ServerFrame::Report { cursor, report });
+        }
+        let reporter = self.names.get(&self.client, report.reporter).await;
+        let text = format!(
+            "* {reporter} reported message {} ({}): report {}",
+            report.seq,
+            report.reason.as_str(),
+            report.id
+        );
+        self.print_in(report.conv, &text).await
     }
 
     /// My channel subscription began or ended.

@@ -480,7 +480,11 @@ async fn a_channel_is_created_joined_read_and_left_from_the_terminal() {
     assert_eq!(alice.run(&["delete", "#news", "3"]).await.row(), ["4"]);
     let history = bob.run(&["history", "#news"]).await.rows();
     assert_eq!(
-        history.iter().skip(2).map(|r| r[2].as_str()).collect::<Vec<_>>(),
+        history
+            .iter()
+            .skip(2)
+            .map(|r| r[2].as_str())
+            .collect::<Vec<_>>(),
         ["(message deleted)", "* alice deleted message 3"]
     );
     assert_eq!(bob.run(&["group", "leave", "#news"]).await.row(), [ch, "4"]);

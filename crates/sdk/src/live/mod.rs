@@ -187,6 +187,14 @@ pub enum LiveEvent {
         /// The watermarks after the change.
         receipt: Receipt,
     },
+    /// A message was reported in a conversation I moderate (or, as a server
+    /// admin, anywhere): an entry of the log, delivered once and in order.
+    Report {
+        /// Position in the log.
+        cursor: Cursor,
+        /// The report.
+        report: natter_proto::ReportInfo,
+    },
     /// My own settings for a conversation (mute, archive, pin, unread
     /// mark) changed, on this device or another of mine: an entry of the
     /// log, delivered once and in order.
@@ -459,6 +467,7 @@ impl Live {
             | LiveEvent::Receipt { cursor: c, .. }
             | LiveEvent::Membership { cursor: c, .. }
             | LiveEvent::Settings { cursor: c, .. }
+            | LiveEvent::Report { cursor: c, .. }
             | LiveEvent::Synced { cursor: c } => {
                 self.shared.delivered.fetch_max(c.0, Ordering::AcqRel);
             }

@@ -366,6 +366,14 @@ impl Task {
                 self.on_receipt(cursor, receipt).await?;
                 Ok(None)
             }
+            ServerFrame::Report { cursor, report } => {
+                if self.tracker.check_receipt(cursor) == Verdict::Replay {
+                    return Ok(None);
+                }
+                self.tracker.advance(cursor);
+                self.emit(LiveEvent::Report { cursor, report }).await?;
+                Ok(None)
+            }
             ServerFrame::Settings { cursor, settings } => {
                 if self.tracker.check_receipt(cursor) == Verdict::Replay {
                     return Ok(None);

@@ -51,6 +51,12 @@ pub async fn report(
     req: ReportMessage,
 ) -> Result<(ReportInfo, bool)> {
     require_member(state, conv, claims.user).await?;
+    let kind = state
+        .store
+        .conversation(conv)
+        .await?
+        .ok_or(DomainError::NotMember)?
+        .kind;
     let note = note(req.note)?;
     let page = state
         .store
@@ -86,6 +92,11 @@ pub async fn report(
             reason: req.reason,
             note,
             now: now_ms(),
+            // Those who may handle it hear of it at once.
+            notify: Role::ALL
+                .into_iter()
+                .filter(|r| policy::allows(kind, *r, Action::DeleteOthersMessages))
+                .collect(),
         })
         .await?;
     Ok((info(record), created))

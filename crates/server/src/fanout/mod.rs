@@ -39,6 +39,7 @@ fn notice(c: &Committed) -> Result<Notice> {
             LogItem::Receipt(r) => serde_json::to_string(r),
             LogItem::Membership(m) => serde_json::to_string(m),
             LogItem::Settings(s) => serde_json::to_string(s),
+            LogItem::Report(r) => serde_json::to_string(r),
             _ => return Err(DomainError::internal("unknown log item")),
         }
         .map(Arc::from)
@@ -78,10 +79,10 @@ fn notice(c: &Committed) -> Result<Notice> {
             }
             Notice {
                 position: c.position,
-                kind: if matches!(c.item.as_ref(), LogItem::Settings(_)) {
-                    ItemKind::Settings
-                } else {
-                    ItemKind::Receipt
+                kind: match c.item.as_ref() {
+                    LogItem::Settings(_) => ItemKind::Settings,
+                    LogItem::Report(_) => ItemKind::Report,
+                    _ => ItemKind::Receipt,
                 },
                 to: Audience::Users(to),
             }

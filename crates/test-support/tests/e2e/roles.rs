@@ -1134,3 +1134,55 @@ async fn the_delete_window_bounds_senders_but_not_moderators() {
     cast.moderator.delete_message(g, mine).await.unwrap();
     cast.moderator.delete_message(g, seq).await.unwrap();
 }
+
+/// A report reaches the group's moderators (and above) on their open
+/// sockets at once, as a `report` entry of their log; a plain member's
+/// socket hears nothing of it.
+#[tokio::test]
+async fn moderators_hear_of_a_report_at_once() {
+    let server = TestServer::start().await;
+    let cast = Cast::new(&server).await;
+    let g = cast.group().await;
+    let mut moderator = connect(&cast.moderator).await;
+    let mut bystander = connect(&cast.target).await;
+    let spam = cast
+        .admin
+        .send_message(g, &ClientId::random(), "cheap watches")
+        .await
+        .unwrap();
+    let report = cast
+        .member
+        .report(
+            g,
+            &ReportMessage {
+                seq: spam.seq,
+                reason: ReportReason::Spam,
+                note: None,
+            },
+        )
+        .await
+        .unwrap();
+    let heard = loop {
+        match moderator.next_event(WAIT).await {
+            Some(LiveEvent::Report { report, .. }) => break report,
+            Some(_) => {}
+            None => panic!("the moderator heard of no report"),
+        }
+    };
+    assert_eq!(heard, report);
+    // Everything the bystander gets up to a marker sent after the report:
+    // messages, no report.
+    let marker = cast
+        .owner
+        .send_message(g, &ClientId::random(), "marker")
+        .await
+        .unwrap();
+    loop {
+        match bystander.next_event(WAIT).await {
+            Some(LiveEvent::Report { .. }) => panic!("a member heard of a report"),
+            Some(LiveEvent::Event { event, .. }) if event.seq == marker.seq => break,
+            Some(_) => {}
+            None => panic!("no marker"),
+        }
+    }
+}
