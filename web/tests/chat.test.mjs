@@ -2006,6 +2006,8 @@ describe('natter web client', () => {
 
     await openConv(page, title);
     await send(page, 'Ready?');
+    // The others read up to what the server has: wait until it has it.
+    await waitForStatus(page, 'Ready?', ['sent', 'delivered', 'read']);
     await readAll(hal);
     await readAll(ivy);
     await waitForStatus(page, 'Ready?', 'read');
@@ -2021,6 +2023,7 @@ describe('natter web client', () => {
 
     // A message sent after Jo joined counts Jo: read when all three have.
     await send(page, 'Welcome, jo');
+    await waitForStatus(page, 'Welcome, jo', ['sent', 'delivered', 'read']);
     const { last_seq: welcome } = (await jo.call('GET', `/v1/conversations/${group.id}`)).body;
     const got = await jo.call('POST', `/v1/conversations/${group.id}/receipts`, { kind: 'delivered', seq: welcome });
     assert.equal(got.status, 200, JSON.stringify(got.body));

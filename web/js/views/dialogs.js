@@ -526,9 +526,11 @@ function groupSettingsForm({ api, store, convId, headingId, channel = false }) {
     h('div', { class: 'dialog-actions' }, saved, save),
   );
   let edited = false;
+  let edits = 0; // changes made in the form, counted
   const chosen = () => [joined, all, days].find((x) => x.input.checked)?.input.value ?? 'joined';
   el.addEventListener('input', (e) => {
     edited = true;
+    edits += 1;
     setText(saved, '');
     if (e.target === daysInput) days.input.checked = true;
   });
@@ -562,10 +564,14 @@ function groupSettingsForm({ api, store, convId, headingId, channel = false }) {
       return;
     }
     save.disabled = true;
+    const before = edits;
     try {
       store.upsert(await api.updateGroup(convId, changes));
-      edited = false;
-      fill(store.convs.get(convId) ?? c);
+      // What was typed while it was being saved stays in the form.
+      if (edits === before) {
+        edited = false;
+        fill(store.convs.get(convId) ?? c);
+      }
       setText(saved, 'Saved.');
     } catch (err) {
       setText(error, describe(err));
