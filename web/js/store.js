@@ -102,7 +102,9 @@ export class Conv {
     // (a fetch that raced a live `group_updated`, say) is older than what
     // those events set: it must not undo them.
     const older = info.last_seq !== undefined && info.last_seq < this.lastSeq;
-    if (info.name !== undefined && !older) this.name = info.name;
+    // A conversation known only from a live event (a placeholder) has no
+    // name yet: an older answer still gives it one.
+    if (info.name !== undefined && (!older || this.name === null)) this.name = info.name;
     // A whole ConversationInfo (it always has `read_seq`) leaves the
     // description out when there is none.
     if ((info.description !== undefined || info.read_seq !== undefined) && !older) {
@@ -123,9 +125,11 @@ export class Conv {
       this.deliveredSeq = Math.max(this.deliveredSeq, this.readSeq);
     }
     // An answer read before my newer reads here counts what was unread
-    // then: what this device counted since is newer.
+    // then: what this device counted since is newer. One read before
+    // messages that arrived here since misses them: those counted here
+    // stay.
     const readAhead = info.read_seq !== undefined && info.read_seq < this.readSeq;
-    if (info.unread !== undefined && !readAhead) this.unread = info.unread;
+    if (info.unread !== undefined && !readAhead) this.unread = older ? Math.max(this.unread, info.unread) : info.unread;
     if (info.request !== undefined) this.request = !!info.request;
     if (info.role && !older) this.role = info.role;
     if (info.peer_receipt) this.#peer(info.peer_receipt);
