@@ -887,6 +887,7 @@ describe('natter web client', () => {
     await alice.keyboard.type('Hi carol');
     await alice.keyboard.press('Enter');
     await message(alice, 'Hi carol').waitFor();
+    await waitForStatus(alice, 'Hi carol', ['sent', 'delivered', 'read']);
     const dm = (await carol.call('GET', '/v1/conversations')).body.conversations.find((c) => c.kind === 'direct');
     assert.equal(dm.last_message.text, 'Hi carol');
     await alice.getByRole('button', { name: 'Settings' }).click();
@@ -1822,6 +1823,7 @@ describe('natter web client', () => {
     const room = (await owner.call('POST', '/v1/conversations', { kind: 'group', name: small, members: [crowd[0].id] })).body;
     await openConv(page, small);
     await send(page, 'Before the crowd');
+    await waitForStatus(page, 'Before the crowd', ['sent', 'delivered', 'read']);
     const before = Number(await message(page, 'Before the crowd').getAttribute('data-seq'));
     await crowd[0].call('POST', `/v1/conversations/${room.id}/receipts`, { kind: 'read', seq: before });
     await waitForStatus(page, 'Before the crowd', 'read');
@@ -1845,6 +1847,8 @@ describe('natter web client', () => {
     // one counts all 102 of them.
     await send(page, 'After the crowd');
     assert.equal(await status(page, 'Before the crowd'), 'read');
+    // Its seq is known once the server has it.
+    await waitForStatus(page, 'After the crowd', ['sent', 'delivered', 'read']);
     const after = Number(await message(page, 'After the crowd').getAttribute('data-seq'));
     await Promise.all(crowd.slice(0, 101).map((u) => u.call('POST', `/v1/conversations/${room.id}/receipts`, { kind: 'read', seq: after })));
     await crowd[101].call('POST', `/v1/conversations/${room.id}/receipts`, { kind: 'read', seq: after });
