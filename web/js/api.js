@@ -242,11 +242,34 @@ export class Api {
     return this.request('GET', `/v1/users/${enc(id)}`);
   }
 
-  /** `GET /v1/conversations`: one page, newest activity first (`next` when there may be more). */
-  conversations({ limit, before } = {}) {
+  /**
+   * `GET /v1/users/search?q=`: the user directory, by username or display
+   * name prefix (people who are not discoverable, or blocked me, are left out).
+   */
+  searchUsers(q, limit) {
+    const query = new URLSearchParams({ q });
+    if (limit !== undefined) query.set('limit', String(limit));
+    return this.request('GET', `/v1/users/search?${query}`);
+  }
+
+  /**
+   * `PATCH /v1/me/profile`: my `display_name` and `about` (only those
+   * given; an empty string removes one). Answers `Me`.
+   */
+  setProfile(changes) {
+    return this.request('PATCH', '/v1/me/profile', changes);
+  }
+
+  /**
+   * `GET /v1/conversations`: one page, newest activity first (`next` when
+   * there may be more). `archived` and `pinned` (booleans) filter it.
+   */
+  conversations({ limit, before, archived, pinned } = {}) {
     const q = new URLSearchParams();
     if (limit !== undefined) q.set('limit', String(limit));
     if (before !== undefined) q.set('before', before);
+    if (archived !== undefined) q.set('archived', String(archived));
+    if (pinned !== undefined) q.set('pinned', String(pinned));
     const qs = q.toString();
     return this.request('GET', `/v1/conversations${qs ? `?${qs}` : ''}`);
   }
@@ -372,6 +395,15 @@ export class Api {
   /** `GET /v1/conversations/{id}/receipts?seq=`: delivered / read by N of M. */
   receipts(id, seq) {
     return this.request('GET', `/v1/conversations/${enc(id)}/receipts?seq=${seq}`);
+  }
+
+  /**
+   * `PUT /v1/conversations/{id}/settings`: my own settings for it (any of
+   * `muted`, `hide_badge`, `archived`, `pinned`, `marked_unread`).
+   * Answers the `SettingsChange`, which also reaches all my devices.
+   */
+  setConvSettings(id, changes) {
+    return this.request('PUT', `/v1/conversations/${enc(id)}/settings`, changes);
   }
 
   /**

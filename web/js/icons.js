@@ -62,6 +62,18 @@ const SHAPES = {
     ['path', { d: 'M3 10v4a1 1 0 0 0 1 1h3l8 4.5V4.5L7 9H4a1 1 0 0 0-1 1z' }],
     ['path', { d: 'M7 15l1.5 5h3L10 15.8M19 9a4 4 0 0 1 0 6' }],
   ],
+  // A pinned conversation.
+  pin: [['path', { d: 'M9 3h6M10 3v6.5L6.5 14h11L14 9.5V3M12 14v7' }]],
+  // A muted conversation: a bell, struck through.
+  mute: [
+    ['path', { d: 'M6 16V11a6 6 0 0 1 9.3-5M18 10.5V16l2 2H8' }],
+    ['path', { d: 'M10 20a2 2 0 0 0 4 0M3.5 3.5l17 17' }],
+  ],
+  // Archived conversations.
+  archive: [
+    ['path', { d: 'M3 4h18v4H3zM5 8v12h14V8' }],
+    ['path', { d: 'M10 12h4' }],
+  ],
   // Views of a channel's post.
   eye: [
     ['path', { d: 'M2 12s3.6-6.5 10-6.5S22 12 22 12s-3.6 6.5-10 6.5S2 12 2 12z' }],

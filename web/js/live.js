@@ -370,6 +370,7 @@ export class Live {
       case 'event':
       case 'receipt':
       case 'membership': // a channel subscription began or ended (a log entry)
+      case 'settings': // my settings of a conversation changed (a log entry)
       case 'synced':
         this.onFrame({ ...body, type });
         if (type === 'synced') this.#setState('online');

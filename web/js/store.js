@@ -2,9 +2,34 @@
 // typing, connection state. Views subscribe to topics and re-render; all
 // notifications of one turn of the event loop are batched into one render.
 //
-// Topics: `convs` (the list: order, previews, unread), `conv:<id>` (a
-// conversation's messages or ticks), `presence`, `typing`, `users`,
-// `connection`, `outbox`, `blocks`, `notice`.
+// Topics: `convs` (the list: order, previews, unread, my settings of
+// each), `conv:<id>` (a conversation's messages or ticks), `presence`,
+// `typing`, `users` (names and profiles), `me`, `connection`, `outbox`,
+// `blocks`, `notice`.
+
+/**
+ * What a conversation adds to the badge, as the server counts
+ * `unread_total`: its unread messages, at least 1 when I marked it
+ * unread, nothing when I muted it and hid its badge.
+ */
+export function badgeOf(unread, settings) {
+  if (settings?.muted && settings?.hide_badge) return 0;
+  return settings?.marked_unread ? Math.max(1, unread ?? 0) : (unread ?? 0);
+}
+
+/**
+ * My own settings of a conversation (protocol.md, `PUT
+ * /v1/conversations/{id}/settings`), the same on all my devices.
+ */
+export function convSettings(s) {
+  return {
+    muted: !!s?.muted,
+    hide_badge: !!s?.hide_badge,
+    archived: !!s?.archived,
+    pinned_at: s?.pinned_at ?? null,
+    marked_unread: !!s?.marked_unread,
+  };
+}
 
 /** One conversation as this client knows it. */
 export class Conv {
@@ -52,6 +77,13 @@ export class Conv {
     // count for it; refreshed by the chat view while the channel is open.
     this.views = new Map();
     this.stale = false; // placeholder waiting for its ConversationInfo
+    // My settings of it: muted (and its badge hidden), archived, pinned,
+    // marked unread. `settingsTick` is the store's tick when a change of
+    // them was last applied, so that an older ConversationInfo does not
+    // undo it.
+    this.settings = convSettings(null);
+    this.settingsTs = 0; // the `ts` of the last SettingsChange applied
+    this.settingsTick = 0;
     // A message request to me (protocol.md, "Message requests"): shown
     // apart until I accept it or write in it.
     this.request = false;
@@ -70,7 +102,9 @@ export class Conv {
     // (a fetch that raced a live `group_updated`, say) is older than what
     // those events set: it must not undo them.
     const older = info.last_seq !== undefined && info.last_seq < this.lastSeq;
-    if (info.name !== undefined && !older) this.name = info.name;
+    // A conversation known only from a live event (a placeholder) has no
+    // name yet: an older answer still gives it one.
+    if (info.name !== undefined && (!older || this.name === null)) this.name = info.name;
     // A whole ConversationInfo (it always has `read_seq`) leaves the
     // description out when there is none.
     if ((info.description !== undefined || info.read_seq !== undefined) && !older) {
@@ -90,10 +124,16 @@ export class Conv {
       this.readSeq = Math.max(this.readSeq, info.read_seq);
       this.deliveredSeq = Math.max(this.deliveredSeq, this.readSeq);
     }
-    if (info.unread !== undefined) this.unread = info.unread;
+    // An answer read before my newer reads here counts what was unread
+    // then: what this device counted since is newer. One read before
+    // messages that arrived here since misses them: those counted here
+    // stay.
+    const readAhead = info.read_seq !== undefined && info.read_seq < this.readSeq;
+    if (info.unread !== undefined && !readAhead) this.unread = older ? Math.max(this.unread, info.unread) : info.unread;
     if (info.request !== undefined) this.request = !!info.request;
     if (info.role && !older) this.role = info.role;
     if (info.peer_receipt) this.#peer(info.peer_receipt);
+    if (info.settings) this.settings = convSettings(info.settings);
     this.lastActivity = Math.max(this.lastActivity, this.createdAt, this.lastMessage?.ts ?? 0);
   }
 
@@ -208,8 +248,18 @@ export class Conv {
 
   /** The conversation's display name. */
   title(store) {
-    if (this.kind === 'direct') return this.peer?.username ?? store?.username(this.peerId()) ?? '…';
+    if (this.kind === 'direct') return store?.name(this.peerId()) ?? this.peer?.display_name ?? this.peer?.username ?? '…';
     return this.name ?? (this.kind === 'channel' ? 'Channel' : 'Group');
+  }
+
+  /** When I pinned it (ms), or 0 when it is not pinned. */
+  get pinnedAt() {
+    return this.settings.pinned_at ?? 0;
+  }
+
+  /** What it adds to the badge (see `badgeOf`). */
+  badgeCount() {
+    return badgeOf(this.unread, this.settings);
   }
 
   /**
@@ -234,6 +284,11 @@ export class Conv {
   }
 }
 
+/** Where the loading of one list's pages is. */
+function newPages() {
+  return { next: null, loading: false, error: null };
+}
+
 function lowerBound(events, seq) {
   let lo = 0;
   let hi = events.length;
@@ -247,9 +302,12 @@ function lowerBound(events, seq) {
 
 export class Store {
   constructor(me) {
-    this.me = me; // {id, username, device}
+    this.me = me; // {id, username, device, display_name, about}
     this.convs = new Map();
-    this.users = new Map(); // id → username
+    // What I know of people: id → {id, username, display_name, about}
+    // (display_name and about null when not set). There is no event for
+    // a change of profile: they are read again when shown.
+    this.users = new Map();
     this.presence = new Map(); // id → {online, last_seen}
     this.typing = new Map(); // conv → Map(user → timer)
     this.acked = new Map(); // client_id → acknowledged message not yet echoed
@@ -264,9 +322,11 @@ export class Store {
     this.gone = new Set();
     // The conversation list comes in pages (protocol.md, `GET
     // /v1/conversations`): `next` asks for the page after those loaded.
-    this.next = null;
-    this.loadingMore = false;
-    this.moreError = null;
+    // `main`: the chats neither pinned nor archived (the pinned ones are
+    // all read at start); `archived`: those I archived, apart.
+    this.pages = { main: newPages(), archived: newPages() };
+    // Counts applied changes of my conversation settings (see `Conv.settingsTick`).
+    this.tick = 0;
     // Unread messages in conversations not loaded yet: the server's
     // `unread_total` less what the loaded ones count.
     this.unreadElsewhere = 0;
@@ -277,7 +337,7 @@ export class Store {
     this.listeners = new Map();
     this.dirty = new Set();
     this.resolveUsers = () => {};
-    if (me?.id) this.users.set(me.id, me.username);
+    if (me?.id) this.addUsers([me]);
   }
 
   // ---- subscriptions ----
@@ -331,22 +391,48 @@ export class Store {
 
   // ---- users ----
 
-  /** A username by id, or null (then asked for in the background). */
-  username(id) {
+  /** What I know of a user, or null (then asked for in the background). */
+  user(id) {
     if (!id) return null;
-    const name = this.users.get(id);
-    if (name === undefined) this.resolveUsers([id]);
-    return name ?? null;
+    const u = this.users.get(id);
+    if (u === undefined) this.resolveUsers([id]);
+    return u ?? null;
   }
 
-  /** Records usernames. */
+  /** A username by id, or null (then asked for in the background). */
+  username(id) {
+    return this.user(id)?.username ?? null;
+  }
+
+  /**
+   * What to call someone: their display name, else their username; null
+   * while unknown (then asked for in the background).
+   */
+  name(id) {
+    const u = this.user(id);
+    return u ? u.display_name || u.username : null;
+  }
+
+  /**
+   * Records people from `UserInfo`s, `MemberInfo`s (no `about` in them:
+   * it is kept) or `Me`. Each says the display name as it is now: absent
+   * means none.
+   */
   addUsers(list) {
     let changed = false;
     for (const u of list) {
-      if (u?.id && this.users.get(u.id) !== u.username) {
-        this.users.set(u.id, u.username);
-        changed = true;
-      }
+      if (!u?.id || !u.username) continue;
+      const old = this.users.get(u.id);
+      const member = 'role' in u;
+      const next = {
+        id: u.id,
+        username: u.username,
+        display_name: u.display_name || null,
+        about: member ? (old?.about ?? null) : u.about || null,
+      };
+      if (old && old.username === next.username && old.display_name === next.display_name && old.about === next.about) continue;
+      this.users.set(u.id, next);
+      changed = true;
     }
     if (changed) this.emit('users', 'convs');
   }
@@ -360,10 +446,18 @@ export class Store {
     this.emit('convs');
   }
 
-  /** Adds or updates one conversation from a `ConversationInfo`. */
-  upsert(info) {
+  /**
+   * Adds or updates one conversation from a `ConversationInfo`. `since`:
+   * the store's `tick` when it was asked for; settings changed after that
+   * are newer than the ones it holds, which are then left out.
+   */
+  upsert(info, { since } = {}) {
     this.gone.delete(info.id);
     let conv = this.convs.get(info.id);
+    if (conv && since !== undefined && conv.settingsTick > since && info.settings) {
+      info = { ...info };
+      delete info.settings;
+    }
     if (conv) conv.update(info);
     else {
       conv = new Conv(info);
@@ -389,15 +483,36 @@ export class Store {
     return had;
   }
 
-  /** Conversations, newest activity first. */
-  sorted() {
-    return [...this.convs.values()].sort((a, b) => b.lastActivity - a.lastActivity);
+  /**
+   * A change of my settings of a conversation (a `SettingsChange`, from
+   * `PUT …/settings` or a `settings` entry of my log): replaces them.
+   * One older than those applied already is ignored. Returns the
+   * conversation, or null when it is not loaded.
+   */
+  applySettings(change) {
+    const conv = this.convs.get(change.conv);
+    if (!conv) return null;
+    if ((change.ts ?? 0) < (conv.settingsTs ?? 0)) return conv;
+    conv.settings = convSettings(change);
+    conv.settingsTs = change.ts ?? 0;
+    this.tick += 1;
+    conv.settingsTick = this.tick;
+    this.emit('convs', `conv:${conv.id}`);
+    return conv;
   }
 
-  /** Unread messages in the loaded conversations. */
+  /**
+   * Conversations: the pinned ones first (the latest pinned on top), then
+   * the newest activity first.
+   */
+  sorted() {
+    return [...this.convs.values()].sort((a, b) => b.pinnedAt - a.pinnedAt || b.lastActivity - a.lastActivity);
+  }
+
+  /** The badge's count over the loaded conversations (`Conv.badgeCount`). */
   unreadLoaded() {
     let n = 0;
-    for (const c of this.convs.values()) n += c.unread;
+    for (const c of this.convs.values()) n += c.badgeCount();
     return n;
   }
 
@@ -491,8 +606,7 @@ export class Store {
     this.clearTyping();
     this.convs.clear();
     this.acked.clear();
-    this.next = null;
-    this.moreError = null;
+    this.pages = { main: newPages(), archived: newPages() };
     this.unreadElsewhere = 0;
     this.emit('convs');
   }

@@ -3,12 +3,17 @@
 // Start: `GET /v1/me` (who I am, the log head), `GET /v1/conversations`,
 // then the live connection from this device's stored cursor (or, on a new
 // device, from the head: history comes over HTTP, not by replaying the
-// log). Every log entry (`event`, `receipt`, `membership`) is applied
-// once: entries at or below the cursor are replays and dropped; events are
-// deduplicated by (conv, seq). The cursor is stored after each entry is
-// applied. A `membership` entry is my own subscription to a broadcast
-// channel beginning or ending (protocol.md, "Broadcast channels"): no
-// event of the channel says so.
+// log). Every log entry (`event`, `receipt`, `membership`, `settings`) is
+// applied once: entries at or below the cursor are replays and dropped;
+// events are deduplicated by (conv, seq). The cursor is stored after each
+// entry is applied. A `membership` entry is my own subscription to a
+// broadcast channel beginning or ending (protocol.md, "Broadcast
+// channels"): no event of the channel says so. A `settings` entry is a
+// change of my own settings of a conversation (mute, archive, pin, the
+// unread mark), made on any of my devices.
+//
+// The list is read in three parts: every pinned conversation, the others
+// a page at a time, and the archived ones a page at a time (apart).
 //
 // The live connection is a WebSocket, or Server-Sent Events plus HTTP
 // where WebSockets are blocked (live.js); frames look the same either way.
@@ -21,6 +26,7 @@ import { SessionGone } from './api.js';
 import { Live } from './live.js';
 import { Outbox } from './outbox.js';
 import * as storage from './storage.js';
+import { badgeOf } from './store.js';
 
 const TYPING_REFRESH_MS = 3000; // the server's indicator lasts 6 s
 const TYPING_IDLE_MS = 5000;
@@ -29,6 +35,14 @@ const RETRY_SEND_MS = 3000;
 const VIEWS_SPAN = 500;
 // Conversations per page of the list; more load as the list is scrolled.
 const LIST_PAGE = 50;
+// Pinned conversations per request (all of them are read at start).
+const PIN_PAGE = 100;
+// What each part of the list asks for (`GET /v1/conversations`).
+const FILTERS = {
+  pinned: { pinned: true, archived: false },
+  main: { pinned: false, archived: false },
+  archived: { archived: true },
+};
 
 export class Sync {
   constructor({ api, store, onGone, onMessage }) {
@@ -53,8 +67,7 @@ export class Sync {
   /** Loads the account and conversations, then connects. */
   async start() {
     const me = await this.api.me();
-    this.store.me = { id: me.id, username: me.username, device: me.device };
-    this.store.users.set(me.id, me.username);
+    this.#me(me);
     this.outbox = new Outbox(me.device);
     // A new device starts at the head and loads history over HTTP.
     this.#setCursor(storage.loadCursor(me.device) ?? me.head);
@@ -93,29 +106,65 @@ export class Sync {
     this.onGone(e);
   }
 
-  /** Reloads the first page of the conversation list (and drops loaded history). */
-  async reload() {
-    const page = await this.api.conversations({ limit: LIST_PAGE });
-    this.store.setConversations(page.conversations);
-    this.store.next = page.next ?? null;
-    this.store.moreError = null;
-    this.store.setUnreadTotal(page.unread_total);
-    this.#listed([...this.store.convs.values()]);
+  /** Takes `Me` (at start, and after a change of my profile). */
+  #me(me) {
+    const store = this.store;
+    store.me = {
+      id: me.id,
+      username: me.username,
+      device: me.device ?? store.me?.device,
+      display_name: me.display_name || null,
+      about: me.about || null,
+    };
+    store.addUsers([store.me]);
+    store.emit('me', 'users');
   }
 
   /**
-   * Loads the next page of the conversation list, if there is one. A
-   * conversation already here (it moved up with new activity) is merged,
-   * never listed twice.
+   * Reloads the conversation list (and drops loaded history): all the
+   * pinned conversations, the first page of the others, and the first
+   * page of the archived ones.
    */
-  async loadMore() {
+  async reload() {
+    const [pinned, main, archived] = await Promise.all([
+      this.#allPinned(),
+      this.api.conversations({ limit: LIST_PAGE, ...FILTERS.main }),
+      this.api.conversations({ limit: LIST_PAGE, ...FILTERS.archived }),
+    ]);
     const store = this.store;
-    if (!store.next || store.loadingMore) return;
-    store.loadingMore = true;
-    store.moreError = null;
+    store.setConversations([...pinned, ...main.conversations, ...archived.conversations]);
+    store.pages.main = { next: main.next ?? null, loading: false, error: null };
+    store.pages.archived = { next: archived.next ?? null, loading: false, error: null };
+    store.setUnreadTotal(main.unread_total);
+    this.#listed([...store.convs.values()]);
+  }
+
+  /** Every pinned conversation that is not archived (there are few). */
+  async #allPinned() {
+    const out = [];
+    let before;
+    for (;;) {
+      const page = await this.api.conversations({ limit: PIN_PAGE, before, ...FILTERS.pinned });
+      out.push(...page.conversations);
+      if (!page.next || page.conversations.length === 0) return out;
+      before = page.next;
+    }
+  }
+
+  /**
+   * Loads the next page of the list (`main`) or of the archived
+   * conversations (`archived`), if there is one. A conversation already
+   * here (it moved up with new activity) is merged, never listed twice.
+   */
+  async loadMore(which = 'main') {
+    const store = this.store;
+    const pages = store.pages[which];
+    if (!pages?.next || pages.loading) return;
+    pages.loading = true;
+    pages.error = null;
     store.emit('convs');
     try {
-      const page = await this.api.conversations({ limit: LIST_PAGE, before: store.next });
+      const page = await this.api.conversations({ limit: LIST_PAGE, before: pages.next, ...FILTERS[which] });
       const added = [];
       for (const info of page.conversations) {
         if (store.gone.has(info.id)) continue;
@@ -123,14 +172,24 @@ export class Sync {
         if (known && !known.stale) continue; // what this device has is newer
         added.push(store.upsert(info));
       }
-      store.next = page.next ?? null;
+      pages.next = page.next ?? null;
       store.setUnreadTotal(page.unread_total);
       this.#listed(added);
     } catch (e) {
-      store.moreError = e;
+      pages.error = e;
     } finally {
-      store.loadingMore = false;
+      pages.loading = false;
       store.emit('convs');
+    }
+  }
+
+  /** The badge's total again, from the server (`unread_total`). */
+  async #refreshTotal() {
+    try {
+      const page = await this.api.conversations({ limit: 1 });
+      this.store.setUnreadTotal(page.unread_total);
+    } catch {
+      // The next page or reload brings it.
     }
   }
 
@@ -233,6 +292,11 @@ export class Sync {
       case 'membership':
         if (!this.#advance(f.cursor)) return;
         if (f.membership) this.#membership(f.membership);
+        this.#commitCursor();
+        break;
+      case 'settings':
+        if (!this.#advance(f.cursor)) return;
+        if (f.settings) this.#settings(f.settings);
         this.#commitCursor();
         break;
       case 'synced':
@@ -426,6 +490,58 @@ export class Sync {
     store.memberChange(m.conv, { type: 'gone', user: store.me.id });
   }
 
+  /**
+   * A change of my settings of a conversation, made here or on another of
+   * my devices (protocol.md, `PUT …/settings`): it replaces them. One not
+   * loaded here (further down the list, or archived and not paged yet) is
+   * fetched, so that it shows where it now belongs, and the badge's total
+   * is read again (it counted that conversation as it was).
+   */
+  #settings(change) {
+    const store = this.store;
+    if (!change.conv || store.gone.has(change.conv)) return;
+    if (store.applySettings(change)) return;
+    this.#fetchConv(change.conv).then(() => this.#refreshTotal());
+  }
+
+  /**
+   * Changes my settings of a conversation (any of `muted`, `hide_badge`,
+   * `archived`, `pinned`, `marked_unread`): applied from the server's
+   * answer, which my other devices get as a `settings` entry.
+   */
+  async setSettings(convId, changes) {
+    const change = await this.api.setConvSettings(convId, changes);
+    this.store.applySettings(change);
+    return change;
+  }
+
+  /**
+   * Reads again the people of a conversation that is being shown
+   * (profiles change without an event): a direct conversation's details
+   * (its `peer`), a group's member list. Channels show no authors.
+   */
+  refreshPeople(convId) {
+    const conv = this.store.convs.get(convId);
+    if (!conv || conv.stale || this.store.gone.has(convId)) return;
+    if (conv.kind === 'direct') this.#fetchConv(convId);
+    // Not loaded yet: opening it loads them.
+    else if (conv.kind === 'group' && conv.members) this.#membersOnOpen(convId);
+  }
+
+  /** Changes my profile (`display_name`, `about`); answers `Me`. */
+  async setProfile(changes) {
+    const me = await this.api.setProfile(changes);
+    this.#me(me);
+    return me;
+  }
+
+  /** Searches the user directory; the people found are remembered. */
+  async searchUsers(q, limit) {
+    const { users } = await this.api.searchUsers(q, limit);
+    this.store.addUsers(users);
+    return users;
+  }
+
   #receipt(r) {
     const conv = this.store.convs.get(r.conv);
     if (!conv) return;
@@ -446,6 +562,7 @@ export class Sync {
 
   #fetchConv(id) {
     if (this.fetchingConv.has(id)) return this.fetchingConv.get(id);
+    const since = this.store.tick;
     const p = this.api
       .conversation(id)
       .then((info) => {
@@ -454,11 +571,12 @@ export class Sync {
         const was = this.store.convs.get(id);
         // Its unread messages were counted among those not loaded, less
         // what live events here already added.
-        const counted = was?.stale ? was.unread : was ? null : 0;
+        const counted = was?.stale ? was.badgeCount() : was ? null : 0;
         if (counted !== null) {
-          this.store.unreadElsewhere = Math.max(0, this.store.unreadElsewhere - Math.max(0, (info.unread ?? 0) - counted));
+          const adds = badgeOf(info.unread, info.settings);
+          this.store.unreadElsewhere = Math.max(0, this.store.unreadElsewhere - Math.max(0, adds - counted));
         }
-        this.store.upsert(info);
+        this.store.upsert(info, { since });
       })
       .catch((e) => {
         if (e?.code === 'not_member') this.store.remove(id);
@@ -491,6 +609,7 @@ export class Sync {
     }
   }
 
+  /** Asks for people not known yet (names for senders and so on). */
   #resolveUsers(ids) {
     const todo = ids.filter((id) => id && !this.store.users.has(id) && !this.fetchingUsers.has(id));
     for (const id of todo) {
@@ -509,7 +628,7 @@ export class Sync {
   async open(convId) {
     const conv = this.store.convs.get(convId);
     if (!conv) return;
-    if (conv.kind === 'group' && !conv.members) this.loadMembers(convId);
+    if (conv.kind === 'group' && !conv.members) this.#membersOnOpen(convId);
     if (conv.loaded || conv.loadError) return;
     if (!conv.loading) {
       conv.loading = (async () => {
@@ -605,6 +724,16 @@ export class Sync {
     } finally {
       this.store.emit(`conv:${convId}`);
     }
+  }
+
+  /** Reads a group's members when it is opened: one read at a time. */
+  #membersOnOpen(convId) {
+    const key = `members:${convId}`;
+    if (this.fetchingConv.has(key)) return;
+    const p = this.loadMembers(convId)
+      .catch(() => {})
+      .finally(() => this.fetchingConv.delete(key));
+    this.fetchingConv.set(key, p);
   }
 
   /** Fetches a group's members (names for senders, the member count). */

@@ -887,6 +887,7 @@ describe('natter web client', () => {
     await alice.keyboard.type('Hi carol');
     await alice.keyboard.press('Enter');
     await message(alice, 'Hi carol').waitFor();
+    await waitForStatus(alice, 'Hi carol', ['sent', 'delivered', 'read']);
     const dm = (await carol.call('GET', '/v1/conversations')).body.conversations.find((c) => c.kind === 'direct');
     assert.equal(dm.last_message.text, 'Hi carol');
     await alice.getByRole('button', { name: 'Settings' }).click();
@@ -1513,10 +1514,14 @@ describe('natter web client', () => {
     await owner.keyboard.press('Escape');
     await panel.waitFor({ state: 'detached' });
 
-    // The reader opens it and joins: the channel opens with a notice
-    // where the composer would be, and no text box at all.
+    // The reader opens it (the join page says it is a channel) and joins:
+    // the channel opens with a notice where the composer would be, and no
+    // text box at all.
     await reader.goto(url);
-    await reader.getByRole('region', { name: title }).getByRole('button', { name: 'Join' }).click();
+    const invited = reader.getByRole('region', { name: title });
+    await invited.getByText('You are invited to join this channel.').waitFor();
+    await invited.getByText(exactly('1 subscriber')).waitFor();
+    await invited.getByRole('button', { name: 'Join' }).click();
     await reader.locator('.chat-title', { hasText: exactly(title) }).waitFor();
     assert.equal(new URL(reader.url()).hash, `#/c/${channelId}`);
     await reader.locator('.chat-subtitle', { hasText: exactly('Channel · 2 subscribers') }).waitFor();
@@ -1818,6 +1823,7 @@ describe('natter web client', () => {
     const room = (await owner.call('POST', '/v1/conversations', { kind: 'group', name: small, members: [crowd[0].id] })).body;
     await openConv(page, small);
     await send(page, 'Before the crowd');
+    await waitForStatus(page, 'Before the crowd', ['sent', 'delivered', 'read']);
     const before = Number(await message(page, 'Before the crowd').getAttribute('data-seq'));
     await crowd[0].call('POST', `/v1/conversations/${room.id}/receipts`, { kind: 'read', seq: before });
     await waitForStatus(page, 'Before the crowd', 'read');
@@ -1841,6 +1847,8 @@ describe('natter web client', () => {
     // one counts all 102 of them.
     await send(page, 'After the crowd');
     assert.equal(await status(page, 'Before the crowd'), 'read');
+    // Its seq is known once the server has it.
+    await waitForStatus(page, 'After the crowd', ['sent', 'delivered', 'read']);
     const after = Number(await message(page, 'After the crowd').getAttribute('data-seq'));
     await Promise.all(crowd.slice(0, 101).map((u) => u.call('POST', `/v1/conversations/${room.id}/receipts`, { kind: 'read', seq: after })));
     await crowd[101].call('POST', `/v1/conversations/${room.id}/receipts`, { kind: 'read', seq: after });
@@ -2002,6 +2010,8 @@ describe('natter web client', () => {
 
     await openConv(page, title);
     await send(page, 'Ready?');
+    // The others read up to what the server has: wait until it has it.
+    await waitForStatus(page, 'Ready?', ['sent', 'delivered', 'read']);
     await readAll(hal);
     await readAll(ivy);
     await waitForStatus(page, 'Ready?', 'read');
@@ -2017,6 +2027,7 @@ describe('natter web client', () => {
 
     // A message sent after Jo joined counts Jo: read when all three have.
     await send(page, 'Welcome, jo');
+    await waitForStatus(page, 'Welcome, jo', ['sent', 'delivered', 'read']);
     const { last_seq: welcome } = (await jo.call('GET', `/v1/conversations/${group.id}`)).body;
     const got = await jo.call('POST', `/v1/conversations/${group.id}/receipts`, { kind: 'delivered', seq: welcome });
     assert.equal(got.status, 200, JSON.stringify(got.body));
@@ -2140,6 +2151,247 @@ describe('natter web client', () => {
     await page.context().close();
   });
 
+  test('profiles and the directory: a display name set in settings shows wherever the person does; people are found by name, unless they opt out', async () => {
+    const [petraName, raviName, solName] = [name('petra'), name('ravi'), name('sol')];
+    const petra = await newPage();
+    const ravi = await newPage();
+    await register(petra, petraName);
+    await register(ravi, raviName);
+    const petraApi = await ApiUser.login(petraName);
+    const raviApi = await ApiUser.login(raviName);
+    const sol = await ApiUser.register(solName);
+    const found = [];
+
+    // A direct chat and a group, both listed on Ravi's side before Petra
+    // has a display name.
+    const dm = (await petraApi.call('POST', '/v1/conversations', { kind: 'direct', user: raviApi.id })).body;
+    await petraApi.send(dm.id, 'Hello from petra');
+    const title = `Choir ${RUN}`;
+    const group = (await petraApi.call('POST', '/v1/conversations', { kind: 'group', name: title, members: [raviApi.id, sol.id] })).body;
+    await petraApi.send(group.id, 'Rehearsal at seven');
+    await convItem(ravi, petraName).locator('.conv-preview', { hasText: 'Hello from petra' }).waitFor();
+    await convItem(ravi, title).waitFor();
+
+    // Petra opens her profile in settings: a display name the server
+    // refuses shows its reason next to the field; then a good one, and an
+    // about text.
+    await petra.getByRole('button', { name: 'Settings' }).click();
+    const settings = petra.getByRole('dialog', { name: 'Settings' });
+    const profile = settings.getByRole('region', { name: 'Profile' });
+    await profile.getByText(`@${petraName}`).waitFor();
+    await profile.getByLabel('Display name').fill('P'.repeat(65));
+    await profile.getByRole('button', { name: 'Save profile' }).click();
+    await profile.getByRole('alert').filter({ hasText: /^Not saved: A display name has 1 to 64 characters/ }).waitFor();
+    assert.equal(await profile.getByLabel('Display name').getAttribute('aria-invalid'), 'true');
+    assert.equal((await petraApi.call('GET', '/v1/me')).body.display_name, undefined, 'nothing changed');
+    await profile.getByLabel('Display name').fill('Petra Lindqvist');
+    await profile.getByLabel('About').fill('Sings alto.\nMostly on key.');
+    await profile.getByRole('button', { name: 'Save profile' }).click();
+    await profile.getByRole('status').filter({ hasText: exactly('Saved.') }).waitFor();
+    assert.equal(await profile.locator('.form-error').textContent(), '');
+    await profile.locator('.profile-name', { hasText: exactly('Petra Lindqvist') }).waitFor();
+    const me = (await petraApi.call('GET', '/v1/me')).body;
+    assert.equal(me.display_name, 'Petra Lindqvist');
+    assert.equal(me.about, 'Sings alto.\nMostly on key.');
+    // Her own name in the sidebar follows.
+    await petra.locator('.me-name', { hasText: exactly('Petra Lindqvist') }).waitFor();
+    found.push(...(await axe(petra, 'settings with the profile')));
+    await petra.keyboard.press('Escape');
+    await settings.waitFor({ state: 'detached' });
+
+    // Ravi opens the direct chat: its details are read again, so the list
+    // and the header show her display name, with her @username and about.
+    await convItem(ravi, petraName).click();
+    await ravi.locator('.chat-title', { hasText: exactly('Petra Lindqvist') }).waitFor();
+    await ravi.locator('.chat-description', { hasText: exactly(`@${petraName} · Sings alto.`) }).waitFor();
+    await convItem(ravi, 'Petra Lindqvist').waitFor();
+    await message(ravi, 'Hello from petra').waitFor();
+
+    // In the group: her messages carry her display name, in the preview
+    // and the panel too; the panel keeps the @username beside it.
+    await openConv(ravi, title);
+    await message(ravi, 'Rehearsal at seven').locator('.sender', { hasText: exactly('Petra Lindqvist') }).waitFor();
+    await convItem(ravi, title).locator('.conv-preview', { hasText: exactly('Petra Lindqvist: Rehearsal at seven') }).waitFor();
+    await ravi.getByRole('button', { name: 'Group info' }).click();
+    const info = ravi.getByRole('dialog', { name: 'Group info' });
+    const row = info.locator(`.member[data-user="${petraApi.id}"]`);
+    await row.locator('.member-name', { hasText: exactly('Petra Lindqvist') }).waitFor();
+    await row.locator('.member-handle', { hasText: exactly(`@${petraName}`) }).waitFor();
+    await info.locator(`.member[data-user="${raviApi.id}"] .member-name`, { hasText: exactly(`${raviName} (you)`) }).waitFor();
+    await ravi.keyboard.press('Escape');
+    await info.waitFor({ state: 'detached' });
+
+    // The directory: Sol, whom Ravi has no chat with, is found by the
+    // start of her display name as Ravi types, and chosen with the keyboard.
+    assert.equal((await sol.call('PATCH', '/v1/me/profile', { display_name: 'Solveig Berg' })).status, 200);
+    await ravi.getByRole('button', { name: 'New chat' }).click();
+    let dialog = ravi.getByRole('dialog', { name: 'New chat' });
+    const box = dialog.getByRole('combobox', { name: 'Name or username' });
+    await box.pressSequentially('solv');
+    const option = dialog.getByRole('option', { name: `Solveig Berg @${solName}` });
+    await option.waitFor();
+    assert.equal(await dialog.getByRole('option').count(), 1);
+    assert.equal(await box.getAttribute('aria-expanded'), 'true');
+    found.push(...(await axe(ravi, 'new chat with people found')));
+    await box.press('ArrowDown');
+    assert.equal(await option.getAttribute('aria-selected'), 'true');
+    assert.equal(await box.getAttribute('aria-activedescendant'), await option.getAttribute('id'));
+    await box.press('Enter');
+    await dialog.waitFor({ state: 'detached' });
+    await ravi.locator('.chat-title', { hasText: exactly('Solveig Berg') }).waitFor();
+    const solChat = new URL(ravi.url()).hash.split('/')[2];
+    const solConvs = (await sol.call('GET', '/v1/conversations')).body.conversations;
+    assert.ok(solConvs.some((c) => c.id === solChat && c.kind === 'direct' && c.peer.id === raviApi.id));
+
+    // A click on someone found works too (Petra, by her display name).
+    await ravi.getByRole('button', { name: 'New chat' }).click();
+    dialog = ravi.getByRole('dialog', { name: 'New chat' });
+    await dialog.getByRole('combobox', { name: 'Name or username' }).pressSequentially('Petra L');
+    await dialog.getByRole('option', { name: `Petra Lindqvist @${petraName}` }).click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(new URL(ravi.url()).hash, `#/c/${dm.id}`);
+    await ravi.locator('.chat-title', { hasText: exactly('Petra Lindqvist') }).waitFor();
+
+    // Petra leaves the directory: she is no longer found by name, but her
+    // exact username still starts a chat.
+    await petra.getByRole('button', { name: 'Settings' }).click();
+    const privacy = petra.getByRole('dialog', { name: 'Settings' });
+    const discoverable = privacy.getByRole('checkbox', { name: /Let people find me by name/ });
+    assert.equal(await discoverable.isChecked(), true);
+    await discoverable.uncheck();
+    await privacy.locator('.save-status', { hasText: 'Saved.' }).waitFor();
+    assert.equal((await petraApi.call('GET', '/v1/me/privacy')).body.discoverable, false);
+    await petra.keyboard.press('Escape');
+    await privacy.waitFor({ state: 'detached' });
+    await ravi.getByRole('button', { name: 'New chat' }).click();
+    dialog = ravi.getByRole('dialog', { name: 'New chat' });
+    const again = dialog.getByRole('combobox', { name: 'Name or username' });
+    await again.pressSequentially('Petra');
+    await dialog.getByRole('status').filter({ hasText: 'Nobody found by that name' }).waitFor();
+    assert.equal(await dialog.getByRole('option').count(), 0);
+    assert.equal(await again.getAttribute('aria-expanded'), 'false');
+    await again.fill(petraName);
+    await again.press('Enter');
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(new URL(ravi.url()).hash, `#/c/${dm.id}`);
+    assert.deepEqual(found, [], 'no serious or critical violations (each is printed above)');
+    for (const p of [petra, ravi]) await p.context().close();
+  });
+
+  test('conversation settings follow the user to every device: pin, mute (and hide the badge), archive, mark as unread', async () => {
+    const umaName = name('uma');
+    const uma = await ApiUser.register(umaName);
+    const vic = await ApiUser.register(name('vic'));
+    const [alpha, beta, gamma] = [`Alpha ${RUN}`, `Beta ${RUN}`, `Gamma ${RUN}`];
+    const ids = {};
+    for (const title of [alpha, beta, gamma]) {
+      const r = await vic.call('POST', '/v1/conversations', { kind: 'group', name: title, members: [uma.id] });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      ids[title] = r.body.id;
+    }
+    // Two devices of Uma's: a laptop, and a phone whose tab can be hidden.
+    const laptop = await newPage();
+    const phone = await newPage({ hiddenTab: true });
+    await signIn(laptop, umaName);
+    await signIn(phone, umaName);
+    const chats = (page) => page.locator('.conv-list:not(.request-list):not(.archive-list) .conv-item');
+    const order = (page) => chats(page).evaluateAll((els) => els.map((e) => e.dataset.title));
+    const found = [];
+    for (const page of [laptop, phone]) {
+      await convItem(page, alpha).waitFor();
+      assert.deepEqual(await order(page), [gamma, beta, alpha], 'newest first');
+    }
+    const options = (title) => laptop.getByRole('button', { name: `Options for ${title}` });
+
+    // Pinned on the laptop, with the keyboard: it goes to the top on both
+    // devices, with a pin.
+    await options(alpha).focus();
+    await laptop.keyboard.press('Enter');
+    await laptop.getByRole('menuitem', { name: 'Pin', exact: true }).waitFor();
+    found.push(...(await axe(laptop, 'a conversation’s menu in the list')));
+    assert.equal(await laptop.evaluate(() => document.activeElement?.textContent), 'Pin');
+    await laptop.keyboard.press('Enter');
+    await phone.waitForFunction((t) => document.querySelector('.conv-list .conv-item')?.dataset.title === t, alpha);
+    assert.deepEqual(await order(phone), [alpha, gamma, beta]);
+    await convItem(phone, alpha).locator('.conv-pinned').waitFor();
+    assert.equal(await convItem(phone, alpha).getAttribute('data-pinned'), 'true');
+    assert.deepEqual(await order(laptop), [alpha, gamma, beta]);
+    assert.equal(await laptop.evaluate(() => document.activeElement?.getAttribute('aria-label')), `Options for ${alpha}`, 'focus stays with the row');
+
+    // Muted with its badge hidden: the phone shows it muted; its new
+    // message is counted grey and left out of the title, and raises no
+    // notification, while another conversation's does.
+    await options(beta).click();
+    await laptop.getByRole('menuitem', { name: 'Mute and hide the badge' }).click();
+    await convItem(phone, beta).locator('.conv-muted').waitFor();
+    assert.equal(await convItem(phone, beta).getAttribute('data-muted'), 'true');
+    await phone.evaluate(() => window.__setHidden(true));
+    await vic.send(ids[beta], 'beta news');
+    await vic.send(ids[gamma], 'gamma news');
+    await phone.waitForFunction(() => window.__notes.length === 1);
+    assert.deepEqual((await phone.evaluate(() => window.__notes)).map((n) => n.body), ['gamma news']);
+    await convItem(phone, beta).locator('.badge.muted', { hasText: '1' }).waitFor();
+    await convItem(phone, gamma).locator('.badge:not(.muted)', { hasText: '1' }).waitFor();
+    await phone.waitForFunction(() => document.title === '(1) natter');
+    await laptop.waitForFunction(() => document.title === '(1) natter');
+    await phone.evaluate(() => window.__setHidden(false));
+
+    // Archived: it leaves the list on the phone for "Archived (1)".
+    await options(gamma).click();
+    await laptop.getByRole('menuitem', { name: 'Archive', exact: true }).click();
+    await chats(phone).filter({ hasText: gamma }).waitFor({ state: 'detached' });
+    const archived = phone.getByRole('button', { name: 'Archived (1)' });
+    await archived.click();
+    const view = phone.getByRole('region', { name: 'Archived' });
+    await view.locator(`.conv-item[data-title="${gamma}"]`).waitFor();
+    assert.equal(await phone.locator('.main-list').isVisible(), false, 'in place of the list');
+    found.push(...(await axe(phone, 'archived chats')));
+    await view.getByRole('button', { name: 'Back to chats' }).click();
+    await archived.waitFor();
+    assert.deepEqual(await order(phone), [alpha, beta]);
+    // Still unread, and still counted.
+    await phone.waitForFunction(() => document.title === '(1) natter');
+
+    // Marked unread on the laptop: a dot on the phone, counted in the
+    // title; opening it there clears the mark on both.
+    await options(alpha).click();
+    await laptop.getByRole('menuitem', { name: 'Mark as unread' }).click();
+    await convItem(phone, alpha).locator('.badge.dot').waitFor();
+    await phone.waitForFunction(() => document.title === '(2) natter');
+    await convItem(laptop, alpha).locator('.badge.dot').waitFor();
+    await openConv(phone, alpha);
+    await convItem(phone, alpha).locator('.badge').waitFor({ state: 'hidden' });
+    await convItem(laptop, alpha).locator('.badge').waitFor({ state: 'hidden' });
+    assert.equal(await convItem(laptop, alpha).getAttribute('data-marked'), 'false');
+    await phone.waitForFunction(() => document.title === '(1) natter');
+    const listed = (await uma.call('GET', `/v1/conversations/${ids[alpha]}`)).body.settings;
+    assert.equal(listed.marked_unread, false);
+    assert.ok(listed.pinned_at > 0);
+
+    // The server keeps it all: a reload shows the same list.
+    await phone.reload();
+    await online(phone);
+    await convItem(phone, beta).locator('.conv-muted').waitFor();
+    assert.deepEqual(await order(phone), [alpha, beta]);
+    await phone.getByRole('button', { name: 'Archived (1)' }).waitFor();
+    assert.equal((await uma.call('GET', '/v1/conversations?archived=true')).body.conversations[0].id, ids[gamma]);
+
+    // Unarchived and unmuted from the phone's own menus.
+    await phone.getByRole('button', { name: 'Archived (1)' }).click();
+    await phone.getByRole('button', { name: `Options for ${gamma}` }).click();
+    await phone.getByRole('menuitem', { name: 'Unarchive' }).click();
+    await phone.getByText('No archived chats.').waitFor();
+    await convItem(laptop, gamma).waitFor();
+    await laptop.getByRole('button', { name: /^Archived/ }).waitFor({ state: 'hidden' });
+    await phone.getByRole('button', { name: 'Back to chats' }).click();
+    await phone.getByRole('button', { name: `Options for ${beta}` }).click();
+    await phone.getByRole('menuitem', { name: 'Unmute' }).click();
+    await convItem(laptop, beta).locator('.conv-muted').waitFor({ state: 'hidden' });
+    await laptop.waitForFunction(() => document.title === '(2) natter');
+    assert.deepEqual(found, [], 'no serious or critical violations (each is printed above)');
+    for (const p of [laptop, phone]) await p.context().close();
+  });
+
   test('accessibility: axe-core finds nothing serious on the main screens, light and dark', async () => {
     const ann = name('ann');
     const ben = await ApiUser.register(name('ben'));
@@ -2256,7 +2508,7 @@ describe('natter web client', () => {
       await page.getByRole('button', { name: 'Settings' }).click();
       const settings = page.getByRole('dialog', { name: 'Settings' });
       await settings.locator('.session.current').waitFor();
-      await settings.locator('input[type="checkbox"]').waitFor();
+      await settings.getByLabel('Send read receipts').waitFor();
       await settings.getByText('You have not blocked anyone.').waitFor();
       found.push(...(await axe(page, `settings (${scheme})`)));
       await page.keyboard.press('Escape');
@@ -2332,7 +2584,7 @@ describe('natter web client', () => {
 
       await page.getByRole('button', { name: 'Settings' }).click();
       await page.getByRole('dialog').locator('.session.current').waitFor();
-      await page.getByRole('dialog').locator('input[type="checkbox"]').waitFor();
+      await page.getByRole('dialog').getByLabel('Send read receipts').waitFor();
       await screenshot(page, `settings-${scheme}.png`);
       await page.keyboard.press('Escape');
 

@@ -4,7 +4,13 @@
 // "read by N of M" in groups, failed messages with Retry, the typing line
 // and the composer. A message request shows a bar with Accept and Block;
 // a conversation with someone I blocked shows Unblock instead of the
-// composer; the header's menu blocks and unblocks.
+// composer; the header's menu blocks and unblocks, and holds my settings
+// of the conversation (pin, mute, mark unread, archive).
+//
+// People are shown by their display name (else their username); a direct
+// conversation's header adds the @username and the first line of their
+// "about". Profiles change without an event: opening a conversation
+// reads its people again (the peer, or a group's members).
 //
 // A broadcast channel is marked as one in the header ("Channel · N
 // subscribers"); its subscribers get a read-only notice instead of the
@@ -28,7 +34,7 @@
 import { h, linkify, reconcile, setText, uid } from '../dom.js';
 import { clock, dayKey, dayLabel, fullTime, people, plural, presenceText } from '../format.js';
 import { icon } from '../icons.js';
-import { avatar, convTitle, iconButton, menuButton, updateAvatar } from './common.js';
+import { avatar, convTitle, iconButton, menuButton, settingsItems, updateAvatar } from './common.js';
 import { confirmDialog, reportDialog } from './dialogs.js';
 
 // Until the server says otherwise (`GET /v1/limits`).
@@ -265,6 +271,18 @@ export function chatView({ store, sync, api, actions }) {
     const c = conv();
     if (!c) return [];
     const out = [];
+    if (c.kind === 'group') out.push({ label: 'Group info', onSelect: () => actions.groupInfo(c.id) });
+    if (c.kind === 'channel') out.push({ label: 'Channel info', onSelect: () => actions.groupInfo(c.id) });
+    if (!c.stale) {
+      const id = c.id;
+      out.push(
+        ...settingsItems(c, {
+          change: (changes) => actions.convSettings(id, changes),
+          markRead: () => actions.markRead(id),
+          markUnread: () => actions.markUnread(id),
+        }),
+      );
+    }
     if (c.kind === 'direct' && c.peerId()) {
       const peer = c.peerId();
       const name = convTitle(c, store);
@@ -274,14 +292,8 @@ export function chatView({ store, sync, api, actions }) {
         out.push({ label: `Block ${name}`, danger: true, onSelect: () => act(composerError, null, () => sync.block(peer), () => unblockButton.focus()) });
       }
     }
-    if (c.kind === 'group') {
-      out.push({ label: 'Group info', onSelect: () => actions.groupInfo(c.id) });
-      out.push({ label: 'Leave group', danger: true, onSelect: () => confirmLeave(c) });
-    }
-    if (c.kind === 'channel') {
-      out.push({ label: 'Channel info', onSelect: () => actions.groupInfo(c.id) });
-      out.push({ label: 'Leave channel', danger: true, onSelect: () => confirmLeave(c) });
-    }
+    if (c.kind === 'group') out.push({ label: 'Leave group', danger: true, onSelect: () => confirmLeave(c) });
+    if (c.kind === 'channel') out.push({ label: 'Leave channel', danger: true, onSelect: () => confirmLeave(c) });
     return out;
   }
 
@@ -356,7 +368,7 @@ export function chatView({ store, sync, api, actions }) {
   }
 
   function systemText(c, ev) {
-    const who = (id) => (id === store.me.id ? 'You' : (store.username(id) ?? '…'));
+    const who = (id) => (id === store.me.id ? 'You' : (store.name(id) ?? '…'));
     const noun = c.kind === 'channel' ? 'channel' : 'group';
     if (ev.kind === 'created') {
       if (ev.conv_kind === 'direct') return `${who(ev.sender)} started the conversation`;
@@ -364,12 +376,12 @@ export function chatView({ store, sync, api, actions }) {
       return `${who(ev.sender)} created the ${made} “${ev.name ?? c.name ?? ''}”`;
     }
     if (ev.kind === 'members_added') {
-      const names = (ev.users ?? []).map((u) => (u === store.me.id ? 'you' : (store.username(u) ?? '…')));
+      const names = (ev.users ?? []).map((u) => (u === store.me.id ? 'you' : (store.name(u) ?? '…')));
       return `${who(ev.sender)} added ${people(names)}`;
     }
     if (ev.kind === 'member_joined') return `${who(ev.user ?? ev.sender)} joined with a link`;
     if (ev.kind === 'member_left') return `${who(ev.user ?? ev.sender)} left`;
-    const whom = (id) => (id === store.me.id ? 'you' : (store.username(id) ?? '…'));
+    const whom = (id) => (id === store.me.id ? 'you' : (store.name(id) ?? '…'));
     if (ev.kind === 'member_removed') return `${who(ev.sender)} removed ${whom(ev.user)}`;
     if (ev.kind === 'member_banned') return `${who(ev.sender)} banned ${whom(ev.user)}`;
     if (ev.kind === 'member_unbanned') return `${who(ev.sender)} unbanned ${whom(ev.user)}`;
@@ -534,7 +546,7 @@ export function chatView({ store, sync, api, actions }) {
     }
     const bubble = li.firstChild;
     const [who, sender, , meta] = bubble.children;
-    const name = item.mine ? 'You' : (store.username(item.sender) ?? '…');
+    const name = item.mine ? 'You' : (store.name(item.sender) ?? '…');
     setText(who, `${name}: `);
     setText(sender, item.showSender ? name : '');
     sender.hidden = !item.showSender;
@@ -599,7 +611,7 @@ export function chatView({ store, sync, api, actions }) {
       api,
       convId: c.id,
       seq,
-      senderName: store.username(li.dataset.sender) ?? 'Someone',
+      senderName: store.name(li.dataset.sender) ?? 'Someone',
       text,
       group: c.kind !== 'direct',
       channel: c.kind === 'channel',
@@ -665,15 +677,24 @@ export function chatView({ store, sync, api, actions }) {
       dot.hidden = true;
     }
     setText(subtitle, sub);
-    const about = c.kind !== 'direct' ? (c.description ?? '') : '';
-    setText(description, about);
+    // A group's description; for a person, their @username (when they
+    // go by a display name) and what they say about themselves.
+    let about = c.kind !== 'direct' ? (c.description ?? '') : '';
+    let line = about;
+    if (c.kind === 'direct') {
+      const u = store.user(c.peerId()) ?? c.peer;
+      about = u?.about ?? '';
+      const firstLine = about.split('\n')[0];
+      line = [u?.display_name && u.username ? `@${u.username}` : '', firstLine].filter(Boolean).join(' · ');
+    }
+    setText(description, line);
     description.title = about;
-    description.hidden = !about;
+    description.hidden = !line;
     info.hidden = c.kind === 'direct';
     setInfoLabel(c.kind === 'channel' ? 'Channel info' : 'Group info');
     more.el.hidden = c.stale;
     renderBars(c);
-    const typing = store.typingIn(c.id).map((u) => store.username(u) ?? 'Someone');
+    const typing = store.typingIn(c.id).map((u) => store.name(u) ?? 'Someone');
     setText(typingLine, typing.length ? `${people(typing)} ${typing.length > 1 ? 'are' : 'is'} typing…` : '');
     typingLine.classList.toggle('active', typing.length > 0);
   }
@@ -683,7 +704,7 @@ export function chatView({ store, sync, api, actions }) {
     const me = store.me.id;
     const peer = c.kind === 'direct' ? c.peerId() : null;
     const blocked = store.blocked(peer);
-    const name = (id) => (id === me ? 'You' : (store.username(id) ?? 'Someone'));
+    const name = (id) => (id === me ? 'You' : (store.name(id) ?? 'Someone'));
     requestBar.hidden = !c.request || blocked;
     if (c.request) {
       const who = name(asker(c));
@@ -718,7 +739,7 @@ export function chatView({ store, sync, api, actions }) {
   function failureText(c, error) {
     if (error?.code === 'blocked') {
       const peer = c?.kind === 'direct' ? c.peerId() : null;
-      const who = store.username(peer) ?? 'this person';
+      const who = store.name(peer) ?? 'this person';
       if (store.blocked(peer)) return `Not sent: you blocked ${who}. Unblock them to send it.`;
       return `Not sent: ${who} is not accepting your messages (blocked).`;
     }
@@ -1030,8 +1051,11 @@ export function chatView({ store, sync, api, actions }) {
       mounted = null;
       resetViews();
       const c = conv();
-      // Subscribers come and go silently: the count is read again.
+      // Subscribers come and go silently: the count is read again. The
+      // people of a direct conversation or a group may have changed their
+      // names: read again too.
       if (c?.kind === 'channel' && !c.stale) sync.refresh(c.id);
+      else if (c) sync.refreshPeople(c.id);
       dividerAfter = c && c.unread > 0 ? c.readSeq : null;
       place = dividerAfter === null ? 'bottom' : 'divider';
       textarea.value = (id && drafts.get(id)) || '';

@@ -30,12 +30,42 @@ export function iconButton(iconEl, label, { text, className = 'icon-btn', ...pro
   );
 }
 
-/** The conversation's title as the user sees it (`bob`, `Book club`). */
+/**
+ * The conversation's title as the user sees it: a group's name, or in a
+ * direct conversation the other person's display name (else username).
+ */
 export function convTitle(conv, store) {
   if (conv.kind === 'direct') {
-    return conv.peer?.username ?? store.username(conv.peerId()) ?? 'Direct message';
+    return store.name(conv.peerId()) ?? conv.peer?.display_name ?? conv.peer?.username ?? 'Direct message';
   }
   return conv.name ?? (conv.kind === 'channel' ? 'Channel' : 'Group');
+}
+
+/**
+ * The entries of a conversation's menu for my own settings of it (in the
+ * list and in the chat's header): pin, mute (and hide the badge), mark as
+ * read or unread, archive. `change(changes)` sends a change of settings;
+ * `markRead()` and `markUnread()` do those.
+ */
+export function settingsItems(conv, { change, markRead, markUnread }) {
+  const s = conv.settings;
+  const out = [];
+  out.push(s.pinned_at ? { label: 'Unpin', onSelect: () => change({ pinned: false }) } : { label: 'Pin', onSelect: () => change({ pinned: true }) });
+  if (s.muted) {
+    out.push({ label: 'Unmute', onSelect: () => change({ muted: false, hide_badge: false }) });
+    out.push(
+      s.hide_badge
+        ? { label: 'Count in the badge again', onSelect: () => change({ hide_badge: false }) }
+        : { label: 'Also hide the badge', onSelect: () => change({ hide_badge: true }) },
+    );
+  } else {
+    out.push({ label: 'Mute', onSelect: () => change({ muted: true, hide_badge: false }) });
+    out.push({ label: 'Mute and hide the badge', onSelect: () => change({ muted: true, hide_badge: true }) });
+  }
+  if (conv.unread > 0 || s.marked_unread) out.push({ label: 'Mark as read', onSelect: () => markRead() });
+  else out.push({ label: 'Mark as unread', onSelect: () => markUnread() });
+  out.push(s.archived ? { label: 'Unarchive', onSelect: () => change({ archived: false }) } : { label: 'Archive', onSelect: () => change({ archived: true }) });
+  return out;
 }
 
 /**
@@ -44,7 +74,7 @@ export function convTitle(conv, store) {
  * Escape closes and gives focus back to the button, a click elsewhere
  * closes.
  */
-export function menuButton(iconEl, label, items, { className = 'icon-btn' } = {}) {
+export function menuButton(iconEl, label, items, { className = 'icon-btn', wrapClass = '' } = {}) {
   const menu = h('div', { class: 'menu', role: 'menu', id: uid('menu'), hidden: true, 'aria-label': label });
   const button = iconButton(iconEl, label, {
     class: className,
@@ -52,7 +82,7 @@ export function menuButton(iconEl, label, items, { className = 'icon-btn' } = {}
     'aria-expanded': 'false',
     'aria-controls': menu.id,
   });
-  const el = h('div', { class: 'menu-wrap' }, button, menu);
+  const el = h('div', { class: `menu-wrap${wrapClass ? ` ${wrapClass}` : ''}` }, button, menu);
   const entries = () => [...menu.querySelectorAll('[role="menuitem"]')];
 
   function close(focusButton) {
@@ -84,6 +114,10 @@ export function menuButton(iconEl, label, items, { className = 'icon-btn' } = {}
     );
     if (!menu.childElementCount) return;
     menu.hidden = false;
+    // Opens upwards where there is no room below (the end of a list).
+    menu.classList.remove('up');
+    const box = menu.getBoundingClientRect();
+    if (box.bottom > window.innerHeight - 8 && button.getBoundingClientRect().top > box.height + 8) menu.classList.add('up');
     button.setAttribute('aria-expanded', 'true');
     document.addEventListener('pointerdown', outside, true);
     entries()[0].focus();
@@ -104,5 +138,11 @@ export function menuButton(iconEl, label, items, { className = 'icon-btn' } = {}
     e.preventDefault();
     e.stopPropagation();
   });
-  return { el, button, close: () => close(false) };
+  return {
+    el,
+    button,
+    close: () => close(false),
+    /** Opens it (a context menu's key or right click on what it belongs to). */
+    open: () => menu.hidden && open(),
+  };
 }

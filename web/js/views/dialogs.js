@@ -1,6 +1,10 @@
 // Modal dialogs (native <dialog>: focus stays inside, Escape closes, focus
-// returns to the opener): new chat, new group, new channel, group (and
-// channel) info.
+// returns to the opener): new chat (with the user directory), new group,
+// new channel, group (and channel) info.
+//
+// People are shown by their display name (else their username), with the
+// @username beside it where telling them apart matters (the member list,
+// the people found).
 
 import { ApiError } from '../api.js';
 import { h, setText, uid } from '../dom.js';
@@ -218,22 +222,163 @@ export function reportDialog({ api, convId, seq, senderName, text, group, channe
   return m;
 }
 
-/** Starts (or opens) the direct conversation with a username. */
-export function newChatDialog({ api, store, open }) {
-  const input = h('input', { autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', required: true, placeholder: 'bob' });
-  formDialog({
+// The user directory in the new chat dialog: how long after the last key
+// it is asked, and how many people it shows.
+const SEARCH_DELAY_MS = 250;
+const SEARCH_LIMIT = 10;
+// The longest query the directory takes.
+const SEARCH_MAX = 64;
+
+/**
+ * Starts (or opens) a direct conversation. Typing searches the user
+ * directory (display names and usernames that start with it, a moment
+ * after the last key; the combobox pattern: arrow keys move in the people
+ * found, Enter or a click takes one). Enter with nobody chosen takes the
+ * text as an exact username, which finds people who are not in the
+ * directory too.
+ */
+export function newChatDialog({ api, store, sync, open }) {
+  const listId = uid('people');
+  const input = h('input', {
+    autocomplete: 'off',
+    autocapitalize: 'none',
+    spellcheck: 'false',
+    required: true,
+    placeholder: 'Bob, or bob_smith',
+    role: 'combobox',
+    'aria-autocomplete': 'list',
+    'aria-expanded': 'false',
+    'aria-controls': listId,
+  });
+  const found = h('ul', { id: listId, role: 'listbox', class: 'people-found', 'aria-label': 'People found', hidden: true });
+  const status = h('p', { class: 'muted people-status', role: 'status' });
+  let people = []; // the people found for `query`
+  let query = '';
+  let active = -1; // the option chosen with the arrow keys
+  let timer = 0;
+  let asked = 0; // answers to older queries are dropped
+  let chosen = null; // clicked
+
+  const m = formDialog({
     title: 'New chat',
-    fields: field('Username', input, 'The person you want to talk to.'),
+    fields: [field('Name or username', input, 'Search by name, or type someone’s exact username.'), found, status],
     submitText: 'Start chat',
     onSubmit: async () => {
-      const [name] = parseNames(input.value);
-      if (!name) throw new Error('Enter a username.');
+      const user = chosen ?? pick();
+      chosen = null;
+      if (user) {
+        const info = await api.createDirect(user.id);
+        store.upsert(info);
+        return () => open(info.id);
+      }
+      const text = input.value.trim().replace(/^@/, '');
+      if (!text) throw new Error('Enter a name or a username.');
+      if (/\s/.test(text)) throw new Error('Choose someone from the list, or enter an exact username.');
+      const [name] = parseNames(text);
       if (name === store.me.username) throw new Error('That is you. Enter someone else’s username.');
-      const [user] = await resolveNames(api, store, [name]);
-      const info = await api.createDirect(user.id);
+      const [found1] = await resolveNames(api, store, [name]);
+      const info = await api.createDirect(found1.id);
       store.upsert(info);
       return () => open(info.id);
     },
+  });
+  const form = m.dialog.querySelector('form');
+
+  /** Who Enter takes: the option chosen, or someone found whose username is the text. */
+  function pick() {
+    if (active >= 0) return people[active] ?? null;
+    const text = input.value.trim().replace(/^@/, '').toLowerCase();
+    return people.find((u) => u.username.toLowerCase() === text) ?? null;
+  }
+
+  function render() {
+    found.replaceChildren(
+      ...people.map((u, i) => {
+        const shown = u.display_name || u.username;
+        const li = h(
+          'li',
+          { id: `${listId}-${i}`, role: 'option', class: 'person', 'aria-selected': String(i === active), dataset: { user: u.id } },
+          avatar(u.id, shown, { size: 'sm' }),
+          h('span', { class: 'person-main' }, h('span', { class: 'person-name', text: shown }), h('span', { class: 'muted person-handle', text: `@${u.username}` })),
+        );
+        // The text box keeps focus (and the keyboard) while one is clicked.
+        li.addEventListener('pointerdown', (e) => e.preventDefault());
+        li.addEventListener('click', () => {
+          chosen = u;
+          form.requestSubmit();
+        });
+        return li;
+      }),
+    );
+    const shownList = people.length > 0;
+    found.hidden = !shownList;
+    input.setAttribute('aria-expanded', String(shownList));
+    if (active >= 0 && shownList) {
+      input.setAttribute('aria-activedescendant', `${listId}-${active}`);
+      found.children[active]?.scrollIntoView({ block: 'nearest' });
+    } else input.removeAttribute('aria-activedescendant');
+  }
+
+  async function search() {
+    timer = 0;
+    const q = input.value.trim().replace(/^@/, '');
+    const n = ++asked;
+    if (!q || q.length > SEARCH_MAX) {
+      people = [];
+      query = q;
+      active = -1;
+      setText(status, '');
+      render();
+      return;
+    }
+    try {
+      const users = await sync.searchUsers(q, SEARCH_LIMIT + 1);
+      if (n !== asked) return;
+      people = users.filter((u) => u.id !== store.me.id).slice(0, SEARCH_LIMIT);
+      query = q;
+      active = -1;
+      setText(
+        status,
+        people.length === 0
+          ? 'Nobody found by that name. An exact username still works.'
+          : people.length === 1
+            ? '1 person found. Use the arrow keys to choose.'
+            : `${people.length} people found. Use the arrow keys to choose.`,
+      );
+      render();
+    } catch (e) {
+      if (n !== asked) return;
+      people = [];
+      active = -1;
+      setText(status, describe(e));
+      render();
+    }
+  }
+
+  input.addEventListener('input', () => {
+    chosen = null;
+    active = -1;
+    clearTimeout(timer);
+    // What was found for an older text no longer applies to this one.
+    if (!input.value.trim().replace(/^@/, '').toLowerCase().startsWith(query.toLowerCase()) || !query) {
+      people = [];
+      render();
+    } else render();
+    timer = setTimeout(search, SEARCH_DELAY_MS);
+  });
+  input.addEventListener('keydown', (e) => {
+    if (people.length === 0) return;
+    if (e.key === 'ArrowDown') active = (active + 1) % people.length;
+    else if (e.key === 'ArrowUp') active = active <= 0 ? people.length - 1 : active - 1;
+    else if (e.key === 'Home' && active >= 0) active = 0;
+    else if (e.key === 'End' && active >= 0) active = people.length - 1;
+    else return;
+    e.preventDefault();
+    render();
+  });
+  m.dialog.addEventListener('close', () => {
+    clearTimeout(timer);
+    asked += 1;
   });
   input.focus();
 }
@@ -381,9 +526,11 @@ function groupSettingsForm({ api, store, convId, headingId, channel = false }) {
     h('div', { class: 'dialog-actions' }, saved, save),
   );
   let edited = false;
+  let edits = 0; // changes made in the form, counted
   const chosen = () => [joined, all, days].find((x) => x.input.checked)?.input.value ?? 'joined';
   el.addEventListener('input', (e) => {
     edited = true;
+    edits += 1;
     setText(saved, '');
     if (e.target === daysInput) days.input.checked = true;
   });
@@ -417,10 +564,14 @@ function groupSettingsForm({ api, store, convId, headingId, channel = false }) {
       return;
     }
     save.disabled = true;
+    const before = edits;
     try {
       store.upsert(await api.updateGroup(convId, changes));
-      edited = false;
-      fill(store.convs.get(convId) ?? c);
+      // What was typed while it was being saved stays in the form.
+      if (edits === before) {
+        edited = false;
+        fill(store.convs.get(convId) ?? c);
+      }
       setText(saved, 'Saved.');
     } catch (err) {
       setText(error, describe(err));
@@ -620,7 +771,7 @@ function reportsSection({ api, store, convId }) {
   let loading = null;
   let again = false;
   const rowsById = new Map(); // `${id}:${resolved}` → <li>
-  const name = (id) => (id === store.me.id ? 'you' : (store.username(id) ?? '…'));
+  const name = (id) => (id === store.me.id ? 'you' : (store.name(id) ?? '…'));
 
   function load() {
     if (loading) {
@@ -845,7 +996,7 @@ export function groupInfoDialog({ api, store, convId, linkOf, leave }) {
     const c = current();
     if (!c || mem.id === store.me.id) return [];
     const may = groupPowers(c.role);
-    const who = mem.username ?? store.username(mem.id) ?? 'this member';
+    const who = store.name(mem.id) ?? mem.username ?? 'this member';
     const out = [];
     if (may.own(mem.role)) {
       for (const role of GIVEN_ROLES[noun]) {
@@ -917,7 +1068,7 @@ export function groupInfoDialog({ api, store, convId, linkOf, leave }) {
   }
 
   function memberRow(id) {
-    const nameEl = h('span', { class: 'member-name' });
+    const nameEl = h('span', { class: 'member-main' }, h('span', { class: 'member-name' }), h('span', { class: 'muted member-handle' }));
     const role = h('span', { class: 'tag member-role' });
     const presence = h('span', { class: 'muted member-presence' });
     const li = h('li', { class: 'member', dataset: { user: id } }, avatar(id, '', { size: 'sm', dot: true }), nameEl, role, presence);
@@ -932,10 +1083,14 @@ export function groupInfoDialog({ api, store, convId, linkOf, leave }) {
 
   function updateRow(li, mem) {
     const me = mem.id === store.me.id;
-    const username = mem.username ?? store.username(mem.id) ?? '…';
-    const [av, nameEl, role, presence] = li.children;
+    const user = store.user(mem.id);
+    const handle = mem.username ?? user?.username ?? null;
+    // Their display name, and their @username under it.
+    const username = user?.display_name || handle || '…';
+    const [av, main, role, presence] = li.children;
     updateAvatar(av, mem.id, username);
-    setText(nameEl, me ? `${username} (you)` : username);
+    setText(main.firstChild, me ? `${username} (you)` : username);
+    setText(main.lastChild, handle ? `@${handle}` : '');
     // Badges for the roles that stand out: not for members or subscribers.
     role.hidden = mem.role === 'member' || mem.role === 'subscriber' || !ROLE_NAME[mem.role];
     setText(role, ROLE_NAME[mem.role] ?? '');
@@ -1101,7 +1256,7 @@ export function groupInfoDialog({ api, store, convId, linkOf, leave }) {
     bansEmpty.hidden = bans.length > 0;
     bansList.replaceChildren(
       ...bans.map((b) => {
-        const username = b.user.username ?? store.username(b.user.id) ?? '…';
+        const username = b.user.display_name || b.user.username || store.name(b.user.id) || '…';
         const unban = h('button', { type: 'button', class: 'btn small', text: 'Unban', 'aria-label': `Unban ${username}` });
         unban.addEventListener('click', () => {
           unban.disabled = true;
@@ -1109,7 +1264,7 @@ export function groupInfoDialog({ api, store, convId, linkOf, leave }) {
             unban.disabled = false;
           });
         });
-        const by = b.by === store.me.id ? 'you' : (store.username(b.by) ?? '…');
+        const by = b.by === store.me.id ? 'you' : (store.name(b.by) ?? '…');
         return h(
           'li',
           { class: 'ban-row', dataset: { user: b.user.id } },
@@ -1136,7 +1291,7 @@ export function groupInfoDialog({ api, store, convId, linkOf, leave }) {
       return;
     } else if (change.type === 'added' && !next) {
       for (const u of change.users) {
-        if (!rows.has(u)) rows.set(u, { id: u, username: store.username(u), role: channel ? 'subscriber' : 'member' });
+        if (!rows.has(u)) rows.set(u, { id: u, username: store.users.get(u)?.username ?? null, role: channel ? 'subscriber' : 'member' });
       }
     } else if (change.type === 'role') {
       const r = rows.get(change.user);
@@ -1153,7 +1308,7 @@ export function groupInfoDialog({ api, store, convId, linkOf, leave }) {
       m.close();
       return;
     }
-    for (const r of rows.values()) r.username ??= store.users.get(r.id) ?? null;
+    for (const r of rows.values()) r.username ??= store.users.get(r.id)?.username ?? null;
     render();
   });
   m.dialog.addEventListener('close', () => {

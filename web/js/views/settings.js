@@ -1,13 +1,19 @@
-// Settings: appearance, notifications, privacy (presence, read receipts,
-// who can add me to groups), blocked users (unblock), device sessions
-// (this one marked, revoke others), sign out.
+// Settings: my profile (display name, about), appearance, notifications,
+// privacy (presence, read receipts, who can add me to groups, whether the
+// user directory lists me), blocked users (unblock), device sessions (this
+// one marked, revoke others), sign out.
 
-import { h, uid } from '../dom.js';
+import { ApiError } from '../api.js';
+import { h, setText, uid } from '../dom.js';
 import { fullTime, listTime } from '../format.js';
 import * as notify from '../notify.js';
 import * as theme from '../theme.js';
-import { avatar } from './common.js';
+import { avatar, updateAvatar } from './common.js';
 import { modal } from './dialogs.js';
+
+// What the server takes (protocol.md, `PATCH /v1/me/profile`); it checks
+// the rest, and its refusal is shown as it says it.
+const ABOUT_MAX = 280;
 
 function radios(name, legend, options, value, onChange) {
   const group = h('fieldset', { class: 'radios' }, h('legend', { text: legend }));
@@ -28,7 +34,99 @@ function section(title, ...children) {
   return h('section', { class: 'settings-section', 'aria-labelledby': id }, h('h3', { id, text: title }), ...children);
 }
 
+/**
+ * My profile: the display name others see instead of my username, and a
+ * few words about me. Only what changed is sent; an emptied field removes
+ * it. The server's refusal (too long, control characters) is shown with
+ * its message, next to the field it is about.
+ */
+function profileSection({ store, sync }) {
+  const me = store.me;
+  const pic = avatar(me.id, me.display_name || me.username, { size: 'md' });
+  const shownName = h('span', { class: 'profile-name' });
+  const handle = h('span', { class: 'muted profile-handle', text: `@${me.username}` });
+  const nameInput = h('input', { autocomplete: 'nickname', class: 'profile-display-name' });
+  const nameHint = h('p', { class: 'hint', id: uid('hint'), text: 'What others see instead of your username. Up to 64 characters; empty to go by your username.' });
+  nameInput.setAttribute('aria-describedby', nameHint.id);
+  nameInput.id = uid('display-name');
+  const aboutInput = h('textarea', { rows: 3, class: 'profile-about' });
+  aboutInput.id = uid('about');
+  const aboutHint = h('p', { class: 'hint', id: uid('hint') });
+  aboutInput.setAttribute('aria-describedby', aboutHint.id);
+  const error = h('p', { class: 'form-error', role: 'alert' });
+  const status = h('p', { class: 'muted profile-status', role: 'status' });
+  const save = h('button', { type: 'submit', class: 'btn primary small', text: 'Save profile' });
+  const form = h(
+    'form',
+    { class: 'profile-form', novalidate: true },
+    h('div', { class: 'profile-head' }, pic, h('div', { class: 'profile-who' }, shownName, handle)),
+    h('div', { class: 'field' }, h('label', { for: nameInput.id, text: 'Display name' }), nameInput, nameHint),
+    h('div', { class: 'field' }, h('label', { for: aboutInput.id, text: 'About' }), aboutInput, aboutHint),
+    error,
+    h('div', { class: 'dialog-actions' }, status, save),
+  );
+  function fill() {
+    const m = store.me;
+    nameInput.value = m.display_name ?? '';
+    aboutInput.value = m.about ?? '';
+    show();
+  }
+  function show() {
+    const m = store.me;
+    setText(shownName, m.display_name || m.username);
+    updateAvatar(pic, m.id, m.display_name || m.username);
+    const left = ABOUT_MAX - [...aboutInput.value.trim()].length;
+    setText(aboutHint, left >= 0 ? `A few words about you, for people who chat with you. ${left} characters left.` : `${-left} characters too many (${ABOUT_MAX} at most).`);
+  }
+  let edits = 0; // changes typed, counted
+  form.addEventListener('input', () => {
+    edits += 1;
+    setText(status, '');
+    show();
+  });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const m = store.me;
+    const changes = {};
+    if (nameInput.value.trim() !== (m.display_name ?? '')) changes.display_name = nameInput.value.trim();
+    if (aboutInput.value.trim() !== (m.about ?? '')) changes.about = aboutInput.value.trim();
+    setText(error, '');
+    if (Object.keys(changes).length === 0) {
+      setText(status, 'Nothing to save.');
+      return;
+    }
+    save.disabled = true;
+    setText(status, 'Saving…');
+    nameInput.removeAttribute('aria-invalid');
+    aboutInput.removeAttribute('aria-invalid');
+    const before = edits;
+    try {
+      await sync.setProfile(changes);
+      // What was typed while it was being saved stays in the form.
+      if (edits === before) fill();
+      else show();
+      setText(status, 'Saved.');
+    } catch (err) {
+      setText(status, '');
+      const text = err instanceof ApiError ? err.message.charAt(0).toUpperCase() + err.message.slice(1) : err.message;
+      setText(error, `Not saved: ${text}`);
+      // Point at the field the server speaks of.
+      const bad = /about/i.test(err.message) ? aboutInput : /display.?name/i.test(err.message) ? nameInput : null;
+      if (bad) {
+        bad.setAttribute('aria-invalid', 'true');
+        bad.focus();
+      }
+    } finally {
+      save.disabled = false;
+    }
+  });
+  fill();
+  return section('Profile', form);
+}
+
 export function settingsDialog({ api, store, sync, onLogout }) {
+  const profile = profileSection({ store, sync });
+
   // Appearance
   const appearance = section(
     'Appearance',
@@ -86,6 +184,9 @@ export function settingsDialog({ api, store, sync, onLogout }) {
       const receipts = h('input', { type: 'checkbox', id: uid('receipts') });
       receipts.checked = p.read_receipts;
       receipts.addEventListener('change', () => savePrivacy({ read_receipts: receipts.checked }));
+      const discoverable = h('input', { type: 'checkbox', id: uid('discoverable') });
+      discoverable.checked = p.discoverable !== false;
+      discoverable.addEventListener('change', () => savePrivacy({ discoverable: discoverable.checked }));
       privacyBody.replaceChildren(
         radios(
           'presence',
@@ -120,6 +221,17 @@ export function settingsDialog({ api, store, sync, onLogout }) {
             h('span', { class: 'hint', text: 'When off, others do not see when you read their messages, and you do not see theirs.' }),
           ),
         ),
+        h(
+          'label',
+          { class: 'check', for: discoverable.id },
+          discoverable,
+          h(
+            'span',
+            {},
+            h('span', { class: 'radio-label', text: 'Let people find me by name' }),
+            h('span', { class: 'hint', text: 'When off, searching for people does not show you. Someone who knows your exact username can still start a chat.' }),
+          ),
+        ),
       );
     })
     .catch((e) => privacyBody.replaceChildren(h('p', { class: 'form-error', text: e.message })));
@@ -135,17 +247,18 @@ export function settingsDialog({ api, store, sync, onLogout }) {
     blockEmpty.hidden = blocks !== null && blocks.length > 0;
     blockList.replaceChildren(
       ...(blocks ?? []).map((b) => {
+        const shown = b.user.display_name || b.user.username;
         const unblock = h('button', {
           type: 'button',
           class: 'btn small',
           text: 'Unblock',
-          'aria-label': `Unblock ${b.user.username}`,
+          'aria-label': `Unblock ${shown}`,
         });
         unblock.addEventListener('click', async () => {
           unblock.disabled = true;
           try {
             await sync.unblock(b.user.id);
-            blockStatus.textContent = `Unblocked ${b.user.username}.`;
+            blockStatus.textContent = `Unblocked ${shown}.`;
           } catch (e) {
             blockStatus.textContent = e.message;
             unblock.disabled = false;
@@ -154,11 +267,12 @@ export function settingsDialog({ api, store, sync, onLogout }) {
         return h(
           'li',
           { class: 'blocked-user', 'data-user': b.user.id },
-          avatar(b.user.id, b.user.username, { size: 'sm' }),
+          avatar(b.user.id, shown, { size: 'sm' }),
           h(
             'div',
             { class: 'session-main' },
-            h('span', { class: 'session-name', text: b.user.username }),
+            h('span', { class: 'session-name', text: shown }),
+            b.user.display_name ? h('span', { class: 'muted session-when', text: `@${b.user.username}` }) : null,
             h('span', { class: 'muted session-when', text: `Blocked ${listTime(b.blocked_at)}`, title: fullTime(b.blocked_at) }),
           ),
           unblock,
@@ -259,14 +373,14 @@ export function settingsDialog({ api, store, sync, onLogout }) {
   });
   const account = section(
     'Account',
-    h('p', {}, 'Signed in as ', h('strong', { text: store.me?.username ?? '' }), '.'),
+    h('p', {}, 'Signed in as ', h('strong', { text: `@${store.me?.username ?? ''}` }), '.'),
     logout,
     logoutStatus,
   );
 
   const m = modal({
     title: 'Settings',
-    content: [appearance, notifications, privacySection, blockedSection, devices, account],
+    content: [profile, appearance, notifications, privacySection, blockedSection, devices, account],
     className: 'settings',
   });
   m.dialog.addEventListener('close', offBlocks);

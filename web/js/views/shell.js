@@ -1,7 +1,8 @@
 // The signed-in layout: sidebar and chat side by side (one at a time on a
 // phone), routing by URL hash (`#/c/<conversation>`, `#/join/<token>`),
-// the join page of an invite link, dialogs, the title badge and
-// notifications.
+// the join page of an invite link, dialogs, my settings of each
+// conversation (opening one I marked unread clears the mark), the title
+// badge and notifications (none for a muted conversation).
 
 import { ApiError } from '../api.js';
 import { h, setText } from '../dom.js';
@@ -34,9 +35,10 @@ export function inviteUrl(token) {
 
 /**
  * The join page of an invite link: what the link leads to (the group's
- * name, description and member count, from `GET /v1/invites/{token}`)
- * with Join, or Open when I am a member already. A link that does not
- * work shows the server's message. Joining opens the group.
+ * or channel's name, description and member count, from `GET
+ * /v1/invites/{token}`, whose `kind` says which) with Join, or Open when
+ * I am a member already. A link that does not work shows the server's
+ * message. Joining opens the group or channel.
  */
 function joinView({ api, store }) {
   const heading = h('h2', { class: 'join-title', id: 'join-title', tabindex: '-1', text: 'Invite link' });
@@ -67,11 +69,10 @@ function joinView({ api, store }) {
       action.hidden = true;
       return;
     }
-    setText(heading, preview.name ?? 'Group');
+    const channel = (preview.kind ?? store.convs.get(preview.conv)?.kind) === 'channel';
+    setText(heading, preview.name ?? (channel ? 'Channel' : 'Group'));
     setText(about, preview.description ?? '');
     about.hidden = !preview.description;
-    // The preview does not say what kind it is; a channel I am in, I know.
-    const channel = store.convs.get(preview.conv)?.kind === 'channel';
     setText(count, plural(preview.member_count ?? 0, channel ? 'subscriber' : 'member'));
     count.hidden = false;
     const member = preview.member || store.convs.has(preview.conv);
@@ -79,7 +80,7 @@ function joinView({ api, store }) {
       state,
       member
         ? `You are ${channel ? 'subscribed to this channel' : 'a member of this group'}.`
-        : 'You are invited to join this group.',
+        : `You are invited to join this ${channel ? 'channel' : 'group'}.`,
     );
     setText(action, member ? 'Open' : busy ? 'Joining…' : 'Join');
     action.disabled = busy;
@@ -159,14 +160,33 @@ export function openConv(id) {
 }
 
 export function shellView({ api, store, sync, onLogout }) {
+  /** Changes my settings of a conversation; a refusal is told in a notice. */
+  async function changeSettings(id, changes) {
+    try {
+      await sync.setSettings(id, changes);
+    } catch (e) {
+      store.setNotice(`Could not change the conversation’s settings: ${e.message}`);
+    }
+  }
   const actions = {
     back: () => openConv(null),
-    newChat: () => newChatDialog({ api, store, open: openConv }),
+    newChat: () => newChatDialog({ api, store, sync, open: openConv }),
     newGroup: () => newGroupDialog({ api, store, open: openConv }),
     newChannel: () => newChannelDialog({ api, store, open: openConv }),
     groupInfo: (convId) => groupInfoDialog({ api, store, convId, linkOf: inviteUrl, leave: (id) => sync.leave(id) }),
     settings: () => settingsDialog({ api, store, sync, onLogout }),
-    moreConvs: () => sync.loadMore(),
+    moreConvs: (which) => sync.loadMore(which),
+    convSettings: (id, changes) => changeSettings(id, changes),
+    /** Reads everything in it, and clears my unread mark. */
+    markRead: async (id) => {
+      sync.markRead(id);
+      if (store.convs.get(id)?.settings.marked_unread) await changeSettings(id, { marked_unread: false });
+    },
+    /** Marks it unread (to come back to it): an open one closes. */
+    markUnread: async (id) => {
+      if (routeConv() === id) openConv(null);
+      await changeSettings(id, { marked_unread: true });
+    },
   };
   const sidebar = sidebarView({ store, actions });
   const chat = chatView({ store, sync, api, actions });
@@ -189,11 +209,15 @@ export function shellView({ api, store, sync, onLogout }) {
     noticeBox.hidden = !store.notice;
   });
 
+  let opened = null;
   function route() {
     const id = routeConv();
     const token = id ? null : routeJoin();
     // Opened by its address but not in the pages loaded so far.
     if (id) sync.ensure(id);
+    // Opening one I marked unread clears the mark, on all my devices.
+    if (id && id !== opened && store.convs.get(id)?.settings.marked_unread) changeSettings(id, { marked_unread: false });
+    opened = id;
     el.dataset.view = id || token ? 'chat' : 'list';
     chat.el.classList.toggle('joining', !!token);
     join.show(token);
@@ -216,8 +240,9 @@ export function shellView({ api, store, sync, onLogout }) {
     /** A message from someone else arrived live. */
     message(conv, ev) {
       const visible = document.visibilityState === 'visible';
-      if (visible) return;
-      const who = store.username(ev.sender) ?? 'Someone';
+      // Muted: no notification (the unread count still shows).
+      if (visible || conv.settings.muted) return;
+      const who = store.name(ev.sender) ?? 'Someone';
       // A channel's post speaks for the channel.
       const title =
         conv.kind === 'channel' ? convTitle(conv, store) : conv.kind === 'group' ? `${who} in ${convTitle(conv, store)}` : who;

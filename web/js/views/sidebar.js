@@ -1,16 +1,26 @@
-// The sidebar: who I am, the connection state, actions, and the
-// conversation list (name or @peer, last message, time, unread badge,
-// presence dot for direct conversations). Message requests and group
-// invitations are listed apart, above the others, until they are accepted.
-// Broadcast channels carry a megaphone (and "Channel" for screen readers).
-// The list comes in pages: scrolling near its end loads the next one.
+// The sidebar: who I am (my display name), the connection state, actions,
+// and the conversation list (a group's name or the other person's display
+// name, last message, time, unread badge, presence dot for direct
+// conversations). Message requests and group invitations are listed
+// apart, above the others, until they are accepted. Broadcast channels
+// carry a megaphone (and "Channel" for screen readers).
+//
+// Each conversation has a menu (its button, a right click, or the context
+// menu key): pin, mute (and hide its badge), mark as read or unread,
+// archive. Pinned ones come first, the latest pinned on top, with a pin;
+// muted ones carry a struck bell and a grey count; one marked unread a
+// dot. Archived ones leave the list for "Archived (N)", a view of its own.
+// My other devices' changes arrive as they are made (sync.js).
+//
+// The list comes in pages: scrolling near its end loads the next one (of
+// the archived conversations, in their view).
 
 import { h, reconcile, setText, toggleAttr, uid } from '../dom.js';
 import { listTime } from '../format.js';
 import { icon } from '../icons.js';
 import * as notify from '../notify.js';
 import * as theme from '../theme.js';
-import { avatar, convTitle, iconButton, updateAvatar } from './common.js';
+import { avatar, convTitle, iconButton, menuButton, settingsItems, updateAvatar } from './common.js';
 
 // How close to the end of the list (px) the next page is asked for.
 const MORE_PX = 400;
@@ -78,6 +88,36 @@ export function sidebarView({ store, actions }) {
     requestList,
   );
   const chatsHeading = h('h2', { class: 'list-heading', text: 'Chats', hidden: true });
+  // "Archived (N)": opens the archived conversations in place of the list.
+  const archiveCount = h('span', { class: 'archive-entry-text' });
+  const archiveEntry = h(
+    'button',
+    { type: 'button', class: 'archive-entry', hidden: true },
+    h('span', { class: 'archive-icon', 'aria-hidden': 'true' }, icon('archive')),
+    archiveCount,
+  );
+  archiveEntry.addEventListener('click', () => showArchive(true));
+  const archiveBack = iconButton(icon('back'), 'Back to chats', { class: 'icon-btn archive-back' });
+  archiveBack.addEventListener('click', () => showArchive(false));
+  const archiveHeading = h('h2', { class: 'archive-title', id: uid('archived'), text: 'Archived' });
+  const archiveList = h('ul', { class: 'conv-list archive-list', role: 'list' });
+  const archiveEmpty = h('p', { class: 'muted conv-empty', text: 'No archived chats.', hidden: true });
+  const archiveView = h(
+    'section',
+    { class: 'archive-view', 'aria-labelledby': archiveHeading.id, hidden: true },
+    h('div', { class: 'archive-head' }, archiveBack, archiveHeading),
+    h('p', { class: 'list-hint', text: 'Archived chats stay here when new messages arrive.' }),
+    archiveList,
+    archiveEmpty,
+  );
+  // Which list is shown: 'main' or 'archived'.
+  let mode = 'main';
+  function showArchive(on) {
+    mode = on ? 'archived' : 'main';
+    render();
+    (on ? archiveBack : archiveEntry).focus();
+    nav.scrollTop = 0;
+  }
   const empty = h(
     'div',
     { class: 'conv-empty' },
@@ -88,14 +128,16 @@ export function sidebarView({ store, actions }) {
   const moreText = h('span', { class: 'list-more-text' });
   const moreRetry = h('button', { type: 'button', class: 'btn small', text: 'Try again', hidden: true });
   moreRetry.addEventListener('click', () => {
-    store.moreError = null;
-    actions.moreConvs();
+    store.pages[mode].error = null;
+    actions.moreConvs(mode);
   });
   const more = h('div', { class: 'list-more', role: 'status' }, moreSpinner, moreText, moreRetry);
-  const nav = h('nav', { class: 'conv-nav', 'aria-label': 'Conversation list' }, requests, chatsHeading, list, empty, more);
+  const mainView = h('div', { class: 'main-list' }, requests, chatsHeading, archiveEntry, list, empty);
+  const nav = h('nav', { class: 'conv-nav', 'aria-label': 'Conversation list' }, mainView, archiveView, more);
   const nearEnd = () => nav.scrollHeight - nav.scrollTop - nav.clientHeight < MORE_PX;
   function maybeMore() {
-    if (store.next && !store.loadingMore && !store.moreError && nearEnd()) actions.moreConvs();
+    const pages = store.pages[mode];
+    if (pages.next && !pages.loading && !pages.error && nearEnd()) actions.moreConvs(mode);
   }
   nav.addEventListener('scroll', maybeMore, { passive: true });
   let moreFrame = 0;
@@ -118,12 +160,47 @@ export function sidebarView({ store, actions }) {
 
   const cache = new Map();
   const requestCache = new Map();
+  const archiveCache = new Map();
   let selected = null;
+
+  /** A conversation's menu: my settings of it. */
+  function menuItems(id) {
+    const conv = store.convs.get(id);
+    if (!conv || conv.stale) return [];
+    return settingsItems(conv, {
+      change: (changes) => settle(id, () => actions.convSettings(id, changes)),
+      markRead: () => settle(id, () => actions.markRead(id)),
+      markUnread: () => settle(id, () => actions.markUnread(id)),
+    });
+  }
+
+  /**
+   * Runs a change from a row's menu. When the row leaves the list shown
+   * (archived, unarchived) focus goes to the row now in its place, or to
+   * what leads to where it went.
+   */
+  async function settle(id, run) {
+    const li = [cache, requestCache, archiveCache].map((c) => c.get(id)).find(Boolean);
+    const parent = li?.parentElement;
+    const index = parent ? [...parent.children].indexOf(li) : -1;
+    await run();
+    store.flush();
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (!lost) return;
+    if (li?.isConnected) {
+      // Moved (pinned to the top): focus stays with it.
+      li.menu.button.focus();
+      return;
+    }
+    const rows = parent ? [...parent.children] : [];
+    const next = rows[Math.min(index, rows.length - 1)]?.querySelector('.conv-item');
+    (next ?? (mode === 'main' ? (archiveEntry.hidden ? newChat : archiveEntry) : archiveBack)).focus?.();
+  }
 
   function preview(conv) {
     const typing = store.typingIn(conv.id);
     if (typing.length) {
-      const who = conv.kind === 'group' ? `${store.username(typing[0]) ?? 'someone'} is ` : '';
+      const who = conv.kind === 'group' ? `${store.name(typing[0]) ?? 'someone'} is ` : '';
       return { text: `${who}typing…`, typing: true };
     }
     const m = conv.lastMessage;
@@ -134,28 +211,29 @@ export function sidebarView({ store, actions }) {
       if (conv.kind !== 'group') return { text: 'No messages yet', typing: false };
       if (conv.request) {
         const by = conv.joined?.by ?? conv.creator;
-        return { text: `${store.username(by) ?? 'Someone'} added you to this group`, typing: false };
+        return { text: `${store.name(by) ?? 'Someone'} added you to this group`, typing: false };
       }
       if (conv.joined?.link) return { text: 'You joined with a link', typing: false };
       if (conv.joined) {
-        const by = conv.joined.by === store.me?.id ? 'You' : (store.username(conv.joined.by) ?? 'Someone');
+        const by = conv.joined.by === store.me?.id ? 'You' : (store.name(conv.joined.by) ?? 'Someone');
         return { text: `${by} added you`, typing: false };
       }
       return { text: 'Group created', typing: false };
     }
     let prefix = '';
     if (m.sender === store.me?.id) prefix = 'You: ';
-    else if (conv.kind === 'group') prefix = `${store.username(m.sender) ?? '…'}: `;
+    else if (conv.kind === 'group') prefix = `${store.name(m.sender) ?? '…'}: `;
     // A channel's posts speak for the channel: no author before them.
     // One line: newlines would only be collapsed by CSS anyway.
     return { text: prefix + m.text.replace(/\s+/g, ' '), typing: false };
   }
 
   function create(conv) {
+    const id = conv.id;
     const link = h(
       'a',
-      { class: 'conv-item', href: `#/c/${conv.id}`, 'data-conv': conv.id },
-      avatar(conv.kind === 'direct' ? conv.peerId() : conv.id, '', { dot: conv.kind === 'direct' }),
+      { class: 'conv-item', href: `#/c/${id}`, 'data-conv': id },
+      avatar(conv.kind === 'direct' ? conv.peerId() : id, '', { dot: conv.kind === 'direct' }),
       h(
         'span',
         { class: 'conv-body' },
@@ -164,17 +242,27 @@ export function sidebarView({ store, actions }) {
           { class: 'conv-top' },
           h('span', { class: 'conv-kind', title: 'Channel', hidden: true }, icon('megaphone'), h('span', { class: 'sr-only', text: 'Channel: ' })),
           h('span', { class: 'conv-title' }),
+          h('span', { class: 'conv-flag conv-muted', title: 'Muted', hidden: true }, icon('mute'), h('span', { class: 'sr-only', text: ' (muted)' })),
+          h('span', { class: 'conv-flag conv-pinned', title: 'Pinned', hidden: true }, icon('pin'), h('span', { class: 'sr-only', text: ' (pinned)' })),
           h('time', { class: 'conv-time' }),
         ),
         h(
           'span',
           { class: 'conv-bottom' },
           h('span', { class: 'conv-preview' }),
-          h('span', { class: 'badge' }, h('span', { class: 'badge-count' }), h('span', { class: 'sr-only', text: ' unread' })),
+          h('span', { class: 'badge' }, h('span', { class: 'badge-count' }), h('span', { class: 'sr-only badge-word', text: ' unread' })),
         ),
       ),
     );
-    return h('li', {}, link);
+    const menu = menuButton(icon('more'), 'Options', () => menuItems(id), { className: 'icon-btn conv-menu-btn', wrapClass: 'conv-menu' });
+    // A right click, or the context menu key, opens the same menu.
+    link.addEventListener('contextmenu', (e) => {
+      e.preventDefault();
+      menu.open();
+    });
+    const li = h('li', { class: 'conv-row' }, link, menu.el);
+    li.menu = menu;
+    return li;
   }
 
   function update(li, conv) {
@@ -184,9 +272,15 @@ export function sidebarView({ store, actions }) {
     updateAvatar(av, conv.kind === 'direct' ? conv.peerId() : conv.id, title);
     link.dataset.title = title;
     link.dataset.kind = conv.kind;
+    const s = conv.settings;
+    link.dataset.pinned = String(!!s.pinned_at);
+    link.dataset.muted = String(s.muted);
+    link.dataset.marked = String(s.marked_unread);
     const top = body.children[0];
     const bottom = body.children[1];
     top.querySelector('.conv-kind').hidden = conv.kind !== 'channel';
+    top.querySelector('.conv-muted').hidden = !s.muted;
+    top.querySelector('.conv-pinned').hidden = !s.pinned_at;
     const titleEl = top.querySelector('.conv-title');
     const timeEl = top.querySelector('.conv-time');
     setText(titleEl, title);
@@ -196,10 +290,22 @@ export function sidebarView({ store, actions }) {
     const p = preview(conv);
     setText(bottom.children[0], p.text);
     bottom.children[0].classList.toggle('typing', p.typing);
+    // The count of unread messages (grey when muted), or a dot for one I
+    // marked unread.
     const badge = bottom.children[1];
-    badge.hidden = conv.unread === 0;
-    setText(badge.firstChild, conv.unread > 99 ? '99+' : String(conv.unread));
-    link.classList.toggle('unread', conv.unread > 0);
+    const dot = conv.unread === 0 && s.marked_unread;
+    badge.hidden = conv.unread === 0 && !dot;
+    badge.classList.toggle('dot', dot);
+    badge.classList.toggle('muted', s.muted);
+    setText(badge.firstChild, dot ? '' : conv.unread > 99 ? '99+' : String(conv.unread));
+    setText(badge.lastChild, dot ? 'Marked as unread' : ' unread');
+    link.classList.toggle('unread', conv.unread > 0 || s.marked_unread);
+    link.classList.toggle('muted', s.muted);
+    const label = `Options for ${title}`;
+    if (li.menu.button.getAttribute('aria-label') !== label) {
+      li.menu.button.setAttribute('aria-label', label);
+      li.menu.button.title = label;
+    }
     toggleAttr(link, 'aria-current', conv.id === selected, 'page');
     if (conv.kind === 'direct') {
       const pr = store.presenceOf(conv.peerId());
@@ -212,8 +318,10 @@ export function sidebarView({ store, actions }) {
   function render() {
     const me = store.me;
     if (me) {
-      setText(meName, me.username);
-      updateAvatar(meAvatar, me.id, me.username);
+      const shown = store.name(me.id) ?? me.username;
+      setText(meName, shown);
+      meName.title = `@${me.username}`;
+      updateAvatar(meAvatar, me.id, shown);
     }
     connection.dataset.state = store.connection;
     connection.dataset.transport = store.transport;
@@ -229,21 +337,31 @@ export function sidebarView({ store, actions }) {
     }
     // A placeholder waits for its conversation's details before it is listed.
     const convs = store.sorted().filter((c) => !c.stale);
-    const asked = convs.filter((c) => c.request);
-    const chats = convs.filter((c) => !c.request);
+    const archived = convs.filter((c) => c.settings.archived);
+    const shown = convs.filter((c) => !c.settings.archived);
+    const asked = shown.filter((c) => c.request);
+    const chats = shown.filter((c) => !c.request);
     reconcile(requestList, asked, (c) => c.id, create, update, requestCache);
     reconcile(list, chats, (c) => c.id, create, update, cache);
+    reconcile(archiveList, archived, (c) => c.id, create, update, archiveCache);
     requests.hidden = asked.length === 0;
     chatsHeading.hidden = asked.length === 0 || chats.length === 0;
     setText(requestHeading, `Message requests (${asked.length})`);
-    empty.hidden = convs.length > 0 || !!store.next;
-    const failed = store.moreError;
-    more.hidden = !store.loadingMore && !failed;
-    moreSpinner.hidden = !store.loadingMore;
+    const moreArchived = !!store.pages.archived.next;
+    archiveEntry.hidden = archived.length === 0 && !moreArchived;
+    setText(archiveCount, `Archived (${archived.length}${moreArchived ? '+' : ''})`);
+    empty.hidden = convs.length > 0 || !!store.pages.main.next || moreArchived;
+    archiveEmpty.hidden = archived.length > 0 || moreArchived;
+    mainView.hidden = mode !== 'main';
+    archiveView.hidden = mode !== 'archived';
+    const pages = store.pages[mode];
+    const failed = pages.error;
+    more.hidden = !pages.loading && !failed;
+    moreSpinner.hidden = !pages.loading;
     moreRetry.hidden = !failed;
     setText(
       moreText,
-      store.loadingMore ? 'Loading more conversations…' : failed ? `Could not load more conversations: ${failed.message}` : '',
+      pages.loading ? 'Loading more conversations…' : failed ? `Could not load more conversations: ${failed.message}` : '',
     );
     // A list too short to scroll, or scrolled to its end already: the
     // next page now (once laid out).
@@ -253,16 +371,17 @@ export function sidebarView({ store, actions }) {
   }
 
   const off = [
-    store.on(['convs', 'presence', 'typing', 'users', 'connection', 'outbox', 'blocks'], render),
+    store.on(['convs', 'presence', 'typing', 'users', 'me', 'connection', 'outbox', 'blocks'], render),
     theme.onChange(render),
   ];
   render();
 
   return {
     el,
-    /** Highlights the open conversation. */
+    /** Highlights the open conversation (an archived one opens the archived view). */
     select(id) {
       selected = id;
+      if (id && store.convs.get(id)?.settings.archived) mode = 'archived';
       render();
     },
     destroy() {
