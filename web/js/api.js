@@ -460,6 +460,30 @@ export class Api {
     return this.request('GET', `/v1/conversations/${enc(id)}/reports${all ? '?all=true' : ''}`);
   }
 
+  /**
+   * `DELETE /v1/conversations/{id}/messages/{seq}`: deletes a message for
+   * everyone (my own within the server's window; moderators and above
+   * others' of a lower role). Answers the `message_deleted` event.
+   */
+  deleteMessage(id, seq) {
+    return this.request('DELETE', `/v1/conversations/${enc(id)}/messages/${enc(seq)}`);
+  }
+
+  /** `GET /v1/admin/reports` (server admins): every report, open ones unless `all`. */
+  adminReports({ all = false } = {}) {
+    return this.request('GET', `/v1/admin/reports${all ? '?all=true' : ''}`);
+  }
+
+  /** `PUT /v1/admin/suspensions/{user}` (server admins): answers `{user, suspended_at}`. */
+  suspend(user) {
+    return this.request('PUT', `/v1/admin/suspensions/${enc(user)}`);
+  }
+
+  /** `DELETE /v1/admin/suspensions/{user}` (server admins). */
+  unsuspend(user) {
+    return this.request('DELETE', `/v1/admin/suspensions/${enc(user)}`);
+  }
+
   /** `POST /v1/reports/{id}/resolve` with an optional note. */
   resolveReport(reportId, note) {
     return this.request('POST', `/v1/reports/${enc(reportId)}/resolve`, note ? { note } : {});

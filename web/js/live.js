@@ -371,6 +371,7 @@ export class Live {
       case 'receipt':
       case 'membership': // a channel subscription began or ended (a log entry)
       case 'settings': // my settings of a conversation changed (a log entry)
+      case 'report': // a new report for me to handle (a log entry)
       case 'synced':
         this.onFrame({ ...body, type });
         if (type === 'synced') this.#setState('online');

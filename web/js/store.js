@@ -117,7 +117,9 @@ export class Conv {
     if (info.member_count !== undefined && !older) this.memberCount = info.member_count;
     if (info.peer) this.peer = info.peer;
     if (info.last_seq !== undefined) this.lastSeq = Math.max(this.lastSeq, info.last_seq);
-    if (info.last_message && (!this.lastMessage || info.last_message.seq >= this.lastMessage.seq)) {
+    // A copy read before a deletion this device applied must not bring the text back.
+    const deletedHere = info.last_message && this.lastMessage?.kind === 'deleted' && info.last_message.seq === this.lastMessage.seq;
+    if (info.last_message && !deletedHere && (!this.lastMessage || info.last_message.seq >= this.lastMessage.seq)) {
       this.lastMessage = info.last_message;
     }
     if (info.read_seq !== undefined) {
@@ -241,9 +243,31 @@ export class Conv {
       } else {
         const i = lowerBound(this.events, ev.seq);
         if (this.events[i]?.seq !== ev.seq) this.events.splice(i, 0, ev);
+        // What is left of a deleted message replaces the copy loaded before.
+        else if (ev.kind === 'deleted') this.events[i] = ev;
       }
     }
     return gapAt;
+  }
+
+  /**
+   * Applies a `message_deleted` event: the loaded copy of the message at
+   * `target` (and the list's preview, when it is the last message)
+   * becomes a `deleted` tombstone. Returns the message it replaced, if
+   * it was loaded.
+   */
+  applyDeletion(ev) {
+    const tomb = (m) => ({ conv: this.id, seq: ev.target, ts: m?.ts ?? ev.ts, sender: m?.sender ?? null, kind: 'deleted', id: ev.id, by: ev.sender, at: ev.ts });
+    let was = null;
+    const i = lowerBound(this.events, ev.target);
+    if (this.events[i]?.seq === ev.target) {
+      was = this.events[i];
+      if (was.kind !== 'deleted') this.events[i] = tomb(was);
+    }
+    if (this.lastMessage?.seq === ev.target && this.lastMessage.kind !== 'deleted') {
+      this.lastMessage = tomb(this.lastMessage);
+    }
+    return was;
   }
 
   /** The conversation's display name. */
@@ -333,6 +357,13 @@ export class Store {
     // A short message for the user (`{text}`), e.g. that they were removed
     // from a group; null when there is none.
     this.notice = null;
+    // Reports that arrived live and have not been looked at yet
+    // (protocol.md, "Reporting messages"): per conversation for its
+    // moderators (conv id → count), and for the server's admins in all.
+    this.newReports = new Map();
+    this.newAdminReports = 0;
+    // Bumped with every report entry, so an open queue reads itself again.
+    this.reportTick = 0;
     this.memberListeners = new Set();
     this.listeners = new Map();
     this.dirty = new Set();
@@ -384,6 +415,35 @@ export class Store {
   }
 
   /** Shows a short notice (`null` clears it). */
+  /**
+   * A new report to handle arrived (a `report` log entry): counted for the
+   * group's queue when I moderate it, and for the admins' "All reports"
+   * when I am a server admin; a short notice says so.
+   */
+  noteReport(r) {
+    if (!r?.conv) return;
+    const conv = this.convs.get(r.conv);
+    const moderating = conv && conv.kind !== 'direct' && ['owner', 'admin', 'moderator'].includes(conv.role);
+    if (moderating) this.newReports.set(r.conv, (this.newReports.get(r.conv) ?? 0) + 1);
+    if (this.me?.admin) this.newAdminReports += 1;
+    this.reportTick += 1;
+    const where = conv && conv.kind !== 'direct' ? ` in ${conv.title(this)}` : '';
+    this.setNotice(`New report${where}: a message was reported`);
+    this.emit('reports', `conv:${r.conv}`);
+  }
+
+  /** The group's queue (or, with no conv, the admins' view) was read: nothing new there. */
+  seenReports(convId) {
+    if (convId) {
+      if (!this.newReports.has(convId)) return;
+      this.newReports.delete(convId);
+      this.emit('reports', `conv:${convId}`);
+    } else if (this.newAdminReports) {
+      this.newAdminReports = 0;
+      this.emit('reports');
+    }
+  }
+
   setNotice(text) {
     this.notice = text ? { text } : null;
     this.emit('notice');

@@ -3,9 +3,9 @@
 // Start: `GET /v1/me` (who I am, the log head), `GET /v1/conversations`,
 // then the live connection from this device's stored cursor (or, on a new
 // device, from the head: history comes over HTTP, not by replaying the
-// log). Every log entry (`event`, `receipt`, `membership`, `settings`) is
-// applied once: entries at or below the cursor are replays and dropped;
-// events are deduplicated by (conv, seq). The cursor is stored after each
+// log). Every log entry (`event`, `receipt`, `membership`, `settings`,
+// `report`) is applied once: entries at or below the cursor are replays
+// and dropped; events are deduplicated by (conv, seq). The cursor is stored after each
 // entry is applied. A `membership` entry is my own subscription to a
 // broadcast channel beginning or ending (protocol.md, "Broadcast
 // channels"): no event of the channel says so. A `settings` entry is a
@@ -115,6 +115,8 @@ export class Sync {
       device: me.device ?? store.me?.device,
       display_name: me.display_name || null,
       about: me.about || null,
+      // A server admin (protocol.md, "Suspending accounts").
+      admin: me.admin === true,
     };
     store.addUsers([store.me]);
     store.emit('me', 'users');
@@ -299,6 +301,13 @@ export class Sync {
         if (f.settings) this.#settings(f.settings);
         this.#commitCursor();
         break;
+      case 'report':
+        // A new report for me to handle (I moderate its group, or I am a
+        // server admin): a log entry like the others.
+        if (!this.#advance(f.cursor)) return;
+        if (f.report) this.store.noteReport(f.report);
+        this.#commitCursor();
+        break;
       case 'synced':
         if (BigInt(f.cursor) > this.cursorN) this.#setCursor(f.cursor);
         this.store.synced = true;
@@ -386,6 +395,18 @@ export class Sync {
           if (live) this.onMessage(conv, ev);
         }
       }
+    } else if (ev.kind === 'message_deleted') {
+      // The message at `target` is now a tombstone, here and in the list's
+      // preview. One still unread no longer counts (the server counts
+      // messages only); when this device cannot tell, it asks.
+      const was = conv.applyDeletion(ev);
+      for (const [k, a] of store.acked) if (a.conv === conv.id && a.seq === ev.target) store.acked.delete(k);
+      if (fresh && ev.target > conv.readSeq) {
+        if (was?.kind === 'message') {
+          if (was.sender !== me) conv.unread = Math.max(0, conv.unread - 1);
+        } else if (!was) this.#fetchConv(conv.id);
+      }
+      this.#resolveUsers([ev.sender]);
     } else if (ev.kind === 'members_added') {
       conv.noteJoin(ev, store.me.id);
       const listed = ev.users ?? [];
@@ -829,6 +850,22 @@ export class Sync {
   /** Accepts a message request: it becomes an ordinary conversation. */
   async accept(convId) {
     this.store.upsert(await this.api.accept(convId));
+  }
+
+  /**
+   * Deletes a message for everyone. The tombstone shows at once from the
+   * server's answer (the `message_deleted` event, which also comes live
+   * and is then applied again, to no effect); a refusal is thrown as it is.
+   */
+  async deleteMessage(convId, seq) {
+    const ev = await this.api.deleteMessage(convId, seq);
+    const conv = this.store.convs.get(convId);
+    if (conv && ev?.kind === 'message_deleted') {
+      conv.applyDeletion(ev);
+      for (const [k, a] of this.store.acked) if (a.conv === convId && a.seq === ev.target) this.store.acked.delete(k);
+      this.store.emit('convs', `conv:${convId}`);
+    }
+    return ev;
   }
 
   /**

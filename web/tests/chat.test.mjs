@@ -1705,6 +1705,194 @@ describe('natter web client', () => {
     await mod.context().close();
   });
 
+  test('delete for everyone: my own message and, as the owner, a member’s; live tombstones that stay after a reload', async () => {
+    const [aliceName, bobName] = [name('adele'), name('boris')];
+    const alice = await newPage();
+    const bob = await newPage();
+    await register(alice, aliceName);
+    await register(bob, bobName);
+    const aliceApi = await ApiUser.login(aliceName);
+    const bobApi = await ApiUser.login(bobName);
+    const title = `Cleanup ${RUN}`;
+    const created = await aliceApi.call('POST', '/v1/conversations', { kind: 'group', name: title, members: [bobApi.id] });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const group = created.body;
+    await aliceApi.send(group.id, 'Welcome, Boris');
+    const oops = await bobApi.send(group.id, 'Oops, wrong chat');
+    const rude = await bobApi.send(group.id, 'Something regrettable');
+    await openConv(alice, title);
+    await openConv(bob, title);
+    await message(alice, 'Something regrettable').waitFor();
+    await message(bob, 'Something regrettable').waitFor();
+
+    // A member may not delete others' messages: no such button for Bob on Alice's.
+    assert.equal(await message(bob, 'Welcome, Boris').getByRole('button', { name: /Delete/ }).count(), 0);
+
+    // Bob deletes his own, after confirming; Alice sees the tombstone live.
+    const mine = message(bob, 'Oops, wrong chat');
+    await mine.hover();
+    await mine.getByRole('button', { name: 'Delete for everyone…' }).click();
+    const confirm = bob.getByRole('dialog', { name: 'Delete for everyone?' });
+    await confirm.getByText('This deletes your message for everyone in the conversation.', { exact: false }).waitFor();
+    await confirm.getByRole('button', { name: 'Delete for everyone', exact: true }).click();
+    await confirm.waitFor({ state: 'detached' });
+    const tomb = (page, seq) => page.locator(`.messages .msg.deleted[data-seq="${seq}"]`);
+    await tomb(bob, oops.seq).getByText('This message was deleted').waitFor();
+    await tomb(alice, oops.seq).getByText('This message was deleted').waitFor();
+    await message(alice, 'Oops, wrong chat').waitFor({ state: 'detached' });
+    // No bubble for the deletion itself, and no actions on a tombstone.
+    assert.equal(await alice.locator('.messages .msg').count(), 3);
+    assert.equal(await tomb(alice, oops.seq).getByRole('button').count(), 0);
+
+    // Alice, the owner, deletes Bob's other message; Bob sees it go.
+    const other = message(alice, 'Something regrettable');
+    await other.hover();
+    await other.getByRole('button', { name: `Delete message from ${bobName} for everyone…` }).click();
+    const confirm2 = alice.getByRole('dialog', { name: 'Delete for everyone?' });
+    await confirm2.getByRole('button', { name: 'Delete for everyone', exact: true }).click();
+    await confirm2.waitFor({ state: 'detached' });
+    await tomb(bob, rude.seq).getByText('This message was deleted').waitFor();
+    await tomb(alice, rude.seq).getByText('This message was deleted').waitFor();
+    // It was the last message: the list says so, without its text.
+    await convItem(alice, title).locator('.conv-preview', { hasText: exactly('Message deleted') }).waitFor();
+    await convItem(bob, title).locator('.conv-preview', { hasText: exactly('Message deleted') }).waitFor();
+    assert.deepEqual(await axe(alice, 'chat with deleted messages'), []);
+    await screenshot(alice, 'deleted-messages.png');
+
+    // After a reload the tombstones are read from history; the texts are gone.
+    for (const page of [alice, bob]) {
+      await page.reload();
+      await online(page);
+      await openConv(page, title);
+      await tomb(page, oops.seq).getByText('This message was deleted').waitFor();
+      await tomb(page, rude.seq).getByText('This message was deleted').waitFor();
+      await message(page, 'Welcome, Boris').waitFor();
+      await convItem(page, title).locator('.conv-preview', { hasText: exactly('Message deleted') }).waitFor();
+      const text = await page.locator('body').innerText();
+      assert.ok(!text.includes('Oops, wrong chat') && !text.includes('Something regrettable'), text);
+    }
+    // The server has them as tombstones, with who deleted each.
+    const events = await aliceApi.history(group.id);
+    const at = (seq) => events.find((e) => e.seq === seq);
+    assert.equal(at(oops.seq).kind, 'deleted');
+    assert.equal(at(oops.seq).by, bobApi.id);
+    assert.equal(at(rude.seq).by, aliceApi.id);
+    await alice.context().close();
+    await bob.context().close();
+  });
+
+  test('report notices: the owner with the group open sees a new report at once, and the open queue takes the next one', async () => {
+    const ownerName = name('orla');
+    const owner = await newPage();
+    await register(owner, ownerName);
+    const ownerApi = await ApiUser.login(ownerName);
+    const writer = await ApiUser.register(name('wade'));
+    const reporter = await ApiUser.register(name('rory'));
+    const title = `Watch ${RUN}`;
+    const created = await ownerApi.call('POST', '/v1/conversations', { kind: 'group', name: title, members: [writer.id, reporter.id] });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const group = created.body;
+    const first = await writer.send(group.id, 'Buy followers now');
+    const second = await writer.send(group.id, 'Really, buy them');
+    await openConv(owner, title);
+    await message(owner, 'Really, buy them').waitFor();
+    const info = owner.locator('.chat-head .group-info');
+    assert.equal(await info.getAttribute('aria-label'), 'Group info');
+
+    // A report arrives: a count on the button that opens the queue, and a notice.
+    const r1 = await reporter.call('POST', `/v1/conversations/${group.id}/reports`, { seq: first.seq, reason: 'spam' });
+    assert.equal(r1.status, 201, JSON.stringify(r1.body));
+    await owner.getByRole('button', { name: 'Group info (1 new report)' }).waitFor();
+    await owner.locator('.info-count[data-count="1"]').waitFor();
+    await owner.locator('.toast-text', { hasText: `New report in ${title}` }).waitFor();
+    assert.deepEqual(await axe(owner, 'chat with a report notice'), []);
+
+    // Opening the queue shows it and clears the count.
+    await info.click();
+    const panel = owner.getByRole('dialog', { name: 'Group info' });
+    const reports = panel.getByRole('region', { name: 'Reports' });
+    await reports.locator('.report-text', { hasText: exactly('Buy followers now') }).waitFor();
+    await owner.locator('.info-count').waitFor({ state: 'hidden' });
+    assert.equal(await info.getAttribute('aria-label'), 'Group info');
+
+    // With the queue open, the next report joins it without a reload.
+    const r2 = await reporter.call('POST', `/v1/conversations/${group.id}/reports`, { seq: second.seq, reason: 'abuse' });
+    assert.equal(r2.status, 201, JSON.stringify(r2.body));
+    await reports.locator('.report-text', { hasText: exactly('Really, buy them') }).waitFor();
+    assert.equal(await reports.locator('.report').count(), 2);
+    assert.deepEqual(await axe(owner, 'report queue'), []);
+    await owner.keyboard.press('Escape');
+    await owner.locator('.info-count').waitFor({ state: 'hidden' });
+
+    // Not a server admin: no Administration in Settings.
+    await owner.getByRole('button', { name: 'Settings' }).click();
+    const settings = owner.getByRole('dialog', { name: 'Settings' });
+    await settings.getByRole('region', { name: 'Account' }).waitFor();
+    assert.equal(await settings.getByRole('region', { name: 'Administration' }).count(), 0);
+    await owner.context().close();
+  });
+
+  // The runner cannot promote a server admin yet (that is `natter admin
+  // promote` on the data folder): `Me.admin` is set in the page's copy of
+  // `GET /v1/me`, so the screen is checked, and the real server answers
+  // (and refuses) everything it is asked.
+  test('administration in Settings for a server admin: all reports, suspending by username with a confirmation and the server’s refusal', async () => {
+    const adminName = name('ada');
+    const target = await ApiUser.register(name('tobin'));
+    const page = await newPage();
+    await page.route('**/v1/me', async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      await route.fulfill({ response: res, json: { ...body, admin: true } });
+    });
+    await page.route('**/v1/admin/reports*', (route) =>
+      route.fulfill({
+        json: {
+          reports: [
+            { id: 'rep-stub', conv: 'conv-elsewhere', seq: 4, sender: target.id, text: 'Spam from afar', reporter: target.id, reason: 'spam', created_at: Date.now() },
+          ],
+        },
+      }),
+    );
+    await register(page, adminName);
+    await page.getByRole('button', { name: 'Settings' }).click();
+    const settings = page.getByRole('dialog', { name: 'Settings' });
+    const admin = settings.getByRole('region', { name: 'Administration' });
+    const all = admin.getByRole('region', { name: 'All reports' });
+    await all.locator('.report-text', { hasText: exactly('Spam from afar') }).waitFor();
+    await all.locator('.report-where', { hasText: exactly('In a conversation you are not in') }).waitFor();
+    await admin.getByRole('form', { name: 'Suspend an account' }).waitFor();
+    assert.deepEqual(await axe(page, 'settings, administration'), []);
+
+    // Nobody by that name: said before anything is asked.
+    await admin.getByLabel('Username').fill(`nobody_${RUN}`);
+    await admin.getByRole('button', { name: 'Suspend', exact: true }).click();
+    await admin.getByRole('alert').filter({ hasText: `There is no user @nobody_${RUN}.` }).waitFor();
+
+    // A real user: confirmed first; the server refuses (this account is
+    // not really an admin) and the dialog says what it said.
+    await admin.getByLabel('Username').fill(target.username);
+    await admin.getByRole('button', { name: 'Suspend', exact: true }).click();
+    const confirm = page.getByRole('dialog', { name: 'Suspend this account?' });
+    await confirm.getByText(`@${target.username} will be signed out on every device`, { exact: false }).waitFor();
+    await confirm.getByRole('button', { name: 'Suspend', exact: true }).click();
+    await confirm.getByRole('alert').filter({ hasText: /\S/ }).waitFor();
+    assert.equal(await confirm.getByRole('alert').count(), 1);
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    // Still signed in, so still allowed to log in.
+    await ApiUser.login(target.username);
+
+    // Lifting a suspension the server accepts: said in the section.
+    await page.route('**/v1/admin/suspensions/*', (route) => route.fulfill({ status: 204, body: '' }));
+    await admin.getByRole('button', { name: 'Lift suspension' }).click();
+    const lift = page.getByRole('dialog', { name: 'Lift the suspension?' });
+    await lift.getByRole('button', { name: 'Lift suspension' }).click();
+    await lift.waitFor({ state: 'detached' });
+    await admin.getByRole('status').filter({ hasText: `Lifted the suspension of @${target.username}.` }).waitFor();
+    await page.context().close();
+  });
+
   test('signing in to a suspended account shows the server’s message', async () => {
     const page = await newPage();
     const user = name('yara');

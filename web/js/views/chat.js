@@ -75,6 +75,12 @@ const SYSTEM_KINDS = new Set([
   'group_updated',
 ]);
 
+// Roles that may delete others' messages (and their own at any time).
+const MODERATORS = new Set(['owner', 'admin', 'moderator']);
+// How long my own messages may be deleted: the server's default (its
+// setting is not told to clients; a refusal is shown as it says it).
+const DELETE_WINDOW_MS = 48 * 3600 * 1000;
+
 const STATUS = {
   pending: { icon: 'clock', label: 'Sending' },
   sent: { icon: 'check', label: 'Sent' },
@@ -108,6 +114,8 @@ export function chatView({ store, sync, api, actions }) {
     info.title = label;
   };
   info.addEventListener('click', () => convId && actions.groupInfo(convId));
+  const infoCount = h('span', { class: 'count-badge info-count', 'aria-hidden': 'true', hidden: true });
+  info.append(infoCount);
   const more = menuButton(icon('more'), 'More options', () => menuItems(), { className: 'icon-btn chat-menu' });
   const head = h(
     'header',
@@ -445,6 +453,20 @@ export function chatView({ store, sync, api, actions }) {
           showSender: c.kind !== 'direct' && !mine && prevSender !== ev.sender,
         });
         prevSender = ev.sender;
+      } else if (ev.kind === 'deleted') {
+        // What is left of a deleted message: no text, no actions.
+        dayRow(ev.ts);
+        const mine = ev.sender === me;
+        out.push({
+          type: 'del',
+          key: `x:${ev.seq}`,
+          mine,
+          sender: ev.sender,
+          ts: ev.ts,
+          seq: ev.seq,
+          showSender: c.kind !== 'direct' && !mine && prevSender !== ev.sender,
+        });
+        prevSender = ev.sender;
       } else if (SYSTEM_KINDS.has(ev.kind)) {
         dayRow(ev.ts);
         out.push({ type: 'sys', key: `s${ev.seq}`, conv: c, ev });
@@ -487,6 +509,20 @@ export function chatView({ store, sync, api, actions }) {
       return h('li', { class: 'new-divider' }, h('span', { text: 'New messages' }));
     }
     if (item.type === 'sys') return h('li', { class: 'system' });
+    if (item.type === 'del') {
+      return h(
+        'li',
+        { class: `msg deleted ${item.mine ? 'mine' : 'theirs'}` },
+        h(
+          'div',
+          { class: 'bubble' },
+          h('span', { class: 'sr-only' }),
+          h('span', { class: 'sender' }),
+          h('p', { class: 'text tombstone' }, icon('block', 'icon tombstone-icon'), h('span', { text: 'This message was deleted' })),
+          h('span', { class: 'meta' }, h('time', { class: 'time' })),
+        ),
+      );
+    }
     const li = h('li', { class: `msg ${item.mine ? 'mine' : 'theirs'}` });
     const sender = h('span', { class: 'sender' });
     const who = h('span', { class: 'sr-only' });
@@ -537,11 +573,46 @@ export function chatView({ store, sync, api, actions }) {
     return li;
   }
 
+  /**
+   * "Delete for everyone…" on a message row: my own messages, and for
+   * moderators and above others' (the server decides whose). Only rows
+   * where it may apply have one (a long history costs no more).
+   */
+  function deleteButton(li, show, label) {
+    let del = li.querySelector('.msg-delete');
+    if (!show) {
+      del?.remove();
+      return;
+    }
+    if (!del) {
+      del = iconButton(icon('trash'), label, { class: 'icon-btn msg-delete' });
+      del.addEventListener('click', () => confirmDelete(li));
+      li.append(del);
+    } else if (del.getAttribute('aria-label') !== label) {
+      del.setAttribute('aria-label', label);
+      del.title = label;
+    }
+  }
+
   function update(li, item) {
     li.dataset.key = item.key;
     if (item.type === 'day' || item.type === 'new') return;
     if (item.type === 'sys') {
       setText(li, systemText(item.conv, item.ev));
+      return;
+    }
+    if (item.type === 'del') {
+      const [whoEl, senderEl, , metaEl] = li.firstChild.children;
+      const n = item.mine ? 'You' : (store.name(item.sender) ?? '…');
+      setText(whoEl, `${n}: `);
+      setText(senderEl, item.showSender ? n : '');
+      senderEl.hidden = !item.showSender;
+      li.classList.toggle('first', item.showSender);
+      const t = metaEl.firstChild;
+      setText(t, clock(item.ts));
+      t.dateTime = new Date(item.ts).toISOString();
+      t.title = fullTime(item.ts);
+      li.dataset.seq = String(item.seq);
       return;
     }
     const bubble = li.firstChild;
@@ -575,7 +646,16 @@ export function chatView({ store, sync, api, actions }) {
       const label = `Report message from ${name}…`;
       report.setAttribute('aria-label', label);
       report.title = label;
+      const c = conv();
+      deleteButton(li, !!item.seq && !!c && c.kind !== 'direct' && MODERATORS.has(c.role), `Delete message from ${name} for everyone…`);
       return;
+    }
+    // My own: while the server's window (48 hours by default) may still be
+    // open, or any time for moderators and above. The server decides.
+    {
+      const c = conv();
+      const mod = c && c.kind !== 'direct' && MODERATORS.has(c.role);
+      deleteButton(li, !!item.seq && (mod || Date.now() - item.ts <= DELETE_WINDOW_MS), 'Delete for everyone…');
     }
     li.dataset.clientId = item.clientId ?? item.key.slice(2);
     if (li.dataset.status !== item.status) {
@@ -600,6 +680,24 @@ export function chatView({ store, sync, api, actions }) {
       }
       setText(fail.firstChild, failureText(conv(), item.error));
     } else if (fail) fail.remove();
+  }
+
+  /**
+   * Asks before deleting a message for everyone; the server's refusal
+   * (too late, a role that may not) is shown in the dialog as it says it.
+   */
+  function confirmDelete(li) {
+    const c = conv();
+    const seq = Number(li.dataset.seq);
+    if (!c || !seq) return;
+    const mine = li.classList.contains('mine');
+    const whose = mine ? 'your message' : `${store.name(li.dataset.sender) ?? 'this person'}’s message`;
+    confirmDialog({
+      title: 'Delete for everyone?',
+      text: `This deletes ${whose} for everyone in the conversation. It cannot be undone.`,
+      confirmText: 'Delete for everyone',
+      run: () => sync.deleteMessage(c.id, seq),
+    });
   }
 
   /** Opens the report dialog for someone else's message. */
@@ -691,7 +789,14 @@ export function chatView({ store, sync, api, actions }) {
     description.title = about;
     description.hidden = !line;
     info.hidden = c.kind === 'direct';
-    setInfoLabel(c.kind === 'channel' ? 'Channel info' : 'Group info');
+    // New reports for me to handle here (I moderate it): a count on the
+    // button that opens the queue, cleared when the queue is read.
+    const newReports = store.newReports.get(c.id) ?? 0;
+    const base = c.kind === 'channel' ? 'Channel info' : 'Group info';
+    setInfoLabel(newReports ? `${base} (${plural(newReports, 'new report')})` : base);
+    infoCount.hidden = !newReports;
+    infoCount.dataset.count = String(newReports);
+    info.classList.toggle('has-count', !!newReports);
     more.el.hidden = c.stale;
     renderBars(c);
     const typing = store.typingIn(c.id).map((u) => store.name(u) ?? 'Someone');
@@ -1031,7 +1136,7 @@ export function chatView({ store, sync, api, actions }) {
   };
   document.addEventListener('visibilitychange', onVisible);
   window.addEventListener('focus', onVisible);
-  const off = store.on(['conv', 'convs', 'presence', 'typing', 'users', 'outbox', 'connection', 'blocks'], render);
+  const off = store.on(['conv', 'convs', 'presence', 'typing', 'users', 'outbox', 'connection', 'blocks', 'reports'], render);
 
   return {
     el,

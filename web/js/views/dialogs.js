@@ -750,7 +750,7 @@ function inviteLinksSection({ api, convId, linkOf }) {
  * reported it, why, and a Resolve button with an optional note. Names
  * follow as they become known; server text only ever goes in as text.
  */
-function reportsSection({ api, store, convId }) {
+export function reportsSection({ api, store, convId, title = 'Reports', admin = false }) {
   const headingId = uid('reports');
   const showResolved = h('input', { type: 'checkbox', id: uid('resolved') });
   const toggle = h('label', { for: showResolved.id, class: 'check' }, showResolved, h('span', { text: 'Show resolved' }));
@@ -761,7 +761,7 @@ function reportsSection({ api, store, convId }) {
   const el = h(
     'section',
     { class: 'group-section reports', 'aria-labelledby': headingId },
-    h('div', { class: 'report-head' }, h('h3', { id: headingId, text: 'Reports' }), toggle),
+    h('div', { class: 'report-head' }, h(admin ? 'h4' : 'h3', { id: headingId, text: title }), toggle),
     error,
     status,
     empty,
@@ -780,9 +780,12 @@ function reportsSection({ api, store, convId }) {
     }
     loading = (async () => {
       try {
-        reports = (await api.reports(convId, { all: showResolved.checked })).reports ?? [];
+        const all = showResolved.checked;
+        reports = (admin ? await api.adminReports({ all }) : await api.reports(convId, { all })).reports ?? [];
         setText(error, '');
         render();
+        // What arrived live is now in the queue.
+        store.seenReports(admin ? null : convId);
       } catch (e) {
         setText(error, describe(e));
       } finally {
@@ -800,7 +803,8 @@ function reportsSection({ api, store, convId }) {
     const sender = h('p', { class: 'report-sender' });
     const quote = h('blockquote', { class: 'report-quote' }, sender, h('p', { class: 'report-text', text: r.text }));
     const meta = h('p', { class: 'muted report-meta' });
-    const li = h('li', { class: `report${r.resolved_at ? ' resolved' : ''}`, dataset: { report: r.id } }, quote, meta);
+    const where = admin ? h('p', { class: 'muted report-where' }) : null;
+    const li = h('li', { class: `report${r.resolved_at ? ' resolved' : ''}`, dataset: { report: r.id } }, where, quote, meta);
     if (r.note) li.append(h('p', { class: 'report-note-text', text: `Note: ${r.note}` }));
     const outcome = h('p', { class: 'muted report-outcome', hidden: !r.resolved_at });
     li.append(outcome);
@@ -827,6 +831,12 @@ function reportsSection({ api, store, convId }) {
     li.names = () => {
       setText(sender, name(r.sender) === 'you' ? 'You' : name(r.sender));
       setText(meta, `Reported by ${name(r.reporter)} · ${reasonName(r.reason)} · ${fullTime(r.created_at)}`);
+      if (where) {
+        const c = store.convs.get(r.conv);
+        setText(where, c ? `In ${c.title(store)}` : 'In a conversation you are not in');
+      }
+      // A message deleted since it was reported has no text left.
+      if (!r.text) setText(quote.lastChild, '(deleted)');
       if (r.resolved_at) {
         setText(outcome, `Resolved by ${name(r.resolved_by)} · ${fullTime(r.resolved_at)}${r.resolution ? ` · ${r.resolution}` : ''}`);
       }
@@ -871,7 +881,20 @@ function reportsSection({ api, store, convId }) {
     load();
   });
   load();
-  return { el, reload: () => load(), names: () => render() };
+  // A new report for this queue arrived: read it again while it is shown.
+  let tick = store.reportTick;
+  let mounted = false;
+  const off = store.on(['reports'], () => {
+    if (!el.isConnected) {
+      if (mounted) off();
+      return;
+    }
+    mounted = true;
+    if (store.reportTick === tick) return;
+    tick = store.reportTick;
+    if (admin ? store.newAdminReports : store.newReports.has(convId)) load();
+  });
+  return { el, reload: () => load(), names: () => render(), off };
 }
 
 /**

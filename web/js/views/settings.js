@@ -1,7 +1,8 @@
 // Settings: my profile (display name, about), appearance, notifications,
 // privacy (presence, read receipts, who can add me to groups, whether the
 // user directory lists me), blocked users (unblock), device sessions (this
-// one marked, revoke others), sign out.
+// one marked, revoke others), for server admins Administration (all
+// reports, suspending accounts), sign out.
 
 import { ApiError } from '../api.js';
 import { h, setText, uid } from '../dom.js';
@@ -9,7 +10,7 @@ import { fullTime, listTime } from '../format.js';
 import * as notify from '../notify.js';
 import * as theme from '../theme.js';
 import { avatar, updateAvatar } from './common.js';
-import { modal } from './dialogs.js';
+import { confirmDialog, modal, reportsSection } from './dialogs.js';
 
 // What the server takes (protocol.md, `PATCH /v1/me/profile`); it checks
 // the rest, and its refusal is shown as it says it.
@@ -122,6 +123,70 @@ function profileSection({ store, sync }) {
   });
   fill();
   return section('Profile', form);
+}
+
+/**
+ * Administration, for server admins only (`Me.admin`): every open report
+ * on the server (resolve with a note), and suspending or lifting the
+ * suspension of an account by username, after a confirmation. The
+ * server's refusals are shown as it says them.
+ */
+function adminSection({ api, store }) {
+  const reports = reportsSection({ api, store, title: 'All reports', admin: true });
+  const input = h('input', { autocomplete: 'off', spellcheck: 'false', class: 'suspend-username', id: uid('suspend-user') });
+  const error = h('p', { class: 'form-error', role: 'alert' });
+  const status = h('p', { class: 'muted suspend-status', role: 'status' });
+  const suspend = h('button', { type: 'submit', class: 'btn danger small', text: 'Suspend' });
+  const unsuspend = h('button', { type: 'button', class: 'btn small', text: 'Lift suspension' });
+  const headingId = uid('suspend');
+  const form = h(
+    'form',
+    { class: 'suspend-form', novalidate: true, 'aria-labelledby': headingId },
+    h('h4', { id: headingId, text: 'Suspend an account' }),
+    h('p', { class: 'hint', text: 'A suspended account is signed out everywhere at once and cannot sign in until the suspension is lifted.' }),
+    h('label', { for: input.id, text: 'Username' }),
+    h('div', { class: 'suspend-row' }, input, suspend, unsuspend),
+    error,
+    status,
+  );
+  async function act(lift) {
+    setText(error, '');
+    setText(status, '');
+    const name = input.value.trim().replace(/^@/, '');
+    if (!name) {
+      setText(error, 'Enter a username.');
+      input.focus();
+      return;
+    }
+    let user;
+    try {
+      user = await api.userByName(name);
+    } catch (e) {
+      setText(error, e instanceof ApiError && e.status === 404 ? `There is no user @${name}.` : e.message);
+      return;
+    }
+    const shown = user.display_name ? `${user.display_name} (@${user.username})` : `@${user.username}`;
+    confirmDialog({
+      title: lift ? 'Lift the suspension?' : 'Suspend this account?',
+      text: lift
+        ? `${shown} will be able to sign in again.`
+        : `${shown} will be signed out on every device and cannot sign in until you lift the suspension.`,
+      confirmText: lift ? 'Lift suspension' : 'Suspend',
+      run: async () => {
+        if (lift) await api.unsuspend(user.id);
+        else await api.suspend(user.id);
+        setText(status, lift ? `Lifted the suspension of @${user.username}.` : `Suspended @${user.username}.`);
+      },
+    });
+  }
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    act(false);
+  });
+  unsuspend.addEventListener('click', () => act(true));
+  const el = section('Administration', reports.el, form);
+  el.classList.add('admin-section');
+  return el;
 }
 
 export function settingsDialog({ api, store, sync, onLogout }) {
@@ -380,7 +445,7 @@ export function settingsDialog({ api, store, sync, onLogout }) {
 
   const m = modal({
     title: 'Settings',
-    content: [profile, appearance, notifications, privacySection, blockedSection, devices, account],
+    content: [profile, appearance, notifications, privacySection, blockedSection, devices, store.me?.admin ? adminSection({ api, store }) : null, account].filter(Boolean),
     className: 'settings',
   });
   m.dialog.addEventListener('close', offBlocks);

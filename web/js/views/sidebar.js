@@ -44,6 +44,20 @@ export function sidebarView({ store, actions }) {
   themeButton.addEventListener('click', () => theme.toggle());
   const settingsButton = iconButton(icon('gear'), 'Settings', { class: 'icon-btn settings-btn' });
   settingsButton.addEventListener('click', () => actions.settings());
+  // A server admin's new reports (read in Settings, Administration).
+  const settingsCount = h('span', { class: 'count-badge settings-count', 'aria-hidden': 'true', hidden: true });
+  settingsButton.append(settingsCount);
+  function renderAdminCount() {
+    const n = store.me?.admin ? store.newAdminReports : 0;
+    settingsCount.hidden = !n;
+    settingsCount.dataset.count = String(n);
+    settingsButton.classList.toggle('has-count', !!n);
+    const label = n ? `Settings (${n === 1 ? '1 new report' : `${n} new reports`})` : 'Settings';
+    if (settingsButton.getAttribute('aria-label') !== label) {
+      settingsButton.setAttribute('aria-label', label);
+      settingsButton.title = label;
+    }
+  }
 
   const newChat = iconButton(icon('chat'), 'New chat', { text: 'New chat', className: 'btn soft new-chat' });
   newChat.addEventListener('click', () => actions.newChat());
@@ -220,12 +234,14 @@ export function sidebarView({ store, actions }) {
       }
       return { text: 'Group created', typing: false };
     }
+    // A deleted message says only that (its text is gone).
+    if (m.kind === 'deleted') return { text: 'Message deleted', typing: false, deleted: true };
     let prefix = '';
     if (m.sender === store.me?.id) prefix = 'You: ';
     else if (conv.kind === 'group') prefix = `${store.name(m.sender) ?? '…'}: `;
     // A channel's posts speak for the channel: no author before them.
     // One line: newlines would only be collapsed by CSS anyway.
-    return { text: prefix + m.text.replace(/\s+/g, ' '), typing: false };
+    return { text: prefix + (m.text ?? '').replace(/\s+/g, ' '), typing: false };
   }
 
   function create(conv) {
@@ -290,6 +306,7 @@ export function sidebarView({ store, actions }) {
     const p = preview(conv);
     setText(bottom.children[0], p.text);
     bottom.children[0].classList.toggle('typing', p.typing);
+    bottom.children[0].classList.toggle('deleted', !!p.deleted);
     // The count of unread messages (grey when muted), or a dot for one I
     // marked unread.
     const badge = bottom.children[1];
@@ -372,9 +389,11 @@ export function sidebarView({ store, actions }) {
 
   const off = [
     store.on(['convs', 'presence', 'typing', 'users', 'me', 'connection', 'outbox', 'blocks'], render),
+    store.on(['me', 'reports'], renderAdminCount),
     theme.onChange(render),
   ];
   render();
+  renderAdminCount();
 
   return {
     el,
