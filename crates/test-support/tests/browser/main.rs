@@ -5,8 +5,10 @@
 //! The suite gets the server's address in `NATTER_URL`. It can ask for the
 //! server to be stopped and started again (same port, same data folder) by
 //! printing a line `NATTER-CONTROL stop` or `NATTER-CONTROL start` on its
-//! standard output; this runner does it and answers `done stop` /
-//! `done start` on the suite's standard input. Every other line of the
+//! standard output, or for a user to be made a server admin (what `natter
+//! admin promote` does on the server's machine) with `NATTER-CONTROL
+//! promote USERNAME`; this runner does it and answers `done <the request>`
+//! on the suite's standard input. Every other line of the
 //! suite's output is passed through (and shown when the test fails).
 //!
 //! Needs, once per machine:
@@ -151,11 +153,21 @@ async fn web_client_in_chromium() {
                 FromSuite::Closed => break,
                 FromSuite::Control(cmd) => cmd,
             };
-            match cmd.as_str() {
-                "stop" => server.stop().await,
-                "start" => server.restart().await,
-                "restart" => server.restart().await,
-                other => panic!("unknown request from the browser suite: {other}"),
+            match cmd.split_once(' ') {
+                None if cmd == "stop" => server.stop().await,
+                None if cmd == "start" || cmd == "restart" => server.restart().await,
+                Some(("promote", username)) => {
+                    // What `natter admin promote` does against the data
+                    // folder, through the running server's store.
+                    let store = server.running().state().store.clone();
+                    let user = store
+                        .user_by_name(username)
+                        .await
+                        .expect("read the user")
+                        .unwrap_or_else(|| panic!("no user {username} to promote"));
+                    store.set_admin(user.id, true).await.expect("promote");
+                }
+                _ => panic!("unknown request from the browser suite: {cmd}"),
             }
             println!("[runner] {cmd} done");
             writeln!(stdin, "done {cmd}").expect("answer the suite");
