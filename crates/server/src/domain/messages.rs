@@ -129,23 +129,7 @@ pub async fn delete(
 ) -> Result<Event> {
     let me = super::conversations::require_member(state, conv, claims.user).await?;
     let none = || DomainError::NotFound("no such message");
-    if seq < me.visible_from {
-        return Err(none());
-    }
-    let page = state
-        .store
-        .history(HistoryRequest {
-            conv,
-            viewer: claims.user,
-            range: HistoryRange::After(seq.saturating_sub(1)),
-            limit: 1,
-        })
-        .await?;
-    let message = page
-        .events
-        .into_iter()
-        .find(|e| e.seq == seq && matches!(e.body, EventBody::Message { .. }))
-        .ok_or_else(none)?;
+    let message = message_at(state, claims, &me, conv, seq).await?;
     let kind = state
         .store
         .conversation(conv)
@@ -189,4 +173,32 @@ pub async fn delete(
         .event()
         .cloned()
         .ok_or_else(|| DomainError::internal("a deletion committed no event"))
+}
+
+/// The message at `seq` as the caller may read it (at or after their
+/// `visible_from`); `not_found` for anything else there, or nothing.
+pub(super) async fn message_at(
+    state: &AppState,
+    claims: &Claims,
+    me: &Membership,
+    conv: ConversationId,
+    seq: Seq,
+) -> Result<Event> {
+    let none = || DomainError::NotFound("no such message");
+    if seq < me.visible_from {
+        return Err(none());
+    }
+    state
+        .store
+        .history(HistoryRequest {
+            conv,
+            viewer: claims.user,
+            range: HistoryRange::After(seq.saturating_sub(1)),
+            limit: 1,
+        })
+        .await?
+        .events
+        .into_iter()
+        .find(|e| e.seq == seq && matches!(e.body, EventBody::Message { .. }))
+        .ok_or_else(none)
 }

@@ -120,23 +120,7 @@ pub async fn receipt_summary(
     seq: Seq,
 ) -> Result<ReceiptSummary> {
     let me = require_member(state, conv, claims.user).await?;
-    if seq < me.visible_from {
-        return Err(DomainError::NotFound("no such message"));
-    }
-    let page = state
-        .store
-        .history(HistoryRequest {
-            conv,
-            viewer: claims.user,
-            range: HistoryRange::After(seq.saturating_sub(1)),
-            limit: 1,
-        })
-        .await?;
-    let message = page
-        .events
-        .into_iter()
-        .find(|e| e.seq == seq && matches!(e.body, EventBody::Message { .. }))
-        .ok_or(DomainError::NotFound("no such message"))?;
+    let message = super::messages::message_at(state, claims, &me, conv, seq).await?;
     if me.role == Role::Subscriber
         || state
             .store
