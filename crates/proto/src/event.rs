@@ -77,8 +77,13 @@ pub enum EventBody {
         client_id: ClientId,
         /// The device it was sent from.
         device: DeviceId,
-        /// UTF-8 text.
+        /// UTF-8 text: its current version (see `edited_at`).
         text: String,
+        /// Reply, thread, mentions, forward mark, edit time and, when read
+        /// from history, reactions, thread summary and pin: each field only
+        /// when set.
+        #[serde(flatten)]
+        meta: crate::MessageMeta,
     },
     /// The conversation was created (always seq 1).
     Created {
@@ -187,6 +192,73 @@ pub enum EventBody {
         /// Its id.
         id: MessageId,
     },
+    /// A message the reader deleted for themselves, in place of it (history
+    /// and sync show this to that user alone).
+    Hidden {
+        /// The message's id.
+        id: MessageId,
+    },
+    /// `sender` edited the message at seq `target`: its text is now `text`.
+    MessageEdited {
+        /// The edited message's seq.
+        target: Seq,
+        /// Its id.
+        id: MessageId,
+        /// The new text.
+        text: String,
+        /// Mentions in the new text.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        mentions: Vec<crate::Mention>,
+        /// `@everyone` or `@here` in the new text.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mention_all: Option<crate::MentionAll>,
+        /// When, ms since the epoch.
+        edited_at: i64,
+    },
+    /// `sender` reacted to the message at seq `target` with `emoji`;
+    /// `count` is how many members have reacted with it now.
+    ReactionAdded {
+        /// The message's seq.
+        target: Seq,
+        /// Its id.
+        id: MessageId,
+        /// The emoji.
+        emoji: String,
+        /// The emoji's count after this.
+        count: u64,
+    },
+    /// `sender` took their `emoji` reaction back; `count` is what is left.
+    ReactionRemoved {
+        /// The message's seq.
+        target: Seq,
+        /// Its id.
+        id: MessageId,
+        /// The emoji.
+        emoji: String,
+        /// The emoji's count after this.
+        count: u64,
+    },
+    /// In a channel: the reactions of the messages listed, as they are now
+    /// (sent coalesced instead of one event per reaction). `sender` is the
+    /// channel's creator and means nothing here.
+    ReactionCounts {
+        /// The messages whose reactions changed.
+        messages: Vec<crate::TargetReactions>,
+    },
+    /// `sender` pinned the message at seq `target`.
+    MessagePinned {
+        /// The message's seq.
+        target: Seq,
+        /// Its id.
+        id: MessageId,
+    },
+    /// `sender` unpinned the message at seq `target`.
+    MessageUnpinned {
+        /// The message's seq.
+        target: Seq,
+        /// Its id.
+        id: MessageId,
+    },
     /// The owner (`sender`, also `from`) handed ownership to `to`; `from`
     /// is an admin from this event on.
     OwnershipTransferred {
@@ -197,12 +269,37 @@ pub enum EventBody {
     },
 }
 
+impl EventBody {
+    /// The seq of the message this event acts on (an edit, a reaction, a
+    /// pin, a deletion), if it is such an event.
+    pub fn target(&self) -> Option<Seq> {
+        match self {
+            EventBody::MessageEdited { target, .. }
+            | EventBody::ReactionAdded { target, .. }
+            | EventBody::ReactionRemoved { target, .. }
+            | EventBody::MessagePinned { target, .. }
+            | EventBody::MessageUnpinned { target, .. }
+            | EventBody::MessageDeleted { target, .. } => Some(*target),
+            _ => None,
+        }
+    }
+
+    /// Whether the event only acts on an earlier message (an edit, a
+    /// reaction, a pin, a deletion, reaction counts): such events do not
+    /// move the conversation up the list or count as unread.
+    pub fn is_message_operation(&self) -> bool {
+        self.target().is_some() || matches!(self, EventBody::ReactionCounts { .. })
+    }
+}
+
 impl Event {
     /// The message id, if this event is a message (or what is left of a
     /// deleted one).
     pub fn message_id(&self) -> Option<MessageId> {
         match &self.body {
-            EventBody::Message { id, .. } | EventBody::Deleted { id, .. } => Some(*id),
+            EventBody::Message { id, .. }
+            | EventBody::Deleted { id, .. }
+            | EventBody::Hidden { id } => Some(*id),
             _ => None,
         }
     }
@@ -247,6 +344,7 @@ mod tests {
                 client_id: ClientId("c1".into()),
                 device: DeviceId::new(),
                 text: "hi".into(),
+                meta: Default::default(),
             },
         };
         let v: serde_json::Value = serde_json::to_value(&ev).unwrap();

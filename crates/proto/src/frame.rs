@@ -34,6 +34,21 @@ pub enum ClientFrame {
         client_id: ClientId,
         /// UTF-8 text, not empty, at most the server's limit.
         text: String,
+        /// Answer the message at this seq (as `POST …/messages`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<Seq>,
+        /// Reply in the thread rooted at this seq.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thread: Option<Seq>,
+        /// With `thread`: show the reply in the main timeline too.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        also_in_conversation: bool,
+        /// Members mentioned in the text.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        mentions: Vec<crate::Mention>,
+        /// `@everyone` or `@here`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mention_all: Option<crate::MentionAll>,
     },
     /// Application-level keep-alive; answered by `pong`.
     Ping,
@@ -201,6 +216,14 @@ pub enum ServerFrame {
         /// The settings after the change.
         settings: crate::SettingsChange,
     },
+    /// Something only my devices hear of (a message I hid, my reaction in
+    /// a channel, a thread I read). Part of the log: store `cursor`.
+    Personal {
+        /// Position of this entry in your log.
+        cursor: Cursor,
+        /// What changed.
+        personal: crate::PersonalChange,
+    },
     /// My membership of a channel began or ended without an event in the
     /// channel. Part of the log: store `cursor`.
     Membership {
@@ -281,6 +304,9 @@ pub enum LogItem {
     /// A new report for me to handle (I moderate its conversation, or I am
     /// a server admin).
     Report(crate::ReportInfo),
+    /// A change for my devices alone: a message I hid, my reaction in a
+    /// channel, a thread I read.
+    Personal(crate::PersonalChange),
 }
 
 /// How a silent membership change came about.
@@ -319,8 +345,8 @@ pub struct MembershipChange {
 }
 
 impl LogItem {
-    /// The wire name: `event`, `receipt`, `membership`, `settings` or
-    /// `report`.
+    /// The wire name: `event`, `receipt`, `membership`, `settings`,
+    /// `report` or `personal`.
     pub fn kind(&self) -> &'static str {
         match self {
             LogItem::Event(_) => "event",
@@ -328,6 +354,7 @@ impl LogItem {
             LogItem::Membership(_) => "membership",
             LogItem::Settings(_) => "settings",
             LogItem::Report(_) => "report",
+            LogItem::Personal(_) => "personal",
         }
     }
 

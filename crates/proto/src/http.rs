@@ -672,8 +672,46 @@ pub struct AddMembers {
 pub struct SendMessage {
     /// Idempotency key; reuse it on retry.
     pub client_id: ClientId,
-    /// UTF-8 text.
+    /// UTF-8 text. May be empty only with `forward` (the forwarded text is
+    /// used then).
+    #[serde(default)]
     pub text: String,
+    /// Answer the message at this seq of the same conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Seq>,
+    /// Reply in the thread rooted at this seq (a message that is not
+    /// itself in a thread).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<Seq>,
+    /// With `thread`: show the reply in the main timeline too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub also_in_conversation: bool,
+    /// Members mentioned in the text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<crate::Mention>,
+    /// `@everyone` or `@here` (moderators and above in groups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mention_all: Option<crate::MentionAll>,
+    /// Forward this message (one I can read, in any of my conversations):
+    /// its text is copied, the copy is marked `forwarded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward: Option<crate::ForwardFrom>,
+}
+
+impl SendMessage {
+    /// A plain text message.
+    pub fn text(client_id: ClientId, text: impl Into<String>) -> Self {
+        SendMessage {
+            client_id,
+            text: text.into(),
+            reply_to: None,
+            thread: None,
+            also_in_conversation: false,
+            mentions: Vec::new(),
+            mention_all: None,
+            forward: None,
+        }
+    }
 }
 
 /// `GET /v1/conversations/{id}/events`: a page of history.

@@ -16,6 +16,7 @@ mod event;
 mod frame;
 mod http;
 mod ids;
+mod rich;
 mod role;
 mod signals;
 
@@ -27,6 +28,7 @@ pub use frame::{
     ServerFrame,
 };
 pub use http::*;
+pub use rich::*;
 pub use ids::{ClientId, ConversationId, DeviceId, MessageId, UserId};
 pub use role::Role;
 pub use signals::*;
