@@ -57,6 +57,18 @@ function networkError() {
 
 const enc = encodeURIComponent;
 
+/** The rich fields of a message to send, only those that are set. */
+export function richFields(x) {
+  const out = {};
+  if (x?.reply_to) out.reply_to = x.reply_to;
+  if (x?.thread) out.thread = x.thread;
+  if (x?.thread && x.also_in_conversation) out.also_in_conversation = true;
+  if (x?.mentions?.length) out.mentions = x.mentions;
+  if (x?.mention_all) out.mention_all = x.mention_all;
+  if (x?.forward) out.forward = x.forward;
+  return out;
+}
+
 /** An API client bound to the stored session. */
 export class Api {
   /** `onGone(error)` is called once when the session ends. */
@@ -415,9 +427,76 @@ export class Api {
     return this.request('GET', `/v1/conversations/${enc(id)}/views?from=${from}&to=${to}`);
   }
 
-  /** `POST /v1/conversations/{id}/messages` (the HTTP send). */
-  send(id, clientId, text) {
-    return this.request('POST', `/v1/conversations/${enc(id)}/messages`, { client_id: clientId, text });
+  /**
+   * `POST /v1/conversations/{id}/messages` (the HTTP send). `extra`: the
+   * rich fields (`reply_to`, `thread`, `also_in_conversation`, `mentions`,
+   * `mention_all`, `forward`), each only when set.
+   */
+  send(id, clientId, text, extra = {}) {
+    return this.request('POST', `/v1/conversations/${enc(id)}/messages`, { client_id: clientId, text, ...richFields(extra) });
+  }
+
+  // ---- rich messages (protocol.md, "Rich messages") ----
+
+  /** `PATCH …/messages/{seq}`: new text (and mentions) for my message; answers it as it now is. */
+  editMessage(id, seq, { text, mentions, mention_all: all }) {
+    const body = { text };
+    if (mentions?.length) body.mentions = mentions;
+    if (all) body.mention_all = all;
+    return this.request('PATCH', `/v1/conversations/${enc(id)}/messages/${enc(seq)}`, body);
+  }
+
+  /** `GET …/messages/{seq}`: one message as history shows it. */
+  message(id, seq) {
+    return this.request('GET', `/v1/conversations/${enc(id)}/messages/${enc(seq)}`);
+  }
+
+  /** `GET …/messages/{seq}/edits`: `{versions: [{text, at}]}`, the original first. */
+  edits(id, seq) {
+    return this.request('GET', `/v1/conversations/${enc(id)}/messages/${enc(seq)}/edits`);
+  }
+
+  /** `POST …/messages/{seq}/hide`: deletes a message for me, on all my devices. */
+  hide(id, seq) {
+    return this.request('POST', `/v1/conversations/${enc(id)}/messages/${enc(seq)}/hide`);
+  }
+
+  /** `PUT` (add) or `DELETE` (take back) my reaction: answers `{seq, emoji, count, me}`. */
+  react(id, seq, emoji, on) {
+    return this.request(on ? 'PUT' : 'DELETE', `/v1/conversations/${enc(id)}/messages/${enc(seq)}/reactions/${enc(emoji)}`);
+  }
+
+  /** `GET …/reactions/{emoji}`: who reacted with it, `{users, more}`. */
+  reactors(id, seq, emoji, { after, limit } = {}) {
+    const q = new URLSearchParams();
+    if (after) q.set('after', after);
+    if (limit) q.set('limit', String(limit));
+    const qs = q.toString();
+    return this.request('GET', `/v1/conversations/${enc(id)}/messages/${enc(seq)}/reactions/${enc(emoji)}${qs ? `?${qs}` : ''}`);
+  }
+
+  /** `GET …/pins`: `{pins: [{message, by, at}]}`, the latest pinned first. */
+  pins(id) {
+    return this.request('GET', `/v1/conversations/${enc(id)}/pins`);
+  }
+
+  /** `PUT` (pin) or `DELETE` (unpin) `…/pins/{seq}`: the event, or null when nothing changed. */
+  pin(id, seq, on) {
+    return this.request(on ? 'PUT' : 'DELETE', `/v1/conversations/${enc(id)}/pins/${enc(seq)}`);
+  }
+
+  /** `GET …/threads/{root}?after=&limit=`: `{root, events, more}`. */
+  thread(id, root, { after, limit } = {}) {
+    const q = new URLSearchParams();
+    if (after) q.set('after', String(after));
+    if (limit) q.set('limit', String(limit));
+    const qs = q.toString();
+    return this.request('GET', `/v1/conversations/${enc(id)}/threads/${enc(root)}${qs ? `?${qs}` : ''}`);
+  }
+
+  /** `PUT …/threads/{root}/read`: marks the thread read up to reply `seq`. */
+  threadRead(id, root, seq) {
+    return this.request('PUT', `/v1/conversations/${enc(id)}/threads/${enc(root)}/read`, { seq });
   }
 
   /** `POST /v1/conversations/{id}/receipts` (the HTTP receipt). */

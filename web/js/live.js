@@ -372,6 +372,7 @@ export class Live {
       case 'membership': // a channel subscription began or ended (a log entry)
       case 'settings': // my settings of a conversation changed (a log entry)
       case 'report': // a new report for me to handle (a log entry)
+      case 'personal': // a change for my devices alone: hidden, my reaction, a thread read (a log entry)
       case 'synced':
         this.onFrame({ ...body, type });
         if (type === 'synced') this.#setState('online');
@@ -411,7 +412,7 @@ export class Live {
     try {
       switch (frame.type) {
         case 'send': {
-          const sent = await this.api.send(conv, frame.client_id, frame.text);
+          const sent = await this.api.send(conv, frame.client_id, frame.text, frame);
           this.onFrame({ ...sent, type: 'sent' });
           break;
         }

@@ -20,7 +20,7 @@ export function uuid() {
 export class Outbox {
   constructor(device) {
     this.device = device;
-    /** `{conv, client_id, text, created, state: 'pending'|'failed', error?}` */
+    /** `{conv, client_id, text, created, state: 'pending'|'failed', error?, extra?}` */
     this.entries = storage.loadOutbox(device);
   }
 
@@ -28,9 +28,14 @@ export class Outbox {
     storage.saveOutbox(this.device, this.entries);
   }
 
-  /** A new pending message, stored before it is sent. */
-  add(conv, text) {
+  /**
+   * A new pending message, stored before it is sent. `extra`: its rich
+   * fields (`reply_to`, `thread`, `also_in_conversation`, `mentions`,
+   * `mention_all`), sent with every retry.
+   */
+  add(conv, text, extra) {
     const entry = { conv, client_id: uuid(), text, created: Date.now(), state: 'pending' };
+    if (extra && Object.keys(extra).length) entry.extra = extra;
     this.entries.push(entry);
     this.#save();
     return entry;

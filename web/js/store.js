@@ -56,10 +56,18 @@ export class Conv {
     this.readSeq = 0; // my read watermark
     this.deliveredSeq = 0; // my delivered watermark
     this.unread = 0;
+    // Unread messages from others that mention me (or everyone), as the
+    // server counts `unread_mentions`; the list's "@" badge.
+    this.unreadMentions = 0;
     this.peerMarks = { delivered: 0, read: 0 }; // direct: the other person's watermarks
     this.memberMarks = new Map(); // group: others' watermarks, as far as known
     this.joins = new Map(); // group: user → the seq that made them a member, from loaded history
     this.events = []; // loaded history: ascending seq, no duplicates
+    // Messages loaded apart from `events` (a thread's replies, a quoted
+    // original, pins): seq → event. Live changes apply to them too.
+    this.side = new Map();
+    // Bumped by each pin or unpin, so that an open pin list reads itself again.
+    this.pinsTick = 0;
     this.loaded = false; // events hold the newest page and everything since
     this.loading = null; // the promise of the first page
     this.hasMore = true; // older history exists on the server
@@ -132,6 +140,7 @@ export class Conv {
     // stay.
     const readAhead = info.read_seq !== undefined && info.read_seq < this.readSeq;
     if (info.unread !== undefined && !readAhead) this.unread = older ? Math.max(this.unread, info.unread) : info.unread;
+    if (info.unread_mentions !== undefined && !readAhead) this.unreadMentions = info.unread_mentions;
     if (info.request !== undefined) this.request = !!info.request;
     if (info.role && !older) this.role = info.role;
     if (info.peer_receipt) this.#peer(info.peer_receipt);
@@ -243,8 +252,8 @@ export class Conv {
       } else {
         const i = lowerBound(this.events, ev.seq);
         if (this.events[i]?.seq !== ev.seq) this.events.splice(i, 0, ev);
-        // What is left of a deleted message replaces the copy loaded before.
-        else if (ev.kind === 'deleted') this.events[i] = ev;
+        // What is left of a deleted message (or one I hid) replaces the copy loaded before.
+        else if (ev.kind === 'deleted' || ev.kind === 'hidden') this.events[i] = ev;
       }
     }
     return gapAt;
@@ -267,7 +276,165 @@ export class Conv {
     if (this.lastMessage?.seq === ev.target && this.lastMessage.kind !== 'deleted') {
       this.lastMessage = tomb(this.lastMessage);
     }
+    const side = this.side.get(ev.target);
+    if (side && side.kind !== 'deleted') this.side.set(ev.target, tomb(side));
+    // Replies keep their quote, which now says it was deleted.
+    this.#quotes(ev.target, (q) => {
+      q.deleted = true;
+      delete q.snippet;
+    });
     return was;
+  }
+
+  // ---- rich messages (protocol.md, "Rich messages") ----
+
+  /** The message at `seq` as loaded here (history, or loaded apart), or null. */
+  message(seq) {
+    const i = lowerBound(this.events, seq);
+    if (this.events[i]?.seq === seq) return this.events[i];
+    return this.side.get(seq) ?? null;
+  }
+
+  /** Whether loaded history holds the event at `seq`. */
+  has(seq) {
+    return this.events[lowerBound(this.events, seq)]?.seq === seq;
+  }
+
+  /** Every loaded copy of the message at `seq` (history's and one loaded apart). */
+  #copies(seq) {
+    const out = [];
+    const i = lowerBound(this.events, seq);
+    if (this.events[i]?.seq === seq) out.push(this.events[i]);
+    const s = this.side.get(seq);
+    if (s && !out.includes(s)) out.push(s);
+    if (this.lastMessage?.seq === seq && !out.includes(this.lastMessage)) out.push(this.lastMessage);
+    return out.filter((m) => m.kind === 'message');
+  }
+
+  /** Every loaded message (history's and those loaded apart). */
+  *#allMessages() {
+    for (const e of this.events) if (e.kind === 'message') yield e;
+    for (const e of this.side.values()) if (e.kind === 'message' && !this.has(e.seq)) yield e;
+  }
+
+  /** Keeps messages loaded apart (a thread page, a quoted original, pins). */
+  keep(events) {
+    for (const ev of events) {
+      if (!ev?.seq) continue;
+      if (this.has(ev.seq)) {
+        // History's copy may be older than this answer (history-only fields).
+        const i = lowerBound(this.events, ev.seq);
+        if (this.events[i].kind === 'message' && ev.kind === 'message') this.events[i] = { ...this.events[i], ...ev };
+        else if (ev.kind !== 'message') this.events[i] = ev;
+        continue;
+      }
+      this.side.set(ev.seq, ev);
+    }
+  }
+
+  /**
+   * Applies an event that changes an earlier message: an edit, a reaction,
+   * reaction counts, a pin, a reply in a thread (to its root's summary).
+   * Called once per event, for events new to this device: history already
+   * shows their effect. `me`: my id.
+   */
+  applyRich(ev, me) {
+    switch (ev.kind) {
+      case 'message_edited':
+        for (const m of this.#copies(ev.target)) {
+          m.text = ev.text;
+          m.edited_at = ev.edited_at;
+          if (ev.mentions?.length) m.mentions = ev.mentions;
+          else delete m.mentions;
+          if (ev.mention_all) m.mention_all = ev.mention_all;
+          else delete m.mention_all;
+        }
+        this.#quotes(ev.target, (q) => {
+          q.snippet = [...ev.text].slice(0, 120).join('');
+        });
+        return true;
+      case 'reaction_added':
+      case 'reaction_removed':
+        for (const m of this.#copies(ev.target)) {
+          setReaction(m, ev.emoji, ev.count, ev.sender === me ? ev.kind === 'reaction_added' : undefined);
+        }
+        return true;
+      case 'reaction_counts':
+        for (const t of ev.messages ?? []) {
+          for (const m of this.#copies(t.target)) {
+            // `me` is not in these counts: mine stay as I know them.
+            const mine = new Set((m.reactions ?? []).filter((r) => r.me).map((r) => r.emoji));
+            m.reactions = (t.reactions ?? []).filter((r) => r.count > 0).map((r) => ({ emoji: r.emoji, count: r.count, me: mine.has(r.emoji) }));
+          }
+        }
+        return true;
+      case 'message_pinned':
+      case 'message_unpinned':
+        for (const m of this.#copies(ev.target)) m.pinned = ev.kind === 'message_pinned';
+        this.pinsTick += 1;
+        return true;
+      case 'message':
+        if (ev.thread) this.#threadReply(ev, me);
+        return !!ev.thread;
+      default:
+        return false;
+    }
+  }
+
+  /** A reply in a thread: its root's summary follows (count, last reply, who, unread). */
+  #threadReply(ev, me) {
+    for (const root of this.#copies(ev.thread)) {
+      const s = root.thread_summary ?? { replies: 0, last_seq: 0, last_at: 0, participants: [], unread: 0 };
+      if (ev.seq <= s.last_seq) continue;
+      root.thread_summary = {
+        replies: ev.thread_replies ?? s.replies + 1,
+        last_seq: ev.seq,
+        last_at: ev.ts,
+        participants: [ev.sender, ...s.participants.filter((u) => u !== ev.sender)].slice(0, 5),
+        unread: ev.sender === me ? (s.unread ?? 0) : (s.unread ?? 0) + 1,
+      };
+    }
+  }
+
+  /** The loaded replies of the thread at `root`, in seq order. */
+  threadReplies(root) {
+    const out = [];
+    for (const m of this.#allMessages()) if (m.thread === root) out.push(m);
+    return out.sort((a, b) => a.seq - b.seq);
+  }
+
+  /** I read a thread up to `seq` (here or on another device). */
+  threadRead(root, seq, me) {
+    for (const m of this.#copies(root)) {
+      const s = m.thread_summary;
+      if (!s) continue;
+      if (seq >= s.last_seq) s.unread = 0;
+      else {
+        // Count what is loaded after the mark, as far as it is known.
+        let n = 0;
+        for (const r of this.#allMessages()) if (r.thread === root && r.seq > seq && r.sender !== me) n += 1;
+        s.unread = Math.min(s.unread ?? 0, n);
+      }
+    }
+  }
+
+  /** A message I deleted for myself (on any of my devices): it goes from every view. */
+  hide(seq, id) {
+    const i = lowerBound(this.events, seq);
+    const stub = (m) => ({ conv: this.id, seq, ts: m?.ts ?? 0, sender: m?.sender ?? null, kind: 'hidden', id: id ?? m?.id });
+    if (this.events[i]?.seq === seq) this.events[i] = stub(this.events[i]);
+    if (this.side.has(seq)) this.side.set(seq, stub(this.side.get(seq)));
+  }
+
+  /** My reaction's answer (`ReactionState`), or a `personal` reaction change. */
+  setMyReaction(seq, emoji, count, me) {
+    for (const m of this.#copies(seq)) setReaction(m, emoji, count, me);
+  }
+
+  /** Calls `fn(reply_to)` for each loaded reply quoting the message at `seq`. */
+  #quotes(seq, fn) {
+    for (const m of this.#allMessages()) if (m.reply_to?.seq === seq) fn(m.reply_to);
+    if (this.lastMessage?.reply_to?.seq === seq) fn(this.lastMessage.reply_to);
   }
 
   /** The conversation's display name. */
@@ -304,8 +471,25 @@ export class Conv {
     const first = this.events[0]?.seq ?? Infinity;
     if (this.readSeq >= this.lastSeq) return 0;
     if (!this.loaded || first > this.readSeq + 1) return null;
-    return this.events.filter((e) => e.seq > this.readSeq && e.kind === 'message' && e.sender !== me).length;
+    return this.events.filter((e) => e.seq > this.readSeq && e.kind === 'message' && e.sender !== me && !threadOnly(e)).length;
   }
+}
+
+/** A reply in a thread that is not also shown in the conversation's timeline. */
+export function threadOnly(ev) {
+  return ev?.kind === 'message' && !!ev.thread && !ev.also_in_conversation;
+}
+
+/** Sets one emoji's count on a message (gone at 0); `me` when known. */
+function setReaction(m, emoji, count, me) {
+  const list = m.reactions ? [...m.reactions] : [];
+  const i = list.findIndex((r) => r.emoji === emoji);
+  if (count <= 0) {
+    if (i >= 0) list.splice(i, 1);
+  } else if (i >= 0) list[i] = { ...list[i], count, ...(me === undefined ? {} : { me }) };
+  else list.push({ emoji, count, me: !!me });
+  if (list.length) m.reactions = list;
+  else delete m.reactions;
 }
 
 /** Where the loading of one list's pages is. */

@@ -22,11 +22,23 @@
 // reconnect, always with the same client id), delivered and read receipts
 // (coalesced per conversation), typing (throttled) and resync.
 
-import { SessionGone } from './api.js';
+import { richFields, SessionGone } from './api.js';
 import { Live } from './live.js';
-import { Outbox } from './outbox.js';
+import { Outbox, uuid } from './outbox.js';
 import * as storage from './storage.js';
-import { badgeOf } from './store.js';
+import { badgeOf, threadOnly } from './store.js';
+
+// Events that change an earlier message: they do not move the
+// conversation up the list or count as unread (protocol.md, "Rich messages").
+const OPERATIONS = new Set([
+  'message_deleted',
+  'message_edited',
+  'reaction_added',
+  'reaction_removed',
+  'reaction_counts',
+  'message_pinned',
+  'message_unpinned',
+]);
 
 const TYPING_REFRESH_MS = 3000; // the server's indicator lasts 6 s
 const TYPING_IDLE_MS = 5000;
@@ -308,6 +320,13 @@ export class Sync {
         if (f.report) this.store.noteReport(f.report);
         this.#commitCursor();
         break;
+      case 'personal':
+        // A change for my devices alone (a message I hid, my reaction in a
+        // channel, a thread I read): a log entry like the others.
+        if (!this.#advance(f.cursor)) return;
+        if (f.personal) this.#personal(f.personal);
+        this.#commitCursor();
+        break;
       case 'synced':
         if (BigInt(f.cursor) > this.cursorN) this.#setCursor(f.cursor);
         this.store.synced = true;
@@ -372,14 +391,20 @@ export class Sync {
     }
     const fresh = ev.seq > conv.lastSeq;
     if (fresh) conv.lastSeq = ev.seq;
-    conv.lastActivity = Math.max(conv.lastActivity, ev.ts);
+    // Changes to earlier messages, and replies only in a thread, do not
+    // bring the conversation up the list.
+    const aside = threadOnly(ev);
+    if (!OPERATIONS.has(ev.kind) && !aside) conv.lastActivity = Math.max(conv.lastActivity, ev.ts);
+    // An event history already brought shows in what it loaded: applied once.
+    const known = conv.has(ev.seq);
     if (conv.loaded || conv.loading) {
       const gap = conv.insert([ev]);
       if (gap !== null) this.#fillGap(conv, gap);
     }
+    if (!known && conv.applyRich(ev, me)) store.emit(`thread:${conv.id}`);
     const mine = ev.sender === me;
     if (ev.kind === 'message') {
-      if (!conv.lastMessage || ev.seq >= conv.lastMessage.seq) conv.lastMessage = ev;
+      if (!aside && (!conv.lastMessage || ev.seq >= conv.lastMessage.seq)) conv.lastMessage = ev;
       if (mine) {
         // Writing in a message request takes it, from any of my devices.
         if (conv.request) conv.request = false;
@@ -390,9 +415,13 @@ export class Sync {
       } else {
         store.setTyping({ conv: ev.conv, user: ev.sender, active: false });
         if (fresh && ev.seq > conv.readSeq) {
-          conv.unread += 1;
+          const mentioned = !!ev.mention_all || (ev.mentions ?? []).some((m) => m.user === me);
+          if (mentioned) conv.unreadMentions += 1;
+          // A reply only in a thread is not unread in the conversation
+          // (its thread counts it), unless it mentions me.
+          if (!aside) conv.unread += 1;
           this.#queueReceipt(conv.id, 'delivered', ev.seq);
-          if (live) this.onMessage(conv, ev);
+          if (live && (!aside || mentioned)) this.onMessage(conv, ev);
         }
       }
     } else if (ev.kind === 'message_deleted') {
@@ -574,6 +603,8 @@ export class Sync {
         const n = conv.countUnread(this.store.me.id);
         if (n === null) this.#fetchConv(conv.id);
         else conv.unread = n;
+        if (r.read >= conv.lastSeq) conv.unreadMentions = 0;
+        else if (conv.unreadMentions) this.#fetchConv(conv.id);
       }
     } else {
       conv.peerReceipt(r);
@@ -776,9 +807,12 @@ export class Sync {
 
   // ---- sending ----
 
-  /** Writes a message: into the outbox first, then onto the socket. */
-  send(convId, text) {
-    const entry = this.outbox.add(convId, text);
+  /**
+   * Writes a message: into the outbox first, then onto the socket.
+   * `extra`: its rich fields (a reply, a thread, mentions).
+   */
+  send(convId, text, extra) {
+    const entry = this.outbox.add(convId, text, extra && richFields(extra));
     this.#stopTyping(convId, false);
     this.store.emit('outbox', `conv:${convId}`, 'convs');
     this.flushOutbox();
@@ -790,7 +824,7 @@ export class Sync {
     if (!this.store.synced || !this.outbox) return;
     for (const e of this.outbox.pending()) {
       if (this.inflight.has(e.client_id)) continue;
-      const ok = this.live.send({ type: 'send', conv: e.conv, client_id: e.client_id, text: e.text });
+      const ok = this.live.send({ type: 'send', conv: e.conv, client_id: e.client_id, text: e.text, ...richFields(e.extra) });
       if (!ok) break;
       this.inflight.add(e.client_id);
     }
@@ -843,6 +877,113 @@ export class Sync {
     this.store.emit('outbox', `conv:${entry.conv}`);
     // My block list may have changed on another device.
     if (error?.code === 'blocked') this.loadBlocks().catch(() => {});
+  }
+
+  // ---- rich messages (protocol.md, "Rich messages") ----
+
+  /** A `personal` log entry: a message I hid, my reaction in a channel, a thread I read. */
+  #personal(p) {
+    const conv = this.store.convs.get(p.conv);
+    if (!conv) return;
+    if (p.change === 'hidden') conv.hide(p.seq, p.id);
+    else if (p.change === 'reaction') conv.setMyReaction(p.seq, p.emoji, p.count, !!p.added);
+    else if (p.change === 'thread_read') conv.threadRead(p.root, p.seq, this.store.me.id);
+    else return;
+    this.store.emit(`conv:${conv.id}`, `thread:${conv.id}`, 'convs');
+  }
+
+  /** Edits my message: applied from the server's answer (the event follows for everyone). */
+  async editMessage(convId, seq, body) {
+    const ev = await this.api.editMessage(convId, seq, body);
+    const conv = this.store.convs.get(convId);
+    if (conv && ev?.kind === 'message') {
+      conv.applyRich({ kind: 'message_edited', target: seq, text: ev.text, mentions: ev.mentions, mention_all: ev.mention_all, edited_at: ev.edited_at ?? Date.now() }, this.store.me.id);
+      this.store.emit(`conv:${convId}`, `thread:${convId}`, 'convs');
+    }
+    return ev;
+  }
+
+  /** Deletes a message for me: it goes here at once, and from my other devices by the log. */
+  async hideMessage(convId, seq) {
+    const change = await this.api.hide(convId, seq);
+    const conv = this.store.convs.get(convId);
+    if (conv) {
+      conv.hide(seq, change?.id);
+      this.store.emit(`conv:${convId}`, `thread:${convId}`, 'convs');
+    }
+    return change;
+  }
+
+  /** Adds (`on`) or takes back my reaction; the answer's count is applied at once. */
+  async react(convId, seq, emoji, on) {
+    const state = await this.api.react(convId, seq, emoji, on);
+    const conv = this.store.convs.get(convId);
+    if (conv && state) {
+      conv.setMyReaction(seq, state.emoji ?? emoji, state.count, !!state.me);
+      this.store.emit(`conv:${convId}`, `thread:${convId}`);
+    }
+    return state;
+  }
+
+  /** Pins (`on`) or unpins a message. */
+  async pin(convId, seq, on) {
+    const ev = await this.api.pin(convId, seq, on);
+    const conv = this.store.convs.get(convId);
+    if (conv) {
+      conv.applyRich({ kind: on ? 'message_pinned' : 'message_unpinned', target: seq }, this.store.me.id);
+      this.store.emit(`conv:${convId}`, `thread:${convId}`);
+    }
+    return ev;
+  }
+
+  /** Forwards a message into another conversation (over HTTP, with its own client id). */
+  async forward(toConv, fromConv, seq) {
+    const sent = await this.api.send(toConv, uuid(), '', { forward: { conv: fromConv, seq } });
+    this.#fetchConv(toConv);
+    return sent;
+  }
+
+  /** One message as history shows it, kept with the conversation (a quote, a jump). */
+  async fetchMessage(convId, seq) {
+    const ev = await this.api.message(convId, seq);
+    const conv = this.store.convs.get(convId);
+    if (conv && ev) {
+      conv.keep([ev]);
+      this.#resolveUsers([ev.sender]);
+      this.store.emit(`conv:${convId}`, `thread:${convId}`);
+    }
+    return ev;
+  }
+
+  /** A page of a thread (its root and replies after `after`), kept with the conversation. */
+  async loadThread(convId, root, after) {
+    const page = await this.api.thread(convId, root, { after, limit: 100 });
+    const conv = this.store.convs.get(convId);
+    if (conv) {
+      conv.keep([page.root, ...page.events]);
+      this.#resolveUsers([page.root?.sender, ...page.events.map((e) => e.sender)]);
+      this.store.emit(`conv:${convId}`, `thread:${convId}`);
+    }
+    return page;
+  }
+
+  /** Marks a thread read up to reply `seq` (my other devices hear of it by the log). */
+  async markThreadRead(convId, root, seq) {
+    const conv = this.store.convs.get(convId);
+    if (conv) {
+      conv.threadRead(root, seq, this.store.me.id);
+      this.store.emit(`conv:${convId}`, `thread:${convId}`);
+    }
+    await this.api.threadRead(convId, root, seq);
+  }
+
+  /** The pinned messages of a conversation, kept with it. */
+  async pins(convId) {
+    const { pins } = await this.api.pins(convId);
+    const conv = this.store.convs.get(convId);
+    if (conv) conv.keep(pins.map((p) => p.message));
+    this.#resolveUsers(pins.flatMap((p) => [p.by, p.message?.sender]));
+    return pins;
   }
 
   // ---- requests and blocks ----
@@ -918,8 +1059,9 @@ export class Sync {
     const conv = this.store.convs.get(convId);
     if (!conv) return;
     const seq = conv.lastSeq;
-    if (conv.unread !== 0 || seq > conv.readSeq) {
+    if (conv.unread !== 0 || conv.unreadMentions !== 0 || seq > conv.readSeq) {
       conv.unread = 0;
+      conv.unreadMentions = 0;
       this.store.emit('convs');
     }
     if (seq <= conv.readSeq) return;
