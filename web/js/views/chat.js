@@ -28,14 +28,28 @@
 // where it was (never a date separator, which moves when older messages
 // of its day arrive).
 //
-// Message text is only ever put in as text nodes (and links built as
-// elements, see `linkify`), never as markup.
+// Message text is only ever put in as text nodes (formatting, links and
+// mentions built as elements, see `renderMarkdown`), never as markup.
+//
+// Rich messages (protocol.md, "Rich messages"): a toolbar and a menu on
+// each message (on hover, a right click, or a long press on touch
+// screens): reply (a quote above the composer, then in the message),
+// react (chips under the message, the picker), edit in place (and with
+// the Up arrow), delete for me or for everyone, forward, pin, copy a
+// link, and threads in a side panel with a composer of their own.
+// Replies only in a thread stay out of the timeline. "@" in the composer
+// lists the members to mention.
+//
+// This file is long because the timeline, its rows and the thread panel
+// share the row rendering and the composer's state; the pieces that
+// stand alone live in common.js and dialogs.js.
 
-import { h, linkify, reconcile, setText, uid } from '../dom.js';
+import { h, reconcile, renderMarkdown, setText, uid } from '../dom.js';
 import { clock, dayKey, dayLabel, fullTime, people, plural, presenceText } from '../format.js';
-import { icon } from '../icons.js';
-import { avatar, convTitle, iconButton, menuButton, settingsItems, updateAvatar } from './common.js';
-import { confirmDialog, reportDialog } from './dialogs.js';
+import { emojiName, icon } from '../icons.js';
+import { threadOnly } from '../store.js';
+import { avatar, convTitle, emojiPicker, iconButton, menuButton, mentionAutocomplete, mentionsIn, settingsItems, updateAvatar } from './common.js';
+import { confirmDialog, editHistoryDialog, forwardDialog, pinsDialog, reportDialog } from './dialogs.js';
 
 // Until the server says otherwise (`GET /v1/limits`).
 const DEFAULT_MAX_MESSAGE_BYTES = 16384;
@@ -80,6 +94,13 @@ const MODERATORS = new Set(['owner', 'admin', 'moderator']);
 // How long my own messages may be deleted: the server's default (its
 // setting is not told to clients; a refusal is shown as it says it).
 const DELETE_WINDOW_MS = 48 * 3600 * 1000;
+// How long my messages may be edited, until the server says
+// (`edit_window_secs` in `GET /v1/limits`).
+const DEFAULT_EDIT_WINDOW_MS = 48 * 3600 * 1000;
+// A touch held this long on a message opens its menu.
+const LONG_PRESS_MS = 500;
+// Replies of a thread asked for at a time.
+const THREAD_PAGES = 10;
 
 const STATUS = {
   pending: { icon: 'clock', label: 'Sending' },
@@ -91,10 +112,12 @@ const STATUS = {
 
 export function chatView({ store, sync, api, actions }) {
   let maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
+  let editWindowMs = DEFAULT_EDIT_WINDOW_MS;
   api
     .limits()
     .then((l) => {
       if (Number.isFinite(l?.max_message_bytes)) maxMessageBytes = l.max_message_bytes;
+      if (Number.isFinite(l?.edit_window_secs)) editWindowMs = l.edit_window_secs * 1000;
     })
     .catch(() => {}); // keep the default; the server still refuses what is too long
   // ---- static structure ----
@@ -117,12 +140,16 @@ export function chatView({ store, sync, api, actions }) {
   const infoCount = h('span', { class: 'count-badge info-count', 'aria-hidden': 'true', hidden: true });
   info.append(infoCount);
   const more = menuButton(icon('more'), 'More options', () => menuItems(), { className: 'icon-btn chat-menu' });
+  // The conversation's pinned messages.
+  const pinsButton = iconButton(icon('pin'), 'Pinned messages', { class: 'icon-btn pins-btn' });
+  pinsButton.addEventListener('click', () => openPins());
   const head = h(
     'header',
     { class: 'chat-head' },
     back,
     headAvatar,
     h('div', { class: 'chat-heading' }, title, subtitle, description),
+    pinsButton,
     info,
     more.el,
   );
@@ -168,7 +195,37 @@ export function chatView({ store, sync, api, actions }) {
   });
   const sendButton = h('button', { type: 'submit', class: 'send', 'aria-label': 'Send' }, icon('send'));
   const composerError = h('p', { class: 'composer-error', role: 'alert' });
-  const composer = h('form', { class: 'composer' }, textarea, sendButton);
+  // "@" lists the members to mention (before the composer's own keys).
+  const mentionBox = mentionAutocomplete(textarea, { people: () => mentionable(conv()), allowAll: () => mayMentionAll(conv()) });
+  // Replying to a message: who and what, with a way out.
+  const replyWho = h('span', { class: 'reply-who' });
+  const replySnippet = h('span', { class: 'reply-snippet' });
+  const replyCancel = iconButton(icon('close'), 'Cancel reply', { class: 'icon-btn reply-cancel' });
+  const replyBar = h(
+    'div',
+    { class: 'reply-bar', hidden: true, role: 'status' },
+    icon('reply'),
+    h('p', { class: 'reply-body' }, replyWho, replySnippet),
+    replyCancel,
+  );
+  replyCancel.addEventListener('click', () => {
+    setReply(null);
+    textarea.focus();
+  });
+  const formatHint = h('p', {
+    class: 'format-hint',
+    id: uid('format-hint'),
+    text: '**bold**  _italic_  ~~strike~~  `code`  > quote  - list  @name mentions',
+  });
+  textarea.setAttribute('aria-describedby', formatHint.id);
+  const composer = h(
+    'form',
+    { class: 'composer' },
+    mentionBox.list,
+    replyBar,
+    h('div', { class: 'composer-row' }, textarea, sendButton),
+    formatHint,
+  );
 
   // A message request: who asks, and what I can do about it.
   const requestText = h('p', { class: 'bar-text' });
@@ -247,7 +304,15 @@ export function chatView({ store, sync, api, actions }) {
     h('h2', { text: 'Welcome to natter' }),
     h('p', { text: 'Pick a conversation on the left, or start a new one.' }),
   );
-  const el = h('main', { class: 'chat', id: 'chat' }, empty, pane);
+  const thread = threadPanel({
+    store,
+    sync,
+    jump: (seq) => jumpTo(seq),
+    closed: () => el.classList.remove('thread-open'),
+    people: () => mentionable(conv()),
+    allowAll: () => mayMentionAll(conv()),
+  });
+  const el = h('main', { class: 'chat', id: 'chat' }, empty, pane, thread.el);
 
   // ---- state ----
   let convId = null;
@@ -265,6 +330,270 @@ export function chatView({ store, sync, api, actions }) {
   let mounted = null;
   let grow = null; // 'up' or 'down': the reader is near that edge
   let growFrame = 0;
+  // The message I am replying to, per conversation: its seq.
+  const replies = new Map();
+  // The message being edited in place: `{li, seq, form, textEl}`.
+  let editing = null;
+  // Channels whose members were asked for (to mention them).
+  const askedMembers = new Set();
+
+  // ---- rich messages ----
+
+  /** The people I may mention here: `[{id, username, name}]`, me left out. */
+  function mentionable(c) {
+    if (!c) return [];
+    let ids = [];
+    if (c.kind === 'direct') ids = [c.peerId()].filter(Boolean);
+    else if (c.members) ids = [...c.members.keys()];
+    else if (c.kind === 'channel' && c.canPost && !askedMembers.has(c.id)) {
+      askedMembers.add(c.id);
+      sync.loadMembers(c.id).catch(() => {});
+    }
+    const out = [];
+    for (const id of ids) {
+      if (id === store.me.id) continue;
+      const u = store.user(id);
+      if (u) out.push({ id, username: u.username, name: u.display_name || u.username });
+    }
+    return out;
+  }
+
+  /** `@everyone` and `@here`: owners, admins and moderators of a group or channel. */
+  const mayMentionAll = (c) => !!c && c.kind !== 'direct' && MODERATORS.has(c.role);
+  /** Pins: owners, admins and moderators of a group or channel; both people of a direct conversation. */
+  const canPin = (c) => !!c && (c.kind === 'direct' || MODERATORS.has(c.role));
+  /** My message, within the server's edit window. */
+  const canEdit = (ev) => ev?.kind === 'message' && ev.sender === store.me.id && Date.now() - ev.ts <= editWindowMs;
+
+  /** The address of a message in this client: opening it shows the message. */
+  const messageUrl = (id, seq) => `${location.origin}/#/c/${id}/${seq}`;
+
+  async function copy(value, done) {
+    try {
+      await navigator.clipboard.writeText(value);
+      store.setNotice(done);
+    } catch {
+      // No clipboard here (an insecure page, say): shown, to copy by hand.
+      store.setNotice(value);
+    }
+  }
+
+  /** Starts (or, with null, ends) a reply to the message at `seq`. */
+  function setReply(seq) {
+    if (!convId) return;
+    if (seq) replies.set(convId, seq);
+    else replies.delete(convId);
+    renderReply(conv());
+  }
+
+  function replyTo(seq) {
+    const c = conv();
+    if (!c?.canPost || !seq) return;
+    setReply(seq);
+    textarea.focus();
+  }
+
+  function renderReply(c) {
+    const seq = c ? replies.get(c.id) : null;
+    const ev = seq ? c.message(seq) : null;
+    replyBar.hidden = !ev || ev.kind !== 'message';
+    if (replyBar.hidden) return;
+    const who = ev.sender === store.me.id ? 'yourself' : (store.name(ev.sender) ?? '…');
+    setText(replyWho, `Replying to ${who}: `);
+    setText(replySnippet, oneLine(ev.text, 100));
+  }
+
+  function pickReaction(anchor, seq) {
+    if (!seq) return;
+    emojiPicker(anchor, (emoji) => react(seq, emoji, true));
+  }
+
+  function react(seq, emoji, on) {
+    const c = conv();
+    if (!c) return;
+    sync.react(c.id, seq, emoji, on).catch((e) => store.setNotice(`Could not react: ${e.message}`));
+  }
+
+  /** The menu of a message: everything I may do with it. */
+  function messageMenu(li) {
+    const c = conv();
+    const seq = Number(li.dataset.seq);
+    const ev = c?.message(seq);
+    if (!c || !seq || ev?.kind !== 'message') return [];
+    const mine = ev.sender === store.me.id;
+    const out = [];
+    if (c.canPost) out.push({ label: 'Reply', onSelect: () => replyTo(seq) });
+    const root = ev.thread ?? (ev.thread_summary?.replies ? seq : null);
+    if (root) out.push({ label: 'Open thread', onSelect: () => openThread(root) });
+    else if (c.canPost) out.push({ label: 'Reply in thread', onSelect: () => openThread(seq) });
+    out.push({ label: 'React…', onSelect: () => pickReaction(li.querySelector('.msg-react'), seq) });
+    if (mine && canEdit(ev)) out.push({ label: 'Edit', onSelect: () => startEdit(seq) });
+    if (ev.edited_at) out.push({ label: 'Edit history', onSelect: () => editHistoryDialog({ api, convId: c.id, seq }) });
+    out.push({ label: 'Copy text', onSelect: () => copy(ev.text, 'Text copied') });
+    out.push({ label: 'Copy link', onSelect: () => copy(messageUrl(c.id, seq), 'Link copied') });
+    out.push({ label: 'Forward…', onSelect: () => forwardDialog({ store, sync, fromConv: c.id, seq, text: ev.text }) });
+    if (canPin(c)) {
+      const id = c.id;
+      out.push({
+        label: ev.pinned ? 'Unpin' : 'Pin',
+        onSelect: () => sync.pin(id, seq, !ev.pinned).catch((e) => store.setNotice(`Could not ${ev.pinned ? 'unpin' : 'pin'}: ${e.message}`)),
+      });
+    }
+    out.push({ label: 'Delete for me…', danger: true, onSelect: () => confirmHide(seq) });
+    if (li.querySelector('.msg-delete')) out.push({ label: 'Delete for everyone…', danger: true, onSelect: () => confirmDelete(li) });
+    if (!mine) out.push({ label: 'Report…', onSelect: () => openReport(li, ev.text) });
+    return out;
+  }
+
+  /** Asks, then deletes a message for me (on all my devices). */
+  function confirmHide(seq) {
+    const c = conv();
+    if (!c) return;
+    const id = c.id;
+    confirmDialog({
+      title: 'Delete for me?',
+      text: 'This removes the message from all your devices. Others in the conversation still see it.',
+      confirmText: 'Delete for me',
+      run: () => sync.hideMessage(id, seq),
+    });
+  }
+
+  /** Edits my message in place: its text becomes a text box, Enter saves, Escape cancels. */
+  function startEdit(seq) {
+    const c = conv();
+    const ev = c?.message(seq);
+    if (!canEdit(ev)) return;
+    stopEdit(false);
+    const li = [...list.children].find((x) => Number(x.dataset.seq) === seq && x.classList.contains('msg'));
+    if (!li) return;
+    const textEl = li.querySelector('.text');
+    const input = h('textarea', { class: 'edit-input', 'aria-label': 'Edit message', rows: 2 });
+    input.value = ev.text;
+    const save = h('button', { type: 'submit', class: 'btn small primary', text: 'Save' });
+    const cancel = h('button', { type: 'button', class: 'btn small ghost', text: 'Cancel' });
+    const err = h('p', { class: 'form-error', role: 'alert' });
+    const form = h(
+      'form',
+      { class: 'edit-form' },
+      input,
+      h('div', { class: 'edit-actions' }, h('span', { class: 'edit-hint', text: 'Enter to save · Escape to cancel' }), cancel, save),
+      err,
+    );
+    textEl.hidden = true;
+    textEl.after(form);
+    li.classList.add('editing');
+    editing = { li, seq, form, textEl };
+    cancel.addEventListener('click', () => stopEdit(true));
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        form.requestSubmit();
+      } else if (e.key === 'Escape') {
+        e.preventDefault();
+        e.stopPropagation();
+        stopEdit(true);
+      }
+    });
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const text = input.value.trim();
+      const now = conv()?.message(seq);
+      setText(err, '');
+      if (!text) {
+        setText(err, 'A message cannot be empty: delete it instead.');
+        return;
+      }
+      if (now?.text === text) {
+        stopEdit(true);
+        return;
+      }
+      if (new TextEncoder().encode(text).length > maxMessageBytes) {
+        setText(err, `This message is too long (${sizeText(maxMessageBytes)} at most).`);
+        return;
+      }
+      const cc = conv();
+      const { mentions, mention_all } = mentionsIn(text, mentionable(cc), { all: mayMentionAll(cc) });
+      save.disabled = true;
+      try {
+        await sync.editMessage(cc.id, seq, { text, mentions, mention_all });
+        if (editing?.form === form) stopEdit(true);
+      } catch (error) {
+        setText(err, error.message);
+      } finally {
+        save.disabled = false;
+      }
+    });
+    input.focus();
+    input.setSelectionRange(input.value.length, input.value.length);
+  }
+
+  function stopEdit(focusComposer) {
+    if (!editing) return;
+    const { li, form, textEl } = editing;
+    editing = null;
+    form.remove();
+    textEl.hidden = false;
+    li.classList.remove('editing');
+    render();
+    if (focusComposer) textarea.focus();
+  }
+
+  /** Shows the message at `seq` in the timeline (loading history back to it), or its thread. */
+  async function jumpTo(seq) {
+    const c = conv();
+    if (!c || !seq) return;
+    if (!c.loaded) await sync.open(c.id);
+    if (conv() !== c || !c.loaded) return;
+    let ev = c.has(seq) ? c.message(seq) : null;
+    if (!ev) {
+      try {
+        ev = await sync.fetchMessage(c.id, seq);
+      } catch {
+        store.setNotice('That message is not available.');
+        return;
+      }
+      if (conv() !== c) return;
+    }
+    if (ev?.kind === 'hidden') {
+      store.setNotice('You deleted that message for yourself.');
+      return;
+    }
+    if (threadOnly(ev)) {
+      openThread(ev.thread);
+      return;
+    }
+    for (let guard = 0; !c.has(seq) && c.hasMore && guard < 200; guard += 1) {
+      if (c.loadingOlder) await new Promise((resolve) => {
+        const off = store.on(['conv'], () => {
+          if (!c.loadingOlder) {
+            off();
+            resolve();
+          }
+        });
+      });
+      else if (!(await sync.older(c.id)) && c.olderError) break;
+      if (conv() !== c) return;
+    }
+    if (!c.has(seq)) {
+      store.setNotice('That message is too far back to show.');
+      return;
+    }
+    place = { seq };
+    render();
+  }
+
+  function openThread(root) {
+    const c = conv();
+    if (!c || !root) return;
+    el.classList.add('thread-open');
+    thread.open(c, root);
+  }
+
+  function openPins() {
+    const c = conv();
+    if (!c) return;
+    pinsDialog({ store, sync, convId: c.id, canPin: canPin(c), jump: (seq) => jumpTo(seq) });
+  }
 
   // ---- helpers ----
 
@@ -408,6 +737,11 @@ export function chatView({ store, sync, api, actions }) {
     return null;
   }
 
+  /** A thread reply of mine (its client id matches the outbox). */
+  function mineLocal(ev) {
+    return ev.sender === store.me.id && !!ev.client_id;
+  }
+
   /** The rows to show: day separators, events, then my unconfirmed messages. */
   function items(c) {
     const out = [];
@@ -430,7 +764,8 @@ export function chatView({ store, sync, api, actions }) {
       }
     };
     for (const ev of c.events) {
-      if (ev.kind === 'message') {
+      // Replies only in a thread are in its panel, not here.
+      if (ev.kind === 'message' && !threadOnly(ev)) {
         dayRow(ev.ts);
         const mine = ev.sender === me;
         if (!divided && !mine && ev.seq > after) {
@@ -451,8 +786,12 @@ export function chatView({ store, sync, api, actions }) {
           status: mine ? (channel ? 'sent' : c.tickOf(ev.seq, me)) : null,
           views: channel ? c.views.get(ev.seq) : undefined,
           showSender: c.kind !== 'direct' && !mine && prevSender !== ev.sender,
+          ev,
         });
         prevSender = ev.sender;
+      } else if (ev.kind === 'message' && mineLocal(ev)) {
+        // My own reply in a thread: its outbox entry is done with.
+        seen.add(ev.client_id);
       } else if (ev.kind === 'deleted') {
         // What is left of a deleted message: no text, no actions.
         dayRow(ev.ts);
@@ -480,6 +819,8 @@ export function chatView({ store, sync, api, actions }) {
     for (const l of local) {
       if (seen.has(l.client_id)) continue;
       seen.add(l.client_id);
+      if (l.extra?.thread && !l.extra.also_in_conversation) continue; // shown in its thread
+      if (c.events.some((e) => e.client_id === l.client_id)) continue;
       dayRow(l.ts ?? l.created);
       out.push({
         type: 'msg',
@@ -493,6 +834,7 @@ export function chatView({ store, sync, api, actions }) {
         error: l.error,
         clientId: l.client_id,
         showSender: false,
+        extra: l.extra,
       });
       prevSender = me;
     }
@@ -526,7 +868,9 @@ export function chatView({ store, sync, api, actions }) {
     const li = h('li', { class: `msg ${item.mine ? 'mine' : 'theirs'}` });
     const sender = h('span', { class: 'sender' });
     const who = h('span', { class: 'sr-only' });
-    const text = h('p', { class: 'text' }, linkify(item.text));
+    // The rich parts (a quote, "Forwarded", reactions, …) are added when a
+    // message has them: most rows are a bubble, its text and its time.
+    const text = h('div', { class: 'text' });
     const time = h('time', { class: 'time' });
     const meta = h('span', { class: 'meta' }, time);
     if (conv()?.kind === 'channel') {
@@ -542,6 +886,7 @@ export function chatView({ store, sync, api, actions }) {
         ),
       );
     }
+    li.append(h('div', { class: 'bubble' }, who, sender, text, meta));
     if (item.mine) {
       const ticks = h('span', { class: 'ticks', role: 'img' });
       if (conv()?.kind === 'group') {
@@ -558,20 +903,57 @@ export function chatView({ store, sync, api, actions }) {
         btn.addEventListener('click', () => toggleReceipts(li, btn, pop));
         btn.addEventListener('mouseenter', () => hoverReceipts(li, btn));
         meta.append(btn);
-        li.append(h('div', { class: 'bubble' }, who, sender, text, meta), pop);
-      } else {
-        meta.append(ticks);
-        li.append(h('div', { class: 'bubble' }, who, sender, text, meta));
-      }
+        li.append(pop);
+      } else meta.append(ticks);
     } else {
-      li.append(h('div', { class: 'bubble' }, who, sender, text, meta));
       // Someone else's message: report it (shown on hover or focus).
       const report = iconButton(icon('flag'), 'Report message…', { class: 'icon-btn msg-report' });
-      report.addEventListener('click', () => openReport(li, item.text));
+      report.addEventListener('click', () => openReport(li, conv()?.message(Number(li.dataset.seq))?.text ?? ''));
       li.append(report);
     }
     return li;
   }
+
+  // ---- the actions of a message ----
+  //
+  // One toolbar (react, reply, a menu of the rest) for the whole timeline:
+  // it moves into the row the pointer or keyboard focus is on, so that a
+  // long history costs no more. A right click or a long press on a row
+  // opens its menu.
+  const reactButton = iconButton(icon('smile'), 'Add reaction', { class: 'icon-btn msg-react' });
+  const replyButton = iconButton(icon('reply'), 'Reply', { class: 'icon-btn msg-reply' });
+  const actionsMenu = menuButton(icon('more'), 'More actions', () => (toolbar.row ? messageMenu(toolbar.row) : []), {
+    className: 'icon-btn msg-more-btn',
+    wrapClass: 'msg-more',
+  });
+  const toolbar = h('div', { class: 'msg-actions' }, reactButton, replyButton, actionsMenu.el);
+  toolbar.row = null;
+  reactButton.addEventListener('click', () => pickReaction(reactButton, Number(toolbar.row?.dataset.seq)));
+  replyButton.addEventListener('click', () => replyTo(Number(toolbar.row?.dataset.seq)));
+
+  /** Puts the toolbar into a message row (one with a seq, not a tombstone). */
+  function toolbarTo(li) {
+    if (!li || li === toolbar.row && toolbar.parentNode === li) return !!li;
+    if (!li.classList.contains('msg') || li.classList.contains('deleted') || !li.dataset.seq) return false;
+    if (toolbar.contains(document.activeElement) || !actionsMenu.el.querySelector('.menu').hidden) return false;
+    toolbar.row = li;
+    li.append(toolbar);
+    return true;
+  }
+  list.addEventListener('mouseover', (e) => toolbarTo(e.target.closest('.messages > li')));
+  list.addEventListener('focusin', (e) => {
+    if (!toolbar.contains(e.target)) toolbarTo(e.target.closest('.messages > li'));
+  });
+  list.addEventListener('contextmenu', (e) => {
+    const li = e.target.closest('.messages > li.msg');
+    if (!li || e.target.closest('a, textarea, .msg-actions') || !toolbarTo(li)) return;
+    e.preventDefault();
+    actionsMenu.open();
+  });
+  longPress(list, (target) => {
+    const li = target.closest('.messages > li.msg');
+    if (toolbarTo(li)) actionsMenu.open();
+  });
 
   /**
    * "Delete for everyone…" on a message row: my own messages, and for
@@ -579,6 +961,7 @@ export function chatView({ store, sync, api, actions }) {
    * where it may apply have one (a long history costs no more).
    */
   function deleteButton(li, show, label) {
+    li.classList.toggle('has-delete', !!show);
     let del = li.querySelector('.msg-delete');
     if (!show) {
       del?.remove();
@@ -616,18 +999,22 @@ export function chatView({ store, sync, api, actions }) {
       return;
     }
     const bubble = li.firstChild;
-    const [who, sender, , meta] = bubble.children;
+    const who = bubble.querySelector('.sr-only');
+    const sender = bubble.querySelector('.sender');
+    const meta = bubble.querySelector('.meta');
     const name = item.mine ? 'You' : (store.name(item.sender) ?? '…');
     setText(who, `${name}: `);
     setText(sender, item.showSender ? name : '');
     sender.hidden = !item.showSender;
     li.classList.toggle('first', item.showSender);
-    const time = meta.firstChild;
+    const time = meta.querySelector('.time');
     setText(time, clock(item.ts));
     time.dateTime = new Date(item.ts).toISOString();
     time.title = fullTime(item.ts);
     if (item.seq) li.dataset.seq = String(item.seq);
     else delete li.dataset.seq;
+    const c = conv();
+    updateRich(li, item.ev ?? localEvent(item), { store, sync, conv: c, editing: editing?.li === li, jump: jumpTo, openThread });
     const viewsEl = meta.querySelector('.views');
     if (viewsEl) {
       const n = item.views;
@@ -646,14 +1033,12 @@ export function chatView({ store, sync, api, actions }) {
       const label = `Report message from ${name}…`;
       report.setAttribute('aria-label', label);
       report.title = label;
-      const c = conv();
       deleteButton(li, !!item.seq && !!c && c.kind !== 'direct' && MODERATORS.has(c.role), `Delete message from ${name} for everyone…`);
       return;
     }
     // My own: while the server's window (48 hours by default) may still be
     // open, or any time for moderators and above. The server decides.
     {
-      const c = conv();
       const mod = c && c.kind !== 'direct' && MODERATORS.has(c.role);
       deleteButton(li, !!item.seq && (mod || Date.now() - item.ts <= DELETE_WINDOW_MS), 'Delete for everyone…');
     }
@@ -661,10 +1046,10 @@ export function chatView({ store, sync, api, actions }) {
     if (li.dataset.status !== item.status) {
       li.dataset.status = item.status;
       const ticks = meta.querySelector('.ticks');
-      const s = STATUS[item.status] ?? STATUS.sent;
-      ticks.replaceChildren(icon(s.icon, 'icon tick'));
-      ticks.setAttribute('aria-label', s.label);
-      ticks.title = s.label;
+      const st = STATUS[item.status] ?? STATUS.sent;
+      ticks.replaceChildren(icon(st.icon, 'icon tick'));
+      ticks.setAttribute('aria-label', st.label);
+      ticks.title = st.label;
     }
     const btn = meta.querySelector('.receipt-btn');
     if (btn) btn.disabled = !item.seq;
@@ -680,6 +1065,20 @@ export function chatView({ store, sync, api, actions }) {
       }
       setText(fail.firstChild, failureText(conv(), item.error));
     } else if (fail) fail.remove();
+  }
+
+  /** My message not confirmed yet, shaped as an event (its text, its reply). */
+  function localEvent(item) {
+    const c = conv();
+    const target = item.extra?.reply_to ? c?.message(item.extra.reply_to) : null;
+    return {
+      kind: 'message',
+      text: item.text,
+      sender: store.me.id,
+      mentions: item.extra?.mentions,
+      mention_all: item.extra?.mention_all,
+      reply_to: target ? { seq: target.seq, sender: target.sender, snippet: target.text } : null,
+    };
   }
 
   /**
@@ -798,7 +1197,9 @@ export function chatView({ store, sync, api, actions }) {
     infoCount.dataset.count = String(newReports);
     info.classList.toggle('has-count', !!newReports);
     more.el.hidden = c.stale;
+    pinsButton.hidden = c.stale;
     renderBars(c);
+    renderReply(c);
     const typing = store.typingIn(c.id).map((u) => store.name(u) ?? 'Someone');
     setText(typingLine, typing.length ? `${people(typing)} ${typing.length > 1 ? 'are' : 'is'} typing…` : '');
     typingLine.classList.toggle('active', typing.length > 0);
@@ -872,7 +1273,12 @@ export function chatView({ store, sync, api, actions }) {
     const stick = place === 'bottom' || (place === null && (mounted?.tail ?? true) && atBottom());
     const anchor = place === null ? firstOnScreen() : null;
     let range;
-    if (place === 'divider') {
+    const target = place && typeof place === 'object' ? all.findIndex((i) => i.seq === place.seq && i.type === 'msg') : -1;
+    if (target >= 0) range = [Math.max(0, target - STEP), Math.min(n, target + STEP)];
+    else if (place && typeof place === 'object') {
+      place = null;
+      range = keptRange(all, anchor);
+    } else if (place === 'divider') {
       const at = all.findIndex((i) => i.type === 'new');
       if (at >= 0) {
         const s0 = Math.max(0, at - 20);
@@ -930,7 +1336,14 @@ export function chatView({ store, sync, api, actions }) {
     reconcile(list, shownItems, (i) => i.key, create, update, cache);
     log.removeAttribute('aria-busy');
     wantViews(c, shownItems);
-    if (place === 'divider' && cache.has('new')) {
+    if (target >= 0) {
+      const row = cache.get(all[target].key);
+      row.scrollIntoView({ block: 'center' });
+      row.classList.remove('flash');
+      void row.offsetWidth; // restart the highlight
+      row.classList.add('flash');
+      place = null;
+    } else if (place === 'divider' && cache.has('new')) {
       const d = cache.get('new');
       scroller.scrollTop += d.getBoundingClientRect().top - scroller.getBoundingClientRect().top - 8;
       place = null;
@@ -1106,6 +1519,16 @@ export function chatView({ store, sync, api, actions }) {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       composer.requestSubmit();
+    } else if (e.key === 'ArrowUp' && !textarea.value && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey) {
+      // Up in an empty composer edits my last message.
+      const c = conv();
+      const last = c?.events.findLast((ev) => ev.kind === 'message' && !threadOnly(ev) && ev.sender === store.me.id);
+      if (last && canEdit(last)) {
+        e.preventDefault();
+        startEdit(last.seq);
+      }
+    } else if (e.key === 'Escape' && replies.has(convId)) {
+      setReply(null);
     }
   });
   composer.addEventListener('submit', (e) => {
@@ -1116,7 +1539,14 @@ export function chatView({ store, sync, api, actions }) {
       composerError.textContent = `This message is too long (${sizeText(maxMessageBytes)} at most).`;
       return;
     }
-    sync.send(convId, text);
+    const c = conv();
+    const extra = mentionsIn(text, mentionable(c), { all: mayMentionAll(c) });
+    const reply = replies.get(convId);
+    if (reply && c?.message(reply)?.kind === 'message') extra.reply_to = reply;
+    sync.send(convId, text, extra);
+    replies.delete(convId);
+    renderReply(c);
+    mentionBox.close();
     textarea.value = '';
     drafts.delete(convId);
     resize();
@@ -1141,11 +1571,15 @@ export function chatView({ store, sync, api, actions }) {
   return {
     el,
     /** Opens a conversation (or none). */
-    show(id) {
+    show(id, seq) {
       if (id === convId) {
         render();
+        if (seq) jumpTo(seq);
         return;
       }
+      stopEdit(false);
+      thread.close();
+      mentionBox.close();
       if (convId) sync.stopTyping(convId);
       more.close();
       setText(requestError, '');
@@ -1168,6 +1602,7 @@ export function chatView({ store, sync, api, actions }) {
       resize();
       render();
       if (id) queueMicrotask(() => textarea.focus({ preventScroll: true }));
+      if (id && seq) jumpTo(seq);
     },
     /** The layout changed (phone: list ↔ chat). */
     visibilityChanged() {
@@ -1175,6 +1610,7 @@ export function chatView({ store, sync, api, actions }) {
     },
     destroy() {
       off();
+      thread.destroy();
       clearTimeout(views.timer);
       document.removeEventListener('visibilitychange', onVisible);
       window.removeEventListener('focus', onVisible);
@@ -1185,4 +1621,423 @@ export function chatView({ store, sync, api, actions }) {
 /** A byte count as people say it: "16 KB", "900 bytes". */
 function sizeText(bytes) {
   return bytes >= 1024 && bytes % 1024 === 0 ? `${bytes / 1024} KB` : `${bytes} bytes`;
+}
+
+/** Text on one line, at most `max` characters. */
+function oneLine(text, max) {
+  const t = String(text ?? '').replace(/\s+/g, ' ').trim();
+  const chars = [...t];
+  return chars.length > max ? `${chars.slice(0, max).join('')}…` : t;
+}
+
+/** A message's text as nodes: formatting, links and mentions (names as they are known now). */
+function messageNodes(store, ev) {
+  return renderMarkdown(ev.text ?? '', {
+    mentions: ev.mentions,
+    mentionAll: ev.mention_all,
+    nameOf: (id) => store.name(id),
+    me: store.me.id,
+  });
+}
+
+/** "Last reply 14:02", or with its day when not today. */
+function whenText(ts) {
+  const day = dayLabel(ts);
+  return day === 'Today' ? clock(ts) : `${day} ${clock(ts)}`;
+}
+
+/**
+ * Refreshes the rich parts of a message row from its event: the text
+ * (formatted; not while it is being edited), "Forwarded", the quote of the
+ * message it answers, "(edited)", the pin, the reactions and the thread's
+ * summary. Each part is made when the message first has it, and rebuilt
+ * only when what it shows changed. `ctx`: `{store, sync, conv, editing,
+ * jump(seq), openThread(root)}`.
+ */
+function updateRich(li, ev, ctx) {
+  const { store, conv } = ctx;
+  const me = store.me.id;
+  const box = li.querySelector('.bubble') ?? li;
+  const text = box.querySelector(':scope > .text');
+  const names = (ev.mentions ?? []).map((m) => store.name(m.user) ?? '').join('|');
+  const sig = JSON.stringify([ev.text, ev.mentions ?? null, ev.mention_all ?? null, names]);
+  if (text && !ctx.editing && text.dataset.sig !== sig) {
+    text.replaceChildren(...messageNodes(store, ev));
+    text.dataset.sig = sig;
+  }
+  const part = (cls, make, before) => {
+    let el = box.querySelector(`:scope > .${cls}`);
+    if (!el) {
+      el = make();
+      (before() ?? text).before(el);
+    }
+    return el;
+  };
+  if (ev.forwarded) {
+    part('forwarded', () => h('p', { class: 'forwarded' }, icon('forward', 'icon small-icon'), h('span', { text: 'Forwarded' })), () => box.querySelector(':scope > .thread-ref, :scope > .quote'));
+  }
+  if (ev.thread && ev.also_in_conversation && ctx.openThread) {
+    part(
+      'thread-ref',
+      () => {
+        const b = h('button', { type: 'button', class: 'thread-ref' }, icon('thread', 'icon small-icon'), h('span', { text: 'Replied in a thread' }));
+        b.addEventListener('click', () => ctx.openThread(ev.thread));
+        return b;
+      },
+      () => box.querySelector(':scope > .quote'),
+    );
+  }
+  const r = ev.reply_to;
+  let quote = box.querySelector(':scope > .quote');
+  if (r && !quote) {
+    quote = part(
+      'quote',
+      () => {
+        const q = h('button', { type: 'button', class: 'quote', title: 'Show the message it answers' }, h('span', { class: 'quote-sender' }), h('span', { class: 'quote-text' }));
+        q.addEventListener('click', () => {
+          const target = Number(q.dataset.seq);
+          if (target && ctx.jump) ctx.jump(target);
+        });
+        return q;
+      },
+      () => null,
+    );
+  }
+  if (quote) {
+    quote.hidden = !r;
+    if (r) {
+      quote.dataset.seq = String(r.seq);
+      const original = conv?.message(r.seq);
+      const deleted = !!r.deleted || original?.kind === 'deleted';
+      const snippet = deleted ? null : original?.kind === 'message' ? original.text : (r.snippet ?? null);
+      const who = r.sender === me ? 'You' : (store.name(r.sender) ?? '…');
+      setText(quote.firstChild, who);
+      setText(quote.lastChild, deleted ? 'Message deleted' : snippet !== null ? oneLine(snippet, 120) : 'Message not available');
+      quote.classList.toggle('gone', deleted || snippet === null);
+    }
+  }
+  const meta = box.querySelector(':scope > .meta');
+  let edited = meta?.querySelector('.edited');
+  if (ev.edited_at && meta && !edited) {
+    edited = h('button', { type: 'button', class: 'edited', text: '(edited)' });
+    edited.addEventListener('click', () => {
+      if (conv && ev.seq) editHistoryDialog({ api: ctx.sync.api, convId: conv.id, seq: ev.seq });
+    });
+    meta.prepend(edited);
+  }
+  if (edited) {
+    edited.hidden = !ev.edited_at;
+    if (ev.edited_at) edited.title = `Edited ${fullTime(ev.edited_at)}`;
+  }
+  let pin = meta?.querySelector('.pin-mark');
+  if (ev.pinned && meta && !pin) {
+    pin = h('span', { class: 'pin-mark', title: 'Pinned' }, icon('pin', 'icon small-icon'), h('span', { class: 'sr-only', text: 'Pinned' }));
+    meta.prepend(pin);
+  }
+  if (pin) pin.hidden = !ev.pinned;
+  li.classList.toggle('pinned', !!ev.pinned);
+  const bubbleEnd = (el) => (box === li ? li.append(el) : box.after(el));
+  let reactions = li.querySelector(':scope > .reactions');
+  if (ev.reactions?.length && ev.seq && !reactions) {
+    reactions = h('div', { class: 'reactions' });
+    bubbleEnd(reactions);
+  }
+  if (reactions) renderReactions(reactions, ev, ctx);
+  let line = li.querySelector(':scope > .thread-line');
+  if (ev.thread_summary?.replies && ctx.openThread && !line) {
+    line = h('button', { type: 'button', class: 'thread-line' });
+    line.addEventListener('click', () => ctx.openThread(ev.seq));
+    if (reactions) reactions.after(line);
+    else bubbleEnd(line);
+  }
+  if (line) renderThreadLine(line, ev, store);
+}
+
+/** The reaction chips under a message: each emoji with its count, mine pressed; a click toggles mine. */
+function renderReactions(box, ev, { store, sync, conv }) {
+  const list = ev.seq ? (ev.reactions ?? []) : [];
+  const sig = JSON.stringify(list);
+  if (box.dataset.sig === sig) return;
+  box.dataset.sig = sig;
+  box.hidden = list.length === 0;
+  const convId = conv?.id;
+  box.replaceChildren(
+    ...list.map((r) => {
+      const name = emojiName(r.emoji) ?? r.emoji;
+      const chip = h(
+        'button',
+        {
+          type: 'button',
+          class: 'reaction',
+          'aria-pressed': String(!!r.me),
+          'aria-label': `${name}: ${plural(r.count, 'reaction')}${r.me ? ', yours' : ''}`,
+          title: name,
+          dataset: { emoji: r.emoji, count: String(r.count) },
+        },
+        h('span', { class: 'reaction-emoji', 'aria-hidden': 'true', text: r.emoji }),
+        h('span', { class: 'reaction-count', 'aria-hidden': 'true', text: String(r.count) }),
+      );
+      chip.addEventListener('click', () => {
+        sync.react(convId, ev.seq, r.emoji, !r.me).catch((e) => store.setNotice(`Could not react: ${e.message}`));
+      });
+      // Who reacted, asked for when the pointer (or focus) comes to it.
+      let asked = false;
+      const who = async () => {
+        if (asked) return;
+        asked = true;
+        try {
+          const { users, more } = await sync.api.reactors(convId, ev.seq, r.emoji, { limit: 20 });
+          const names = users.map((u) => (u.user === store.me.id ? 'You' : u.display_name || u.username));
+          chip.title = `${name}: ${people(more ? [...names, 'others'] : names)}`;
+          chip.dataset.who = names.join(', ');
+        } catch {
+          // A channel's subscribers may not see who reacted: the name stays.
+        }
+      };
+      chip.addEventListener('mouseenter', who);
+      chip.addEventListener('focus', who);
+      return chip;
+    }),
+  );
+}
+
+/** Under a thread's root: "3 replies", when the last came, who replied, and a count of unread ones. */
+function renderThreadLine(btn, ev, store) {
+  const s = ev.thread_summary;
+  const show = !!s && s.replies > 0;
+  btn.hidden = !show;
+  if (!show) return;
+  const names = (s.participants ?? []).map((u) => store.name(u) ?? '');
+  const sig = JSON.stringify([s, names]);
+  if (btn.dataset.sig === sig) return;
+  btn.dataset.sig = sig;
+  btn.dataset.replies = String(s.replies);
+  btn.dataset.unread = String(s.unread ?? 0);
+  btn.replaceChildren(
+    h('span', { class: 'thread-avatars', 'aria-hidden': 'true' }, ...(s.participants ?? []).slice(0, 3).map((u) => avatar(u, store.name(u) ?? '?', { size: 'xs' }))),
+    h('span', { class: 'thread-count', text: plural(s.replies, 'reply', 'replies') }),
+    h('span', { class: 'thread-last', text: `Last reply ${whenText(s.last_at)}` }),
+    s.unread ? h('span', { class: 'thread-unread', text: String(s.unread) }, h('span', { class: 'sr-only', text: ' unread' })) : null,
+  );
+  btn.title = 'Open the thread';
+}
+
+/** Calls `fn(target)` when a touch is held on `el` (a long press); moving or lifting cancels. */
+function longPress(el, fn) {
+  let timer = 0;
+  let x = 0;
+  let y = 0;
+  const cancel = () => {
+    clearTimeout(timer);
+    timer = 0;
+  };
+  el.addEventListener('pointerdown', (e) => {
+    if (e.pointerType === 'mouse' || e.target.closest('button, a, textarea, input')) return;
+    x = e.clientX;
+    y = e.clientY;
+    cancel();
+    const target = e.target;
+    timer = setTimeout(() => {
+      timer = 0;
+      fn(target);
+    }, LONG_PRESS_MS);
+  });
+  el.addEventListener('pointermove', (e) => {
+    if (timer && Math.hypot(e.clientX - x, e.clientY - y) > 10) cancel();
+  });
+  for (const type of ['pointerup', 'pointercancel', 'pointerleave']) el.addEventListener(type, cancel);
+}
+
+/**
+ * The thread panel, beside the timeline: the root, its replies (paged in
+ * from `GET …/threads/{root}`, then live), and a composer whose replies
+ * stay in the thread unless "Also send to conversation" is ticked. While
+ * it is open and the page is seen, the thread is marked read.
+ */
+function threadPanel({ store, sync, jump, closed, people, allowAll }) {
+  const heading = h('h2', { class: 'thread-title', id: uid('thread-title'), text: 'Thread' });
+  const close = iconButton(icon('close'), 'Close thread', { class: 'icon-btn thread-close' });
+  const rootBox = h('div', { class: 'thread-root' });
+  const count = h('p', { class: 'thread-replies-count' });
+  const list = h('ol', { class: 'thread-list', 'aria-label': 'Replies' });
+  const status = h('p', { class: 'thread-status', role: 'status' });
+  const input = h('textarea', { class: 'composer-input thread-input', rows: 1, 'aria-label': 'Reply in thread', placeholder: 'Reply…' });
+  const mentionBox = mentionAutocomplete(input, { people: () => people(), allowAll: () => allowAll() });
+  const also = h('input', { type: 'checkbox', class: 'thread-also', id: uid('also') });
+  const send = h('button', { type: 'submit', class: 'send', 'aria-label': 'Send reply' }, icon('send'));
+  const error = h('p', { class: 'composer-error', role: 'alert' });
+  const form = h(
+    'form',
+    { class: 'thread-composer' },
+    mentionBox.list,
+    h('div', { class: 'composer-row' }, input, send),
+    h('label', { class: 'thread-also-label', for: also.id }, also, h('span', { text: 'Also send to conversation' })),
+    error,
+  );
+  const scroll = h('div', { class: 'thread-scroll' }, rootBox, count, list, status);
+  const el = h(
+    'aside',
+    { class: 'thread-panel', hidden: true, 'aria-labelledby': heading.id },
+    h('header', { class: 'thread-head' }, heading, close),
+    scroll,
+    form,
+  );
+  let state = null; // {conv, root, marked}
+  const rows = new Map();
+
+  close.addEventListener('click', () => api.close());
+  el.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && !mentionBox.isOpen()) api.close();
+  });
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  input.addEventListener('input', () => setText(error, ''));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (!state) return;
+    const text = input.value.trim();
+    if (!text) return;
+    const c = state.conv;
+    const extra = mentionsIn(text, people(), { all: allowAll() });
+    extra.thread = state.root;
+    extra.also_in_conversation = also.checked;
+    sync.send(c.id, text, extra);
+    input.value = '';
+    also.checked = false;
+    mentionBox.close();
+    input.focus();
+  });
+
+  function row(ev) {
+    return h(
+      'li',
+      { class: 'thread-msg', dataset: { seq: String(ev.seq ?? '') } },
+      h('p', { class: 'thread-meta' }, h('span', { class: 'thread-sender' }), h('time', { class: 'time' })),
+      h('div', { class: 'text' }),
+      h('span', { class: 'meta' }),
+    );
+  }
+
+  function fill(li, ev) {
+    const name = ev.sender === store.me.id ? 'You' : (store.name(ev.sender) ?? '…');
+    setText(li.querySelector('.thread-sender'), name);
+    const t = li.querySelector('.time');
+    if (ev.ts) {
+      setText(t, clock(ev.ts));
+      t.title = fullTime(ev.ts);
+    }
+    li.dataset.status = ev.pending ? 'pending' : 'sent';
+    if (ev.seq) li.dataset.seq = String(ev.seq);
+    updateRich(li, ev, { store, sync, conv: state.conv, jump });
+  }
+
+  function render() {
+    if (!state) return;
+    const c = store.convs.get(state.conv.id);
+    if (!c) {
+      api.close();
+      return;
+    }
+    state.conv = c;
+    const root = c.message(state.root);
+    rootBox.hidden = !root || root.kind !== 'message';
+    if (root?.kind === 'message') {
+      if (!rootBox.firstChild) rootBox.append(row(root));
+      fill(rootBox.firstChild, root);
+    } else if (root?.kind === 'deleted') {
+      rootBox.hidden = false;
+      rootBox.replaceChildren(h('p', { class: 'muted tombstone', text: 'This message was deleted' }));
+    }
+    const replies = c.threadReplies(state.root);
+    const local = [...[...store.acked.values()].filter((a) => a.conv === c.id), ...sync.outbox.forConv(c.id)].filter(
+      (l) => l.extra?.thread === state.root && !replies.some((r) => r.client_id === l.client_id),
+    );
+    const items = [
+      ...replies.map((ev) => ({ key: `r${ev.seq}`, ev })),
+      ...local.map((l) => ({ key: `l${l.client_id}`, ev: { kind: 'message', pending: true, text: l.text, sender: store.me.id, ts: l.ts ?? l.created, mentions: l.extra?.mentions } })),
+    ];
+    const n = Math.max(root?.thread_summary?.replies ?? 0, replies.length);
+    setText(count, n ? plural(n, 'reply', 'replies') : 'No replies yet');
+    const atEnd = scroll.scrollHeight - scroll.scrollTop - scroll.clientHeight < 40;
+    reconcile(list, items, (i) => i.key, (i) => row(i.ev), (li, i) => fill(li, i.ev), rows);
+    if (atEnd || state.stick) {
+      scroll.scrollTop = scroll.scrollHeight;
+      state.stick = false;
+    }
+    markRead(replies, root);
+  }
+
+  function markRead(replies, root) {
+    if (!state || el.hidden || document.visibilityState !== 'visible') return;
+    const last = Math.max(replies.at(-1)?.seq ?? 0, root?.thread_summary?.last_seq ?? 0);
+    if (!last || last <= state.marked) return;
+    if (!(root?.thread_summary?.unread > 0) && state.marked > 0) {
+      state.marked = last;
+      return;
+    }
+    state.marked = last;
+    sync.markThreadRead(state.conv.id, state.root, last).catch(() => {});
+  }
+
+  async function load(s) {
+    setText(status, 'Loading replies…');
+    let after;
+    try {
+      for (let page = 0; page < THREAD_PAGES; page += 1) {
+        const answer = await sync.loadThread(s.conv.id, s.root, after);
+        if (state !== s) return;
+        if (!answer.more || !answer.events.length) break;
+        after = answer.events.at(-1).seq;
+      }
+      setText(status, '');
+    } catch (e) {
+      if (state === s) setText(status, `Could not load the thread: ${e.message}`);
+    }
+    if (state === s) {
+      s.stick = true;
+      render();
+    }
+  }
+
+  const off = store.on(['conv', 'outbox', 'users', 'thread'], () => render());
+  const onVisible = () => render();
+  document.addEventListener('visibilitychange', onVisible);
+
+  const api = {
+    el,
+    /** Opens the thread of the message at `root` in conversation `c`. */
+    open(c, root) {
+      if (state?.conv.id === c.id && state.root === root) {
+        input.focus();
+        return;
+      }
+      rows.clear();
+      list.replaceChildren();
+      rootBox.replaceChildren();
+      setText(error, '');
+      input.value = '';
+      also.checked = false;
+      state = { conv: c, root, marked: 0, stick: true };
+      el.hidden = false;
+      render();
+      load(state);
+      input.focus();
+    },
+    close() {
+      if (!state && el.hidden) return;
+      state = null;
+      el.hidden = true;
+      mentionBox.close();
+      closed();
+    },
+    destroy() {
+      off();
+      document.removeEventListener('visibilitychange', onVisible);
+    },
+  };
+  return api;
 }

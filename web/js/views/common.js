@@ -1,7 +1,10 @@
-// Small pieces shared by several views.
+// Small pieces shared by several views: avatars, icon and menu buttons,
+// the reaction picker and the "@" autocomplete of a text box.
 
-import { h, uid } from '../dom.js';
+import { byteOffset, h, uid } from '../dom.js';
 import { hue, initials } from '../format.js';
+import { EMOJI, searchEmoji } from '../icons.js';
+import * as storage from '../storage.js';
 
 /** A round avatar with initials, coloured from the id; `dot` adds a presence dot. */
 export function avatar(id, name, { size = 'md', dot = false } = {}) {
@@ -145,4 +148,219 @@ export function menuButton(iconEl, label, items, { className = 'icon-btn', wrapC
     /** Opens it (a context menu's key or right click on what it belongs to). */
     open: () => menu.hidden && open(),
   };
+}
+
+// ---- reactions ----
+
+const RECENT_EMOJI = 'emoji.recent';
+const RECENT_MAX = 16;
+
+/** The reactions I used lately on this device, the latest first. */
+export function recentEmoji() {
+  const list = storage.pref(RECENT_EMOJI);
+  return Array.isArray(list) ? list.filter((e) => typeof e === 'string').slice(0, RECENT_MAX) : [];
+}
+
+/** Remembers a reaction I used. */
+export function noteEmoji(emoji) {
+  storage.setPref(RECENT_EMOJI, [emoji, ...recentEmoji().filter((e) => e !== emoji)].slice(0, RECENT_MAX));
+}
+
+let openPicker = null;
+
+/**
+ * The reaction picker: a popup by `anchor` with a search box, the recent
+ * reactions and the built-in list. `onPick(emoji)` gets the choice.
+ * Escape, a choice or a click elsewhere closes it; focus goes back to
+ * the anchor.
+ */
+export function emojiPicker(anchor, onPick) {
+  openPicker?.close(false);
+  const search = h('input', { type: 'search', class: 'emoji-search', 'aria-label': 'Search emoji', placeholder: 'Search emoji', autocomplete: 'off' });
+  const recentGrid = h('div', { class: 'emoji-grid', role: 'group', 'aria-label': 'Recently used' });
+  const recentHead = h('p', { class: 'emoji-head', text: 'Recently used' });
+  const grid = h('div', { class: 'emoji-grid', role: 'group', 'aria-label': 'All emoji' });
+  const none = h('p', { class: 'emoji-none muted', text: 'No emoji found.', hidden: true });
+  const el = h(
+    'div',
+    { class: 'emoji-picker', role: 'dialog', 'aria-label': 'Choose a reaction' },
+    search,
+    h('div', { class: 'emoji-scroll' }, recentHead, recentGrid, h('p', { class: 'emoji-head', text: 'Emoji' }), grid, none),
+  );
+  const button = (e) =>
+    h('button', { type: 'button', class: 'emoji-btn', title: e.name, 'aria-label': e.name, dataset: { emoji: e.emoji }, text: e.emoji });
+  const byEmoji = new Map(EMOJI.map((e) => [e.emoji, e]));
+  const recent = recentEmoji();
+  recentGrid.append(...recent.map((e) => button(byEmoji.get(e) ?? { emoji: e, name: e })));
+  recentHead.hidden = recentGrid.hidden = recent.length === 0;
+  grid.append(...EMOJI.map(button));
+  function filter() {
+    const q = search.value.trim();
+    const shown = new Set(searchEmoji(q).map((e) => e.emoji));
+    for (const b of grid.children) b.hidden = !shown.has(b.dataset.emoji);
+    none.hidden = shown.size > 0;
+    recentHead.hidden = recentGrid.hidden = !!q || recent.length === 0;
+  }
+  search.addEventListener('input', filter);
+  el.addEventListener('click', (e) => {
+    const b = e.target.closest('.emoji-btn');
+    if (!b) return;
+    close(true);
+    noteEmoji(b.dataset.emoji);
+    onPick(b.dataset.emoji);
+  });
+  el.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      e.stopPropagation();
+      close(true);
+    } else if (e.key === 'Enter' && e.target === search) {
+      e.preventDefault();
+      [...grid.children].find((b) => !b.hidden)?.click();
+    }
+  });
+  function outside(e) {
+    if (!el.contains(e.target) && e.target !== anchor && !anchor.contains(e.target)) close(false);
+  }
+  function close(focusAnchor) {
+    if (!el.isConnected) return;
+    el.remove();
+    document.removeEventListener('pointerdown', outside, true);
+    if (openPicker?.el === el) openPicker = null;
+    if (focusAnchor && anchor.isConnected) anchor.focus();
+  }
+  document.body.append(el);
+  // Beside the anchor, above it when there is room, inside the window.
+  const a = anchor.getBoundingClientRect();
+  const box = el.getBoundingClientRect();
+  const top = a.top - box.height - 6 >= 8 ? a.top - box.height - 6 : Math.min(a.bottom + 6, window.innerHeight - box.height - 8);
+  const left = Math.max(8, Math.min(a.left, window.innerWidth - box.width - 8));
+  el.style.setProperty('top', `${Math.max(8, top)}px`);
+  el.style.setProperty('left', `${left}px`);
+  document.addEventListener('pointerdown', outside, true);
+  search.focus();
+  openPicker = { el, close };
+  return openPicker;
+}
+
+// ---- mentions ----
+
+const MENTION = /(^|[^\p{L}\p{N}_.-])@([a-z0-9][a-z0-9_.-]{0,31})/giu;
+const MENTION_ALL = /(^|[^\p{L}\p{N}_])@(everyone|here)(?![\p{L}\p{N}_])/u;
+
+/**
+ * The mentions in `text` (protocol.md, "Sending … mentions"): each
+ * `@username` of one of `people` ([{id, username}]) as `{user, start,
+ * end}` in UTF-8 byte offsets, and `@everyone` or `@here` when `all` may
+ * be used. Returns `{mentions, mention_all}`.
+ */
+export function mentionsIn(text, people, { all = false } = {}) {
+  const byName = new Map(people.filter((p) => p?.username).map((p) => [p.username.toLowerCase(), p.id]));
+  const mentions = [];
+  for (const m of text.matchAll(MENTION)) {
+    let name = m[2].toLowerCase();
+    // A sentence may end right after the name.
+    while (name && !byName.has(name) && /[_.-]$/.test(name)) name = name.slice(0, -1);
+    const user = byName.get(name);
+    if (!user) continue;
+    const start = m.index + m[1].length;
+    const end = start + 1 + name.length;
+    mentions.push({ user, start: byteOffset(text, start), end: byteOffset(text, end) });
+    if (mentions.length >= 50) break;
+  }
+  const everyone = all ? MENTION_ALL.exec(text)?.[2]?.toLowerCase() : null;
+  return { mentions, mention_all: everyone ?? null };
+}
+
+/**
+ * "@" autocomplete for a text box: typing `@` and the start of a name
+ * lists matching `people()` ([{id, username, name}]), and `@everyone` /
+ * `@here` when `allowAll()`. Arrow keys move, Enter or Tab (or a click)
+ * chooses, Escape closes. Choosing writes `@username `. Its key handler
+ * must run before the box's own (create it first).
+ */
+export function mentionAutocomplete(textarea, { people, allowAll = () => false }) {
+  const list = h('ul', { class: 'mention-list', role: 'listbox', id: uid('mentions'), 'aria-label': 'People to mention', hidden: true });
+  textarea.setAttribute('aria-autocomplete', 'list');
+  textarea.setAttribute('aria-controls', list.id);
+  let items = [];
+  let active = 0;
+  let range = null;
+
+  function query() {
+    const pos = textarea.selectionStart;
+    if (pos !== textarea.selectionEnd) return null;
+    const m = /(^|[\s(])@([\p{L}\p{N}_.-]{0,32})$/u.exec(textarea.value.slice(0, pos));
+    return m ? { start: pos - m[2].length - 1, end: pos, q: m[2].toLowerCase() } : null;
+  }
+  function close() {
+    if (list.hidden) return;
+    list.hidden = true;
+    list.replaceChildren();
+    items = [];
+    textarea.removeAttribute('aria-activedescendant');
+  }
+  function update() {
+    range = query();
+    if (!range) return close();
+    const q = range.q;
+    const starts = (s) => !!s && s.toLowerCase().split(/\s+/).some((w) => w.startsWith(q));
+    items = people()
+      .filter((p) => p.username && (p.username.startsWith(q) || starts(p.name)))
+      .slice(0, 8);
+    if (allowAll()) {
+      for (const k of ['everyone', 'here']) if (k.startsWith(q)) items.push({ all: k, username: k, name: k === 'everyone' ? 'Notify everyone' : 'Notify everyone online' });
+    }
+    if (!items.length) return close();
+    active = Math.min(active, items.length - 1);
+    list.replaceChildren(
+      ...items.map((p, i) => {
+        const li = h(
+          'li',
+          { role: 'option', id: `${list.id}-${i}`, class: 'mention-option', 'aria-selected': String(i === active), dataset: { username: p.username } },
+          p.all ? null : avatar(p.id, p.name || p.username, { size: 'sm' }),
+          h('span', { class: 'mention-name', text: p.all ? `@${p.username}` : p.name || p.username }),
+          p.all ? h('span', { class: 'mention-user muted', text: p.name }) : h('span', { class: 'mention-user muted', text: `@${p.username}` }),
+        );
+        // Chosen without taking focus from the text box.
+        li.addEventListener('mousedown', (e) => {
+          e.preventDefault();
+          choose(i);
+        });
+        return li;
+      }),
+    );
+    list.hidden = false;
+    textarea.setAttribute('aria-activedescendant', `${list.id}-${active}`);
+  }
+  function move(by) {
+    active = (active + by + items.length) % items.length;
+    for (const [i, li] of [...list.children].entries()) li.setAttribute('aria-selected', String(i === active));
+    textarea.setAttribute('aria-activedescendant', `${list.id}-${active}`);
+    list.children[active]?.scrollIntoView({ block: 'nearest' });
+  }
+  function choose(i) {
+    const p = items[i];
+    if (!p || !range) return;
+    const v = textarea.value;
+    const insert = `@${p.username} `;
+    textarea.value = v.slice(0, range.start) + insert + v.slice(range.end);
+    const caret = range.start + insert.length;
+    textarea.setSelectionRange(caret, caret);
+    close();
+    textarea.dispatchEvent(new Event('input', { bubbles: true }));
+  }
+  textarea.addEventListener('input', update);
+  textarea.addEventListener('click', update);
+  textarea.addEventListener('blur', () => setTimeout(close, 150));
+  textarea.addEventListener('keydown', (e) => {
+    if (list.hidden || e.isComposing) return;
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') move(e.key === 'ArrowDown' ? 1 : -1);
+    else if (e.key === 'Enter' || e.key === 'Tab') choose(active);
+    else if (e.key === 'Escape') close();
+    else return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+  });
+  return { list, close, isOpen: () => !list.hidden };
 }

@@ -1,14 +1,15 @@
 // Modal dialogs (native <dialog>: focus stays inside, Escape closes, focus
 // returns to the opener): new chat (with the user directory), new group,
-// new channel, group (and channel) info.
+// new channel, group (and channel) info; for messages: forward, the
+// pinned messages, the versions of an edited message.
 //
 // People are shown by their display name (else their username), with the
 // @username beside it where telling them apart matters (the member list,
 // the people found).
 
 import { ApiError } from '../api.js';
-import { h, setText, uid } from '../dom.js';
-import { fullTime, plural, presenceText } from '../format.js';
+import { h, renderMarkdown, setText, uid } from '../dom.js';
+import { clock, fullTime, plural, presenceText } from '../format.js';
 import { icon } from '../icons.js';
 import { avatar, iconButton, menuButton, updateAvatar } from './common.js';
 
@@ -1349,4 +1350,144 @@ export function groupInfoDialog({ api, store, convId, linkOf, leave }) {
   }
   render();
   if (channel) refreshCount();
+}
+
+// ---- messages (protocol.md, "Rich messages") ----
+
+/**
+ * Forwards a message: pick one of my conversations (a filter narrows the
+ * list); the copy is sent there (`forward`), marked "Forwarded". A
+ * refusal is shown in the dialog.
+ */
+export function forwardDialog({ store, sync, fromConv, seq, text }) {
+  const filter = h('input', { type: 'search', class: 'forward-filter', 'aria-label': 'Find a conversation', placeholder: 'Find a conversation' });
+  const list = h('ul', { class: 'forward-list', role: 'list' });
+  const error = h('p', { class: 'form-error', role: 'alert' });
+  const quote = h('blockquote', { class: 'report-quote' }, h('p', { text }));
+  const m = modal({ title: 'Forward message', content: [quote, filter, list, error], className: 'forward-dialog' });
+  const title = (c) => c.title(store);
+  function render() {
+    const q = filter.value.trim().toLowerCase();
+    const convs = store.sorted().filter((c) => !c.stale && !c.request && c.canPost && !store.blocked(c.peerId()) && (!q || title(c).toLowerCase().includes(q)));
+    list.replaceChildren(
+      ...convs.map((c) => {
+        const b = h('button', { type: 'button', class: 'forward-to', dataset: { conv: c.id } }, avatar(c.kind === 'direct' ? c.peerId() : c.id, title(c), { size: 'sm' }), h('span', { text: title(c) }));
+        b.addEventListener('click', async () => {
+          setText(error, '');
+          for (const x of list.querySelectorAll('button')) x.disabled = true;
+          try {
+            await sync.forward(c.id, fromConv, seq);
+            m.close();
+            store.setNotice(`Forwarded to ${title(c)}`);
+          } catch (e) {
+            setText(error, describe(e));
+            for (const x of list.querySelectorAll('button')) x.disabled = false;
+          }
+        });
+        return h('li', null, b);
+      }),
+    );
+    if (!convs.length) list.append(h('li', { class: 'muted', text: 'No conversation found.' }));
+  }
+  filter.addEventListener('input', render);
+  render();
+  filter.focus();
+  return m;
+}
+
+/** A message in a list of its own (pins, versions): who, when, the text. */
+function messageCard(store, ev, extra) {
+  const who = ev.sender === store.me.id ? 'You' : (store.name(ev.sender) ?? '…');
+  return h(
+    'div',
+    { class: 'message-card' },
+    h('p', { class: 'card-meta' }, h('span', { class: 'card-sender', text: who }), ' ', h('time', { class: 'time', title: fullTime(ev.ts), text: clock(ev.ts) })),
+    h('div', { class: 'text' }, renderMarkdown(ev.text ?? '', { mentions: ev.mentions, mentionAll: ev.mention_all, nameOf: (id) => store.name(id), me: store.me.id })),
+    extra,
+  );
+}
+
+/**
+ * The pinned messages of a conversation, the latest pinned first: each
+ * with who pinned it, "Show" (the message in the timeline) and, for those
+ * who may, "Unpin". Pins and unpins elsewhere show at once.
+ */
+export function pinsDialog({ store, sync, convId, canPin, jump }) {
+  const status = h('p', { class: 'muted pins-status', role: 'status', text: 'Loading…' });
+  const list = h('ul', { class: 'pins-list', role: 'list', 'aria-label': 'Pinned messages' });
+  const error = h('p', { class: 'form-error', role: 'alert' });
+  const m = modal({ title: 'Pinned messages', content: [status, list, error], className: 'pins-dialog' });
+  let tick = -1;
+  let seq = 0;
+  async function load() {
+    const mine = ++seq;
+    try {
+      const pins = await sync.pins(convId);
+      if (mine !== seq) return;
+      setText(status, pins.length ? '' : 'No pinned messages yet.');
+      list.replaceChildren(
+        ...pins.map((p) => {
+          const ev = p.message;
+          const by = p.by === store.me.id ? 'you' : (store.name(p.by) ?? '…');
+          const show = h('button', { type: 'button', class: 'btn small', text: 'Show' });
+          show.addEventListener('click', () => {
+            m.close();
+            jump(ev.seq);
+          });
+          const actions = h('div', { class: 'card-actions' }, h('span', { class: 'muted', text: `Pinned by ${by}` }), show);
+          if (canPin) {
+            const unpin = h('button', { type: 'button', class: 'btn small ghost', text: 'Unpin' });
+            unpin.addEventListener('click', async () => {
+              unpin.disabled = true;
+              try {
+                await sync.pin(convId, ev.seq, false);
+              } catch (e) {
+                setText(error, describe(e));
+                unpin.disabled = false;
+              }
+            });
+            actions.append(unpin);
+          }
+          return h('li', { class: 'pin-item', dataset: { seq: String(ev.seq) } }, messageCard(store, ev, actions));
+        }),
+      );
+    } catch (e) {
+      if (mine === seq) setText(status, describe(e));
+    }
+  }
+  const off = store.on(['conv', 'users'], () => {
+    const c = store.convs.get(convId);
+    if (c && c.pinsTick !== tick) {
+      tick = c.pinsTick;
+      load();
+    }
+  });
+  tick = store.convs.get(convId)?.pinsTick ?? 0;
+  m.dialog.addEventListener('close', () => off());
+  load();
+  return m;
+}
+
+/** The versions of an edited message, the original first (`GET …/edits`). */
+export function editHistoryDialog({ api, convId, seq }) {
+  const list = h('ol', { class: 'edits-list' });
+  const status = h('p', { class: 'muted', role: 'status', text: 'Loading…' });
+  const m = modal({ title: 'Edit history', content: [status, list], className: 'edits-dialog' });
+  api
+    .edits(convId, seq)
+    .then(({ versions }) => {
+      setText(status, '');
+      list.replaceChildren(
+        ...versions.map((v, i) =>
+          h(
+            'li',
+            { class: 'edit-version' },
+            h('p', { class: 'card-meta', text: `${i === 0 ? 'Original' : i === versions.length - 1 ? 'Current' : 'Edited'} · ${fullTime(v.at)}` }),
+            h('div', { class: 'text' }, renderMarkdown(v.text)),
+          ),
+        ),
+      );
+    })
+    .catch((e) => setText(status, describe(e)));
+  return m;
 }

@@ -1,5 +1,6 @@
 // The signed-in layout: sidebar and chat side by side (one at a time on a
-// phone), routing by URL hash (`#/c/<conversation>`, `#/join/<token>`),
+// phone), routing by URL hash (`#/c/<conversation>`, `#/c/<conversation>/<seq>`
+// for a message's link, `#/join/<token>`),
 // the join page of an invite link, dialogs, my settings of each
 // conversation (opening one I marked unread clears the mark), the title
 // badge and notifications (none for a muted conversation).
@@ -15,12 +16,19 @@ import { groupInfoDialog, newChannelDialog, newChatDialog, newGroupDialog } from
 import { settingsDialog } from './settings.js';
 import { sidebarView } from './sidebar.js';
 
-const ROUTE = /^#\/c\/([0-9a-f-]{36})$/i;
+// `#/c/<conversation>`, or `#/c/<conversation>/<seq>`: a message's link.
+const ROUTE = /^#\/c\/([0-9a-f-]{36})(?:\/(\d{1,15}))?$/i;
 const JOIN_ROUTE = /^#\/join\/([A-Za-z0-9_-]{1,64})$/;
 
 /** The conversation id in the URL, if any. */
 export function routeConv() {
   return ROUTE.exec(location.hash)?.[1]?.toLowerCase() ?? null;
+}
+
+/** The message a link points at (`#/c/<id>/<seq>`), if any. */
+export function routeSeq() {
+  const seq = ROUTE.exec(location.hash)?.[2];
+  return seq ? Number(seq) : null;
 }
 
 /** The invite link's token in the URL (`#/join/<token>`), if any. */
@@ -222,7 +230,11 @@ export function shellView({ api, store, sync, onLogout }) {
     chat.el.classList.toggle('joining', !!token);
     join.show(token);
     sidebar.select(id);
-    chat.show(id);
+    const seq = routeSeq();
+    // A message's link opens its conversation there; the address becomes
+    // the conversation's again, so the same link works a second time.
+    if (seq) history.replaceState(null, '', `#/c/${id}`);
+    chat.show(id, seq);
     chat.visibilityChanged();
   }
   window.addEventListener('hashchange', route);

@@ -266,6 +266,8 @@ export function sidebarView({ store, actions }) {
           'span',
           { class: 'conv-bottom' },
           h('span', { class: 'conv-preview' }),
+          // Unread messages that mention me: an "@" before the count.
+          h('span', { class: 'conv-mention', title: 'Mentions you', hidden: true }, h('span', { 'aria-hidden': 'true', text: '@' }), h('span', { class: 'sr-only', text: ' mentions you' })),
           h('span', { class: 'badge' }, h('span', { class: 'badge-count' }), h('span', { class: 'sr-only badge-word', text: ' unread' })),
         ),
       ),
@@ -309,7 +311,10 @@ export function sidebarView({ store, actions }) {
     bottom.children[0].classList.toggle('deleted', !!p.deleted);
     // The count of unread messages (grey when muted), or a dot for one I
     // marked unread.
-    const badge = bottom.children[1];
+    const mentionBadge = bottom.children[1];
+    mentionBadge.hidden = !(conv.unreadMentions > 0);
+    mentionBadge.dataset.count = String(conv.unreadMentions ?? 0);
+    const badge = bottom.children[2];
     const dot = conv.unread === 0 && s.marked_unread;
     badge.hidden = conv.unread === 0 && !dot;
     badge.classList.toggle('dot', dot);
