@@ -2569,6 +2569,306 @@ describe('natter web client', () => {
     for (const p of [laptop, phone]) await p.context().close();
   });
 
+  // ---------- rich messages ----------
+
+  const rich = {};
+
+  /** A message row's toolbar button (the toolbar comes to the row the pointer is on). */
+  async function rowButton(page, row, label) {
+    await row.hover();
+    const b = row.locator('.msg-actions').getByRole('button', { name: label, exact: true });
+    await b.waitFor();
+    return b;
+  }
+
+  /** Opens a message row's menu and chooses an entry. */
+  async function menuChoose(page, row, entry) {
+    await (await rowButton(page, row, 'More actions')).click();
+    await page.getByRole('menuitem', { name: entry, exact: true }).click();
+  }
+
+  test('rich messages: formatting renders as elements; markup in a message stays inert text', async () => {
+    rich.aName = name('rita');
+    rich.bName = name('rick');
+    rich.a = await newPage();
+    rich.b = await newPage();
+    await register(rich.a, rich.aName);
+    await register(rich.b, rich.bName);
+    rich.aApi = await ApiUser.login(rich.aName);
+    rich.bApi = await ApiUser.login(rich.bName);
+    const dm = (await rich.aApi.call('POST', '/v1/conversations', { kind: 'direct', user: rich.bApi.id })).body;
+    assert.equal((await rich.bApi.call('POST', `/v1/conversations/${dm.id}/accept`)).status, 200);
+    rich.dm = dm.id;
+    const { a, b } = rich;
+    await openConv(a, rich.bName);
+    await openConv(b, rich.aName);
+    const text = '**bold** _italic_ ~~gone~~ `co*de*` [the site](https://example.org/x) \\*plain\\* <script>window.__x=1</script> <img src=x onerror="window.__x=2">\n> quoted\n- one\n- two';
+    const box = a.getByRole('textbox', { name: 'Message', exact: true });
+    await box.fill(text);
+    await box.press('Enter');
+    const row = b.locator('.messages .msg', { has: b.locator('.text strong', { hasText: 'bold' }) });
+    await row.waitFor();
+    const t = row.locator('.text');
+    assert.equal(await t.locator('strong').textContent(), 'bold');
+    assert.equal(await t.locator('em').first().textContent(), 'italic');
+    assert.equal(await t.locator('s').textContent(), 'gone');
+    assert.equal(await t.locator('code').textContent(), 'co*de*');
+    assert.deepEqual(await t.locator('a').evaluate((el) => [el.textContent, el.href, el.title, el.target, el.rel]), [
+      'the site',
+      'https://example.org/x',
+      'https://example.org/x',
+      '_blank',
+      'noopener noreferrer',
+    ]);
+    assert.equal(await t.locator('blockquote').textContent(), 'quoted');
+    assert.deepEqual(await t.locator('ul li').allTextContents(), ['one', 'two']);
+    // The markup is text: no element was made of it, nothing ran.
+    const whole = await t.textContent();
+    assert.ok(whole.includes('*plain*') && whole.includes('<script>window.__x=1</script>') && whole.includes('<img src=x onerror="window.__x=2">'), whole);
+    for (const page of [a, b]) {
+      assert.equal(await page.locator('.messages script, .messages img, .conv-list img, .conv-list script').count(), 0);
+      assert.equal(await page.evaluate(() => window.__x), undefined);
+    }
+    // The composer says what formatting it takes.
+    await a.getByRole('textbox', { name: 'Message', exact: true }).focus();
+    await a.locator('.format-hint', { hasText: '**bold**' }).waitFor();
+  });
+
+  test('rich messages: a reply quotes its original, and the quote follows an edit; edits by the menu and the Up arrow show “(edited)” live', async () => {
+    const { a, b } = rich;
+    await send(b, 'Which book first?');
+    const original = message(a, 'Which book first?');
+    await original.waitFor();
+    await (await rowButton(a, original, 'Reply')).click();
+    await a.locator('.reply-bar', { hasText: `Replying to ${rich.bName}` }).waitFor();
+    await send(a, 'Dune');
+    for (const page of [a, b]) await message(page, 'Dune').locator('.quote', { hasText: 'Which book first?' }).waitFor();
+    assert.equal(await a.locator('.reply-bar').isVisible(), false);
+
+    // Rick edits his question from its menu; both see it, Rita's quote follows.
+    await menuChoose(b, message(b, 'Which book first?'), 'Edit');
+    const edit = b.getByRole('textbox', { name: 'Edit message' });
+    await edit.fill('Which book do we read first?');
+    await edit.press('Enter');
+    await message(a, 'Which book do we read first?').locator('.edited', { hasText: '(edited)' }).waitFor();
+    await message(a, 'Dune').locator('.quote', { hasText: 'Which book do we read first?' }).waitFor();
+    await message(b, 'Dune').locator('.quote', { hasText: 'Which book do we read first?' }).waitFor();
+
+    // Rita edits her last message with the Up arrow in the empty composer.
+    const box = a.getByRole('textbox', { name: 'Message', exact: true });
+    await box.fill('');
+    await box.press('ArrowUp');
+    const mine = a.getByRole('textbox', { name: 'Edit message' });
+    assert.equal(await mine.inputValue(), 'Dune');
+    await mine.fill('Dune, of course');
+    await mine.press('Enter');
+    await message(b, 'Dune, of course').locator('.edited').waitFor();
+    await message(a, 'Dune, of course').locator('.edited').waitFor();
+    const title = await message(b, 'Dune, of course').locator('.edited').getAttribute('title');
+    assert.match(title, /^Edited /);
+    const history = await rich.aApi.history(rich.dm);
+    assert.equal(history.filter((e) => e.kind === 'message_edited').length, 2);
+  });
+
+  test('rich messages: reactions show with their counts on both sides, mine highlighted, and are taken back', async () => {
+    const { a, b } = rich;
+    await send(b, 'Pizza tonight?');
+    const row = message(a, 'Pizza tonight?');
+    await (await rowButton(a, row, 'Add reaction')).click();
+    const picker = a.getByRole('dialog', { name: 'Choose a reaction' });
+    await picker.getByRole('searchbox', { name: 'Search emoji' }).fill('thumbs up');
+    await picker.getByRole('button', { name: 'thumbs up', exact: true }).click();
+    await picker.waitFor({ state: 'detached' });
+    const chip = (page) => message(page, 'Pizza tonight?').locator('.reaction[data-emoji="👍"]');
+    await chip(b).and(b.locator('[data-count="1"]')).waitFor();
+    await chip(a).and(a.locator('[aria-pressed="true"]')).waitFor();
+    assert.equal(await chip(b).getAttribute('aria-pressed'), 'false');
+    // Rick adds his: 2 on both sides; then takes it back.
+    await chip(b).click();
+    await chip(a).and(a.locator('[data-count="2"]')).waitFor();
+    await chip(b).and(b.locator('[aria-pressed="true"][data-count="2"]')).waitFor();
+    await chip(b).click();
+    await chip(a).and(a.locator('[data-count="1"]')).waitFor();
+    await chip(b).and(b.locator('[aria-pressed="false"][data-count="1"]')).waitFor();
+    // Who reacted, on hover.
+    await chip(b).hover();
+    await chip(b).and(b.locator(`[data-who="${rich.aName}"]`)).waitFor();
+    // The picker remembers it among the recent ones.
+    await (await rowButton(a, message(a, 'Dune, of course'), 'Add reaction')).click();
+    await picker.getByRole('group', { name: 'Recently used' }).getByRole('button', { name: 'thumbs up', exact: true }).waitFor();
+    await a.keyboard.press('Escape');
+    await picker.waitFor({ state: 'detached' });
+  });
+
+  test('rich messages: delete for me goes from my other device and stays for the other person; delete for everyone leaves a tombstone', async () => {
+    const { a, b } = rich;
+    rich.a2 = await newPage();
+    await signIn(rich.a2, rich.aName);
+    await openConv(rich.a2, rich.bName);
+    await send(a, 'note to self, sorry');
+    await message(rich.a2, 'note to self, sorry').waitFor();
+    await message(b, 'note to self, sorry').waitFor();
+    await menuChoose(a, message(a, 'note to self, sorry'), 'Delete for me…');
+    const confirm = a.getByRole('dialog', { name: 'Delete for me?' });
+    await confirm.getByRole('button', { name: 'Delete for me', exact: true }).click();
+    await message(a, 'note to self, sorry').waitFor({ state: 'detached' });
+    await message(rich.a2, 'note to self, sorry').waitFor({ state: 'detached' });
+    // Rick still has it.
+    await message(b, 'Pizza tonight?').waitFor();
+    assert.equal(await message(b, 'note to self, sorry').count(), 1);
+    // Gone after a reload too (history says `hidden` to me).
+    await rich.a2.reload();
+    await online(rich.a2);
+    await openConv(rich.a2, rich.bName);
+    await message(rich.a2, 'Pizza tonight?').waitFor();
+    assert.equal(await message(rich.a2, 'note to self, sorry').count(), 0);
+
+    await send(a, 'a regrettable message');
+    await menuChoose(a, message(a, 'a regrettable message'), 'Delete for everyone…');
+    await a.getByRole('dialog', { name: 'Delete for everyone?' }).getByRole('button', { name: 'Delete for everyone', exact: true }).click();
+    await b.locator('.messages .msg.deleted', { hasText: 'This message was deleted' }).waitFor();
+    await message(b, 'a regrettable message').waitFor({ state: 'detached' });
+  });
+
+  test('rich messages: a message forwarded into another conversation says “Forwarded”', async () => {
+    const { a, b } = rich;
+    const group = (await rich.aApi.call('POST', '/v1/conversations', { kind: 'group', name: `Rich ${RUN}`, members: [rich.bApi.id] })).body;
+    rich.group = group.id;
+    rich.groupTitle = `Rich ${RUN}`;
+    await convItem(a, rich.groupTitle).waitFor();
+    await menuChoose(a, message(a, 'Pizza tonight?'), 'Forward…');
+    const dlg = a.getByRole('dialog', { name: 'Forward message' });
+    await dlg.getByRole('searchbox', { name: 'Find a conversation' }).fill(`Rich ${RUN}`);
+    await dlg.locator('.forward-to', { hasText: rich.groupTitle }).click();
+    await dlg.waitFor({ state: 'detached' });
+    await openConv(b, rich.groupTitle);
+    await message(b, 'Pizza tonight?').locator('.forwarded', { hasText: 'Forwarded' }).waitFor();
+    const events = await rich.bApi.history(group.id);
+    const copy = events.find((e) => e.kind === 'message' && e.text === 'Pizza tonight?');
+    assert.equal(copy.forwarded, true);
+    assert.equal(copy.sender, rich.aApi.id);
+  });
+
+  test('rich messages: a reply in a thread shows under its root as “1 reply”; the other person opens the thread and follows it live', async () => {
+    const { a, b } = rich;
+    await openConv(a, rich.groupTitle);
+    await send(b, 'Where shall we meet?');
+    const root = message(a, 'Where shall we meet?');
+    await menuChoose(a, root, 'Reply in thread');
+    const panel = a.locator('.thread-panel');
+    await panel.locator('.thread-root', { hasText: 'Where shall we meet?' }).waitFor();
+    const box = a.getByRole('textbox', { name: 'Reply in thread' });
+    await box.fill('The library, at six');
+    await box.press('Enter');
+    await panel.locator('.thread-msg', { hasText: 'The library, at six' }).and(a.locator('[data-status="sent"]')).waitFor();
+    // Rick: the root says so, with one unread reply; the reply is not in the timeline.
+    const line = message(b, 'Where shall we meet?').locator('.thread-line');
+    await line.locator('.thread-count', { hasText: '1 reply' }).waitFor();
+    await line.locator('.thread-unread', { hasText: '1' }).waitFor();
+    assert.equal(await message(b, 'The library, at six').count(), 0);
+    await line.click();
+    const bPanel = b.locator('.thread-panel');
+    await bPanel.locator('.thread-msg', { hasText: 'The library, at six' }).waitFor();
+    // Opened, it is read: the count goes.
+    await line.locator('.thread-unread').waitFor({ state: 'detached' });
+    // Rita's next reply reaches his open panel live.
+    await box.fill('Bring the book');
+    await box.press('Enter');
+    await bPanel.locator('.thread-msg', { hasText: 'Bring the book' }).waitFor();
+    await message(a, 'Where shall we meet?').locator('.thread-count', { hasText: '2 replies' }).waitFor();
+    // A reply also sent to the conversation shows in the timeline too.
+    const bBox = b.getByRole('textbox', { name: 'Reply in thread' });
+    await bBox.fill('See you there');
+    await b.getByLabel('Also send to conversation').check();
+    await bBox.press('Enter');
+    await message(a, 'See you there').locator('.thread-ref', { hasText: 'Replied in a thread' }).waitFor();
+    assert.deepEqual(await axe(b, 'a chat with rich messages and a thread open'), []);
+    await b.getByRole('button', { name: 'Close thread' }).click();
+    await bPanel.waitFor({ state: 'hidden' });
+  });
+
+  test('rich messages: “@” lists the members; the mention is highlighted and the other person’s list shows “@”', async () => {
+    const { a, b } = rich;
+    // Rick looks at another conversation.
+    await openConv(b, rich.aName);
+    const box = a.getByRole('textbox', { name: 'Message', exact: true });
+    await box.fill('');
+    await box.pressSequentially(`Hi @${rich.bName.slice(0, 3)}`);
+    const option = a.getByRole('option', { name: new RegExp(rich.bName) });
+    await option.waitFor();
+    await box.press('Enter');
+    assert.equal(await box.inputValue(), `Hi @${rich.bName} `);
+    await box.pressSequentially('are you coming?');
+    await box.press('Enter');
+    await convItem(b, rich.groupTitle).locator('.conv-mention').waitFor();
+    await openConv(b, rich.groupTitle);
+    const chip = b.locator('.messages .msg .mention.me');
+    await chip.waitFor();
+    assert.equal(await chip.textContent(), `@${rich.bName}`);
+    await convItem(b, rich.groupTitle).locator('.conv-mention').waitFor({ state: 'hidden' });
+    const events = await rich.aApi.history(rich.group);
+    const sent = events.findLast((e) => e.kind === 'message' && e.text.startsWith('Hi @'));
+    assert.deepEqual(sent.mentions, [{ user: rich.bApi.id, start: 3, end: 4 + rich.bName.length }]);
+  });
+
+  test('rich messages: a message pinned from its menu is in the pinned list of the other person, live', async () => {
+    const { a, b } = rich;
+    await send(a, 'Rules: be kind');
+    await message(b, 'Rules: be kind').waitFor();
+    await b.getByRole('button', { name: 'Pinned messages' }).click();
+    const dlg = b.getByRole('dialog', { name: 'Pinned messages' });
+    await dlg.getByText('No pinned messages yet.').waitFor();
+    await menuChoose(a, message(a, 'Rules: be kind'), 'Pin');
+    await dlg.locator('.pin-item', { hasText: 'Rules: be kind' }).waitFor();
+    await dlg.locator('.pin-item', { hasText: `Pinned by ${rich.aName}` }).waitFor();
+    await message(b, 'Rules: be kind').locator('.pin-mark').waitFor();
+    await menuChoose(a, message(a, 'Rules: be kind'), 'Unpin');
+    await dlg.getByText('No pinned messages yet.').waitFor();
+    await b.keyboard.press('Escape');
+  });
+
+  test('rich messages: a device that was offline catches up with edits, deletions and reactions', async () => {
+    const { a } = rich;
+    const b2 = await newPage();
+    await signIn(b2, rich.bName);
+    await openConv(b2, rich.aName);
+    await send(a, 'first draft');
+    await send(a, 'to be deleted');
+    await message(b2, 'to be deleted').waitFor();
+    await b2.context().setOffline(true);
+    await b2.locator('.connection[data-state="offline"]').waitFor();
+    await openConv(a, rich.bName);
+    await menuChoose(a, message(a, 'first draft'), 'Edit');
+    const edit = a.getByRole('textbox', { name: 'Edit message' });
+    await edit.fill('final text');
+    await edit.press('Enter');
+    await message(a, 'final text').locator('.edited').waitFor();
+    await menuChoose(a, message(a, 'to be deleted'), 'Delete for everyone…');
+    await a.getByRole('dialog', { name: 'Delete for everyone?' }).getByRole('button', { name: 'Delete for everyone', exact: true }).click();
+    await message(a, 'to be deleted').waitFor({ state: 'detached' });
+    await (await rowButton(a, message(a, 'final text'), 'Add reaction')).click();
+    const picker = a.getByRole('dialog', { name: 'Choose a reaction' });
+    await picker.getByRole('searchbox', { name: 'Search emoji' }).fill('party popper');
+    await picker.getByRole('button', { name: 'party popper', exact: true }).click();
+    await message(a, 'final text').locator('.reaction[data-emoji="🎉"][data-count="1"]').waitFor();
+
+    await b2.context().setOffline(false);
+    await online(b2);
+    await message(b2, 'final text').locator('.edited').waitFor();
+    await message(b2, 'final text').locator('.reaction[data-emoji="🎉"][data-count="1"]').waitFor();
+    await message(b2, 'first draft').waitFor({ state: 'detached' });
+    await message(b2, 'to be deleted').waitFor({ state: 'detached' });
+    // Closed and opened again: history shows the same.
+    await b2.goto('about:blank');
+    await b2.goto(BASE);
+    await online(b2);
+    await openConv(b2, rich.aName);
+    await message(b2, 'final text').locator('.reaction[data-emoji="🎉"][data-count="1"]').waitFor();
+    await message(b2, 'final text').locator('.edited').waitFor();
+    assert.equal(await message(b2, 'to be deleted').count(), 0);
+    for (const page of [b2, rich.a, rich.b, rich.a2]) await page.context().close();
+  });
+
   test('accessibility: axe-core finds nothing serious on the main screens, light and dark', async () => {
     const ann = name('ann');
     const ben = await ApiUser.register(name('ben'));

@@ -1861,11 +1861,11 @@ function threadPanel({ store, sync, jump, closed, people, allowAll }) {
   const count = h('p', { class: 'thread-replies-count' });
   const list = h('ol', { class: 'thread-list', 'aria-label': 'Replies' });
   const status = h('p', { class: 'thread-status', role: 'status' });
-  const input = h('textarea', { class: 'composer-input thread-input', rows: 1, 'aria-label': 'Reply in thread', placeholder: 'Reply…' });
+  const input = h('textarea', { class: 'thread-input', rows: 1, 'aria-label': 'Reply in thread', placeholder: 'Reply…' });
   const mentionBox = mentionAutocomplete(input, { people: () => people(), allowAll: () => allowAll() });
   const also = h('input', { type: 'checkbox', class: 'thread-also', id: uid('also') });
   const send = h('button', { type: 'submit', class: 'send', 'aria-label': 'Send reply' }, icon('send'));
-  const error = h('p', { class: 'composer-error', role: 'alert' });
+  const error = h('p', { class: 'thread-error', role: 'alert' });
   const form = h(
     'form',
     { class: 'thread-composer' },
@@ -1880,7 +1880,6 @@ function threadPanel({ store, sync, jump, closed, people, allowAll }) {
     { class: 'thread-panel', hidden: true, 'aria-labelledby': heading.id },
     h('header', { class: 'thread-head' }, heading, close),
     scroll,
-    form,
   );
   let state = null; // {conv, root, marked}
   const rows = new Map();
@@ -2022,16 +2021,21 @@ function threadPanel({ store, sync, jump, closed, people, allowAll }) {
       input.value = '';
       also.checked = false;
       state = { conv: c, root, marked: 0, stick: true };
+      // A channel's subscribers read only: no composer at all.
+      if (c.canPost) el.append(form);
+      else form.remove();
       el.hidden = false;
       render();
       load(state);
-      input.focus();
+      if (c.canPost) input.focus();
+      else close.focus();
     },
     close() {
       if (!state && el.hidden) return;
       state = null;
       el.hidden = true;
       mentionBox.close();
+      form.remove();
       closed();
     },
     destroy() {
