@@ -2,8 +2,13 @@
 // typing, connection state. Views subscribe to topics and re-render; all
 // notifications of one turn of the event loop are batched into one render.
 //
+// This file is long because a conversation's state (history, marks,
+// roles, settings and the rich state of its messages) lives in one class,
+// so that every change to it goes through the methods below.
+//
 // Topics: `convs` (the list: order, previews, unread, my settings of
-// each), `conv:<id>` (a conversation's messages or ticks), `presence`,
+// each), `conv:<id>` (a conversation's messages or ticks), `thread:<id>`
+// (a thread's replies or read marks), `presence`,
 // `typing`, `users` (names and profiles), `me`, `connection`, `outbox`,
 // `blocks`, `notice`.
 
@@ -424,6 +429,7 @@ export class Conv {
     const stub = (m) => ({ conv: this.id, seq, ts: m?.ts ?? 0, sender: m?.sender ?? null, kind: 'hidden', id: id ?? m?.id });
     if (this.events[i]?.seq === seq) this.events[i] = stub(this.events[i]);
     if (this.side.has(seq)) this.side.set(seq, stub(this.side.get(seq)));
+    if (this.lastMessage?.seq === seq) this.lastMessage = stub(this.lastMessage);
   }
 
   /** My reaction's answer (`ReactionState`), or a `personal` reaction change. */

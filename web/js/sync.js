@@ -1,5 +1,8 @@
 // The sync engine: keeps the store in step with the server.
 //
+// (Long on purpose: every log entry and every write the client makes goes
+// through here, so that the cursor, dedup and the outbox stay in one place.)
+//
 // Start: `GET /v1/me` (who I am, the log head), `GET /v1/conversations`,
 // then the live connection from this device's stored cursor (or, on a new
 // device, from the head: history comes over HTTP, not by replaying the
@@ -10,7 +13,11 @@
 // broadcast channel beginning or ending (protocol.md, "Broadcast
 // channels"): no event of the channel says so. A `settings` entry is a
 // change of my own settings of a conversation (mute, archive, pin, the
-// unread mark), made on any of my devices.
+// unread mark), made on any of my devices. A `personal` entry is a change
+// for my devices alone (a message I hid, my reaction in a channel, a
+// thread I read). Events that change an earlier message (an edit, a
+// reaction, a pin, a reply in a thread) are applied once, to whatever is
+// loaded of it; history brings their effect on what is loaded later.
 //
 // The list is read in three parts: every pinned conversation, the others
 // a page at a time, and the archived ones a page at a time (apart).

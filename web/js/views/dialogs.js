@@ -1,7 +1,9 @@
 // Modal dialogs (native <dialog>: focus stays inside, Escape closes, focus
 // returns to the opener): new chat (with the user directory), new group,
 // new channel, group (and channel) info; for messages: forward, the
-// pinned messages, the versions of an edited message.
+// pinned messages, the versions of an edited message. (One file for the
+// dialogs: they share `modal`, the form helpers and the member rows, hence
+// its length.)
 //
 // People are shown by their display name (else their username), with the
 // @username beside it where telling them apart matters (the member list,

@@ -236,6 +236,7 @@ export function sidebarView({ store, actions }) {
     }
     // A deleted message says only that (its text is gone).
     if (m.kind === 'deleted') return { text: 'Message deleted', typing: false, deleted: true };
+    if (m.kind === 'hidden') return { text: 'You deleted this message for yourself', typing: false, deleted: true };
     let prefix = '';
     if (m.sender === store.me?.id) prefix = 'You: ';
     else if (conv.kind === 'group') prefix = `${store.name(m.sender) ?? '…'}: `;
