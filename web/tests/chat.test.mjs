@@ -2644,6 +2644,15 @@ describe('natter web client', () => {
     await send(a, 'Dune');
     for (const page of [a, b]) await message(page, 'Dune').locator('.quote', { hasText: 'Which book first?' }).waitFor();
     assert.equal(await a.locator('.reply-bar').isVisible(), false);
+    // A click on the quote shows the original; so does the message's link.
+    const seq = await original.getAttribute('data-seq');
+    await message(b, 'Dune').locator('.quote').click();
+    await b.locator(`.messages .msg.flash[data-seq="${seq}"]`).waitFor();
+    await a.evaluate(([conv, n]) => {
+      location.hash = `#/c/${conv}/${n}`;
+    }, [rich.dm, seq]);
+    await a.locator(`.messages .msg.flash[data-seq="${seq}"]`).waitFor();
+    await a.waitForFunction((conv) => location.hash === `#/c/${conv}`, rich.dm);
 
     // Rick edits his question from its menu; both see it, Rita's quote follows.
     await menuChoose(b, message(b, 'Which book first?'), 'Edit');

@@ -935,7 +935,8 @@ export function chatView({ store, sync, api, actions }) {
   function toolbarTo(li) {
     if (!li || li === toolbar.row && toolbar.parentNode === li) return !!li;
     if (!li.classList.contains('msg') || li.classList.contains('deleted') || !li.dataset.seq) return false;
-    if (toolbar.contains(document.activeElement) || !actionsMenu.el.querySelector('.menu').hidden) return false;
+    // Not from under an open menu.
+    if (!actionsMenu.el.querySelector('.menu').hidden) return false;
     toolbar.row = li;
     li.append(toolbar);
     return true;
@@ -1911,9 +1912,9 @@ function threadPanel({ store, sync, jump, closed, people, allowAll }) {
     input.focus();
   });
 
-  function row(ev) {
+  function row(ev, tag = 'li') {
     return h(
-      'li',
+      tag,
       { class: 'thread-msg', dataset: { seq: String(ev.seq ?? '') } },
       h('p', { class: 'thread-meta' }, h('span', { class: 'thread-sender' }), h('time', { class: 'time' })),
       h('div', { class: 'text' }),
@@ -1945,7 +1946,7 @@ function threadPanel({ store, sync, jump, closed, people, allowAll }) {
     const root = c.message(state.root);
     rootBox.hidden = !root || root.kind !== 'message';
     if (root?.kind === 'message') {
-      if (!rootBox.firstChild) rootBox.append(row(root));
+      if (!rootBox.firstChild?.classList?.contains('thread-msg')) rootBox.replaceChildren(row(root, 'div'));
       fill(rootBox.firstChild, root);
     } else if (root?.kind === 'deleted') {
       rootBox.hidden = false;
