@@ -131,6 +131,7 @@ fn message(conv: ConversationId, sender: UserId, client_id: &str, text: &str) ->
         client_id: ClientId(client_id.into()),
         text: text.into(),
         now: now(),
+        extras: Default::default(),
     }
 }
 
@@ -3282,7 +3283,7 @@ pub async fn a_deleted_message_leaves_a_tombstone_and_no_text(store: Arc<dyn Sto
         .unwrap();
     let at2 = history.events.iter().find(|e| e.seq == 2).unwrap();
     assert!(
-        matches!(at2.body, EventBody::Deleted { id: i, by, at: 7000 } if i == id && by == alice),
+        matches!(at2.body, EventBody::Deleted { id: i, by, at: 7000, .. } if i == id && by == alice),
         "{at2:?}"
     );
     let page = store.log_after(bob, Cursor::START, 100).await.unwrap();
