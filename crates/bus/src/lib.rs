@@ -35,6 +35,9 @@ pub enum ItemKind {
     Settings,
     /// A new report, for those who handle it.
     Report,
+    /// A change for one user's own devices (a hidden message, a channel
+    /// reaction, a thread read mark).
+    Personal,
 }
 
 impl ItemKind {
@@ -46,6 +49,7 @@ impl ItemKind {
             ItemKind::Membership => "membership",
             ItemKind::Settings => "settings",
             ItemKind::Report => "report",
+            ItemKind::Personal => "personal",
         }
     }
 }

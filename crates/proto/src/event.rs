@@ -83,7 +83,7 @@ pub enum EventBody {
         /// from history, reactions, thread summary and pin: each field only
         /// when set.
         #[serde(flatten)]
-        meta: crate::MessageMeta,
+        meta: Box<crate::MessageMeta>,
     },
     /// The conversation was created (always seq 1).
     Created {
@@ -183,6 +183,16 @@ pub enum EventBody {
         by: UserId,
         /// When, ms since the epoch.
         at: i64,
+        /// When it was a thread reply: the root's seq (keep the tombstone
+        /// in the thread, out of the main timeline unless `also_in_conversation`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thread: Option<Seq>,
+        /// With `thread`: it was shown in the main timeline too.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        also_in_conversation: bool,
+        /// With `thread`: the thread's reply count when it was sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thread_replies: Option<u64>,
     },
     /// `sender` deleted the message at seq `target` for everyone: replace it with
     /// a tombstone. The text is gone from the server.
@@ -317,6 +327,9 @@ mod tests {
                 id,
                 by: UserId::new(),
                 at: 9,
+                thread: Some(2),
+                also_in_conversation: false,
+                thread_replies: Some(1),
             },
             EventBody::MessageDeleted { target: 2, id },
         ] {

@@ -350,6 +350,9 @@ pub struct ConversationInfo {
     /// Messages from others after my read watermark.
     #[serde(default)]
     pub unread: u64,
+    /// Of those, the ones that mention me or everyone.
+    #[serde(default)]
+    pub unread_mentions: u64,
     /// For direct conversations: the other person's watermarks (their
     /// `read` is 0 when either of you does not share read receipts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -795,6 +798,13 @@ pub struct ServerLimits {
     pub max_history_page: u32,
     /// Largest page of `GET /v1/sync` (long-polling).
     pub max_sync_page: u32,
+    /// How long after sending the sender may edit a message, in seconds.
+    #[serde(default)]
+    pub edit_window_secs: u64,
+    /// How long after sending the sender may delete a message for
+    /// everyone, in seconds.
+    #[serde(default)]
+    pub delete_window_secs: u64,
 }
 
 /// `GET /healthz` and `GET /readyz`.

@@ -28,8 +28,8 @@ pub use frame::{
     ServerFrame,
 };
 pub use http::*;
-pub use rich::*;
 pub use ids::{ClientId, ConversationId, DeviceId, MessageId, UserId};
+pub use rich::*;
 pub use role::Role;
 pub use signals::*;
 

@@ -10,13 +10,14 @@ use crate::live::{ConnectOptions, Live};
 use natter_proto::{
     AddMembers, AuthSession, BanInfo, BanList, BlockInfo, BlockList, ClientId, ConversationId,
     ConversationInfo, ConversationList, ConversationQuery, CreateConversation, CreateInvite,
-    Credentials, Cursor, Departure, DeviceId, Event, Health, HistoryPage, HistoryQuery, InviteInfo,
-    InviteList, InvitePreview, MarkReceipt, Me, MemberInfo, MemberList, MemberQuery, MemberReceipt,
-    MessageId, MessageViews, MuteMember, Presence, PresenceList, Privacy, ReceiptKind,
+    Credentials, Cursor, Departure, DeviceId, EditHistory, EditMessage, Event, Health, HistoryPage,
+    HistoryQuery, InviteInfo, InviteList, InvitePreview, MarkReceipt, Me, MemberInfo, MemberList,
+    MemberQuery, MemberReceipt, MessageId, MessageViews, MuteMember, PersonalChange, PinList,
+    Presence, PresenceList, Privacy, ReactionList, ReactionState, ReactorList, ReceiptKind,
     ReceiptSummary, RefreshRequest, ReportInfo, ReportList, ReportMessage, ResolveReport, Role,
     SendMessage, Sent, Seq, ServerLimits, SessionInfo, SessionList, SetRole, SetTyping,
-    SettingsChange, Suspension, SyncPage, TransferOwnership, UpdateGroup, UpdateProfile,
-    UpdateSettings, UserId, UserInfo, UserList,
+    SettingsChange, Suspension, SyncPage, ThreadPage, ThreadRead, TransferOwnership, UpdateGroup,
+    UpdateProfile, UpdateSettings, UserId, UserInfo, UserList,
 };
 use reqwest::{Method, Url, header};
 use serde::Serialize;
@@ -410,6 +411,169 @@ impl Client {
             .await
     }
 
+    /// `PATCH /v1/conversations/{id}/messages/{seq}`: edits my message
+    /// (within the server's edit window). Answers the message as it now is.
+    pub async fn edit_message(
+        &self,
+        conv: ConversationId,
+        seq: Seq,
+        edit: &EditMessage,
+    ) -> Result<Event, Error> {
+        let url = self.url(&format!("/v1/conversations/{conv}/messages/{seq}"), &[])?;
+        self.call(Method::PATCH, url, Some(edit), Auth::Bearer)
+            .await
+    }
+
+    /// `GET /v1/conversations/{id}/messages/{seq}`: one event as history
+    /// shows it (with reactions, thread summary and pin).
+    pub async fn message(&self, conv: ConversationId, seq: Seq) -> Result<Event, Error> {
+        self.get(&format!("/v1/conversations/{conv}/messages/{seq}"), &[])
+            .await
+    }
+
+    /// `GET /v1/conversations/{id}/messages/{seq}/edits`: every version of
+    /// a message's text, the original first.
+    pub async fn message_edits(
+        &self,
+        conv: ConversationId,
+        seq: Seq,
+    ) -> Result<EditHistory, Error> {
+        self.get(
+            &format!("/v1/conversations/{conv}/messages/{seq}/edits"),
+            &[],
+        )
+        .await
+    }
+
+    /// `POST /v1/conversations/{id}/messages/{seq}/hide`: deletes a message
+    /// for me alone; my other devices get it as [`crate::LiveEvent::Personal`].
+    pub async fn hide_message(
+        &self,
+        conv: ConversationId,
+        seq: Seq,
+    ) -> Result<PersonalChange, Error> {
+        let url = self.url(
+            &format!("/v1/conversations/{conv}/messages/{seq}/hide"),
+            &[],
+        )?;
+        self.call::<(), _>(Method::POST, url, None, Auth::Bearer)
+            .await
+    }
+
+    /// `PUT` (add) or `DELETE` (take back) my reaction `emoji` to a message.
+    pub async fn react(
+        &self,
+        conv: ConversationId,
+        seq: Seq,
+        emoji: &str,
+        add: bool,
+    ) -> Result<ReactionState, Error> {
+        let url = self.url(
+            &format!(
+                "/v1/conversations/{conv}/messages/{seq}/reactions/{}",
+                path_segment(emoji)
+            ),
+            &[],
+        )?;
+        let method = if add { Method::PUT } else { Method::DELETE };
+        self.call::<(), _>(method, url, None, Auth::Bearer).await
+    }
+
+    /// `GET /v1/conversations/{id}/messages/{seq}/reactions`.
+    pub async fn reactions(&self, conv: ConversationId, seq: Seq) -> Result<ReactionList, Error> {
+        self.get(
+            &format!("/v1/conversations/{conv}/messages/{seq}/reactions"),
+            &[],
+        )
+        .await
+    }
+
+    /// `GET /v1/conversations/{id}/messages/{seq}/reactions/{emoji}`: who
+    /// reacted with `emoji`, a page after `after`.
+    pub async fn reactors(
+        &self,
+        conv: ConversationId,
+        seq: Seq,
+        emoji: &str,
+        after: Option<UserId>,
+        limit: Option<u32>,
+    ) -> Result<ReactorList, Error> {
+        let mut q = Vec::new();
+        if let Some(a) = after {
+            q.push(("after", a.to_string()));
+        }
+        if let Some(l) = limit {
+            q.push(("limit", l.to_string()));
+        }
+        self.get(
+            &format!(
+                "/v1/conversations/{conv}/messages/{seq}/reactions/{}",
+                path_segment(emoji)
+            ),
+            &q,
+        )
+        .await
+    }
+
+    /// `PUT` (pin) or `DELETE` (unpin) `/v1/conversations/{id}/pins/{seq}`:
+    /// the event, or `None` when it already was (or was not) pinned.
+    pub async fn pin(
+        &self,
+        conv: ConversationId,
+        seq: Seq,
+        pin: bool,
+    ) -> Result<Option<Event>, Error> {
+        let url = self.url(&format!("/v1/conversations/{conv}/pins/{seq}"), &[])?;
+        let method = if pin { Method::PUT } else { Method::DELETE };
+        let bytes = self.send_authed(method, url, None, REQUEST_TIMEOUT).await?;
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        decode(&bytes).map(Some)
+    }
+
+    /// `GET /v1/conversations/{id}/pins`.
+    pub async fn pins(&self, conv: ConversationId) -> Result<PinList, Error> {
+        self.get(&format!("/v1/conversations/{conv}/pins"), &[])
+            .await
+    }
+
+    /// `GET /v1/conversations/{id}/threads/{root}`: the root and a page of
+    /// its replies after `after`.
+    pub async fn thread(
+        &self,
+        conv: ConversationId,
+        root: Seq,
+        after: Option<Seq>,
+        limit: Option<u32>,
+    ) -> Result<ThreadPage, Error> {
+        let mut q = Vec::new();
+        if let Some(a) = after {
+            q.push(("after", a.to_string()));
+        }
+        if let Some(l) = limit {
+            q.push(("limit", l.to_string()));
+        }
+        self.get(&format!("/v1/conversations/{conv}/threads/{root}"), &q)
+            .await
+    }
+
+    /// `PUT /v1/conversations/{id}/threads/{root}/read`: marks the thread
+    /// read up to `seq`.
+    pub async fn read_thread(
+        &self,
+        conv: ConversationId,
+        root: Seq,
+        seq: Seq,
+    ) -> Result<PersonalChange, Error> {
+        let url = self.url(
+            &format!("/v1/conversations/{conv}/threads/{root}/read"),
+            &[],
+        )?;
+        self.call(Method::PUT, url, Some(&ThreadRead { seq }), Auth::Bearer)
+            .await
+    }
+
     /// `PUT /v1/conversations/{id}/settings`: changes my own settings for
     /// a conversation (mute, archive, pin, unread mark); my other devices
     /// get the result as [`crate::LiveEvent::Settings`].
@@ -738,12 +902,16 @@ impl Client {
         client_id: &ClientId,
         text: &str,
     ) -> Result<Sent, Error> {
+        self.send(conv, &SendMessage::text(client_id.clone(), text))
+            .await
+    }
+
+    /// `POST /v1/conversations/{id}/messages` with every option: a reply,
+    /// a thread reply, mentions, a forward. Retries with the same
+    /// `client_id` are answered with `duplicate: true`.
+    pub async fn send(&self, conv: ConversationId, message: &SendMessage) -> Result<Sent, Error> {
         let url = self.url(&format!("/v1/conversations/{conv}/messages"), &[])?;
-        let body = SendMessage {
-            client_id: client_id.clone(),
-            text: text.to_owned(),
-        };
-        self.call(Method::POST, url, Some(&body), Auth::Bearer)
+        self.call(Method::POST, url, Some(message), Auth::Bearer)
             .await
     }
 
@@ -1070,6 +1238,19 @@ pub(crate) fn ws_url(base: &str) -> String {
         .or_else(|| base.strip_prefix("http://").map(|r| format!("ws://{r}")))
         .unwrap_or_else(|| base.to_owned());
     format!("{rest}/v1/ws")
+}
+
+/// An emoji (or any text) as one path segment, percent-encoded.
+fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -242,6 +242,7 @@ fn message(conv: ConversationId, seq: u64, text: &str) -> Event {
             client_id: ClientId::random(),
             device: DeviceId::new(),
             text: text.into(),
+            meta: Default::default(),
         },
     }
 }

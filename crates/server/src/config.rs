@@ -168,6 +168,15 @@ pub struct Limits {
     /// everyone, in seconds (moderators delete any message at any time).
     /// 0 turns deleting one's own messages off.
     pub delete_window_secs: u64,
+    /// How long after sending a sender may edit their message, in seconds.
+    /// 0 turns editing off.
+    pub edit_window_secs: u64,
+    /// In channels, reactions reach subscribers as coalesced counts: at
+    /// most one `reaction_counts` event per channel this often, in
+    /// milliseconds (at least 10).
+    pub reaction_flush_ms: u64,
+    /// Most pinned messages per conversation.
+    pub max_pins: u32,
 }
 
 impl Default for Limits {
@@ -181,6 +190,9 @@ impl Default for Limits {
             joins_per_hour: 200,
             invites_per_hour: 200,
             delete_window_secs: 48 * 3600,
+            edit_window_secs: 48 * 3600,
+            reaction_flush_ms: 2000,
+            max_pins: 50,
         }
     }
 }

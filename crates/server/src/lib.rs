@@ -125,6 +125,7 @@ pub async fn start_on(
         tasks: Arc::new(TaskCount::default()),
         presence: shared.presence,
         typing: shared.typing,
+        reaction_backlog: Default::default(),
     });
 
     let feed = state

@@ -61,6 +61,8 @@ pub struct AppInner {
     pub presence: Arc<dyn PresenceRegistry>,
     /// Who is typing where.
     pub typing: Arc<dyn TypingRegistry>,
+    /// Channel messages whose reactions changed and are not announced yet.
+    pub reaction_backlog: crate::domain::rich::ReactionBacklog,
 }
 
 /// A count of running connection tasks with a way to wait for zero.

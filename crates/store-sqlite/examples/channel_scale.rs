@@ -191,6 +191,7 @@ async fn run(n: usize) {
                 client_id: ClientId(format!("p{i}")),
                 text: "x".repeat(100),
                 now: now(),
+                extras: Default::default(),
             })
             .await
             .expect("post");

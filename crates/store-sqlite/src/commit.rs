@@ -87,10 +87,15 @@ pub(crate) fn commit_event(
 ) -> Result<Committed> {
     let pos = next_position(ctx)?;
     insert_event(ctx.conn, &event, pos)?;
-    let is_message = matches!(event.body, EventBody::Message { .. });
+    // A message in the main timeline becomes the list's last message; an
+    // operation on an earlier message (an edit, a reaction, a pin) does
+    // not move the conversation up the list.
+    let is_message = matches!(event.body, EventBody::Message { .. }) && !in_thread_only(&event);
+    let is_activity = !event.body.is_message_operation();
     ctx.conn
         .prepare_cached(
-            "UPDATE conversations SET last_seq = ?2, last_pos = ?3, last_ts = ?4,
+            "UPDATE conversations SET last_seq = ?2, last_pos = ?3,
+                 last_ts = CASE WHEN ?6 THEN ?4 ELSE last_ts END,
                  last_msg_seq = CASE WHEN ?5 THEN ?2 ELSE last_msg_seq END
              WHERE id = ?1",
         )
@@ -100,7 +105,8 @@ pub(crate) fn commit_event(
                 event.seq as i64,
                 pos as i64,
                 event.ts,
-                is_message
+                is_message,
+                is_activity
             ])
         })
         .map_err(db_err)?;
@@ -117,11 +123,21 @@ pub(crate) fn commit_event(
     Ok(committed)
 }
 
+/// A thread reply that is not also shown in the main timeline.
+pub(crate) fn in_thread_only(ev: &Event) -> bool {
+    matches!(&ev.body, EventBody::Message { meta, .. }
+        if meta.thread.is_some() && !meta.also_in_conversation)
+}
+
 fn insert_event(c: &Connection, ev: &Event, pos: u64) -> Result<()> {
     let row = EventRow::from_event(ev)?;
+    let target = match &ev.body {
+        EventBody::Message { meta, .. } => meta.thread,
+        body => body.target(),
+    };
     c.prepare_cached(
-        "INSERT INTO events (conv_id, seq, ts, sender, kind, msg_id, client_id, device_id, text, payload, pos)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO events (conv_id, seq, ts, sender, kind, msg_id, client_id, device_id, text, payload, pos, target, in_thread)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -135,7 +151,9 @@ fn insert_event(c: &Connection, ev: &Event, pos: u64) -> Result<()> {
             row.device_id,
             row.text,
             row.payload,
-            pos as i64
+            pos as i64,
+            target.map(|t| t as i64),
+            in_thread_only(ev)
         ])
     })
     .map_err(db_err)?;
@@ -155,6 +173,7 @@ pub(crate) fn commit_user_item(
         LogItem::Settings(s) => serde_json::to_string(s),
         LogItem::Membership(m) => serde_json::to_string(m),
         LogItem::Receipt(r) => serde_json::to_string(r),
+        LogItem::Personal(p) => serde_json::to_string(p),
         _ => return Err(natter_store::StoreError::Internal("not a user item".into())),
     }
     .map_err(|e| natter_store::StoreError::Internal(format!("encode item: {e}")))?;

@@ -496,7 +496,13 @@ pub(crate) fn conversation_of(
 /// joined: a conversation's unread count.
 const UNREAD: &str = "(SELECT COUNT(*) FROM events x
       WHERE x.conv_id = m.conv_id AND x.kind = 'message' AND x.sender <> m.user_id
-        AND x.seq > MAX(m.read_seq, m.joined_seq - 1))";
+        AND x.in_thread = 0 AND x.seq > MAX(m.read_seq, m.joined_seq - 1))";
+
+/// Messages from others after member `m`'s read watermark that mention
+/// them or everyone.
+const UNREAD_MENTIONS: &str = "(SELECT COUNT(*) FROM mentions n
+      WHERE n.conv_id = m.conv_id AND n.user_id IN (m.user_id, zeroblob(16))
+        AND n.sender <> m.user_id AND n.seq > MAX(m.read_seq, m.joined_seq - 1))";
 
 /// Which of a user's summaries to read.
 enum Which<'a> {
@@ -547,7 +553,8 @@ fn summaries(c: &Connection, user: &UserId, which: Which<'_>) -> Result<Vec<Conv
             "SELECT {CONV_COLS_C}, {EVENT_COLS_E}, {USER_COLS_P},
                     m.delivered_seq, m.read_seq, pm.delivered_seq, pm.read_seq,
                     {UNREAD} AS unread, m.accepted = 0, c.last_ts, m.role, m.visible_seq,
-                    m.muted_until, m.muted, m.hide_badge, m.archived, m.pinned_at, m.marked_unread
+                    m.muted_until, m.muted, m.hide_badge, m.archived, m.pinned_at, m.marked_unread,
+                    {UNREAD_MENTIONS}
              FROM members m
              JOIN conversations c ON c.id = m.conv_id
              LEFT JOIN events e ON e.conv_id = c.id AND e.seq = c.last_msg_seq
@@ -614,6 +621,7 @@ fn summaries(c: &Connection, user: &UserId, which: Which<'_>) -> Result<Vec<Conv
                 pinned_at: r.get(at + 13)?,
                 marked_unread: r.get(at + 14)?,
             },
+            r.get::<_, i64>(at + 15)? as u64,
         ))
     })
     .map_err(db_err)?
@@ -631,6 +639,7 @@ fn summaries(c: &Connection, user: &UserId, which: Which<'_>) -> Result<Vec<Conv
             visible,
             muted_until,
             settings,
+            unread_mentions,
         ) = r.map_err(db_err)?;
         Ok(ConversationSummary {
             conv: conv.into_record()?,
@@ -645,6 +654,7 @@ fn summaries(c: &Connection, user: &UserId, which: Which<'_>) -> Result<Vec<Conv
             visible_from: visible as u64,
             muted_until,
             settings,
+            unread_mentions,
         })
     })
     .collect()

@@ -45,6 +45,7 @@ mod migrate;
 mod pool;
 mod receipts;
 mod reports;
+mod rich;
 mod rows;
 mod schema;
 mod writer;
@@ -477,6 +478,115 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn edit_message(&self, edit: MessageEdit) -> Result<Edited> {
+        self.write(move |ctx| rich::edit_message(ctx, &edit)).await
+    }
+
+    async fn message_edits(
+        &self,
+        conv: ConversationId,
+        seq: Seq,
+    ) -> Result<Vec<natter_proto::EditVersion>> {
+        self.read(move |c| rich::message_edits(c, &conv, seq)).await
+    }
+
+    async fn message(
+        &self,
+        conv: ConversationId,
+        seq: Seq,
+        viewer: UserId,
+    ) -> Result<Option<natter_proto::Event>> {
+        self.read(move |c| rich::message(c, &conv, seq, &viewer))
+            .await
+    }
+
+    async fn hide_message(
+        &self,
+        user: UserId,
+        conv: ConversationId,
+        seq: Seq,
+        _now: i64,
+    ) -> Result<(natter_proto::PersonalChange, Option<Committed>)> {
+        self.write(move |ctx| rich::hide_message(ctx, &user, &conv, seq))
+            .await
+    }
+
+    async fn react(&self, reaction: ReactionRequest) -> Result<ReactionOutcome> {
+        self.write(move |ctx| rich::react(ctx, &reaction)).await
+    }
+
+    async fn reaction_counts(
+        &self,
+        conv: ConversationId,
+        targets: Vec<Seq>,
+        now: i64,
+    ) -> Result<Option<Committed>> {
+        self.write(move |ctx| rich::reaction_counts(ctx, &conv, &targets, now))
+            .await
+    }
+
+    async fn reactions(
+        &self,
+        conv: ConversationId,
+        seq: Seq,
+        viewer: UserId,
+    ) -> Result<Vec<natter_proto::ReactionCount>> {
+        self.read(move |c| rich::reactions(c, &conv, seq, Some(&viewer)))
+            .await
+    }
+
+    async fn reactors(
+        &self,
+        conv: ConversationId,
+        seq: Seq,
+        emoji: String,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<ReactorRecord>> {
+        self.read(move |c| rich::reactors(c, &conv, seq, &emoji, after.as_ref(), limit))
+            .await
+    }
+
+    async fn set_pin(
+        &self,
+        conv: ConversationId,
+        seq: Seq,
+        by: UserId,
+        pin: bool,
+        max: u32,
+        now: i64,
+    ) -> Result<Option<Committed>> {
+        self.write(move |ctx| rich::set_pin(ctx, &conv, seq, &by, pin, max, now))
+            .await
+    }
+
+    async fn pins(&self, conv: ConversationId, viewer: UserId) -> Result<Vec<PinRecord>> {
+        self.read(move |c| rich::pins(c, &conv, &viewer)).await
+    }
+
+    async fn thread(
+        &self,
+        conv: ConversationId,
+        root: Seq,
+        viewer: UserId,
+        after: Seq,
+        limit: u32,
+    ) -> Result<ThreadSlice> {
+        self.read(move |c| rich::thread(c, &conv, root, &viewer, after, limit))
+            .await
+    }
+
+    async fn read_thread(
+        &self,
+        user: UserId,
+        conv: ConversationId,
+        root: Seq,
+        seq: Seq,
+    ) -> Result<(natter_proto::PersonalChange, Option<Committed>)> {
+        self.write(move |ctx| rich::read_thread(ctx, &user, &conv, root, seq))
+            .await
+    }
+
     async fn set_settings(&self, update: SettingsUpdate) -> Result<Committed> {
         self.write(move |ctx| conversations::set_settings(ctx, &update))
             .await
@@ -646,6 +756,7 @@ mod tests {
                     client_id: natter_proto::ClientId(format!("c{i}")),
                     text: (*text).to_owned(),
                     now: 0,
+                    extras: Default::default(),
                 })
                 .await
                 .unwrap();

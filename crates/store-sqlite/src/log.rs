@@ -118,6 +118,9 @@ fn log_page(c: &Connection, user: &UserId, after: Cursor, limit: u32) -> Result<
                 serde_json::from_str::<MembershipChange>(&json).map(LogItem::Membership)
             }
             "settings" => serde_json::from_str::<SettingsChange>(&json).map(LogItem::Settings),
+            "personal" => {
+                serde_json::from_str::<natter_proto::PersonalChange>(&json).map(LogItem::Personal)
+            }
             "report" => {
                 serde_json::from_str::<natter_proto::ReportInfo>(&json).map(LogItem::Report)
             }
@@ -169,6 +172,7 @@ fn log_page(c: &Connection, user: &UserId, after: Cursor, limit: u32) -> Result<
         ))
         .map_err(db_err)?;
     for (conv, joined, joined_pos, left) in convs {
+        let mut floor = None;
         let from = after_pos.max(joined_pos - 1);
         let below = if entries.len() >= limit {
             entries.sort_unstable_by_key(|e| e.0);
@@ -186,7 +190,22 @@ fn log_page(c: &Connection, user: &UserId, after: Cursor, limit: u32) -> Result<
         for row in rows {
             let (pos, ev) = row.map_err(db_err)?;
             let ev = ev.ok_or_else(|| StoreError::Internal("event row without id".into()))?;
-            entries.push((pos as u64, LogItem::Event(ev.into_event()?)));
+            let mut ev = ev.into_event()?;
+            if matches!(&ev.body, natter_proto::EventBody::Message { meta, .. } if meta.reply_to.is_some())
+            {
+                // Quotes follow the original as it is now, within what the
+                // reader may see.
+                let floor = match floor {
+                    Some(f) => f,
+                    None => {
+                        let f = crate::conversations::membership(c, &ev.conv, user)?
+                            .map_or(joined as u64, |m| m.visible_from);
+                        *floor.insert(f)
+                    }
+                };
+                crate::rich::fill_reply(c, floor, &mut ev)?;
+            }
+            entries.push((pos as u64, LogItem::Event(ev)));
         }
     }
     entries.sort_unstable_by_key(|e| e.0);

@@ -62,6 +62,7 @@ pub(crate) fn append_message(ctx: &mut Ctx<'_>, msg: &NewMessage) -> Result<Appe
     } else {
         false
     };
+    let meta = crate::rich::prepare(ctx, msg)?;
     let last = last_seq_of(ctx, &msg.conv)?.ok_or(StoreError::NotMember)?;
     let seq = last + 1;
     let event = Event {
@@ -74,8 +75,10 @@ pub(crate) fn append_message(ctx: &mut Ctx<'_>, msg: &NewMessage) -> Result<Appe
             client_id: msg.client_id.clone(),
             device: msg.device,
             text: msg.text.clone(),
+            meta: Box::new(meta),
         },
     };
+    crate::rich::after_append(ctx, &event)?;
     let committed = commit_event(ctx, event, members.order().clone(), Change::default())?;
     Ok(if accepted {
         Appended::Accepted(committed)
@@ -150,9 +153,10 @@ fn check_posting(c: &Connection, msg: &NewMessage) -> Result<()> {
 /// A page of the conversation's events the viewer may see (from their
 /// `visible_from` on).
 pub(crate) fn history(c: &Connection, q: &HistoryRequest) -> Result<HistorySlice> {
-    let floor = membership(c, &q.conv, &q.viewer)?
+    let visible_from = membership(c, &q.conv, &q.viewer)?
         .ok_or(StoreError::NotMember)?
-        .visible_from as i64;
+        .visible_from;
+    let floor = visible_from as i64;
     let limit = q.limit.max(1) as i64;
     let (sql, bound, descending) = match q.range {
         HistoryRange::Latest => (
@@ -191,6 +195,7 @@ pub(crate) fn history(c: &Connection, q: &HistoryRequest) -> Result<HistorySlice
     if descending {
         events.reverse();
     }
+    crate::rich::fill_history(c, &q.viewer, visible_from, &mut events)?;
     Ok(HistorySlice { events, more })
 }
 
@@ -202,24 +207,36 @@ pub(crate) fn delete_message(ctx: &mut Ctx<'_>, d: &MessageDeletion) -> Result<C
     if !members.contains(&d.by) {
         return Err(StoreError::NotMember);
     }
-    let row: Option<(String, Option<Vec<u8>>)> = ctx
+    type Row = (String, Option<Vec<u8>>, Option<String>);
+    let row: Option<Row> = ctx
         .conn
-        .prepare_cached("SELECT kind, msg_id FROM events WHERE conv_id = ?1 AND seq = ?2")
+        .prepare_cached("SELECT kind, msg_id, payload FROM events WHERE conv_id = ?1 AND seq = ?2")
         .and_then(|mut s| {
             s.query_row(params![d.conv.as_bytes(), d.seq as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
             .optional()
         })
         .map_err(db_err)?;
-    let id = match row {
-        Some((kind, Some(id))) if kind == "message" => crate::rows::message_id(&id)?,
+    let (id, meta) = match row {
+        Some((kind, Some(id), payload)) if kind == "message" => (
+            crate::rows::message_id(&id)?,
+            match payload {
+                Some(json) => serde_json::from_str::<natter_proto::MessageMeta>(&json)
+                    .map_err(|e| StoreError::Internal(format!("decode message meta: {e}")))?,
+                None => Default::default(),
+            },
+        ),
         _ => return Err(StoreError::NotFound),
     };
+    // A thread reply's tombstone stays in its thread.
     let tombstone = serde_json::to_string(&EventBody::Deleted {
         id,
         by: d.by,
         at: d.now,
+        thread: meta.thread,
+        also_in_conversation: meta.also_in_conversation,
+        thread_replies: meta.thread_replies,
     })
     .map_err(|e| StoreError::Internal(format!("encode tombstone: {e}")))?;
     ctx.conn
@@ -233,6 +250,7 @@ pub(crate) fn delete_message(ctx: &mut Ctx<'_>, d: &MessageDeletion) -> Result<C
         .prepare_cached("UPDATE reports SET text = '' WHERE conv_id = ?1 AND seq = ?2")
         .and_then(|mut s| s.execute(params![d.conv.as_bytes(), d.seq as i64]))
         .map_err(db_err)?;
+    crate::rich::forget_message(ctx.conn, &d.conv, d.seq)?;
     // The copies in moderators' logs too.
     ctx.conn
         .prepare_cached(

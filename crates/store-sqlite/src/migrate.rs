@@ -129,6 +129,7 @@ mod tests {
                 client_id: ClientId("new".into()),
                 text: "new".into(),
                 now: 4,
+                extras: Default::default(),
             })
             .await
             .unwrap()

@@ -2,7 +2,7 @@
 
 use natter_proto::{
     ClientId, ConversationId, ConversationKind, DeviceId, Event, EventBody, HistoryVisibility,
-    MessageId, Privacy, UserId, Visibility,
+    MessageId, MessageMeta, Privacy, UserId, Visibility,
 };
 use natter_store::{ConversationRecord, Result, SessionRecord, StoreError, UserRecord};
 use rusqlite::Row;
@@ -291,12 +291,14 @@ impl EventRow {
                 client_id,
                 device,
                 text,
+                meta,
             } => {
                 row.kind = "message".into();
                 row.msg_id = Some(id.as_bytes().to_vec());
                 row.client_id = Some(client_id.0.clone());
                 row.device_id = Some(device.as_bytes().to_vec());
                 row.text = Some(text.clone());
+                row.payload = stored_meta(meta)?;
             }
             other => {
                 let payload = serde_json::to_string(other)
@@ -316,6 +318,12 @@ impl EventRow {
                     EventBody::MemberUnmuted { .. } => "member_unmuted",
                     EventBody::Deleted { .. } => "deleted",
                     EventBody::MessageDeleted { .. } => "message_deleted",
+                    EventBody::MessageEdited { .. } => "message_edited",
+                    EventBody::ReactionAdded { .. } => "reaction_added",
+                    EventBody::ReactionRemoved { .. } => "reaction_removed",
+                    EventBody::ReactionCounts { .. } => "reaction_counts",
+                    EventBody::MessagePinned { .. } => "message_pinned",
+                    EventBody::MessageUnpinned { .. } => "message_unpinned",
                     _ => "other",
                 }
                 .into();
@@ -333,6 +341,11 @@ impl EventRow {
                 client_id: ClientId(self.client_id.ok_or_else(missing)?),
                 device: device_id(&self.device_id.ok_or_else(missing)?)?,
                 text: self.text.ok_or_else(missing)?,
+                meta: match self.payload {
+                    Some(json) => serde_json::from_str(&json)
+                        .map_err(|e| StoreError::Internal(format!("decode message meta: {e}")))?,
+                    None => Box::default(),
+                },
             }
         } else {
             let payload = self
@@ -349,4 +362,26 @@ impl EventRow {
             body,
         })
     }
+}
+
+/// What of a message's meta is stored with it: everything but what is
+/// filled in at read time (the reply's snippet, reactions, the thread
+/// summary, the pin). `None` for a plain message.
+pub(crate) fn stored_meta(meta: &MessageMeta) -> Result<Option<String>> {
+    let mut stored = MessageMeta {
+        reactions: Vec::new(),
+        thread_summary: None,
+        pinned: false,
+        ..meta.clone()
+    };
+    if let Some(r) = stored.reply_to.as_mut() {
+        r.snippet = None;
+        r.deleted = false;
+    }
+    if stored.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(&stored)
+        .map(Some)
+        .map_err(|e| StoreError::Internal(format!("encode message meta: {e}")))
 }

@@ -278,4 +278,69 @@ ALTER TABLE members ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE members ADD COLUMN pinned_at INTEGER;
 ALTER TABLE members ADD COLUMN marked_unread INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 16: rich messages. `target` is the seq an event acts on (an edit, a
+    // reaction, a pin) or, on a thread reply, its root; `in_thread` marks
+    // thread replies kept out of the main timeline.
+    r#"
+ALTER TABLE events ADD COLUMN target INTEGER;
+ALTER TABLE events ADD COLUMN in_thread INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX events_by_target ON events(conv_id, target, seq) WHERE target IS NOT NULL;
+-- earlier versions of edited messages (the current text is in events)
+CREATE TABLE message_edits (
+    conv_id BLOB NOT NULL,
+    seq     INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    text    TEXT NOT NULL,
+    at      INTEGER NOT NULL,
+    PRIMARY KEY (conv_id, seq, version)
+) WITHOUT ROWID;
+CREATE TABLE reactions (
+    conv_id BLOB NOT NULL,
+    seq     INTEGER NOT NULL,
+    emoji   TEXT NOT NULL,
+    user_id BLOB NOT NULL,
+    at      INTEGER NOT NULL,
+    PRIMARY KEY (conv_id, seq, emoji, user_id)
+) WITHOUT ROWID;
+CREATE INDEX reactions_in_order ON reactions(conv_id, seq, emoji, at, user_id);
+CREATE INDEX reactions_by_user ON reactions(conv_id, seq, user_id);
+CREATE TABLE pins (
+    conv_id BLOB NOT NULL,
+    seq     INTEGER NOT NULL,
+    by_user BLOB NOT NULL,
+    at      INTEGER NOT NULL,
+    PRIMARY KEY (conv_id, seq)
+) WITHOUT ROWID;
+-- messages a user deleted for themselves
+CREATE TABLE hidden (
+    user_id BLOB NOT NULL,
+    conv_id BLOB NOT NULL,
+    seq     INTEGER NOT NULL,
+    PRIMARY KEY (user_id, conv_id, seq)
+) WITHOUT ROWID;
+-- who a message mentions; user_id is sixteen zero bytes for @everyone/@here
+CREATE TABLE mentions (
+    conv_id BLOB NOT NULL,
+    user_id BLOB NOT NULL,
+    seq     INTEGER NOT NULL,
+    sender  BLOB NOT NULL,
+    PRIMARY KEY (conv_id, user_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE threads (
+    conv_id      BLOB NOT NULL,
+    root         INTEGER NOT NULL,
+    replies      INTEGER NOT NULL,
+    last_seq     INTEGER NOT NULL,
+    last_at      INTEGER NOT NULL,
+    participants TEXT NOT NULL,
+    PRIMARY KEY (conv_id, root)
+) WITHOUT ROWID;
+CREATE TABLE thread_reads (
+    user_id BLOB NOT NULL,
+    conv_id BLOB NOT NULL,
+    root    INTEGER NOT NULL,
+    seq     INTEGER NOT NULL,
+    PRIMARY KEY (user_id, conv_id, root)
+) WITHOUT ROWID;
+"#,
 ];

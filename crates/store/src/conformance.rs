@@ -16,6 +16,9 @@ use natter_proto::{
 };
 use std::collections::HashSet;
 
+mod rich;
+pub use rich::*;
+
 /// Generates one `#[tokio::test]` per conformance test. `$open` is an async
 /// fn returning `(guard, Arc<dyn Store>)`.
 #[macro_export]
@@ -67,6 +70,11 @@ macro_rules! conformance_suite {
             own_conversation_settings_reach_only_my_log_and_shape_my_list,
             a_deleted_message_leaves_a_tombstone_and_no_text,
             a_new_report_reaches_the_moderators_and_admins_at_once,
+            edits_keep_versions_and_change_the_text_everyone_reads,
+            replies_threads_and_mentions_are_checked_and_recorded,
+            reactions_count_once_per_user_and_channels_tell_only_the_reactor,
+            pins_and_hidden_messages_are_kept_per_conversation_and_user,
+            deleting_for_everyone_takes_edits_reactions_pins_and_mentions,
         );
     };
     (@tests $open:path; $($name:ident),* $(,)?) => {
@@ -131,6 +139,7 @@ fn message(conv: ConversationId, sender: UserId, client_id: &str, text: &str) ->
         client_id: ClientId(client_id.into()),
         text: text.into(),
         now: now(),
+        extras: Default::default(),
     }
 }
 
@@ -3282,7 +3291,7 @@ pub async fn a_deleted_message_leaves_a_tombstone_and_no_text(store: Arc<dyn Sto
         .unwrap();
     let at2 = history.events.iter().find(|e| e.seq == 2).unwrap();
     assert!(
-        matches!(at2.body, EventBody::Deleted { id: i, by, at: 7000 } if i == id && by == alice),
+        matches!(at2.body, EventBody::Deleted { id: i, by, at: 7000, .. } if i == id && by == alice),
         "{at2:?}"
     );
     let page = store.log_after(bob, Cursor::START, 100).await.unwrap();

@@ -316,6 +316,126 @@ pub trait Store: Send + Sync + 'static {
     /// `by` is not a member.
     async fn delete_message(&self, deletion: MessageDeletion) -> Result<Committed>;
 
+    /// Edits the text of `edit.by`'s message at `edit.seq`: the old text
+    /// goes to its edit history, the row gets the new text and `edited_at`,
+    /// and a `message_edited` event is committed. [`Edited::Unchanged`]
+    /// when text and mentions are what the message has. [`StoreError::NotFound`]
+    /// when there is no message of `by` at `seq` (or it was deleted);
+    /// [`StoreError::Invalid`] for a mention of a non-member;
+    /// [`StoreError::NotMember`].
+    async fn edit_message(&self, edit: MessageEdit) -> Result<Edited>;
+
+    /// Every version of a message's text with its time: the original first,
+    /// the current one last. Empty when there is no message at `seq`.
+    async fn message_edits(
+        &self,
+        conv: ConversationId,
+        seq: Seq,
+    ) -> Result<Vec<natter_proto::EditVersion>>;
+
+    /// One event as history shows it to `viewer` (see
+    /// [`Store::history`]); `None` when there is none at `seq` or it is
+    /// before the viewer's `visible_from`. [`StoreError::NotMember`].
+    async fn message(
+        &self,
+        conv: ConversationId,
+        seq: Seq,
+        viewer: UserId,
+    ) -> Result<Option<natter_proto::Event>>;
+
+    /// Hides the message (or tombstone) at `seq` for `user` alone: history
+    /// shows them `hidden` there from now on, and a `personal` entry goes
+    /// to their log. `None` when it was hidden already.
+    /// [`StoreError::NotFound`] when there is no message the user may read
+    /// at `seq`; [`StoreError::NotMember`].
+    async fn hide_message(
+        &self,
+        user: UserId,
+        conv: ConversationId,
+        seq: Seq,
+        now: i64,
+    ) -> Result<(natter_proto::PersonalChange, Option<Committed>)>;
+
+    /// Adds or takes back a reaction. At most one of each emoji per user
+    /// per message and [`natter_proto::MAX_REACTIONS_PER_USER`] different
+    /// ones ([`StoreError::Invalid`]). In a direct conversation or group
+    /// a change commits a `reaction_added` / `reaction_removed` event; in a
+    /// channel a `personal` entry for the reactor only. [`StoreError::NotFound`]
+    /// when there is no message the user may read at `seq`.
+    async fn react(&self, reaction: ReactionRequest) -> Result<ReactionOutcome>;
+
+    /// Commits one `reaction_counts` event in a channel with the current
+    /// counts of the messages at `targets` (those still messages); `None`
+    /// when none is left.
+    async fn reaction_counts(
+        &self,
+        conv: ConversationId,
+        targets: Vec<Seq>,
+        now: i64,
+    ) -> Result<Option<Committed>>;
+
+    /// The reactions of the message at `seq`, most used first, with
+    /// whether `viewer` reacted.
+    async fn reactions(
+        &self,
+        conv: ConversationId,
+        seq: Seq,
+        viewer: UserId,
+    ) -> Result<Vec<natter_proto::ReactionCount>>;
+
+    /// Who reacted to the message at `seq` with `emoji`, in the order they
+    /// did, after `after` (a user in that list), at most `limit`.
+    async fn reactors(
+        &self,
+        conv: ConversationId,
+        seq: Seq,
+        emoji: String,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<ReactorRecord>>;
+
+    /// Pins (`pin`) or unpins the message at `seq` with one
+    /// `message_pinned` / `message_unpinned` event; `None` when it already
+    /// was (or was not) pinned. [`StoreError::NotFound`] when there is no
+    /// message at `seq`; [`StoreError::Invalid`] beyond `max` pins.
+    async fn set_pin(
+        &self,
+        conv: ConversationId,
+        seq: Seq,
+        by: UserId,
+        pin: bool,
+        max: u32,
+        now: i64,
+    ) -> Result<Option<Committed>>;
+
+    /// The pinned messages as `viewer` sees them, most recently pinned
+    /// first (those before the viewer's history are left out).
+    async fn pins(&self, conv: ConversationId, viewer: UserId) -> Result<Vec<PinRecord>>;
+
+    /// A thread's root (with its summary) and its replies after `after`.
+    /// [`StoreError::NotFound`] when `root` is not a message the viewer
+    /// may read.
+    async fn thread(
+        &self,
+        conv: ConversationId,
+        root: Seq,
+        viewer: UserId,
+        after: Seq,
+        limit: u32,
+    ) -> Result<ThreadSlice>;
+
+    /// Moves `user`'s read mark in the thread at `root` forward to `seq`
+    /// and tells their devices (a `personal` entry); `None` when it was
+    /// there already. [`StoreError::NotFound`] when `root` is not a thread
+    /// root the user may read.
+    async fn read_thread(
+        &self,
+        user: UserId,
+        conv: ConversationId,
+        root: Seq,
+        seq: Seq,
+    ) -> Result<(natter_proto::PersonalChange, Option<Committed>)>;
+
     /// Changes a member's own settings for a conversation and puts the
     /// result in their log (a `settings` entry for their devices alone).
     /// [`StoreError::NotMember`] if they are not a member.

@@ -444,6 +444,9 @@ pub struct ConversationSummary {
     pub muted_until: Option<i64>,
     /// My own settings for it.
     pub settings: natter_proto::ConversationSettings,
+    /// Messages from others after my read watermark that mention me (or
+    /// everyone).
+    pub unread_mentions: u64,
 }
 
 /// A message to delete for everyone.
@@ -652,6 +655,124 @@ pub struct NewMessage {
     pub text: String,
     /// Now.
     pub now: i64,
+    /// Reply, thread, mentions, forward mark.
+    pub extras: MessageExtras,
+}
+
+/// What a new message carries besides its text. The writer checks each
+/// against the conversation in the commit's transaction.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MessageExtras {
+    /// The seq of the message it answers: a message (not deleted) of the
+    /// same conversation at or after the sender's `visible_from`.
+    pub reply_to: Option<Seq>,
+    /// The seq of the thread's root: such a message, itself not in a
+    /// thread.
+    pub thread: Option<Seq>,
+    /// With `thread`: shown in the main timeline too.
+    pub also_in_conversation: bool,
+    /// A forwarded copy.
+    pub forwarded: bool,
+    /// Mentioned members (each must be a member).
+    pub mentions: Vec<natter_proto::Mention>,
+    /// `@everyone` / `@here`.
+    pub mention_all: Option<natter_proto::MentionAll>,
+}
+
+/// An edit of a message's text.
+#[derive(Clone, Debug)]
+pub struct MessageEdit {
+    /// The conversation.
+    pub conv: ConversationId,
+    /// The message's seq.
+    pub seq: Seq,
+    /// Who edits: must be its sender.
+    pub by: UserId,
+    /// The new text.
+    pub text: String,
+    /// Mentions in the new text.
+    pub mentions: Vec<natter_proto::Mention>,
+    /// `@everyone` / `@here` in the new text.
+    pub mention_all: Option<natter_proto::MentionAll>,
+    /// Now.
+    pub now: i64,
+}
+
+/// What an edit did.
+#[derive(Clone, Debug)]
+pub enum Edited {
+    /// The text changed: the `message_edited` event.
+    New(Committed),
+    /// The message already had this text and these mentions.
+    Unchanged,
+}
+
+/// A reaction added or taken back.
+#[derive(Clone, Debug)]
+pub struct ReactionRequest {
+    /// The conversation.
+    pub conv: ConversationId,
+    /// The message's seq.
+    pub seq: Seq,
+    /// Who reacts.
+    pub user: UserId,
+    /// The (validated) emoji.
+    pub emoji: String,
+    /// Add (true) or take back.
+    pub add: bool,
+    /// Now.
+    pub now: i64,
+}
+
+/// What a reaction did.
+#[derive(Clone, Debug)]
+pub struct ReactionOutcome {
+    /// The emoji's count on the message now.
+    pub count: u64,
+    /// Whether the user has it now.
+    pub me: bool,
+    /// What was committed when something changed: a `reaction_added` or
+    /// `reaction_removed` event, or in a channel a `personal` entry for the
+    /// reactor alone (the counts go out coalesced, see
+    /// [`crate::Store::reaction_counts`]).
+    pub committed: Option<Committed>,
+    /// True in a channel: the counts of this message must be announced.
+    pub coalesce: bool,
+}
+
+/// A member who reacted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReactorRecord {
+    /// Who.
+    pub user: UserId,
+    /// Username.
+    pub username: String,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// When.
+    pub at: i64,
+}
+
+/// A pinned message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PinRecord {
+    /// The message as history shows it to the reader.
+    pub message: Event,
+    /// Who pinned it.
+    pub by: UserId,
+    /// When.
+    pub at: i64,
+}
+
+/// A page of a thread.
+#[derive(Clone, Debug)]
+pub struct ThreadSlice {
+    /// The root, with its summary.
+    pub root: Event,
+    /// Replies in seq order.
+    pub events: Vec<Event>,
+    /// More replies follow.
+    pub more: bool,
 }
 
 /// What `append_message` did.

@@ -226,6 +226,14 @@ impl TestServer {
         }
     }
 
+    /// Logs `client`'s user in again: another device of the same account.
+    pub async fn login(&self, client: &sdk::Client) -> sdk::Client {
+        let username = client.session().expect("logged in").username;
+        sdk::Client::login(&self.url(), &username, PASSWORD, Some("second"))
+            .await
+            .expect("login")
+    }
+
     /// Registers a fresh user and returns a logged-in SDK client.
     pub async fn user(&self, prefix: &str) -> sdk::Client {
         sdk::Client::register(&self.url(), &unique_name(prefix), PASSWORD, Some("test"))

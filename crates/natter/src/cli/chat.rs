@@ -282,8 +282,18 @@ pub struct SendArgs {
     /// retry.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub attempts: u32,
+    /// Reply to the message at this seq (quoting it).
+    #[arg(long)]
+    pub reply: Option<Seq>,
+    /// Reply in the thread rooted at this seq.
+    #[arg(long)]
+    pub thread: Option<Seq>,
+    /// With --thread: show the reply in the conversation too.
+    #[arg(long, requires = "thread")]
+    pub also: bool,
     /// The text (words are joined with spaces); `-` reads it from stdin.
-    /// Options must come before it.
+    /// `@username` of a member mentions them; `@everyone` and `@here`
+    /// mention all (moderators and above). Options must come before it.
     #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
     pub text: Vec<String>,
 }
@@ -570,10 +580,19 @@ pub(crate) async fn send(s: &Session, args: SendArgs) -> anyhow::Result<ExitCode
         args.text.join(" ")
     };
     let conv = resolve_conv_or_create(s, &args.conv).await?;
+    let (mentions, mention_all) = super::rich::mentions_in(s, conv, &text).await?;
+    let message = natter_proto::SendMessage {
+        reply_to: args.reply,
+        thread: args.thread,
+        also_in_conversation: args.also,
+        mentions,
+        mention_all,
+        ..natter_proto::SendMessage::text(client_id, text)
+    };
     let mut delay = Duration::from_millis(200);
     let mut attempt = 1;
     loop {
-        match s.client.send_message(conv, &client_id, &text).await {
+        match s.client.send(conv, &message).await {
             Ok(sent) => {
                 outln!("{}\t{}", sent.seq, sent.id);
                 return Ok(ExitCode::SUCCESS);

@@ -19,6 +19,7 @@ mod chat;
 mod contacts;
 mod output;
 mod profile;
+mod rich;
 mod signals;
 mod tail;
 
@@ -187,12 +188,102 @@ pub enum ClientCommand {
     Group(chat::GroupCommand),
     /// Delete a message for everyone (mine within the server's window, or
     /// anyone's as a moderator); prints the seq of the `message_deleted`
-    /// event.
+    /// event. With --for-me, hide it for me alone on all my devices;
+    /// prints `hidden  SEQ`.
     Delete {
         /// Conversation id, @username or #group.
         conv: String,
         /// The message's seq (as `history` shows it).
         seq: natter_proto::Seq,
+        /// Delete it for me only.
+        #[arg(long)]
+        for_me: bool,
+    },
+    /// Reply to a message (quoting it); `@username` of a member in the text
+    /// mentions them. Prints `seq  message_id`.
+    Reply {
+        /// Conversation id, @username or #group.
+        conv: String,
+        /// The seq of the message to answer.
+        seq: natter_proto::Seq,
+        /// The text (words are joined with spaces).
+        #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+        text: Vec<String>,
+    },
+    /// Edit my message (within the server's edit window); prints `seq
+    /// edited-at`.
+    Edit {
+        /// Conversation id, @username or #group.
+        conv: String,
+        /// The message's seq.
+        seq: natter_proto::Seq,
+        /// The new text.
+        #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+        text: Vec<String>,
+    },
+    /// Every version of an edited message, the original first: `time  text`.
+    Edits {
+        /// Conversation id, @username or #group.
+        conv: String,
+        /// The message's seq.
+        seq: natter_proto::Seq,
+    },
+    /// React to a message with one emoji (or take it back with --remove);
+    /// prints `emoji  count  mine|-`.
+    React {
+        /// Conversation id, @username or #group.
+        conv: String,
+        /// The message's seq.
+        seq: natter_proto::Seq,
+        /// One emoji, e.g. 👍.
+        emoji: String,
+        /// Take my reaction back.
+        #[arg(long)]
+        remove: bool,
+    },
+    /// A message's reactions (`emoji  count  mine|-`), or with an emoji who
+    /// reacted with it (`username  time`).
+    Reactions {
+        /// Conversation id, @username or #group.
+        conv: String,
+        /// The message's seq.
+        seq: natter_proto::Seq,
+        /// List who reacted with this emoji.
+        emoji: Option<String>,
+    },
+    /// Forward a message into another of my conversations (marked as
+    /// forwarded, without naming where it came from); prints `seq
+    /// message_id` of the copy.
+    Forward {
+        /// The conversation the message is in.
+        from: String,
+        /// Its seq.
+        seq: natter_proto::Seq,
+        /// Where to forward it: conversation id, @username or #group.
+        to: String,
+    },
+    /// Pin a message (or unpin it with --remove); prints `pinned|unpinned|unchanged  seq`.
+    Pin {
+        /// Conversation id, @username or #group.
+        conv: String,
+        /// The message's seq.
+        seq: natter_proto::Seq,
+        /// Unpin it.
+        #[arg(long)]
+        remove: bool,
+    },
+    /// The pinned messages, most recently pinned first, as `history` prints them.
+    Pins {
+        /// Conversation id, @username or #group.
+        conv: String,
+    },
+    /// A thread: its root and replies as `history` prints them (and mark it
+    /// read). Reply in it with `send --thread ROOT`.
+    Thread {
+        /// Conversation id, @username or #group.
+        conv: String,
+        /// The root message's seq.
+        root: natter_proto::Seq,
     },
     /// Show or change my own settings for a conversation (synced to all my
     /// devices; nobody else sees them): mute, hide its badge, archive, pin,
@@ -387,9 +478,63 @@ async fn dispatch(cmd: ClientCommand, global: &ClientGlobals) -> anyhow::Result<
             let s = open()?;
             s.finish(chat::group(&s, cmd).await)
         }
-        ClientCommand::Delete { conv, seq } => {
+        ClientCommand::Delete { conv, seq, for_me } => {
             let s = open()?;
-            s.finish(chat::delete(&s, &conv, seq).await)
+            if for_me {
+                s.finish(rich::hide(&s, &conv, seq).await)
+            } else {
+                s.finish(chat::delete(&s, &conv, seq).await)
+            }
+        }
+        ClientCommand::Reply { conv, seq, text } => {
+            let s = open()?;
+            let args = chat::SendArgs {
+                conv,
+                client_id: None,
+                attempts: 5,
+                reply: Some(seq),
+                thread: None,
+                also: false,
+                text,
+            };
+            s.finish(chat::send(&s, args).await)
+        }
+        ClientCommand::Edit { conv, seq, text } => {
+            let s = open()?;
+            s.finish(rich::edit(&s, &conv, seq, text).await)
+        }
+        ClientCommand::Edits { conv, seq } => {
+            let s = open()?;
+            s.finish(rich::edits(&s, &conv, seq).await)
+        }
+        ClientCommand::React {
+            conv,
+            seq,
+            emoji,
+            remove,
+        } => {
+            let s = open()?;
+            s.finish(rich::react(&s, &conv, seq, &emoji, remove).await)
+        }
+        ClientCommand::Reactions { conv, seq, emoji } => {
+            let s = open()?;
+            s.finish(rich::reactions(&s, &conv, seq, emoji).await)
+        }
+        ClientCommand::Forward { from, seq, to } => {
+            let s = open()?;
+            s.finish(rich::forward(&s, &from, seq, &to).await)
+        }
+        ClientCommand::Pin { conv, seq, remove } => {
+            let s = open()?;
+            s.finish(rich::pin(&s, &conv, seq, remove).await)
+        }
+        ClientCommand::Pins { conv } => {
+            let s = open()?;
+            s.finish(rich::pins(&s, &conv).await)
+        }
+        ClientCommand::Thread { conv, root } => {
+            let s = open()?;
+            s.finish(rich::thread(&s, &conv, root).await)
         }
         ClientCommand::Settings(args) => {
             let s = open()?;

@@ -66,7 +66,60 @@ pub(crate) fn conv_label(conv: &ConversationInfo) -> String {
 pub(crate) async fn event_text(event: &Event, names: &mut Names, client: &Client) -> String {
     let sender = names.get(client, event.sender).await;
     match &event.body {
-        EventBody::Message { text, .. } => format!("{sender}: {}", one_line(text)),
+        EventBody::Message { text, meta, .. } => {
+            let mut line = String::new();
+            if let Some(root) = meta.thread {
+                line.push_str(&format!("[thread {root}] "));
+            }
+            if let Some(r) = &meta.reply_to {
+                let quoted = match (&r.snippet, r.deleted) {
+                    (_, true) => "(message deleted)".to_owned(),
+                    (Some(s), _) => one_line(s),
+                    (None, _) => "…".to_owned(),
+                };
+                line.push_str(&format!("[reply to {}: {quoted}] ", r.seq));
+            }
+            if meta.forwarded {
+                line.push_str("[forwarded] ");
+            }
+            line.push_str(&format!("{sender}: {}", one_line(text)));
+            if meta.edited_at.is_some() {
+                line.push_str(" (edited)");
+            }
+            for r in &meta.reactions {
+                line.push_str(&format!(" [{} {}]", r.emoji, r.count));
+            }
+            if let Some(t) = &meta.thread_summary {
+                let replies = if t.replies == 1 { "reply" } else { "replies" };
+                line.push_str(&format!(" [{} {replies}]", t.replies));
+            }
+            if meta.pinned {
+                line.push_str(" [pinned]");
+            }
+            line
+        }
+        EventBody::Hidden { .. } => "(deleted for me)".to_owned(),
+        EventBody::MessageEdited { target, text, .. } => {
+            format!("* {sender} edited message {target}: {}", one_line(text))
+        }
+        EventBody::ReactionAdded { target, emoji, .. } => {
+            format!("* {sender} reacted {emoji} to message {target}")
+        }
+        EventBody::ReactionRemoved { target, emoji, .. } => {
+            format!("* {sender} took back {emoji} on message {target}")
+        }
+        EventBody::ReactionCounts { messages } => format!(
+            "* reactions changed on {}",
+            messages
+                .iter()
+                .map(|m| m.target.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        EventBody::MessagePinned { target, .. } => format!("* {sender} pinned message {target}"),
+        EventBody::MessageUnpinned { target, .. } => {
+            format!("* {sender} unpinned message {target}")
+        }
         EventBody::Created {
             conv_kind: ConversationKind::Group,
             name,

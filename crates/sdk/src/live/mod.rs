@@ -195,6 +195,15 @@ pub enum LiveEvent {
         /// The report.
         report: natter_proto::ReportInfo,
     },
+    /// Something for my devices alone (a message I hid, my reaction in a
+    /// channel, a thread I read): an entry of the log, delivered once and
+    /// in order.
+    Personal {
+        /// Position in the log.
+        cursor: Cursor,
+        /// What changed.
+        personal: natter_proto::PersonalChange,
+    },
     /// My own settings for a conversation (mute, archive, pin, unread
     /// mark) changed, on this device or another of mine: an entry of the
     /// log, delivered once and in order.
@@ -467,6 +476,7 @@ impl Live {
             | LiveEvent::Receipt { cursor: c, .. }
             | LiveEvent::Membership { cursor: c, .. }
             | LiveEvent::Settings { cursor: c, .. }
+            | LiveEvent::Personal { cursor: c, .. }
             | LiveEvent::Report { cursor: c, .. }
             | LiveEvent::Synced { cursor: c } => {
                 self.shared.delivered.fetch_max(c.0, Ordering::AcqRel);

@@ -374,6 +374,14 @@ impl Task {
                 self.emit(LiveEvent::Report { cursor, report }).await?;
                 Ok(None)
             }
+            ServerFrame::Personal { cursor, personal } => {
+                if self.tracker.check_receipt(cursor) == Verdict::Replay {
+                    return Ok(None);
+                }
+                self.tracker.advance(cursor);
+                self.emit(LiveEvent::Personal { cursor, personal }).await?;
+                Ok(None)
+            }
             ServerFrame::Settings { cursor, settings } => {
                 if self.tracker.check_receipt(cursor) == Verdict::Replay {
                     return Ok(None);
@@ -604,6 +612,11 @@ impl Task {
                 conv: entry.conv,
                 client_id: entry.client_id,
                 text: entry.text,
+                reply_to: None,
+                thread: None,
+                also_in_conversation: false,
+                mentions: Vec::new(),
+                mention_all: None,
             };
             send_frame(ws, &frame).await?;
         }

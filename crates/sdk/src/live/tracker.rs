@@ -146,6 +146,7 @@ mod tests {
                 client_id: ClientId::random(),
                 device: DeviceId::new(),
                 text: format!("m{seq}"),
+                meta: Default::default(),
             },
         }
     }

@@ -53,6 +53,7 @@ fn summary_info(s: ConversationSummary, viewer_shares: bool) -> ConversationInfo
         last_message: s.last_message,
         read_seq: s.mine.read,
         unread: s.unread,
+        unread_mentions: s.unread_mentions,
         peer_receipt,
         request: s.request,
         settings: s.settings,

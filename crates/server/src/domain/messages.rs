@@ -29,14 +29,21 @@ pub fn validate_message(state: &AppState, client_id: &ClientId, text: &str) -> R
     Ok(())
 }
 
-/// Sends a message; answers once it is durable.
+/// Sends a message (a reply, a thread reply, with mentions, or a forward:
+/// see [`super::rich::extras`]); answers once it is durable.
 pub async fn send(
     state: &AppState,
     claims: &Claims,
     conv: ConversationId,
-    client_id: ClientId,
-    text: String,
+    req: SendMessage,
 ) -> Result<Sent> {
+    let client_id = req.client_id.clone();
+    if !client_id.is_valid() {
+        return Err(DomainError::Invalid(
+            "client_id must be 1 to 64 printable ASCII characters".into(),
+        ));
+    }
+    let (text, extras) = super::rich::extras(state, claims, conv, req).await?;
     validate_message(state, &client_id, &text)?;
     state.actions.sends.hit(&claims.user.to_string())?;
     let appended = state
@@ -49,6 +56,7 @@ pub async fn send(
             client_id: client_id.clone(),
             text,
             now: now_ms(),
+            extras,
         })
         .await?;
     let accepted = matches!(appended, Appended::Accepted(_));

@@ -17,6 +17,7 @@ pub mod policy;
 pub mod presence;
 pub mod receipts;
 pub mod reports;
+pub mod rich;
 pub mod text;
 pub mod typing;
 
@@ -48,5 +49,7 @@ pub fn limits(state: &AppState) -> ServerLimits {
         ],
         max_history_page: MAX_HISTORY_PAGE,
         max_sync_page: MAX_SYNC_PAGE,
+        edit_window_secs: l.edit_window_secs,
+        delete_window_secs: l.delete_window_secs,
     }
 }

@@ -36,6 +36,8 @@ pub enum Action {
     SetSlowMode,
     /// Mute members.
     MuteMembers,
+    /// Mention everyone (`@everyone`, `@here`).
+    MentionAll,
 }
 
 /// Column order of [`TABLE`]: the roles, most trusted first.
@@ -45,7 +47,7 @@ const ROLES: [Role; 5] = Role::ALL;
 /// role in the order of [`Role::ALL`] (owner, admin, moderator, member,
 /// subscriber). Roles are not on the wire yet; when they are, docs/protocol.md
 /// prints this table.
-const TABLE: [(Action, [bool; 5]); 11] = [
+const TABLE: [(Action, [bool; 5]); 12] = [
     //                                  owner  admin  moder. member subscr.
     (Action::AddMembers, [true, true, false, false, false]),
     (Action::RemoveMembers, [true, true, false, false, false]),
@@ -64,12 +66,13 @@ const TABLE: [(Action, [bool; 5]); 11] = [
     (Action::CreateInvites, [true, true, false, false, false]),
     (Action::SetSlowMode, [true, true, true, false, false]),
     (Action::MuteMembers, [true, true, true, false, false]),
+    (Action::MentionAll, [true, true, true, false, false]),
 ];
 
 /// What a direct (one-to-one) conversation allows, whatever the role: its two
 /// members post; nothing about its membership or settings changes.
 fn direct_allows(action: Action) -> bool {
-    matches!(action, Action::Post)
+    matches!(action, Action::Post | Action::Pin)
 }
 
 /// True when `role` may do `action` in a conversation of `kind`.
@@ -99,6 +102,9 @@ fn denied(kind: ConversationKind, action: Action) -> &'static str {
         (ConversationKind::Direct, Action::AddMembers) => {
             "direct conversations cannot get more members"
         }
+        (ConversationKind::Direct, Action::MentionAll) => {
+            "direct conversations have no one to mention but the other member"
+        }
         (ConversationKind::Direct, _) => "direct conversations have no such setting",
         (_, Action::AddMembers) => "your role may not add members",
         (_, Action::RemoveMembers) => "your role may not remove or ban members",
@@ -109,6 +115,8 @@ fn denied(kind: ConversationKind, action: Action) -> &'static str {
         (_, Action::EditInfo) => "your role may not change the group's name or description",
         (_, Action::SetHistoryVisibility) => "your role may not change what new members can read",
         (_, Action::Post) => "your role may not post in this conversation",
+        (_, Action::Pin) => "your role may not pin messages",
+        (_, Action::MentionAll) => "your role may not mention everyone",
         _ => "your role does not allow this",
     }
 }

@@ -40,6 +40,7 @@ fn notice(c: &Committed) -> Result<Notice> {
             LogItem::Membership(m) => serde_json::to_string(m),
             LogItem::Settings(s) => serde_json::to_string(s),
             LogItem::Report(r) => serde_json::to_string(r),
+            LogItem::Personal(p) => serde_json::to_string(p),
             _ => return Err(DomainError::internal("unknown log item")),
         }
         .map(Arc::from)
@@ -82,6 +83,7 @@ fn notice(c: &Committed) -> Result<Notice> {
                 kind: match c.item.as_ref() {
                     LogItem::Settings(_) => ItemKind::Settings,
                     LogItem::Report(_) => ItemKind::Report,
+                    LogItem::Personal(_) => ItemKind::Personal,
                     _ => ItemKind::Receipt,
                 },
                 to: Audience::Users(to),

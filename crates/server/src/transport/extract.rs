@@ -178,6 +178,32 @@ where
     }
 }
 
+/// Three ids in the path (a conversation, a seq and an emoji); a
+/// malformed one is `not_found`, like an unknown one.
+pub struct Ids3<A, B, C>(pub A, pub B, pub C);
+
+impl<S, A, B, C> FromRequestParts<S> for Ids3<A, B, C>
+where
+    A: std::str::FromStr + Send,
+    B: std::str::FromStr + Send,
+    C: std::str::FromStr + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let not_found = || ApiError::new(ErrorCode::NotFound, "not found");
+        let Path((a, b, c)) = Path::<(String, String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| not_found())?;
+        Ok(Ids3(
+            a.parse::<A>().map_err(|_| not_found())?,
+            b.parse::<B>().map_err(|_| not_found())?,
+            c.parse::<C>().map_err(|_| not_found())?,
+        ))
+    }
+}
+
 /// The bearer token from the `Authorization` header. The scheme's name is
 /// case-insensitive (RFC 9110 §11.1): `Bearer`, `bearer` and `BEARER` all work.
 pub fn bearer(parts: &Parts) -> Option<&str> {

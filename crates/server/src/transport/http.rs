@@ -2,7 +2,7 @@
 //! translate between the wire and the domain layer.
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{Auth, Id, Ids, Json, Q};
+use super::extract::{Auth, Id, Ids, Ids3, Json, Q};
 use super::{longpoll, sse, web, ws};
 use crate::domain;
 use crate::state::AppState;
@@ -83,7 +83,33 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/conversations/{id}/events", get(history))
         .route(
             "/v1/conversations/{id}/messages/{seq}",
-            delete(delete_message),
+            delete(delete_message).patch(edit_message).get(get_message),
+        )
+        .route(
+            "/v1/conversations/{id}/messages/{seq}/edits",
+            get(message_edits),
+        )
+        .route(
+            "/v1/conversations/{id}/messages/{seq}/hide",
+            post(hide_message),
+        )
+        .route(
+            "/v1/conversations/{id}/messages/{seq}/reactions",
+            get(list_reactions),
+        )
+        .route(
+            "/v1/conversations/{id}/messages/{seq}/reactions/{emoji}",
+            put(add_reaction).delete(remove_reaction).get(list_reactors),
+        )
+        .route("/v1/conversations/{id}/pins", get(list_pins))
+        .route(
+            "/v1/conversations/{id}/pins/{seq}",
+            put(pin_message).delete(unpin_message),
+        )
+        .route("/v1/conversations/{id}/threads/{root}", get(thread_page))
+        .route(
+            "/v1/conversations/{id}/threads/{root}/read",
+            put(read_thread),
         )
         .route(
             "/v1/conversations/{id}/receipts",
@@ -634,7 +660,7 @@ async fn send_message(
     Id(id): Id<ConversationId>,
     Json(req): Json<SendMessage>,
 ) -> ApiResult<(StatusCode, Json<Sent>)> {
-    let sent = domain::messages::send(&state, &c, id, req.client_id, req.text).await?;
+    let sent = domain::messages::send(&state, &c, id, req).await?;
     let code = if sent.duplicate {
         StatusCode::OK
     } else {
@@ -692,6 +718,147 @@ async fn delete_message(
     Ids(id, seq): Ids<ConversationId, Seq>,
 ) -> ApiResult<Json<Event>> {
     Ok(Json(domain::messages::delete(&state, &c, id, seq).await?))
+}
+
+/// `PATCH /v1/conversations/{id}/messages/{seq}`: edits my message.
+async fn edit_message(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Ids(id, seq): Ids<ConversationId, Seq>,
+    Json(req): Json<EditMessage>,
+) -> ApiResult<Json<Event>> {
+    Ok(Json(domain::rich::edit(&state, &c, id, seq, req).await?))
+}
+
+/// `GET /v1/conversations/{id}/messages/{seq}`: one event as history shows it.
+async fn get_message(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Ids(id, seq): Ids<ConversationId, Seq>,
+) -> ApiResult<Json<Event>> {
+    Ok(Json(domain::rich::message_at(&state, &c, id, seq).await?))
+}
+
+/// `GET /v1/conversations/{id}/messages/{seq}/edits`: every version.
+async fn message_edits(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Ids(id, seq): Ids<ConversationId, Seq>,
+) -> ApiResult<Json<EditHistory>> {
+    Ok(Json(domain::rich::edits(&state, &c, id, seq).await?))
+}
+
+/// `POST /v1/conversations/{id}/messages/{seq}/hide`: delete for me.
+async fn hide_message(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Ids(id, seq): Ids<ConversationId, Seq>,
+) -> ApiResult<Json<PersonalChange>> {
+    Ok(Json(domain::rich::hide(&state, &c, id, seq).await?))
+}
+
+/// `GET /v1/conversations/{id}/messages/{seq}/reactions`.
+async fn list_reactions(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Ids(id, seq): Ids<ConversationId, Seq>,
+) -> ApiResult<Json<ReactionList>> {
+    Ok(Json(domain::rich::reactions(&state, &c, id, seq).await?))
+}
+
+/// `PUT /v1/conversations/{id}/messages/{seq}/reactions/{emoji}`.
+async fn add_reaction(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Ids3(id, seq, emoji): Ids3<ConversationId, Seq, String>,
+) -> ApiResult<Json<ReactionState>> {
+    Ok(Json(
+        domain::rich::react(&state, &c, id, seq, emoji, true).await?,
+    ))
+}
+
+/// `DELETE /v1/conversations/{id}/messages/{seq}/reactions/{emoji}`.
+async fn remove_reaction(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Ids3(id, seq, emoji): Ids3<ConversationId, Seq, String>,
+) -> ApiResult<Json<ReactionState>> {
+    Ok(Json(
+        domain::rich::react(&state, &c, id, seq, emoji, false).await?,
+    ))
+}
+
+/// `GET /v1/conversations/{id}/messages/{seq}/reactions/{emoji}`: who.
+async fn list_reactors(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Ids3(id, seq, emoji): Ids3<ConversationId, Seq, String>,
+    Q(q): Q<ReactorQuery>,
+) -> ApiResult<Json<ReactorList>> {
+    Ok(Json(
+        domain::rich::reactors(&state, &c, id, seq, emoji, q).await?,
+    ))
+}
+
+/// `GET /v1/conversations/{id}/pins`.
+async fn list_pins(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<ConversationId>,
+) -> ApiResult<Json<PinList>> {
+    Ok(Json(domain::rich::pins(&state, &c, id).await?))
+}
+
+/// The event that pinned or unpinned, or `204` when nothing changed.
+fn pin_answer(event: Option<Event>) -> axum::response::Response {
+    match event {
+        Some(e) => Json(e).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    }
+}
+
+/// `PUT /v1/conversations/{id}/pins/{seq}`.
+async fn pin_message(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Ids(id, seq): Ids<ConversationId, Seq>,
+) -> ApiResult<axum::response::Response> {
+    Ok(pin_answer(
+        domain::rich::pin(&state, &c, id, seq, true).await?,
+    ))
+}
+
+/// `DELETE /v1/conversations/{id}/pins/{seq}`.
+async fn unpin_message(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Ids(id, seq): Ids<ConversationId, Seq>,
+) -> ApiResult<axum::response::Response> {
+    Ok(pin_answer(
+        domain::rich::pin(&state, &c, id, seq, false).await?,
+    ))
+}
+
+/// `GET /v1/conversations/{id}/threads/{root}`.
+async fn thread_page(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Ids(id, root): Ids<ConversationId, Seq>,
+    Q(q): Q<ThreadQuery>,
+) -> ApiResult<Json<ThreadPage>> {
+    Ok(Json(domain::rich::thread(&state, &c, id, root, q).await?))
+}
+
+/// `PUT /v1/conversations/{id}/threads/{root}/read`.
+async fn read_thread(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Ids(id, root): Ids<ConversationId, Seq>,
+    Json(req): Json<ThreadRead>,
+) -> ApiResult<Json<PersonalChange>> {
+    Ok(Json(
+        domain::rich::read_thread(&state, &c, id, root, req.seq).await?,
+    ))
 }
 
 /// `PUT /v1/conversations/{id}/settings`: my own settings for it.

@@ -76,6 +76,7 @@ pub fn item_json(item: &LogItem) -> Result<(&'static str, Arc<str>)> {
         LogItem::Membership(m) => serde_json::to_string(m),
         LogItem::Settings(s) => serde_json::to_string(s),
         LogItem::Report(r) => serde_json::to_string(r),
+        LogItem::Personal(p) => serde_json::to_string(p),
         _ => return Err(DomainError::internal("unknown log item")),
     }
     .map_err(DomainError::internal)?;

@@ -359,10 +359,11 @@ impl Conn {
                             let e = ApiError::bad_request("this socket is already authenticated");
                             if let Err(c) = self.write_error(&e).await { return Some(c); }
                         }
-                        Parsed::Frame(ClientFrame::Send { conv, client_id, text }) => {
+                        Parsed::Frame(ClientFrame::Send { conv, client_id, text, reply_to, thread, also_in_conversation, mentions, mention_all }) => {
                             let state = self.state.clone();
+                            let req = natter_proto::SendMessage { reply_to, thread, also_in_conversation, mentions, mention_all, ..natter_proto::SendMessage::text(client_id.clone(), text) };
                             inflight.push(Box::pin(async move {
-                                Some(match domain::messages::send(&state, &claims, conv, client_id.clone(), text).await {
+                                Some(match domain::messages::send(&state, &claims, conv, req).await {
                                     Ok(sent) => ServerFrame::Sent(sent),
                                     Err(e) => ServerFrame::Error { error: ApiError::from(e).body(), client_id: Some(client_id), conv: Some(conv) },
                                 })
