@@ -2841,12 +2841,12 @@ describe('natter web client', () => {
     const b2 = await newPage();
     await signIn(b2, rich.bName);
     await openConv(b2, rich.aName);
+    await openConv(a, rich.bName);
     await send(a, 'first draft');
     await send(a, 'to be deleted');
     await message(b2, 'to be deleted').waitFor();
     await b2.context().setOffline(true);
     await b2.locator('.connection[data-state="offline"]').waitFor();
-    await openConv(a, rich.bName);
     await menuChoose(a, message(a, 'first draft'), 'Edit');
     const edit = a.getByRole('textbox', { name: 'Edit message' });
     await edit.fill('final text');
