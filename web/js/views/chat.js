@@ -1882,7 +1882,7 @@ function threadPanel({ store, sync, jump, closed, people, allowAll }) {
     h('header', { class: 'thread-head' }, heading, close),
     scroll,
   );
-  let state = null; // {conv, root, marked}
+  let state = null; // {conv, root, marking, stick}
   const rows = new Map();
 
   close.addEventListener('click', () => api.close());
@@ -1971,16 +1971,25 @@ function threadPanel({ store, sync, jump, closed, people, allowAll }) {
     markRead(replies, root);
   }
 
+  /**
+   * Marks the thread read while it is on screen and has unread replies
+   * (one request at a time; a page read before the mark may bring the
+   * old count back, and then it is marked again: the mark never goes
+   * backwards on the server).
+   */
   function markRead(replies, root) {
     if (!state || el.hidden || document.visibilityState !== 'visible') return;
     const last = Math.max(replies.at(-1)?.seq ?? 0, root?.thread_summary?.last_seq ?? 0);
-    if (!last || last <= state.marked) return;
-    if (!(root?.thread_summary?.unread > 0) && state.marked > 0) {
-      state.marked = last;
-      return;
-    }
-    state.marked = last;
-    sync.markThreadRead(state.conv.id, state.root, last).catch(() => {});
+    if (!last || !(root?.thread_summary?.unread > 0) || state.marking) return;
+    const s = state;
+    s.marking = true;
+    sync
+      .markThreadRead(s.conv.id, s.root, last)
+      .catch(() => {})
+      .finally(() => {
+        s.marking = false;
+        if (state === s) render();
+      });
   }
 
   async function load(s) {
@@ -2021,7 +2030,7 @@ function threadPanel({ store, sync, jump, closed, people, allowAll }) {
       setText(error, '');
       input.value = '';
       also.checked = false;
-      state = { conv: c, root, marked: 0, stick: true };
+      state = { conv: c, root, marking: false, stick: true };
       // A channel's subscribers read only: no composer at all.
       if (c.canPost) el.append(form);
       else form.remove();
