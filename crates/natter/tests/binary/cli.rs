@@ -648,3 +648,91 @@ async fn an_admin_promoted_against_the_data_folder_suspends_an_account() {
         "his groups are as they were"
     );
 }
+
+#[tokio::test]
+async fn messages_are_replied_to_edited_reacted_pinned_forwarded_and_threaded_from_the_terminal() {
+    let server = TestServer::start().await;
+    let url = server.url();
+    let alice = Terminal::new();
+    let bob = Terminal::with_profile("bob");
+    alice.register(&url, "alice").await;
+    bob.register(&url, "bob").await;
+    alice.run(&["group", "create", "club", "bob"]).await.ok();
+    assert_eq!(alice.run(&["send", "#club", "Dune?"]).await.row()[0], "2");
+    // A reply that mentions alice, and an edit of the original.
+    assert_eq!(
+        bob.run(&["reply", "#club", "2", "@alice", "yes"])
+            .await
+            .row()[0],
+        "3"
+    );
+    assert_eq!(
+        alice
+            .run(&["edit", "#club", "2", "Dune? (paperback)"])
+            .await
+            .row()[0],
+        "2"
+    );
+    let edits = bob.run(&["edits", "#club", "2"]).await.rows();
+    assert_eq!(
+        edits.iter().map(|r| r[1].as_str()).collect::<Vec<_>>(),
+        ["Dune?", "Dune? (paperback)"]
+    );
+    let out = bob.run(&["edit", "#club", "2", "mine"]).await;
+    assert!(out.fails(1).starts_with("error: forbidden: "), "{out:#?}");
+    // Reactions, a pin, a thread.
+    assert_eq!(
+        bob.run(&["react", "#club", "2", "👍"]).await.row(),
+        ["👍", "1", "mine"]
+    );
+    let out = bob.run(&["react", "#club", "2", "not-an-emoji"]).await;
+    assert!(out.fails(1).starts_with("error: bad_request: "), "{out:#?}");
+    assert_eq!(
+        alice.run(&["pin", "#club", "2"]).await.row(),
+        ["pinned", "2"]
+    );
+    assert_eq!(
+        bob.run(&["send", "--thread", "2", "#club", "chapter", "one"])
+            .await
+            .row()[0],
+        "7"
+    );
+    let history = alice.run(&["history", "#club"]).await.rows();
+    let line = |seq: &str| {
+        history
+            .iter()
+            .find(|r| r[0] == seq)
+            .map(|r| r[2].clone())
+            .unwrap()
+    };
+    assert_eq!(
+        line("2"),
+        "alice: Dune? (paperback) (edited) [👍 1] [1 reply] [pinned]"
+    );
+    assert_eq!(line("3"), "[reply to 2: Dune? (paperback)] bob: @alice yes");
+    assert_eq!(line("7"), "[thread 2] bob: chapter one");
+    let thread = alice.run(&["thread", "#club", "2"]).await.rows();
+    assert_eq!(thread.len(), 2, "{thread:?}");
+    assert_eq!(
+        alice.run(&["reactions", "#club", "2", "👍"]).await.row()[0],
+        "bob"
+    );
+    assert_eq!(alice.run(&["pins", "#club"]).await.rows().len(), 1);
+    // Forward into a direct conversation, then delete for me.
+    alice.run(&["dm", "bob"]).await.ok();
+    let fwd = alice.run(&["forward", "#club", "3", "@bob"]).await.row();
+    let dm = bob.run(&["history", "@alice"]).await.rows();
+    let copy = dm.iter().find(|r| r[0] == fwd[0]).unwrap();
+    assert_eq!(copy[2], "[forwarded] alice: @alice yes");
+    assert_eq!(
+        bob.run(&["delete", "--for-me", "@alice", &fwd[0]])
+            .await
+            .row(),
+        ["hidden", fwd[0].as_str()]
+    );
+    let dm = bob.run(&["history", "@alice"]).await.rows();
+    assert_eq!(
+        dm.iter().find(|r| r[0] == fwd[0]).unwrap()[2],
+        "(deleted for me)"
+    );
+}
