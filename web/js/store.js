@@ -271,7 +271,18 @@ export class Conv {
    * it was loaded.
    */
   applyDeletion(ev) {
-    const tomb = (m) => ({ conv: this.id, seq: ev.target, ts: m?.ts ?? ev.ts, sender: m?.sender ?? null, kind: 'deleted', id: ev.id, by: ev.sender, at: ev.ts });
+    const tomb = (m) => ({
+      conv: this.id,
+      seq: ev.target,
+      ts: m?.ts ?? ev.ts,
+      sender: m?.sender ?? null,
+      kind: 'deleted',
+      id: ev.id,
+      by: ev.sender,
+      at: ev.ts,
+      // A thread reply's tombstone stays in its thread (as history shows it).
+      ...(m?.thread ? { thread: m.thread, also_in_conversation: !!m.also_in_conversation, thread_replies: m.thread_replies } : {}),
+    });
     let was = null;
     const i = lowerBound(this.events, ev.target);
     if (this.events[i]?.seq === ev.target) {
@@ -404,7 +415,10 @@ export class Conv {
   /** The loaded replies of the thread at `root`, in seq order. */
   threadReplies(root) {
     const out = [];
-    for (const m of this.#allMessages()) if (m.thread === root) out.push(m);
+    for (const m of this.events) if (m.thread === root && (m.kind === 'message' || m.kind === 'deleted')) out.push(m);
+    for (const m of this.side.values()) {
+      if (m.thread === root && (m.kind === 'message' || m.kind === 'deleted') && !this.has(m.seq)) out.push(m);
+    }
     return out.sort((a, b) => a.seq - b.seq);
   }
 
@@ -481,9 +495,12 @@ export class Conv {
   }
 }
 
-/** A reply in a thread that is not also shown in the conversation's timeline. */
+/**
+ * A reply in a thread that is not also shown in the conversation's
+ * timeline (or what is left of one that was deleted).
+ */
 export function threadOnly(ev) {
-  return ev?.kind === 'message' && !!ev.thread && !ev.also_in_conversation;
+  return (ev?.kind === 'message' || ev?.kind === 'deleted') && !!ev.thread && !ev.also_in_conversation;
 }
 
 /** Sets one emoji's count on a message (gone at 0); `me` when known. */

@@ -2785,6 +2785,11 @@ describe('natter web client', () => {
     await box.press('Enter');
     await bPanel.locator('.thread-msg', { hasText: 'Bring the book' }).waitFor();
     await message(a, 'Where shall we meet?').locator('.thread-count', { hasText: '2 replies' }).waitFor();
+    // Deleted for everyone, a reply leaves its tombstone in the thread, not in the timeline.
+    const doomed = await panel.locator('.thread-msg', { hasText: 'Bring the book' }).getAttribute('data-seq');
+    assert.equal((await rich.aApi.call('DELETE', `/v1/conversations/${rich.group}/messages/${doomed}`)).status, 200);
+    await bPanel.locator(`.thread-msg.deleted[data-seq="${doomed}"]`, { hasText: 'This message was deleted' }).waitFor();
+    assert.equal(await b.locator('.messages .msg.deleted').count(), 0);
     // A reply also sent to the conversation shows in the timeline too.
     const bBox = b.getByRole('textbox', { name: 'Reply in thread' });
     await bBox.fill('See you there');

@@ -91,9 +91,10 @@ const SYSTEM_KINDS = new Set([
 
 // Roles that may delete others' messages (and their own at any time).
 const MODERATORS = new Set(['owner', 'admin', 'moderator']);
-// How long my own messages may be deleted: the server's default (its
-// setting is not told to clients; a refusal is shown as it says it).
-const DELETE_WINDOW_MS = 48 * 3600 * 1000;
+// How long my own messages may be deleted for everyone, until the server
+// says (`delete_window_secs` in `GET /v1/limits`; a refusal is shown as
+// it says it).
+const DEFAULT_DELETE_WINDOW_MS = 48 * 3600 * 1000;
 // How long my messages may be edited, until the server says
 // (`edit_window_secs` in `GET /v1/limits`).
 const DEFAULT_EDIT_WINDOW_MS = 48 * 3600 * 1000;
@@ -113,11 +114,13 @@ const STATUS = {
 export function chatView({ store, sync, api, actions }) {
   let maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
   let editWindowMs = DEFAULT_EDIT_WINDOW_MS;
+  let deleteWindowMs = DEFAULT_DELETE_WINDOW_MS;
   api
     .limits()
     .then((l) => {
       if (Number.isFinite(l?.max_message_bytes)) maxMessageBytes = l.max_message_bytes;
       if (Number.isFinite(l?.edit_window_secs)) editWindowMs = l.edit_window_secs * 1000;
+      if (Number.isFinite(l?.delete_window_secs)) deleteWindowMs = l.delete_window_secs * 1000;
     })
     .catch(() => {}); // keep the default; the server still refuses what is too long
   // ---- static structure ----
@@ -363,7 +366,7 @@ export function chatView({ store, sync, api, actions }) {
   /** Pins: owners, admins and moderators of a group or channel; both people of a direct conversation. */
   const canPin = (c) => !!c && (c.kind === 'direct' || MODERATORS.has(c.role));
   /** My message, within the server's edit window. */
-  const canEdit = (ev) => ev?.kind === 'message' && ev.sender === store.me.id && Date.now() - ev.ts <= editWindowMs;
+  const canEdit = (ev) => ev?.kind === 'message' && ev.sender === store.me.id && Date.now() - ev.ts < editWindowMs;
 
   /** The address of a message in this client: opening it shows the message. */
   const messageUrl = (id, seq) => `${location.origin}/#/c/${id}/${seq}`;
@@ -792,7 +795,7 @@ export function chatView({ store, sync, api, actions }) {
       } else if (ev.kind === 'message' && mineLocal(ev)) {
         // My own reply in a thread: its outbox entry is done with.
         seen.add(ev.client_id);
-      } else if (ev.kind === 'deleted') {
+      } else if (ev.kind === 'deleted' && !threadOnly(ev)) {
         // What is left of a deleted message: no text, no actions.
         dayRow(ev.ts);
         const mine = ev.sender === me;
@@ -1041,7 +1044,7 @@ export function chatView({ store, sync, api, actions }) {
     // open, or any time for moderators and above. The server decides.
     {
       const mod = c && c.kind !== 'direct' && MODERATORS.has(c.role);
-      deleteButton(li, !!item.seq && (mod || Date.now() - item.ts <= DELETE_WINDOW_MS), 'Delete for everyone…');
+      deleteButton(li, !!item.seq && (mod || Date.now() - item.ts < deleteWindowMs), 'Delete for everyone…');
     }
     li.dataset.clientId = item.clientId ?? item.key.slice(2);
     if (li.dataset.status !== item.status) {
@@ -1932,6 +1935,16 @@ function threadPanel({ store, sync, jump, closed, people, allowAll }) {
     }
     li.dataset.status = ev.pending ? 'pending' : 'sent';
     if (ev.seq) li.dataset.seq = String(ev.seq);
+    if (ev.kind === 'deleted') {
+      // What is left of a deleted reply: it keeps its place in the thread.
+      li.classList.add('deleted');
+      for (const part of li.querySelectorAll(':scope > :not(.thread-meta):not(.text)')) part.remove();
+      const t = li.querySelector('.text');
+      t.classList.add('tombstone');
+      setText(t, 'This message was deleted');
+      delete t.dataset.sig;
+      return;
+    }
     updateRich(li, ev, { store, sync, conv: state.conv, jump });
   }
 
