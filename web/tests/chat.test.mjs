@@ -2702,6 +2702,14 @@ describe('natter web client', () => {
     // Who reacted, on hover.
     await chip(b).hover();
     await chip(b).and(b.locator(`[data-who="${rich.aName}"]`)).waitFor();
+    // The picker and the message menu pass axe.
+    await (await rowButton(b, message(b, 'Pizza tonight?'), 'Add reaction')).click();
+    assert.deepEqual(await axe(b, 'the reaction picker'), []);
+    await b.keyboard.press('Escape');
+    await (await rowButton(b, message(b, 'Pizza tonight?'), 'More actions')).click();
+    await b.getByRole('menuitem', { name: 'Reply', exact: true }).waitFor();
+    assert.deepEqual(await axe(b, 'a message’s menu'), []);
+    await b.keyboard.press('Escape');
     // The picker remembers it among the recent ones.
     await (await rowButton(a, message(a, 'Dune, of course'), 'Add reaction')).click();
     await picker.getByRole('group', { name: 'Recently used' }).getByRole('button', { name: 'thumbs up', exact: true }).waitFor();
@@ -2785,6 +2793,15 @@ describe('natter web client', () => {
     await box.press('Enter');
     await bPanel.locator('.thread-msg', { hasText: 'Bring the book' }).waitFor();
     await message(a, 'Where shall we meet?').locator('.thread-count', { hasText: '2 replies' }).waitFor();
+    // Replies have their own menu: Rita edits hers there, Rick sees it.
+    const reply = panel.locator('.thread-msg', { hasText: 'The library, at six' });
+    await reply.hover();
+    await reply.getByRole('button', { name: 'More actions' }).click();
+    await a.getByRole('menuitem', { name: 'Edit', exact: true }).click();
+    const edit = panel.getByRole('textbox', { name: 'Edit message' });
+    await edit.fill('The library, at seven');
+    await edit.press('Enter');
+    await bPanel.locator('.thread-msg', { hasText: 'The library, at seven' }).locator('.edited').waitFor();
     // Deleted for everyone, a reply leaves its tombstone in the thread, not in the timeline.
     const doomed = await panel.locator('.thread-msg', { hasText: 'Bring the book' }).getAttribute('data-seq');
     assert.equal((await rich.aApi.call('DELETE', `/v1/conversations/${rich.group}/messages/${doomed}`)).status, 200);
@@ -2797,6 +2814,7 @@ describe('natter web client', () => {
     await bBox.press('Enter');
     await message(a, 'See you there').locator('.thread-ref', { hasText: 'Replied in a thread' }).waitFor();
     assert.deepEqual(await axe(b, 'a chat with rich messages and a thread open'), []);
+    await screenshot(b, 'rich-messages-thread.png');
     await b.getByRole('button', { name: 'Close thread' }).click();
     await bPanel.waitFor({ state: 'hidden' });
   });

@@ -314,6 +314,7 @@ export function chatView({ store, sync, api, actions }) {
     closed: () => el.classList.remove('thread-open'),
     people: () => mentionable(conv()),
     allowAll: () => mayMentionAll(conv()),
+    menu: (ev, li, anchor) => threadMenu(ev, li, anchor),
   });
   const el = h('main', { class: 'chat', id: 'chat' }, empty, pane, thread.el);
 
@@ -463,82 +464,65 @@ export function chatView({ store, sync, api, actions }) {
 
   /** Edits my message in place: its text becomes a text box, Enter saves, Escape cancels. */
   function startEdit(seq) {
-    const c = conv();
-    const ev = c?.message(seq);
+    const ev = conv()?.message(seq);
     if (!canEdit(ev)) return;
     stopEdit(false);
     const li = [...list.children].find((x) => Number(x.dataset.seq) === seq && x.classList.contains('msg'));
     if (!li) return;
-    const textEl = li.querySelector('.text');
-    const input = h('textarea', { class: 'edit-input', 'aria-label': 'Edit message', rows: 2 });
-    input.value = ev.text;
-    const save = h('button', { type: 'submit', class: 'btn small primary', text: 'Save' });
-    const cancel = h('button', { type: 'button', class: 'btn small ghost', text: 'Cancel' });
-    const err = h('p', { class: 'form-error', role: 'alert' });
-    const form = h(
-      'form',
-      { class: 'edit-form' },
-      input,
-      h('div', { class: 'edit-actions' }, h('span', { class: 'edit-hint', text: 'Enter to save · Escape to cancel' }), cancel, save),
-      err,
-    );
-    textEl.hidden = true;
-    textEl.after(form);
     li.classList.add('editing');
-    editing = { li, seq, form, textEl };
-    cancel.addEventListener('click', () => stopEdit(true));
-    input.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-        e.preventDefault();
-        form.requestSubmit();
-      } else if (e.key === 'Escape') {
-        e.preventDefault();
-        e.stopPropagation();
-        stopEdit(true);
-      }
+    const editor = editInPlace({
+      textEl: li.querySelector('.text'),
+      initial: ev.text,
+      save: (text) => saveEdit(seq, text),
+      done: () => {
+        li.classList.remove('editing');
+        if (editing?.editor === editor) editing = null;
+        render();
+        textarea.focus();
+      },
     });
-    form.addEventListener('submit', async (e) => {
-      e.preventDefault();
-      const text = input.value.trim();
-      const now = conv()?.message(seq);
-      setText(err, '');
-      if (!text) {
-        setText(err, 'A message cannot be empty: delete it instead.');
-        return;
-      }
-      if (now?.text === text) {
-        stopEdit(true);
-        return;
-      }
-      if (new TextEncoder().encode(text).length > maxMessageBytes) {
-        setText(err, `This message is too long (${sizeText(maxMessageBytes)} at most).`);
-        return;
-      }
-      const cc = conv();
-      const { mentions, mention_all } = mentionsIn(text, mentionable(cc), { all: mayMentionAll(cc) });
-      save.disabled = true;
-      try {
-        await sync.editMessage(cc.id, seq, { text, mentions, mention_all });
-        if (editing?.form === form) stopEdit(true);
-      } catch (error) {
-        setText(err, error.message);
-      } finally {
-        save.disabled = false;
-      }
-    });
-    input.focus();
-    input.setSelectionRange(input.value.length, input.value.length);
+    editing = { li, seq, editor };
   }
 
   function stopEdit(focusComposer) {
     if (!editing) return;
-    const { li, form, textEl } = editing;
+    const { li, editor } = editing;
     editing = null;
-    form.remove();
-    textEl.hidden = false;
+    editor.close();
     li.classList.remove('editing');
-    render();
     if (focusComposer) textarea.focus();
+  }
+
+  /** Sends an edit (with the mentions in the new text); throws the server's refusal. */
+  async function saveEdit(seq, text) {
+    const c = conv();
+    if (!c) return;
+    if (new TextEncoder().encode(text).length > maxMessageBytes) throw new Error(`This message is too long (${sizeText(maxMessageBytes)} at most).`);
+    const { mentions, mention_all } = mentionsIn(text, mentionable(c), { all: mayMentionAll(c) });
+    await sync.editMessage(c.id, seq, { text, mentions, mention_all });
+  }
+
+  /** The menu of a reply in the thread panel. */
+  function threadMenu(ev, li, anchor) {
+    const c = conv();
+    if (!c || ev?.kind !== 'message' || !ev.seq) return [];
+    const mine = ev.sender === store.me.id;
+    const out = [{ label: 'React…', onSelect: () => pickReaction(anchor, ev.seq) }];
+    if (canEdit(ev)) {
+      out.push({
+        label: 'Edit',
+        onSelect: () =>
+          editInPlace({ textEl: li.querySelector('.text'), initial: ev.text, save: (text) => saveEdit(ev.seq, text), done: () => anchor.focus() }),
+      });
+    }
+    if (ev.edited_at) out.push({ label: 'Edit history', onSelect: () => editHistoryDialog({ api, convId: c.id, seq: ev.seq }) });
+    out.push({ label: 'Copy text', onSelect: () => copy(ev.text, 'Text copied') });
+    out.push({ label: 'Delete for me…', danger: true, onSelect: () => confirmHide(ev.seq) });
+    const mod = c.kind !== 'direct' && MODERATORS.has(c.role);
+    if (mod || (mine && Date.now() - ev.ts < deleteWindowMs)) {
+      out.push({ label: 'Delete for everyone…', danger: true, onSelect: () => confirmDeleteOf(ev.seq, ev.sender) });
+    }
+    return out;
   }
 
   /** Shows the message at `seq` in the timeline (loading history back to it), or its thread. */
@@ -1090,11 +1074,13 @@ export function chatView({ store, sync, api, actions }) {
    * (too late, a role that may not) is shown in the dialog as it says it.
    */
   function confirmDelete(li) {
+    confirmDeleteOf(Number(li.dataset.seq), li.classList.contains('mine') ? store.me.id : li.dataset.sender);
+  }
+
+  function confirmDeleteOf(seq, sender) {
     const c = conv();
-    const seq = Number(li.dataset.seq);
     if (!c || !seq) return;
-    const mine = li.classList.contains('mine');
-    const whose = mine ? 'your message' : `${store.name(li.dataset.sender) ?? 'this person'}’s message`;
+    const whose = sender === store.me.id ? 'your message' : `${store.name(sender) ?? 'this person'}’s message`;
     confirmDialog({
       title: 'Delete for everyone?',
       text: `This deletes ${whose} for everyone in the conversation. It cannot be undone.`,
@@ -1757,6 +1743,73 @@ function updateRich(li, ev, ctx) {
   if (line) renderThreadLine(line, ev, store);
 }
 
+/**
+ * Edits a message in place: `textEl` gives way to a text box holding
+ * `initial`, with Save and Cancel (Enter saves, Escape cancels).
+ * `save(text)` is async; its error is shown and the box stays. `done()`
+ * runs once it closes. Returns `{close}`.
+ */
+function editInPlace({ textEl, initial, save, done }) {
+  const input = h('textarea', { class: 'edit-input', 'aria-label': 'Edit message', rows: 2 });
+  input.value = initial;
+  const ok = h('button', { type: 'submit', class: 'btn small primary', text: 'Save' });
+  const cancel = h('button', { type: 'button', class: 'btn small ghost', text: 'Cancel' });
+  const err = h('p', { class: 'form-error', role: 'alert' });
+  const form = h(
+    'form',
+    { class: 'edit-form' },
+    input,
+    h('div', { class: 'edit-actions' }, h('span', { class: 'edit-hint', text: 'Enter to save · Escape to cancel' }), cancel, ok),
+    err,
+  );
+  let open = true;
+  const close = (finished) => {
+    if (!open) return;
+    open = false;
+    form.remove();
+    textEl.hidden = false;
+    if (finished) done?.();
+  };
+  cancel.addEventListener('click', () => close(true));
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      form.requestSubmit();
+    } else if (e.key === 'Escape') {
+      e.preventDefault();
+      e.stopPropagation();
+      close(true);
+    }
+  });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    setText(err, '');
+    if (!text) {
+      setText(err, 'A message cannot be empty: delete it instead.');
+      return;
+    }
+    if (text === initial) {
+      close(true);
+      return;
+    }
+    ok.disabled = true;
+    try {
+      await save(text);
+      close(true);
+    } catch (error) {
+      setText(err, error.message);
+    } finally {
+      ok.disabled = false;
+    }
+  });
+  textEl.hidden = true;
+  textEl.after(form);
+  input.focus();
+  input.setSelectionRange(input.value.length, input.value.length);
+  return { close: () => close(false) };
+}
+
 /** The reaction chips under a message: each emoji with its count, mine pressed; a click toggles mine. */
 function renderReactions(box, ev, { store, sync, conv }) {
   const list = ev.seq ? (ev.reactions ?? []) : [];
@@ -1858,7 +1911,7 @@ function longPress(el, fn) {
  * stay in the thread unless "Also send to conversation" is ticked. While
  * it is open and the page is seen, the thread is marked read.
  */
-function threadPanel({ store, sync, jump, closed, people, allowAll }) {
+function threadPanel({ store, sync, jump, closed, people, allowAll, menu }) {
   const heading = h('h2', { class: 'thread-title', id: uid('thread-title'), text: 'Thread' });
   const close = iconButton(icon('close'), 'Close thread', { class: 'icon-btn thread-close' });
   const rootBox = h('div', { class: 'thread-root' });
@@ -1916,13 +1969,20 @@ function threadPanel({ store, sync, jump, closed, people, allowAll }) {
   });
 
   function row(ev, tag = 'li') {
-    return h(
+    const el = h(
       tag,
       { class: 'thread-msg', dataset: { seq: String(ev.seq ?? '') } },
-      h('p', { class: 'thread-meta' }, h('span', { class: 'thread-sender' }), h('time', { class: 'time' })),
+      h('div', { class: 'thread-meta' }, h('span', { class: 'thread-sender' }), h('time', { class: 'time' })),
       h('div', { class: 'text' }),
       h('span', { class: 'meta' }),
     );
+    // Its actions: react, edit, delete (the menu asks what applies).
+    const m = menuButton(icon('more'), 'More actions', () => menu(state?.conv.message(Number(el.dataset.seq)), el, m.button), {
+      className: 'icon-btn thread-more-btn',
+      wrapClass: 'thread-more',
+    });
+    el.firstChild.append(m.el);
+    return el;
   }
 
   function fill(li, ev) {
