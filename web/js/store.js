@@ -338,10 +338,10 @@ export class Conv {
     for (const ev of events) {
       if (!ev?.seq) continue;
       if (this.has(ev.seq)) {
-        // History's copy may be older than this answer (history-only fields).
+        // The answer is as new as what history loaded (or newer), but a
+        // message deleted or hidden here does not come back.
         const i = lowerBound(this.events, ev.seq);
-        if (this.events[i].kind === 'message' && ev.kind === 'message') this.events[i] = { ...this.events[i], ...ev };
-        else if (ev.kind !== 'message') this.events[i] = ev;
+        if (this.events[i].kind === 'message' || ev.kind !== 'message') this.events[i] = ev;
         continue;
       }
       this.side.set(ev.seq, ev);

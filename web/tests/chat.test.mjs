@@ -2890,14 +2890,32 @@ describe('natter web client', () => {
     await message(b2, 'final text').locator('.reaction[data-emoji="🎉"][data-count="1"]').waitFor();
     await message(b2, 'first draft').waitFor({ state: 'detached' });
     await message(b2, 'to be deleted').waitFor({ state: 'detached' });
-    // Closed and opened again: history shows the same.
+    // Closed (the page navigated away) while Rita edits again, reacts and
+    // deletes; opened again, it shows the final state.
+    await send(a, 'also to be deleted');
+    await message(b2, 'also to be deleted').waitFor();
     await b2.goto('about:blank');
+    await menuChoose(a, message(a, 'final text'), 'Edit');
+    await edit.fill('the final text');
+    await edit.press('Enter');
+    await message(a, 'the final text').locator('.edited').waitFor();
+    await (await rowButton(a, message(a, 'the final text'), 'Add reaction')).click();
+    await picker.getByRole('searchbox', { name: 'Search emoji' }).fill('thumbs up');
+    await picker.getByRole('button', { name: 'thumbs up', exact: true }).click();
+    await message(a, 'the final text').locator('.reaction[data-emoji="👍"][data-count="1"]').waitFor();
+    await menuChoose(a, message(a, 'also to be deleted'), 'Delete for everyone…');
+    await a.getByRole('dialog', { name: 'Delete for everyone?' }).getByRole('button', { name: 'Delete for everyone', exact: true }).click();
+    await message(a, 'also to be deleted').waitFor({ state: 'detached' });
     await b2.goto(BASE);
     await online(b2);
     await openConv(b2, rich.aName);
-    await message(b2, 'final text').locator('.reaction[data-emoji="🎉"][data-count="1"]').waitFor();
-    await message(b2, 'final text').locator('.edited').waitFor();
+    const final = message(b2, 'the final text');
+    await final.locator('.reaction[data-emoji="🎉"][data-count="1"]').waitFor();
+    await final.locator('.reaction[data-emoji="👍"][data-count="1"]').waitFor();
+    await final.locator('.edited').waitFor();
     assert.equal(await message(b2, 'to be deleted').count(), 0);
+    assert.equal(await message(b2, 'also to be deleted').count(), 0);
+    assert.equal(await message(b2, 'final text').count(), 0);
     for (const page of [b2, rich.a, rich.b, rich.a2]) await page.context().close();
   });
 

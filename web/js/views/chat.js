@@ -340,6 +340,8 @@ export function chatView({ store, sync, api, actions }) {
   let editing = null;
   // Channels whose members were asked for (to mention them).
   const askedMembers = new Set();
+  // A message's link opened before its conversation was loaded: its seq.
+  let pendingJump = null;
 
   // ---- rich messages ----
 
@@ -1250,6 +1252,11 @@ export function chatView({ store, sync, api, actions }) {
     if (!c) return;
     renderHead(c);
     if (c.stale) return;
+    if (pendingJump) {
+      const seq = pendingJump;
+      pendingJump = null;
+      queueMicrotask(() => jumpTo(seq));
+    }
     const failed = c.loadError ?? c.olderError;
     historyRetry.hidden = !failed;
     historySpinner.hidden = true;
@@ -1570,6 +1577,7 @@ export function chatView({ store, sync, api, actions }) {
       stopEdit(false);
       thread.close();
       mentionBox.close();
+      pendingJump = null;
       if (convId) sync.stopTyping(convId);
       more.close();
       setText(requestError, '');
@@ -1592,7 +1600,10 @@ export function chatView({ store, sync, api, actions }) {
       resize();
       render();
       if (id) queueMicrotask(() => textarea.focus({ preventScroll: true }));
-      if (id && seq) jumpTo(seq);
+      if (id && seq) {
+        if (conv() && !conv().stale) jumpTo(seq);
+        else pendingJump = seq;
+      }
     },
     /** The layout changed (phone: list ↔ chat). */
     visibilityChanged() {
