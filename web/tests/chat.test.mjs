@@ -2850,7 +2850,13 @@ describe('natter web client', () => {
     await b.getByRole('button', { name: 'Pinned messages' }).click();
     const dlg = b.getByRole('dialog', { name: 'Pinned messages' });
     await dlg.getByText('No pinned messages yet.').waitFor();
-    await menuChoose(a, message(a, 'Rules: be kind'), 'Pin');
+    // A long press (touch) on the message opens its menu.
+    const rules = message(a, 'Rules: be kind');
+    const box = await rules.locator('.bubble').boundingBox();
+    const at = { pointerType: 'touch', isPrimary: true, clientX: box.x + 10, clientY: box.y + 10 };
+    await rules.locator('.text').dispatchEvent('pointerdown', at);
+    await a.getByRole('menuitem', { name: 'Pin', exact: true }).click();
+    await rules.locator('.text').dispatchEvent('pointerup', at);
     await dlg.locator('.pin-item', { hasText: 'Rules: be kind' }).waitFor();
     await dlg.locator('.pin-item', { hasText: `Pinned by ${rich.aName}` }).waitFor();
     await message(b, 'Rules: be kind').locator('.pin-mark').waitFor();

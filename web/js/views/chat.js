@@ -726,11 +726,6 @@ export function chatView({ store, sync, api, actions }) {
     return null;
   }
 
-  /** A thread reply of mine (its client id matches the outbox). */
-  function mineLocal(ev) {
-    return ev.sender === store.me.id && !!ev.client_id;
-  }
-
   /** The rows to show: day separators, events, then my unconfirmed messages. */
   function items(c) {
     const out = [];
@@ -778,9 +773,6 @@ export function chatView({ store, sync, api, actions }) {
           ev,
         });
         prevSender = ev.sender;
-      } else if (ev.kind === 'message' && mineLocal(ev)) {
-        // My own reply in a thread: its outbox entry is done with.
-        seen.add(ev.client_id);
       } else if (ev.kind === 'deleted' && !threadOnly(ev)) {
         // What is left of a deleted message: no text, no actions.
         dayRow(ev.ts);
@@ -809,7 +801,6 @@ export function chatView({ store, sync, api, actions }) {
       if (seen.has(l.client_id)) continue;
       seen.add(l.client_id);
       if (l.extra?.thread && !l.extra.also_in_conversation) continue; // shown in its thread
-      if (c.events.some((e) => e.client_id === l.client_id)) continue;
       dayRow(l.ts ?? l.created);
       out.push({
         type: 'msg',
