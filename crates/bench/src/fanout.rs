@@ -2,7 +2,7 @@
 //! second, delivery latency and the server's CPU per delivery (compare with
 //! `nats-fanout`, the bare broker doing the same).
 
-use crate::client::{open_ws, payload_at, send_frame, users};
+use crate::client::{Ws, open_ws, payload_at, send_frame, users};
 use crate::progress::{Goal, Progress};
 use crate::report::{Window, cpu_us_per, hist, machine, summary};
 use crate::target::Target;
@@ -25,64 +25,8 @@ pub async fn fanout(
     channel: bool,
 ) -> Result<serde_json::Value> {
     let what = if channel { "channel" } else { "group" };
-    eprintln!("setting up a {what} of {members}…");
-    let all = users(&target.url, members).await?;
-    let (sender, readers) = all.split_first().context("no users")?;
-    let group = if channel {
-        let ch = sender.create_channel("bench fan-out", None).await?.id;
-        let link = sender
-            .create_invite(ch, &natter_proto::CreateInvite::default())
-            .await?;
-        let mut set = tokio::task::JoinSet::new();
-        for reader in readers {
-            // A client of its own for the one request, dropped after it:
-            // ten thousand pooled idle connections would hit the server's
-            // connection limits before the sockets are opened.
-            let session = reader.session().context("no session")?;
-            let joiner = natter_sdk::Client::with_session(&target.url, session)?;
-            let token = link.token.clone();
-            set.spawn(async move { joiner.join_invite(&token).await.map(drop) });
-            if set.len() >= 64
-                && let Some(r) = set.join_next().await
-            {
-                r??;
-            }
-        }
-        while let Some(r) = set.join_next().await {
-            r??;
-        }
-        ch
-    } else {
-        let ids: Vec<_> = readers.iter().filter_map(|c| c.user_id()).collect();
-        // Bodies are limited in size: create with the first thousand, add
-        // the rest.
-        let first = ids.len().min(1000);
-        let group = sender
-            .create_group("bench fan-out", &ids[..first])
-            .await?
-            .id;
-        for chunk in ids[first..].chunks(1000) {
-            sender.add_members(group, chunk).await?;
-        }
-        group
-    };
-    eprintln!("connecting {} members…", readers.len());
-    let tokens: Vec<String> = readers.iter().filter_map(|c| c.access_token()).collect();
-    let mut sockets = Vec::with_capacity(tokens.len());
-    let mut set = tokio::task::JoinSet::new();
-    let shared_target = Arc::new(Target::remote(&target.url));
-    for (i, token) in tokens.into_iter().enumerate() {
-        let t = shared_target.clone();
-        set.spawn(async move { open_ws(&t, &token, 30_000 + i).await });
-        if set.len() >= 64
-            && let Some(r) = set.join_next().await
-        {
-            sockets.push(r??);
-        }
-    }
-    while let Some(r) = set.join_next().await {
-        sockets.push(r??);
-    }
+    let (all, group, sockets) = audience(target, members, channel).await?;
+    let sender = &all[0];
     let epoch = Instant::now();
     let warmup = Duration::from_secs(warmup);
     let start = Instant::now() + warmup;
@@ -170,4 +114,77 @@ pub async fn fanout(
         "server_rss_bytes": target.rss(),
         "server_cpu_us_per_delivery": cpu,
     }))
+}
+
+/// A group (or channel) of `members` users, the first its creator (or
+/// owner), and a connected WebSocket for every other member.
+pub async fn audience(
+    target: &Target,
+    members: usize,
+    channel: bool,
+) -> Result<(
+    Vec<natter_sdk::Client>,
+    natter_proto::ConversationId,
+    Vec<Ws>,
+)> {
+    let what = if channel { "channel" } else { "group" };
+    eprintln!("setting up a {what} of {members}…");
+    let all = users(&target.url, members).await?;
+    let (sender, readers) = all.split_first().context("no users")?;
+    let group = if channel {
+        let ch = sender.create_channel("bench fan-out", None).await?.id;
+        let link = sender
+            .create_invite(ch, &natter_proto::CreateInvite::default())
+            .await?;
+        let mut set = tokio::task::JoinSet::new();
+        for reader in readers {
+            // A client of its own for the one request, dropped after it:
+            // ten thousand pooled idle connections would hit the server's
+            // connection limits before the sockets are opened.
+            let session = reader.session().context("no session")?;
+            let joiner = natter_sdk::Client::with_session(&target.url, session)?;
+            let token = link.token.clone();
+            set.spawn(async move { joiner.join_invite(&token).await.map(drop) });
+            if set.len() >= 64
+                && let Some(r) = set.join_next().await
+            {
+                r??;
+            }
+        }
+        while let Some(r) = set.join_next().await {
+            r??;
+        }
+        ch
+    } else {
+        let ids: Vec<_> = readers.iter().filter_map(|c| c.user_id()).collect();
+        // Bodies are limited in size: create with the first thousand, add
+        // the rest.
+        let first = ids.len().min(1000);
+        let group = sender
+            .create_group("bench fan-out", &ids[..first])
+            .await?
+            .id;
+        for chunk in ids[first..].chunks(1000) {
+            sender.add_members(group, chunk).await?;
+        }
+        group
+    };
+    eprintln!("connecting {} members…", readers.len());
+    let tokens: Vec<String> = readers.iter().filter_map(|c| c.access_token()).collect();
+    let mut sockets = Vec::with_capacity(tokens.len());
+    let mut set = tokio::task::JoinSet::new();
+    let shared_target = Arc::new(Target::remote(&target.url));
+    for (i, token) in tokens.into_iter().enumerate() {
+        let t = shared_target.clone();
+        set.spawn(async move { open_ws(&t, &token, 30_000 + i).await });
+        if set.len() >= 64
+            && let Some(r) = set.join_next().await
+        {
+            sockets.push(r??);
+        }
+    }
+    while let Some(r) = set.join_next().await {
+        sockets.push(r??);
+    }
+    Ok((all, group, sockets))
 }

@@ -27,6 +27,7 @@ mod connections;
 mod fanout;
 mod messaging;
 mod nats;
+mod ops;
 mod presence;
 mod progress;
 mod report;
@@ -122,6 +123,28 @@ enum Scenario {
         warmup: u64,
         /// A broadcast channel instead of a group: the sender owns it and
         /// every other member subscribes with an invite link.
+        #[arg(long)]
+        channel: bool,
+    },
+    /// Reactions or edits on earlier messages in a group (or channel) with
+    /// every member connected: operations per second, acknowledgement
+    /// latency, frames per operation and server CPU per operation.
+    Ops {
+        /// `react` or `edit`.
+        #[arg(long, default_value = "react")]
+        op: String,
+        /// Group size, creator included; every member has a connected socket.
+        #[arg(long, default_value_t = 1000)]
+        members: usize,
+        /// Concurrent clients doing operations (reactions: that many
+        /// members; edits: the creator, on their own posts).
+        #[arg(long, default_value_t = 16)]
+        actors: usize,
+        /// Seconds to measure.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        /// A broadcast channel instead of a group (reactions then reach
+        /// subscribers as coalesced counts).
         #[arg(long)]
         channel: bool,
     },
@@ -332,6 +355,13 @@ async fn run(cli: Cli) -> Result<()> {
             warmup,
             channel,
         } => fanout::fanout(&server, members, rate, duration, warmup, channel).await?,
+        Scenario::Ops {
+            op,
+            members,
+            actors,
+            duration,
+            channel,
+        } => ops::ops(&server, &op, members, actors, duration, channel).await?,
         Scenario::SqliteCeiling { .. }
         | Scenario::WsEcho { .. }
         | Scenario::EchoServer

@@ -135,6 +135,60 @@ fn fanout_delivers_every_message_to_every_member() {
 }
 
 #[test]
+fn reactions_reach_every_group_member_and_channels_coalesce_them() {
+    ensure_natter();
+    let group = bench(&[
+        "ops",
+        "--op",
+        "react",
+        "--members",
+        "10",
+        "--actors",
+        "2",
+        "--duration",
+        "1",
+    ]);
+    assert_eq!(group["scenario"], "ops");
+    assert!(group["operations"].as_u64().unwrap() > 0, "{group}");
+    assert_eq!(
+        group["frames_per_operation"].as_f64(),
+        Some(9.0),
+        "each reaction reaches the 9 other members once: {group}"
+    );
+    let channel = bench(&[
+        "ops",
+        "--op",
+        "react",
+        "--members",
+        "10",
+        "--actors",
+        "2",
+        "--duration",
+        "1",
+        "--channel",
+    ]);
+    let ops = channel["operations"].as_u64().unwrap();
+    let frames = channel["frames_to_members"].as_u64().unwrap();
+    assert!(ops > 20, "{channel}");
+    assert!(
+        frames < ops,
+        "a channel's counts are coalesced: {frames} frames for {ops} reactions"
+    );
+    let edits = bench(&[
+        "ops",
+        "--op",
+        "edit",
+        "--members",
+        "5",
+        "--actors",
+        "1",
+        "--duration",
+        "1",
+    ]);
+    assert!(edits["operations"].as_u64().unwrap() > 0, "{edits}");
+}
+
+#[test]
 fn nats_fanout_baseline_reaches_every_subscriber() {
     let nats =
         std::env::var("NATTER_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());

@@ -207,6 +207,9 @@ pub(super) async fn message_at(
         .await?
         .events
         .into_iter()
-        .find(|e| e.seq == seq && matches!(e.body, EventBody::Message { .. }))
+        // A message the caller hid for themselves is still there for others.
+        .find(|e| {
+            e.seq == seq && matches!(e.body, EventBody::Message { .. } | EventBody::Hidden { .. })
+        })
         .ok_or_else(none)
 }

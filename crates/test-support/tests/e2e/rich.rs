@@ -283,6 +283,11 @@ async fn hiding_a_message_is_mine_alone_and_reaches_my_other_devices() {
     assert_eq!(text(&theirs), Some("hide me"));
     // Hiding again changes nothing; nobody else's message is touched.
     assert_eq!(bob.hide_message(g, m).await.unwrap(), change);
+    // What alice hid for herself she can still delete for everyone.
+    let own = say(&alice, g, "oops").await;
+    alice.hide_message(g, own).await.unwrap();
+    let gone = alice.delete_message(g, own).await.unwrap();
+    assert!(matches!(gone.body, EventBody::MessageDeleted { target, .. } if target == own));
     assert_eq!(code(bob.hide_message(g, 99).await), ErrorCode::NotFound);
 }
 
