@@ -1651,11 +1651,14 @@ function updateRich(li, ev, ctx) {
   const me = store.me.id;
   const box = li.querySelector('.bubble') ?? li;
   const text = box.querySelector(':scope > .text');
+  // What the text shows depends on these (mentions change only with an
+  // edit, which sets `edited_at`): compared without copying the text.
   const names = (ev.mentions ?? []).map((m) => store.name(m.user) ?? '').join('|');
-  const sig = JSON.stringify([ev.text, ev.mentions ?? null, ev.mention_all ?? null, names]);
-  if (text && !ctx.editing && text.dataset.sig !== sig) {
+  const shown = text?.shown;
+  const same = shown && shown.text === ev.text && shown.edited === ev.edited_at && shown.all === ev.mention_all && shown.names === names;
+  if (text && !ctx.editing && !same) {
     text.replaceChildren(...messageNodes(store, ev));
-    text.dataset.sig = sig;
+    text.shown = { text: ev.text, edited: ev.edited_at, all: ev.mention_all, names };
   }
   const part = (cls, make, before) => {
     let el = box.querySelector(`:scope > .${cls}`);
@@ -2004,7 +2007,7 @@ function threadPanel({ store, sync, jump, closed, people, allowAll, menu }) {
       const t = li.querySelector('.text');
       t.classList.add('tombstone');
       setText(t, 'This message was deleted');
-      delete t.dataset.sig;
+      t.shown = null;
       return;
     }
     updateRich(li, ev, { store, sync, conv: state.conv, jump });
