@@ -918,6 +918,8 @@ export function chatView({ store, sync, api, actions }) {
     // Not from under an open menu.
     if (!actionsMenu.el.querySelector('.menu').hidden) return false;
     toolbar.row = li;
+    // A channel's subscribers read (and react): no replies.
+    replyButton.hidden = !conv()?.canPost;
     li.append(toolbar);
     return true;
   }
