@@ -417,7 +417,7 @@ function labelledLink(ctx, i, to) {
 
 function mentionChip(ctx, m, raw) {
   const name = ctx.nameOf(m.user);
-  const chip = h('span', { class: `mention${m.user === ctx.me ? ' me' : ''}`, dataset: { user: m.user }, text: name ? `@${name}` : raw });
+  const chip = h('span', { class: `mention${m.user === ctx.me ? ' to-me' : ''}`, dataset: { user: m.user }, text: name ? `@${name}` : raw });
   if (name && raw !== `@${name}`) chip.title = raw;
   return chip;
 }

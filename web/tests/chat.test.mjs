@@ -2834,7 +2834,7 @@ describe('natter web client', () => {
     await box.press('Enter');
     await convItem(b, rich.groupTitle).locator('.conv-mention').waitFor();
     await openConv(b, rich.groupTitle);
-    const chip = b.locator('.messages .msg .mention.me');
+    const chip = b.locator('.messages .msg .mention.to-me');
     await chip.waitFor();
     assert.equal(await chip.textContent(), `@${rich.bName}`);
     await convItem(b, rich.groupTitle).locator('.conv-mention').waitFor({ state: 'hidden' });

@@ -1881,8 +1881,8 @@ function renderThreadLine(btn, ev, store) {
     h('span', { class: 'thread-avatars', 'aria-hidden': 'true' }, ...(s.participants ?? []).slice(0, 3).map((u) => avatar(u, store.name(u) ?? '?', { size: 'xs' }))),
     h('span', { class: 'thread-count', text: plural(s.replies, 'reply', 'replies') }),
     h('span', { class: 'thread-last', text: `Last reply ${whenText(s.last_at)}` }),
-    s.unread ? h('span', { class: 'thread-unread', text: String(s.unread) }, h('span', { class: 'sr-only', text: ' unread' })) : null,
   );
+  if (s.unread) btn.append(h('span', { class: 'thread-unread', text: String(s.unread) }, h('span', { class: 'sr-only', text: ' unread' })));
   btn.title = 'Open the thread';
 }
 
@@ -2005,7 +2005,7 @@ function threadPanel({ store, sync, jump, closed, people, allowAll, menu }) {
     if (ev.kind === 'deleted') {
       // What is left of a deleted reply: it keeps its place in the thread.
       li.classList.add('deleted');
-      for (const part of li.querySelectorAll(':scope > :not(.thread-meta):not(.text)')) part.remove();
+      for (const part of li.querySelectorAll(':scope > :not(.thread-meta):not(.text), .thread-more')) part.remove();
       const t = li.querySelector('.text');
       t.classList.add('tombstone');
       setText(t, 'This message was deleted');
