@@ -1424,7 +1424,8 @@ export function pinsDialog({ store, sync, convId, canPin, jump }) {
   async function load() {
     const mine = ++seq;
     try {
-      const pins = await sync.pins(convId);
+      // A pinned message I deleted for myself stays out of my list.
+      const pins = (await sync.pins(convId)).filter((p) => p.message?.kind === 'message');
       if (mine !== seq) return;
       setText(status, pins.length ? '' : 'No pinned messages yet.');
       list.replaceChildren(
