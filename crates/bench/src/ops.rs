@@ -46,19 +46,31 @@ pub async fn ops(
     let measuring = Arc::new(AtomicBool::new(false));
     let frames = Arc::new(AtomicU64::new(0));
     let stop = Instant::now() + Duration::from_secs(secs + 30);
+    let duplicates = Arc::new(AtomicU64::new(0));
     let mut readers = Vec::new();
     for mut ws in sockets {
-        let (measuring, frames) = (measuring.clone(), frames.clone());
+        let (measuring, frames, duplicates) =
+            (measuring.clone(), frames.clone(), duplicates.clone());
         readers.push(tokio::spawn(async move {
+            let mut seen = std::collections::HashSet::new();
             while let Ok(Some(Ok(m))) =
                 tokio::time::timeout(stop.saturating_duration_since(Instant::now()), ws.next())
                     .await
             {
-                if let Message::Text(t) = m
-                    && measuring.load(Ordering::Relaxed)
-                    && t.as_str().starts_with("{\"type\":\"event\"")
-                    // The posts themselves may still be arriving.
-                    && !t.as_str().contains("\"kind\":\"message\",")
+                let Message::Text(t) = m else { continue };
+                let Ok(frame) = serde_json::from_str::<natter_proto::ServerFrame>(t.as_str())
+                else {
+                    continue;
+                };
+                let natter_proto::ServerFrame::Event { event, .. } = frame else {
+                    continue;
+                };
+                if !seen.insert(event.seq) {
+                    duplicates.fetch_add(1, Ordering::Relaxed);
+                }
+                // The posts themselves may still be arriving.
+                if measuring.load(Ordering::Relaxed)
+                    && !matches!(event.body, natter_proto::EventBody::Message { .. })
                 {
                     frames.fetch_add(1, Ordering::Relaxed);
                 }
@@ -147,6 +159,7 @@ pub async fn ops(
         "ack_latency": summary(&lat),
         "frames_to_members": got,
         "frames_per_operation": per_op,
+        "duplicate_frames": duplicates.load(Ordering::Relaxed),
         "server_rss_bytes": target.rss(),
         "server_cpu_us_per_operation": cpu_us_per(cpu_start, cpu_end, done),
     }))
