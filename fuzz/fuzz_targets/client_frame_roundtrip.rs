@@ -5,7 +5,9 @@
 
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
-use natter_proto::{ClientFrame, ClientId, ConversationId, Cursor, ReceiptKind};
+use natter_proto::{
+    ClientFrame, ClientId, ConversationId, Cursor, Mention, MentionAll, ReceiptKind, UserId,
+};
 
 /// The fields of a client frame, as the fuzzer builds them.
 #[derive(Arbitrary, Debug)]
@@ -18,6 +20,11 @@ enum Input {
         conv: [u8; 16],
         client_id: String,
         text: String,
+        reply_to: Option<u64>,
+        thread: Option<u64>,
+        also_in_conversation: bool,
+        mentions: Vec<([u8; 16], u32, u32)>,
+        everyone: Option<bool>,
     },
     Ping,
     Receipt {
@@ -42,10 +49,33 @@ impl Input {
                 conv,
                 client_id,
                 text,
+                reply_to,
+                thread,
+                also_in_conversation,
+                mentions,
+                everyone,
             } => ClientFrame::Send {
                 conv: ConversationId::from_bytes(conv),
                 client_id: ClientId(client_id),
                 text,
+                reply_to,
+                thread,
+                also_in_conversation,
+                mentions: mentions
+                    .into_iter()
+                    .map(|(user, start, end)| Mention {
+                        user: UserId::from_bytes(user),
+                        start,
+                        end,
+                    })
+                    .collect(),
+                mention_all: everyone.map(|e| {
+                    if e {
+                        MentionAll::Everyone
+                    } else {
+                        MentionAll::Here
+                    }
+                }),
             },
             Input::Ping => ClientFrame::Ping,
             Input::Receipt { conv, read, seq } => ClientFrame::Receipt {
