@@ -65,6 +65,10 @@ uuid_id!(
     MessageId
 );
 uuid_id!(
+    /// An upload: a file a user sent (or is sending) to attach to messages.
+    UploadId
+);
+uuid_id!(
     /// A device session: one login on one device. Each has its own tokens
     /// and its own resume cursor.
     DeviceId

@@ -28,7 +28,7 @@ pub use frame::{
     ServerFrame,
 };
 pub use http::*;
-pub use ids::{ClientId, ConversationId, DeviceId, MessageId, UserId};
+pub use ids::{ClientId, ConversationId, DeviceId, MessageId, UploadId, UserId};
 pub use rich::*;
 pub use role::Role;
 pub use signals::*;

@@ -48,6 +48,7 @@ mod reports;
 mod rich;
 mod rows;
 mod schema;
+mod uploads;
 mod writer;
 
 use async_trait::async_trait;
@@ -585,6 +586,33 @@ impl Store for SqliteStore {
     ) -> Result<(natter_proto::PersonalChange, Option<Committed>)> {
         self.write(move |ctx| rich::read_thread(ctx, &user, &conv, root, seq))
             .await
+    }
+
+    async fn create_upload(&self, upload: NewUpload, quota: u64) -> Result<UploadRecord> {
+        self.write(move |ctx| uploads::create_upload(ctx, &upload, quota))
+            .await
+    }
+
+    async fn upload(&self, id: natter_proto::UploadId) -> Result<Option<UploadRecord>> {
+        self.read(move |c| uploads::upload(c, &id)).await
+    }
+
+    async fn complete_upload(
+        &self,
+        id: natter_proto::UploadId,
+        content: UploadContent,
+    ) -> Result<UploadRecord> {
+        self.write(move |ctx| uploads::complete_upload(ctx, &id, &content))
+            .await
+    }
+
+    async fn delete_upload(&self, id: natter_proto::UploadId) -> Result<(bool, bool)> {
+        self.write(move |ctx| uploads::delete_upload(ctx, &id))
+            .await
+    }
+
+    async fn upload_usage(&self, owner: UserId) -> Result<u64> {
+        self.read(move |c| uploads::usage(c, &owner)).await
     }
 
     async fn set_settings(&self, update: SettingsUpdate) -> Result<Committed> {

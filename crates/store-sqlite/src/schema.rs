@@ -343,4 +343,21 @@ CREATE TABLE thread_reads (
     PRIMARY KEY (user_id, conv_id, root)
 ) WITHOUT ROWID;
 "#,
+    // 17: uploads (their bytes are in the blob store, by `blob`).
+    r#"
+CREATE TABLE uploads (
+    id           BLOB PRIMARY KEY,
+    owner        BLOB NOT NULL REFERENCES users(id),
+    length       INTEGER NOT NULL,
+    name         TEXT,
+    claimed_type TEXT,
+    created_at   INTEGER NOT NULL,
+    blob         TEXT,
+    kind         TEXT,
+    mime         TEXT,
+    completed_at INTEGER
+);
+CREATE INDEX uploads_by_owner ON uploads(owner);
+CREATE INDEX uploads_by_blob ON uploads(blob) WHERE blob IS NOT NULL;
+"#,
 ];

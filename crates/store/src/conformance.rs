@@ -17,7 +17,9 @@ use natter_proto::{
 use std::collections::HashSet;
 
 mod rich;
+mod uploads;
 pub use rich::*;
+pub use uploads::*;
 
 /// Generates one `#[tokio::test]` per conformance test. `$open` is an async
 /// fn returning `(guard, Arc<dyn Store>)`.
@@ -75,6 +77,7 @@ macro_rules! conformance_suite {
             reactions_count_once_per_user_and_channels_tell_only_the_reactor,
             pins_and_hidden_messages_are_kept_per_conversation_and_user,
             deleting_for_everyone_takes_edits_reactions_pins_and_mentions,
+            uploads_keep_to_the_quota_complete_once_and_share_blobs,
         );
     };
     (@tests $open:path; $($name:ident),* $(,)?) => {

@@ -31,6 +31,9 @@ pub enum StoreError {
     /// Slow mode: the sender may post again in this many seconds.
     #[error("slow mode: wait {0} s")]
     SlowMode(u64),
+    /// The owner's uploads would pass their storage quota.
+    #[error("storage quota exceeded")]
+    Quota,
     /// A client id was reused with different content.
     #[error("client id reused with different content")]
     IdempotencyConflict,

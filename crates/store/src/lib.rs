@@ -299,6 +299,31 @@ pub trait Store: Send + Sync + 'static {
     /// event where they joined on).
     async fn history(&self, query: HistoryRequest) -> Result<HistorySlice>;
 
+    // ---- uploads --------------------------------------------------------------
+
+    /// Records a new upload, unless the owner's uploads (complete or not)
+    /// would then pass `quota` bytes: [`StoreError::Quota`].
+    async fn create_upload(&self, upload: NewUpload, quota: u64) -> Result<UploadRecord>;
+
+    /// An upload by id.
+    async fn upload(&self, id: natter_proto::UploadId) -> Result<Option<UploadRecord>>;
+
+    /// Marks an upload complete with what it holds; completing it again
+    /// keeps the first content. [`StoreError::NotFound`] for an unknown id.
+    async fn complete_upload(
+        &self,
+        id: natter_proto::UploadId,
+        content: UploadContent,
+    ) -> Result<UploadRecord>;
+
+    /// Deletes an upload's record; false when there was none. Returns
+    /// whether any other upload still references the same blob in the
+    /// second field (so the caller knows whether the blob may go).
+    async fn delete_upload(&self, id: natter_proto::UploadId) -> Result<(bool, bool)>;
+
+    /// The bytes the owner's uploads take, complete or not.
+    async fn upload_usage(&self, owner: UserId) -> Result<u64>;
+
     // ---- receipts, privacy, presence -----------------------------------------
 
     /// Moves a member's delivered or read watermark forward (read implies

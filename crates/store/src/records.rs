@@ -896,3 +896,54 @@ pub struct ConnectionView {
     /// The user's presence peers (as [`crate::Store::presence_peers`]).
     pub peers: Vec<PresencePeer>,
 }
+
+/// An upload to create (its bytes arrive later, resumably).
+#[derive(Clone, Debug)]
+pub struct NewUpload {
+    /// Its id.
+    pub id: natter_proto::UploadId,
+    /// Who uploads.
+    pub owner: UserId,
+    /// Its announced length in bytes.
+    pub length: u64,
+    /// The file name the client gave, if any.
+    pub name: Option<String>,
+    /// The type the client claimed, if any (never trusted: the kind comes
+    /// from the content).
+    pub claimed_type: Option<String>,
+    /// Now.
+    pub now: i64,
+}
+
+/// An upload and, once all its bytes arrived and were checked, what they
+/// are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadRecord {
+    /// Its id.
+    pub id: natter_proto::UploadId,
+    /// Who uploads.
+    pub owner: UserId,
+    /// Its length in bytes.
+    pub length: u64,
+    /// The client's file name.
+    pub name: Option<String>,
+    /// The client's claimed type.
+    pub claimed_type: Option<String>,
+    /// When it was created.
+    pub created_at: i64,
+    /// Set once complete.
+    pub content: Option<UploadContent>,
+}
+
+/// What a complete upload holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadContent {
+    /// The blob's key (SHA-256, hex).
+    pub blob: String,
+    /// `image`, `video`, `audio` or `file`.
+    pub kind: String,
+    /// The media type found in the content.
+    pub mime: String,
+    /// When the last byte arrived.
+    pub completed_at: i64,
+}
