@@ -77,6 +77,16 @@ pub enum ErrorCode {
     StorageFull,
     /// The request body did not arrive in time; the connection is closed.
     RequestTimeout,
+    /// An upload would pass the user's storage quota.
+    QuotaExceeded,
+    /// A file is larger than the server accepts for its kind.
+    FileTooLarge,
+    /// A resumed upload's `Upload-Offset` is not where the server is: ask
+    /// with `HEAD` and continue from there.
+    OffsetMismatch,
+    /// The content is of a type the server refuses, or not the type the
+    /// client said.
+    UnsupportedMedia,
     /// Something failed inside the server. Safe to retry with the same
     /// client id.
     Internal,
@@ -96,7 +106,9 @@ impl ErrorCode {
             MethodNotAllowed => 405,
             UsernameTaken | IdempotencyConflict => 409,
             ResyncRequired => 410,
-            FrameTooLarge => 413,
+            FrameTooLarge | QuotaExceeded | FileTooLarge => 413,
+            OffsetMismatch => 409,
+            UnsupportedMedia => 415,
             RateLimited => 429,
             Unavailable => 503,
             StorageFull => 507,
@@ -139,6 +151,10 @@ impl ErrorCode {
             Unavailable => "unavailable",
             StorageFull => "storage_full",
             RequestTimeout => "request_timeout",
+            QuotaExceeded => "quota_exceeded",
+            FileTooLarge => "file_too_large",
+            OffsetMismatch => "offset_mismatch",
+            UnsupportedMedia => "unsupported_media",
             Internal => "internal",
         }
     }

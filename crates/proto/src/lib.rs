@@ -16,6 +16,7 @@ mod event;
 mod frame;
 mod http;
 mod ids;
+mod media;
 mod rich;
 mod role;
 mod signals;
@@ -29,6 +30,7 @@ pub use frame::{
 };
 pub use http::*;
 pub use ids::{ClientId, ConversationId, DeviceId, MessageId, UploadId, UserId};
+pub use media::*;
 pub use rich::*;
 pub use role::Role;
 pub use signals::*;

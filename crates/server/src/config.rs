@@ -27,6 +27,57 @@ pub struct Config {
     pub http: HttpConfig,
     /// Hooks for client authors' test suites. Never on in production.
     pub testing: TestingConfig,
+    /// Uploads and where their bytes are kept.
+    pub media: MediaConfig,
+}
+
+/// Uploads: size limits per kind, the per-user quota, and where the bytes
+/// are kept (the local disk under the data folder, or an S3-compatible
+/// service).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// `local` (under `<data_dir>/media`) or `s3` (the `s3_*` keys).
+    pub backend: String,
+    /// The S3-compatible service's endpoint, e.g. `https://s3.eu-west-1.amazonaws.com`.
+    pub s3_endpoint: String,
+    /// The bucket (it must exist).
+    pub s3_bucket: String,
+    /// The region.
+    pub s3_region: String,
+    /// The access key id.
+    pub s3_access_key: String,
+    /// The secret access key.
+    pub s3_secret_key: String,
+    /// Largest image, in bytes.
+    pub max_image_bytes: u64,
+    /// Largest video, in bytes.
+    pub max_video_bytes: u64,
+    /// Largest audio file (voice notes included), in bytes.
+    pub max_audio_bytes: u64,
+    /// Largest other file, in bytes. Also the largest `Upload-Length`
+    /// accepted when an upload is created.
+    pub max_file_bytes: u64,
+    /// Bytes one user's uploads may take in all.
+    pub quota_bytes: u64,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            backend: "local".into(),
+            s3_endpoint: String::new(),
+            s3_bucket: String::new(),
+            s3_region: "us-east-1".into(),
+            s3_access_key: String::new(),
+            s3_secret_key: String::new(),
+            max_image_bytes: 25 << 20,
+            max_video_bytes: 100 << 20,
+            max_audio_bytes: 25 << 20,
+            max_file_bytes: 100 << 20,
+            quota_bytes: 5 << 30,
+        }
+    }
 }
 
 impl Default for Config {
@@ -41,6 +92,7 @@ impl Default for Config {
             typing: TypingConfig::default(),
             http: HttpConfig::default(),
             testing: TestingConfig::default(),
+            media: MediaConfig::default(),
         }
     }
 }
@@ -304,6 +356,15 @@ impl Config {
     /// Checks values that serde cannot; returns every problem found.
     pub fn validate(&self) -> Result<(), Vec<String>> {
         let mut errs = Vec::new();
+        match self.media.backend.as_str() {
+            "local" => {}
+            "s3" if self.media.s3_endpoint.is_empty() || self.media.s3_bucket.is_empty() => errs
+                .push("media.backend = \"s3\" needs media.s3_endpoint and media.s3_bucket".into()),
+            "s3" => {}
+            other => errs.push(format!(
+                "media.backend must be \"local\" or \"s3\", not {other:?}"
+            )),
+        }
         let l = &self.limits;
         if l.max_message_bytes == 0 {
             errs.push("limits.max_message_bytes must be at least 1".into());

@@ -98,6 +98,24 @@ pub enum DomainError {
     /// The server's storage is full; nothing was stored.
     #[error("the server's storage is full; nothing was stored, retry later")]
     StorageFull,
+    /// An upload would pass the user's storage quota.
+    #[error("this upload would pass your storage quota")]
+    QuotaExceeded,
+    /// A file is larger than the server accepts (for its kind).
+    #[error("the file is larger than {max} bytes")]
+    FileTooLarge {
+        /// The limit, in bytes.
+        max: u64,
+    },
+    /// A resumed upload's offset is not where the upload stands.
+    #[error("the upload is at offset {offset}")]
+    OffsetMismatch {
+        /// Where it stands.
+        offset: u64,
+    },
+    /// The content is refused, or not what the upload claimed.
+    #[error("{0}")]
+    UnsupportedMedia(&'static str),
     /// Something failed inside the server. The cause is for logs only.
     #[error("internal error; retry later")]
     Internal(String),

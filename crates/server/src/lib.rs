@@ -109,6 +109,24 @@ pub async fn start_on(
     let secret = shared.key.load().map_err(StartError::Key)?;
     let passwords = Passwords::new(&config.auth).map_err(|e| StartError::Other(e.to_string()))?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let media = &config.media;
+    let blob_config = if media.backend == "s3" {
+        natter_blob::BlobConfig::S3 {
+            endpoint: media.s3_endpoint.clone(),
+            bucket: media.s3_bucket.clone(),
+            region: media.s3_region.clone(),
+            access_key: media.s3_access_key.clone(),
+            secret_key: media.s3_secret_key.clone(),
+        }
+    } else {
+        natter_blob::BlobConfig::Local {
+            root: config.data_dir.join("media"),
+        }
+    };
+    let blobs: Arc<dyn natter_blob::BlobStore> = Arc::new(
+        natter_blob::ObjectBlobStore::open(&blob_config)
+            .map_err(|e| StartError::Other(format!("media storage: {e}")))?,
+    );
     let state = AppState::new(state::AppInner {
         tokens: Tokens::new(secret, Duration::from_secs(config.auth.access_ttl_secs)),
         passwords,
@@ -126,6 +144,8 @@ pub async fn start_on(
         presence: shared.presence,
         typing: shared.typing,
         reaction_backlog: Default::default(),
+        blobs,
+        uploads_writing: Default::default(),
     });
 
     let feed = state

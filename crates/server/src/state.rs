@@ -63,6 +63,10 @@ pub struct AppInner {
     pub typing: Arc<dyn TypingRegistry>,
     /// Channel messages whose reactions changed and are not announced yet.
     pub reaction_backlog: crate::domain::rich::ReactionBacklog,
+    /// Where media bytes are kept.
+    pub blobs: Arc<dyn natter_blob::BlobStore>,
+    /// Uploads a request is writing right now.
+    pub uploads_writing: crate::domain::media::Writing,
 }
 
 /// A count of running connection tasks with a way to wait for zero.

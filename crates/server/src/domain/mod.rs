@@ -11,6 +11,7 @@ pub mod admin;
 pub mod blocks;
 pub mod conversations;
 pub mod invites;
+pub mod media;
 pub mod membership;
 pub mod messages;
 pub mod policy;

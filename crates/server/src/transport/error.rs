@@ -88,6 +88,10 @@ impl From<DomainError> for ApiError {
             DomainError::RateLimited(_) => ErrorCode::RateLimited,
             DomainError::Unavailable(_) | DomainError::Overloaded { .. } => ErrorCode::Unavailable,
             DomainError::StorageFull => ErrorCode::StorageFull,
+            DomainError::QuotaExceeded => ErrorCode::QuotaExceeded,
+            DomainError::FileTooLarge { .. } => ErrorCode::FileTooLarge,
+            DomainError::OffsetMismatch { .. } => ErrorCode::OffsetMismatch,
+            DomainError::UnsupportedMedia(_) => ErrorCode::UnsupportedMedia,
             DomainError::Internal(cause) => return ApiError::internal(cause),
         };
         ApiError {

@@ -3,7 +3,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{Auth, Id, Ids, Ids3, Json, Q};
-use super::{longpoll, sse, web, ws};
+use super::{longpoll, sse, uploads, web, ws};
 use crate::domain;
 use crate::state::AppState;
 use axum::Router;
@@ -126,6 +126,17 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/admin/suspensions/{id}",
             put(suspend_user).delete(unsuspend_user),
+        )
+        .route(
+            "/v1/uploads",
+            post(uploads::create).options(uploads::options),
+        )
+        .route(
+            "/v1/uploads/{id}",
+            get(uploads::get)
+                .head(uploads::head)
+                .patch(uploads::patch)
+                .delete(uploads::delete),
         )
         .route("/v1/presence", get(presence))
         .route("/v1/sync", get(longpoll::long_poll))

@@ -12,6 +12,7 @@ pub mod http;
 pub mod longpoll;
 pub mod sse;
 pub mod stream;
+pub mod uploads;
 pub mod web;
 pub mod ws;
 

@@ -19,6 +19,7 @@ mod signals;
 mod storage;
 mod stuck;
 mod transports;
+mod uploads;
 
 use natter_proto::{ClientId, ConversationId, Event, EventBody};
 use natter_test_support::sdk::{Client, ConnectOptions, Live, LiveEvent};

@@ -1,0 +1,350 @@
+//! Resumable uploads over the tus 1.0 protocol: creation, offsets,
+//! resuming after a broken connection, completion into the blob store,
+//! and what is refused (lies about the type, executables, oversize, over
+//! quota, someone else's upload).
+
+use natter_test_support::TestServer;
+use natter_test_support::sdk::Client;
+use reqwest::StatusCode;
+
+fn token(c: &Client) -> String {
+    c.access_token().expect("logged in")
+}
+
+fn b64(s: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+/// `POST /v1/uploads`: the new upload's path.
+async fn create(
+    server: &TestServer,
+    c: &Client,
+    length: usize,
+    name: &str,
+    ty: &str,
+) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}/v1/uploads", server.url()))
+        .bearer_auth(token(c))
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", length.to_string())
+        .header(
+            "Upload-Metadata",
+            format!("filename {},filetype {}", b64(name), b64(ty)),
+        )
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn location(server: &TestServer, c: &Client, bytes: &[u8], name: &str, ty: &str) -> String {
+    let r = create(server, c, bytes.len(), name, ty).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.headers()["tus-resumable"], "1.0.0");
+    assert_eq!(r.headers()["upload-offset"], "0");
+    format!(
+        "{}{}",
+        server.url(),
+        r.headers()["location"].to_str().unwrap()
+    )
+}
+
+async fn patch(url: &str, c: &Client, offset: usize, bytes: &[u8]) -> reqwest::Response {
+    reqwest::Client::new()
+        .patch(url)
+        .bearer_auth(token(c))
+        .header("Tus-Resumable", "1.0.0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", offset.to_string())
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn offset(url: &str, c: &Client) -> u64 {
+    let r = reqwest::Client::new()
+        .head(url)
+        .bearer_auth(token(c))
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.headers()["upload-offset"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+async fn info(url: &str, c: &Client) -> (StatusCode, serde_json::Value) {
+    let r = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token(c))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap())
+}
+
+async fn code(r: reqwest::Response) -> (StatusCode, String) {
+    let status = r.status();
+    let v: serde_json::Value = r.json().await.unwrap();
+    (status, v["error"]["code"].as_str().unwrap_or("").to_owned())
+}
+
+/// A PNG signature followed by bytes that do not repeat.
+fn png(n: usize, seed: u32) -> Vec<u8> {
+    let mut x = 0x2545_F491u32 ^ seed;
+    let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
+    v.extend((8..n).map(|_| {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x as u8
+    }));
+    v
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn blob_file(server: &TestServer, bytes: &[u8]) -> std::path::PathBuf {
+    let k = sha256_hex(bytes);
+    server
+        .data_dir()
+        .join("media/blobs")
+        .join(&k[..2])
+        .join(&k[2..4])
+        .join(k)
+}
+
+#[tokio::test]
+async fn an_upload_arrives_in_pieces_resumes_where_the_server_is_and_lands_by_content() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let bytes = png(300_000, 1);
+    let url = location(&server, &alice, &bytes, "cat.png", "image/png").await;
+
+    let r = patch(&url, &alice, 0, &bytes[..100_000]).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(r.headers()["upload-offset"], "100000");
+    assert_eq!(offset(&url, &alice).await, 100_000);
+    let (status, v) = info(&url, &alice).await;
+    assert_eq!(
+        (status, v["complete"].as_bool()),
+        (StatusCode::OK, Some(false))
+    );
+
+    // A client that lost track sends from the wrong place: told, not stored.
+    let (status, c) = code(patch(&url, &alice, 50_000, &bytes[50_000..]).await).await;
+    assert_eq!(
+        (status, c.as_str()),
+        (StatusCode::CONFLICT, "offset_mismatch")
+    );
+    assert_eq!(offset(&url, &alice).await, 100_000);
+
+    let r = patch(&url, &alice, 100_000, &bytes[100_000..]).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(r.headers()["upload-offset"], "300000");
+    let (_, v) = info(&url, &alice).await;
+    assert_eq!(v["complete"], true);
+    assert_eq!(v["kind"], "image");
+    assert_eq!(v["mime"], "image/png");
+    assert_eq!(v["name"], "cat.png");
+    assert_eq!(std::fs::read(blob_file(&server, &bytes)).unwrap(), bytes);
+    let staging = std::fs::read_dir(server.data_dir().join("uploads"))
+        .unwrap()
+        .count();
+    assert_eq!(staging, 0, "nothing is left in staging");
+}
+
+#[tokio::test]
+async fn a_broken_connection_keeps_what_arrived_and_the_upload_resumes_from_there() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let bytes = png(2_000_000, 2);
+    let url = location(&server, &alice, &bytes, "big.png", "image/png").await;
+    // The body stream fails after 700,000 bytes: the connection breaks.
+    let first = bytes[..700_000].to_vec();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![
+        Ok(first[..350_000].to_vec()),
+        Ok(first[350_000..].to_vec()),
+        Err(std::io::Error::other("the train went into a tunnel")),
+    ];
+    let broken = reqwest::Client::new()
+        .patch(&url)
+        .bearer_auth(token(&alice))
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", "0")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await;
+    assert!(broken.is_err() || !broken.unwrap().status().is_success());
+    // Resume as a tus client does: ask where the server is, send from
+    // there; a 409 means a write was still landing, so ask again.
+    let mut attempts = 0;
+    loop {
+        let at = offset(&url, &alice).await as usize;
+        assert!(at <= 700_000, "{at}");
+        let r = patch(&url, &alice, at, &bytes[at..]).await;
+        if r.status() == StatusCode::NO_CONTENT {
+            break;
+        }
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        attempts += 1;
+        assert!(attempts < 10, "never caught up with the server's offset");
+    }
+    assert_eq!(std::fs::read(blob_file(&server, &bytes)).unwrap(), bytes);
+}
+
+#[tokio::test]
+async fn lies_executables_oversize_and_other_peoples_uploads_are_refused() {
+    let server = TestServer::start_with(|c| {
+        c.media.max_image_bytes = 1000;
+        c.media.max_file_bytes = 100_000;
+        c.media.quota_bytes = 150_000;
+    })
+    .await;
+    let alice = server.user("alice").await;
+    let mallory = server.user("mallory").await;
+
+    // A PDF that says it is a PNG.
+    let pdf = b"%PDF-1.7 not a picture at all".to_vec();
+    let url = location(&server, &alice, &pdf, "cat.png", "image/png").await;
+    let (status, c) = code(patch(&url, &alice, 0, &pdf).await).await;
+    assert_eq!(
+        (status, c.as_str()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media")
+    );
+    assert_eq!(
+        info(&url, &alice).await.0,
+        StatusCode::NOT_FOUND,
+        "the upload is gone"
+    );
+    // An executable.
+    let elf = b"\x7fELF\x02\x01\x01 and the rest".to_vec();
+    let url = location(&server, &alice, &elf, "tool", "application/octet-stream").await;
+    let (status, c) = code(patch(&url, &alice, 0, &elf).await).await;
+    assert_eq!(
+        (status, c.as_str()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media")
+    );
+    // Too big for any file, or for an image.
+    let (status, c) = code(create(&server, &alice, 100_001, "x", "text/plain").await).await;
+    assert_eq!(
+        (status, c.as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "file_too_large")
+    );
+    let big_png = png(5000, 3);
+    let url = location(&server, &alice, &big_png, "b.png", "image/png").await;
+    let (status, c) = code(patch(&url, &alice, 0, &big_png).await).await;
+    assert_eq!(
+        (status, c.as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "file_too_large")
+    );
+    // More bytes than announced.
+    let url = location(&server, &alice, &[0u8; 10], "t.txt", "text/plain").await;
+    let (status, c) = code(patch(&url, &alice, 0, b"hello, this is too long").await).await;
+    assert_eq!(
+        (status, c.as_str()),
+        (StatusCode::BAD_REQUEST, "bad_request")
+    );
+    // Not the tus content type.
+    let r = reqwest::Client::new()
+        .patch(&url)
+        .bearer_auth(token(&alice))
+        .header("Upload-Offset", "0")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code(r).await.1, "unsupported_media");
+    // Someone else's upload is not there for them.
+    assert_eq!(info(&url, &mallory).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        code(patch(&url, &mallory, 0, b"x").await).await.1,
+        "not_found"
+    );
+    let r = reqwest::Client::new()
+        .delete(&url)
+        .bearer_auth(token(&mallory))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(offset(&url, &alice).await, 0, "still alice's, untouched");
+    // The quota counts what was announced.
+    let first = create(&server, &alice, 90_000, "a", "text/plain").await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let (status, c) = code(create(&server, &alice, 90_000, "b", "text/plain").await).await;
+    assert_eq!(
+        (status, c.as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded")
+    );
+    // No token, no upload.
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/uploads", server.url()))
+        .header("Upload-Length", "10")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn identical_uploads_share_one_blob_until_the_last_is_terminated() {
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let bytes = png(50_000, 4);
+    let a = location(&server, &alice, &bytes, "a.png", "image/png").await;
+    let b = location(&server, &bob, &bytes, "b.png", "image/png").await;
+    let (ra, rb) = tokio::join!(patch(&a, &alice, 0, &bytes), patch(&b, &bob, 0, &bytes));
+    assert_eq!(
+        (ra.status(), rb.status()),
+        (StatusCode::NO_CONTENT, StatusCode::NO_CONTENT)
+    );
+    let file = blob_file(&server, &bytes);
+    assert!(file.exists());
+    let del = |url: String, c: String| async move {
+        reqwest::Client::new()
+            .delete(url)
+            .bearer_auth(c)
+            .header("Tus-Resumable", "1.0.0")
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(del(a.clone(), token(&alice)).await, StatusCode::NO_CONTENT);
+    assert!(file.exists(), "bob's upload still holds the bytes");
+    assert_eq!(info(&a, &alice).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(del(b, token(&bob)).await, StatusCode::NO_CONTENT);
+    assert!(
+        !file.exists(),
+        "the last reference is gone, and so are the bytes"
+    );
+
+    let r = reqwest::Client::new()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/v1/uploads", server.url()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(r.headers()["tus-version"], "1.0.0");
+    assert_eq!(r.headers()["tus-extension"], "creation,termination");
+}
