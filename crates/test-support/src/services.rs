@@ -48,6 +48,52 @@ pub fn nats_url() -> String {
     url(NATS_ENV, NATS_DEFAULT)
 }
 
+/// The variable holding the S3-compatible test server's URL.
+pub const S3_ENV: &str = "NATTER_TEST_S3_URL";
+/// Its URL when [`S3_ENV`] is unset outside CI.
+pub const S3_DEFAULT: &str = "http://127.0.0.1:9000";
+
+/// The S3-compatible test server's URL: `NATTER_TEST_S3_URL`, else
+/// [`S3_DEFAULT`].
+///
+/// # Panics
+///
+/// Under CI when the variable is unset or empty, or when it is not UTF-8.
+pub fn s3_url() -> String {
+    url(S3_ENV, S3_DEFAULT)
+}
+
+/// Creates a fresh bucket on the S3-compatible test server (a plain
+/// `PUT`, which the test server takes without credentials) and returns
+/// its name.
+///
+/// # Panics
+///
+/// When the server does not answer or refuses.
+pub async fn s3_bucket() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let url = s3_url();
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let bucket = format!("natter-{}", uuid::Uuid::new_v4().simple());
+    let mut conn = tokio::net::TcpStream::connect(&addr)
+        .await
+        .unwrap_or_else(|e| panic!("the S3 test server does not answer at {url}: {e}"));
+    let req = format!(
+        "PUT /{bucket} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    conn.write_all(req.as_bytes()).await.expect("write");
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).await.expect("read");
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "create bucket: {answer}"
+    );
+    bucket
+}
+
 /// True when running under CI: `CI` is set and not empty.
 pub fn in_ci() -> bool {
     std::env::var_os("CI").is_some_and(|v| !v.is_empty())

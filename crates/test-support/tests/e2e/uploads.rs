@@ -348,3 +348,68 @@ async fn identical_uploads_share_one_blob_until_the_last_is_terminated() {
     assert_eq!(r.headers()["tus-version"], "1.0.0");
     assert_eq!(r.headers()["tus-extension"], "creation,termination");
 }
+
+#[tokio::test]
+async fn on_s3_an_upload_lands_in_the_bucket_and_a_stopped_service_fails_fast() {
+    let bucket = natter_test_support::services::s3_bucket().await;
+    let s3 = natter_test_support::services::s3_url();
+    let server = TestServer::start_with(|c| {
+        c.media.backend = "s3".into();
+        c.media.s3_endpoint = s3.clone();
+        c.media.s3_bucket = bucket.clone();
+        c.media.s3_access_key = "test".into();
+        c.media.s3_secret_key = "test".into();
+    })
+    .await;
+    let alice = server.user("alice").await;
+    let bytes = png(6_000_000, 5);
+    let url = location(&server, &alice, &bytes, "s3.png", "image/png").await;
+    let r = patch(&url, &alice, 0, &bytes[..3_000_000]).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = patch(&url, &alice, 3_000_000, &bytes[3_000_000..]).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (_, v) = info(&url, &alice).await;
+    assert_eq!(
+        (v["complete"].as_bool(), v["kind"].as_str()),
+        (Some(true), Some("image"))
+    );
+    // The object is in the bucket under its hash, byte for byte.
+    let bucket_store = natter_blob::ObjectBlobStore::open(&natter_blob::BlobConfig::S3 {
+        endpoint: s3.clone(),
+        bucket: bucket.clone(),
+        region: "us-east-1".into(),
+        access_key: "test".into(),
+        secret_key: "test".into(),
+    })
+    .unwrap();
+    let key = natter_blob::BlobKey::parse(&sha256_hex(&bytes)).unwrap();
+    use natter_blob::BlobStore as _;
+    assert_eq!(bucket_store.keys().await.unwrap(), vec![key.clone()]);
+    assert_eq!(
+        natter_blob::read_all(&bucket_store, &key).await.unwrap(),
+        bytes
+    );
+
+    // A server whose S3 service is gone: the upload's last PATCH answers
+    // `unavailable` quickly, and no record claims content that is not there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let down = TestServer::start_with(|c| {
+        c.media.backend = "s3".into();
+        c.media.s3_endpoint = format!("http://127.0.0.1:{port}");
+        c.media.s3_bucket = "gone".into();
+    })
+    .await;
+    let bob = down.user("bob").await;
+    let small = png(1000, 6);
+    let url = location(&down, &bob, &small, "x.png", "image/png").await;
+    let (status, c) = code(patch(&url, &bob, 0, &small).await).await;
+    assert_eq!(
+        (status, c.as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+    );
+    let (_, v) = info(&url, &bob).await;
+    assert_eq!(v["complete"], false, "nothing claims the missing content");
+    assert_eq!(v["offset"], 1000, "the bytes wait on disk for a retry");
+}
