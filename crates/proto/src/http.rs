@@ -699,6 +699,10 @@ pub struct SendMessage {
     /// its text is copied, the copy is marked `forwarded`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forward: Option<crate::ForwardFrom>,
+    /// My complete uploads to attach (at most [`crate::MAX_ATTACHMENTS`]);
+    /// `text` is then an optional caption.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::UploadId>,
 }
 
 impl SendMessage {
@@ -713,6 +717,7 @@ impl SendMessage {
             mentions: Vec::new(),
             mention_all: None,
             forward: None,
+            attachments: Vec::new(),
         }
     }
 }

@@ -64,3 +64,32 @@ pub struct UploadInfo {
     /// When it was created, ms since the epoch.
     pub created_at: i64,
 }
+
+/// An upload attached to a message, as the message carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The upload (ask `GET /v1/uploads/{id}/url` for a download URL).
+    pub upload: UploadId,
+    /// Its kind.
+    pub kind: MediaKind,
+    /// Its media type.
+    pub mime: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its file name, if it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// `GET /v1/uploads/{id}/url`: a signed download URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaUrl {
+    /// The URL, relative to the server (`/v1/media/{id}?exp=…&sig=…`); it
+    /// needs no token.
+    pub url: String,
+    /// When it stops working, ms since the epoch.
+    pub expires_at: i64,
+}
+
+/// Most attachments one message carries.
+pub const MAX_ATTACHMENTS: usize = 10;

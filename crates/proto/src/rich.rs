@@ -53,6 +53,9 @@ pub struct MessageMeta {
     /// When the text was last edited, ms since the epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edited_at: Option<i64>,
+    /// Files attached (the text is then their caption, and may be empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::Attachment>,
     /// Read-time: the reactions, most used first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<ReactionCount>,

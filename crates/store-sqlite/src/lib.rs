@@ -615,6 +615,10 @@ impl Store for SqliteStore {
         self.read(move |c| uploads::usage(c, &owner)).await
     }
 
+    async fn may_fetch_upload(&self, user: UserId, id: natter_proto::UploadId) -> Result<bool> {
+        self.read(move |c| uploads::may_fetch(c, &user, &id)).await
+    }
+
     async fn set_settings(&self, update: SettingsUpdate) -> Result<Committed> {
         self.write(move |ctx| conversations::set_settings(ctx, &update))
             .await

@@ -112,6 +112,7 @@ pub(crate) fn prepare(ctx: &mut Ctx<'_>, msg: &NewMessage) -> Result<MessageMeta
         forwarded: x.forwarded,
         mentions: x.mentions.clone(),
         mention_all: x.mention_all,
+        attachments: x.attachments.clone(),
         ..MessageMeta::default()
     };
     if !x.mentions.is_empty() {
@@ -156,6 +157,14 @@ pub(crate) fn after_append(ctx: &mut Ctx<'_>, ev: &Event) -> Result<()> {
         return Ok(());
     };
     write_mentions(ctx.conn, ev.conv, ev.seq, ev.sender, meta)?;
+    for a in &meta.attachments {
+        ctx.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO message_uploads (upload_id, conv_id, seq) VALUES (?1, ?2, ?3)",
+            )
+            .and_then(|mut s| s.execute(params![a.upload.as_bytes(), ev.conv.as_bytes(), ev.seq as i64]))
+            .map_err(db_err)?;
+    }
     if let Some(root) = meta.thread {
         let conv = ev.conv.as_bytes();
         let old: Option<String> = ctx
@@ -328,6 +337,7 @@ pub(crate) fn forget_message(c: &Connection, conv: &ConversationId, seq: Seq) ->
         "DELETE FROM reactions WHERE conv_id = ?1 AND seq = ?2",
         "DELETE FROM pins WHERE conv_id = ?1 AND seq = ?2",
         "DELETE FROM mentions WHERE conv_id = ?1 AND seq = ?2",
+        "DELETE FROM message_uploads WHERE conv_id = ?1 AND seq = ?2",
         "UPDATE events SET payload = json_set(payload, '$.text', '')
          WHERE conv_id = ?1 AND target = ?2 AND kind = 'message_edited'",
     ] {

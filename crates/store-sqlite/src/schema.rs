@@ -360,4 +360,14 @@ CREATE TABLE uploads (
 CREATE INDEX uploads_by_owner ON uploads(owner);
 CREATE INDEX uploads_by_blob ON uploads(blob) WHERE blob IS NOT NULL;
 "#,
+    // 18: which messages hold which uploads (who may download them).
+    r#"
+CREATE TABLE message_uploads (
+    upload_id BLOB NOT NULL,
+    conv_id   BLOB NOT NULL,
+    seq       INTEGER NOT NULL,
+    PRIMARY KEY (upload_id, conv_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX message_uploads_by_message ON message_uploads(conv_id, seq);
+"#,
 ];

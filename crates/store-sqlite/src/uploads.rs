@@ -142,3 +142,22 @@ pub(crate) fn delete_upload(ctx: &mut Ctx<'_>, id: &UploadId) -> Result<(bool, b
     };
     Ok((true, shared))
 }
+
+/// Whether `user` may fetch the upload (see
+/// [`natter_store::Store::may_fetch_upload`]).
+pub(crate) fn may_fetch(
+    c: &Connection,
+    user: &natter_proto::UserId,
+    id: &UploadId,
+) -> Result<bool> {
+    c.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM uploads WHERE id = ?1 AND owner = ?2)
+             OR EXISTS (SELECT 1 FROM message_uploads mu
+                          JOIN members m ON m.conv_id = mu.conv_id AND m.user_id = ?2
+                          JOIN events e ON e.conv_id = mu.conv_id AND e.seq = mu.seq
+                         WHERE mu.upload_id = ?1 AND mu.seq >= m.visible_seq
+                           AND e.kind = 'message')",
+    )
+    .and_then(|mut s| s.query_row(params![id.as_bytes(), user.as_bytes()], |r| r.get(0)))
+    .map_err(db_err)
+}

@@ -324,6 +324,11 @@ pub trait Store: Send + Sync + 'static {
     /// The bytes the owner's uploads take, complete or not.
     async fn upload_usage(&self, owner: UserId) -> Result<u64>;
 
+    /// Whether `user` may fetch the upload: they own it, or it is attached
+    /// to a message (not deleted) they may read in a conversation they are
+    /// a member of.
+    async fn may_fetch_upload(&self, user: UserId, id: natter_proto::UploadId) -> Result<bool>;
+
     // ---- receipts, privacy, presence -----------------------------------------
 
     /// Moves a member's delivered or read watermark forward (read implies

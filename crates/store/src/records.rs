@@ -677,6 +677,8 @@ pub struct MessageExtras {
     pub mentions: Vec<natter_proto::Mention>,
     /// `@everyone` / `@here`.
     pub mention_all: Option<natter_proto::MentionAll>,
+    /// Uploads attached (checked by the domain: the sender's, complete).
+    pub attachments: Vec<natter_proto::Attachment>,
 }
 
 /// An edit of a message's text.

@@ -472,6 +472,68 @@ fn trim_utf8_tail(head: &[u8]) -> &[u8] {
     }
 }
 
+/// How long a signed media URL works.
+pub const MEDIA_URL_SECS: i64 = 3600;
+
+/// A signed URL for an upload the caller may fetch: their own, or one
+/// attached to a message they may read.
+pub async fn url(
+    state: &AppState,
+    claims: &Claims,
+    id: UploadId,
+) -> Result<natter_proto::MediaUrl> {
+    let complete = state
+        .store
+        .upload(id)
+        .await?
+        .is_some_and(|u| u.content.is_some());
+    if !complete || !state.store.may_fetch_upload(claims.user, id).await? {
+        return Err(not_found());
+    }
+    let expires_at = now_ms() + MEDIA_URL_SECS * 1000;
+    let sig = state.tokens.sign_media(&id, expires_at);
+    Ok(natter_proto::MediaUrl {
+        url: format!("/v1/media/{id}?exp={expires_at}&sig={sig}"),
+        expires_at,
+    })
+}
+
+/// What a signed download serves.
+pub struct Download {
+    /// The blob.
+    pub key: natter_blob::BlobKey,
+    /// Its size.
+    pub size: u64,
+    /// Its media type.
+    pub mime: String,
+    /// Its kind.
+    pub kind: MediaKind,
+    /// The file name to offer.
+    pub name: Option<String>,
+}
+
+/// Checks a signed URL and says what it serves. A forged or expired
+/// signature is `forbidden`; an upload deleted since is `not_found`.
+pub async fn download(state: &AppState, id: UploadId, exp: i64, sig: &str) -> Result<Download> {
+    if !state.tokens.verify_media(&id, exp, sig) {
+        return Err(DomainError::Forbidden("this media link is not valid"));
+    }
+    if exp < now_ms() {
+        return Err(DomainError::Forbidden("this media link has expired"));
+    }
+    let rec = state.store.upload(id).await?.ok_or_else(not_found)?;
+    let content = rec.content.ok_or_else(not_found)?;
+    let key = natter_blob::BlobKey::parse(&content.blob)
+        .ok_or_else(|| DomainError::internal("an upload names a malformed blob"))?;
+    Ok(Download {
+        key,
+        size: rec.length,
+        mime: content.mime,
+        kind: MediaKind::parse(&content.kind).unwrap_or(MediaKind::File),
+        name: rec.name,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

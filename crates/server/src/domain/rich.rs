@@ -106,19 +106,23 @@ pub async fn extras(
             .message(from.conv, from.seq, claims.user)
             .await?
             .ok_or_else(no_message)?;
-        let EventBody::Message { text, .. } = original.body else {
+        let EventBody::Message { text, meta, .. } = original.body else {
             return Err(no_message());
         };
         return Ok((
             text,
             MessageExtras {
                 forwarded: true,
+                // The copy carries the files too: whoever reads it may
+                // fetch them.
+                attachments: meta.attachments,
                 ..MessageExtras::default()
             },
         ));
     }
     validate_mentions(&req.text, &req.mentions)?;
     check_mention_all(state, claims, conv, req.mention_all).await?;
+    let attachments = attachments(state, claims, &req.attachments).await?;
     Ok((
         req.text,
         MessageExtras {
@@ -128,8 +132,45 @@ pub async fn extras(
             forwarded: false,
             mentions: req.mentions,
             mention_all: req.mention_all,
+            attachments,
         },
     ))
+}
+
+/// The caller's complete uploads, as a message carries them.
+async fn attachments(
+    state: &AppState,
+    claims: &Claims,
+    ids: &[UploadId],
+) -> Result<Vec<Attachment>> {
+    if ids.len() > MAX_ATTACHMENTS {
+        return Err(DomainError::Invalid(format!(
+            "at most {MAX_ATTACHMENTS} attachments per message"
+        )));
+    }
+    let mut out: Vec<Attachment> = Vec::with_capacity(ids.len());
+    for id in ids {
+        if out.iter().any(|a| a.upload == *id) {
+            return Err(DomainError::Invalid("an upload is attached twice".into()));
+        }
+        let rec = state
+            .store
+            .upload(*id)
+            .await?
+            .filter(|u| u.owner == claims.user)
+            .ok_or(DomainError::NotFound("no such upload"))?;
+        let content = rec.content.ok_or_else(|| {
+            DomainError::Invalid("an upload is attached before all its bytes arrived".into())
+        })?;
+        out.push(Attachment {
+            upload: rec.id,
+            kind: MediaKind::parse(&content.kind).unwrap_or(MediaKind::File),
+            mime: content.mime,
+            size: rec.length,
+            name: rec.name,
+        });
+    }
+    Ok(out)
 }
 
 /// Edits my message within the edit window; answers the message as it now

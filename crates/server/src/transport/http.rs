@@ -138,6 +138,8 @@ pub fn router(state: AppState) -> Router {
                 .patch(uploads::patch)
                 .delete(uploads::delete),
         )
+        .route("/v1/uploads/{id}/url", get(uploads::url))
+        .route("/v1/media/{id}", get(uploads::media))
         .route("/v1/presence", get(presence))
         .route("/v1/sync", get(longpoll::long_poll))
         .route("/v1/events", get(sse::sse))

@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use natter_proto::{ErrorCode, UploadId, UploadInfo};
 
 const TUS_VERSION: &str = "1.0.0";
@@ -127,4 +128,143 @@ pub async fn delete(
 ) -> ApiResult<Response> {
     domain::media::terminate(&state, &c, id).await?;
     Ok((StatusCode::NO_CONTENT, tus_headers(&[])).into_response())
+}
+
+/// `GET /v1/uploads/{id}/url`: a signed download URL.
+pub async fn url(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<UploadId>,
+) -> ApiResult<Json<natter_proto::MediaUrl>> {
+    Ok(Json(domain::media::url(&state, &c, id).await?))
+}
+
+/// The query of a signed media URL.
+#[derive(serde::Deserialize)]
+pub struct Signed {
+    exp: i64,
+    sig: String,
+}
+
+/// Types a browser may show inline; everything else is offered as a
+/// download (SVG and HTML never render from here).
+fn inline(mime: &str) -> bool {
+    matches!(
+        mime,
+        "image/png" | "image/jpeg" | "image/gif" | "image/webp"
+    ) || mime.starts_with("audio/")
+        || mime.starts_with("video/")
+}
+
+/// Parses `Range: bytes=a-b`, `bytes=a-` or `bytes=-n` (one range).
+fn range(headers: &HeaderMap, size: u64) -> Option<Result<std::ops::Range<u64>, ()>> {
+    let v = headers.get(header::RANGE)?.to_str().ok()?;
+    let spec = v.strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let r = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().ok()?;
+            size.saturating_sub(n)..size
+        }
+        (a, "") => a.parse().ok()?..size,
+        (a, b) => {
+            let (a, b): (u64, u64) = (a.parse().ok()?, b.parse().ok()?);
+            a..b.saturating_add(1).min(size)
+        }
+    };
+    Some(if r.start < r.end && r.end <= size {
+        Ok(r)
+    } else {
+        Err(())
+    })
+}
+
+/// `GET /v1/media/{id}?exp=…&sig=…`: the bytes, for anyone holding a valid
+/// signed URL (no token: a CDN can cache it), with ranges.
+pub async fn media(
+    State(state): State<AppState>,
+    Id(id): Id<UploadId>,
+    super::extract::Q(q): super::extract::Q<Signed>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let d = domain::media::download(&state, id, q.exp, &q.sig).await?;
+    let etag = format!("\"{}\"", d.key);
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == etag)
+    {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    let wanted = range(&headers, d.size);
+    let (status, r) = match wanted {
+        None => (StatusCode::OK, None),
+        Some(Ok(r)) => (StatusCode::PARTIAL_CONTENT, Some(r)),
+        Some(Err(())) => {
+            return Ok((
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                [(header::CONTENT_RANGE, format!("bytes */{}", d.size))],
+            )
+                .into_response());
+        }
+    };
+    let stream = state
+        .blobs
+        .get(&d.key, r.clone())
+        .await
+        .map_err(|e| match e {
+            natter_blob::BlobError::NotFound => ApiError::new(ErrorCode::NotFound, "no such media"),
+            other => ApiError::new(ErrorCode::Unavailable, format!("media storage: {other}")),
+        })?;
+    let length = r.as_ref().map_or(d.size, |r| r.end - r.start);
+    let max_age = ((q.exp - crate::auth::now_ms()) / 1000).max(0);
+    let disposition = if inline(&d.mime) {
+        "inline".to_owned()
+    } else {
+        let name: String = d
+            .name
+            .as_deref()
+            .unwrap_or("file")
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ' ') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("attachment; filename=\"{name}\"")
+    };
+    let mut h = HeaderMap::new();
+    let mut put = |name: header::HeaderName, value: String| {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    };
+    put(
+        header::CONTENT_TYPE,
+        if inline(&d.mime) {
+            d.mime.clone()
+        } else {
+            "application/octet-stream".into()
+        },
+    );
+    put(header::CONTENT_LENGTH, length.to_string());
+    put(header::CONTENT_DISPOSITION, disposition);
+    put(header::ETAG, etag);
+    put(header::ACCEPT_RANGES, "bytes".into());
+    put(header::CACHE_CONTROL, format!("private, max-age={max_age}"));
+    put(header::X_CONTENT_TYPE_OPTIONS, "nosniff".into());
+    if let Some(r) = &r {
+        put(
+            header::CONTENT_RANGE,
+            format!("bytes {}-{}/{}", r.start, r.end - 1, d.size),
+        );
+    }
+    let body = Body::from_stream(stream.map(|c| c.map_err(std::io::Error::other)));
+    Ok((status, h, body).into_response())
 }

@@ -413,3 +413,152 @@ async fn on_s3_an_upload_lands_in_the_bucket_and_a_stopped_service_fails_fast() 
     assert_eq!(v["complete"], false, "nothing claims the missing content");
     assert_eq!(v["offset"], 1000, "the bytes wait on disk for a retry");
 }
+
+async fn complete_upload(
+    server: &TestServer,
+    c: &Client,
+    bytes: &[u8],
+    name: &str,
+    ty: &str,
+) -> String {
+    let url = location(server, c, bytes, name, ty).await;
+    assert_eq!(
+        patch(&url, c, 0, bytes).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    url.rsplit('/').next().unwrap().to_owned()
+}
+
+async fn media_url(server: &TestServer, c: &Client, id: &str) -> (StatusCode, String) {
+    let r = reqwest::Client::new()
+        .get(format!("{}/v1/uploads/{id}/url", server.url()))
+        .bearer_auth(token(c))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let v: serde_json::Value = r.json().await.unwrap();
+    (status, v["url"].as_str().unwrap_or("").to_owned())
+}
+
+#[tokio::test]
+async fn attached_files_reach_members_by_signed_url_with_ranges_and_nobody_else() {
+    use natter_proto::{ConversationId, EventBody, SendMessage, UploadId};
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let mallory = server.user("mallory").await;
+    let b_id = bob.user_id().unwrap();
+    let group: ConversationId = alice.create_group("g", &[b_id]).await.unwrap().id;
+    let picture = png(40_000, 7);
+    let doc = b"%PDF-1.7 the minutes".to_vec();
+    let pic_id = complete_upload(&server, &alice, &picture, "cat.png", "image/png").await;
+    let doc_id = complete_upload(&server, &alice, &doc, "minutes.pdf", "application/pdf").await;
+    let ids: Vec<UploadId> = [&pic_id, &doc_id]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+
+    // Before it is attached, only alice may fetch it.
+    assert_eq!(
+        media_url(&server, &bob, &pic_id).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let sent = alice
+        .send(
+            group,
+            &SendMessage {
+                attachments: ids.clone(),
+                ..SendMessage::text(natter_proto::ClientId::random(), "")
+            },
+        )
+        .await
+        .unwrap();
+    let ev = bob.message(group, sent.seq).await.unwrap();
+    let EventBody::Message { meta, .. } = &ev.body else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(
+        meta.attachments
+            .iter()
+            .map(|a| (a.mime.as_str(), a.size))
+            .collect::<Vec<_>>(),
+        [("image/png", 40_000), ("application/pdf", doc.len() as u64)]
+    );
+
+    // Bob, a member, gets a signed URL; it needs no token.
+    let (status, url) = media_url(&server, &bob, &pic_id).await;
+    assert_eq!(status, StatusCode::OK);
+    let full = reqwest::get(format!("{}{url}", server.url()))
+        .await
+        .unwrap();
+    assert_eq!(full.status(), StatusCode::OK);
+    assert_eq!(full.headers()["content-type"], "image/png");
+    assert_eq!(full.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        full.headers()["etag"]
+            .to_str()
+            .unwrap()
+            .contains(&sha256_hex(&picture))
+    );
+    assert_eq!(full.bytes().await.unwrap().as_ref(), picture.as_slice());
+    let part = reqwest::Client::new()
+        .get(format!("{}{url}", server.url()))
+        .header("Range", "bytes=100-199")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.headers()["content-range"], "bytes 100-199/40000");
+    assert_eq!(part.bytes().await.unwrap().as_ref(), &picture[100..200]);
+    // Not a picture: offered as a download, never shown inline.
+    let (_, doc_url) = media_url(&server, &bob, &doc_id).await;
+    let r = reqwest::get(format!("{}{doc_url}", server.url()))
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "application/octet-stream");
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+
+    // A stranger gets no URL; a forged or altered one is refused.
+    assert_eq!(
+        media_url(&server, &mallory, &pic_id).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let forged = url.replace("sig=", "sig=00");
+    let r = reqwest::get(format!("{}{forged}", server.url()))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let later = url.replace("exp=", "exp=9");
+    let r = reqwest::get(format!("{}{later}", server.url()))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "the expiry is signed too"
+    );
+    // Someone else's upload cannot be attached.
+    let err = bob
+        .send(
+            group,
+            &SendMessage {
+                attachments: vec![ids[0]],
+                ..SendMessage::text(natter_proto::ClientId::random(), "mine now")
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(natter_proto::ErrorCode::NotFound));
+    // Once bob is removed, he gets no new URL.
+    alice.remove_member(group, b_id).await.unwrap();
+    assert_eq!(
+        media_url(&server, &bob, &pic_id).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
