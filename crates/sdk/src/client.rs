@@ -158,6 +158,11 @@ impl Client {
         self.inner.session.borrow().as_ref().map(|s| s.user)
     }
 
+    /// The HTTP client this one sends with.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
     /// The current access token, for callers that talk to the server
     /// directly (SSE, raw WebSocket).
     pub fn access_token(&self) -> Option<String> {
@@ -1067,11 +1072,11 @@ impl Client {
 
     // ---- plumbing ----
 
-    fn url(&self, path: &str, query: &[(&str, String)]) -> Result<Url, Error> {
+    pub(crate) fn url(&self, path: &str, query: &[(&str, String)]) -> Result<Url, Error> {
         endpoint(&self.inner.base, path, query)
     }
 
-    async fn get<T: DeserializeOwned>(
+    pub(crate) async fn get<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, String)],

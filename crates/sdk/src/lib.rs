@@ -19,8 +19,10 @@
 mod client;
 mod error;
 mod live;
+mod media;
 
 pub use client::Client;
 pub use error::Error;
 pub use live::{Backoff, ConnectOptions, Live, LiveEvent, OutboxEntry};
+pub use media::CHUNK;
 pub use natter_proto as proto;

@@ -291,10 +291,20 @@ pub struct SendArgs {
     /// With --thread: show the reply in the conversation too.
     #[arg(long, requires = "thread")]
     pub also: bool,
+    /// Attach a file (repeat for several); the text is then an optional
+    /// caption. An interrupted upload resumes when the same file is sent
+    /// again.
+    #[arg(long = "file", value_name = "PATH")]
+    pub files: Vec<std::path::PathBuf>,
     /// The text (words are joined with spaces); `-` reads it from stdin.
     /// `@username` of a member mentions them; `@everyone` and `@here`
     /// mention all (moderators and above). Options must come before it.
-    #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        required_unless_present = "files",
+        num_args = 0..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub text: Vec<String>,
 }
 
@@ -579,9 +589,17 @@ pub(crate) async fn send(s: &Session, args: SendArgs) -> anyhow::Result<ExitCode
     } else {
         args.text.join(" ")
     };
+    if text.is_empty() && args.files.is_empty() {
+        return Err(UsageError("give the text, or --file with an optional caption".into()).into());
+    }
     let conv = resolve_conv_or_create(s, &args.conv).await?;
+    let mut attachments = Vec::new();
+    for path in &args.files {
+        attachments.push(super::media::upload(s, path).await?);
+    }
     let (mentions, mention_all) = super::rich::mentions_in(s, conv, &text).await?;
     let message = natter_proto::SendMessage {
+        attachments,
         reply_to: args.reply,
         thread: args.thread,
         also_in_conversation: args.also,

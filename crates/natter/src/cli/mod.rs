@@ -17,6 +17,7 @@ mod account;
 mod admin;
 mod chat;
 mod contacts;
+mod media;
 mod output;
 mod profile;
 mod rich;
@@ -209,6 +210,18 @@ pub enum ClientCommand {
         /// The text (words are joined with spaces).
         #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
         text: Vec<String>,
+    },
+    /// Download the files attached to a message into a folder (the
+    /// current one by default); prints each file's path. A download that
+    /// was cut off continues where it stopped.
+    Download {
+        /// Conversation id, @username or #group.
+        conv: String,
+        /// The message's seq.
+        seq: natter_proto::Seq,
+        /// Where to put the files.
+        #[arg(long, default_value = ".")]
+        out: std::path::PathBuf,
     },
     /// Edit my message (within the server's edit window); prints `seq
     /// edited-at`.
@@ -495,9 +508,14 @@ async fn dispatch(cmd: ClientCommand, global: &ClientGlobals) -> anyhow::Result<
                 reply: Some(seq),
                 thread: None,
                 also: false,
+                files: Vec::new(),
                 text,
             };
             s.finish(chat::send(&s, args).await)
+        }
+        ClientCommand::Download { conv, seq, out } => {
+            let s = open()?;
+            s.finish(media::download(&s, &conv, seq, &out).await)
         }
         ClientCommand::Edit { conv, seq, text } => {
             let s = open()?;

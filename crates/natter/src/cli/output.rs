@@ -83,6 +83,14 @@ pub(crate) async fn event_text(event: &Event, names: &mut Names, client: &Client
                 line.push_str("[forwarded] ");
             }
             line.push_str(&format!("{sender}: {}", one_line(text)));
+            for a in &meta.attachments {
+                line.push_str(&format!(
+                    " [{} {} {} B]",
+                    a.kind.as_str(),
+                    one_line(a.name.as_deref().unwrap_or("file")),
+                    a.size
+                ));
+            }
             if meta.edited_at.is_some() {
                 line.push_str(" (edited)");
             }

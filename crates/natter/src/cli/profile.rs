@@ -57,6 +57,12 @@ impl ProfileStore {
         self.home.join(format!("{}.live.json", self.name))
     }
 
+    /// `<home>/<profile>.uploads.json`: uploads begun and not finished,
+    /// so that sending the same file again resumes them.
+    pub(crate) fn uploads_path(&self) -> PathBuf {
+        self.home.join(format!("{}.uploads.json", self.name))
+    }
+
     /// The saved profile, if there is one.
     pub(crate) fn load(&self) -> anyhow::Result<Option<Profile>> {
         let path = self.path();

@@ -736,3 +736,50 @@ async fn messages_are_replied_to_edited_reacted_pinned_forwarded_and_threaded_fr
         "(deleted for me)"
     );
 }
+
+#[tokio::test]
+async fn a_file_is_sent_and_downloaded_from_the_terminal() {
+    let server = TestServer::start().await;
+    let url = server.url();
+    let alice = Terminal::new();
+    let bob = Terminal::with_profile("bob");
+    alice.register(&url, "alice").await;
+    bob.register(&url, "bob").await;
+    let dir = tempfile::tempdir().unwrap();
+    let notes = dir.path().join("notes.txt");
+    let text: String = (0..200_000).map(|i| format!("line {i}\n")).collect();
+    std::fs::write(&notes, &text).unwrap();
+    let sent = alice
+        .run(&[
+            "send",
+            "--file",
+            notes.to_str().unwrap(),
+            "@bob",
+            "the",
+            "notes",
+        ])
+        .await
+        .row();
+    let history = bob.run(&["history", "@alice"]).await.rows();
+    let line = history.iter().find(|r| r[0] == sent[0]).unwrap();
+    assert_eq!(
+        line[2],
+        format!("alice: the notes [file notes.txt {} B]", text.len())
+    );
+    let out = dir.path().join("got");
+    let saved = bob
+        .run(&[
+            "download",
+            "@alice",
+            &sent[0],
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .await
+        .row();
+    assert_eq!(std::fs::read_to_string(&saved[0]).unwrap(), text);
+    // A message with nothing but a file needs no caption; none at all is refused.
+    let out = alice.run(&["send", "@bob"]).await;
+    out.fails(2);
+    assert!(out.stderr.contains("TEXT"), "{out:#?}");
+}

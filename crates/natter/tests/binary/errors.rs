@@ -16,7 +16,7 @@ async fn usage_mistakes_exit_2() {
     let out = nobody.run(&["send", "@bob"]).await;
     out.fails(2);
     assert!(
-        out.stderr.contains("<TEXT>"),
+        out.stderr.contains("TEXT"),
         "names what is missing: {out:#?}"
     );
 

@@ -562,3 +562,65 @@ async fn attached_files_reach_members_by_signed_url_with_ranges_and_nobody_else(
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn the_sdk_uploads_resumes_and_downloads_files_in_chunks() {
+    use natter_proto::SendMessage;
+    let server = TestServer::start().await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("holiday.png");
+    let bytes = png(9 * 1024 * 1024 + 123, 8);
+    std::fs::write(&path, &bytes).unwrap();
+
+    // Interrupted after the first chunk: the rest resumes from the server's offset.
+    let started = alice
+        .create_upload(bytes.len() as u64, Some("holiday.png"), Some("image/png"))
+        .await
+        .unwrap();
+    let first = natter_test_support::sdk::CHUNK;
+    assert_eq!(
+        alice
+            .upload_chunk(started.id, 0, bytes[..first].to_vec())
+            .await
+            .unwrap(),
+        first as u64
+    );
+    let mut seen = Vec::new();
+    let done = alice
+        .upload_file(&path, Some("image/png"), Some(started.id), |at, _| {
+            seen.push(at)
+        })
+        .await
+        .unwrap();
+    assert!(done.complete);
+    assert_eq!(
+        seen.first(),
+        Some(&(first as u64)),
+        "it picked up where the server was"
+    );
+    assert_eq!(seen.last(), Some(&(bytes.len() as u64)));
+
+    let dm = alice.direct(bob.user_id().unwrap()).await.unwrap().id;
+    alice
+        .send(
+            dm,
+            &SendMessage {
+                attachments: vec![done.id],
+                ..SendMessage::text(natter_proto::ClientId::random(), "look")
+            },
+        )
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    let n = bob.download(done.id, 0, &mut got, |_| {}).await.unwrap();
+    assert_eq!(n, bytes.len() as u64);
+    assert!(got == bytes, "the download is byte for byte the file");
+    // A download that stopped halfway continues from its last byte.
+    let mut rest = Vec::new();
+    bob.download(done.id, 5_000_000, &mut rest, |_| {})
+        .await
+        .unwrap();
+    assert!(rest == bytes[5_000_000..]);
+}
