@@ -60,6 +60,12 @@ pub struct MediaConfig {
     pub max_file_bytes: u64,
     /// Bytes one user's uploads may take in all.
     pub quota_bytes: u64,
+    /// Seconds an upload may stay without a message holding it (never
+    /// attached, unfinished, or its messages deleted) before the garbage
+    /// collector removes it, and its bytes when nothing else holds them.
+    pub unattached_grace_secs: u64,
+    /// Seconds between two runs of the garbage collector.
+    pub gc_interval_secs: u64,
 }
 
 impl Default for MediaConfig {
@@ -76,6 +82,8 @@ impl Default for MediaConfig {
             max_audio_bytes: 25 << 20,
             max_file_bytes: 100 << 20,
             quota_bytes: 5 << 30,
+            unattached_grace_secs: 24 * 3600,
+            gc_interval_secs: 600,
         }
     }
 }

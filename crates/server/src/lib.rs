@@ -161,6 +161,7 @@ pub async fn start_on(
     let sweepers = vec![
         tokio::spawn(domain::presence::sweeper(state.clone())),
         tokio::spawn(domain::typing::sweeper(state.clone())),
+        tokio::spawn(domain::media::collector(state.clone())),
     ];
 
     let app = transport::router(state.clone());

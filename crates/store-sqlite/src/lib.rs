@@ -615,6 +615,11 @@ impl Store for SqliteStore {
         self.read(move |c| uploads::usage(c, &owner)).await
     }
 
+    async fn collectable_uploads(&self, before: i64, limit: u32) -> Result<Vec<UploadRecord>> {
+        self.read(move |c| uploads::collectable(c, before, limit))
+            .await
+    }
+
     async fn may_fetch_upload(&self, user: UserId, id: natter_proto::UploadId) -> Result<bool> {
         self.read(move |c| uploads::may_fetch(c, &user, &id)).await
     }

@@ -161,3 +161,22 @@ pub(crate) fn may_fetch(
     .and_then(|mut s| s.query_row(params![id.as_bytes(), user.as_bytes()], |r| r.get(0)))
     .map_err(db_err)
 }
+
+/// Uploads older than `before` that no message holds.
+pub(crate) fn collectable(c: &Connection, before: i64, limit: u32) -> Result<Vec<UploadRecord>> {
+    let mut stmt = c
+        .prepare_cached(&format!(
+            "SELECT {COLS} FROM uploads u
+             WHERE u.created_at < ?1
+               AND NOT EXISTS (SELECT 1 FROM message_uploads mu WHERE mu.upload_id = u.id)
+             ORDER BY u.created_at LIMIT ?2"
+        ))
+        .map_err(db_err)?;
+    stmt.query_map(params![before, i64::from(limit)], record)
+        .map_err(db_err)?
+        .map(|r| {
+            let (id, owner, p) = r.map_err(db_err)?;
+            into_record(id, owner, p)
+        })
+        .collect()
+}

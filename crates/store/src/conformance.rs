@@ -78,6 +78,7 @@ macro_rules! conformance_suite {
             pins_and_hidden_messages_are_kept_per_conversation_and_user,
             deleting_for_everyone_takes_edits_reactions_pins_and_mentions,
             uploads_keep_to_the_quota_complete_once_and_share_blobs,
+            uploads_no_message_holds_are_collectable,
         );
     };
     (@tests $open:path; $($name:ident),* $(,)?) => {

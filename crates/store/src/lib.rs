@@ -324,6 +324,11 @@ pub trait Store: Send + Sync + 'static {
     /// The bytes the owner's uploads take, complete or not.
     async fn upload_usage(&self, owner: UserId) -> Result<u64>;
 
+    /// Uploads created before `before` that no message holds (never
+    /// attached, or every message holding them deleted): what the garbage
+    /// collector removes. At most `limit`.
+    async fn collectable_uploads(&self, before: i64, limit: u32) -> Result<Vec<UploadRecord>>;
+
     /// Whether `user` may fetch the upload: they own it, or it is attached
     /// to a message (not deleted) they may read in a conversation they are
     /// a member of.

@@ -472,6 +472,84 @@ fn trim_utf8_tail(head: &[u8]) -> &[u8] {
     }
 }
 
+/// What one run of the garbage collector removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Collected {
+    /// Upload records (with their staged bytes).
+    pub uploads: usize,
+    /// Blobs nothing held any more.
+    pub blobs: usize,
+}
+
+/// Removes uploads no message has held for `media.unattached_grace_secs`
+/// (never attached, abandoned half-way, or whose messages were deleted
+/// for everyone), the bytes nothing else holds, and staging left by
+/// crashes. `now` is injected so tests need not wait.
+pub async fn collect_garbage(state: &AppState, now: i64) -> Result<Collected> {
+    let grace = state.config.media.unattached_grace_secs as i64 * 1000;
+    let mut done = Collected::default();
+    loop {
+        let batch = state
+            .store
+            .collectable_uploads(now.saturating_sub(grace), 256)
+            .await?;
+        if batch.is_empty() {
+            break;
+        }
+        for rec in batch {
+            let _lock = state
+                .uploads_writing
+                .lock(rec.id, write_wait(state))
+                .await?;
+            let _ = tokio::fs::remove_file(staged(state, rec.id)).await;
+            let (deleted, shared) = state.store.delete_upload(rec.id).await?;
+            state.uploads_writing.forget(rec.id);
+            if deleted {
+                done.uploads += 1;
+            }
+            if let Some(c) = rec.content
+                && deleted
+                && !shared
+                && let Some(key) = natter_blob::BlobKey::parse(&c.blob)
+                && state.blobs.delete(&key).await.map_err(blob_err)?
+            {
+                done.blobs += 1;
+            }
+        }
+    }
+    state
+        .blobs
+        .sweep_staging(state.config.media.unattached_grace_secs)
+        .await
+        .map_err(blob_err)?;
+    Ok(done)
+}
+
+/// Runs the garbage collector every `media.gc_interval_secs` until
+/// shutdown.
+pub async fn collector(state: AppState) {
+    let every = Duration::from_secs(state.config.media.gc_interval_secs.max(1));
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    let mut shutdown = state.shutdown.clone();
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+        match collect_garbage(&state, now_ms()).await {
+            Ok(c) if c.uploads > 0 => {
+                tracing::info!(
+                    uploads = c.uploads,
+                    blobs = c.blobs,
+                    "media garbage collected"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "media garbage collection failed"),
+        }
+    }
+}
+
 /// How long a signed media URL works.
 pub const MEDIA_URL_SECS: i64 = 3600;
 

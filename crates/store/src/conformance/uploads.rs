@@ -96,3 +96,67 @@ pub async fn uploads_keep_to_the_quota_complete_once_and_share_blobs(store: Arc<
     assert_eq!(store.upload_usage(alice).await.unwrap(), 0);
     assert!(store.upload(a.id).await.unwrap().is_none());
 }
+
+/// What the garbage collector may take: uploads older than the cutoff that
+/// no message holds, never attached or whose messages were deleted.
+pub async fn uploads_no_message_holds_are_collectable(store: Arc<dyn Store>) {
+    use natter_proto::{Attachment, MediaKind};
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let g = super::group(&store, alice, &[bob]).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let u = store
+            .create_upload(new_upload(alice, 10), 1000)
+            .await
+            .unwrap();
+        store
+            .complete_upload(u.id, content(&format!("blob{i}"), 1500))
+            .await
+            .unwrap();
+        ids.push(u.id);
+    }
+    let attach = |id| MessageExtras {
+        attachments: vec![Attachment {
+            upload: id,
+            kind: MediaKind::Image,
+            mime: "image/jpeg".into(),
+            size: 10,
+            name: None,
+        }],
+        ..Default::default()
+    };
+    let mut held = super::message(g, alice, &natter_proto::ClientId::random().0, "a");
+    held.extras = attach(ids[0]);
+    store.append_message(held).await.unwrap();
+    let mut dropped = super::message(g, alice, &natter_proto::ClientId::random().0, "b");
+    dropped.extras = attach(ids[2]);
+    let seq = match store.append_message(dropped).await.unwrap() {
+        Appended::New(c) | Appended::Accepted(c) => c.event().unwrap().seq,
+        Appended::Duplicate(_) => panic!("fresh"),
+    };
+    store
+        .delete_message(MessageDeletion {
+            conv: g,
+            seq,
+            by: alice,
+            now: 2000,
+        })
+        .await
+        .unwrap();
+    let ids_of = |v: Vec<UploadRecord>| v.into_iter().map(|u| u.id).collect::<Vec<_>>();
+    let mut found = ids_of(store.collectable_uploads(1001, 10).await.unwrap());
+    found.sort();
+    let mut want = vec![ids[1], ids[2]];
+    want.sort();
+    assert_eq!(found, want);
+    assert!(
+        store
+            .collectable_uploads(1000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing is older than the cutoff"
+    );
+    assert_eq!(store.collectable_uploads(1001, 1).await.unwrap().len(), 1);
+}

@@ -624,3 +624,93 @@ async fn the_sdk_uploads_resumes_and_downloads_files_in_chunks() {
         .unwrap();
     assert!(rest == bytes[5_000_000..]);
 }
+
+/// Uploads no message holds leave, with their bytes, once the grace is
+/// over; what a message holds stays.
+async fn garbage_is_collected(server: TestServer, on_disk: bool) {
+    use natter_proto::{SendMessage, UploadId};
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let dm = alice.direct(bob.user_id().unwrap()).await.unwrap().id;
+    let kept = png(30_000, 10);
+    let never = png(30_000, 11);
+    let deleted = png(30_000, 12);
+    let ids: Vec<UploadId> = [
+        complete_upload(&server, &alice, &kept, "kept.png", "image/png").await,
+        complete_upload(&server, &alice, &never, "never.png", "image/png").await,
+        complete_upload(&server, &alice, &deleted, "deleted.png", "image/png").await,
+    ]
+    .iter()
+    .map(|s| s.parse().unwrap())
+    .collect();
+    // Half an upload, abandoned.
+    let half = location(&server, &alice, &png(20_000, 13), "half.png", "image/png").await;
+    patch(&half, &alice, 0, &png(20_000, 13)[..5_000]).await;
+    let attach = |id: UploadId| SendMessage {
+        attachments: vec![id],
+        ..SendMessage::text(natter_proto::ClientId::random(), "")
+    };
+    alice.send(dm, &attach(ids[0])).await.unwrap();
+    let gone = alice.send(dm, &attach(ids[2])).await.unwrap();
+    alice.delete_message(dm, gone.seq).await.unwrap();
+
+    let state = server.running().state();
+    let later = natter_server::auth::now_ms() + 1000;
+    let collected = natter_server::domain::media::collect_garbage(state, later)
+        .await
+        .unwrap();
+    assert_eq!((collected.uploads, collected.blobs), (3, 2));
+    let keys: Vec<String> = state
+        .blobs
+        .keys()
+        .await
+        .unwrap()
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    assert_eq!(keys, vec![sha256_hex(&kept)], "only the held bytes remain");
+    if on_disk {
+        assert!(blob_file(&server, &kept).exists());
+        assert!(
+            !blob_file(&server, &never).exists(),
+            "the bytes left the disk"
+        );
+        assert!(!blob_file(&server, &deleted).exists());
+        let staging = std::fs::read_dir(server.data_dir().join("uploads"))
+            .unwrap()
+            .count();
+        assert_eq!(staging, 0, "the abandoned half is gone too");
+    }
+    assert_eq!(
+        media_url(&server, &bob, &ids[0].to_string()).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(info(&half, &alice).await.0, StatusCode::NOT_FOUND);
+    // A second run finds nothing more.
+    let again = natter_server::domain::media::collect_garbage(state, later)
+        .await
+        .unwrap();
+    assert_eq!((again.uploads, again.blobs), (0, 0));
+}
+
+#[tokio::test]
+async fn the_collector_removes_what_no_message_holds_from_the_disk() {
+    let server = TestServer::start_with(|c| c.media.unattached_grace_secs = 0).await;
+    garbage_is_collected(server, true).await;
+}
+
+#[tokio::test]
+async fn the_collector_removes_what_no_message_holds_from_the_bucket() {
+    let bucket = natter_test_support::services::s3_bucket().await;
+    let s3 = natter_test_support::services::s3_url();
+    let server = TestServer::start_with(|c| {
+        c.media.unattached_grace_secs = 0;
+        c.media.backend = "s3".into();
+        c.media.s3_endpoint = s3;
+        c.media.s3_bucket = bucket;
+        c.media.s3_access_key = "test".into();
+        c.media.s3_secret_key = "test".into();
+    })
+    .await;
+    garbage_is_collected(server, false).await;
+}
