@@ -506,7 +506,6 @@ impl Store for SqliteStore {
         user: UserId,
         conv: ConversationId,
         seq: Seq,
-        _now: i64,
     ) -> Result<(natter_proto::PersonalChange, Option<Committed>)> {
         self.write(move |ctx| rich::hide_message(ctx, &user, &conv, seq))
             .await

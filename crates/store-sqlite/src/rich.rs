@@ -156,7 +156,9 @@ pub(crate) fn after_append(ctx: &mut Ctx<'_>, ev: &Event) -> Result<()> {
     let EventBody::Message { meta, .. } = &ev.body else {
         return Ok(());
     };
-    write_mentions(ctx.conn, ev.conv, ev.seq, ev.sender, meta)?;
+    if !meta.mentions.is_empty() || meta.mention_all.is_some() {
+        insert_mentions(ctx.conn, ev.conv, ev.seq, ev.sender, meta)?;
+    }
     for a in &meta.attachments {
         ctx.conn
             .prepare_cached(
@@ -198,16 +200,15 @@ pub(crate) fn after_append(ctx: &mut Ctx<'_>, ev: &Event) -> Result<()> {
     Ok(())
 }
 
-fn write_mentions(
+/// Records who a message mentions (a new message has no rows yet; an
+/// edit deletes the old ones first).
+fn insert_mentions(
     c: &Connection,
     conv: ConversationId,
     seq: Seq,
     sender: UserId,
     meta: &MessageMeta,
 ) -> Result<()> {
-    c.prepare_cached("DELETE FROM mentions WHERE conv_id = ?1 AND seq = ?2")
-        .and_then(|mut s| s.execute(params![conv.as_bytes(), seq as i64]))
-        .map_err(db_err)?;
     let mut stmt = c
         .prepare_cached(
             "INSERT OR IGNORE INTO mentions (conv_id, user_id, seq, sender) VALUES (?1, ?2, ?3, ?4)",
@@ -274,7 +275,11 @@ pub(crate) fn edit_message(ctx: &mut Ctx<'_>, e: &MessageEdit) -> Result<Edited>
         .prepare_cached("UPDATE events SET text = ?3, payload = ?4 WHERE conv_id = ?1 AND seq = ?2")
         .and_then(|mut s| s.execute(params![conv, e.seq as i64, e.text, payload]))
         .map_err(db_err)?;
-    write_mentions(ctx.conn, e.conv, e.seq, e.by, &meta)?;
+    ctx.conn
+        .prepare_cached("DELETE FROM mentions WHERE conv_id = ?1 AND seq = ?2")
+        .and_then(|mut s| s.execute(params![conv, e.seq as i64]))
+        .map_err(db_err)?;
+    insert_mentions(ctx.conn, e.conv, e.seq, e.by, &meta)?;
     let seq = last_seq_of(ctx, &e.conv)?.ok_or(StoreError::NotMember)? + 1;
     let event = Event {
         conv: e.conv,
@@ -360,10 +365,7 @@ pub(crate) fn hide_message(
     if seq < me.visible_from || !matches!(t.kind.as_str(), "message" | "deleted") {
         return Err(StoreError::NotFound);
     }
-    let id = match (t.id, t.kind.as_str()) {
-        (Some(id), _) => id,
-        (None, _) => return Err(StoreError::NotFound),
-    };
+    let id = t.id.ok_or(StoreError::NotFound)?;
     let change = PersonalChange::Hidden {
         conv: *conv,
         seq,

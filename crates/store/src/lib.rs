@@ -388,7 +388,6 @@ pub trait Store: Send + Sync + 'static {
         user: UserId,
         conv: ConversationId,
         seq: Seq,
-        now: i64,
     ) -> Result<(natter_proto::PersonalChange, Option<Committed>)>;
 
     /// Adds or takes back a reaction. At most one of each emoji per user

@@ -584,8 +584,6 @@ pub struct Download {
     pub size: u64,
     /// Its media type.
     pub mime: String,
-    /// Its kind.
-    pub kind: MediaKind,
     /// The file name to offer.
     pub name: Option<String>,
 }
@@ -607,7 +605,6 @@ pub async fn download(state: &AppState, id: UploadId, exp: i64, sig: &str) -> Re
         key,
         size: rec.length,
         mime: content.mime,
-        kind: MediaKind::parse(&content.kind).unwrap_or(MediaKind::File),
         name: rec.name,
     })
 }

@@ -266,7 +266,7 @@ pub async fn hide(
     require_member(state, conv, claims.user).await?;
     let (change, _) = state
         .store
-        .hide_message(claims.user, conv, seq, now_ms())
+        .hide_message(claims.user, conv, seq)
         .await
         .map_err(on_message)?;
     Ok(change)

@@ -463,24 +463,17 @@ pub async fn pins_and_hidden_messages_are_kept_per_conversation_and_user(store: 
         Err(StoreError::NotFound)
     ));
 
-    let (change, c) = store.hide_message(bob, g, m1, 600).await.unwrap();
+    let (change, c) = store.hide_message(bob, g, m1).await.unwrap();
     assert!(matches!(change, PersonalChange::Hidden { seq, .. } if seq == m1));
     assert_eq!(*c.unwrap().recipients, vec![bob]);
-    assert!(
-        store
-            .hide_message(bob, g, m1, 700)
-            .await
-            .unwrap()
-            .1
-            .is_none()
-    );
+    assert!(store.hide_message(bob, g, m1).await.unwrap().1.is_none());
     assert!(matches!(
         one(&store, g, m1, bob).await.body,
         EventBody::Hidden { .. }
     ));
     assert_eq!(text_of(&one(&store, g, m1, alice).await), "one");
     assert!(matches!(
-        store.hide_message(bob, g, 999, 800).await,
+        store.hide_message(bob, g, 999).await,
         Err(StoreError::NotFound)
     ));
 }
