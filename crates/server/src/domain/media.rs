@@ -35,7 +35,11 @@ pub struct Writing(Mutex<HashMap<UploadId, Arc<tokio::sync::Mutex<()>>>>);
 
 impl Writing {
     /// Waits (at most `wait`) for the upload's lock.
-    async fn lock(&self, id: UploadId, wait: Duration) -> Result<tokio::sync::OwnedMutexGuard<()>> {
+    pub(crate) async fn lock(
+        &self,
+        id: UploadId,
+        wait: Duration,
+    ) -> Result<tokio::sync::OwnedMutexGuard<()>> {
         let lock = self
             .0
             .lock()
@@ -49,7 +53,7 @@ impl Writing {
     }
 
     /// Forgets an upload that is complete or gone.
-    fn forget(&self, id: UploadId) {
+    pub(crate) fn forget(&self, id: UploadId) {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
     }
 }
@@ -401,6 +405,7 @@ async fn finish(state: &AppState, rec: UploadRecord) -> Result<UploadInfo> {
                     "the content is not of the type the upload claimed",
                 ));
             }
+            let (kind, mime) = sound_only(kind, mime, rec.claimed_type.as_deref(), rec.voice);
             let m = &state.config.media;
             let max = match kind {
                 MediaKind::Image => m.max_image_bytes,
@@ -555,6 +560,22 @@ pub async fn terminate(state: &AppState, claims: &Claims, id: UploadId) -> Resul
         drop_blobs(state, orphans).await?;
     }
     Ok(())
+}
+
+/// MP4 and WebM hold sound alone as well as pictures: a file of those
+/// claimed as `audio/…`, or sent as a voice note, is audio.
+fn sound_only(
+    kind: MediaKind,
+    mime: &'static str,
+    claim: Option<&str>,
+    voice: bool,
+) -> (MediaKind, &'static str) {
+    let audio_claim = claim.is_some_and(|c| c.trim().to_ascii_lowercase().starts_with("audio/"));
+    match mime {
+        "video/webm" if voice || audio_claim => (MediaKind::Audio, "audio/webm"),
+        "video/mp4" if voice || audio_claim => (MediaKind::Audio, "audio/mp4"),
+        _ => (kind, mime),
+    }
 }
 
 /// Whether the client's claimed type contradicts what the content is: a

@@ -50,7 +50,11 @@ impl Jobs {
 /// Starts processing an image upload in the background.
 pub fn enqueue(state: &AppState, id: UploadId) {
     {
-        let mut running = state.pictures.running.lock().unwrap_or_else(|e| e.into_inner());
+        let mut running = state
+            .pictures
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if !running.insert(id) {
             return;
         }
@@ -113,6 +117,18 @@ async fn process(state: &AppState, id: UploadId) -> Result<()> {
         .acquire_owned()
         .await
         .map_err(|_| DomainError::internal("the picture workers are gone"))?;
+    // Under the upload's lock: a deletion waits for the job, and then takes
+    // the thumbnail with it.
+    let _lock = state
+        .uploads_writing
+        .lock(id, Duration::from_secs(60))
+        .await?;
+    let done = process_locked(state, id).await;
+    state.uploads_writing.forget(id);
+    done
+}
+
+async fn process_locked(state: &AppState, id: UploadId) -> Result<()> {
     let Some(rec) = state.store.upload(id).await? else {
         return Ok(());
     };
@@ -197,9 +213,10 @@ async fn make_avatar(state: &AppState, claims: &Claims, upload: UploadId) -> Res
         .await?
         .filter(|u| u.owner == claims.user)
         .ok_or(DomainError::NotFound("no such upload"))?;
-    let content = rec.content.as_ref().ok_or_else(|| {
-        DomainError::Invalid("the upload is not complete".into())
-    })?;
+    let content = rec
+        .content
+        .as_ref()
+        .ok_or_else(|| DomainError::Invalid("the upload is not complete".into()))?;
     if MediaKind::parse(&content.kind) != Some(MediaKind::Image) {
         return Err(DomainError::UnsupportedMedia(
             "an avatar is a PNG, JPEG, GIF or WebP picture",

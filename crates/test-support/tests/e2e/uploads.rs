@@ -96,16 +96,24 @@ async fn code(r: reqwest::Response) -> (StatusCode, String) {
     (status, v["error"]["code"].as_str().unwrap_or("").to_owned())
 }
 
-/// A PNG signature followed by bytes that do not repeat.
+/// A real PNG (a 4 × 4 picture) padded after its end to `n` bytes that do
+/// not repeat from one seed to another.
 fn png(n: usize, seed: u32) -> Vec<u8> {
+    use image::ImageEncoder as _;
     let mut x = 0x2545_F491u32 ^ seed;
-    let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
-    v.extend((8..n).map(|_| {
+    let mut next = move || {
         x ^= x << 13;
         x ^= x >> 17;
         x ^= x << 5;
         x as u8
-    }));
+    };
+    let pixels: Vec<u8> = (0..4 * 4 * 3).map(|_| next()).collect();
+    let mut v = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut v)
+        .write_image(&pixels, 4, 4, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    assert!(v.len() <= n, "a PNG has at least {} bytes", v.len());
+    v.extend((v.len()..n).map(|_| next()));
     v
 }
 
@@ -384,7 +392,10 @@ async fn on_s3_an_upload_lands_in_the_bucket_and_a_stopped_service_fails_fast() 
     .unwrap();
     let key = natter_blob::BlobKey::parse(&sha256_hex(&bytes)).unwrap();
     use natter_blob::BlobStore as _;
-    assert_eq!(bucket_store.keys().await.unwrap(), vec![key.clone()]);
+    assert!(
+        bucket_store.keys().await.unwrap().contains(&key),
+        "the picture is there (its thumbnail may be too)"
+    );
     assert_eq!(
         natter_blob::read_all(&bucket_store, &key).await.unwrap(),
         bytes
@@ -655,12 +666,30 @@ async fn garbage_is_collected(server: TestServer, on_disk: bool) {
     alice.delete_message(dm, gone.seq).await.unwrap();
 
     let state = server.running().state();
+    // Every picture has its thumbnail by now (a send waits for its own).
+    natter_server::domain::pictures::settled(state, &ids, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    let kept_thumb = state
+        .store
+        .upload(ids[0])
+        .await
+        .unwrap()
+        .unwrap()
+        .content
+        .unwrap()
+        .thumb;
+    let kept_thumb = kept_thumb.expect("a thumbnail was made");
     let later = natter_server::auth::now_ms() + 1000;
     let collected = natter_server::domain::media::collect_garbage(state, later)
         .await
         .unwrap();
-    assert_eq!((collected.uploads, collected.blobs), (3, 2));
-    let keys: Vec<String> = state
+    assert_eq!(
+        (collected.uploads, collected.blobs),
+        (3, 4),
+        "two pictures and their thumbnails"
+    );
+    let mut keys: Vec<String> = state
         .blobs
         .keys()
         .await
@@ -668,7 +697,10 @@ async fn garbage_is_collected(server: TestServer, on_disk: bool) {
         .iter()
         .map(|k| k.to_string())
         .collect();
-    assert_eq!(keys, vec![sha256_hex(&kept)], "only the held bytes remain");
+    keys.sort();
+    let mut want = vec![sha256_hex(&kept), kept_thumb];
+    want.sort();
+    assert_eq!(keys, want, "only the held bytes remain");
     if on_disk {
         assert!(blob_file(&server, &kept).exists());
         assert!(
