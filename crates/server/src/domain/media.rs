@@ -764,12 +764,13 @@ pub async fn url(
         return Err(not_found());
     }
     let expires_at = now_ms() + MEDIA_URL_SECS * 1000;
-    let sig = state.tokens.sign_media(&id, expires_at);
+    let user = claims.user;
+    let sig = state.tokens.sign_media(&id, &user, expires_at);
+    let query = format!("u={user}&exp={expires_at}&sig={sig}");
     Ok(natter_proto::MediaUrl {
-        url: format!("/v1/media/{id}?exp={expires_at}&sig={sig}"),
+        url: format!("/v1/media/{id}?{query}"),
         expires_at,
-        thumbnail_url: thumb
-            .then(|| format!("/v1/media/{id}/thumbnail?exp={expires_at}&sig={sig}")),
+        thumbnail_url: thumb.then(|| format!("/v1/media/{id}/thumbnail?{query}")),
     })
 }
 
@@ -819,6 +820,18 @@ pub async fn gallery(
     Ok(natter_proto::MediaPage { items, next })
 }
 
+/// What a signed media URL carries besides the upload.
+#[derive(Debug, serde::Deserialize)]
+pub struct Link {
+    /// Whom it was issued to.
+    #[serde(rename = "u")]
+    pub user: natter_proto::UserId,
+    /// Until when it works, ms since the epoch.
+    pub exp: i64,
+    /// The signature.
+    pub sig: String,
+}
+
 /// What a signed download serves.
 pub struct Download {
     /// The blob.
@@ -832,19 +845,27 @@ pub struct Download {
 }
 
 /// Checks a signed URL and says what it serves. A forged or expired
-/// signature is `forbidden`; an upload deleted since is `not_found`.
+/// signature is `forbidden`; an upload deleted since, or one the user it
+/// was issued to may not fetch any more (removed from the conversation,
+/// the message deleted), is `not_found`.
 pub async fn download(
     state: &AppState,
     id: UploadId,
-    exp: i64,
-    sig: &str,
+    link: &Link,
     thumbnail: bool,
 ) -> Result<Download> {
-    if !state.tokens.verify_media(&id, exp, sig) {
+    if !state
+        .tokens
+        .verify_media(&id, &link.user, link.exp, &link.sig)
+    {
         return Err(DomainError::Forbidden("this media link is not valid"));
     }
-    if exp < now_ms() {
+    if link.exp < now_ms() {
         return Err(DomainError::Forbidden("this media link has expired"));
+    }
+    // The link was issued to someone who may have left since.
+    if !state.store.may_fetch_upload(link.user, id).await? {
+        return Err(not_found());
     }
     let rec = state.store.upload(id).await?.ok_or_else(not_found)?;
     let content = rec.content.ok_or_else(not_found)?;

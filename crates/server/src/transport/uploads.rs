@@ -139,13 +139,6 @@ pub async fn url(
     Ok(Json(domain::media::url(&state, &c, id).await?))
 }
 
-/// The query of a signed media URL.
-#[derive(serde::Deserialize)]
-pub struct Signed {
-    exp: i64,
-    sig: String,
-}
-
 /// Types a browser may show inline; everything else is offered as a
 /// download (SVG and HTML never render from here).
 fn inline(mime: &str) -> bool {
@@ -187,10 +180,10 @@ fn range(headers: &HeaderMap, size: u64) -> Option<Result<std::ops::Range<u64>, 
 pub async fn media(
     State(state): State<AppState>,
     Id(id): Id<UploadId>,
-    super::extract::Q(q): super::extract::Q<Signed>,
+    super::extract::Q(q): super::extract::Q<domain::media::Link>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let d = domain::media::download(&state, id, q.exp, &q.sig, false).await?;
+    let d = domain::media::download(&state, id, &q, false).await?;
     let max_age = ((q.exp - crate::auth::now_ms()) / 1000).max(0);
     serve(&state, &headers, d, format!("private, max-age={max_age}")).await
 }
@@ -200,10 +193,10 @@ pub async fn media(
 pub async fn thumbnail(
     State(state): State<AppState>,
     Id(id): Id<UploadId>,
-    super::extract::Q(q): super::extract::Q<Signed>,
+    super::extract::Q(q): super::extract::Q<domain::media::Link>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let d = domain::media::download(&state, id, q.exp, &q.sig, true).await?;
+    let d = domain::media::download(&state, id, &q, true).await?;
     let max_age = ((q.exp - crate::auth::now_ms()) / 1000).max(0);
     serve(&state, &headers, d, format!("private, max-age={max_age}")).await
 }

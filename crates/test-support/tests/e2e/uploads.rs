@@ -566,11 +566,30 @@ async fn attached_files_reach_members_by_signed_url_with_ranges_and_nobody_else(
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some(natter_proto::ErrorCode::NotFound));
-    // Once bob is removed, he gets no new URL.
+    // A link is bound to whom it was issued: bob's link with mallory's id
+    // is refused.
+    let bobs_link = media_url(&server, &bob, &pic_id).await.1;
+    let bob_id = b_id.to_string();
+    let as_mallory = bobs_link.replace(&bob_id, &mallory.user_id().unwrap().to_string());
+    assert_ne!(as_mallory, bobs_link);
+    let r = reqwest::get(format!("{}{as_mallory}", server.url()))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Once bob is removed, he gets no new URL, and the one he holds stops
+    // working at once (not when it expires).
     alice.remove_member(group, b_id).await.unwrap();
     assert_eq!(
         media_url(&server, &bob, &pic_id).await.0,
         StatusCode::NOT_FOUND
+    );
+    let r = reqwest::get(format!("{}{bobs_link}", server.url()))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::NOT_FOUND,
+        "a removed member's old link"
     );
 }
 
