@@ -125,6 +125,63 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// Where a test's blobs go.
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Local,
+    S3,
+}
+
+/// A server storing media on `backend` (a fresh bucket for S3), with
+/// `tweak` applied to its configuration.
+async fn server_on(
+    backend: Backend,
+    tweak: impl FnOnce(&mut natter_server::Config) + Send + 'static,
+) -> TestServer {
+    let s3 = match backend {
+        Backend::Local => None,
+        Backend::S3 => Some((
+            natter_test_support::services::s3_url(),
+            natter_test_support::services::s3_bucket().await,
+        )),
+    };
+    TestServer::start_with(move |c| {
+        if let Some((url, bucket)) = s3 {
+            c.media.backend = "s3".into();
+            c.media.s3_endpoint = url;
+            c.media.s3_bucket = bucket;
+            c.media.s3_access_key = "test".into();
+            c.media.s3_secret_key = "test".into();
+        }
+        tweak(c);
+    })
+    .await
+}
+
+/// Runs a test on both blob backends: `NAME::local` and `NAME::s3`.
+macro_rules! on_both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn local() {
+                super::$name(super::Backend::Local).await
+            }
+            #[tokio::test]
+            async fn s3() {
+                super::$name(super::Backend::S3).await
+            }
+        }
+    };
+}
+
+/// The bytes the blob store holds under `bytes`' hash, if any.
+async fn stored(server: &TestServer, bytes: &[u8]) -> Option<Vec<u8>> {
+    let key = natter_blob::BlobKey::parse(&sha256_hex(bytes)).unwrap();
+    natter_blob::read_all(&*server.running().state().blobs, &key)
+        .await
+        .ok()
+}
+
 fn blob_file(server: &TestServer, bytes: &[u8]) -> std::path::PathBuf {
     let k = sha256_hex(bytes);
     server
@@ -135,9 +192,12 @@ fn blob_file(server: &TestServer, bytes: &[u8]) -> std::path::PathBuf {
         .join(k)
 }
 
-#[tokio::test]
-async fn an_upload_arrives_in_pieces_resumes_where_the_server_is_and_lands_by_content() {
-    let server = TestServer::start().await;
+on_both_backends!(an_upload_arrives_in_pieces_resumes_where_the_server_is_and_lands_by_content);
+
+async fn an_upload_arrives_in_pieces_resumes_where_the_server_is_and_lands_by_content(
+    backend: Backend,
+) {
+    let server = server_on(backend, |_| {}).await;
     let alice = server.user("alice").await;
     let bytes = png(300_000, 1);
     let url = location(&server, &alice, &bytes, "cat.png", "image/png").await;
@@ -168,16 +228,19 @@ async fn an_upload_arrives_in_pieces_resumes_where_the_server_is_and_lands_by_co
     assert_eq!(v["kind"], "image");
     assert_eq!(v["mime"], "image/png");
     assert_eq!(v["name"], "cat.png");
-    assert_eq!(std::fs::read(blob_file(&server, &bytes)).unwrap(), bytes);
+    assert_eq!(stored(&server, &bytes).await.as_deref(), Some(&bytes[..]));
     let staging = std::fs::read_dir(server.data_dir().join("uploads"))
         .unwrap()
         .count();
     assert_eq!(staging, 0, "nothing is left in staging");
 }
 
-#[tokio::test]
-async fn a_broken_connection_keeps_what_arrived_and_the_upload_resumes_from_there() {
-    let server = TestServer::start().await;
+on_both_backends!(a_broken_connection_keeps_what_arrived_and_the_upload_resumes_from_there);
+
+async fn a_broken_connection_keeps_what_arrived_and_the_upload_resumes_from_there(
+    backend: Backend,
+) {
+    let server = server_on(backend, |_| {}).await;
     let alice = server.user("alice").await;
     let bytes = png(2_000_000, 2);
     let url = location(&server, &alice, &bytes, "big.png", "image/png").await;
@@ -213,12 +276,13 @@ async fn a_broken_connection_keeps_what_arrived_and_the_upload_resumes_from_ther
         attempts += 1;
         assert!(attempts < 10, "never caught up with the server's offset");
     }
-    assert_eq!(std::fs::read(blob_file(&server, &bytes)).unwrap(), bytes);
+    assert_eq!(stored(&server, &bytes).await.as_deref(), Some(&bytes[..]));
 }
 
-#[tokio::test]
-async fn lies_executables_oversize_and_other_peoples_uploads_are_refused() {
-    let server = TestServer::start_with(|c| {
+on_both_backends!(lies_executables_oversize_and_other_peoples_uploads_are_refused);
+
+async fn lies_executables_oversize_and_other_peoples_uploads_are_refused(backend: Backend) {
+    let server = server_on(backend, |c| {
         c.media.max_image_bytes = 1000;
         c.media.max_file_bytes = 100_000;
         c.media.quota_bytes = 150_000;
@@ -310,9 +374,10 @@ async fn lies_executables_oversize_and_other_peoples_uploads_are_refused() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn identical_uploads_share_one_blob_until_the_last_is_terminated() {
-    let server = TestServer::start().await;
+on_both_backends!(identical_uploads_share_one_blob_until_the_last_is_terminated);
+
+async fn identical_uploads_share_one_blob_until_the_last_is_terminated(backend: Backend) {
+    let server = server_on(backend, |_| {}).await;
     let alice = server.user("alice").await;
     let bob = server.user("bob").await;
     let bytes = png(50_000, 4);
@@ -323,8 +388,7 @@ async fn identical_uploads_share_one_blob_until_the_last_is_terminated() {
         (ra.status(), rb.status()),
         (StatusCode::NO_CONTENT, StatusCode::NO_CONTENT)
     );
-    let file = blob_file(&server, &bytes);
-    assert!(file.exists());
+    assert!(stored(&server, &bytes).await.is_some());
     let del = |url: String, c: String| async move {
         reqwest::Client::new()
             .delete(url)
@@ -336,11 +400,14 @@ async fn identical_uploads_share_one_blob_until_the_last_is_terminated() {
             .status()
     };
     assert_eq!(del(a.clone(), token(&alice)).await, StatusCode::NO_CONTENT);
-    assert!(file.exists(), "bob's upload still holds the bytes");
+    assert!(
+        stored(&server, &bytes).await.is_some(),
+        "bob's upload still holds the bytes"
+    );
     assert_eq!(info(&a, &alice).await.0, StatusCode::NOT_FOUND);
     assert_eq!(del(b, token(&bob)).await, StatusCode::NO_CONTENT);
     assert!(
-        !file.exists(),
+        stored(&server, &bytes).await.is_none(),
         "the last reference is gone, and so are the bytes"
     );
 
@@ -452,10 +519,11 @@ async fn media_url(server: &TestServer, c: &Client, id: &str) -> (StatusCode, St
     (status, v["url"].as_str().unwrap_or("").to_owned())
 }
 
-#[tokio::test]
-async fn attached_files_reach_members_by_signed_url_with_ranges_and_nobody_else() {
+on_both_backends!(attached_files_reach_members_by_signed_url_with_ranges_and_nobody_else);
+
+async fn attached_files_reach_members_by_signed_url_with_ranges_and_nobody_else(backend: Backend) {
     use natter_proto::{ConversationId, EventBody, SendMessage, UploadId};
-    let server = TestServer::start().await;
+    let server = server_on(backend, |_| {}).await;
     let alice = server.user("alice").await;
     let bob = server.user("bob").await;
     let mallory = server.user("mallory").await;
