@@ -355,6 +355,8 @@ async fn run(cli: Cli) -> Result<()> {
             backend == "local" || backend == "s3",
             "--backend is local or s3"
         );
+        // Room for the large files (1 GiB each, 100 GiB in all).
+        extra = "\n[media]\nmax_file_bytes = 1073741824\nquota_bytes = 107374182400\n".to_owned();
         if backend == "s3" {
             let bucket = format!("bench-{}", &ClientId::random().0[..8]).to_lowercase();
             reqwest::Client::new()
@@ -363,8 +365,8 @@ async fn run(cli: Cli) -> Result<()> {
                 .await
                 .and_then(reqwest::Response::error_for_status)
                 .with_context(|| format!("cannot create a bucket at {url}"))?;
-            extra = format!(
-                "\n[media]\nbackend = \"s3\"\ns3_endpoint = \"{url}\"\ns3_bucket = \"{bucket}\"\ns3_access_key = \"test\"\ns3_secret_key = \"test\"\n"
+            extra += &format!(
+                "backend = \"s3\"\ns3_endpoint = \"{url}\"\ns3_bucket = \"{bucket}\"\ns3_access_key = \"test\"\ns3_secret_key = \"test\"\n"
             );
             s3 = Some(media::S3 {
                 url: url.clone(),

@@ -319,7 +319,12 @@ fn media_moves_every_byte_on_both_backends_and_thumbnails_every_picture() {
         row["server_rss_peak_mib"].as_f64() >= row["server_rss_before_mib"].as_f64(),
         "{local}"
     );
-    assert_eq!(local["thumbnails"]["pictures"], 2, "{local}");
+    assert_eq!(local["thumbnails"]["burst_pictures"], 2, "{local}");
+    assert!(
+        local["thumbnails"]["last_byte_to_thumbnail_ms_median"]
+            .as_f64()
+            .is_some()
+    );
     assert!(local["thumbnails"]["thumbnails_per_s"].as_f64().unwrap() > 0.0);
 
     let s3 = natter_test_support::services::s3_url();

@@ -77,7 +77,8 @@ impl BlobKey {
         BlobKey::from_digest(Sha256::digest(bytes).into())
     }
 
-    fn from_digest(digest: [u8; 32]) -> BlobKey {
+    /// The key of a SHA-256 digest.
+    pub fn from_digest(digest: [u8; 32]) -> BlobKey {
         use std::fmt::Write as _;
         let mut s = String::with_capacity(64);
         for b in digest {
@@ -141,6 +142,14 @@ pub trait BlobStore: Send + Sync + 'static {
     /// either way nothing is kept. Storing content that is there already
     /// answers the same and keeps one copy.
     async fn put(&self, body: Body<'_>, limit: u64) -> Result<Stored>;
+
+    /// Streams `body`, whose SHA-256 the caller already knows, in under
+    /// its final name `key` (no staging object, no rename: on S3 a rename
+    /// is a copy). The bytes are hashed on the way and the write is
+    /// abandoned, leaving nothing, when they do not match `key`
+    /// ([`BlobError::Body`]) or are not `size` bytes. Content that is
+    /// there already is not sent again.
+    async fn put_known(&self, key: &BlobKey, body: Body<'_>, size: u64) -> Result<Stored>;
 
     /// The blob's size, or `None` when there is none with that key.
     async fn size(&self, key: &BlobKey) -> Result<Option<u64>>;
@@ -301,6 +310,60 @@ impl BlobStore for ObjectBlobStore {
             return Err(unavailable(e));
         }
         Ok(Stored { key, size })
+    }
+
+    async fn put_known(&self, key: &BlobKey, mut body: Body<'_>, size: u64) -> Result<Stored> {
+        if self.size(key).await? == Some(size) {
+            return Ok(Stored {
+                key: key.clone(),
+                size,
+            });
+        }
+        // A multipart write becomes visible only when finished (S3
+        // completes it, the local store renames its temporary file).
+        let upload = self
+            .inner
+            .put_multipart(&key.path())
+            .await
+            .map_err(unavailable)?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let mut hasher = Sha256::new();
+        let mut got = 0u64;
+        let failed = loop {
+            let chunk = match body.next().await {
+                None => break None,
+                Some(Err(e)) => break Some(BlobError::Body(e)),
+                Some(Ok(chunk)) => chunk,
+            };
+            got += chunk.len() as u64;
+            if got > size {
+                break Some(BlobError::TooLarge { limit: size });
+            }
+            hasher.update(&chunk);
+            if let Err(e) = writer.wait_for_capacity(2).await {
+                break Some(unavailable(e));
+            }
+            writer.write(&chunk);
+        };
+        let failed = failed.or_else(|| {
+            let digest: [u8; 32] = hasher.finalize().into();
+            (got != size || BlobKey::from_digest(digest) != *key).then(|| {
+                BlobError::Body(std::io::Error::other(
+                    "the bytes are not the content their name says",
+                ))
+            })
+        });
+        if let Some(e) = failed {
+            if let Err(abort) = writer.abort().await {
+                tracing::warn!(error = %abort, "aborting a broken upload failed");
+            }
+            return Err(e);
+        }
+        writer.finish().await.map_err(unavailable)?;
+        Ok(Stored {
+            key: key.clone(),
+            size,
+        })
     }
 
     async fn size(&self, key: &BlobKey) -> Result<Option<u64>> {

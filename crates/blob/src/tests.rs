@@ -149,6 +149,54 @@ async fn concurrent_uploads_of_the_same_content_agree(store: Arc<dyn BlobStore>)
     assert_eq!(store.keys().await.unwrap(), keys);
 }
 
+async fn known_content_lands_under_its_name_and_a_wrong_name_keeps_nothing(store: &dyn BlobStore) {
+    let bytes = content(7 * 1024 * 1024 + 3, 4);
+    let key = BlobKey::of(&bytes);
+    let len = bytes.len() as u64;
+    let stored = store
+        .put_known(&key, body_of(bytes.clone()), len)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored,
+        Stored {
+            key: key.clone(),
+            size: len
+        }
+    );
+    assert_eq!(read_all(store, &key).await.unwrap(), bytes);
+    // Again: the same answer, one copy.
+    let again = store.put_known(&key, body_of(bytes.clone()), len).await;
+    assert_eq!(again.unwrap(), stored);
+    // Bytes that are not what the name says, or too many, or too few.
+    let other = content(1024 * 1024, 5);
+    let wrong = BlobKey::of(b"something else");
+    for (name, body, size) in [
+        (&wrong, other.clone(), other.len() as u64),
+        (&BlobKey::of(&other), other.clone(), 1000),
+        (
+            &BlobKey::of(&other),
+            other[..500].to_vec(),
+            other.len() as u64,
+        ),
+    ] {
+        assert!(store.put_known(name, body_of(body), size).await.is_err());
+    }
+    assert_eq!(store.keys().await.unwrap(), vec![key], "nothing else stays");
+    assert_eq!(store.sweep_staging(0).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn local_known_content_lands_under_its_name() {
+    let (_dir, store) = local_store();
+    known_content_lands_under_its_name_and_a_wrong_name_keeps_nothing(&store).await;
+}
+
+#[tokio::test]
+async fn s3_known_content_lands_under_its_name() {
+    known_content_lands_under_its_name_and_a_wrong_name_keeps_nothing(&s3_store().await).await;
+}
+
 #[tokio::test]
 async fn local_stores_by_content_and_reads_back() {
     let (_dir, store) = local_store();

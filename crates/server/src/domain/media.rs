@@ -428,10 +428,24 @@ async fn finish(state: &AppState, rec: UploadRecord) -> Result<UploadInfo> {
             return Err(e);
         }
     };
+    // Hash the staged file first, so the content goes straight to its
+    // final name (on S3 a rename would copy every byte once more).
+    let key = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || -> std::io::Result<natter_blob::BlobKey> {
+            use sha2::Digest as _;
+            let mut hasher = sha2::Sha256::new();
+            std::io::copy(&mut std::fs::File::open(path)?, &mut hasher)?;
+            Ok(natter_blob::BlobKey::from_digest(hasher.finalize().into()))
+        })
+        .await
+        .map_err(|_| DomainError::internal("hashing an upload panicked"))?
+        .map_err(io)?
+    };
     let file = tokio::fs::File::open(&path).await.map_err(io)?;
     let stored = state
         .blobs
-        .put(file_body(file), rec.length)
+        .put_known(&key, file_body(file), rec.length)
         .await
         .map_err(blob_err)?;
     let done = state
