@@ -321,6 +321,9 @@ before(async () => {
       '--disable-sync',
       // A wheel step scrolls at once, so a test can say where rows must be.
       '--disable-smooth-scrolling',
+      // A microphone that needs no permission and plays a tone: voice messages.
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
     ],
   });
   alice = await newPage();
@@ -2923,6 +2926,200 @@ describe('natter web client', () => {
     assert.equal(await message(b2, 'also to be deleted').count(), 0);
     assert.equal(await message(b2, 'final text').count(), 0);
     for (const page of [b2, rich.a, rich.b, rich.a2]) await page.context().close();
+  });
+
+  // ---------- files, pictures, voice messages ----------
+
+  // Two people of their own in a direct conversation, and the files they send.
+  const media = {};
+
+  /** A real PNG of `w × h` (a gradient and a disc), drawn in `page`. */
+  async function makePng(page, w = 640, h = 400) {
+    const b64 = await page.evaluate(
+      async ([width, height]) => {
+        const c = new OffscreenCanvas(width, height);
+        const g = c.getContext('2d');
+        const grad = g.createLinearGradient(0, 0, width, height);
+        grad.addColorStop(0, '#e2553b');
+        grad.addColorStop(1, '#3b6ee2');
+        g.fillStyle = grad;
+        g.fillRect(0, 0, width, height);
+        g.fillStyle = '#ffffff';
+        g.beginPath();
+        g.arc(width / 2, height / 2, height / 4, 0, 2 * Math.PI);
+        g.fill();
+        const bytes = new Uint8Array(await (await c.convertToBlob({ type: 'image/png' })).arrayBuffer());
+        let s = '';
+        for (const x of bytes) s += String.fromCharCode(x);
+        return btoa(s);
+      },
+      [w, h],
+    );
+    return Buffer.from(b64, 'base64');
+  }
+
+  /**
+   * Holds every `PATCH` of an upload in `page` until the returned
+   * `release()` (so a test can see a file on its way up, or cancel it).
+   */
+  async function holdUploads(page) {
+    const held = [];
+    let waiting = null;
+    const handler = (route) => {
+      if (route.request().method() !== 'PATCH') return route.fallback();
+      held.push(route);
+      waiting?.();
+      return undefined;
+    };
+    await page.route('**/v1/uploads/*', handler);
+    return {
+      /** Waits until a PATCH is held. */
+      async first() {
+        if (!held.length) await new Promise((resolve) => (waiting = resolve));
+      },
+      async release() {
+        await page.unroute('**/v1/uploads/*', handler);
+        for (const r of held.splice(0)) await r.continue().catch(() => {}); // aborted meanwhile
+      },
+    };
+  }
+
+  test('files: a picture and a PDF from the paperclip go up with progress in one message with its caption; the other person sees them live, opens the picture, downloads the file, and nobody else may', async () => {
+    media.aName = name('maya');
+    media.bName = name('milo');
+    media.a = await newPage();
+    media.b = await newPage();
+    await register(media.a, media.aName);
+    await register(media.b, media.bName);
+    media.aApi = await ApiUser.login(media.aName);
+    const dm = (await media.aApi.call('POST', '/v1/conversations', { kind: 'direct', user: (await media.aApi.call('GET', `/v1/users?username=${media.bName}`)).body.id })).body;
+    media.dm = dm.id;
+    const { a, b } = media;
+    await openConv(a, media.bName);
+    await openConv(b, media.aName);
+
+    const png = await makePng(a);
+    const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+    media.png = png;
+    const chooser = a.waitForEvent('filechooser');
+    await a.getByRole('button', { name: 'Attach files' }).click();
+    await (await chooser).setFiles([
+      { name: 'sunset.png', mimeType: 'image/png', buffer: png },
+      { name: 'minutes.pdf', mimeType: 'application/pdf', buffer: pdf },
+    ]);
+    // The tray: a preview of the picture, the name and size of the file.
+    const tray = a.getByRole('list', { name: 'Files to send' });
+    await tray.getByRole('img', { name: 'sunset.png' }).waitFor();
+    await tray.locator('.tray-item', { hasText: 'minutes.pdf' }).locator('.tray-size', { hasText: `${pdf.length} bytes` }).waitFor();
+    assert.equal(await a.getByRole('button', { name: 'Send', exact: true }).isVisible(), true, 'files to send: Send, not the microphone');
+
+    // Sent with a caption: each file shows its progress on the way up.
+    const hold = await holdUploads(a);
+    const box = a.getByRole('textbox', { name: 'Message', exact: true });
+    await box.fill('The **plan** for Saturday');
+    await box.press('Enter');
+    await hold.first();
+    const row = a.locator('.messages .msg.mine.has-media').last();
+    await row.getByRole('progressbar', { name: 'Uploading sunset.png' }).waitFor();
+    await row.getByRole('button', { name: 'Cancel sending minutes.pdf' }).waitFor();
+    assert.equal(await row.getAttribute('data-status'), 'pending');
+    assert.equal(await tray.isVisible(), false);
+    await hold.release();
+    await waitForStatus(a, 'The plan for Saturday', ['sent', 'delivered', 'read']);
+    await row.locator('.att-progress').first().waitFor({ state: 'detached' });
+
+    // Bob: one message, the picture (sized, a signed /v1/media URL, the
+    // file name as its text alternative), the file card, the caption
+    // formatted; the list says what it is.
+    const got = b.locator('.messages .msg.theirs.has-media', { has: b.locator('.text strong', { hasText: 'plan' }) });
+    const pic = got.getByRole('button', { name: 'Open picture sunset.png' });
+    await pic.locator('img[alt="sunset.png"]').waitFor();
+    await b.waitForFunction(() => document.querySelector('.msg.theirs .att-image')?.classList.contains('loaded'));
+    const src = await pic.locator('img').getAttribute('src');
+    assert.match(src, /^\/v1\/media\/[^?]+\?exp=\d+&sig=[0-9a-f]+/);
+    const size = await pic.boundingBox();
+    assert.ok(Math.abs(size.width / size.height - 640 / 400) < 0.05, `the picture keeps its shape: ${size.width}×${size.height}`);
+    const card = got.locator('.att-file', { hasText: 'minutes.pdf' });
+    await card.locator('.file-meta', { hasText: `${pdf.length} bytes · PDF` }).waitFor();
+    assert.equal(await convItem(b, media.aName).locator('.conv-preview').textContent(), '2 attachments · The **plan** for Saturday');
+    assert.equal(await got.locator('.text').textContent(), 'The plan for Saturday');
+
+    // The picture opens in the viewer, which Escape closes.
+    await pic.click();
+    const viewer = b.getByRole('dialog', { name: 'sunset.png' });
+    await viewer.getByRole('img', { name: 'sunset.png' }).waitFor();
+    await b.waitForFunction(() => document.querySelector('dialog.viewer .viewer-media')?.complete && document.querySelector('dialog.viewer .viewer-media').naturalWidth === 640);
+    await viewer.getByRole('button', { name: 'Download' }).waitFor();
+    await b.keyboard.press('Escape');
+    await viewer.waitFor({ state: 'detached' });
+    assert.equal(await b.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Open picture sunset.png');
+
+    // The file downloads under its name, with the bytes that were sent.
+    const download = b.waitForEvent('download');
+    await card.getByRole('button', { name: 'Download minutes.pdf' }).click();
+    const file = await download;
+    assert.equal(file.suggestedFilename(), 'minutes.pdf');
+    assert.deepEqual(readFileSync(await file.path()), pdf);
+
+    // Carol is not in this conversation: no URL for its files.
+    const upload = await pic.getAttribute('data-upload');
+    const theirs = await carol.call('GET', `/v1/uploads/${upload}/url`);
+    assert.equal(theirs.status, 404, JSON.stringify(theirs.body));
+    assert.equal((await media.aApi.call('GET', `/v1/uploads/${upload}/url`)).status, 200);
+  });
+
+  test('files: cancelling a file on its way up sends nothing and deletes the upload; a pasted picture and a dropped file go to the tray; a file the server refuses says why', async () => {
+    const { a, b } = media;
+    const before = await a.locator('.messages .msg').count();
+    const chooser = a.waitForEvent('filechooser');
+    await a.getByRole('button', { name: 'Attach files' }).click();
+    await (await chooser).setFiles([{ name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(300000, 7) }]);
+    const hold = await holdUploads(a);
+    const created = a.waitForResponse((r) => r.url().endsWith('/v1/uploads') && r.request().method() === 'POST');
+    await a.getByRole('button', { name: 'Send', exact: true }).click();
+    const id = (await (await created).json()).id;
+    await hold.first();
+    const deleted = a.waitForResponse((r) => r.url().endsWith(`/v1/uploads/${id}`) && r.request().method() === 'DELETE');
+    await a.getByRole('button', { name: 'Cancel sending big.bin' }).click();
+    assert.equal((await deleted).status(), 204);
+    await a.locator('.messages .msg.mine.has-media .att-upload').waitFor({ state: 'detached' });
+    await hold.release();
+    assert.equal(await a.locator('.messages .msg').count(), before);
+    assert.equal((await media.aApi.call('GET', `/v1/uploads/${id}`)).status, 404);
+    const events = await media.aApi.history(media.dm);
+    assert.equal(events.filter((e) => e.attachments?.some((x) => x.name === 'big.bin')).length, 0);
+
+    // A picture pasted into the text box, a file dropped on the conversation.
+    const png = await makePng(a, 120, 90);
+    await a.evaluate((b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const data = new DataTransfer();
+      data.items.add(new File([bytes], 'pasted.png', { type: 'image/png' }));
+      document.querySelector('.composer-input').dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+    }, png.toString('base64'));
+    const tray = a.getByRole('list', { name: 'Files to send' });
+    await tray.getByRole('img', { name: 'pasted.png' }).waitFor();
+    const drop = await a.evaluateHandle(() => {
+      const data = new DataTransfer();
+      data.items.add(new File(['one,two\n1,2\n'], 'table.csv', { type: 'text/csv' }));
+      data.items.add(new File(['not a picture at all'], 'fake.png', { type: 'image/png' }));
+      return data;
+    });
+    await a.dispatchEvent('.chat-pane', 'dragenter', { dataTransfer: drop });
+    await a.locator('.chat-pane.dropping').waitFor();
+    await a.dispatchEvent('.chat-pane', 'drop', { dataTransfer: drop });
+    await a.locator('.chat-pane.dropping').waitFor({ state: 'detached' });
+    await tray.locator('.tray-item', { hasText: 'table.csv' }).waitFor();
+    assert.deepEqual(await tray.locator('.tray-name').allTextContents(), ['pasted.png', 'table.csv', 'fake.png']);
+    // Taken out again, then sent: the one the server refuses says why,
+    // the others go.
+    await tray.getByRole('button', { name: 'Remove table.csv' }).click();
+    assert.deepEqual(await tray.locator('.tray-name').allTextContents(), ['pasted.png', 'fake.png']);
+    await a.getByRole('button', { name: 'Send', exact: true }).click();
+    await a.getByRole('alert').filter({ hasText: 'fake.png cannot be sent: its content is not what its type says.' }).waitFor();
+    const got = b.locator('.messages .msg.theirs.has-media').last();
+    await got.getByRole('button', { name: 'Open picture pasted.png' }).waitFor();
+    assert.equal(await got.locator('.att').count(), 1);
   });
 
   test('accessibility: axe-core finds nothing serious on the main screens, light and dark', async () => {
