@@ -25,6 +25,7 @@ mod ceilings;
 mod client;
 mod connections;
 mod fanout;
+mod media;
 mod messaging;
 mod nats;
 mod ops;
@@ -35,6 +36,7 @@ mod target;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use natter_proto::ClientId;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use target::Target;
@@ -147,6 +149,30 @@ enum Scenario {
         /// subscribers as coalesced counts).
         #[arg(long)]
         channel: bool,
+    },
+    /// Files through natter (tus upload in 4 MiB chunks, signed download)
+    /// beside a bare copy of the same bytes, the server's memory meanwhile,
+    /// and thumbnails per second.
+    Media {
+        /// `local` (the data folder) or `s3`.
+        #[arg(long, default_value = "local")]
+        backend: String,
+        /// File sizes in MiB, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = [1u64, 200])]
+        sizes: Vec<u64>,
+        /// Pictures to thumbnail (0: none).
+        #[arg(long, default_value_t = 20)]
+        pictures: usize,
+        /// Their size in megapixels.
+        #[arg(long, default_value_t = 12)]
+        megapixels: u32,
+        /// The S3-compatible service (with `--backend s3`).
+        #[arg(
+            long,
+            env = "NATTER_TEST_S3_URL",
+            default_value = "http://127.0.0.1:9000"
+        )]
+        s3: String,
     },
     /// The ceiling for durable writes: a bare SQLite loop inserting
     /// message-sized rows with batched commits (WAL, synchronous = FULL), no
@@ -318,9 +344,37 @@ async fn run(cli: Cli) -> Result<()> {
         }
         _ => {}
     }
+    // The media scenario's server may store in a bucket of its own.
+    let mut s3 = None;
+    let mut extra = String::new();
+    if let Scenario::Media {
+        backend, s3: url, ..
+    } = &cli.scenario
+    {
+        anyhow::ensure!(
+            backend == "local" || backend == "s3",
+            "--backend is local or s3"
+        );
+        if backend == "s3" {
+            let bucket = format!("bench-{}", &ClientId::random().0[..8]).to_lowercase();
+            reqwest::Client::new()
+                .put(format!("{url}/{bucket}"))
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+                .with_context(|| format!("cannot create a bucket at {url}"))?;
+            extra = format!(
+                "\n[media]\nbackend = \"s3\"\ns3_endpoint = \"{url}\"\ns3_bucket = \"{bucket}\"\ns3_access_key = \"test\"\ns3_secret_key = \"test\"\n"
+            );
+            s3 = Some(media::S3 {
+                url: url.clone(),
+                bucket,
+            });
+        }
+    }
     let server = match &cli.url {
         Some(url) => Target::remote(url),
-        None => Target::spawn(&target::natter_binary(cli.natter.as_deref())?)?,
+        None => Target::spawn_configured(&target::natter_binary(cli.natter.as_deref())?, &extra)?,
     };
     let result = match cli.scenario {
         Scenario::Throughput {
@@ -362,6 +416,13 @@ async fn run(cli: Cli) -> Result<()> {
             duration,
             channel,
         } => ops::ops(&server, &op, members, actors, duration, channel).await?,
+        Scenario::Media {
+            backend,
+            sizes,
+            pictures,
+            megapixels,
+            ..
+        } => media::media(&server, &backend, s3.as_ref(), &sizes, pictures, megapixels).await?,
         Scenario::SqliteCeiling { .. }
         | Scenario::WsEcho { .. }
         | Scenario::EchoServer

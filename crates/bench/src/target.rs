@@ -64,8 +64,9 @@ impl Target {
     }
 
     /// Starts `natter serve` from `natter` on a fresh data folder and a free
-    /// port, configured for load generation.
-    pub fn spawn(natter: &Path) -> Result<Target> {
+    /// port, configured for load generation; `extra` is more configuration
+    /// (TOML tables the bench's own do not use).
+    pub fn spawn_configured(natter: &Path, extra: &str) -> Result<Target> {
         let data = std::env::temp_dir().join(format!("natter-bench-{}", ClientId::random()));
         std::fs::create_dir_all(&data)?;
         // The load generator registers and logs in many users from one
@@ -76,7 +77,7 @@ impl Target {
         // soon as their last socket closes.
         std::fs::write(
             &config,
-            "[limits]\nmax_group_members = 100000\nsends_per_minute = 1000000000\ngroup_creates_per_hour = 1000000000\njoins_per_hour = 1000000000\ninvites_per_hour = 1000000000\n\n[auth]\nlogin_attempts_per_address = 1000000\nargon2_memory_kib = 1024\nargon2_iterations = 1\n\n[presence]\noffline_grace_ms = 0\n\n[gateway]\nmax_connections = 200000\n\n[http]\nmax_connections_per_address = 0\n",
+            "[limits]\nmax_group_members = 100000\nsends_per_minute = 1000000000\ngroup_creates_per_hour = 1000000000\njoins_per_hour = 1000000000\ninvites_per_hour = 1000000000\n\n[auth]\nlogin_attempts_per_address = 1000000\nargon2_memory_kib = 1024\nargon2_iterations = 1\n\n[presence]\noffline_grace_ms = 0\n\n[gateway]\nmax_connections = 200000\n\n[http]\nmax_connections_per_address = 0\n".to_owned() + extra,
         )?;
         let mut args: Vec<std::ffi::OsString> = ["serve", "--listen", "127.0.0.1:0", "--config"]
             .iter()
@@ -148,11 +149,14 @@ impl Target {
 
     /// Resident memory of a spawned server, in bytes.
     pub fn rss(&self) -> Option<u64> {
-        let pid = self.child.as_ref()?.id();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-        let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-        Some(kb * 1024)
+        rss_of(self.child.as_ref()?.id())
+    }
+
+    /// A way to read the spawned server's resident memory from another
+    /// thread (`None` for a remote server).
+    pub fn rss_reader(&self) -> impl Fn() -> Option<u64> + Send + 'static + use<> {
+        let pid = self.child.as_ref().map(Child::id);
+        move || rss_of(pid?)
     }
 }
 
@@ -188,6 +192,14 @@ pub fn pid_of(name: &str) -> Option<u32> {
         }
     }
     found
+}
+
+/// Resident memory of a process, in bytes.
+fn rss_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 /// CPU seconds (user + system) a process has used.

@@ -291,3 +291,50 @@ fn lone_bench() -> (tempfile::TempDir, PathBuf) {
     }
     (alone, copy)
 }
+
+#[test]
+fn media_moves_every_byte_on_both_backends_and_thumbnails_every_picture() {
+    ensure_natter();
+    let local = bench(&[
+        "media",
+        "--sizes",
+        "1",
+        "--pictures",
+        "2",
+        "--megapixels",
+        "1",
+    ]);
+    assert_eq!(local["scenario"], "media");
+    let row = &local["sizes"][0];
+    assert_eq!(row["size_mib"], 1, "{local}");
+    for key in [
+        "bare_write_mib_s",
+        "natter_upload_mib_s",
+        "bare_read_mib_s",
+        "natter_download_mib_s",
+    ] {
+        assert!(row[key].as_f64().unwrap() > 0.0, "{key}: {local}");
+    }
+    assert!(
+        row["server_rss_peak_mib"].as_f64() >= row["server_rss_before_mib"].as_f64(),
+        "{local}"
+    );
+    assert_eq!(local["thumbnails"]["pictures"], 2, "{local}");
+    assert!(local["thumbnails"]["thumbnails_per_s"].as_f64().unwrap() > 0.0);
+
+    let s3 = natter_test_support::services::s3_url();
+    let remote = bench(&[
+        "media",
+        "--backend",
+        "s3",
+        "--s3",
+        &s3,
+        "--sizes",
+        "1",
+        "--pictures",
+        "0",
+    ]);
+    assert_eq!(remote["backend"], "s3", "{remote}");
+    assert!(remote["sizes"][0]["natter_upload_mib_s"].as_f64().unwrap() > 0.0);
+    assert!(remote["thumbnails"].is_null());
+}

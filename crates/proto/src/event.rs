@@ -172,6 +172,9 @@ pub enum EventBody {
         /// The new slow mode, in seconds (0: off).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         slow_mode_secs: Option<u32>,
+        /// The new avatar (`""`: removed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        avatar: Option<String>,
     },
     /// What is left of a deleted message at its own seq (history, sync and
     /// the conversation list show this instead of the message): its id,

@@ -76,6 +76,10 @@ pub struct UserInfo {
     /// A few words about them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub about: Option<String>,
+    /// Their avatar, if they set one: fetch it from
+    /// `/v1/avatars/{avatar}?size=small|large` (no token needed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
 }
 
 impl UserInfo {
@@ -86,6 +90,7 @@ impl UserInfo {
             username: username.into(),
             display_name: None,
             about: None,
+            avatar: None,
         }
     }
 
@@ -314,6 +319,10 @@ pub struct ConversationInfo {
     /// Group description (absent when there is none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Groups and channels: their avatar, if set (see `UserInfo::avatar`;
+    /// a direct conversation shows `peer.avatar`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
     /// Groups: what people who join from now on may read. Absent for
     /// direct conversations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -441,6 +450,10 @@ pub struct MemberInfo {
     /// Their display name, if they set one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
+    /// Their avatar, if they set one: fetch it from
+    /// `/v1/avatars/{avatar}?size=small|large` (no token needed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
     /// Their role in this conversation.
     pub role: crate::Role,
     /// The seq of the event that made them a member.
@@ -774,6 +787,9 @@ pub struct Me {
     /// My "about" text, if set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub about: Option<String>,
+    /// My avatar, if set (see `UserInfo::avatar`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
 }
 
 /// `PUT /v1/admin/suspensions/{user}`: a suspended account.

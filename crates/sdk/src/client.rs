@@ -8,16 +8,17 @@
 use crate::error::{Error, chain};
 use crate::live::{ConnectOptions, Live};
 use natter_proto::{
-    AddMembers, AuthSession, BanInfo, BanList, BlockInfo, BlockList, ClientId, ConversationId,
-    ConversationInfo, ConversationList, ConversationQuery, CreateConversation, CreateInvite,
-    Credentials, Cursor, Departure, DeviceId, EditHistory, EditMessage, Event, Health, HistoryPage,
-    HistoryQuery, InviteInfo, InviteList, InvitePreview, MarkReceipt, Me, MemberInfo, MemberList,
-    MemberQuery, MemberReceipt, MessageId, MessageViews, MuteMember, PersonalChange, PinList,
-    Presence, PresenceList, Privacy, ReactionList, ReactionState, ReactorList, ReceiptKind,
-    ReceiptSummary, RefreshRequest, ReportInfo, ReportList, ReportMessage, ResolveReport, Role,
-    SendMessage, Sent, Seq, ServerLimits, SessionInfo, SessionList, SetRole, SetTyping,
-    SettingsChange, Suspension, SyncPage, ThreadPage, ThreadRead, TransferOwnership, UpdateGroup,
-    UpdateProfile, UpdateSettings, UserId, UserInfo, UserList,
+    AddMembers, AuthSession, AvatarInfo, BanInfo, BanList, BlockInfo, BlockList, ClientId,
+    ConversationId, ConversationInfo, ConversationList, ConversationQuery, CreateConversation,
+    CreateInvite, Credentials, Cursor, Departure, DeviceId, EditHistory, EditMessage, Event,
+    Health, HistoryPage, HistoryQuery, InviteInfo, InviteList, InvitePreview, MarkReceipt, Me,
+    MediaPage, MediaQuery, MemberInfo, MemberList, MemberQuery, MemberReceipt, MessageId,
+    MessageViews, MuteMember, PersonalChange, PinList, Presence, PresenceList, Privacy,
+    ReactionList, ReactionState, ReactorList, ReceiptKind, ReceiptSummary, RefreshRequest,
+    ReportInfo, ReportList, ReportMessage, ResolveReport, Role, SendMessage, Sent, Seq,
+    ServerLimits, SessionInfo, SessionList, SetAvatar, SetRole, SetTyping, SettingsChange,
+    Suspension, SyncPage, ThreadPage, ThreadRead, TransferOwnership, UpdateGroup, UpdateProfile,
+    UpdateSettings, UserId, UserInfo, UserList,
 };
 use reqwest::{Method, Url, header};
 use serde::Serialize;
@@ -540,6 +541,58 @@ impl Client {
     /// `GET /v1/conversations/{id}/pins`.
     pub async fn pins(&self, conv: ConversationId) -> Result<PinList, Error> {
         self.get(&format!("/v1/conversations/{conv}/pins"), &[])
+            .await
+    }
+
+    /// `PUT /v1/me/avatar`: one of my complete image uploads becomes my
+    /// avatar (the server crops its centred square).
+    pub async fn set_avatar(&self, upload: natter_proto::UploadId) -> Result<AvatarInfo, Error> {
+        let url = self.url("/v1/me/avatar", &[])?;
+        self.call(Method::PUT, url, Some(&SetAvatar { upload }), Auth::Bearer)
+            .await
+    }
+
+    /// `DELETE /v1/me/avatar`.
+    pub async fn remove_avatar(&self) -> Result<(), Error> {
+        self.call_empty(Method::DELETE, "/v1/me/avatar").await
+    }
+
+    /// `PUT /v1/conversations/{id}/avatar`: a group's avatar (for those
+    /// who may rename it).
+    pub async fn set_group_avatar(
+        &self,
+        conv: ConversationId,
+        upload: natter_proto::UploadId,
+    ) -> Result<AvatarInfo, Error> {
+        let url = self.url(&format!("/v1/conversations/{conv}/avatar"), &[])?;
+        self.call(Method::PUT, url, Some(&SetAvatar { upload }), Auth::Bearer)
+            .await
+    }
+
+    /// `DELETE /v1/conversations/{id}/avatar`.
+    pub async fn remove_group_avatar(&self, conv: ConversationId) -> Result<(), Error> {
+        self.call_empty(Method::DELETE, &format!("/v1/conversations/{conv}/avatar"))
+            .await
+    }
+
+    /// `GET /v1/conversations/{id}/media`: a page of the conversation's
+    /// attachments, newest first.
+    pub async fn media(
+        &self,
+        conv: ConversationId,
+        query: &MediaQuery,
+    ) -> Result<MediaPage, Error> {
+        let mut q = Vec::new();
+        if let Some(k) = query.kind {
+            q.push(("kind", k.as_str().to_owned()));
+        }
+        if let Some(b) = query.before {
+            q.push(("before", b.to_string()));
+        }
+        if let Some(l) = query.limit {
+            q.push(("limit", l.to_string()));
+        }
+        self.get(&format!("/v1/conversations/{conv}/media"), &q)
             .await
     }
 

@@ -24,5 +24,5 @@ mod media;
 pub use client::Client;
 pub use error::Error;
 pub use live::{Backoff, ConnectOptions, Live, LiveEvent, OutboxEntry};
-pub use media::CHUNK;
+pub use media::{CHUNK, UploadOptions};
 pub use natter_proto as proto;

@@ -16,6 +16,23 @@ pub const CHUNK: usize = 4 * 1024 * 1024;
 /// connection before giving up.
 const RESUMES: u32 = 8;
 
+/// What an upload says about itself when it is created.
+#[derive(Clone, Debug, Default)]
+pub struct UploadOptions {
+    /// The file name to show.
+    pub name: Option<String>,
+    /// The media type claimed (the server decides from the content, and
+    /// refuses a claim of another picture, video or audio type).
+    pub mime: Option<String>,
+    /// A voice note.
+    pub voice: bool,
+    /// Its duration in milliseconds, for recordings whose container does
+    /// not say (a browser's WebM).
+    pub duration_ms: Option<u64>,
+    /// Keep a photo's location metadata (removed by default).
+    pub keep_location: bool,
+}
+
 impl Client {
     /// Sends a request with the access token (refreshing it once when it
     /// expired) and returns the response, whatever its status.
@@ -65,14 +82,37 @@ impl Client {
         name: Option<&str>,
         mime: Option<&str>,
     ) -> Result<UploadInfo, Error> {
+        let options = UploadOptions {
+            name: name.map(str::to_owned),
+            mime: mime.map(str::to_owned),
+            ..UploadOptions::default()
+        };
+        self.create_upload_with(length, &options).await
+    }
+
+    /// `POST /v1/uploads` with every option.
+    pub async fn create_upload_with(
+        &self,
+        length: u64,
+        options: &UploadOptions,
+    ) -> Result<UploadInfo, Error> {
         use base64::Engine as _;
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
         let mut meta = Vec::new();
-        if let Some(n) = name {
+        if let Some(n) = &options.name {
             meta.push(format!("filename {}", b64(n)));
         }
-        if let Some(m) = mime {
+        if let Some(m) = &options.mime {
             meta.push(format!("filetype {}", b64(m)));
+        }
+        if options.voice {
+            meta.push(format!("voice {}", b64("1")));
+        }
+        if options.keep_location {
+            meta.push(format!("keep_location {}", b64("1")));
+        }
+        if let Some(ms) = options.duration_ms {
+            meta.push(format!("duration {}", b64(&ms.to_string())));
         }
         let headers = [
             ("Upload-Length", length.to_string()),
@@ -162,6 +202,23 @@ impl Client {
         path: &Path,
         mime: Option<&str>,
         resume: Option<UploadId>,
+        progress: impl FnMut(u64, u64),
+    ) -> Result<UploadInfo, Error> {
+        let options = UploadOptions {
+            mime: mime.map(str::to_owned),
+            ..UploadOptions::default()
+        };
+        self.upload_file_with(path, &options, resume, progress)
+            .await
+    }
+
+    /// [`Client::upload_file`] with every option (the name defaults to the
+    /// file's).
+    pub async fn upload_file_with(
+        &self,
+        path: &Path,
+        options: &UploadOptions,
+        resume: Option<UploadId>,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<UploadInfo, Error> {
         let io = |e: std::io::Error| Error::Protocol(format!("{}: {e}", path.display()));
@@ -170,8 +227,11 @@ impl Client {
         let id = match resume {
             Some(id) => id,
             None => {
-                let name = path.file_name().and_then(|n| n.to_str());
-                self.create_upload(length, name, mime).await?.id
+                let mut options = options.clone();
+                if options.name.is_none() {
+                    options.name = path.file_name().and_then(|n| n.to_str()).map(str::to_owned);
+                }
+                self.create_upload_with(length, &options).await?.id
             }
         };
         let mut offset = self.upload_offset(id).await?;
@@ -196,6 +256,40 @@ impl Client {
         }
         progress(length, length);
         self.upload_info(id).await
+    }
+
+    /// An upload's thumbnail (a JPEG at most 320 pixels on its longer
+    /// side), when it has one.
+    pub async fn thumbnail(&self, id: UploadId) -> Result<Option<Vec<u8>>, Error> {
+        let Some(path) = self.media_url(id).await?.thumbnail_url else {
+            return Ok(None);
+        };
+        self.fetch_public(&path).await.map(Some)
+    }
+
+    /// An avatar's square: 64 pixels (`small`) or 256, as JPEG.
+    pub async fn avatar_image(&self, avatar: &str, small: bool) -> Result<Vec<u8>, Error> {
+        let size = if small { "small" } else { "large" };
+        self.fetch_public(&format!("/v1/avatars/{avatar}?size={size}"))
+            .await
+    }
+
+    /// GETs a path that needs no token (a signed URL, an avatar).
+    async fn fetch_public(&self, path: &str) -> Result<Vec<u8>, Error> {
+        let url = self.url(path, &[])?;
+        let resp = self
+            .http()
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| Error::Transport(chain(&e)))?;
+        if !resp.status().is_success() {
+            return Err(Self::failed(resp).await);
+        }
+        resp.bytes()
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|e| Error::Transport(chain(&e)))
     }
 
     /// `GET /v1/uploads/{id}/url`: a signed download URL.

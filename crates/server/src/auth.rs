@@ -438,13 +438,15 @@ impl Tokens {
     }
 
     /// The signature of a media URL: an HMAC over a label of its own (so
-    /// it can never pass for an access token), the upload and the expiry,
-    /// as 64 hex digits.
-    pub fn sign_media(&self, upload: &natter_proto::UploadId, exp_ms: i64) -> String {
-        let mut data = b"natter media url v1\0".to_vec();
-        data.extend_from_slice(upload.as_bytes());
-        data.extend_from_slice(&exp_ms.to_be_bytes());
-        self.mac(&data)
+    /// it can never pass for an access token), the upload, the user it is
+    /// issued to and the expiry, as 64 hex digits.
+    pub fn sign_media(
+        &self,
+        upload: &natter_proto::UploadId,
+        user: &UserId,
+        exp_ms: i64,
+    ) -> String {
+        self.mac(&media_claim(upload, user, exp_ms))
             .finalize()
             .into_bytes()
             .iter()
@@ -452,12 +454,15 @@ impl Tokens {
             .collect()
     }
 
-    /// Whether `sig` signs the media URL of `upload` until `exp_ms` (in
-    /// constant time).
-    pub fn verify_media(&self, upload: &natter_proto::UploadId, exp_ms: i64, sig: &str) -> bool {
-        let mut data = b"natter media url v1\0".to_vec();
-        data.extend_from_slice(upload.as_bytes());
-        data.extend_from_slice(&exp_ms.to_be_bytes());
+    /// Whether `sig` signs the media URL of `upload` for `user` until
+    /// `exp_ms` (in constant time).
+    pub fn verify_media(
+        &self,
+        upload: &natter_proto::UploadId,
+        user: &UserId,
+        exp_ms: i64,
+        sig: &str,
+    ) -> bool {
         let Some(bytes) = (0..sig.len())
             .step_by(2)
             .map(|i| {
@@ -468,7 +473,9 @@ impl Tokens {
         else {
             return false;
         };
-        self.mac(&data).verify_slice(&bytes).is_ok()
+        self.mac(&media_claim(upload, user, exp_ms))
+            .verify_slice(&bytes)
+            .is_ok()
     }
 
     /// A token for this device session.
@@ -528,6 +535,16 @@ impl Tokens {
         }
         Ok(claims)
     }
+}
+
+/// What a media URL signature covers: the upload, whom it was issued to
+/// (so a download re-checks that they may still fetch it) and until when.
+fn media_claim(upload: &natter_proto::UploadId, user: &UserId, exp_ms: i64) -> Vec<u8> {
+    let mut data = b"natter media url v2\0".to_vec();
+    data.extend_from_slice(upload.as_bytes());
+    data.extend_from_slice(user.as_bytes());
+    data.extend_from_slice(&exp_ms.to_be_bytes());
+    data
 }
 
 #[cfg(test)]

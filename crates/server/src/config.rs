@@ -66,6 +66,16 @@ pub struct MediaConfig {
     pub unattached_grace_secs: u64,
     /// Seconds between two runs of the garbage collector.
     pub gc_interval_secs: u64,
+    /// Most pixels (width × height) a picture may have; a larger one is
+    /// refused from its header, before anything is decoded (a "pixel
+    /// flood" or a compression bomb).
+    pub max_image_pixels: u64,
+    /// Pictures processed (thumbnail, placeholder, avatar) at once.
+    pub processing_workers: u32,
+    /// Milliseconds a send waits for its pictures' processing, so the
+    /// message carries their size, placeholder and thumbnail; past that it
+    /// goes without them.
+    pub processing_wait_ms: u64,
 }
 
 impl Default for MediaConfig {
@@ -84,6 +94,9 @@ impl Default for MediaConfig {
             quota_bytes: 5 << 30,
             unattached_grace_secs: 24 * 3600,
             gc_interval_secs: 600,
+            max_image_pixels: 50_000_000,
+            processing_workers: 2,
+            processing_wait_ms: 10_000,
         }
     }
 }

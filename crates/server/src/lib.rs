@@ -135,6 +135,7 @@ pub async fn start_on(
         login_slowdown: shared.login_slowdown,
         actions: shared.actions,
         connection_slots: Arc::new(Semaphore::new(config.gateway.max_connections)),
+        pictures: domain::pictures::Jobs::new(config.media.processing_workers),
         config: Arc::new(config),
         store: backends.store,
         bus: backends.bus,

@@ -67,6 +67,8 @@ pub struct AppInner {
     pub blobs: Arc<dyn natter_blob::BlobStore>,
     /// Uploads a request is writing right now.
     pub uploads_writing: crate::domain::media::Writing,
+    /// Pictures being processed.
+    pub pictures: crate::domain::pictures::Jobs,
 }
 
 /// A count of running connection tasks with a way to wait for zero.

@@ -41,6 +41,7 @@ pub(crate) fn create_user(c: &Connection, user: &NewUser) -> Result<UserRecord> 
         suspended_at: None,
         display_name: None,
         about: None,
+        avatar: None,
     })
 }
 

@@ -264,8 +264,24 @@ pub(crate) fn update_group(ctx: &mut Ctx<'_>, u: &GroupUpdate) -> Result<Option<
         .filter(|d| *d != current.description.clone().unwrap_or_default());
     let history = u.history.filter(|h| *h != current.history);
     let slow_mode_secs = u.slow_mode_secs.filter(|s| *s != current.slow_mode_secs);
-    if name.is_none() && description.is_none() && history.is_none() && slow_mode_secs.is_none() {
+    let avatar = u
+        .avatar
+        .clone()
+        .filter(|a| *a != current.avatar.clone().unwrap_or_default());
+    if name.is_none()
+        && description.is_none()
+        && history.is_none()
+        && slow_mode_secs.is_none()
+        && avatar.is_none()
+    {
         return Ok(None);
+    }
+    if let Some(a) = &avatar {
+        let stored = Some(a.as_str()).filter(|a| !a.is_empty());
+        ctx.conn
+            .prepare_cached("UPDATE conversations SET avatar = ?2 WHERE id = ?1")
+            .and_then(|mut s| s.execute(params![u.conv.as_bytes(), stored]))
+            .map_err(db_err)?;
     }
     if let Some(secs) = slow_mode_secs {
         ctx.cache.unrestricted.remove(&u.conv);
@@ -307,6 +323,7 @@ pub(crate) fn update_group(ctx: &mut Ctx<'_>, u: &GroupUpdate) -> Result<Option<
             description,
             history,
             slow_mode_secs,
+            avatar,
         },
     };
     commit_event(ctx, event, members.order().clone(), Change::default()).map(Some)
@@ -421,7 +438,7 @@ pub(crate) fn member_list(c: &Connection, conv: &ConversationId) -> Result<Vec<M
     let mut stmt = c
         .prepare_cached(&format!(
             "SELECT m.user_id, u.username, m.joined_seq, m.joined_at, m.role, m.muted_until,
-                    u.display_name
+                    u.display_name, u.avatar
              FROM members m JOIN users u ON u.id = m.user_id
              WHERE m.conv_id = ?1 ORDER BY {JOIN_ORDER}"
         ))

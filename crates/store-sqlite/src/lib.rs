@@ -605,8 +605,61 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn delete_upload(&self, id: natter_proto::UploadId) -> Result<(bool, bool)> {
+    async fn set_upload_meta(
+        &self,
+        id: natter_proto::UploadId,
+        kind: String,
+        mime: String,
+        meta: String,
+        thumb: Option<String>,
+    ) -> Result<Option<UploadRecord>> {
+        self.write(move |ctx| uploads::set_meta(ctx, &id, &kind, &mime, &meta, thumb.as_deref()))
+            .await
+    }
+
+    async fn delete_upload(&self, id: natter_proto::UploadId) -> Result<Option<Vec<String>>> {
         self.write(move |ctx| uploads::delete_upload(ctx, &id))
+            .await
+    }
+
+    async fn unprocessed_uploads(&self, limit: u32) -> Result<Vec<UploadRecord>> {
+        self.read(move |c| uploads::unprocessed(c, limit)).await
+    }
+
+    async fn media_messages(
+        &self,
+        conv: ConversationId,
+        viewer: UserId,
+        kind: Option<String>,
+        before: Option<Seq>,
+        limit: u32,
+    ) -> Result<Vec<MediaMessage>> {
+        self.read(move |c| {
+            uploads::media_messages(c, &conv, &viewer, kind.as_deref(), before, limit)
+        })
+        .await
+    }
+
+    async fn put_avatar(&self, avatar: AvatarRecord) -> Result<()> {
+        self.write(move |ctx| uploads::put_avatar(ctx, &avatar))
+            .await
+    }
+
+    async fn avatar(&self, id: String) -> Result<Option<AvatarRecord>> {
+        self.read(move |c| uploads::avatar(c, &id)).await
+    }
+
+    async fn set_user_avatar(
+        &self,
+        user: UserId,
+        avatar: Option<String>,
+    ) -> Result<Option<String>> {
+        self.write(move |ctx| uploads::set_user_avatar(ctx, &user, avatar.as_deref()))
+            .await
+    }
+
+    async fn release_avatar(&self, id: String) -> Result<Vec<String>> {
+        self.write(move |ctx| uploads::release_avatar(ctx, &id))
             .await
     }
 

@@ -356,7 +356,7 @@ pub(crate) fn member_page(
     let mut stmt = c
         .prepare_cached(
             "SELECT m.user_id, u.username, m.joined_seq, m.joined_at, m.role, m.muted_until,
-                    u.display_name
+                    u.display_name, u.avatar
              FROM members m JOIN users u ON u.id = m.user_id
              WHERE m.conv_id = ?1 AND (m.joined_seq, m.user_id) > (?2, ?3)
              ORDER BY m.joined_seq, m.user_id LIMIT ?4",
@@ -372,7 +372,7 @@ pub(crate) fn member_page(
 }
 
 /// The columns `user_id, username, joined_seq, joined_at, role,
-/// muted_until, display_name`.
+/// muted_until, display_name, avatar`.
 pub(crate) type MemberRow = (
     Vec<u8>,
     String,
@@ -380,6 +380,7 @@ pub(crate) type MemberRow = (
     i64,
     String,
     Option<i64>,
+    Option<String>,
     Option<String>,
 );
 
@@ -392,15 +393,17 @@ pub(crate) fn member_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MemberRow> {
         r.get(4)?,
         r.get(5)?,
         r.get(6)?,
+        r.get(7)?,
     ))
 }
 
 pub(crate) fn into_member(row: MemberRow) -> Result<MemberRecord> {
-    let (id, username, joined_seq, joined_at, role, muted_until, display_name) = row;
+    let (id, username, joined_seq, joined_at, role, muted_until, display_name, avatar) = row;
     Ok(MemberRecord {
         id: user_id(&id)?,
         username,
         display_name,
+        avatar,
         joined_seq: joined_seq as u64,
         joined_at,
         role: parse_role(&role)?,

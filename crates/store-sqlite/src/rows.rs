@@ -7,14 +7,14 @@ use natter_proto::{
 use natter_store::{ConversationRecord, Result, SessionRecord, StoreError, UserRecord};
 use rusqlite::Row;
 
-pub(crate) const USER_COLS: &str = "id, username, password_hash, created_at, presence_visibility, read_receipts, last_seen_at, group_adds, admin, suspended_at, display_name, about, discoverable";
-pub(crate) const USER_COLS_P: &str = "p.id, p.username, p.password_hash, p.created_at, p.presence_visibility, p.read_receipts, p.last_seen_at, p.group_adds, p.admin, p.suspended_at, p.display_name, p.about, p.discoverable";
-pub(crate) const USER_COL_COUNT: usize = 13;
+pub(crate) const USER_COLS: &str = "id, username, password_hash, created_at, presence_visibility, read_receipts, last_seen_at, group_adds, admin, suspended_at, display_name, about, discoverable, avatar";
+pub(crate) const USER_COLS_P: &str = "p.id, p.username, p.password_hash, p.created_at, p.presence_visibility, p.read_receipts, p.last_seen_at, p.group_adds, p.admin, p.suspended_at, p.display_name, p.about, p.discoverable, p.avatar";
+pub(crate) const USER_COL_COUNT: usize = 14;
 pub(crate) const SESSION_COLS: &str =
     "device_id, user_id, name, created_at, last_active_at, revoked_at";
-pub(crate) const CONV_COLS: &str = "id, kind, name, creator, created_at, last_seq, member_count, description, history, history_days, slow_mode_secs";
-pub(crate) const CONV_COLS_C: &str = "c.id, c.kind, c.name, c.creator, c.created_at, c.last_seq, c.member_count, c.description, c.history, c.history_days, c.slow_mode_secs";
-pub(crate) const CONV_COL_COUNT: usize = 11;
+pub(crate) const CONV_COLS: &str = "id, kind, name, creator, created_at, last_seq, member_count, description, history, history_days, slow_mode_secs, avatar";
+pub(crate) const CONV_COLS_C: &str = "c.id, c.kind, c.name, c.creator, c.created_at, c.last_seq, c.member_count, c.description, c.history, c.history_days, c.slow_mode_secs, c.avatar";
+pub(crate) const CONV_COL_COUNT: usize = 12;
 pub(crate) const EVENT_COLS: &str =
     "conv_id, seq, ts, sender, kind, msg_id, client_id, device_id, text, payload";
 pub(crate) const EVENT_COLS_E: &str = "e.conv_id, e.seq, e.ts, e.sender, e.kind, e.msg_id, e.client_id, e.device_id, e.text, e.payload";
@@ -55,6 +55,7 @@ pub(crate) struct UserRow {
     display_name: Option<String>,
     about: Option<String>,
     discoverable: bool,
+    avatar: Option<String>,
 }
 
 impl UserRow {
@@ -73,6 +74,7 @@ impl UserRow {
             display_name: r.get(10)?,
             about: r.get(11)?,
             discoverable: r.get(12)?,
+            avatar: r.get(13)?,
         })
     }
 
@@ -95,6 +97,7 @@ impl UserRow {
             display_name: r.get(at + 10)?,
             about: r.get(at + 11)?,
             discoverable: r.get(at + 12)?,
+            avatar: r.get(at + 13)?,
         }))
     }
 
@@ -115,6 +118,7 @@ impl UserRow {
             suspended_at: self.suspended_at,
             display_name: self.display_name,
             about: self.about,
+            avatar: self.avatar,
         })
     }
 }
@@ -164,6 +168,7 @@ pub(crate) struct ConvRow {
     history: String,
     history_days: Option<i64>,
     slow_mode_secs: i64,
+    avatar: Option<String>,
 }
 
 impl ConvRow {
@@ -180,6 +185,7 @@ impl ConvRow {
             history: r.get(8)?,
             history_days: r.get(9)?,
             slow_mode_secs: r.get(10)?,
+            avatar: r.get(11)?,
         })
     }
 
@@ -195,6 +201,7 @@ impl ConvRow {
             created_at: self.created_at,
             last_seq: self.last_seq as u64,
             member_count: self.member_count as u64,
+            avatar: self.avatar,
         })
     }
 }

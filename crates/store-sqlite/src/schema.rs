@@ -370,4 +370,24 @@ CREATE TABLE message_uploads (
 ) WITHOUT ROWID;
 CREATE INDEX message_uploads_by_message ON message_uploads(conv_id, seq);
 "#,
+    // 19: what processing reads from uploads, thumbnails, and avatars.
+    r#"
+ALTER TABLE uploads ADD COLUMN voice INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE uploads ADD COLUMN keep_location INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE uploads ADD COLUMN declared_ms INTEGER;
+ALTER TABLE uploads ADD COLUMN meta TEXT;
+ALTER TABLE uploads ADD COLUMN thumb_blob TEXT;
+CREATE INDEX uploads_by_thumb ON uploads(thumb_blob) WHERE thumb_blob IS NOT NULL;
+CREATE INDEX uploads_unprocessed ON uploads(completed_at) WHERE blob IS NOT NULL AND meta IS NULL;
+CREATE TABLE avatars (
+    id    TEXT PRIMARY KEY,
+    small TEXT NOT NULL,
+    large TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX avatars_by_small ON avatars(small);
+ALTER TABLE users ADD COLUMN avatar TEXT;
+ALTER TABLE conversations ADD COLUMN avatar TEXT;
+CREATE INDEX users_by_avatar ON users(avatar) WHERE avatar IS NOT NULL;
+CREATE INDEX conversations_by_avatar ON conversations(avatar) WHERE avatar IS NOT NULL;
+"#,
 ];

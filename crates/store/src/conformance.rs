@@ -79,6 +79,9 @@ macro_rules! conformance_suite {
             deleting_for_everyone_takes_edits_reactions_pins_and_mentions,
             uploads_keep_to_the_quota_complete_once_and_share_blobs,
             uploads_no_message_holds_are_collectable,
+            upload_processing_and_thumbnails_share_blobs_safely,
+            avatars_are_released_when_nobody_shows_them,
+            media_pages_follow_what_the_viewer_may_see,
         );
     };
     (@tests $open:path; $($name:ident),* $(,)?) => {
@@ -2408,6 +2411,7 @@ pub async fn group_settings_change_with_events_and_fix_what_new_members_read(
         description: description.map(str::to_owned),
         history,
         slow_mode_secs: None,
+        avatar: None,
         now: base,
     };
     let renamed = store

@@ -316,10 +316,56 @@ pub trait Store: Send + Sync + 'static {
         content: UploadContent,
     ) -> Result<UploadRecord>;
 
-    /// Deletes an upload's record; false when there was none. Returns
-    /// whether any other upload still references the same blob in the
-    /// second field (so the caller knows whether the blob may go).
-    async fn delete_upload(&self, id: natter_proto::UploadId) -> Result<(bool, bool)>;
+    /// Records what processing found in a complete upload (its kind and
+    /// type may change: a picture that cannot be decoded becomes a file).
+    /// `None` when the upload is gone.
+    async fn set_upload_meta(
+        &self,
+        id: natter_proto::UploadId,
+        kind: String,
+        mime: String,
+        meta: String,
+        thumb: Option<String>,
+    ) -> Result<Option<UploadRecord>>;
+
+    /// Deletes an upload's record: `None` when there was none, else the
+    /// blob keys it held that nothing references any more (no upload, no
+    /// thumbnail, no avatar), which the caller removes from the blob store.
+    async fn delete_upload(&self, id: natter_proto::UploadId) -> Result<Option<Vec<String>>>;
+
+    /// Complete uploads whose processing never finished (the server
+    /// stopped first), oldest first.
+    async fn unprocessed_uploads(&self, limit: u32) -> Result<Vec<UploadRecord>>;
+
+    /// A page of `viewer`'s view of a conversation's messages with
+    /// attachments (of `kind` only, when given), newest first, before seq
+    /// `before`: messages they may read, neither deleted nor hidden for
+    /// them. [`StoreError::NotMember`] for a non-member.
+    async fn media_messages(
+        &self,
+        conv: ConversationId,
+        viewer: UserId,
+        kind: Option<String>,
+        before: Option<Seq>,
+        limit: u32,
+    ) -> Result<Vec<MediaMessage>>;
+
+    // ---- avatars ---------------------------------------------------------------
+
+    /// Records an avatar (again is a no-op).
+    async fn put_avatar(&self, avatar: AvatarRecord) -> Result<()>;
+
+    /// An avatar by id.
+    async fn avatar(&self, id: String) -> Result<Option<AvatarRecord>>;
+
+    /// Sets or removes a user's avatar; returns the one it replaced.
+    async fn set_user_avatar(&self, user: UserId, avatar: Option<String>)
+    -> Result<Option<String>>;
+
+    /// Forgets an avatar nobody (no user, no conversation) shows any more:
+    /// returns the blob keys that nothing references now, for the caller
+    /// to remove. Empty while it is still in use.
+    async fn release_avatar(&self, id: String) -> Result<Vec<String>>;
 
     /// The bytes the owner's uploads take, complete or not.
     async fn upload_usage(&self, owner: UserId) -> Result<u64>;

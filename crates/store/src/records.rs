@@ -43,6 +43,8 @@ pub struct UserRecord {
     pub display_name: Option<String>,
     /// A few words about them.
     pub about: Option<String>,
+    /// Their avatar's id.
+    pub avatar: Option<String>,
 }
 
 /// A device session to create.
@@ -176,6 +178,8 @@ pub struct ConversationRecord {
     pub last_seq: Seq,
     /// Member count.
     pub member_count: u64,
+    /// Its avatar's id (groups and channels).
+    pub avatar: Option<String>,
 }
 
 /// A change of a group's settings (see [`crate::Store::update_group`]);
@@ -194,6 +198,9 @@ pub struct GroupUpdate {
     pub history: Option<HistoryVisibility>,
     /// A new slow mode.
     pub slow_mode_secs: Option<u32>,
+    /// A new avatar id (stored with [`crate::Store::put_avatar`]); empty
+    /// removes it.
+    pub avatar: Option<String>,
     /// Now.
     pub now: i64,
 }
@@ -222,6 +229,8 @@ pub struct MemberRecord {
     pub username: String,
     /// Their display name.
     pub display_name: Option<String>,
+    /// Their avatar's id.
+    pub avatar: Option<String>,
     /// The seq of the event that made them a member.
     pub joined_seq: Seq,
     /// When they became a member, ms since the epoch.
@@ -913,6 +922,12 @@ pub struct NewUpload {
     /// The type the client claimed, if any (never trusted: the kind comes
     /// from the content).
     pub claimed_type: Option<String>,
+    /// The uploader says it is a voice note.
+    pub voice: bool,
+    /// The uploader asks to keep a photo's location metadata.
+    pub keep_location: bool,
+    /// The duration the uploader declared, in ms.
+    pub declared_ms: Option<u64>,
     /// Now.
     pub now: i64,
 }
@@ -931,6 +946,12 @@ pub struct UploadRecord {
     pub name: Option<String>,
     /// The client's claimed type.
     pub claimed_type: Option<String>,
+    /// A voice note, as the uploader said.
+    pub voice: bool,
+    /// Keep a photo's location metadata, as the uploader asked.
+    pub keep_location: bool,
+    /// The duration the uploader declared, in ms.
+    pub declared_ms: Option<u64>,
     /// When it was created.
     pub created_at: i64,
     /// Set once complete.
@@ -948,4 +969,30 @@ pub struct UploadContent {
     pub mime: String,
     /// When the last byte arrived.
     pub completed_at: i64,
+    /// What the server read from the content (JSON the server defines);
+    /// `None` while a picture waits to be processed.
+    pub meta: Option<String>,
+    /// The thumbnail's blob key, if one was made.
+    pub thumb: Option<String>,
+}
+
+/// An avatar: two JPEG squares in the blob store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AvatarRecord {
+    /// Its id (the large square's key).
+    pub id: String,
+    /// The small square's blob key.
+    pub small: String,
+    /// The large square's blob key.
+    pub large: String,
+}
+
+/// One message of a conversation's media, and which of its uploads
+/// matched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaMessage {
+    /// The message event.
+    pub event: natter_proto::Event,
+    /// Its uploads of the asked kind.
+    pub uploads: Vec<natter_proto::UploadId>,
 }

@@ -147,3 +147,87 @@ pub(crate) async fn download(
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `natter avatar`: sets (from a picture) or removes my avatar or a
+/// group's.
+pub(crate) async fn avatar(
+    s: &Session,
+    path: Option<&Path>,
+    group: Option<&str>,
+    remove: bool,
+) -> anyhow::Result<ExitCode> {
+    let group = match group {
+        Some(g) => Some(resolve_conv(s, g).await?),
+        None => None,
+    };
+    if remove {
+        match group {
+            Some(g) => s.client.remove_group_avatar(g).await?,
+            None => s.client.remove_avatar().await?,
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let path = path.context("give a picture, or --remove")?;
+    let upload = upload(s, path).await?;
+    let made = match group {
+        Some(g) => s.client.set_group_avatar(g, upload).await,
+        None => s.client.set_avatar(upload).await,
+    };
+    // The picture itself is not needed any more.
+    if let Err(e) = s.client.delete_upload(upload).await {
+        tracing::debug!(error = %e, "the avatar's upload stays until collected");
+    }
+    outln!("{}", made?.avatar);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `natter media`: a conversation's attachments, newest first, one per
+/// line: `seq sender kind name bytes` and `WxH` or `m:ss`, tab-separated.
+pub(crate) async fn gallery(
+    s: &Session,
+    conv: &str,
+    kind: Option<&str>,
+    limit: u32,
+) -> anyhow::Result<ExitCode> {
+    let conv = resolve_conv(s, conv).await?;
+    let kind = match kind {
+        Some(k) => Some(
+            natter_proto::MediaKind::parse(k)
+                .with_context(|| format!("bad_request: {k} is not image, video, audio or file"))?,
+        ),
+        None => None,
+    };
+    let page = s
+        .client
+        .media(
+            conv,
+            &natter_proto::MediaQuery {
+                kind,
+                before: None,
+                limit: Some(limit.clamp(1, 100)),
+            },
+        )
+        .await?;
+    let mut names = super::output::Names::default();
+    for item in page.items {
+        let a = &item.attachment;
+        let sender = names.get(&s.client, item.sender).await;
+        let extra = match (a.width, a.height, a.duration_ms) {
+            (Some(w), Some(h), _) => format!("\t{w}x{h}"),
+            (_, _, Some(ms)) => format!("\t{}:{:02}", ms / 60_000, ms / 1000 % 60),
+            _ => String::new(),
+        };
+        let voice = if a.voice { " (voice)" } else { "" };
+        outln!(
+            "{}\t{}\t{}{}\t{}\t{}{}",
+            item.seq,
+            sender,
+            a.kind.as_str(),
+            voice,
+            a.name.as_deref().unwrap_or("-"),
+            a.size,
+            extra
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

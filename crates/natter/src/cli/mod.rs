@@ -223,6 +223,32 @@ pub enum ClientCommand {
         #[arg(long, default_value = ".")]
         out: std::path::PathBuf,
     },
+    /// Set my avatar (or a group's, with --group) from a picture, or
+    /// remove it with --remove; prints the avatar id.
+    Avatar {
+        /// The picture (PNG, JPEG, GIF or WebP; its centred square is used).
+        #[arg(required_unless_present = "remove")]
+        path: Option<std::path::PathBuf>,
+        /// A group's avatar instead of mine (#group or conversation id).
+        #[arg(long)]
+        group: Option<String>,
+        /// Remove the avatar.
+        #[arg(long, conflicts_with = "path")]
+        remove: bool,
+    },
+    /// A conversation's pictures, videos, recordings and files, newest
+    /// first: `seq sender kind name size` and the picture's size or the
+    /// recording's length.
+    Media {
+        /// Conversation id, @username or #group.
+        conv: String,
+        /// Only this kind: image, video, audio or file.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Most messages to list.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
     /// Edit my message (within the server's edit window); prints `seq
     /// edited-at`.
     Edit {
@@ -516,6 +542,18 @@ async fn dispatch(cmd: ClientCommand, global: &ClientGlobals) -> anyhow::Result<
         ClientCommand::Download { conv, seq, out } => {
             let s = open()?;
             s.finish(media::download(&s, &conv, seq, &out).await)
+        }
+        ClientCommand::Avatar {
+            path,
+            group,
+            remove,
+        } => {
+            let s = open()?;
+            s.finish(media::avatar(&s, path.as_deref(), group.as_deref(), remove).await)
+        }
+        ClientCommand::Media { conv, kind, limit } => {
+            let s = open()?;
+            s.finish(media::gallery(&s, &conv, kind.as_deref(), limit).await)
         }
         ClientCommand::Edit { conv, seq, text } => {
             let s = open()?;

@@ -195,6 +195,12 @@ pub(crate) async fn event_text(event: &Event, names: &mut Names, client: &Client
             slow_mode_secs: Some(secs),
             ..
         } => format!("* {sender} set slow mode to {secs} s"),
+        EventBody::GroupUpdated {
+            avatar: Some(a), ..
+        } if a.is_empty() => format!("* {sender} removed the group's picture"),
+        EventBody::GroupUpdated {
+            avatar: Some(_), ..
+        } => format!("* {sender} changed the group's picture"),
         EventBody::GroupUpdated { .. } => format!("* {sender} changed what new members can read"),
         EventBody::OwnershipTransferred { to, .. } => {
             format!("* {sender} made {} the owner", names.get(client, *to).await)

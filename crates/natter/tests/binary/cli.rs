@@ -778,6 +778,37 @@ async fn a_file_is_sent_and_downloaded_from_the_terminal() {
         .await
         .row();
     assert_eq!(std::fs::read_to_string(&saved[0]).unwrap(), text);
+
+    // A picture: the gallery shows its size; it also makes an avatar.
+    let photo = dir.path().join("sky.png");
+    image::RgbImage::from_pixel(400, 300, image::Rgb([40, 120, 220]))
+        .save(&photo)
+        .unwrap();
+    let pic = alice
+        .run(&["send", "--file", photo.to_str().unwrap(), "@bob", "sky"])
+        .await
+        .row();
+    let media = bob.run(&["media", "@alice"]).await.rows();
+    assert_eq!(media.len(), 2, "{media:?}");
+    assert_eq!(media[0][0], pic[0]);
+    assert_eq!(&media[0][1..4], ["alice", "image", "sky.png"]);
+    assert_eq!(media[0][5], "400x300");
+    let images = bob
+        .run(&["media", "@alice", "--kind", "image"])
+        .await
+        .rows();
+    assert_eq!(images.len(), 1);
+    let avatar = alice.run(&["avatar", photo.to_str().unwrap()]).await.row();
+    assert_eq!(avatar[0].len(), 64, "an avatar id is a content hash");
+    let anyone = natter_test_support::sdk::Client::new(&url).unwrap();
+    let small = anyone.avatar_image(&avatar[0], true).await.unwrap();
+    assert!(small.starts_with(b"\xff\xd8"), "a JPEG");
+    alice.run(&["avatar", "--remove"]).await.ok();
+    assert!(matches!(
+        anyone.avatar_image(&avatar[0], false).await,
+        Err(natter_test_support::sdk::Error::Api { status: 404, .. })
+    ));
+
     // A message with nothing but a file needs no caption; none at all is refused.
     let out = alice.run(&["send", "@bob"]).await;
     out.fails(2);

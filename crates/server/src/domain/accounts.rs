@@ -221,6 +221,7 @@ pub async fn me(state: &AppState, claims: &Claims) -> Result<Me> {
         admin: user.admin,
         display_name: user.display_name,
         about: user.about,
+        avatar: user.avatar,
     })
 }
 
@@ -230,6 +231,7 @@ pub(super) fn user_info(u: UserRecord) -> UserInfo {
         username: u.username,
         display_name: u.display_name,
         about: u.about,
+        avatar: u.avatar,
     }
 }
 

@@ -41,6 +41,7 @@ fn summary_info(s: ConversationSummary, viewer_shares: bool) -> ConversationInfo
         kind: s.conv.kind,
         name: s.conv.name,
         description: s.conv.description,
+        avatar: s.conv.avatar,
         history: s.conv.kind.is_multi().then_some(s.conv.history),
         visible_from: s.visible_from,
         slow_mode_secs: s.conv.slow_mode_secs,

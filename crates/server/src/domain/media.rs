@@ -35,7 +35,11 @@ pub struct Writing(Mutex<HashMap<UploadId, Arc<tokio::sync::Mutex<()>>>>);
 
 impl Writing {
     /// Waits (at most `wait`) for the upload's lock.
-    async fn lock(&self, id: UploadId, wait: Duration) -> Result<tokio::sync::OwnedMutexGuard<()>> {
+    pub(crate) async fn lock(
+        &self,
+        id: UploadId,
+        wait: Duration,
+    ) -> Result<tokio::sync::OwnedMutexGuard<()>> {
         let lock = self
             .0
             .lock()
@@ -49,7 +53,7 @@ impl Writing {
     }
 
     /// Forgets an upload that is complete or gone.
-    fn forget(&self, id: UploadId) {
+    pub(crate) fn forget(&self, id: UploadId) {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
     }
 }
@@ -70,7 +74,7 @@ fn io(e: std::io::Error) -> DomainError {
     }
 }
 
-fn blob_err(e: natter_blob::BlobError) -> DomainError {
+pub(crate) fn blob_err(e: natter_blob::BlobError) -> DomainError {
     match e {
         natter_blob::BlobError::Unavailable(why) => {
             tracing::warn!(%why, "blob storage unavailable");
@@ -102,6 +106,78 @@ pub struct Metadata {
     pub name: Option<String>,
     /// `filetype`.
     pub claimed_type: Option<String>,
+    /// `voice` (any value): a voice note.
+    pub voice: bool,
+    /// `keep_location` (any value): keep a photo's location metadata.
+    pub keep_location: bool,
+    /// `duration`: milliseconds, as the uploader measured them.
+    pub duration_ms: Option<u64>,
+}
+
+/// The longest duration an uploader may declare: a day.
+const MAX_DECLARED_MS: u64 = 24 * 3600 * 1000;
+
+/// What the server read from an upload's content, as stored with it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Details {
+    /// Width as shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    /// Height as shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// The BlurHash placeholder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blurhash: Option<String>,
+    /// More than one frame.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub animated: bool,
+    /// Read from the container's headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+}
+
+impl Details {
+    /// As stored.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+
+    /// What an upload's record holds, with the uploader's declarations.
+    pub fn of(rec: &UploadRecord) -> Details {
+        let mut d: Details = rec
+            .content
+            .as_ref()
+            .and_then(|c| c.meta.as_deref())
+            .and_then(|m| serde_json::from_str(m).ok())
+            .unwrap_or_default();
+        let kind = rec.content.as_ref().and_then(|c| MediaKind::parse(&c.kind));
+        if matches!(kind, Some(MediaKind::Audio | MediaKind::Video)) && d.duration_ms.is_none() {
+            d.duration_ms = rec.declared_ms;
+        }
+        d
+    }
+}
+
+/// An upload as a message carries it.
+pub fn attachment(rec: &UploadRecord) -> Option<natter_proto::Attachment> {
+    let content = rec.content.as_ref()?;
+    let d = Details::of(rec);
+    let kind = MediaKind::parse(&content.kind).unwrap_or(MediaKind::File);
+    Some(natter_proto::Attachment {
+        upload: rec.id,
+        kind,
+        mime: content.mime.clone(),
+        size: rec.length,
+        name: rec.name.clone(),
+        width: d.width,
+        height: d.height,
+        blurhash: d.blurhash,
+        thumbnail: content.thumb.is_some(),
+        animated: d.animated,
+        duration_ms: d.duration_ms,
+        voice: rec.voice && matches!(kind, MediaKind::Audio | MediaKind::Video),
+    })
 }
 
 /// Parses `Upload-Metadata`: comma-separated `key base64value` pairs.
@@ -133,6 +209,21 @@ pub fn parse_metadata(header: Option<&str>) -> Result<Metadata> {
                 out.name = Some(clean[..end].to_owned()).filter(|n| !n.is_empty());
             }
             "filetype" | "type" => out.claimed_type = Some(value).filter(|t| !t.is_empty()),
+            "voice" => out.voice = true,
+            "keep_location" => out.keep_location = true,
+            "duration" => {
+                let ms = value
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|ms| (1..=MAX_DECLARED_MS).contains(ms))
+                    .ok_or_else(|| {
+                        DomainError::Invalid(format!(
+                            "Upload-Metadata: duration is whole milliseconds, 1 to {MAX_DECLARED_MS}"
+                        ))
+                    })?;
+                out.duration_ms = Some(ms);
+            }
             _ => {}
         }
     }
@@ -167,6 +258,9 @@ pub async fn create(
                 length,
                 name: meta.name,
                 claimed_type: meta.claimed_type,
+                voice: meta.voice,
+                keep_location: meta.keep_location,
+                declared_ms: meta.duration_ms,
                 now: now_ms(),
             },
             state.config.media.quota_bytes,
@@ -190,14 +284,22 @@ async fn info_of(state: &AppState, rec: UploadRecord) -> Result<UploadInfo> {
             .map(|m| m.len())
             .unwrap_or(0),
     };
+    let attached = attachment(&rec);
     Ok(UploadInfo {
         id: rec.id,
         length: rec.length,
         offset,
         name: rec.name,
         complete: rec.content.is_some(),
-        kind: rec.content.as_ref().and_then(|c| MediaKind::parse(&c.kind)),
-        mime: rec.content.map(|c| c.mime),
+        kind: attached.as_ref().map(|a| a.kind),
+        mime: attached.as_ref().map(|a| a.mime.clone()),
+        width: attached.as_ref().and_then(|a| a.width),
+        height: attached.as_ref().and_then(|a| a.height),
+        blurhash: attached.as_ref().and_then(|a| a.blurhash.clone()),
+        thumbnail: attached.as_ref().is_some_and(|a| a.thumbnail),
+        animated: attached.as_ref().is_some_and(|a| a.animated),
+        duration_ms: attached.as_ref().and_then(|a| a.duration_ms),
+        voice: attached.as_ref().is_some_and(|a| a.voice),
         created_at: rec.created_at,
     })
 }
@@ -303,6 +405,7 @@ async fn finish(state: &AppState, rec: UploadRecord) -> Result<UploadInfo> {
                     "the content is not of the type the upload claimed",
                 ));
             }
+            let (kind, mime) = sound_only(kind, mime, rec.claimed_type.as_deref(), rec.voice);
             let m = &state.config.media;
             let max = match kind {
                 MediaKind::Image => m.max_image_bytes,
@@ -315,7 +418,13 @@ async fn finish(state: &AppState, rec: UploadRecord) -> Result<UploadInfo> {
             }
             Ok((kind, mime))
         });
-    let (kind, mime) = match checked {
+    let checked = match checked {
+        Ok((kind, mime)) => read_content(state, &rec, &path, kind, mime)
+            .await
+            .map(|meta| (kind, mime, meta)),
+        Err(e) => Err(e),
+    };
+    let (kind, mime, meta) = match checked {
         Ok(k) => k,
         Err(e) => {
             let _ = tokio::fs::remove_file(&path).await;
@@ -338,12 +447,89 @@ async fn finish(state: &AppState, rec: UploadRecord) -> Result<UploadInfo> {
                 kind: kind.as_str().to_owned(),
                 mime: mime.to_owned(),
                 completed_at: now_ms(),
+                meta,
+                thumb: None,
             },
         )
         .await?;
     let _ = tokio::fs::remove_file(&path).await;
     state.uploads_writing.forget(done.id);
+    if kind == MediaKind::Image {
+        super::pictures::enqueue(state, done.id);
+    }
     info_of(state, done).await
+}
+
+/// What is read from a complete file before it is stored: a picture's
+/// header (refusing a pixel flood or an unreadable picture) and its
+/// location metadata scrubbed unless the uploader asked to keep it; a
+/// recording's duration. Answers the stored details, `None` for a picture
+/// (its processing follows).
+async fn read_content(
+    state: &AppState,
+    rec: &UploadRecord,
+    path: &std::path::Path,
+    kind: MediaKind,
+    mime: &'static str,
+) -> Result<Option<String>> {
+    let path = path.to_owned();
+    let max_pixels = state.config.media.max_image_pixels;
+    let scrub = !rec.keep_location;
+    let work = move || -> Result<Option<String>> {
+        match kind {
+            MediaKind::Image => {
+                let file = std::fs::File::open(&path).map_err(io)?;
+                natter_media::probe(std::io::BufReader::new(file), max_pixels).map_err(
+                    |e| match e {
+                        natter_media::MediaError::TooManyPixels { .. } => {
+                            DomainError::UnsupportedMedia(
+                                "the picture has more pixels than media.max_image_pixels",
+                            )
+                        }
+                        natter_media::MediaError::Unreadable(_) => {
+                            DomainError::UnsupportedMedia("the picture cannot be read")
+                        }
+                    },
+                )?;
+                if scrub {
+                    let mut file = std::fs::OpenOptions::new()
+                        .read(true)
+                        .write(true)
+                        .open(&path)
+                        .map_err(io)?;
+                    if natter_media::scrub::scrub_location(&mut file, mime).map_err(io)? {
+                        file.sync_all().map_err(io)?;
+                    }
+                }
+                Ok(None)
+            }
+            MediaKind::Audio | MediaKind::Video => {
+                let mut file = std::fs::File::open(&path).map_err(io)?;
+                let details = Details {
+                    duration_ms: natter_media::duration::duration_ms(&mut file, mime),
+                    ..Details::default()
+                };
+                Ok(Some(details.to_json()))
+            }
+            MediaKind::File => Ok(Some(Details::default().to_json())),
+        }
+    };
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| DomainError::internal("reading an upload panicked"))?
+}
+
+/// Removes blobs nothing holds any more.
+async fn drop_blobs(state: &AppState, keys: Vec<String>) -> Result<usize> {
+    let mut n = 0;
+    for key in keys {
+        if let Some(key) = natter_blob::BlobKey::parse(&key)
+            && state.blobs.delete(&key).await.map_err(blob_err)?
+        {
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// A staged file as a body for the blob store, 256 KiB at a time.
@@ -367,17 +553,29 @@ fn file_body(file: tokio::fs::File) -> natter_blob::Body<'static> {
 pub async fn terminate(state: &AppState, claims: &Claims, id: UploadId) -> Result<()> {
     own(state, claims, id).await?;
     let _lock = state.uploads_writing.lock(id, write_wait(state)).await?;
-    let rec = own(state, claims, id).await?;
+    own(state, claims, id).await?;
     let _ = tokio::fs::remove_file(staged(state, id)).await;
     state.uploads_writing.forget(id);
-    let (_, shared) = state.store.delete_upload(id).await?;
-    if let Some(c) = rec.content
-        && !shared
-        && let Some(key) = natter_blob::BlobKey::parse(&c.blob)
-    {
-        state.blobs.delete(&key).await.map_err(blob_err)?;
+    if let Some(orphans) = state.store.delete_upload(id).await? {
+        drop_blobs(state, orphans).await?;
     }
     Ok(())
+}
+
+/// MP4 and WebM hold sound alone as well as pictures: a file of those
+/// claimed as `audio/…`, or sent as a voice note, is audio.
+fn sound_only(
+    kind: MediaKind,
+    mime: &'static str,
+    claim: Option<&str>,
+    voice: bool,
+) -> (MediaKind, &'static str) {
+    let audio_claim = claim.is_some_and(|c| c.trim().to_ascii_lowercase().starts_with("audio/"));
+    match mime {
+        "video/webm" if voice || audio_claim => (MediaKind::Audio, "audio/webm"),
+        "video/mp4" if voice || audio_claim => (MediaKind::Audio, "audio/mp4"),
+        _ => (kind, mime),
+    }
 }
 
 /// Whether the client's claimed type contradicts what the content is: a
@@ -502,18 +700,11 @@ pub async fn collect_garbage(state: &AppState, now: i64) -> Result<Collected> {
                 .lock(rec.id, write_wait(state))
                 .await?;
             let _ = tokio::fs::remove_file(staged(state, rec.id)).await;
-            let (deleted, shared) = state.store.delete_upload(rec.id).await?;
+            let deleted = state.store.delete_upload(rec.id).await?;
             state.uploads_writing.forget(rec.id);
-            if deleted {
+            if let Some(orphans) = deleted {
                 done.uploads += 1;
-            }
-            if let Some(c) = rec.content
-                && deleted
-                && !shared
-                && let Some(key) = natter_blob::BlobKey::parse(&c.blob)
-                && state.blobs.delete(&key).await.map_err(blob_err)?
-            {
-                done.blobs += 1;
+                done.blobs += drop_blobs(state, orphans).await?;
             }
         }
     }
@@ -535,6 +726,9 @@ pub async fn collector(state: AppState) {
         tokio::select! {
             _ = ticker.tick() => {}
             _ = shutdown.wait_for(|s| *s) => return,
+        }
+        if let Err(e) = super::pictures::resume(&state).await {
+            tracing::warn!(error = %e, "resuming picture processing failed");
         }
         match collect_garbage(&state, now_ms()).await {
             Ok(c) if c.uploads > 0 => {
@@ -560,20 +754,82 @@ pub async fn url(
     claims: &Claims,
     id: UploadId,
 ) -> Result<natter_proto::MediaUrl> {
-    let complete = state
-        .store
-        .upload(id)
-        .await?
-        .is_some_and(|u| u.content.is_some());
+    let rec = state.store.upload(id).await?;
+    let complete = rec.as_ref().is_some_and(|u| u.content.is_some());
+    let thumb = rec
+        .as_ref()
+        .and_then(|u| u.content.as_ref())
+        .is_some_and(|c| c.thumb.is_some());
     if !complete || !state.store.may_fetch_upload(claims.user, id).await? {
         return Err(not_found());
     }
     let expires_at = now_ms() + MEDIA_URL_SECS * 1000;
-    let sig = state.tokens.sign_media(&id, expires_at);
+    let user = claims.user;
+    let sig = state.tokens.sign_media(&id, &user, expires_at);
+    let query = format!("u={user}&exp={expires_at}&sig={sig}");
     Ok(natter_proto::MediaUrl {
-        url: format!("/v1/media/{id}?exp={expires_at}&sig={sig}"),
+        url: format!("/v1/media/{id}?{query}"),
         expires_at,
+        thumbnail_url: thumb.then(|| format!("/v1/media/{id}/thumbnail?{query}")),
     })
+}
+
+/// A page of a conversation's attachments, newest first, as the caller
+/// may see them.
+pub async fn gallery(
+    state: &AppState,
+    claims: &Claims,
+    conv: natter_proto::ConversationId,
+    q: natter_proto::MediaQuery,
+) -> Result<natter_proto::MediaPage> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(DomainError::Invalid("limit is 1 to 100".into()));
+    }
+    let messages = state
+        .store
+        .media_messages(
+            conv,
+            claims.user,
+            q.kind.map(|k| k.as_str().to_owned()),
+            q.before,
+            limit,
+        )
+        .await?;
+    let next = if messages.len() == limit as usize {
+        messages.last().map(|m| m.event.seq)
+    } else {
+        None
+    };
+    let mut items = Vec::new();
+    for m in messages {
+        let natter_proto::EventBody::Message { meta, .. } = &m.event.body else {
+            continue;
+        };
+        for a in &meta.attachments {
+            if m.uploads.contains(&a.upload) {
+                items.push(natter_proto::MediaItem {
+                    seq: m.event.seq,
+                    sender: m.event.sender,
+                    ts: m.event.ts,
+                    attachment: a.clone(),
+                });
+            }
+        }
+    }
+    Ok(natter_proto::MediaPage { items, next })
+}
+
+/// What a signed media URL carries besides the upload.
+#[derive(Debug, serde::Deserialize)]
+pub struct Link {
+    /// Whom it was issued to.
+    #[serde(rename = "u")]
+    pub user: natter_proto::UserId,
+    /// Until when it works, ms since the epoch.
+    pub exp: i64,
+    /// The signature.
+    pub sig: String,
 }
 
 /// What a signed download serves.
@@ -589,16 +845,49 @@ pub struct Download {
 }
 
 /// Checks a signed URL and says what it serves. A forged or expired
-/// signature is `forbidden`; an upload deleted since is `not_found`.
-pub async fn download(state: &AppState, id: UploadId, exp: i64, sig: &str) -> Result<Download> {
-    if !state.tokens.verify_media(&id, exp, sig) {
+/// signature is `forbidden`; an upload deleted since, or one the user it
+/// was issued to may not fetch any more (removed from the conversation,
+/// the message deleted), is `not_found`.
+pub async fn download(
+    state: &AppState,
+    id: UploadId,
+    link: &Link,
+    thumbnail: bool,
+) -> Result<Download> {
+    if !state
+        .tokens
+        .verify_media(&id, &link.user, link.exp, &link.sig)
+    {
         return Err(DomainError::Forbidden("this media link is not valid"));
     }
-    if exp < now_ms() {
+    if link.exp < now_ms() {
         return Err(DomainError::Forbidden("this media link has expired"));
+    }
+    // The link was issued to someone who may have left since.
+    if !state.store.may_fetch_upload(link.user, id).await? {
+        return Err(not_found());
     }
     let rec = state.store.upload(id).await?.ok_or_else(not_found)?;
     let content = rec.content.ok_or_else(not_found)?;
+    if thumbnail {
+        let key = content
+            .thumb
+            .as_deref()
+            .and_then(natter_blob::BlobKey::parse)
+            .ok_or_else(not_found)?;
+        let size = state
+            .blobs
+            .size(&key)
+            .await
+            .map_err(blob_err)?
+            .ok_or_else(not_found)?;
+        return Ok(Download {
+            key,
+            size,
+            mime: "image/jpeg".into(),
+            name: None,
+        });
+    }
     let key = natter_blob::BlobKey::parse(&content.blob)
         .ok_or_else(|| DomainError::internal("an upload names a malformed blob"))?;
     Ok(Download {

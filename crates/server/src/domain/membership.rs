@@ -32,6 +32,23 @@ async fn acting(
     Ok((record, me))
 }
 
+/// The group, when the caller may change its name, description and
+/// avatar.
+pub(crate) async fn may_edit_info(
+    state: &AppState,
+    claims: &Claims,
+    conv: ConversationId,
+) -> Result<ConversationRecord> {
+    let (record, me) = acting(state, claims, conv).await?;
+    if !record.kind.is_multi() {
+        return Err(DomainError::Invalid(
+            "a direct conversation shows the other person's avatar".into(),
+        ));
+    }
+    policy::check(record.kind, me.role, Action::EditInfo)?;
+    Ok(record)
+}
+
 /// The target's membership, which the caller's role must outrank.
 async fn outranked(
     state: &AppState,
@@ -134,6 +151,7 @@ pub async fn members(
                 id: m.id,
                 username: m.username,
                 display_name: m.display_name,
+                avatar: m.avatar,
                 role: m.role,
                 joined_seq: m.joined_seq,
                 muted_until: m.muted_until,
@@ -458,6 +476,7 @@ pub async fn update_group(
             description,
             history: req.history,
             slow_mode_secs: req.slow_mode_secs,
+            avatar: None,
             now: now_ms(),
         })
         .await?;

@@ -14,6 +14,7 @@ pub mod invites;
 pub mod media;
 pub mod membership;
 pub mod messages;
+pub mod pictures;
 pub mod policy;
 pub mod presence;
 pub mod receipts;

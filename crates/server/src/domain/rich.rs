@@ -148,9 +148,8 @@ async fn attachments(
             "at most {MAX_ATTACHMENTS} attachments per message"
         )));
     }
-    let mut out: Vec<Attachment> = Vec::with_capacity(ids.len());
-    for id in ids {
-        if out.iter().any(|a| a.upload == *id) {
+    for (i, id) in ids.iter().enumerate() {
+        if ids[..i].contains(id) {
             return Err(DomainError::Invalid("an upload is attached twice".into()));
         }
         let rec = state
@@ -159,16 +158,32 @@ async fn attachments(
             .await?
             .filter(|u| u.owner == claims.user)
             .ok_or(DomainError::NotFound("no such upload"))?;
-        let content = rec.content.ok_or_else(|| {
+        if rec.content.is_none() {
+            return Err(DomainError::Invalid(
+                "an upload is attached before all its bytes arrived".into(),
+            ));
+        }
+    }
+    // Pictures still in processing are waited for, so the message carries
+    // their size and placeholder.
+    super::pictures::settled(
+        state,
+        ids,
+        std::time::Duration::from_millis(state.config.media.processing_wait_ms),
+    )
+    .await?;
+    let mut out: Vec<Attachment> = Vec::with_capacity(ids.len());
+    for id in ids {
+        let rec = state
+            .store
+            .upload(*id)
+            .await?
+            .filter(|u| u.owner == claims.user)
+            .ok_or(DomainError::NotFound("no such upload"))?;
+        let attached = super::media::attachment(&rec).ok_or_else(|| {
             DomainError::Invalid("an upload is attached before all its bytes arrived".into())
         })?;
-        out.push(Attachment {
-            upload: rec.id,
-            kind: MediaKind::parse(&content.kind).unwrap_or(MediaKind::File),
-            mime: content.mime,
-            size: rec.length,
-            name: rec.name,
-        });
+        out.push(attached);
     }
     Ok(out)
 }

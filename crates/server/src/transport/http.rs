@@ -140,6 +140,17 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/uploads/{id}/url", get(uploads::url))
         .route("/v1/media/{id}", get(uploads::media))
+        .route("/v1/media/{id}/thumbnail", get(uploads::thumbnail))
+        .route("/v1/avatars/{id}", get(uploads::avatar))
+        .route(
+            "/v1/me/avatar",
+            put(uploads::set_my_avatar).delete(uploads::remove_my_avatar),
+        )
+        .route(
+            "/v1/conversations/{id}/avatar",
+            put(uploads::set_group_avatar).delete(uploads::remove_group_avatar),
+        )
+        .route("/v1/conversations/{id}/media", get(uploads::gallery))
         .route("/v1/presence", get(presence))
         .route("/v1/sync", get(longpoll::long_poll))
         .route("/v1/events", get(sse::sse))

@@ -139,13 +139,6 @@ pub async fn url(
     Ok(Json(domain::media::url(&state, &c, id).await?))
 }
 
-/// The query of a signed media URL.
-#[derive(serde::Deserialize)]
-pub struct Signed {
-    exp: i64,
-    sig: String,
-}
-
 /// Types a browser may show inline; everything else is offered as a
 /// download (SVG and HTML never render from here).
 fn inline(mime: &str) -> bool {
@@ -187,10 +180,77 @@ fn range(headers: &HeaderMap, size: u64) -> Option<Result<std::ops::Range<u64>, 
 pub async fn media(
     State(state): State<AppState>,
     Id(id): Id<UploadId>,
-    super::extract::Q(q): super::extract::Q<Signed>,
+    super::extract::Q(q): super::extract::Q<domain::media::Link>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let d = domain::media::download(&state, id, q.exp, &q.sig).await?;
+    let d = domain::media::download(&state, id, &q, false).await?;
+    let max_age = ((q.exp - crate::auth::now_ms()) / 1000).max(0);
+    serve(&state, &headers, d, format!("private, max-age={max_age}")).await
+}
+
+/// `GET /v1/media/{id}/thumbnail?exp=…&sig=…`: the thumbnail, with the same
+/// signature as the file.
+pub async fn thumbnail(
+    State(state): State<AppState>,
+    Id(id): Id<UploadId>,
+    super::extract::Q(q): super::extract::Q<domain::media::Link>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let d = domain::media::download(&state, id, &q, true).await?;
+    let max_age = ((q.exp - crate::auth::now_ms()) / 1000).max(0);
+    serve(&state, &headers, d, format!("private, max-age={max_age}")).await
+}
+
+/// The query of `GET /v1/avatars/{avatar}`.
+#[derive(serde::Deserialize)]
+pub struct AvatarQuery {
+    /// `small` or `large` (the default).
+    #[serde(default)]
+    size: Option<String>,
+}
+
+/// `GET /v1/avatars/{avatar}?size=small|large`: an avatar, for anyone (its
+/// id is its content's hash: it never changes, caches keep it).
+pub async fn avatar(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    super::extract::Q(q): super::extract::Q<AvatarQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    use domain::pictures::AvatarSize;
+    let size = match q.size.as_deref() {
+        None | Some("large") => AvatarSize::Large,
+        Some("small") => AvatarSize::Small,
+        Some(_) => {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "size is small or large",
+            ));
+        }
+    };
+    let (key, len) = domain::pictures::avatar_image(&state, &id, size).await?;
+    let d = domain::media::Download {
+        key,
+        size: len,
+        mime: "image/jpeg".into(),
+        name: None,
+    };
+    serve(
+        &state,
+        &headers,
+        d,
+        "public, max-age=31536000, immutable".into(),
+    )
+    .await
+}
+
+/// Serves a blob with ranges, validators and safe headers.
+async fn serve(
+    state: &AppState,
+    headers: &HeaderMap,
+    d: domain::media::Download,
+    cache_control: String,
+) -> ApiResult<Response> {
     let etag = format!("\"{}\"", d.key);
     if headers
         .get(header::IF_NONE_MATCH)
@@ -199,7 +259,7 @@ pub async fn media(
     {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
-    let wanted = range(&headers, d.size);
+    let wanted = range(headers, d.size);
     let (status, r) = match wanted {
         None => (StatusCode::OK, None),
         Some(Ok(r)) => (StatusCode::PARTIAL_CONTENT, Some(r)),
@@ -220,7 +280,6 @@ pub async fn media(
             other => ApiError::new(ErrorCode::Unavailable, format!("media storage: {other}")),
         })?;
     let length = r.as_ref().map_or(d.size, |r| r.end - r.start);
-    let max_age = ((q.exp - crate::auth::now_ms()) / 1000).max(0);
     let disposition = if inline(&d.mime) {
         "inline".to_owned()
     } else {
@@ -257,7 +316,7 @@ pub async fn media(
     put(header::CONTENT_DISPOSITION, disposition);
     put(header::ETAG, etag);
     put(header::ACCEPT_RANGES, "bytes".into());
-    put(header::CACHE_CONTROL, format!("private, max-age={max_age}"));
+    put(header::CACHE_CONTROL, cache_control);
     put(header::X_CONTENT_TYPE_OPTIONS, "nosniff".into());
     if let Some(r) = &r {
         put(
@@ -267,4 +326,59 @@ pub async fn media(
     }
     let body = Body::from_stream(stream.map(|c| c.map_err(std::io::Error::other)));
     Ok((status, h, body).into_response())
+}
+
+/// `PUT /v1/me/avatar`: one of my pictures becomes my avatar.
+pub async fn set_my_avatar(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Json(req): Json<natter_proto::SetAvatar>,
+) -> ApiResult<Json<natter_proto::AvatarInfo>> {
+    domain::pictures::set_my_avatar(&state, &c, Some(req.upload))
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the avatar was not made"))
+}
+
+/// `DELETE /v1/me/avatar`.
+pub async fn remove_my_avatar(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+) -> ApiResult<StatusCode> {
+    domain::pictures::set_my_avatar(&state, &c, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /v1/conversations/{id}/avatar`: a group's avatar.
+pub async fn set_group_avatar(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<natter_proto::ConversationId>,
+    Json(req): Json<natter_proto::SetAvatar>,
+) -> ApiResult<Json<natter_proto::AvatarInfo>> {
+    domain::pictures::set_group_avatar(&state, &c, id, Some(req.upload))
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the avatar was not made"))
+}
+
+/// `DELETE /v1/conversations/{id}/avatar`.
+pub async fn remove_group_avatar(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<natter_proto::ConversationId>,
+) -> ApiResult<StatusCode> {
+    domain::pictures::set_group_avatar(&state, &c, id, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v1/conversations/{id}/media`: the conversation's attachments,
+/// newest first.
+pub async fn gallery(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Id(id): Id<natter_proto::ConversationId>,
+    super::extract::Q(q): super::extract::Q<natter_proto::MediaQuery>,
+) -> ApiResult<Json<natter_proto::MediaPage>> {
+    Ok(Json(domain::media::gallery(&state, &c, id, q).await?))
 }

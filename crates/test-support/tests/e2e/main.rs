@@ -13,6 +13,7 @@ mod groups;
 mod harness;
 mod messaging;
 mod people;
+mod pictures;
 mod rich;
 mod roles;
 mod signals;

@@ -96,16 +96,24 @@ async fn code(r: reqwest::Response) -> (StatusCode, String) {
     (status, v["error"]["code"].as_str().unwrap_or("").to_owned())
 }
 
-/// A PNG signature followed by bytes that do not repeat.
+/// A real PNG (a 4 × 4 picture) padded after its end to `n` bytes that do
+/// not repeat from one seed to another.
 fn png(n: usize, seed: u32) -> Vec<u8> {
+    use image::ImageEncoder as _;
     let mut x = 0x2545_F491u32 ^ seed;
-    let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
-    v.extend((8..n).map(|_| {
+    let mut next = move || {
         x ^= x << 13;
         x ^= x >> 17;
         x ^= x << 5;
         x as u8
-    }));
+    };
+    let pixels: Vec<u8> = (0..4 * 4 * 3).map(|_| next()).collect();
+    let mut v = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut v)
+        .write_image(&pixels, 4, 4, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    assert!(v.len() <= n, "a PNG has at least {} bytes", v.len());
+    v.extend((v.len()..n).map(|_| next()));
     v
 }
 
@@ -115,6 +123,63 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// Where a test's blobs go.
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Local,
+    S3,
+}
+
+/// A server storing media on `backend` (a fresh bucket for S3), with
+/// `tweak` applied to its configuration.
+async fn server_on(
+    backend: Backend,
+    tweak: impl FnOnce(&mut natter_server::Config) + Send + 'static,
+) -> TestServer {
+    let s3 = match backend {
+        Backend::Local => None,
+        Backend::S3 => Some((
+            natter_test_support::services::s3_url(),
+            natter_test_support::services::s3_bucket().await,
+        )),
+    };
+    TestServer::start_with(move |c| {
+        if let Some((url, bucket)) = s3 {
+            c.media.backend = "s3".into();
+            c.media.s3_endpoint = url;
+            c.media.s3_bucket = bucket;
+            c.media.s3_access_key = "test".into();
+            c.media.s3_secret_key = "test".into();
+        }
+        tweak(c);
+    })
+    .await
+}
+
+/// Runs a test on both blob backends: `NAME::local` and `NAME::s3`.
+macro_rules! on_both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn local() {
+                super::$name(super::Backend::Local).await
+            }
+            #[tokio::test]
+            async fn s3() {
+                super::$name(super::Backend::S3).await
+            }
+        }
+    };
+}
+
+/// The bytes the blob store holds under `bytes`' hash, if any.
+async fn stored(server: &TestServer, bytes: &[u8]) -> Option<Vec<u8>> {
+    let key = natter_blob::BlobKey::parse(&sha256_hex(bytes)).unwrap();
+    natter_blob::read_all(&*server.running().state().blobs, &key)
+        .await
+        .ok()
 }
 
 fn blob_file(server: &TestServer, bytes: &[u8]) -> std::path::PathBuf {
@@ -127,9 +192,12 @@ fn blob_file(server: &TestServer, bytes: &[u8]) -> std::path::PathBuf {
         .join(k)
 }
 
-#[tokio::test]
-async fn an_upload_arrives_in_pieces_resumes_where_the_server_is_and_lands_by_content() {
-    let server = TestServer::start().await;
+on_both_backends!(an_upload_arrives_in_pieces_resumes_where_the_server_is_and_lands_by_content);
+
+async fn an_upload_arrives_in_pieces_resumes_where_the_server_is_and_lands_by_content(
+    backend: Backend,
+) {
+    let server = server_on(backend, |_| {}).await;
     let alice = server.user("alice").await;
     let bytes = png(300_000, 1);
     let url = location(&server, &alice, &bytes, "cat.png", "image/png").await;
@@ -160,16 +228,19 @@ async fn an_upload_arrives_in_pieces_resumes_where_the_server_is_and_lands_by_co
     assert_eq!(v["kind"], "image");
     assert_eq!(v["mime"], "image/png");
     assert_eq!(v["name"], "cat.png");
-    assert_eq!(std::fs::read(blob_file(&server, &bytes)).unwrap(), bytes);
+    assert_eq!(stored(&server, &bytes).await.as_deref(), Some(&bytes[..]));
     let staging = std::fs::read_dir(server.data_dir().join("uploads"))
         .unwrap()
         .count();
     assert_eq!(staging, 0, "nothing is left in staging");
 }
 
-#[tokio::test]
-async fn a_broken_connection_keeps_what_arrived_and_the_upload_resumes_from_there() {
-    let server = TestServer::start().await;
+on_both_backends!(a_broken_connection_keeps_what_arrived_and_the_upload_resumes_from_there);
+
+async fn a_broken_connection_keeps_what_arrived_and_the_upload_resumes_from_there(
+    backend: Backend,
+) {
+    let server = server_on(backend, |_| {}).await;
     let alice = server.user("alice").await;
     let bytes = png(2_000_000, 2);
     let url = location(&server, &alice, &bytes, "big.png", "image/png").await;
@@ -205,12 +276,13 @@ async fn a_broken_connection_keeps_what_arrived_and_the_upload_resumes_from_ther
         attempts += 1;
         assert!(attempts < 10, "never caught up with the server's offset");
     }
-    assert_eq!(std::fs::read(blob_file(&server, &bytes)).unwrap(), bytes);
+    assert_eq!(stored(&server, &bytes).await.as_deref(), Some(&bytes[..]));
 }
 
-#[tokio::test]
-async fn lies_executables_oversize_and_other_peoples_uploads_are_refused() {
-    let server = TestServer::start_with(|c| {
+on_both_backends!(lies_executables_oversize_and_other_peoples_uploads_are_refused);
+
+async fn lies_executables_oversize_and_other_peoples_uploads_are_refused(backend: Backend) {
+    let server = server_on(backend, |c| {
         c.media.max_image_bytes = 1000;
         c.media.max_file_bytes = 100_000;
         c.media.quota_bytes = 150_000;
@@ -302,9 +374,10 @@ async fn lies_executables_oversize_and_other_peoples_uploads_are_refused() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn identical_uploads_share_one_blob_until_the_last_is_terminated() {
-    let server = TestServer::start().await;
+on_both_backends!(identical_uploads_share_one_blob_until_the_last_is_terminated);
+
+async fn identical_uploads_share_one_blob_until_the_last_is_terminated(backend: Backend) {
+    let server = server_on(backend, |_| {}).await;
     let alice = server.user("alice").await;
     let bob = server.user("bob").await;
     let bytes = png(50_000, 4);
@@ -315,8 +388,7 @@ async fn identical_uploads_share_one_blob_until_the_last_is_terminated() {
         (ra.status(), rb.status()),
         (StatusCode::NO_CONTENT, StatusCode::NO_CONTENT)
     );
-    let file = blob_file(&server, &bytes);
-    assert!(file.exists());
+    assert!(stored(&server, &bytes).await.is_some());
     let del = |url: String, c: String| async move {
         reqwest::Client::new()
             .delete(url)
@@ -328,11 +400,14 @@ async fn identical_uploads_share_one_blob_until_the_last_is_terminated() {
             .status()
     };
     assert_eq!(del(a.clone(), token(&alice)).await, StatusCode::NO_CONTENT);
-    assert!(file.exists(), "bob's upload still holds the bytes");
+    assert!(
+        stored(&server, &bytes).await.is_some(),
+        "bob's upload still holds the bytes"
+    );
     assert_eq!(info(&a, &alice).await.0, StatusCode::NOT_FOUND);
     assert_eq!(del(b, token(&bob)).await, StatusCode::NO_CONTENT);
     assert!(
-        !file.exists(),
+        stored(&server, &bytes).await.is_none(),
         "the last reference is gone, and so are the bytes"
     );
 
@@ -384,7 +459,10 @@ async fn on_s3_an_upload_lands_in_the_bucket_and_a_stopped_service_fails_fast() 
     .unwrap();
     let key = natter_blob::BlobKey::parse(&sha256_hex(&bytes)).unwrap();
     use natter_blob::BlobStore as _;
-    assert_eq!(bucket_store.keys().await.unwrap(), vec![key.clone()]);
+    assert!(
+        bucket_store.keys().await.unwrap().contains(&key),
+        "the picture is there (its thumbnail may be too)"
+    );
     assert_eq!(
         natter_blob::read_all(&bucket_store, &key).await.unwrap(),
         bytes
@@ -441,10 +519,11 @@ async fn media_url(server: &TestServer, c: &Client, id: &str) -> (StatusCode, St
     (status, v["url"].as_str().unwrap_or("").to_owned())
 }
 
-#[tokio::test]
-async fn attached_files_reach_members_by_signed_url_with_ranges_and_nobody_else() {
+on_both_backends!(attached_files_reach_members_by_signed_url_with_ranges_and_nobody_else);
+
+async fn attached_files_reach_members_by_signed_url_with_ranges_and_nobody_else(backend: Backend) {
     use natter_proto::{ConversationId, EventBody, SendMessage, UploadId};
-    let server = TestServer::start().await;
+    let server = server_on(backend, |_| {}).await;
     let alice = server.user("alice").await;
     let bob = server.user("bob").await;
     let mallory = server.user("mallory").await;
@@ -555,11 +634,30 @@ async fn attached_files_reach_members_by_signed_url_with_ranges_and_nobody_else(
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some(natter_proto::ErrorCode::NotFound));
-    // Once bob is removed, he gets no new URL.
+    // A link is bound to whom it was issued: bob's link with mallory's id
+    // is refused.
+    let bobs_link = media_url(&server, &bob, &pic_id).await.1;
+    let bob_id = b_id.to_string();
+    let as_mallory = bobs_link.replace(&bob_id, &mallory.user_id().unwrap().to_string());
+    assert_ne!(as_mallory, bobs_link);
+    let r = reqwest::get(format!("{}{as_mallory}", server.url()))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Once bob is removed, he gets no new URL, and the one he holds stops
+    // working at once (not when it expires).
     alice.remove_member(group, b_id).await.unwrap();
     assert_eq!(
         media_url(&server, &bob, &pic_id).await.0,
         StatusCode::NOT_FOUND
+    );
+    let r = reqwest::get(format!("{}{bobs_link}", server.url()))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::NOT_FOUND,
+        "a removed member's old link"
     );
 }
 
@@ -655,12 +753,30 @@ async fn garbage_is_collected(server: TestServer, on_disk: bool) {
     alice.delete_message(dm, gone.seq).await.unwrap();
 
     let state = server.running().state();
+    // Every picture has its thumbnail by now (a send waits for its own).
+    natter_server::domain::pictures::settled(state, &ids, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    let kept_thumb = state
+        .store
+        .upload(ids[0])
+        .await
+        .unwrap()
+        .unwrap()
+        .content
+        .unwrap()
+        .thumb;
+    let kept_thumb = kept_thumb.expect("a thumbnail was made");
     let later = natter_server::auth::now_ms() + 1000;
     let collected = natter_server::domain::media::collect_garbage(state, later)
         .await
         .unwrap();
-    assert_eq!((collected.uploads, collected.blobs), (3, 2));
-    let keys: Vec<String> = state
+    assert_eq!(
+        (collected.uploads, collected.blobs),
+        (3, 4),
+        "two pictures and their thumbnails"
+    );
+    let mut keys: Vec<String> = state
         .blobs
         .keys()
         .await
@@ -668,7 +784,10 @@ async fn garbage_is_collected(server: TestServer, on_disk: bool) {
         .iter()
         .map(|k| k.to_string())
         .collect();
-    assert_eq!(keys, vec![sha256_hex(&kept)], "only the held bytes remain");
+    keys.sort();
+    let mut want = vec![sha256_hex(&kept), kept_thumb];
+    want.sort();
+    assert_eq!(keys, want, "only the held bytes remain");
     if on_disk {
         assert!(blob_file(&server, &kept).exists());
         assert!(
