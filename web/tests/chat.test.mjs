@@ -3012,6 +3012,7 @@ describe('natter web client', () => {
     await tray.getByRole('img', { name: 'sunset.png' }).waitFor();
     await tray.locator('.tray-item', { hasText: 'minutes.pdf' }).locator('.tray-size', { hasText: `${pdf.length} bytes` }).waitFor();
     assert.equal(await a.getByRole('button', { name: 'Send', exact: true }).isVisible(), true, 'files to send: Send, not the microphone');
+    const violations = await axe(a, 'files to send');
 
     // Sent with a caption: each file shows its progress on the way up.
     const hold = await holdUploads(a);
@@ -3034,11 +3035,21 @@ describe('natter web client', () => {
     const got = b.locator('.messages .msg.theirs.has-media', { has: b.locator('.text strong', { hasText: 'plan' }) });
     const pic = got.getByRole('button', { name: 'Open picture sunset.png' });
     await pic.locator('img[alt="sunset.png"]').waitFor();
-    await b.waitForFunction(() => document.querySelector('.msg.theirs .att-image')?.classList.contains('loaded'));
-    const src = await pic.locator('img').getAttribute('src');
-    assert.match(src, /^\/v1\/media\/[^?]+\?exp=\d+&sig=[0-9a-f]+/);
+    // Its box has the picture's shape before a pixel arrives, and the
+    // BlurHash placeholder is painted in it; then the thumbnail shows.
+    assert.equal(await pic.evaluate((el) => el.classList.contains('sized')), true);
     const size = await pic.boundingBox();
     assert.ok(Math.abs(size.width / size.height - 640 / 400) < 0.05, `the picture keeps its shape: ${size.width}×${size.height}`);
+    const painted = await pic.locator('canvas.att-blur').evaluate((c) => {
+      const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      return { w: c.width, opaque: px[3] === 255, colour: px[0] + px[1] + px[2] > 0 };
+    });
+    assert.deepEqual(painted, { w: 32, opaque: true, colour: true });
+    await b.waitForFunction(() => document.querySelector('.msg.theirs .att-image')?.classList.contains('loaded'));
+    const src = await pic.locator('img').getAttribute('src');
+    assert.match(src, /^\/v1\/media\/[^/?]+\/thumbnail\?u=[^&]+&exp=\d+&sig=[0-9a-f]+$/);
+    assert.ok(await pic.locator('img').evaluate((img) => img.naturalWidth === 320 && img.naturalHeight === 200), 'the 320 px thumbnail');
+    violations.push(...(await axe(b, 'a message with a picture and a file')));
     const card = got.locator('.att-file', { hasText: 'minutes.pdf' });
     await card.locator('.file-meta', { hasText: `${pdf.length} bytes · PDF` }).waitFor();
     assert.equal(await convItem(b, media.aName).locator('.conv-preview').textContent(), '2 attachments · The **plan** for Saturday');
@@ -3066,6 +3077,7 @@ describe('natter web client', () => {
     const theirs = await carol.call('GET', `/v1/uploads/${upload}/url`);
     assert.equal(theirs.status, 404, JSON.stringify(theirs.body));
     assert.equal((await media.aApi.call('GET', `/v1/uploads/${upload}/url`)).status, 200);
+    assert.deepEqual(violations, []);
   });
 
   test('files: cancelling a file on its way up sends nothing and deletes the upload; a pasted picture and a dropped file go to the tray; a file the server refuses says why', async () => {
@@ -3120,6 +3132,136 @@ describe('natter web client', () => {
     const got = b.locator('.messages .msg.theirs.has-media').last();
     await got.getByRole('button', { name: 'Open picture pasted.png' }).waitFor();
     assert.equal(await got.locator('.att').count(), 1);
+  });
+
+  test('voice messages: recorded from the microphone (a click, then Send; or held down and let go) they arrive as voice messages with their length, and play', async () => {
+    const { a, b } = media;
+    const mic = a.getByRole('button', { name: 'Record a voice message' });
+    // Only while nothing is typed.
+    await a.getByRole('textbox', { name: 'Message', exact: true }).fill('x');
+    await mic.waitFor({ state: 'hidden' });
+    await a.getByRole('textbox', { name: 'Message', exact: true }).fill('');
+    await mic.click();
+    const recorder = a.getByRole('group', { name: 'Recording a voice message' });
+    await recorder.getByRole('timer').filter({ hasText: '0:01' }).waitFor();
+    assert.equal(await a.getByRole('textbox', { name: 'Message', exact: true }).isVisible(), false);
+    await recorder.getByRole('button', { name: 'Send voice message' }).click();
+    await recorder.waitFor({ state: 'hidden' });
+
+    const voice = b.locator('.messages .msg.theirs .att-voice').last();
+    await voice.waitFor();
+    const ms = Number(await voice.getAttribute('data-duration'));
+    assert.ok(ms >= 1000 && ms < 10000, `its length: ${ms} ms`);
+    assert.match(await voice.getAttribute('aria-label'), /^Voice message, \d+ seconds?$/);
+    await convItem(b, media.aName).locator('.conv-preview', { hasText: /^Voice message \(0:0\d\)$/ }).waitFor();
+    const events = await media.aApi.history(media.dm);
+    const sent = events.filter((e) => e.attachments?.[0]?.voice).at(-1).attachments[0];
+    assert.equal(sent.kind, 'audio');
+    assert.equal(sent.mime, 'audio/webm');
+    assert.equal(sent.duration_ms, ms);
+    // It plays, and pauses.
+    await voice.getByRole('button', { name: 'Play voice message' }).click();
+    await voice.getByRole('button', { name: 'Pause voice message' }).click();
+    await voice.getByRole('button', { name: 'Play voice message' }).waitFor();
+
+    // Held down: it records until let go, then sends.
+    const before = await b.locator('.messages .msg.theirs .att-voice').count();
+    await mic.hover();
+    await a.mouse.down();
+    await recorder.getByRole('timer').filter({ hasText: '0:01' }).waitFor();
+    await a.mouse.up();
+    await recorder.waitFor({ state: 'hidden' });
+    await b.locator('.messages .msg.theirs .att-voice').nth(before).waitFor();
+    // Cancelled: nothing is sent.
+    await mic.click();
+    await recorder.getByRole('button', { name: 'Cancel recording' }).click();
+    await recorder.waitFor({ state: 'hidden' });
+    assert.equal(await a.locator('.messages .msg.mine .att-voice').count(), before + 1);
+  });
+
+  test('the media of a conversation: pictures in a grid that opens the viewer (arrow keys go through them), files in a list', async () => {
+    const { b } = media;
+    await b.getByRole('button', { name: 'More options' }).click();
+    await b.getByRole('menuitem', { name: 'Media and files' }).click();
+    const gallery = b.getByRole('dialog', { name: `Media and files · ${media.aName}` });
+    const grid = gallery.getByRole('tabpanel');
+    await grid.getByRole('button', { name: 'Open picture sunset.png' }).waitFor();
+    // Newest first.
+    assert.deepEqual(await grid.locator('.gallery-item').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label'))), ['Open picture pasted.png', 'Open picture sunset.png']);
+    const violations = await axe(b, 'the media of a conversation');
+    await gallery.getByRole('tab', { name: 'Files' }).click();
+    await grid.locator('.att-file', { hasText: 'minutes.pdf' }).waitFor();
+    await grid.locator('.gallery-from', { hasText: media.aName }).first().waitFor();
+    await gallery.getByRole('tab', { name: 'Voice and audio' }).click();
+    await grid.locator('.att-voice').first().waitFor();
+    await gallery.getByRole('tab', { name: 'Media' }).click();
+    await grid.getByRole('button', { name: 'Open picture sunset.png' }).click();
+    const viewer = b.getByRole('dialog', { name: 'sunset.png' });
+    await viewer.locator('.viewer-count', { hasText: '2 of 2' }).waitFor();
+    violations.push(...(await axe(b, 'the picture viewer')));
+    await b.keyboard.press('ArrowLeft');
+    await b.getByRole('dialog', { name: 'pasted.png' }).locator('.viewer-count', { hasText: '1 of 2' }).waitFor();
+    await b.getByRole('dialog', { name: 'pasted.png' }).getByRole('img', { name: 'pasted.png' }).waitFor();
+    await b.getByRole('button', { name: 'Close viewer' }).click();
+    await b.locator('dialog.viewer').waitFor({ state: 'detached' });
+    await b.keyboard.press('Escape');
+    await gallery.waitFor({ state: 'detached' });
+    assert.deepEqual(violations, []);
+  });
+
+  test('avatars: my picture from settings shows in the other person’s list and header; a group’s picture, set in its panel, shows to its members at once, and beside messages in the group', async () => {
+    const { a, b } = media;
+    await a.getByRole('button', { name: 'Settings' }).click();
+    const settings = a.getByRole('dialog', { name: 'Settings' });
+    const chooser = a.waitForEvent('filechooser');
+    await settings.getByRole('button', { name: 'Choose a profile picture…' }).click();
+    await (await chooser).setFiles({ name: 'me.png', mimeType: 'image/png', buffer: await makePng(a, 300, 200) });
+    await settings.getByText('New profile picture saved.').waitFor();
+    await settings.getByRole('button', { name: 'Remove profile picture' }).waitFor();
+    const violations = await axe(a, 'settings with a profile picture');
+    await a.keyboard.press('Escape');
+    // My own, in the sidebar.
+    await a.locator('.sidebar .avatar.has-image img[src^="/v1/avatars/"]').first().waitFor();
+    const { avatar } = (await media.aApi.call('GET', '/v1/me')).body;
+    assert.ok(avatar);
+
+    // The other person reads profiles when they load: a reload.
+    await b.reload();
+    await online(b);
+    const face = `img.avatar-img[src="/v1/avatars/${avatar}?size=small"]`;
+    await convItem(b, media.aName).locator(face).waitFor();
+    await openConv(b, media.aName);
+    await b.locator(`.chat-head ${face}`).waitFor();
+    assert.equal(await b.locator(`.chat-head ${face}`).evaluate((img) => img.complete && img.naturalWidth), 64);
+
+    // A group: its picture, set in the panel, reaches the members live.
+    const bId = (await media.aApi.call('GET', `/v1/users?username=${media.bName}`)).body.id;
+    const group = (await media.aApi.call('POST', '/v1/conversations', { kind: 'group', name: `Pictures ${RUN}`, members: [bId] })).body;
+    await openConv(a, `Pictures ${RUN}`);
+    await a.getByRole('button', { name: 'Group info' }).click();
+    const info = a.getByRole('dialog', { name: 'Group info' });
+    const groupChooser = a.waitForEvent('filechooser');
+    await info.getByRole('button', { name: 'Choose a group picture…' }).click();
+    await (await groupChooser).setFiles({ name: 'club.png', mimeType: 'image/png', buffer: await makePng(a, 200, 200) });
+    await info.getByText('New group picture saved.').waitFor();
+    await a.keyboard.press('Escape');
+    const groupAvatar = (await media.aApi.call('GET', `/v1/conversations/${group.id}`)).body.avatar;
+    assert.ok(groupAvatar);
+    await convItem(b, `Pictures ${RUN}`).locator(`img.avatar-img[src="/v1/avatars/${groupAvatar}?size=small"]`).waitFor();
+    await openConv(b, `Pictures ${RUN}`);
+    await b.locator('.messages .system', { hasText: `${media.aName} changed the group picture` }).waitFor();
+    await b.locator(`.chat-head img.avatar-img[src="/v1/avatars/${groupAvatar}?size=small"]`).waitFor();
+    // Beside the sender's messages in the group.
+    await send(a, 'Nice picture?');
+    await message(b, 'Nice picture?').locator(`.msg-avatar ${face}`).waitFor();
+    // Removed: initials again, for everyone.
+    await a.getByRole('button', { name: 'Group info' }).click();
+    await info.getByRole('button', { name: 'Remove group picture' }).click();
+    await info.getByText('Group picture removed.').waitFor();
+    await a.keyboard.press('Escape');
+    await b.locator('.messages .system', { hasText: `${media.aName} removed the group picture` }).waitFor();
+    await convItem(b, `Pictures ${RUN}`).locator('.avatar:not(.has-image) .initials', { hasText: 'P' }).waitFor();
+    assert.deepEqual(violations, []);
   });
 
   test('accessibility: axe-core finds nothing serious on the main screens, light and dark', async () => {

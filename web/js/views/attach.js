@@ -284,7 +284,8 @@ export function composerFiles({ api, current, sendMessage, error, restore, chang
     });
     Object.assign(mine, { stream, recorder, started: performance.now(), starting: false });
     recorder.start(250);
-    mine.timer = setInterval(() => setText(elapsed, duration(performance.now() - mine.started)), 250);
+    // Whole seconds gone, as a recorder counts them.
+    mine.timer = setInterval(() => setText(elapsed, duration(Math.floor((performance.now() - mine.started) / 1000) * 1000)), 250);
     setText(elapsed, '0:00');
     setText(recHint, held ? 'Release to send' : '');
     recorderBar.hidden = false;

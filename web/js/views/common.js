@@ -72,7 +72,8 @@ export function convAvatar(conv, store) {
 export function avatarEditor({ api, show, save, label = 'picture' }) {
   const pic = avatar(null, '?', { size: 'lg' });
   const input = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp', hidden: true, tabindex: '-1', 'aria-hidden': 'true' });
-  const choose = h('button', { type: 'button', class: 'btn small avatar-choose' }, icon('camera', 'icon small-icon'), h('span', { text: `Choose a ${label}…` }));
+  const chooseText = h('span');
+  const choose = h('button', { type: 'button', class: 'btn small avatar-choose' }, icon('camera', 'icon small-icon'), chooseText);
   const remove = h('button', { type: 'button', class: 'btn small ghost avatar-remove', text: `Remove ${label}` });
   const progress = h('progress', { class: 'avatar-progress', max: '100', value: '0', hidden: true, 'aria-label': `Uploading the ${label}` });
   const status = h('p', { class: 'muted avatar-status', role: 'status' });
@@ -81,6 +82,7 @@ export function avatarEditor({ api, show, save, label = 'picture' }) {
   function refresh() {
     const { id, name, image } = show();
     updateAvatar(pic, id, name, image);
+    setText(chooseText, image ? `Change ${label}…` : `Choose a ${label}…`);
     remove.hidden = !image;
   }
   async function run(work, done) {
