@@ -3050,6 +3050,7 @@ describe('natter web client', () => {
     assert.match(src, /^\/v1\/media\/[^/?]+\/thumbnail\?u=[^&]+&exp=\d+&sig=[0-9a-f]+$/);
     assert.ok(await pic.locator('img').evaluate((img) => img.naturalWidth === 320 && img.naturalHeight === 200), 'the 320 px thumbnail');
     violations.push(...(await axe(b, 'a message with a picture and a file')));
+    await screenshot(b, 'files-light.png');
     const card = got.locator('.att-file', { hasText: 'minutes.pdf' });
     await card.locator('.file-meta', { hasText: `${pdf.length} bytes · PDF` }).waitFor();
     assert.equal(await convItem(b, media.aName).locator('.conv-preview').textContent(), '2 attachments · The **plan** for Saturday');

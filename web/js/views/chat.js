@@ -40,6 +40,12 @@
 // Replies only in a thread stay out of the timeline. "@" in the composer
 // lists the members to mention.
 //
+// Files (attach.js, media.js): the composer's paperclip, tray and
+// microphone; files dropped on the conversation; a message of files shows
+// each one's progress until it is sent; attachments above the caption;
+// the picture viewer and the conversation's media from the header's menu.
+// In a group, the sender's picture is beside the first of their messages.
+//
 // This file is long because the timeline, its rows and the thread panel
 // share the row rendering and the composer's state; the pieces that
 // stand alone live in common.js and dialogs.js.
@@ -477,9 +483,9 @@ export function chatView({ store, sync, api, actions }) {
     out.push({ label: 'React…', onSelect: () => pickReaction(li.querySelector('.msg-react'), seq) });
     if (mine && canEdit(ev)) out.push({ label: 'Edit', onSelect: () => startEdit(seq) });
     if (ev.edited_at) out.push({ label: 'Edit history', onSelect: () => editHistoryDialog({ api, convId: c.id, seq }) });
-    out.push({ label: 'Copy text', onSelect: () => copy(ev.text, 'Text copied') });
+    if (ev.text) out.push({ label: 'Copy text', onSelect: () => copy(ev.text, 'Text copied') });
     out.push({ label: 'Copy link', onSelect: () => copy(messageUrl(c.id, seq), 'Link copied') });
-    out.push({ label: 'Forward…', onSelect: () => forwardDialog({ store, sync, fromConv: c.id, seq, text: ev.text }) });
+    out.push({ label: 'Forward…', onSelect: () => forwardDialog({ store, sync, fromConv: c.id, seq, text: messageSummary(ev.text, ev.attachments) }) });
     if (canPin(c)) {
       const id = c.id;
       out.push({

@@ -11,7 +11,7 @@
 
 import { ApiError } from '../api.js';
 import { h, renderMarkdown, setText, uid } from '../dom.js';
-import { clock, fullTime, plural, presenceText } from '../format.js';
+import { clock, fullTime, messageSummary, plural, presenceText } from '../format.js';
 import { icon } from '../icons.js';
 import { avatar, avatarEditor, iconButton, menuButton, updateAvatar } from './common.js';
 
@@ -1426,6 +1426,8 @@ function messageCard(store, ev, extra) {
     'div',
     { class: 'message-card' },
     h('p', { class: 'card-meta' }, h('span', { class: 'card-sender', text: who }), ' ', h('time', { class: 'time', title: fullTime(ev.ts), text: clock(ev.ts) })),
+    // Files say what they are (the pictures themselves are in the timeline).
+    ev.attachments?.length ? h('p', { class: 'muted card-files', text: messageSummary('', ev.attachments) }) : null,
     h('div', { class: 'text' }, renderMarkdown(ev.text ?? '', { mentions: ev.mentions, mentionAll: ev.mention_all, nameOf: (id) => store.name(id), me: store.me.id })),
     extra,
   );

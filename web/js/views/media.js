@@ -57,6 +57,12 @@ function whenNear(el, fn) {
   observer ??= new IntersectionObserver(
     (entries) => {
       for (const e of entries) {
+        if (!e.target.isConnected) {
+          // Its row left the page (the timeline keeps only rows near the screen).
+          observer.unobserve(e.target);
+          waiting.delete(e.target);
+          continue;
+        }
         if (!e.isIntersecting) continue;
         observer.unobserve(e.target);
         const run = waiting.get(e.target);
