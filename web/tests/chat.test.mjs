@@ -3088,11 +3088,13 @@ describe('natter web client', () => {
     await a.getByRole('button', { name: 'Attach files' }).click();
     await (await chooser).setFiles([{ name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(300000, 7) }]);
     const hold = await holdUploads(a);
-    const created = a.waitForResponse((r) => r.url().endsWith('/v1/uploads') && r.request().method() === 'POST');
+    // (Access tokens expire every few seconds here: an answer may be a
+    // 401 that the client refreshes and retries.)
+    const created = a.waitForResponse((r) => r.url().endsWith('/v1/uploads') && r.request().method() === 'POST' && r.status() === 201);
     await a.getByRole('button', { name: 'Send', exact: true }).click();
     const id = (await (await created).json()).id;
     await hold.first();
-    const deleted = a.waitForResponse((r) => r.url().endsWith(`/v1/uploads/${id}`) && r.request().method() === 'DELETE');
+    const deleted = a.waitForResponse((r) => r.url().endsWith(`/v1/uploads/${id}`) && r.request().method() === 'DELETE' && r.status() !== 401);
     await a.getByRole('button', { name: 'Cancel sending big.bin' }).click();
     assert.equal((await deleted).status(), 204);
     await a.locator('.messages .msg.mine.has-media .att-upload').waitFor({ state: 'detached' });

@@ -70,9 +70,10 @@ function pump() {
  * conversation's id; `sendMessage(conv, caption, extra, {clientId,
  * media})` sends the message once its files are up; `error(conv, text)`
  * shows a refusal; `restore(conv, caption)` gives a caption back when no
- * file could be sent; `changed(conv)` re-renders.
+ * file could be sent; `changed(conv)` re-renders; `focus()` puts the
+ * focus back in the text box (after a recording).
  */
-export function composerFiles({ api, current, sendMessage, error, restore, changed }) {
+export function composerFiles({ api, current, sendMessage, error, restore, changed, focus }) {
   const drafts = new Map(); // conv → [{key, file, name, size, kind, mime, preview}]
   const jobs = new Map(); // conv → [job]
 
@@ -302,9 +303,11 @@ export function composerFiles({ api, current, sendMessage, error, restore, chang
     if (!r) return;
     rec = null;
     clearInterval(r.timer);
+    const hadFocus = recorderBar.contains(document.activeElement);
     recorderBar.hidden = true;
     delete recorderBar.dataset.state;
     changed(r.conv);
+    if (hadFocus) focus();
     if (!r.recorder) return; // never started
     const ms = Math.round(performance.now() - r.started);
     r.recorder.addEventListener('stop', () => {

@@ -257,6 +257,7 @@ export function chatView({ store, sync, api, actions }) {
     changed: (id) => {
       if (id === convId) render();
     },
+    focus: () => textarea.focus(),
   });
   const composerRow = h('div', { class: 'composer-row' }, files.attachButton, textarea, sendButton, files.micButton);
   const composer = h(

@@ -126,6 +126,8 @@ function tile(att, ctx) {
   let el;
   // A voice message whatever the server found in it (a recording is WebM).
   if (att.voice) el = voiceTile(att, ctx);
+  // My own picture or video too large to preview while it is sent.
+  else if (att.local && !att.preview) el = fileCard(att, ctx);
   else if (att.kind === 'image') el = imageTile(att, ctx);
   else if (att.kind === 'video') el = videoTile(att, ctx);
   else if (att.kind === 'audio') el = audioTile(att, ctx);
