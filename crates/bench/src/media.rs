@@ -231,7 +231,7 @@ async fn thumbnails(
     while !pending.is_empty() {
         let mut still = Vec::new();
         for id in pending {
-            if !alice.upload_info(id).await?.thumbnail {
+            if !alice.upload_info(id).await?.details.thumbnail {
                 still.push(id);
             }
         }

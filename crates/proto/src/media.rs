@@ -41,6 +41,34 @@ impl MediaKind {
     }
 }
 
+/// What the server read from a file's content, as uploads and attachments
+/// carry it (flattened into them); each field only when known.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaDetails {
+    /// Images: width in pixels, as shown (after the EXIF orientation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    /// Images: height in pixels, as shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// Images: a BlurHash placeholder to paint while the picture loads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blurhash: Option<String>,
+    /// A thumbnail exists (`MediaUrl::thumbnail_url`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub thumbnail: bool,
+    /// Images: more than one frame (an animated GIF or WebP).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub animated: bool,
+    /// Audio and video: how long it lasts, in milliseconds, when the
+    /// server could read it or the uploader declared it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// A voice note (declared by the uploader).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub voice: bool,
+}
+
 /// `GET /v1/uploads/{id}`: an upload and, once complete, what it holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadInfo {
@@ -61,28 +89,9 @@ pub struct UploadInfo {
     /// With `complete`: the media type found in the content.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mime: Option<String>,
-    /// Images: width in pixels, as shown (after the EXIF orientation).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub width: Option<u32>,
-    /// Images: height in pixels, as shown.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub height: Option<u32>,
-    /// Images: a BlurHash placeholder to paint while the picture loads.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub blurhash: Option<String>,
-    /// A thumbnail exists (`MediaUrl::thumbnail_url`).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub thumbnail: bool,
-    /// Images: more than one frame (an animated GIF or WebP).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub animated: bool,
-    /// Audio and video: how long it lasts, in milliseconds, when the
-    /// server could read it or the uploader declared it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration_ms: Option<u64>,
-    /// A voice note (declared by the uploader).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub voice: bool,
+    /// What the server read from the content (see [`MediaDetails`]).
+    #[serde(flatten)]
+    pub details: MediaDetails,
     /// When it was created, ms since the epoch.
     pub created_at: i64,
 }
@@ -101,28 +110,9 @@ pub struct Attachment {
     /// Its file name, if it had one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Images: width in pixels, as shown (after the EXIF orientation).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub width: Option<u32>,
-    /// Images: height in pixels, as shown.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub height: Option<u32>,
-    /// Images: a BlurHash placeholder to paint while the picture loads.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub blurhash: Option<String>,
-    /// A thumbnail exists (`MediaUrl::thumbnail_url`).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub thumbnail: bool,
-    /// Images: more than one frame (an animated GIF or WebP).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub animated: bool,
-    /// Audio and video: how long it lasts, in milliseconds, when the
-    /// server could read it or the uploader declared it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration_ms: Option<u64>,
-    /// A voice note (declared by the uploader).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub voice: bool,
+    /// What the server read from the content (see [`MediaDetails`]).
+    #[serde(flatten)]
+    pub details: MediaDetails,
 }
 
 impl Attachment {
@@ -134,13 +124,7 @@ impl Attachment {
             mime: mime.to_owned(),
             size,
             name: None,
-            width: None,
-            height: None,
-            blurhash: None,
-            thumbnail: false,
-            animated: false,
-            duration_ms: None,
-            voice: false,
+            details: MediaDetails::default(),
         }
     }
 }

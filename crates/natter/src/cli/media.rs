@@ -212,12 +212,12 @@ pub(crate) async fn gallery(
     for item in page.items {
         let a = &item.attachment;
         let sender = names.get(&s.client, item.sender).await;
-        let extra = match (a.width, a.height, a.duration_ms) {
+        let extra = match (a.details.width, a.details.height, a.details.duration_ms) {
             (Some(w), Some(h), _) => format!("\t{w}x{h}"),
             (_, _, Some(ms)) => format!("\t{}:{:02}", ms / 60_000, ms / 1000 % 60),
             _ => String::new(),
         };
-        let voice = if a.voice { " (voice)" } else { "" };
+        let voice = if a.details.voice { " (voice)" } else { "" };
         outln!(
             "{}\t{}\t{}{}\t{}\t{}{}",
             item.seq,

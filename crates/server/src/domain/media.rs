@@ -170,13 +170,15 @@ pub fn attachment(rec: &UploadRecord) -> Option<natter_proto::Attachment> {
         mime: content.mime.clone(),
         size: rec.length,
         name: rec.name.clone(),
-        width: d.width,
-        height: d.height,
-        blurhash: d.blurhash,
-        thumbnail: content.thumb.is_some(),
-        animated: d.animated,
-        duration_ms: d.duration_ms,
-        voice: rec.voice && matches!(kind, MediaKind::Audio | MediaKind::Video),
+        details: natter_proto::MediaDetails {
+            width: d.width,
+            height: d.height,
+            blurhash: d.blurhash,
+            thumbnail: content.thumb.is_some(),
+            animated: d.animated,
+            duration_ms: d.duration_ms,
+            voice: rec.voice && matches!(kind, MediaKind::Audio | MediaKind::Video),
+        },
     })
 }
 
@@ -293,13 +295,7 @@ async fn info_of(state: &AppState, rec: UploadRecord) -> Result<UploadInfo> {
         complete: rec.content.is_some(),
         kind: attached.as_ref().map(|a| a.kind),
         mime: attached.as_ref().map(|a| a.mime.clone()),
-        width: attached.as_ref().and_then(|a| a.width),
-        height: attached.as_ref().and_then(|a| a.height),
-        blurhash: attached.as_ref().and_then(|a| a.blurhash.clone()),
-        thumbnail: attached.as_ref().is_some_and(|a| a.thumbnail),
-        animated: attached.as_ref().is_some_and(|a| a.animated),
-        duration_ms: attached.as_ref().and_then(|a| a.duration_ms),
-        voice: attached.as_ref().is_some_and(|a| a.voice),
+        details: attached.map(|a| a.details).unwrap_or_default(),
         created_at: rec.created_at,
     })
 }

@@ -140,14 +140,14 @@ async fn a_photo_arrives_with_size_placeholder_and_thumbnail_and_without_its_loc
     assert_eq!((up.complete, up.kind), (true, Some(MediaKind::Image)));
     let sent = send_with(&alice, g, &[up.id]).await;
     let a = &attachments(&sent)[0];
-    assert_eq!((a.width, a.height), (Some(1200), Some(800)));
-    assert!(a.thumbnail, "the send waited for the thumbnail");
+    assert_eq!((a.details.width, a.details.height), (Some(1200), Some(800)));
+    assert!(a.details.thumbnail, "the send waited for the thumbnail");
     assert_eq!(
-        a.blurhash.as_deref().map(str::len),
+        a.details.blurhash.as_deref().map(str::len),
         Some(28),
         "4 × 3 components"
     );
-    assert!(!a.animated);
+    assert!(!a.details.animated);
 
     // Bob sees the same, fetches the thumbnail and the original.
     let history = bob.message(g, sent.seq).await.unwrap();
@@ -289,7 +289,7 @@ async fn bad_pictures(server: TestServer) {
         (a.kind, a.mime.as_str()),
         (MediaKind::File, "application/octet-stream")
     );
-    assert!(!a.thumbnail && a.blurhash.is_none());
+    assert!(!a.details.thumbnail && a.details.blurhash.is_none());
     let url = bob.media_url(up.id).await.unwrap();
     assert_eq!(url.thumbnail_url, None);
     let r = fetch(&server, &url.url).await;
@@ -440,7 +440,7 @@ async fn recordings_carry_their_duration_and_gifs_stay_animated() {
         .await
         .unwrap();
     assert_eq!(
-        (w.kind, w.duration_ms),
+        (w.kind, w.details.duration_ms),
         (Some(MediaKind::Audio), Some(1500))
     );
 
@@ -459,7 +459,12 @@ async fn recordings_carry_their_duration_and_gifs_stay_animated() {
     .await
     .unwrap();
     assert_eq!(
-        (v.kind, v.mime.as_deref(), v.voice, v.duration_ms),
+        (
+            v.kind,
+            v.mime.as_deref(),
+            v.details.voice,
+            v.details.duration_ms
+        ),
         (Some(MediaKind::Audio), Some("audio/webm"), true, Some(4200))
     );
     let bad = alice
@@ -487,9 +492,9 @@ async fn recordings_carry_their_duration_and_gifs_stay_animated() {
         .unwrap();
     let sent = send_with(&alice, dm, &[w.id, v.id, gi.id]).await;
     let got = attachments(&bob.message(dm, sent.seq).await.unwrap());
-    assert_eq!(got[0].duration_ms, Some(1500));
-    assert!(got[1].voice);
-    assert!(got[2].animated && got[2].thumbnail);
+    assert_eq!(got[0].details.duration_ms, Some(1500));
+    assert!(got[1].details.voice);
+    assert!(got[2].details.animated && got[2].details.thumbnail);
     let mut back = Vec::new();
     bob.download(gi.id, 0, &mut back, |_| {}).await.unwrap();
     assert!(back == gif, "the GIF is served as it was sent");
