@@ -34,24 +34,38 @@ export class SessionGone extends Error {
 export const GONE_CODES = new Set(['session_revoked', 'token_invalid', 'refresh_reused', 'unauthorized']);
 
 async function errorFrom(res) {
+  let text = '';
+  try {
+    text = await res.text();
+  } catch {
+    // Nothing readable: fall back to the status.
+  }
+  return errorOf(res.status, res.statusText, text, res.headers.get('Retry-After'));
+}
+
+/**
+ * The error of an answer that is not a success, from its status and body
+ * (the server's `{error: {code, message}}`, or a proxy's page).
+ */
+export function errorOf(status, statusText, bodyText, retryAfter) {
   let body = null;
   try {
-    body = await res.json();
+    body = JSON.parse(bodyText);
   } catch {
     // A proxy's error page, or nothing: fall back to the status.
   }
   const e = body?.error;
   if (e && typeof e.code === 'string') {
-    return new ApiError(res.status, e.code, e.message || e.code, e);
+    return new ApiError(status, e.code, e.message || e.code, e);
   }
-  const retry = Number(res.headers.get('Retry-After')) || undefined;
-  const code = res.status === 429 ? 'rate_limited' : res.status >= 500 ? 'unavailable' : 'http_error';
-  return new ApiError(res.status, code, `The server answered ${res.status} ${res.statusText}`.trim(), {
+  const retry = Number(retryAfter) || undefined;
+  const code = status === 429 ? 'rate_limited' : status >= 500 ? 'unavailable' : 'http_error';
+  return new ApiError(status, code, `The server answered ${status} ${statusText ?? ''}`.trim(), {
     retry_after: retry,
   });
 }
 
-function networkError() {
+export function networkError() {
   return new ApiError(0, 'network', 'Cannot reach the server. Check your connection.');
 }
 
@@ -66,6 +80,7 @@ export function richFields(x) {
   if (x?.mentions?.length) out.mentions = x.mentions;
   if (x?.mention_all) out.mention_all = x.mention_all;
   if (x?.forward) out.forward = x.forward;
+  if (x?.attachments?.length) out.attachments = x.attachments;
   return out;
 }
 
@@ -205,11 +220,20 @@ export class Api {
    * An authenticated request. On `token_expired` it refreshes and retries
    * once; a session that has ended raises `SessionGone` (and `onGone`).
    */
-  async request(method, path, body) {
+  request(method, path, body) {
+    return this.authorized((token) => this.#raw(method, path, body, token));
+  }
+
+  /**
+   * Runs `run(token)` with a current access token, as `request` does (a
+   * refresh and one retry on `token_expired`): for requests that are not
+   * plain JSON, such as the uploads' chunks. `run` throws `ApiError`s.
+   */
+  async authorized(run) {
     let token = await this.token();
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await this.#raw(method, path, body, token);
+        return await run(token);
       } catch (e) {
         if (!(e instanceof ApiError) || e.status !== 401) throw e;
         if (e.code === 'token_expired' && attempt === 0) {
@@ -507,6 +531,56 @@ export class Api {
   /** `POST /v1/conversations/{id}/typing` (the HTTP typing indicator). */
   typing(id, active) {
     return this.request('POST', `/v1/conversations/${enc(id)}/typing`, { active });
+  }
+
+  // ---- files (protocol.md, "Uploads", "Attachments", "Downloads") ----
+
+  /** `GET /v1/uploads/{id}`: an upload as the server has it (`UploadInfo`). */
+  upload(id) {
+    return this.request('GET', `/v1/uploads/${enc(id)}`);
+  }
+
+  /** `DELETE /v1/uploads/{id}`: cancels an upload (its bytes go too). */
+  deleteUpload(id) {
+    return this.request('DELETE', `/v1/uploads/${enc(id)}`);
+  }
+
+  /** `GET /v1/uploads/{id}/url`: `{url, expires_at, thumbnail_url?}`, signed and relative. */
+  uploadUrl(id) {
+    return this.request('GET', `/v1/uploads/${enc(id)}/url`);
+  }
+
+  /**
+   * `GET /v1/conversations/{id}/media`: attachments, newest first, as
+   * `{items: [{seq, sender, ts, attachment}], next}`; `kind` filters.
+   */
+  convMedia(id, { kind, before, limit } = {}) {
+    const q = new URLSearchParams();
+    if (kind) q.set('kind', kind);
+    if (before !== undefined) q.set('before', String(before));
+    if (limit !== undefined) q.set('limit', String(limit));
+    const qs = q.toString();
+    return this.request('GET', `/v1/conversations/${enc(id)}/media${qs ? `?${qs}` : ''}`);
+  }
+
+  /** `PUT /v1/me/avatar`: one of my complete image uploads becomes my picture; answers `{avatar}`. */
+  setAvatar(upload) {
+    return this.request('PUT', '/v1/me/avatar', { upload });
+  }
+
+  /** `DELETE /v1/me/avatar`. */
+  removeAvatar() {
+    return this.request('DELETE', '/v1/me/avatar');
+  }
+
+  /** `PUT /v1/conversations/{id}/avatar`: a group's picture (who may rename it may); answers `{avatar}`. */
+  setGroupAvatar(id, upload) {
+    return this.request('PUT', `/v1/conversations/${enc(id)}/avatar`, { upload });
+  }
+
+  /** `DELETE /v1/conversations/{id}/avatar`. */
+  removeGroupAvatar(id) {
+    return this.request('DELETE', `/v1/conversations/${enc(id)}/avatar`);
   }
 
   /** `POST /v1/conversations/{id}/accept`: takes a message request. */

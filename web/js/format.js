@@ -125,3 +125,57 @@ export function deviceName() {
             : '';
   return os ? `${browser} on ${os}` : browser;
 }
+
+/** A file's size as people say it: `900 bytes`, `340 KB`, `1.2 MB`. */
+export function fileSize(bytes) {
+  const n = Number(bytes) || 0;
+  if (n < 1000) return n === 1 ? '1 byte' : `${n} bytes`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1024;
+    u += 1;
+  }
+  return `${v < 10 ? v.toFixed(1).replace(/\.0$/, '') : Math.round(v)} ${units[u]}`;
+}
+
+/** A length of time for a player: `0:07`, `12:30`, `1:02:03`. */
+export function duration(ms) {
+  const s = Math.max(0, Math.round((Number(ms) || 0) / 1000));
+  const hours = Math.floor(s / 3600);
+  const minutes = Math.floor((s % 3600) / 60);
+  const seconds = String(s % 60).padStart(2, '0');
+  return hours ? `${hours}:${String(minutes).padStart(2, '0')}:${seconds}` : `${minutes}:${seconds}`;
+}
+
+/** A spoken length of time: `7 seconds`, `2 minutes 5 seconds`. */
+export function durationWords(ms) {
+  const s = Math.max(0, Math.round((Number(ms) || 0) / 1000));
+  const m = Math.floor(s / 60);
+  const parts = [];
+  if (m) parts.push(plural(m, 'minute'));
+  if (s % 60 || !m) parts.push(plural(s % 60, 'second'));
+  return parts.join(' ');
+}
+
+/**
+ * What a message with attachments is, in a few words, for the list's
+ * preview and notifications: `Photo`, `3 photos`, `Voice message (0:07)`,
+ * `report.pdf`, `2 files`; with the caption after it when there is one.
+ */
+export function messageSummary(text, attachments) {
+  const list = attachments ?? [];
+  if (!list.length) return String(text ?? '').replace(/\s+/g, ' ');
+  const caption = String(text ?? '').replace(/\s+/g, ' ').trim();
+  let what;
+  const kinds = new Set(list.map((a) => (a.voice ? 'voice' : a.kind)));
+  const n = list.length;
+  if (kinds.size > 1) what = plural(n, 'attachment');
+  else if (kinds.has('image')) what = n === 1 ? (list[0].animated ? 'GIF' : 'Photo') : plural(n, 'photo');
+  else if (kinds.has('video')) what = n === 1 ? 'Video' : plural(n, 'video');
+  else if (kinds.has('voice')) what = n === 1 ? `Voice message${list[0].duration_ms ? ` (${duration(list[0].duration_ms)})` : ''}` : plural(n, 'voice message');
+  else if (kinds.has('audio')) what = n === 1 ? (list[0].name || 'Audio') : plural(n, 'audio file');
+  else what = n === 1 ? (list[0].name || 'File') : plural(n, 'file');
+  return caption ? `${what} · ${caption}` : what;
+}

@@ -91,6 +91,18 @@ const SHAPES = {
     ['path', { d: 'M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1' }],
   ],
   // Views of a channel's post.
+  paperclip: [['path', { d: 'm20 11.5-7.8 7.8a5 5 0 0 1-7-7l8.5-8.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4l7.8-7.8' }]],
+  mic: [['rect', { x: 9, y: 3, width: 6, height: 11, rx: 3 }], ['path', { d: 'M5.5 11a6.5 6.5 0 0 0 13 0M12 17.5V21M8.5 21h7' }]],
+  image: [['rect', { x: 3.5, y: 4.5, width: 17, height: 15, rx: 2 }], ['circle', { cx: 9, cy: 10, r: 1.8 }], ['path', { d: 'm4 18 5.5-5.5 4 4 2.5-2.5 4.5 4.5' }]],
+  file: [['path', { d: 'M14 3H6.5v18h11V6.5zM14 3v3.5h3.5' }], ['path', { d: 'M9 12h6M9 15.5h6' }]],
+  download: [['path', { d: 'M12 4v11M7 10.5l5 5 5-5M5 20h14' }]],
+  play: [['path', { d: 'M8 5.5v13l10.5-6.5z' }]],
+  pause: [['path', { d: 'M8.5 5.5v13M15.5 5.5v13' }]],
+  stop: [['rect', { x: 6.5, y: 6.5, width: 11, height: 11, rx: 1.5 }]],
+  left: [['path', { d: 'M15 5l-7 7 7 7' }]],
+  right: [['path', { d: 'm9 5 7 7-7 7' }]],
+  gallery: [['rect', { x: 3.5, y: 3.5, width: 7, height: 7, rx: 1.5 }], ['rect', { x: 13.5, y: 3.5, width: 7, height: 7, rx: 1.5 }], ['rect', { x: 3.5, y: 13.5, width: 7, height: 7, rx: 1.5 }], ['rect', { x: 13.5, y: 13.5, width: 7, height: 7, rx: 1.5 }]],
+  camera: [['path', { d: 'M4 8h3.5L9 5.5h6L16.5 8H20v11H4z' }], ['circle', { cx: 12, cy: 13.5, r: 3.5 }]],
   eye: [
     ['path', { d: 'M2 12s3.6-6.5 10-6.5S22 12 22 12s-3.6 6.5-10 6.5S2 12 2 12z' }],
     ['circle', { cx: 12, cy: 12, r: 3 }],

@@ -20,7 +20,7 @@ export function uuid() {
 export class Outbox {
   constructor(device) {
     this.device = device;
-    /** `{conv, client_id, text, created, state: 'pending'|'failed', error?, extra?}` */
+    /** `{conv, client_id, text, created, state: 'pending'|'failed', error?, extra?, media?}` */
     this.entries = storage.loadOutbox(device);
   }
 
@@ -31,11 +31,15 @@ export class Outbox {
   /**
    * A new pending message, stored before it is sent. `extra`: its rich
    * fields (`reply_to`, `thread`, `also_in_conversation`, `mentions`,
-   * `mention_all`), sent with every retry.
+   * `mention_all`, `attachments`), sent with every retry. `clientId`: the
+   * id it was shown under already (a message of files, while they were
+   * uploaded); `media`: its attachments as the message will carry them,
+   * to show it until the server's copy arrives.
    */
-  add(conv, text, extra) {
-    const entry = { conv, client_id: uuid(), text, created: Date.now(), state: 'pending' };
+  add(conv, text, extra, { clientId, media } = {}) {
+    const entry = { conv, client_id: clientId ?? uuid(), text, created: Date.now(), state: 'pending' };
     if (extra && Object.keys(extra).length) entry.extra = extra;
+    if (media?.length) entry.media = media;
     this.entries.push(entry);
     this.#save();
     return entry;

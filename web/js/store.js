@@ -46,6 +46,8 @@ export class Conv {
     // description (null when none) and what people who join later may
     // read, `{visible: 'joined' | 'all' | 'days', days}`.
     this.description = null;
+    // A group's or channel's picture (an avatar id), null when none.
+    this.avatar = null;
     this.history = { visible: 'joined' };
     // The first seq I may read in history (protocol.md, "History
     // visibility"): older events than my log brought are paged over HTTP
@@ -122,6 +124,8 @@ export class Conv {
     // description out when there is none.
     if ((info.description !== undefined || info.read_seq !== undefined) && !older) {
       this.description = info.description || null;
+      // A group's picture, absent when there is none (as the description).
+      this.avatar = info.avatar || null;
     }
     if (info.history && !older) this.history = info.history;
     if (info.visible_from !== undefined) this.visibleFrom = info.visible_from;
@@ -226,6 +230,7 @@ export class Conv {
   applySettings(ev) {
     if (ev.name !== undefined) this.name = ev.name;
     if (ev.description !== undefined) this.description = ev.description || null;
+    if (ev.avatar !== undefined) this.avatar = ev.avatar || null;
     if (ev.history) this.history = ev.history;
   }
 
@@ -696,8 +701,9 @@ export class Store {
         username: u.username,
         display_name: u.display_name || null,
         about: member ? (old?.about ?? null) : u.about || null,
+        avatar: u.avatar || null,
       };
-      if (old && old.username === next.username && old.display_name === next.display_name && old.about === next.about) continue;
+      if (old && old.username === next.username && old.display_name === next.display_name && old.about === next.about && old.avatar === next.avatar) continue;
       this.users.set(u.id, next);
       changed = true;
     }

@@ -29,7 +29,7 @@
 // reconnect, always with the same client id), delivered and read receipts
 // (coalesced per conversation), typing (throttled) and resync.
 
-import { richFields, SessionGone } from './api.js';
+import { ApiError, richFields, SessionGone } from './api.js';
 import { Live } from './live.js';
 import { Outbox, uuid } from './outbox.js';
 import * as storage from './storage.js';
@@ -134,6 +134,7 @@ export class Sync {
       device: me.device ?? store.me?.device,
       display_name: me.display_name || null,
       about: me.about || null,
+      avatar: me.avatar || null,
       // A server admin (protocol.md, "Suspending accounts").
       admin: me.admin === true,
     };
@@ -592,6 +593,34 @@ export class Sync {
     return me;
   }
 
+  /**
+   * Makes one of my complete image uploads my picture (`null`: removes
+   * it). Everyone who reads my profile from now on sees it.
+   */
+  async setAvatar(upload) {
+    const store = this.store;
+    let avatar = null;
+    if (upload) ({ avatar } = await this.api.setAvatar(upload));
+    else await this.api.removeAvatar();
+    store.me = { ...store.me, avatar: avatar || null };
+    store.addUsers([store.me]);
+    store.emit('me', 'users', 'convs');
+    return avatar;
+  }
+
+  /** A group's picture (`null`: removes it); the `group_updated` event tells everyone. */
+  async setGroupAvatar(convId, upload) {
+    let avatar = null;
+    if (upload) ({ avatar } = await this.api.setGroupAvatar(convId, upload));
+    else await this.api.removeGroupAvatar(convId);
+    const conv = this.store.convs.get(convId);
+    if (conv) {
+      conv.avatar = avatar || null;
+      this.store.emit('convs', `conv:${convId}`);
+    }
+    return avatar;
+  }
+
   /** Searches the user directory; the people found are remembered. */
   async searchUsers(q, limit) {
     const { users } = await this.api.searchUsers(q, limit);
@@ -816,10 +845,11 @@ export class Sync {
 
   /**
    * Writes a message: into the outbox first, then onto the socket.
-   * `extra`: its rich fields (a reply, a thread, mentions).
+   * `extra`: its rich fields (a reply, a thread, mentions, attachments);
+   * `options`: `{clientId, media}` (see `Outbox.add`).
    */
-  send(convId, text, extra) {
-    const entry = this.outbox.add(convId, text, extra && richFields(extra));
+  send(convId, text, extra, options) {
+    const entry = this.outbox.add(convId, text, extra && richFields(extra), options);
     this.#stopTyping(convId, false);
     this.store.emit('outbox', `conv:${convId}`, 'convs');
     this.flushOutbox();
@@ -831,9 +861,31 @@ export class Sync {
     if (!this.store.synced || !this.outbox) return;
     for (const e of this.outbox.pending()) {
       if (this.inflight.has(e.client_id)) continue;
+      if (e.extra?.attachments?.length) {
+        // The socket's `send` frame carries no attachments: over HTTP,
+        // with the same client id on every retry.
+        this.inflight.add(e.client_id);
+        this.#postMessage(e);
+        continue;
+      }
       const ok = this.live.send({ type: 'send', conv: e.conv, client_id: e.client_id, text: e.text, ...richFields(e.extra) });
       if (!ok) break;
       this.inflight.add(e.client_id);
+    }
+  }
+
+  /** Sends an outbox entry with `POST …/messages`; the answer is handled as the socket's would be. */
+  async #postMessage(e) {
+    try {
+      const sent = await this.api.send(e.conv, e.client_id, e.text, e.extra);
+      this.#sent({ ...sent, conv: sent.conv ?? e.conv, client_id: sent.client_id ?? e.client_id });
+    } catch (err) {
+      if (err instanceof SessionGone) return;
+      // A network failure is an unknown outcome: sent again later under
+      // the same client id.
+      const retryable = !(err instanceof ApiError) || err.retryable;
+      const code = !retryable ? err.code : err.code === 'rate_limited' ? 'rate_limited' : 'unavailable';
+      this.#sendFailed(e.client_id, { code, message: err.message, retry_after: err.retryAfter });
     }
   }
 

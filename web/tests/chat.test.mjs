@@ -321,6 +321,9 @@ before(async () => {
       '--disable-sync',
       // A wheel step scrolls at once, so a test can say where rows must be.
       '--disable-smooth-scrolling',
+      // A microphone that needs no permission and plays a tone: voice messages.
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
     ],
   });
   alice = await newPage();
@@ -2923,6 +2926,345 @@ describe('natter web client', () => {
     assert.equal(await message(b2, 'also to be deleted').count(), 0);
     assert.equal(await message(b2, 'final text').count(), 0);
     for (const page of [b2, rich.a, rich.b, rich.a2]) await page.context().close();
+  });
+
+  // ---------- files, pictures, voice messages ----------
+
+  // Two people of their own in a direct conversation, and the files they send.
+  const media = {};
+
+  /** A real PNG of `w × h` (a gradient and a disc), drawn in `page`. */
+  async function makePng(page, w = 640, h = 400) {
+    const b64 = await page.evaluate(
+      async ([width, height]) => {
+        const c = new OffscreenCanvas(width, height);
+        const g = c.getContext('2d');
+        const grad = g.createLinearGradient(0, 0, width, height);
+        grad.addColorStop(0, '#e2553b');
+        grad.addColorStop(1, '#3b6ee2');
+        g.fillStyle = grad;
+        g.fillRect(0, 0, width, height);
+        g.fillStyle = '#ffffff';
+        g.beginPath();
+        g.arc(width / 2, height / 2, height / 4, 0, 2 * Math.PI);
+        g.fill();
+        const bytes = new Uint8Array(await (await c.convertToBlob({ type: 'image/png' })).arrayBuffer());
+        let s = '';
+        for (const x of bytes) s += String.fromCharCode(x);
+        return btoa(s);
+      },
+      [w, h],
+    );
+    return Buffer.from(b64, 'base64');
+  }
+
+  /**
+   * Holds every `PATCH` of an upload in `page` until the returned
+   * `release()` (so a test can see a file on its way up, or cancel it).
+   */
+  async function holdUploads(page) {
+    const held = [];
+    let waiting = null;
+    const handler = (route) => {
+      if (route.request().method() !== 'PATCH') return route.fallback();
+      held.push(route);
+      waiting?.();
+      return undefined;
+    };
+    await page.route('**/v1/uploads/*', handler);
+    return {
+      /** Waits until a PATCH is held. */
+      async first() {
+        if (!held.length) await new Promise((resolve) => (waiting = resolve));
+      },
+      async release() {
+        await page.unroute('**/v1/uploads/*', handler);
+        for (const r of held.splice(0)) await r.continue().catch(() => {}); // aborted meanwhile
+      },
+    };
+  }
+
+  test('files: a picture and a PDF from the paperclip go up with progress in one message with its caption; the other person sees them live, opens the picture, downloads the file, and nobody else may', async () => {
+    media.aName = name('maya');
+    media.bName = name('milo');
+    media.a = await newPage();
+    media.b = await newPage();
+    await register(media.a, media.aName);
+    await register(media.b, media.bName);
+    media.aApi = await ApiUser.login(media.aName);
+    const dm = (await media.aApi.call('POST', '/v1/conversations', { kind: 'direct', user: (await media.aApi.call('GET', `/v1/users?username=${media.bName}`)).body.id })).body;
+    media.dm = dm.id;
+    const { a, b } = media;
+    await openConv(a, media.bName);
+    await openConv(b, media.aName);
+
+    const png = await makePng(a);
+    const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+    media.png = png;
+    const chooser = a.waitForEvent('filechooser');
+    await a.getByRole('button', { name: 'Attach files' }).click();
+    await (await chooser).setFiles([
+      { name: 'sunset.png', mimeType: 'image/png', buffer: png },
+      { name: 'minutes.pdf', mimeType: 'application/pdf', buffer: pdf },
+    ]);
+    // The tray: a preview of the picture, the name and size of the file.
+    const tray = a.getByRole('list', { name: 'Files to send' });
+    await tray.getByRole('img', { name: 'sunset.png' }).waitFor();
+    await tray.locator('.tray-item', { hasText: 'minutes.pdf' }).locator('.tray-size', { hasText: `${pdf.length} bytes` }).waitFor();
+    assert.equal(await a.getByRole('button', { name: 'Send', exact: true }).isVisible(), true, 'files to send: Send, not the microphone');
+    const violations = await axe(a, 'files to send');
+
+    // Sent with a caption: each file shows its progress on the way up.
+    const hold = await holdUploads(a);
+    const box = a.getByRole('textbox', { name: 'Message', exact: true });
+    await box.fill('The **plan** for Saturday');
+    await box.press('Enter');
+    await hold.first();
+    const row = a.locator('.messages .msg.mine.has-media').last();
+    await row.getByRole('progressbar', { name: 'Uploading sunset.png' }).waitFor();
+    await row.getByRole('button', { name: 'Cancel sending minutes.pdf' }).waitFor();
+    assert.equal(await row.getAttribute('data-status'), 'pending');
+    assert.equal(await tray.isVisible(), false);
+    await hold.release();
+    await waitForStatus(a, 'The plan for Saturday', ['sent', 'delivered', 'read']);
+    await row.locator('.att-progress').first().waitFor({ state: 'detached' });
+
+    // Bob: one message, the picture (sized, a signed /v1/media URL, the
+    // file name as its text alternative), the file card, the caption
+    // formatted; the list says what it is.
+    const got = b.locator('.messages .msg.theirs.has-media', { has: b.locator('.text strong', { hasText: 'plan' }) });
+    const pic = got.getByRole('button', { name: 'Open picture sunset.png' });
+    await pic.locator('img[alt="sunset.png"]').waitFor();
+    // Its box has the picture's shape before a pixel arrives, and the
+    // BlurHash placeholder is painted in it; then the thumbnail shows.
+    assert.equal(await pic.evaluate((el) => el.classList.contains('sized')), true);
+    const size = await pic.boundingBox();
+    assert.ok(Math.abs(size.width / size.height - 640 / 400) < 0.05, `the picture keeps its shape: ${size.width}×${size.height}`);
+    const painted = await pic.locator('canvas.att-blur').evaluate((c) => {
+      const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      return { w: c.width, opaque: px[3] === 255, colour: px[0] + px[1] + px[2] > 0 };
+    });
+    assert.deepEqual(painted, { w: 32, opaque: true, colour: true });
+    await b.waitForFunction(() => document.querySelector('.msg.theirs .att-image')?.classList.contains('loaded'));
+    const src = await pic.locator('img').getAttribute('src');
+    assert.match(src, /^\/v1\/media\/[^/?]+\/thumbnail\?u=[^&]+&exp=\d+&sig=[0-9a-f]+$/);
+    assert.ok(await pic.locator('img').evaluate((img) => img.naturalWidth === 320 && img.naturalHeight === 200), 'the 320 px thumbnail');
+    violations.push(...(await axe(b, 'a message with a picture and a file')));
+    await screenshot(b, 'files-light.png');
+    const card = got.locator('.att-file', { hasText: 'minutes.pdf' });
+    await card.locator('.file-meta', { hasText: `${pdf.length} bytes · PDF` }).waitFor();
+    assert.equal(await convItem(b, media.aName).locator('.conv-preview').textContent(), '2 attachments · The **plan** for Saturday');
+    assert.equal(await got.locator('.text').textContent(), 'The plan for Saturday');
+
+    // The picture opens in the viewer, which Escape closes.
+    await pic.click();
+    const viewer = b.getByRole('dialog', { name: 'sunset.png' });
+    await viewer.getByRole('img', { name: 'sunset.png' }).waitFor();
+    await b.waitForFunction(() => document.querySelector('dialog.viewer .viewer-media')?.complete && document.querySelector('dialog.viewer .viewer-media').naturalWidth === 640);
+    await viewer.getByRole('button', { name: 'Download' }).waitFor();
+    await b.keyboard.press('Escape');
+    await viewer.waitFor({ state: 'detached' });
+    assert.equal(await b.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Open picture sunset.png');
+
+    // The file downloads under its name, with the bytes that were sent.
+    const download = b.waitForEvent('download');
+    await card.getByRole('button', { name: 'Download minutes.pdf' }).click();
+    const file = await download;
+    assert.equal(file.suggestedFilename(), 'minutes.pdf');
+    assert.deepEqual(readFileSync(await file.path()), pdf);
+
+    // Carol is not in this conversation: no URL for its files.
+    const upload = await pic.getAttribute('data-upload');
+    const theirs = await carol.call('GET', `/v1/uploads/${upload}/url`);
+    assert.equal(theirs.status, 404, JSON.stringify(theirs.body));
+    assert.equal((await media.aApi.call('GET', `/v1/uploads/${upload}/url`)).status, 200);
+    assert.deepEqual(violations, []);
+  });
+
+  test('files: cancelling a file on its way up sends nothing and deletes the upload; a pasted picture and a dropped file go to the tray; a file the server refuses says why', async () => {
+    const { a, b } = media;
+    const before = await a.locator('.messages .msg').count();
+    const chooser = a.waitForEvent('filechooser');
+    await a.getByRole('button', { name: 'Attach files' }).click();
+    await (await chooser).setFiles([{ name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(300000, 7) }]);
+    const hold = await holdUploads(a);
+    // (Access tokens expire every few seconds here: an answer may be a
+    // 401 that the client refreshes and retries.)
+    const created = a.waitForResponse((r) => r.url().endsWith('/v1/uploads') && r.request().method() === 'POST' && r.status() === 201);
+    await a.getByRole('button', { name: 'Send', exact: true }).click();
+    const id = (await (await created).json()).id;
+    await hold.first();
+    const deleted = a.waitForResponse((r) => r.url().endsWith(`/v1/uploads/${id}`) && r.request().method() === 'DELETE' && r.status() !== 401);
+    await a.getByRole('button', { name: 'Cancel sending big.bin' }).click();
+    assert.equal((await deleted).status(), 204);
+    await a.locator('.messages .msg.mine.has-media .att-upload').waitFor({ state: 'detached' });
+    await hold.release();
+    assert.equal(await a.locator('.messages .msg').count(), before);
+    assert.equal((await media.aApi.call('GET', `/v1/uploads/${id}`)).status, 404);
+    const events = await media.aApi.history(media.dm);
+    assert.equal(events.filter((e) => e.attachments?.some((x) => x.name === 'big.bin')).length, 0);
+
+    // A picture pasted into the text box, a file dropped on the conversation.
+    const png = await makePng(a, 120, 90);
+    await a.evaluate((b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const data = new DataTransfer();
+      data.items.add(new File([bytes], 'pasted.png', { type: 'image/png' }));
+      document.querySelector('.composer-input').dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+    }, png.toString('base64'));
+    const tray = a.getByRole('list', { name: 'Files to send' });
+    await tray.getByRole('img', { name: 'pasted.png' }).waitFor();
+    const drop = await a.evaluateHandle(() => {
+      const data = new DataTransfer();
+      data.items.add(new File(['one,two\n1,2\n'], 'table.csv', { type: 'text/csv' }));
+      data.items.add(new File(['not a picture at all'], 'fake.png', { type: 'image/png' }));
+      return data;
+    });
+    await a.dispatchEvent('.chat-pane', 'dragenter', { dataTransfer: drop });
+    await a.locator('.chat-pane.dropping').waitFor();
+    await a.dispatchEvent('.chat-pane', 'drop', { dataTransfer: drop });
+    await a.locator('.chat-pane.dropping').waitFor({ state: 'detached' });
+    await tray.locator('.tray-item', { hasText: 'table.csv' }).waitFor();
+    assert.deepEqual(await tray.locator('.tray-name').allTextContents(), ['pasted.png', 'table.csv', 'fake.png']);
+    // Taken out again, then sent: the one the server refuses says why,
+    // the others go.
+    await tray.getByRole('button', { name: 'Remove table.csv' }).click();
+    assert.deepEqual(await tray.locator('.tray-name').allTextContents(), ['pasted.png', 'fake.png']);
+    await a.getByRole('button', { name: 'Send', exact: true }).click();
+    await a.getByRole('alert').filter({ hasText: 'fake.png cannot be sent: its content is not what its type says.' }).waitFor();
+    const got = b.locator('.messages .msg.theirs.has-media').last();
+    await got.getByRole('button', { name: 'Open picture pasted.png' }).waitFor();
+    assert.equal(await got.locator('.att').count(), 1);
+  });
+
+  test('voice messages: recorded from the microphone (a click, then Send; or held down and let go) they arrive as voice messages with their length, and play', async () => {
+    const { a, b } = media;
+    const mic = a.getByRole('button', { name: 'Record a voice message' });
+    // Only while nothing is typed.
+    await a.getByRole('textbox', { name: 'Message', exact: true }).fill('x');
+    await mic.waitFor({ state: 'hidden' });
+    await a.getByRole('textbox', { name: 'Message', exact: true }).fill('');
+    await mic.click();
+    const recorder = a.getByRole('group', { name: 'Recording a voice message' });
+    await recorder.getByRole('timer').filter({ hasText: '0:01' }).waitFor();
+    assert.equal(await a.getByRole('textbox', { name: 'Message', exact: true }).isVisible(), false);
+    await recorder.getByRole('button', { name: 'Send voice message' }).click();
+    await recorder.waitFor({ state: 'hidden' });
+
+    const voice = b.locator('.messages .msg.theirs .att-voice').last();
+    await voice.waitFor();
+    const ms = Number(await voice.getAttribute('data-duration'));
+    assert.ok(ms >= 1000 && ms < 10000, `its length: ${ms} ms`);
+    assert.match(await voice.getAttribute('aria-label'), /^Voice message, \d+ seconds?$/);
+    await convItem(b, media.aName).locator('.conv-preview', { hasText: /^Voice message \(0:0\d\)$/ }).waitFor();
+    const events = await media.aApi.history(media.dm);
+    const sent = events.filter((e) => e.attachments?.[0]?.voice).at(-1).attachments[0];
+    assert.equal(sent.kind, 'audio');
+    assert.equal(sent.mime, 'audio/webm');
+    assert.equal(sent.duration_ms, ms);
+    // It plays, and pauses.
+    await voice.getByRole('button', { name: 'Play voice message' }).click();
+    await voice.getByRole('button', { name: 'Pause voice message' }).click();
+    await voice.getByRole('button', { name: 'Play voice message' }).waitFor();
+
+    // Held down: it records until let go, then sends.
+    const before = await b.locator('.messages .msg.theirs .att-voice').count();
+    await mic.hover();
+    await a.mouse.down();
+    await recorder.getByRole('timer').filter({ hasText: '0:01' }).waitFor();
+    await a.mouse.up();
+    await recorder.waitFor({ state: 'hidden' });
+    await b.locator('.messages .msg.theirs .att-voice').nth(before).waitFor();
+    // Cancelled: nothing is sent.
+    await mic.click();
+    await recorder.getByRole('button', { name: 'Cancel recording' }).click();
+    await recorder.waitFor({ state: 'hidden' });
+    assert.equal(await a.locator('.messages .msg.mine .att-voice').count(), before + 1);
+  });
+
+  test('the media of a conversation: pictures in a grid that opens the viewer (arrow keys go through them), files in a list', async () => {
+    const { b } = media;
+    await b.getByRole('button', { name: 'More options' }).click();
+    await b.getByRole('menuitem', { name: 'Media and files' }).click();
+    const gallery = b.getByRole('dialog', { name: `Media and files · ${media.aName}` });
+    const grid = gallery.getByRole('tabpanel');
+    await grid.getByRole('button', { name: 'Open picture sunset.png' }).waitFor();
+    // Newest first.
+    assert.deepEqual(await grid.locator('.gallery-item').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label'))), ['Open picture pasted.png', 'Open picture sunset.png']);
+    const violations = await axe(b, 'the media of a conversation');
+    await gallery.getByRole('tab', { name: 'Files' }).click();
+    await grid.locator('.att-file', { hasText: 'minutes.pdf' }).waitFor();
+    await grid.locator('.gallery-from', { hasText: media.aName }).first().waitFor();
+    await gallery.getByRole('tab', { name: 'Voice and audio' }).click();
+    await grid.locator('.att-voice').first().waitFor();
+    await gallery.getByRole('tab', { name: 'Media' }).click();
+    await grid.getByRole('button', { name: 'Open picture sunset.png' }).click();
+    const viewer = b.getByRole('dialog', { name: 'sunset.png' });
+    await viewer.locator('.viewer-count', { hasText: '2 of 2' }).waitFor();
+    violations.push(...(await axe(b, 'the picture viewer')));
+    await b.keyboard.press('ArrowLeft');
+    await b.getByRole('dialog', { name: 'pasted.png' }).locator('.viewer-count', { hasText: '1 of 2' }).waitFor();
+    await b.getByRole('dialog', { name: 'pasted.png' }).getByRole('img', { name: 'pasted.png' }).waitFor();
+    await b.getByRole('button', { name: 'Close viewer' }).click();
+    await b.locator('dialog.viewer').waitFor({ state: 'detached' });
+    await b.keyboard.press('Escape');
+    await gallery.waitFor({ state: 'detached' });
+    assert.deepEqual(violations, []);
+  });
+
+  test('avatars: my picture from settings shows in the other person’s list and header; a group’s picture, set in its panel, shows to its members at once, and beside messages in the group', async () => {
+    const { a, b } = media;
+    await a.getByRole('button', { name: 'Settings' }).click();
+    const settings = a.getByRole('dialog', { name: 'Settings' });
+    const chooser = a.waitForEvent('filechooser');
+    await settings.getByRole('button', { name: 'Choose a profile picture…' }).click();
+    await (await chooser).setFiles({ name: 'me.png', mimeType: 'image/png', buffer: await makePng(a, 300, 200) });
+    await settings.getByText('New profile picture saved.').waitFor();
+    await settings.getByRole('button', { name: 'Remove profile picture' }).waitFor();
+    const violations = await axe(a, 'settings with a profile picture');
+    await a.keyboard.press('Escape');
+    // My own, in the sidebar.
+    await a.locator('.sidebar .avatar.has-image img[src^="/v1/avatars/"]').first().waitFor();
+    const { avatar } = (await media.aApi.call('GET', '/v1/me')).body;
+    assert.ok(avatar);
+
+    // The other person reads profiles when they load: a reload.
+    await b.reload();
+    await online(b);
+    const face = `img.avatar-img[src="/v1/avatars/${avatar}?size=small"]`;
+    await convItem(b, media.aName).locator(face).waitFor();
+    await openConv(b, media.aName);
+    await b.locator(`.chat-head ${face}`).waitFor();
+    assert.equal(await b.locator(`.chat-head ${face}`).evaluate((img) => img.complete && img.naturalWidth), 64);
+
+    // A group: its picture, set in the panel, reaches the members live.
+    const bId = (await media.aApi.call('GET', `/v1/users?username=${media.bName}`)).body.id;
+    const group = (await media.aApi.call('POST', '/v1/conversations', { kind: 'group', name: `Pictures ${RUN}`, members: [bId] })).body;
+    await openConv(a, `Pictures ${RUN}`);
+    await a.getByRole('button', { name: 'Group info' }).click();
+    const info = a.getByRole('dialog', { name: 'Group info' });
+    const groupChooser = a.waitForEvent('filechooser');
+    await info.getByRole('button', { name: 'Choose a group picture…' }).click();
+    await (await groupChooser).setFiles({ name: 'club.png', mimeType: 'image/png', buffer: await makePng(a, 200, 200) });
+    await info.getByText('New group picture saved.').waitFor();
+    await a.keyboard.press('Escape');
+    const groupAvatar = (await media.aApi.call('GET', `/v1/conversations/${group.id}`)).body.avatar;
+    assert.ok(groupAvatar);
+    await convItem(b, `Pictures ${RUN}`).locator(`img.avatar-img[src="/v1/avatars/${groupAvatar}?size=small"]`).waitFor();
+    await openConv(b, `Pictures ${RUN}`);
+    await b.locator('.messages .system', { hasText: `${media.aName} changed the group picture` }).waitFor();
+    await b.locator(`.chat-head img.avatar-img[src="/v1/avatars/${groupAvatar}?size=small"]`).waitFor();
+    // Beside the sender's messages in the group.
+    await send(a, 'Nice picture?');
+    await message(b, 'Nice picture?').locator(`.msg-avatar ${face}`).waitFor();
+    // Removed: initials again, for everyone.
+    await a.getByRole('button', { name: 'Group info' }).click();
+    await info.getByRole('button', { name: 'Remove group picture' }).click();
+    await info.getByText('Group picture removed.').waitFor();
+    await a.keyboard.press('Escape');
+    await b.locator('.messages .system', { hasText: `${media.aName} removed the group picture` }).waitFor();
+    await convItem(b, `Pictures ${RUN}`).locator('.avatar:not(.has-image) .initials', { hasText: 'P' }).waitFor();
+    assert.deepEqual(violations, []);
   });
 
   test('accessibility: axe-core finds nothing serious on the main screens, light and dark', async () => {

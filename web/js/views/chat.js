@@ -40,16 +40,24 @@
 // Replies only in a thread stay out of the timeline. "@" in the composer
 // lists the members to mention.
 //
+// Files (attach.js, media.js): the composer's paperclip, tray and
+// microphone; files dropped on the conversation; a message of files shows
+// each one's progress until it is sent; attachments above the caption;
+// the picture viewer and the conversation's media from the header's menu.
+// In a group, the sender's picture is beside the first of their messages.
+//
 // This file is long because the timeline, its rows and the thread panel
 // share the row rendering and the composer's state; the pieces that
 // stand alone live in common.js and dialogs.js.
 
 import { h, reconcile, renderMarkdown, setText, uid } from '../dom.js';
-import { clock, dayKey, dayLabel, fullTime, people, plural, presenceText } from '../format.js';
+import { clock, dayKey, dayLabel, fullTime, messageSummary, people, plural, presenceText } from '../format.js';
 import { emojiName, icon } from '../icons.js';
 import { threadOnly } from '../store.js';
-import { avatar, convTitle, emojiPicker, iconButton, menuButton, mentionAutocomplete, mentionsIn, settingsItems, updateAvatar } from './common.js';
+import { composerFiles } from './attach.js';
+import { avatar, convAvatar, convTitle, emojiPicker, iconButton, menuButton, mentionAutocomplete, mentionsIn, settingsItems, updateAvatar } from './common.js';
 import { confirmDialog, editHistoryDialog, forwardDialog, pinsDialog, reportDialog } from './dialogs.js';
+import { galleryDialog, openViewer, renderAttachments } from './media.js';
 
 // Until the server says otherwise (`GET /v1/limits`).
 const DEFAULT_MAX_MESSAGE_BYTES = 16384;
@@ -221,14 +229,49 @@ export function chatView({ store, sync, api, actions }) {
     text: '**bold**  _italic_  ~~strike~~  `code`  > quote  - list  @name mentions',
   });
   textarea.setAttribute('aria-describedby', formatHint.id);
+  // Files and voice messages (attach.js): the tray above the text box,
+  // the paperclip beside it, the microphone in place of Send while
+  // nothing is typed, and the recorder in place of the row.
+  const files = composerFiles({
+    api,
+    current: () => convId,
+    sendMessage: (id, caption, extra, options) => {
+      sync.send(id, caption, extra, options);
+      if (id === convId) {
+        place = 'bottom';
+        render();
+      }
+    },
+    error: (id, text) => {
+      if (id === convId) setText(composerError, text);
+      else store.setNotice(text);
+    },
+    restore: (id, caption) => {
+      if (drafts.get(id)) return;
+      drafts.set(id, caption);
+      if (id === convId && !textarea.value) {
+        textarea.value = caption;
+        resize();
+      }
+    },
+    changed: (id) => {
+      if (id === convId) render();
+    },
+    focus: () => textarea.focus(),
+  });
+  const composerRow = h('div', { class: 'composer-row' }, files.attachButton, textarea, sendButton, files.micButton);
   const composer = h(
     'form',
     { class: 'composer' },
     mentionBox.list,
     replyBar,
-    h('div', { class: 'composer-row' }, textarea, sendButton),
+    files.tray,
+    composerRow,
+    files.recorderBar,
+    files.input,
     formatHint,
   );
+  files.pasteTarget(textarea);
 
   // A message request: who asks, and what I can do about it.
   const requestText = h('p', { class: 'bar-text' });
@@ -300,6 +343,11 @@ export function chatView({ store, sync, api, actions }) {
     readOnlyBar,
     composer,
   );
+  // Files dropped anywhere on the conversation go to the tray (where one may post).
+  files.dropTarget(pane, () => {
+    const c = conv();
+    return !!c && c.canPost && composer.isConnected && !composer.hidden;
+  });
   const empty = h(
     'div',
     { class: 'chat-empty' },
@@ -315,6 +363,7 @@ export function chatView({ store, sync, api, actions }) {
     people: () => mentionable(conv()),
     allowAll: () => mayMentionAll(conv()),
     menu: (ev, li, anchor) => threadMenu(ev, li, anchor),
+    openImage: (a) => viewImage(a),
   });
   const el = h('main', { class: 'chat', id: 'chat' }, empty, pane, thread.el);
 
@@ -406,7 +455,7 @@ export function chatView({ store, sync, api, actions }) {
     if (replyBar.hidden) return;
     const who = ev.sender === store.me.id ? 'yourself' : (store.name(ev.sender) ?? '…');
     setText(replyWho, `Replying to ${who}: `);
-    setText(replySnippet, oneLine(ev.text, 100));
+    setText(replySnippet, oneLine(messageSummary(ev.text, ev.attachments), 100));
   }
 
   function pickReaction(anchor, seq) {
@@ -435,9 +484,9 @@ export function chatView({ store, sync, api, actions }) {
     out.push({ label: 'React…', onSelect: () => pickReaction(li.querySelector('.msg-react'), seq) });
     if (mine && canEdit(ev)) out.push({ label: 'Edit', onSelect: () => startEdit(seq) });
     if (ev.edited_at) out.push({ label: 'Edit history', onSelect: () => editHistoryDialog({ api, convId: c.id, seq }) });
-    out.push({ label: 'Copy text', onSelect: () => copy(ev.text, 'Text copied') });
+    if (ev.text) out.push({ label: 'Copy text', onSelect: () => copy(ev.text, 'Text copied') });
     out.push({ label: 'Copy link', onSelect: () => copy(messageUrl(c.id, seq), 'Link copied') });
-    out.push({ label: 'Forward…', onSelect: () => forwardDialog({ store, sync, fromConv: c.id, seq, text: ev.text }) });
+    out.push({ label: 'Forward…', onSelect: () => forwardDialog({ store, sync, fromConv: c.id, seq, text: messageSummary(ev.text, ev.attachments) }) });
     if (canPin(c)) {
       const id = c.id;
       out.push({
@@ -578,6 +627,42 @@ export function chatView({ store, sync, api, actions }) {
     thread.open(c, root);
   }
 
+  /**
+   * Opens the viewer on a picture of the timeline; previous and next go
+   * through the pictures of the loaded history.
+   */
+  function viewImage(att) {
+    const c = conv();
+    const items = [];
+    for (const ev of c?.events ?? []) {
+      if (ev.kind !== 'message' || threadOnly(ev)) continue;
+      for (const a of ev.attachments ?? []) if (a.kind === 'image') items.push(a);
+    }
+    let index = items.findIndex((a) => a.upload === att.upload);
+    if (index < 0) {
+      items.splice(0, items.length, att);
+      index = 0;
+    }
+    openViewer({ api, items, index });
+  }
+
+  /** The conversation's media and files. */
+  function openGallery() {
+    const c = conv();
+    if (!c) return;
+    galleryDialog({
+      api,
+      store,
+      convId: c.id,
+      title: convTitle(c, store),
+      loaded: () =>
+        c.events
+          .filter((ev) => ev.kind === 'message' && ev.attachments?.length)
+          .flatMap((ev) => ev.attachments.map((attachment) => ({ seq: ev.seq, sender: ev.sender, ts: ev.ts, attachment })))
+          .reverse(),
+    });
+  }
+
   function openPins() {
     const c = conv();
     if (!c) return;
@@ -599,6 +684,7 @@ export function chatView({ store, sync, api, actions }) {
     const out = [];
     if (c.kind === 'group') out.push({ label: 'Group info', onSelect: () => actions.groupInfo(c.id) });
     if (c.kind === 'channel') out.push({ label: 'Channel info', onSelect: () => actions.groupInfo(c.id) });
+    if (!c.stale) out.push({ label: 'Media and files', onSelect: () => openGallery() });
     if (!c.stale) {
       const id = c.id;
       out.push(
@@ -720,6 +806,7 @@ export function chatView({ store, sync, api, actions }) {
       const did = [];
       if (ev.name !== undefined) did.push(`renamed the ${noun} to ${ev.name}`);
       if (ev.description !== undefined) did.push(ev.description ? 'changed the description' : 'removed the description');
+      if (ev.avatar !== undefined) did.push(ev.avatar ? `changed the ${noun} picture` : `removed the ${noun} picture`);
       if (ev.history) did.push(`changed what new ${noun === 'channel' ? 'subscribers' : 'members'} can read`);
       return `${who(ev.sender)} ${people(did.length ? did : [`changed the ${noun} settings`])}`;
     }
@@ -815,6 +902,28 @@ export function chatView({ store, sync, api, actions }) {
         clientId: l.client_id,
         showSender: false,
         extra: l.extra,
+        media: l.media,
+      });
+      prevSender = me;
+    }
+    // Messages of files still on their way up: each file's progress.
+    for (const job of files.jobsFor(c.id)) {
+      if (seen.has(job.clientId)) continue;
+      seen.add(job.clientId);
+      dayRow(job.created);
+      out.push({
+        type: 'msg',
+        key: `c:${job.clientId}`,
+        mine: true,
+        sender: me,
+        text: job.caption,
+        ts: job.created,
+        seq: null,
+        status: 'pending',
+        clientId: job.clientId,
+        showSender: false,
+        extra: job.extra,
+        job,
       });
       prevSender = me;
     }
@@ -867,6 +976,8 @@ export function chatView({ store, sync, api, actions }) {
       );
     }
     li.append(h('div', { class: 'bubble' }, who, sender, text, meta));
+    // In a group, the sender's picture beside the first of their messages in a row.
+    if (!item.mine && conv()?.kind === 'group') li.append(avatar(item.sender, '', { size: 'xs' }));
     if (item.mine) {
       const ticks = h('span', { class: 'ticks', role: 'img' });
       if (conv()?.kind === 'group') {
@@ -997,7 +1108,7 @@ export function chatView({ store, sync, api, actions }) {
     if (item.seq) li.dataset.seq = String(item.seq);
     else delete li.dataset.seq;
     const c = conv();
-    updateRich(li, item.ev ?? localEvent(item), { store, sync, conv: c, editing: editing?.li === li, jump: jumpTo, openThread });
+    updateRich(li, item.ev ?? localEvent(item), { store, sync, conv: c, editing: editing?.li === li, jump: jumpTo, openThread, openImage: viewImage });
     const viewsEl = meta.querySelector('.views');
     if (viewsEl) {
       const n = item.views;
@@ -1012,6 +1123,12 @@ export function chatView({ store, sync, api, actions }) {
     }
     if (!item.mine) {
       li.dataset.sender = item.sender;
+      const face = li.querySelector(':scope > .avatar');
+      if (face) {
+        face.classList.add('msg-avatar');
+        face.hidden = !item.showSender;
+        if (item.showSender) updateAvatar(face, item.sender, name, store.user(item.sender)?.avatar);
+      }
       const report = li.querySelector('.msg-report');
       const label = `Report message from ${name}…`;
       report.setAttribute('aria-label', label);
@@ -1061,6 +1178,7 @@ export function chatView({ store, sync, api, actions }) {
       mentions: item.extra?.mentions,
       mention_all: item.extra?.mention_all,
       reply_to: target ? { seq: target.seq, sender: target.sender, snippet: target.text } : null,
+      attachments: item.job ? item.job.files.filter((f) => f.state === 'uploading' || f.state === 'done') : item.media,
     };
   }
 
@@ -1140,7 +1258,7 @@ export function chatView({ store, sync, api, actions }) {
   function renderHead(c) {
     const t = convTitle(c, store);
     setText(title, t);
-    updateAvatar(headAvatar, c.kind === 'direct' ? c.peerId() : c.id, t);
+    updateAvatar(headAvatar, c.kind === 'direct' ? c.peerId() : c.id, t, convAvatar(c, store));
     const dot = headAvatar.querySelector('.presence-dot');
     let sub;
     if (c.kind === 'direct') {
@@ -1224,6 +1342,7 @@ export function chatView({ store, sync, api, actions }) {
       }
     } else if (!composer.isConnected) pane.append(composer);
     composer.hidden = blocked;
+    sendMode();
   }
 
   /** Why a message was not sent, as the user needs it. */
@@ -1243,6 +1362,7 @@ export function chatView({ store, sync, api, actions }) {
     empty.hidden = !!c;
     pane.hidden = !c;
     if (!c) return;
+    list.classList.toggle('with-avatars', c.kind === 'group');
     renderHead(c);
     if (c.stale) return;
     if (pendingJump) {
@@ -1497,9 +1617,23 @@ export function chatView({ store, sync, api, actions }) {
     textarea.style.height = `${Math.min(textarea.scrollHeight, 160)}px`;
   }
 
+  /**
+   * Send, or with nothing to send the microphone; while recording, the
+   * recorder instead of the row.
+   */
+  function sendMode() {
+    const recording = files.recording(convId);
+    const nothing = !textarea.value.trim() && !files.hasFiles(convId);
+    const mic = nothing && files.canRecord && !recording;
+    if (sendButton.hidden !== mic) sendButton.hidden = mic;
+    if (files.micButton.hidden !== !mic) files.micButton.hidden = !mic;
+    if (composerRow.hidden !== recording) composerRow.hidden = recording;
+  }
+
   textarea.addEventListener('input', () => {
     resize();
     composerError.textContent = '';
+    sendMode();
     if (!convId) return;
     drafts.set(convId, textarea.value);
     if (textarea.value.trim()) sync.typing(convId);
@@ -1524,22 +1658,26 @@ export function chatView({ store, sync, api, actions }) {
   composer.addEventListener('submit', (e) => {
     e.preventDefault();
     const text = textarea.value.trim();
-    if (!convId || !text) return;
+    const withFiles = files.hasFiles(convId);
+    if (!convId || (!text && !withFiles)) return;
     if (new TextEncoder().encode(text).length > maxMessageBytes) {
       composerError.textContent = `This message is too long (${sizeText(maxMessageBytes)} at most).`;
       return;
     }
     const c = conv();
-    const extra = mentionsIn(text, mentionable(c), { all: mayMentionAll(c) });
+    const extra = text ? mentionsIn(text, mentionable(c), { all: mayMentionAll(c) }) : {};
     const reply = replies.get(convId);
     if (reply && c?.message(reply)?.kind === 'message') extra.reply_to = reply;
-    sync.send(convId, text, extra);
+    // With files: they go up first, the text becomes their caption.
+    if (withFiles) files.send(convId, text, extra);
+    else sync.send(convId, text, extra);
     replies.delete(convId);
     renderReply(c);
     mentionBox.close();
     textarea.value = '';
     drafts.delete(convId);
     resize();
+    sendMode();
     place = 'bottom'; // my own message: show it
     textarea.focus();
   });
@@ -1591,6 +1729,7 @@ export function chatView({ store, sync, api, actions }) {
       textarea.value = (id && drafts.get(id)) || '';
       composerError.textContent = '';
       resize();
+      files.show();
       render();
       if (id) queueMicrotask(() => textarea.focus({ preventScroll: true }));
       if (id && seq) {
@@ -1697,7 +1836,7 @@ function updateRich(li, ev, ctx) {
         });
         return q;
       },
-      () => null,
+      () => box.querySelector(':scope > .attachments'),
     );
   }
   if (quote) {
@@ -1706,13 +1845,26 @@ function updateRich(li, ev, ctx) {
       quote.dataset.seq = String(r.seq);
       const original = conv?.message(r.seq);
       const deleted = !!r.deleted || original?.kind === 'deleted';
-      const snippet = deleted ? null : original?.kind === 'message' ? original.text : (r.snippet ?? null);
+      const snippet = deleted ? null : original?.kind === 'message' ? messageSummary(original.text, original.attachments) : (r.snippet ?? null);
       const who = r.sender === me ? 'You' : (store.name(r.sender) ?? '…');
       setText(quote.firstChild, who);
       setText(quote.lastChild, deleted ? 'Message deleted' : snippet !== null ? oneLine(snippet, 120) : 'Message not available');
       quote.classList.toggle('gone', deleted || snippet === null);
     }
   }
+  // Pictures, videos, voice messages and files (media.js), above the caption.
+  const atts = ev.attachments ?? [];
+  let media = box.querySelector(':scope > .attachments');
+  if (atts.length && !media && text) {
+    media = h('div', { class: 'attachments' });
+    text.before(media);
+  }
+  if (media) {
+    media.hidden = !atts.length;
+    if (atts.length) renderAttachments(media, atts, { api: ctx.sync.api, openImage: (a) => ctx.openImage?.(a) });
+  }
+  li.classList.toggle('has-media', atts.length > 0);
+  li.classList.toggle('no-caption', atts.length > 0 && !ev.text);
   const meta = box.querySelector(':scope > .meta');
   let edited = meta?.querySelector('.edited');
   if (ev.edited_at && meta && !edited) {
@@ -1918,7 +2070,7 @@ function longPress(el, fn) {
  * stay in the thread unless "Also send to conversation" is ticked. While
  * it is open and the page is seen, the thread is marked read.
  */
-function threadPanel({ store, sync, jump, closed, people, allowAll, menu }) {
+function threadPanel({ store, sync, jump, closed, people, allowAll, menu, openImage }) {
   const heading = h('h2', { class: 'thread-title', id: uid('thread-title'), text: 'Thread' });
   const close = iconButton(icon('close'), 'Close thread', { class: 'icon-btn thread-close' });
   const rootBox = h('div', { class: 'thread-root' });
@@ -2012,7 +2164,7 @@ function threadPanel({ store, sync, jump, closed, people, allowAll, menu }) {
       t.shown = null;
       return;
     }
-    updateRich(li, ev, { store, sync, conv: state.conv, jump });
+    updateRich(li, ev, { store, sync, conv: state.conv, jump, openImage });
   }
 
   function render() {

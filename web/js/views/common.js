@@ -1,26 +1,131 @@
-// Small pieces shared by several views: avatars, icon and menu buttons,
-// the reaction picker and the "@" autocomplete of a text box.
+// Small pieces shared by several views: avatars (a picture, else
+// initials) and choosing one, icon and menu buttons, the reaction picker
+// and the "@" autocomplete of a text box.
 
-import { byteOffset, h, uid } from '../dom.js';
+import { byteOffset, h, setText, uid } from '../dom.js';
 import { hue, initials } from '../format.js';
-import { EMOJI, searchEmoji } from '../icons.js';
+import { EMOJI, icon, searchEmoji } from '../icons.js';
 import * as storage from '../storage.js';
+import { Upload, uploadErrorText } from '../uploads.js';
 
-/** A round avatar with initials, coloured from the id; `dot` adds a presence dot. */
-export function avatar(id, name, { size = 'md', dot = false } = {}) {
+/**
+ * A round avatar: the picture when there is one (`image`, an avatar id),
+ * else initials on a colour from the id; `dot` adds a presence dot.
+ */
+export function avatar(id, name, { size = 'md', dot = false, image = null } = {}) {
   const el = h('span', { class: `avatar ${size}`, 'aria-hidden': 'true' }, h('span', { class: 'initials' }));
   if (dot) el.append(h('span', { class: 'presence-dot' }));
-  updateAvatar(el, id, name);
+  updateAvatar(el, id, name, image);
   return el;
 }
 
-/** Refreshes an avatar's initials and colour. */
-export function updateAvatar(el, id, name) {
+/** The avatar picture's address (no token needed): 64 px, or 256 px for `large`. */
+export function avatarUrl(image, large = false) {
+  return `/v1/avatars/${encodeURIComponent(image)}?size=${large ? 'large' : 'small'}`;
+}
+
+/** Refreshes an avatar's initials, colour and picture. */
+export function updateAvatar(el, id, name, image = null) {
   const text = initials(name);
   const span = el.firstChild;
   if (span.textContent !== text) span.textContent = text;
   // A CSS variable set through the CSSOM (allowed by the page's policy).
   el.style.setProperty('--hue', String(hue(id ?? name)));
+  let img = el.querySelector(':scope > .avatar-img');
+  if ((el.dataset.image ?? '') === (image ?? '')) return;
+  if (image) el.dataset.image = image;
+  else delete el.dataset.image;
+  if (!image) {
+    img?.remove();
+    el.classList.remove('has-image');
+    return;
+  }
+  if (!img) {
+    img = h('img', { class: 'avatar-img', alt: '', decoding: 'async', draggable: 'false' });
+    // Not there (removed since): the initials stay.
+    img.addEventListener('error', () => {
+      img.remove();
+      el.classList.remove('has-image');
+    });
+    el.insertBefore(img, span.nextSibling);
+  }
+  img.src = avatarUrl(image, el.classList.contains('lg'));
+  el.classList.add('has-image');
+}
+
+/** The picture of a conversation: a group's own, or the other person's in a direct one. */
+export function convAvatar(conv, store) {
+  if (conv.kind === 'direct') {
+    const peer = conv.peerId();
+    return (peer && store.user(peer)?.avatar) || conv.peer?.avatar || null;
+  }
+  return conv.avatar ?? null;
+}
+
+/**
+ * Choosing or removing a picture (mine in settings, a group's in its
+ * panel): the avatar as it is, "Choose a picture…" (the file is uploaded,
+ * with its progress, then `save(uploadId)`), and "Remove picture" when
+ * there is one (`save(null)`). `show()` gives `{id, name, image}`; the
+ * server's refusal is shown in words.
+ */
+export function avatarEditor({ api, show, save, label = 'picture' }) {
+  const pic = avatar(null, '?', { size: 'lg' });
+  const input = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp', hidden: true, tabindex: '-1', 'aria-hidden': 'true' });
+  const chooseText = h('span');
+  const choose = h('button', { type: 'button', class: 'btn small avatar-choose' }, icon('camera', 'icon small-icon'), chooseText);
+  const remove = h('button', { type: 'button', class: 'btn small ghost avatar-remove', text: `Remove ${label}` });
+  const progress = h('progress', { class: 'avatar-progress', max: '100', value: '0', hidden: true, 'aria-label': `Uploading the ${label}` });
+  const status = h('p', { class: 'muted avatar-status', role: 'status' });
+  const error = h('p', { class: 'avatar-error', role: 'alert' });
+  const el = h('div', { class: 'avatar-editor' }, pic, h('div', { class: 'avatar-actions' }, h('div', { class: 'avatar-buttons' }, choose, remove), progress, status, error), input);
+  function refresh() {
+    const { id, name, image } = show();
+    updateAvatar(pic, id, name, image);
+    setText(chooseText, image ? `Change ${label}…` : `Choose a ${label}…`);
+    remove.hidden = !image;
+  }
+  async function run(work, done) {
+    setText(error, '');
+    setText(status, '');
+    choose.disabled = remove.disabled = true;
+    try {
+      await work();
+      setText(status, done);
+    } catch (e) {
+      setText(error, e.message);
+    } finally {
+      choose.disabled = remove.disabled = false;
+      progress.hidden = true;
+      refresh();
+    }
+  }
+  choose.addEventListener('click', () => input.click());
+  input.addEventListener('change', () => {
+    const file = input.files[0];
+    input.value = '';
+    if (!file) return;
+    run(async () => {
+      progress.value = 0;
+      progress.hidden = false;
+      const up = new Upload(api, file, {
+        onProgress: (sent, total) => {
+          progress.value = total ? Math.floor((100 * sent) / total) : 0;
+        },
+      });
+      let info;
+      try {
+        info = await up.start();
+      } catch (e) {
+        throw new Error(uploadErrorText(file.name || 'The picture', e));
+      }
+      if (info.kind && info.kind !== 'image') throw new Error(`${file.name} is not a picture.`);
+      await save(info.id);
+    }, `New ${label} saved.`);
+  });
+  remove.addEventListener('click', () => run(() => save(null), `${label.charAt(0).toUpperCase()}${label.slice(1)} removed.`));
+  refresh();
+  return { el, refresh };
 }
 
 /** A button with an icon and an accessible name (visible or not). */

@@ -11,9 +11,9 @@
 
 import { ApiError } from '../api.js';
 import { h, renderMarkdown, setText, uid } from '../dom.js';
-import { clock, fullTime, plural, presenceText } from '../format.js';
+import { clock, fullTime, messageSummary, plural, presenceText } from '../format.js';
 import { icon } from '../icons.js';
-import { avatar, iconButton, menuButton, updateAvatar } from './common.js';
+import { avatar, avatarEditor, iconButton, menuButton, updateAvatar } from './common.js';
 
 /**
  * Opens a modal. `content` is a node (or nodes); returns `{dialog, close}`.
@@ -941,9 +941,26 @@ export function groupInfoDialog({ api, store, convId, linkOf, leave }) {
   const settingsSection = h('section', { class: 'group-section group-settings', hidden: true, 'aria-labelledby': uid('settings') });
   const invitesSlot = h('div');
   const reportsSlot = h('div');
+  // The group's picture: who may rename the group may change it.
+  const picture = avatar(convId, conv.name ?? '', { size: 'lg' });
+  const pictureEditor = avatarEditor({
+    api,
+    label: `${noun} picture`,
+    show: () => ({ id: convId, name: store.convs.get(convId)?.name ?? '', image: store.convs.get(convId)?.avatar ?? null }),
+    save: async (upload) => {
+      const c = store.convs.get(convId);
+      const answer = upload ? await api.setGroupAvatar(convId, upload) : await api.removeGroupAvatar(convId);
+      if (c) {
+        c.avatar = (upload && answer?.avatar) || null;
+        store.emit('convs', `conv:${convId}`);
+      }
+    },
+  });
+  const pictureSlot = h('div', { class: 'group-picture' });
   const m = modal({
     title: channel ? 'Channel info' : 'Group info',
     content: [
+      pictureSlot,
       name,
       about,
       reads,
@@ -1114,7 +1131,7 @@ export function groupInfoDialog({ api, store, convId, linkOf, leave }) {
     // Their display name, and their @username under it.
     const username = user?.display_name || handle || '…';
     const [av, main, role, presence] = li.children;
-    updateAvatar(av, mem.id, username);
+    updateAvatar(av, mem.id, username, mem.avatar ?? user?.avatar ?? null);
     setText(main.firstChild, me ? `${username} (you)` : username);
     setText(main.lastChild, handle ? `@${handle}` : '');
     // Badges for the roles that stand out: not for members or subscribers.
@@ -1133,6 +1150,11 @@ export function groupInfoDialog({ api, store, convId, linkOf, leave }) {
   function render() {
     const c = current();
     if (!c) return;
+    const editable = groupPowers(c.role).settings;
+    const pic = editable ? pictureEditor.el : picture;
+    if (pictureSlot.firstChild !== pic) pictureSlot.replaceChildren(pic);
+    if (editable) pictureEditor.refresh();
+    else updateAvatar(picture, convId, c.name ?? '', c.avatar);
     setText(name, c.name ?? '');
     setText(about, c.description ?? '');
     about.hidden = !c.description;
@@ -1404,6 +1426,8 @@ function messageCard(store, ev, extra) {
     'div',
     { class: 'message-card' },
     h('p', { class: 'card-meta' }, h('span', { class: 'card-sender', text: who }), ' ', h('time', { class: 'time', title: fullTime(ev.ts), text: clock(ev.ts) })),
+    // Files say what they are (the pictures themselves are in the timeline).
+    ev.attachments?.length ? h('p', { class: 'muted card-files', text: messageSummary('', ev.attachments) }) : null,
     h('div', { class: 'text' }, renderMarkdown(ev.text ?? '', { mentions: ev.mentions, mentionAll: ev.mention_all, nameOf: (id) => store.name(id), me: store.me.id })),
     extra,
   );

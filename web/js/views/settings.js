@@ -9,7 +9,7 @@ import { h, setText, uid } from '../dom.js';
 import { fullTime, listTime } from '../format.js';
 import * as notify from '../notify.js';
 import * as theme from '../theme.js';
-import { avatar, updateAvatar } from './common.js';
+import { avatar, avatarEditor } from './common.js';
 import { confirmDialog, modal, reportsSection } from './dialogs.js';
 
 // What the server takes (protocol.md, `PATCH /v1/me/profile`); it checks
@@ -43,7 +43,13 @@ function section(title, ...children) {
  */
 function profileSection({ store, sync }) {
   const me = store.me;
-  const pic = avatar(me.id, me.display_name || me.username, { size: 'md' });
+  // My picture: chosen, uploaded and saved at once (not with the form).
+  const pic = avatarEditor({
+    api: sync.api,
+    label: 'profile picture',
+    show: () => ({ id: store.me.id, name: store.me.display_name || store.me.username, image: store.me.avatar }),
+    save: (upload) => sync.setAvatar(upload),
+  });
   const shownName = h('span', { class: 'profile-name' });
   const handle = h('span', { class: 'muted profile-handle', text: `@${me.username}` });
   const nameInput = h('input', { autocomplete: 'nickname', class: 'profile-display-name' });
@@ -60,7 +66,7 @@ function profileSection({ store, sync }) {
   const form = h(
     'form',
     { class: 'profile-form', novalidate: true },
-    h('div', { class: 'profile-head' }, pic, h('div', { class: 'profile-who' }, shownName, handle)),
+    h('div', { class: 'profile-head' }, h('div', { class: 'profile-who' }, shownName, handle)),
     h('div', { class: 'field' }, h('label', { for: nameInput.id, text: 'Display name' }), nameInput, nameHint),
     h('div', { class: 'field' }, h('label', { for: aboutInput.id, text: 'About' }), aboutInput, aboutHint),
     error,
@@ -75,7 +81,7 @@ function profileSection({ store, sync }) {
   function show() {
     const m = store.me;
     setText(shownName, m.display_name || m.username);
-    updateAvatar(pic, m.id, m.display_name || m.username);
+    pic.refresh();
     const left = ABOUT_MAX - [...aboutInput.value.trim()].length;
     setText(aboutHint, left >= 0 ? `A few words about you, for people who chat with you. ${left} characters left.` : `${-left} characters too many (${ABOUT_MAX} at most).`);
   }
@@ -122,7 +128,7 @@ function profileSection({ store, sync }) {
     }
   });
   fill();
-  return section('Profile', form);
+  return section('Profile', pic.el, form);
 }
 
 /**

@@ -7,7 +7,7 @@
 
 import { ApiError } from '../api.js';
 import { h, setText } from '../dom.js';
-import { plural } from '../format.js';
+import { messageSummary, plural } from '../format.js';
 import * as notify from '../notify.js';
 import { chatView } from './chat.js';
 import { icon } from '../icons.js';
@@ -258,7 +258,7 @@ export function shellView({ api, store, sync, onLogout }) {
       // A channel's post speaks for the channel.
       const title =
         conv.kind === 'channel' ? convTitle(conv, store) : conv.kind === 'group' ? `${who} in ${convTitle(conv, store)}` : who;
-      notify.show({ title, body: ev.text, tag: conv.id, onClick: () => openConv(conv.id) });
+      notify.show({ title, body: ev.attachments?.length ? messageSummary(ev.text, ev.attachments) : ev.text, tag: conv.id, onClick: () => openConv(conv.id) });
     },
     destroy() {
       window.removeEventListener('hashchange', route);

@@ -16,11 +16,11 @@
 // the archived conversations, in their view).
 
 import { h, reconcile, setText, toggleAttr, uid } from '../dom.js';
-import { listTime } from '../format.js';
+import { listTime, messageSummary } from '../format.js';
 import { icon } from '../icons.js';
 import * as notify from '../notify.js';
 import * as theme from '../theme.js';
-import { avatar, convTitle, iconButton, menuButton, settingsItems, updateAvatar } from './common.js';
+import { avatar, convAvatar, convTitle, iconButton, menuButton, settingsItems, updateAvatar } from './common.js';
 
 // How close to the end of the list (px) the next page is asked for.
 const MORE_PX = 400;
@@ -242,7 +242,7 @@ export function sidebarView({ store, actions }) {
     else if (conv.kind === 'group') prefix = `${store.name(m.sender) ?? '…'}: `;
     // A channel's posts speak for the channel: no author before them.
     // One line: newlines would only be collapsed by CSS anyway.
-    return { text: prefix + (m.text ?? '').replace(/\s+/g, ' '), typing: false };
+    return { text: prefix + messageSummary(m.text, m.attachments), typing: false };
   }
 
   function create(conv) {
@@ -288,7 +288,7 @@ export function sidebarView({ store, actions }) {
     const link = li.firstChild;
     const title = convTitle(conv, store);
     const [av, body] = link.children;
-    updateAvatar(av, conv.kind === 'direct' ? conv.peerId() : conv.id, title);
+    updateAvatar(av, conv.kind === 'direct' ? conv.peerId() : conv.id, title, convAvatar(conv, store));
     link.dataset.title = title;
     link.dataset.kind = conv.kind;
     const s = conv.settings;
@@ -344,7 +344,7 @@ export function sidebarView({ store, actions }) {
       const shown = store.name(me.id) ?? me.username;
       setText(meName, shown);
       meName.title = `@${me.username}`;
-      updateAvatar(meAvatar, me.id, shown);
+      updateAvatar(meAvatar, me.id, shown, me.avatar);
     }
     connection.dataset.state = store.connection;
     connection.dataset.transport = store.transport;
