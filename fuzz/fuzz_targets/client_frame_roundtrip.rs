@@ -6,7 +6,8 @@
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use natter_proto::{
-    ClientFrame, ClientId, ConversationId, Cursor, Mention, MentionAll, ReceiptKind, UserId,
+    ClientFrame, ClientId, ConversationId, Cursor, Mention, MentionAll, ReceiptKind, UploadId,
+    UserId,
 };
 
 /// The fields of a client frame, as the fuzzer builds them.
@@ -25,6 +26,7 @@ enum Input {
         also_in_conversation: bool,
         mentions: Vec<([u8; 16], u32, u32)>,
         everyone: Option<bool>,
+        attachments: Vec<[u8; 16]>,
     },
     Ping,
     Receipt {
@@ -54,6 +56,7 @@ impl Input {
                 also_in_conversation,
                 mentions,
                 everyone,
+                attachments,
             } => ClientFrame::Send {
                 conv: ConversationId::from_bytes(conv),
                 client_id: ClientId(client_id),
@@ -76,6 +79,7 @@ impl Input {
                         MentionAll::Here
                     }
                 }),
+                attachments: attachments.into_iter().map(UploadId::from_bytes).collect(),
             },
             Input::Ping => ClientFrame::Ping,
             Input::Receipt { conv, read, seq } => ClientFrame::Receipt {

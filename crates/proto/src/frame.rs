@@ -49,6 +49,10 @@ pub enum ClientFrame {
         /// `@everyone` or `@here`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         mention_all: Option<crate::MentionAll>,
+        /// Up to 10 of my complete uploads (the text is then a caption and
+        /// may be empty).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<crate::UploadId>,
     },
     /// Application-level keep-alive; answered by `pong`.
     Ping,

@@ -617,6 +617,7 @@ impl Task {
                 also_in_conversation: false,
                 mentions: Vec::new(),
                 mention_all: None,
+                attachments: Vec::new(),
             };
             send_frame(ws, &frame).await?;
         }

@@ -359,9 +359,9 @@ impl Conn {
                             let e = ApiError::bad_request("this socket is already authenticated");
                             if let Err(c) = self.write_error(&e).await { return Some(c); }
                         }
-                        Parsed::Frame(ClientFrame::Send { conv, client_id, text, reply_to, thread, also_in_conversation, mentions, mention_all }) => {
+                        Parsed::Frame(ClientFrame::Send { conv, client_id, text, reply_to, thread, also_in_conversation, mentions, mention_all, attachments }) => {
                             let state = self.state.clone();
-                            let req = natter_proto::SendMessage { reply_to, thread, also_in_conversation, mentions, mention_all, ..natter_proto::SendMessage::text(client_id.clone(), text) };
+                            let req = natter_proto::SendMessage { reply_to, thread, also_in_conversation, mentions, mention_all, attachments, ..natter_proto::SendMessage::text(client_id.clone(), text) };
                             inflight.push(Box::pin(async move {
                                 Some(match domain::messages::send(&state, &claims, conv, req).await {
                                     Ok(sent) => ServerFrame::Sent(sent),

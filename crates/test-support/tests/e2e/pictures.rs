@@ -498,4 +498,24 @@ async fn recordings_carry_their_duration_and_gifs_stay_animated() {
     let mut back = Vec::new();
     bob.download(gi.id, 0, &mut back, |_| {}).await.unwrap();
     assert!(back == gif, "the GIF is served as it was sent");
+
+    // Over the WebSocket too: a `send` frame with attachments and no text.
+    let mut ws = crate::bad_input::RawWs::open(&server).await;
+    ws.hello(&alice.access_token().unwrap()).await;
+    let frame = serde_json::json!({
+        "type": "send", "conv": dm, "client_id": "ws-voice", "text": "",
+        "attachments": [v.id],
+    });
+    ws.text(&frame.to_string()).await;
+    let sent = loop {
+        let f = ws.frame().await.expect("an answer");
+        if f["type"] == "sent" {
+            break f;
+        }
+        assert_ne!(f["type"], "error", "{f}");
+    };
+    let seq = sent["seq"].as_u64().unwrap();
+    let got = attachments(&bob.message(dm, seq).await.unwrap());
+    assert_eq!(got.len(), 1);
+    assert!(got[0].details.voice);
 }
