@@ -151,6 +151,13 @@ pub trait BlobStore: Send + Sync + 'static {
     /// there already is not sent again.
     async fn put_known(&self, key: &BlobKey, body: Body<'_>, size: u64) -> Result<Stored>;
 
+    /// Stores the file at `path`, whose SHA-256 is `key` and which nobody
+    /// writes any more, taking it over: the local backend renames it into
+    /// place (no copy; `path` must be on the same file system, else it is
+    /// copied), others stream it in with [`BlobStore::put_known`]. Once
+    /// stored, the file is gone; after an error it is still there.
+    async fn adopt(&self, key: &BlobKey, path: &std::path::Path, size: u64) -> Result<Stored>;
+
     /// The blob's size, or `None` when there is none with that key.
     async fn size(&self, key: &BlobKey) -> Result<Option<u64>>;
 
@@ -199,11 +206,21 @@ pub enum BlobConfig {
 /// A [`BlobStore`] on an [`ObjectStore`].
 pub struct ObjectBlobStore {
     inner: Arc<dyn ObjectStore>,
+    /// The local backend's folder: files are adopted by renaming them into
+    /// place and read in large chunks, without the object store between.
+    local: Option<std::path::PathBuf>,
 }
+
+/// Bytes per read when serving a local blob.
+const READ_CHUNK: usize = 256 * 1024;
 
 impl ObjectBlobStore {
     /// Opens the storage a configuration names.
     pub fn open(config: &BlobConfig) -> Result<ObjectBlobStore> {
+        let local = match config {
+            BlobConfig::Local { root } => Some(root.clone()),
+            BlobConfig::S3 { .. } => None,
+        };
         let inner: Arc<dyn ObjectStore> = match config {
             BlobConfig::Local { root } => {
                 std::fs::create_dir_all(root).map_err(|e| {
@@ -250,12 +267,18 @@ impl ObjectBlobStore {
                     .map_err(unavailable)?,
             ),
         };
-        Ok(ObjectBlobStore { inner })
+        Ok(ObjectBlobStore { inner, local })
     }
 
     /// Wraps any object store.
     pub fn new(inner: Arc<dyn ObjectStore>) -> ObjectBlobStore {
-        ObjectBlobStore { inner }
+        ObjectBlobStore { inner, local: None }
+    }
+
+    /// Where a blob's file is, on the local backend.
+    fn file(&self, key: &BlobKey) -> Option<std::path::PathBuf> {
+        let root = self.local.as_ref()?;
+        Some(root.join(key.path().as_ref()))
     }
 }
 
@@ -366,6 +389,43 @@ impl BlobStore for ObjectBlobStore {
         })
     }
 
+    async fn adopt(&self, key: &BlobKey, path: &std::path::Path, size: u64) -> Result<Stored> {
+        let stored = Stored {
+            key: key.clone(),
+            size,
+        };
+        let Some(dest) = self.file(key) else {
+            let file = tokio::fs::File::open(path).await.map_err(BlobError::Body)?;
+            let stored = self.put_known(key, file_stream(file), size).await?;
+            // Kept when the store failed: the caller may try again.
+            let _ = tokio::fs::remove_file(path).await;
+            return Ok(stored);
+        };
+        let (path, dest) = (path.to_owned(), dest.clone());
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let dir = dest
+                .parent()
+                .ok_or_else(|| std::io::Error::other("no folder"))?;
+            std::fs::create_dir_all(dir)?;
+            std::fs::File::open(&path)?.sync_all()?;
+            // Atomic: the name appears with every byte behind it. Identical
+            // content already there is replaced by identical content.
+            if std::fs::rename(&path, &dest).is_err() {
+                // Another file system: copy under a temporary name first.
+                let tmp = dest.with_extension(format!("{}.part", uuid::Uuid::now_v7()));
+                std::fs::copy(&path, &tmp)?;
+                std::fs::File::open(&tmp)?.sync_all()?;
+                std::fs::rename(&tmp, &dest)?;
+                std::fs::remove_file(&path)?;
+            }
+            std::fs::File::open(dir)?.sync_all()
+        })
+        .await
+        .map_err(|_| BlobError::Unavailable("storing a file panicked".into()))?
+        .map_err(|e| BlobError::Unavailable(format!("storing a file: {e}")))?;
+        Ok(stored)
+    }
+
     async fn size(&self, key: &BlobKey) -> Result<Option<u64>> {
         match self.inner.head(&key.path()).await {
             Ok(meta) => Ok(Some(meta.size)),
@@ -384,6 +444,9 @@ impl BlobStore for ObjectBlobStore {
             if r.start >= r.end || r.end > size {
                 return Err(BlobError::BadRange);
             }
+        }
+        if let Some(file) = self.file(key) {
+            return local_read(&file, range).await;
         }
         let options = object_store::GetOptions {
             range: range.map(Into::into),
@@ -438,6 +501,66 @@ impl BlobStore for ObjectBlobStore {
         }
         Ok(swept)
     }
+}
+
+/// A local blob's bytes, `range` or all, in [`READ_CHUNK`]s.
+async fn local_read(
+    path: &std::path::Path,
+    range: Option<Range<u64>>,
+) -> Result<BoxStream<'static, Result<Bytes>>> {
+    use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
+    let mut file = match tokio::fs::File::open(path).await {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(BlobError::NotFound),
+        Err(e) => return Err(BlobError::Unavailable(e.to_string())),
+    };
+    let len = file
+        .metadata()
+        .await
+        .map_err(|e| BlobError::Unavailable(e.to_string()))?
+        .len();
+    let range = range.unwrap_or(0..len);
+    file.seek(std::io::SeekFrom::Start(range.start))
+        .await
+        .map_err(|e| BlobError::Unavailable(e.to_string()))?;
+    let left = range.end - range.start;
+    Ok(
+        futures_util::stream::unfold((file, left), |(mut f, left)| async move {
+            if left == 0 {
+                return None;
+            }
+            let mut buf = vec![0u8; READ_CHUNK.min(left as usize)];
+            match f.read(&mut buf).await {
+                Ok(0) => Some((
+                    Err(BlobError::Unavailable("the blob ended early".into())),
+                    (f, 0),
+                )),
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some((Ok(Bytes::from(buf)), (f, left - n as u64)))
+                }
+                Err(e) => Some((Err(BlobError::Unavailable(e.to_string())), (f, 0))),
+            }
+        })
+        .boxed(),
+    )
+}
+
+/// A file as a body, [`READ_CHUNK`] at a time.
+fn file_stream(file: tokio::fs::File) -> Body<'static> {
+    use tokio::io::AsyncReadExt as _;
+    futures_util::stream::unfold(file, |mut f| async move {
+        let mut buf = vec![0u8; READ_CHUNK];
+        match f.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(Bytes::from(buf)), f))
+            }
+            Err(e) => Some((Err(e), f)),
+        }
+    })
+    .boxed()
 }
 
 /// A body from bytes in memory (tests, small files).

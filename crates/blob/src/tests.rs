@@ -186,6 +186,39 @@ async fn known_content_lands_under_its_name_and_a_wrong_name_keeps_nothing(store
     assert_eq!(store.sweep_staging(0).await.unwrap(), 0);
 }
 
+async fn an_adopted_file_becomes_the_blob_and_leaves_its_place(store: &dyn BlobStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = content(3 * 1024 * 1024 + 11, 6);
+    let key = BlobKey::of(&bytes);
+    for round in 0..2 {
+        // The second time the content is there already.
+        let path = dir.path().join(format!("staged-{round}"));
+        std::fs::write(&path, &bytes).unwrap();
+        let stored = store.adopt(&key, &path, bytes.len() as u64).await.unwrap();
+        assert_eq!(stored.key, key);
+        assert!(!path.exists(), "the staged file is taken over");
+    }
+    assert_eq!(read_all(store, &key).await.unwrap(), bytes);
+    let mut part = Vec::new();
+    let mut s = store.get(&key, Some(1_000_000..1_300_000)).await.unwrap();
+    while let Some(c) = s.next().await {
+        part.extend_from_slice(&c.unwrap());
+    }
+    assert!(part == bytes[1_000_000..1_300_000]);
+    assert_eq!(store.keys().await.unwrap(), vec![key]);
+}
+
+#[tokio::test]
+async fn local_adopted_files_become_blobs() {
+    let (_dir, store) = local_store();
+    an_adopted_file_becomes_the_blob_and_leaves_its_place(&store).await;
+}
+
+#[tokio::test]
+async fn s3_adopted_files_become_blobs() {
+    an_adopted_file_becomes_the_blob_and_leaves_its_place(&s3_store().await).await;
+}
+
 #[tokio::test]
 async fn local_known_content_lands_under_its_name() {
     let (_dir, store) = local_store();

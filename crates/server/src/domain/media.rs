@@ -442,10 +442,11 @@ async fn finish(state: &AppState, rec: UploadRecord) -> Result<UploadInfo> {
         .map_err(|_| DomainError::internal("hashing an upload panicked"))?
         .map_err(io)?
     };
-    let file = tokio::fs::File::open(&path).await.map_err(io)?;
+    // The staged file becomes the blob (renamed into place on the local
+    // backend, streamed to S3).
     let stored = state
         .blobs
-        .put_known(&key, file_body(file), rec.length)
+        .adopt(&key, &path, rec.length)
         .await
         .map_err(blob_err)?;
     let done = state
@@ -540,22 +541,6 @@ async fn drop_blobs(state: &AppState, keys: Vec<String>) -> Result<usize> {
         }
     }
     Ok(n)
-}
-
-/// A staged file as a body for the blob store, 256 KiB at a time.
-fn file_body(file: tokio::fs::File) -> natter_blob::Body<'static> {
-    futures_util::stream::unfold(file, |mut f| async move {
-        let mut buf = vec![0u8; 256 * 1024];
-        match f.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok(Bytes::from(buf)), f))
-            }
-            Err(e) => Some((Err(e), f)),
-        }
-    })
-    .boxed()
 }
 
 /// Ends an upload (tus termination): its staged bytes, its record and,
