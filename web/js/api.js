@@ -428,6 +428,28 @@ export class Api {
     return this.request('GET', `/v1/conversations/${enc(id)}/events${qs ? `?${qs}` : ''}`);
   }
 
+  /**
+   * `GET /v1/search`: messages I may read that match `q` (whole words,
+   * the last one also as a prefix unless `q` ends with a space), best
+   * first. Filters: `conv`, `from` (a user id), `after` (at or after) /
+   * `before` (ms),
+   * `has` (`file` | `link`), `mentions_me`, `in_thread`; `limit`, `cursor`
+   * (the previous page's `next`). Answers `{results, next?}`.
+   */
+  search({ q, conv, from, after, before, has, mentions_me: mentionsMe, in_thread: inThread, limit, cursor }) {
+    const query = new URLSearchParams({ q });
+    if (conv) query.set('conv', conv);
+    if (from) query.set('from', from);
+    if (after !== undefined && after !== null) query.set('after', String(after));
+    if (before !== undefined && before !== null) query.set('before', String(before));
+    if (has) query.set('has', has);
+    if (mentionsMe) query.set('mentions_me', 'true');
+    if (inThread) query.set('in_thread', 'true');
+    if (limit !== undefined) query.set('limit', String(limit));
+    if (cursor) query.set('cursor', cursor);
+    return this.request('GET', `/v1/search?${query}`);
+  }
+
   /** `GET /v1/conversations/{id}/receipts?seq=`: delivered / read by N of M. */
   receipts(id, seq) {
     return this.request('GET', `/v1/conversations/${enc(id)}/receipts?seq=${seq}`);

@@ -107,6 +107,7 @@ const SHAPES = {
     ['path', { d: 'M2 12s3.6-6.5 10-6.5S22 12 22 12s-3.6 6.5-10 6.5S2 12 2 12z' }],
     ['circle', { cx: 12, cy: 12, r: 3 }],
   ],
+  search: [['circle', { cx: 10.5, cy: 10.5, r: 6.5 }], ['path', { d: 'm15.5 15.5 5 5' }]],
 };
 
 /** An `<svg>` icon by name. */

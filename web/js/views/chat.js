@@ -597,7 +597,7 @@ export function chatView({ store, sync, api, actions }) {
       return;
     }
     if (threadOnly(ev)) {
-      openThread(ev.thread);
+      openThread(ev.thread, seq);
       return;
     }
     for (let guard = 0; !c.has(seq) && c.hasMore && guard < 200; guard += 1) {
@@ -620,11 +620,12 @@ export function chatView({ store, sync, api, actions }) {
     render();
   }
 
-  function openThread(root) {
+  /** Opens the thread of `root` (at reply `reply`, when given: it is shown and highlighted). */
+  function openThread(root, reply) {
     const c = conv();
     if (!c || !root) return;
     el.classList.add('thread-open');
-    thread.open(c, root);
+    thread.open(c, root, reply);
   }
 
   /**
@@ -2097,7 +2098,7 @@ function threadPanel({ store, sync, jump, closed, people, allowAll, menu, openIm
     h('header', { class: 'thread-head' }, heading, close),
     scroll,
   );
-  let state = null; // {conv, root, marking, stick}
+  let state = null; // {conv, root, marking, stick, reply (to show once loaded)}
   const rows = new Map();
 
   close.addEventListener('click', () => api.close());
@@ -2196,7 +2197,17 @@ function threadPanel({ store, sync, jump, closed, people, allowAll, menu, openIm
     setText(count, n ? plural(n, 'reply', 'replies') : 'No replies yet');
     const atEnd = scroll.scrollHeight - scroll.scrollTop - scroll.clientHeight < 40;
     reconcile(list, items, (i) => i.key, (i) => row(i.ev), (li, i) => fill(li, i.ev), rows);
-    if (atEnd || state.stick) {
+    const reply = state.reply ? rows.get(`r${state.reply}`) : null;
+    if (reply) {
+      // Opened at a reply (a link, a search result): it is shown and
+      // highlighted, rather than the newest.
+      state.reply = null;
+      state.stick = false;
+      reply.scrollIntoView({ block: 'center' });
+      reply.classList.remove('flash');
+      void reply.offsetWidth; // restart the highlight
+      reply.classList.add('flash');
+    } else if (atEnd || state.stick) {
       scroll.scrollTop = scroll.scrollHeight;
       state.stick = false;
     }
@@ -2241,6 +2252,8 @@ function threadPanel({ store, sync, jump, closed, people, allowAll, menu, openIm
     if (state === s) {
       s.stick = true;
       render();
+      // Not among the replies loaded: the newest show instead.
+      s.reply = null;
     }
   }
 
@@ -2250,9 +2263,13 @@ function threadPanel({ store, sync, jump, closed, people, allowAll, menu, openIm
 
   const api = {
     el,
-    /** Opens the thread of the message at `root` in conversation `c`. */
-    open(c, root) {
+    /** Opens the thread of the message at `root` in conversation `c` (at reply `reply`, if given). */
+    open(c, root, reply = null) {
       if (state?.conv.id === c.id && state.root === root) {
+        if (reply) {
+          state.reply = reply;
+          render();
+        }
         input.focus();
         return;
       }
@@ -2262,7 +2279,7 @@ function threadPanel({ store, sync, jump, closed, people, allowAll, menu, openIm
       setText(error, '');
       input.value = '';
       also.checked = false;
-      state = { conv: c, root, marking: false, stick: true };
+      state = { conv: c, root, marking: false, stick: true, reply };
       // A channel's subscribers read only: no composer at all.
       if (c.canPost) el.append(form);
       else form.remove();

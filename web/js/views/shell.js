@@ -1,9 +1,10 @@
 // The signed-in layout: sidebar and chat side by side (one at a time on a
 // phone), routing by URL hash (`#/c/<conversation>`, `#/c/<conversation>/<seq>`
 // for a message's link, `#/join/<token>`),
-// the join page of an invite link, dialogs, my settings of each
-// conversation (opening one I marked unread clears the mark), the title
-// badge and notifications (none for a muted conversation).
+// the join page of an invite link, dialogs, the message search (Ctrl-K or
+// ⌘K anywhere), my settings of each conversation (opening one I marked
+// unread clears the mark), the title badge and notifications (none for a
+// muted conversation).
 
 import { ApiError } from '../api.js';
 import { h, setText } from '../dom.js';
@@ -13,6 +14,7 @@ import { chatView } from './chat.js';
 import { icon } from '../icons.js';
 import { convTitle, iconButton } from './common.js';
 import { groupInfoDialog, newChannelDialog, newChatDialog, newGroupDialog } from './dialogs.js';
+import { isSearchKey, messageSearch } from './search.js';
 import { settingsDialog } from './settings.js';
 import { sidebarView } from './sidebar.js';
 
@@ -176,8 +178,11 @@ export function shellView({ api, store, sync, onLogout }) {
       store.setNotice(`Could not change the conversation’s settings: ${e.message}`);
     }
   }
+  // A result opens its message by the message's address, as a link does.
+  const search = messageSearch({ api, store, sync, open: (id, seq) => (location.hash = `#/c/${id}/${seq}`) });
   const actions = {
     back: () => openConv(null),
+    search: () => search.show(routeConv()),
     newChat: () => newChatDialog({ api, store, sync, open: openConv }),
     newGroup: () => newGroupDialog({ api, store, open: openConv }),
     newChannel: () => newChannelDialog({ api, store, open: openConv }),
@@ -239,6 +244,16 @@ export function shellView({ api, store, sync, onLogout }) {
   }
   window.addEventListener('hashchange', route);
 
+  // Ctrl-K (⌘K) opens the search from anywhere, except over another
+  // dialog (finished or closed first).
+  function searchKey(e) {
+    if (!isSearchKey(e) || e.repeat) return;
+    if (!search.isOpen() && document.querySelector('dialog[open]')) return;
+    e.preventDefault();
+    actions.search();
+  }
+  document.addEventListener('keydown', searchKey);
+
   const offBadge = store.on(['convs'], () => {
     notify.setBadge(store.unreadTotal());
     // The open conversation was left (here or on another device): close it.
@@ -262,6 +277,7 @@ export function shellView({ api, store, sync, onLogout }) {
     },
     destroy() {
       window.removeEventListener('hashchange', route);
+      document.removeEventListener('keydown', searchKey);
       offBadge();
       offNotice();
       sidebar.destroy();

@@ -1,5 +1,6 @@
-// The sidebar: who I am (my display name), the connection state, actions,
-// and the conversation list (a group's name or the other person's display
+// The sidebar: who I am (my display name), the connection state, actions
+// (search messages, theme, settings, new chat, group or channel), and
+// the conversation list (a group's name or the other person's display
 // name, last message, time, unread badge, presence dot for direct
 // conversations). Message requests and group invitations are listed
 // apart, above the others, until they are accepted. Broadcast channels
@@ -20,6 +21,7 @@ import { listTime, messageSummary } from '../format.js';
 import { icon } from '../icons.js';
 import * as notify from '../notify.js';
 import * as theme from '../theme.js';
+import { SHORTCUT } from './search.js';
 import { avatar, convAvatar, convTitle, iconButton, menuButton, settingsItems, updateAvatar } from './common.js';
 
 // How close to the end of the list (px) the next page is asked for.
@@ -40,6 +42,12 @@ export function sidebarView({ store, actions }) {
     h('span', { class: 'connection-dot', 'aria-hidden': 'true' }),
     h('span', { class: 'connection-text' }),
   );
+  const searchButton = iconButton(icon('search'), `Search messages (${SHORTCUT})`, {
+    class: 'icon-btn search-btn',
+    'aria-keyshortcuts': 'Control+K Meta+K',
+  });
+  searchButton.setAttribute('aria-label', 'Search messages');
+  searchButton.addEventListener('click', () => actions.search());
   const themeButton = iconButton(icon('moon'), 'Switch to dark theme', { class: 'icon-btn theme-toggle' });
   themeButton.addEventListener('click', () => theme.toggle());
   const settingsButton = iconButton(icon('gear'), 'Settings', { class: 'icon-btn settings-btn' });
@@ -164,6 +172,7 @@ export function sidebarView({ store, actions }) {
       { class: 'side-head' },
       meAvatar,
       h('div', { class: 'me' }, meName, connection),
+      searchButton,
       themeButton,
       settingsButton,
     ),

@@ -98,6 +98,7 @@ pub static ASSETS: &[Asset] = assets![
     "js/views/dialogs.js" => JS,
     "js/views/login.js" => JS,
     "js/views/media.js" => JS,
+    "js/views/search.js" => JS,
     "js/views/settings.js" => JS,
     "js/views/shell.js" => JS,
     "js/views/sidebar.js" => JS,
