@@ -28,7 +28,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 const MAX_SEQ: u64 = 1 << 32;
 
 fn doc(num: i64, seq: Seq) -> Option<i64> {
-    (seq < MAX_SEQ).then(|| (num << 32) | seq as i64)
+    (seq < MAX_SEQ).then_some((num << 32) | seq as i64)
 }
 
 fn num_of(c: &Connection, conv: &ConversationId) -> Result<Option<i64>> {
