@@ -32,6 +32,7 @@ mod ops;
 mod presence;
 mod progress;
 mod report;
+mod search;
 mod target;
 
 use anyhow::{Context, Result};
@@ -174,6 +175,17 @@ enum Scenario {
         )]
         s3: String,
     },
+    /// The full-text index on the store itself: write rate with and
+    /// without it, its size, and query latency for common words, rare
+    /// words and prefixes (no server).
+    Search {
+        /// Messages to write (twice: without and with the index).
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: usize,
+        /// Group conversations (ten members each) they spread over.
+        #[arg(long, default_value_t = 1000)]
+        conversations: usize,
+    },
     /// The ceiling for durable writes: a bare SQLite loop inserting
     /// message-sized rows with batched commits (WAL, synchronous = FULL), no
     /// server at all.
@@ -314,6 +326,10 @@ async fn run(cli: Cli) -> Result<()> {
             return finish(ceilings::sqlite_ceiling(batch, size, duration)?, cli.out);
         }
         Scenario::EchoServer => return ceilings::echo_server().await,
+        Scenario::Search {
+            messages,
+            conversations,
+        } => return finish(search::search(messages, conversations).await?, cli.out),
         Scenario::NatsFanout {
             subscribers,
             rate,
@@ -428,6 +444,7 @@ async fn run(cli: Cli) -> Result<()> {
         Scenario::SqliteCeiling { .. }
         | Scenario::WsEcho { .. }
         | Scenario::EchoServer
+        | Scenario::Search { .. }
         | Scenario::NatsFanout { .. }
         | Scenario::ConnectionsWorker { .. } => unreachable!("handled above"),
     };

@@ -873,3 +873,69 @@ pub struct SyncQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }
+
+/// The query of `GET /v1/search`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchQuery {
+    /// What to find: words (case and accents ignored; the last one also
+    /// as a prefix unless the query ends with a space), 1 to 256
+    /// characters. Nothing in it is an operator.
+    pub q: String,
+    /// Only in this conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conv: Option<ConversationId>,
+    /// Only from this user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<UserId>,
+    /// Only sent at or after this time (ms since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<i64>,
+    /// Only sent before this time (ms since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<i64>,
+    /// `file` (with attachments) or `link` (with an http or https link).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has: Option<String>,
+    /// Only messages that mention me (or everyone).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mentions_me: bool,
+    /// Only thread replies.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_thread: bool,
+    /// Hits per page: 1 to 50, 20 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// A `next` from the page before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+/// A message a search found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    /// Its conversation.
+    pub conv: ConversationId,
+    /// Its seq (load history around it to show it in context).
+    pub seq: Seq,
+    /// When it was sent, ms since the epoch.
+    pub ts: i64,
+    /// Who sent it.
+    pub sender: UserId,
+    /// Its text, cut around the first match (with `…`) when long.
+    pub snippet: String,
+    /// What matched: `[start, end)` UTF-8 byte ranges in `snippet`.
+    pub highlights: Vec<[u32; 2]>,
+    /// For a thread reply: the thread's root seq.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<Seq>,
+}
+
+/// `GET /v1/search`: best matches first, the newest first among equals.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchPage {
+    /// The hits.
+    pub results: Vec<SearchHit>,
+    /// Pass as `cursor` for more; absent when there are no more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}

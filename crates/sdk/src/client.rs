@@ -15,10 +15,10 @@ use natter_proto::{
     MediaPage, MediaQuery, MemberInfo, MemberList, MemberQuery, MemberReceipt, MessageId,
     MessageViews, MuteMember, PersonalChange, PinList, Presence, PresenceList, Privacy,
     ReactionList, ReactionState, ReactorList, ReceiptKind, ReceiptSummary, RefreshRequest,
-    ReportInfo, ReportList, ReportMessage, ResolveReport, Role, SendMessage, Sent, Seq,
-    ServerLimits, SessionInfo, SessionList, SetAvatar, SetRole, SetTyping, SettingsChange,
-    Suspension, SyncPage, ThreadPage, ThreadRead, TransferOwnership, UpdateGroup, UpdateProfile,
-    UpdateSettings, UserId, UserInfo, UserList,
+    ReportInfo, ReportList, ReportMessage, ResolveReport, Role, SearchPage, SearchQuery,
+    SendMessage, Sent, Seq, ServerLimits, SessionInfo, SessionList, SetAvatar, SetRole, SetTyping,
+    SettingsChange, Suspension, SyncPage, ThreadPage, ThreadRead, TransferOwnership, UpdateGroup,
+    UpdateProfile, UpdateSettings, UserId, UserInfo, UserList,
 };
 use reqwest::{Method, Url, header};
 use serde::Serialize;
@@ -542,6 +542,39 @@ impl Client {
     pub async fn pins(&self, conv: ConversationId) -> Result<PinList, Error> {
         self.get(&format!("/v1/conversations/{conv}/pins"), &[])
             .await
+    }
+
+    /// `GET /v1/search`: messages I may read that contain the words.
+    pub async fn search(&self, query: &SearchQuery) -> Result<SearchPage, Error> {
+        let mut q = vec![("q", query.q.clone())];
+        if let Some(c) = query.conv {
+            q.push(("conv", c.to_string()));
+        }
+        if let Some(u) = query.from {
+            q.push(("from", u.to_string()));
+        }
+        if let Some(t) = query.after {
+            q.push(("after", t.to_string()));
+        }
+        if let Some(t) = query.before {
+            q.push(("before", t.to_string()));
+        }
+        if let Some(h) = &query.has {
+            q.push(("has", h.clone()));
+        }
+        if query.mentions_me {
+            q.push(("mentions_me", "true".into()));
+        }
+        if query.in_thread {
+            q.push(("in_thread", "true".into()));
+        }
+        if let Some(l) = query.limit {
+            q.push(("limit", l.to_string()));
+        }
+        if let Some(c) = &query.cursor {
+            q.push(("cursor", c.clone()));
+        }
+        self.get("/v1/search", &q).await
     }
 
     /// `PUT /v1/me/avatar`: one of my complete image uploads becomes my

@@ -157,6 +157,9 @@ fn insert_event(c: &Connection, ev: &Event, pos: u64) -> Result<()> {
         ])
     })
     .map_err(db_err)?;
+    if let EventBody::Message { text, .. } = &ev.body {
+        crate::search::index(c, &ev.conv, ev.seq, text)?;
+    }
     Ok(())
 }
 

@@ -48,6 +48,7 @@ mod reports;
 mod rich;
 mod rows;
 mod schema;
+mod search;
 mod uploads;
 mod writer;
 
@@ -638,6 +639,10 @@ impl Store for SqliteStore {
             uploads::media_messages(c, &conv, &viewer, kind.as_deref(), before, limit)
         })
         .await
+    }
+
+    async fn search(&self, req: SearchRequest) -> Result<Vec<SearchRow>> {
+        self.read(move |c| search::search(c, &req)).await
     }
 
     async fn put_avatar(&self, avatar: AvatarRecord) -> Result<()> {

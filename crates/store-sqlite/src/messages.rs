@@ -251,6 +251,7 @@ pub(crate) fn delete_message(ctx: &mut Ctx<'_>, d: &MessageDeletion) -> Result<C
         .and_then(|mut s| s.execute(params![d.conv.as_bytes(), d.seq as i64]))
         .map_err(db_err)?;
     crate::rich::forget_message(ctx.conn, &d.conv, d.seq)?;
+    crate::search::unindex(ctx.conn, &d.conv, d.seq)?;
     // The copies in moderators' logs too.
     ctx.conn
         .prepare_cached(

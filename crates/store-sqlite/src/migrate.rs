@@ -19,6 +19,9 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
     for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version) {
         let tx = conn.transaction().map_err(db_err)?;
         tx.execute_batch(sql).map_err(db_err)?;
+        if i + 1 == schema::SEARCH_VERSION {
+            crate::search::backfill(&tx)?;
+        }
         tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
             .map_err(db_err)?;
         tx.commit().map_err(db_err)?;
@@ -120,6 +123,17 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(history.events.len(), 3);
+        // Messages from before the search index are in it.
+        let found = store
+            .search(SearchRequest {
+                viewer: alice,
+                terms: natter_store::search::parse("old 2 "),
+                limit: 10,
+                ..SearchRequest::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(found.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![2]);
         let Appended::New(c) = store
             .append_message(NewMessage {
                 conv,

@@ -275,6 +275,7 @@ pub(crate) fn edit_message(ctx: &mut Ctx<'_>, e: &MessageEdit) -> Result<Edited>
         .prepare_cached("UPDATE events SET text = ?3, payload = ?4 WHERE conv_id = ?1 AND seq = ?2")
         .and_then(|mut s| s.execute(params![conv, e.seq as i64, e.text, payload]))
         .map_err(db_err)?;
+    crate::search::reindex(ctx.conn, &e.conv, e.seq, &e.text)?;
     ctx.conn
         .prepare_cached("DELETE FROM mentions WHERE conv_id = ?1 AND seq = ?2")
         .and_then(|mut s| s.execute(params![conv, e.seq as i64]))

@@ -390,4 +390,29 @@ ALTER TABLE conversations ADD COLUMN avatar TEXT;
 CREATE INDEX users_by_avatar ON users(avatar) WHERE avatar IS NOT NULL;
 CREATE INDEX conversations_by_avatar ON conversations(avatar) WHERE avatar IS NOT NULL;
 "#,
+    // 20: full-text search. Each conversation gets a small number; a
+    // message's document id is `num << 32 | seq`, so "this conversation,
+    // from this seq on" is a rowid range the index answers directly. The
+    // index is contentless: the text lives once, in `events`.
+    r#"
+ALTER TABLE conversations ADD COLUMN num INTEGER;
+UPDATE conversations SET num = rowid;
+CREATE UNIQUE INDEX conversations_by_num ON conversations(num);
+CREATE TRIGGER conversations_number AFTER INSERT ON conversations WHEN NEW.num IS NULL
+BEGIN
+    UPDATE conversations SET num = (SELECT COALESCE(MAX(num), 0) + 1 FROM conversations)
+    WHERE rowid = NEW.rowid;
+END;
+CREATE VIRTUAL TABLE message_search USING fts5(
+    body,
+    content = '',
+    contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '1 2 3'
+);
+"#,
 ];
+
+/// The migration that creates the search index; its rows are filled in
+/// from the messages already there right after it runs.
+pub(crate) const SEARCH_VERSION: usize = 20;

@@ -17,8 +17,10 @@ use natter_proto::{
 use std::collections::HashSet;
 
 mod rich;
+mod search;
 mod uploads;
 pub use rich::*;
+pub use search::*;
 pub use uploads::*;
 
 /// Generates one `#[tokio::test]` per conformance test. `$open` is an async
@@ -82,6 +84,8 @@ macro_rules! conformance_suite {
             upload_processing_and_thumbnails_share_blobs_safely,
             avatars_are_released_when_nobody_shows_them,
             media_pages_follow_what_the_viewer_may_see,
+            search_finds_words_prefixes_and_cjk_only_where_the_viewer_reads,
+            search_follows_edits_deletes_and_filters,
         );
     };
     (@tests $open:path; $($name:ident),* $(,)?) => {

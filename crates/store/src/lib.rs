@@ -30,6 +30,7 @@
 pub mod conformance;
 mod error;
 mod records;
+pub mod search;
 
 pub use error::StoreError;
 pub use records::*;
@@ -349,6 +350,15 @@ pub trait Store: Send + Sync + 'static {
         before: Option<Seq>,
         limit: u32,
     ) -> Result<Vec<MediaMessage>>;
+
+    // ---- search -----------------------------------------------------------------
+
+    /// Messages `viewer` may read (in conversations they are a member of,
+    /// from where their history starts; not deleted, not hidden for them)
+    /// containing every term, with the request's filters, best match first
+    /// and the newest first among equals. [`StoreError::NotMember`] when
+    /// `conv` names a conversation they are not in.
+    async fn search(&self, req: SearchRequest) -> Result<Vec<SearchRow>>;
 
     // ---- avatars ---------------------------------------------------------------
 

@@ -996,3 +996,49 @@ pub struct MediaMessage {
     /// Its uploads of the asked kind.
     pub uploads: Vec<natter_proto::UploadId>,
 }
+
+/// A full-text search (see [`crate::Store::search`]).
+#[derive(Clone, Debug, Default)]
+pub struct SearchRequest {
+    /// Who searches.
+    pub viewer: UserId,
+    /// What every hit contains ([`crate::search::parse`]); not empty.
+    pub terms: Vec<crate::search::Term>,
+    /// Only in this conversation.
+    pub conv: Option<ConversationId>,
+    /// Only from this sender.
+    pub from: Option<UserId>,
+    /// Only sent at or after this time (ms).
+    pub after: Option<i64>,
+    /// Only sent before this time (ms).
+    pub before: Option<i64>,
+    /// Only messages with attachments.
+    pub has_file: bool,
+    /// Only messages with an `http://` or `https://` link.
+    pub has_link: bool,
+    /// Only messages that mention the viewer (or everyone).
+    pub mentions_me: bool,
+    /// Only thread replies.
+    pub in_thread: bool,
+    /// Hits to skip (paging).
+    pub offset: u32,
+    /// Most hits to return.
+    pub limit: u32,
+}
+
+/// A message a search found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchRow {
+    /// Its conversation.
+    pub conv: ConversationId,
+    /// Its seq.
+    pub seq: Seq,
+    /// When it was sent.
+    pub ts: i64,
+    /// Who sent it.
+    pub sender: UserId,
+    /// Its current text.
+    pub text: String,
+    /// The thread root, for a thread reply.
+    pub thread: Option<Seq>,
+}

@@ -752,3 +752,73 @@ pub(crate) fn own_names(s: &Session) -> Names {
     }
     names
 }
+
+/// What `natter search` was given.
+pub(crate) struct SearchArgs {
+    pub(crate) words: Vec<String>,
+    pub(crate) conv: Option<String>,
+    pub(crate) from: Option<String>,
+    pub(crate) after: Option<String>,
+    pub(crate) before: Option<String>,
+    pub(crate) has: Option<String>,
+    pub(crate) mentions_me: bool,
+    pub(crate) thread: bool,
+    pub(crate) limit: u32,
+}
+
+/// `natter search`: one line per hit, `conv seq time sender: snippet`
+/// with the matches in brackets, best first.
+pub(crate) async fn search(s: &Session, a: SearchArgs) -> anyhow::Result<ExitCode> {
+    let day = |v: &Option<String>| -> anyhow::Result<Option<i64>> {
+        v.as_deref()
+            .map(|d| {
+                super::output::parse_day(d)
+                    .with_context(|| format!("bad_request: {d} is not YYYY-MM-DD or ms"))
+            })
+            .transpose()
+    };
+    let conv = match &a.conv {
+        Some(c) => Some(resolve_conv(s, c).await?),
+        None => None,
+    };
+    let from = match &a.from {
+        Some(u) => Some(user_id(s, u).await?),
+        None => None,
+    };
+    let query = natter_proto::SearchQuery {
+        q: a.words.join(" "),
+        conv,
+        from,
+        after: day(&a.after)?,
+        before: day(&a.before)?,
+        has: a.has.clone(),
+        mentions_me: a.mentions_me,
+        in_thread: a.thread,
+        limit: Some(a.limit.clamp(1, 50)),
+        cursor: None,
+    };
+    let page = s.client.search(&query).await?;
+    let mut names = super::output::Names::default();
+    for hit in page.results {
+        let mut text = String::new();
+        let mut at = 0usize;
+        for [start, end] in &hit.highlights {
+            let (start, end) = (*start as usize, *end as usize);
+            text.push_str(&hit.snippet[at..start]);
+            text.push('[');
+            text.push_str(&hit.snippet[start..end]);
+            text.push(']');
+            at = end;
+        }
+        text.push_str(&hit.snippet[at..]);
+        let sender = names.get(&s.client, hit.sender).await;
+        outln!(
+            "{}\t{}\t{}\t{sender}: {}",
+            hit.conv,
+            hit.seq,
+            super::output::format_time(hit.ts),
+            text.replace(['\n', '\t'], " ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -283,9 +283,46 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (y, m, d)
 }
 
+/// `YYYY-MM-DD` (midnight UTC) or milliseconds since the epoch, as ms.
+pub(crate) fn parse_day(s: &str) -> Option<i64> {
+    if let Ok(ms) = s.parse::<i64>() {
+        return Some(ms);
+    }
+    let mut parts = s.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    (civil_from_days(days) == (if m <= 2 { y + 1 } else { y }, m, d)).then_some(days * 86_400_000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_parse_to_midnight_utc() {
+        assert_eq!(parse_day("1970-01-01"), Some(0));
+        assert_eq!(
+            parse_day("2026-12-08").map(format_time).as_deref(),
+            Some("2026-12-08T00:00:00Z")
+        );
+        assert_eq!(
+            parse_day("2024-02-29").map(format_time).as_deref(),
+            Some("2024-02-29T00:00:00Z")
+        );
+        assert_eq!(parse_day("2023-02-29"), None);
+        assert_eq!(parse_day("12345"), Some(12345));
+        assert_eq!(parse_day("yesterday"), None);
+    }
 
     #[test]
     fn times_are_utc_rfc3339() {

@@ -814,3 +814,32 @@ async fn a_file_is_sent_and_downloaded_from_the_terminal() {
     out.fails(2);
     assert!(out.stderr.contains("TEXT"), "{out:#?}");
 }
+
+#[tokio::test]
+async fn search_finds_messages_from_the_terminal() {
+    let server = TestServer::start().await;
+    let url = server.url();
+    let alice = Terminal::new();
+    let bob = Terminal::with_profile("bob");
+    alice.register(&url, "alice").await;
+    bob.register(&url, "bob").await;
+    let sent = alice
+        .run(&["send", "@bob", "the Café Müller opens at nine"])
+        .await
+        .row();
+    alice.run(&["send", "@bob", "something else"]).await.ok();
+    let hits = bob.run(&["search", "cafe", "mul"]).await.rows();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0][1], sent[0]);
+    assert_eq!(hits[0][3], "alice: the [Café] [Müller] opens at nine");
+    let none = bob
+        .run(&["search", "cafe", "--before", "2000-01-01"])
+        .await
+        .rows();
+    assert!(none.is_empty());
+    let from_me = bob.run(&["search", "cafe", "--from", "bob"]).await.rows();
+    assert!(from_me.is_empty());
+    let bad = bob.run(&["search", "x", "--has", "photo"]).await;
+    bad.fails(1);
+    assert!(bad.stderr.contains("bad_request"), "{bad:#?}");
+}

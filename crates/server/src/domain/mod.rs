@@ -20,6 +20,7 @@ pub mod presence;
 pub mod receipts;
 pub mod reports;
 pub mod rich;
+pub mod search;
 pub mod text;
 pub mod typing;
 

@@ -151,6 +151,7 @@ pub fn router(state: AppState) -> Router {
             put(uploads::set_group_avatar).delete(uploads::remove_group_avatar),
         )
         .route("/v1/conversations/{id}/media", get(uploads::gallery))
+        .route("/v1/search", get(search))
         .route("/v1/presence", get(presence))
         .route("/v1/sync", get(longpoll::long_poll))
         .route("/v1/events", get(sse::sse))
@@ -161,6 +162,15 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
+}
+
+/// `GET /v1/search`: messages I may read that contain the words.
+async fn search(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Q(q): Q<SearchQuery>,
+) -> ApiResult<Json<SearchPage>> {
+    Ok(Json(domain::search::search(&state, &c, q).await?))
 }
 
 async fn method_not_allowed() -> ApiError {
@@ -313,7 +323,7 @@ async fn find_user(
 }
 
 #[derive(serde::Deserialize)]
-struct SearchQuery {
+struct UserSearchQuery {
     q: String,
     limit: Option<u32>,
 }
@@ -322,7 +332,7 @@ struct SearchQuery {
 async fn search_users(
     State(state): State<AppState>,
     Auth(c): Auth,
-    Q(q): Q<SearchQuery>,
+    Q(q): Q<UserSearchQuery>,
 ) -> ApiResult<Json<UserList>> {
     Ok(Json(
         domain::accounts::search(&state, &c, &q.q, q.limit).await?,

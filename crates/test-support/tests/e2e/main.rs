@@ -16,6 +16,7 @@ mod people;
 mod pictures;
 mod rich;
 mod roles;
+mod search;
 mod signals;
 mod storage;
 mod stuck;
