@@ -3267,6 +3267,156 @@ describe('natter web client', () => {
     assert.deepEqual(violations, []);
   });
 
+  // ---------- searching messages ----------
+
+  test('search: Ctrl-K finds messages as they are typed (case, accents and Chinese or Japanese too) and opens one at its place; filters narrow it; deleted messages and other people’s conversations are never found', async () => {
+    // Bob signed out in the settings test.
+    await signIn(bob, users.bob);
+    const dinnerText = 'Dinner at the Café Müller on Friday?';
+    const dinner = await aliceApi.send(directId, dinnerText);
+    await aliceApi.send(directId, '東京タワーの写真を送ります');
+    await aliceApi.send(directId, 'The menu: https://example.com/cafe-menu');
+    const terrace = 'The café terrace, or inside?';
+    const reply = await aliceApi.call('POST', `/v1/conversations/${directId}/messages`, { client_id: `terrace-${RUN}`, text: terrace, thread: dinner.seq });
+    assert.equal(reply.status, 201, JSON.stringify(reply.body));
+    // A message deleted for everyone is found until it is deleted.
+    const secret = await aliceApi.send(directId, 'A café secret, soon deleted');
+    assert.equal((await aliceApi.call('GET', '/v1/search?q=secret')).body.results.length, 1);
+    assert.equal((await aliceApi.call('DELETE', `/v1/conversations/${directId}/messages/${secret.seq}`)).status, 200);
+    for (let i = 1; i <= 21; i += 1) await aliceApi.send(groupId, `Chapter ${i} of the saga`);
+    // A file, through the paperclip.
+    await openConv(alice, users.bob);
+    const chooser = alice.waitForEvent('filechooser');
+    await alice.getByRole('button', { name: 'Attach files' }).click();
+    await (await chooser).setFiles([{ name: 'plan.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n%%EOF\n') }]);
+    const composer = alice.getByRole('textbox', { name: 'Message', exact: true });
+    await composer.fill('Floor plan of the café');
+    await composer.press('Enter');
+    await waitForStatus(alice, 'Floor plan of the café', ['sent', 'delivered', 'read']);
+    await openConv(bob, users.alice);
+    await send(bob, 'Only if the café still has crème brûlée');
+
+    // Bob, in another conversation, presses Ctrl-K and types the start of a word.
+    await openConv(bob, 'Book club');
+    await bob.keyboard.press('Control+KeyK');
+    const dlg = bob.getByRole('dialog', { name: 'Search messages' });
+    const box = dlg.getByRole('combobox', { name: 'Search messages' });
+    await box.waitFor();
+    assert.equal(await box.evaluate((el) => el === document.activeElement), true, 'the text box has focus');
+    await box.pressSequentially('caf');
+    // Found in the conversation with Alice (its group's name), whole
+    // words marked, the deleted message not among them.
+    const hits = dlg.getByRole('option');
+    const hit = (text) => hits.filter({ has: bob.locator('.search-hit-snippet', { hasText: exactly(text) }) });
+    const snippets = () => dlg.locator('.search-hit-snippet').allTextContents();
+    const fromAlice = dlg.getByRole('group', { name: users.alice });
+    await fromAlice.getByRole('option').filter({ hasText: dinnerText }).locator('mark', { hasText: exactly('Café') }).waitFor();
+    const found = [dinnerText, 'The menu: https://example.com/cafe-menu', terrace, 'Floor plan of the café', 'Only if the café still has crème brûlée'];
+    await dlg.locator('.search-status', { hasText: '5 messages found.' }).waitFor();
+    assert.deepEqual((await snippets()).sort(), [...found].sort());
+    assert.equal(await fromAlice.getByRole('option').count(), 5);
+    assert.deepEqual(await hit('The menu: https://example.com/cafe-menu').locator('mark').allTextContents(), ['cafe']);
+    assert.equal(await hit(terrace).locator('.search-hit-thread').textContent(), 'in a thread');
+    assert.equal(await hit('Only if the café still has crème brûlée').locator('.search-hit-sender').textContent(), 'You');
+    const violations = await axe(bob, 'the message search with results');
+
+    // More words narrow it; accents and case do not matter; a Japanese
+    // phrase is found by its characters.
+    await box.fill('CAFE mül');
+    await dlg.locator('.search-status', { hasText: '1 message found.' }).waitFor();
+    assert.deepEqual(await hit(dinnerText).locator('mark').allTextContents(), ['Café', 'Müller']);
+    await box.fill('京タ');
+    await hit('東京タワーの写真を送ります').locator('mark', { hasText: exactly('京タ') }).waitFor();
+    // Quotes, stars, minus signs and OR are plain text, never errors.
+    await box.fill('"café müller"');
+    await dlg.locator('.search-status', { hasText: '1 message found.' }).waitFor();
+    await box.fill('café OR -müller*');
+    await dlg.locator('.search-status', { hasText: 'No messages match “café OR -müller*”.' }).waitFor();
+    await box.fill('"*');
+    await dlg.locator('.search-status', { hasText: 'No messages match' }).waitFor();
+    assert.equal(await dlg.locator('.search-error').textContent(), '');
+
+    // The arrow keys choose, Enter opens: the conversation with Alice,
+    // loaded back to the message, which is on screen and highlighted.
+    await box.fill('café mül');
+    await hit(dinnerText).waitFor();
+    await box.press('ArrowDown');
+    assert.equal(await hit(dinnerText).getAttribute('aria-selected'), 'true');
+    await box.press('Enter');
+    await dlg.waitFor({ state: 'detached' });
+    await bob.locator('.chat-title', { hasText: users.alice }).waitFor();
+    const row = message(bob, dinnerText);
+    await row.and(bob.locator('.flash')).waitFor();
+    assert.ok(
+      await row.evaluate((el) => {
+        const r = el.getBoundingClientRect();
+        const view = document.querySelector('.scroller').getBoundingClientRect();
+        return r.top >= view.top && r.bottom <= view.bottom;
+      }),
+      'the message is on screen',
+    );
+
+    // Filters: with a file; from someone; replies in threads, which open
+    // in the thread panel at the reply. The text stays from last time.
+    await bob.getByRole('button', { name: 'Search messages' }).click();
+    assert.equal(await box.inputValue(), 'café mül');
+    await box.fill('caf');
+    await dlg.locator('.search-status', { hasText: '5 messages found.' }).waitFor();
+    await dlg.getByRole('button', { name: 'Has a file' }).click();
+    await dlg.locator('.search-status', { hasText: '1 message found.' }).waitFor();
+    assert.deepEqual(await snippets(), ['Floor plan of the café']);
+    await dlg.getByRole('button', { name: 'Has a file' }).click();
+    const from = dlg.getByRole('combobox', { name: 'From' });
+    await from.pressSequentially(users.alice.slice(0, 6));
+    await dlg.getByRole('listbox', { name: 'People' }).getByRole('option', { name: new RegExp(users.alice) }).click();
+    await dlg.locator('.search-from-chip', { hasText: users.alice }).waitFor();
+    await dlg.locator('.search-status', { hasText: '4 messages found.' }).waitFor();
+    assert.deepEqual((await snippets()).sort(), found.filter((t) => !t.startsWith('Only')).sort());
+    await dlg.getByRole('button', { name: `From ${users.alice}: any sender instead` }).click();
+    await dlg.locator('.search-status', { hasText: '5 messages found.' }).waitFor();
+    await dlg.getByRole('button', { name: 'In threads' }).click();
+    await dlg.locator('.search-status', { hasText: '1 message found.' }).waitFor();
+    await box.press('Enter');
+    await dlg.waitFor({ state: 'detached' });
+    const panel = bob.locator('.thread-panel');
+    await panel.locator('.thread-root', { hasText: dinnerText }).waitFor();
+    await panel.locator('.thread-msg.flash', { hasText: terrace }).waitFor();
+
+    // A day range that ends before today finds nothing, and says so.
+    await bob.keyboard.press('Control+KeyK');
+    await dlg.getByRole('button', { name: 'Clear filters' }).click();
+    await dlg.locator('.search-status', { hasText: '5 messages found.' }).waitFor();
+    const d = new Date(Date.now() - 24 * 3600 * 1000);
+    await dlg.getByLabel('Until').fill(`${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`);
+    await dlg.locator('.search-status', { hasText: 'No messages match “caf”. Try fewer filters.' }).waitFor();
+    await dlg.getByRole('button', { name: 'Clear filters' }).click();
+
+    // Twenty at a time: more on request.
+    await box.fill('saga');
+    await dlg.locator('.search-status', { hasText: '20 messages found, more below.' }).waitFor();
+    await dlg.getByRole('button', { name: 'Show more results' }).click();
+    await dlg.locator('.search-status', { hasText: '21 messages found.' }).waitFor();
+    assert.equal(await dlg.getByRole('group', { name: 'Book club' }).getByRole('option').count(), 21);
+    assert.equal(await dlg.getByRole('button', { name: 'Show more results' }).isVisible(), false);
+
+    // The deleted message is never found.
+    await box.fill('secret');
+    await dlg.locator('.search-status', { hasText: 'No messages match “secret”.' }).waitFor();
+    await bob.keyboard.press('Escape');
+    await dlg.waitFor({ state: 'detached' });
+
+    // Carol is not in the conversation: her search never shows it, and
+    // asking for it by id is refused.
+    const theirs = await carol.call('GET', '/v1/search?q=caf');
+    assert.equal(theirs.status, 200, JSON.stringify(theirs.body));
+    assert.deepEqual(theirs.body.results.filter((r) => r.conv === directId), []);
+    assert.equal((await carol.call('GET', '/v1/search?q=m%C3%BCller')).body.results.length, 0);
+    const refused = await carol.call('GET', `/v1/search?q=caf&conv=${directId}`);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.error.code, 'not_member');
+    assert.deepEqual(violations, []);
+  });
+
   test('accessibility: axe-core finds nothing serious on the main screens, light and dark', async () => {
     const ann = name('ann');
     const ben = await ApiUser.register(name('ben'));
