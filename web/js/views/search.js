@@ -40,7 +40,7 @@ const MAX_QUERY = 256;
 // People offered in the sender filter at a time.
 const PEOPLE_MAX = 8;
 
-/** The modifier key of shortcuts here: ⌘ on Apple systems, else Ctrl. */
+/** The search shortcut as the keyboard shows it: ⌘K on Apple systems, else Ctrl+K. */
 export const SHORTCUT = /Mac|iPhone|iPad/.test(navigator.platform) ? '⌘K' : 'Ctrl+K';
 
 /** Whether a key press is the search shortcut (Ctrl-K, or ⌘K). */
@@ -146,7 +146,7 @@ function searchDialog({ api, store, sync, open, kept, convId }) {
   const from = peoplePicker({ api, store, sync, chosen: kept.from, onChange: (person) => {
     kept.from = person;
     renderClear();
-    searchNow();
+    search();
   } });
   const sinceInput = h('input', { type: 'date', class: 'search-date', id: uid('since'), max: today(), value: kept.since });
   const untilInput = h('input', { type: 'date', class: 'search-date', id: uid('until'), max: today(), value: kept.until });
@@ -289,10 +289,6 @@ function searchDialog({ api, store, sync, open, kept, convId }) {
     timer = setTimeout(() => search(), SEARCH_DELAY_MS);
   }
 
-  function searchNow() {
-    search();
-  }
-
   const keyOf = (r) => `${r.conv}:${r.seq}`;
 
   // ---- rendering ----
@@ -425,7 +421,7 @@ function searchDialog({ api, store, sync, open, kept, convId }) {
       else if (which === 'mentions') kept.mentions = on;
       else if (which === 'threads') kept.threads = on;
       renderFilters();
-      searchNow();
+      search();
     });
   }
   for (const [el, field] of [
@@ -435,7 +431,7 @@ function searchDialog({ api, store, sync, open, kept, convId }) {
     el.addEventListener('change', () => {
       kept[field] = el.value;
       renderClear();
-      searchNow();
+      search();
     });
   }
   clear.addEventListener('click', () => {
@@ -445,7 +441,7 @@ function searchDialog({ api, store, sync, open, kept, convId }) {
     untilInput.value = '';
     renderFilters();
     input.focus();
-    searchNow();
+    search();
   });
   more.addEventListener('click', () => search({ page: true }));
 
