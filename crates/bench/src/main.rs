@@ -185,6 +185,9 @@ enum Scenario {
         /// Group conversations (ten members each) they spread over.
         #[arg(long, default_value_t = 1000)]
         conversations: usize,
+        /// Searches of each kind to time.
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
     },
     /// The ceiling for durable writes: a bare SQLite loop inserting
     /// message-sized rows with batched commits (WAL, synchronous = FULL), no
@@ -329,7 +332,13 @@ async fn run(cli: Cli) -> Result<()> {
         Scenario::Search {
             messages,
             conversations,
-        } => return finish(search::search(messages, conversations).await?, cli.out),
+            runs,
+        } => {
+            return finish(
+                search::search(messages, conversations, runs).await?,
+                cli.out,
+            );
+        }
         Scenario::NatsFanout {
             subscribers,
             rate,

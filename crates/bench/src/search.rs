@@ -172,15 +172,12 @@ async fn write(w: &World, messages: usize) -> Result<(f64, u64)> {
     Ok(((per * 64) as f64 / started.elapsed().as_secs_f64(), bytes))
 }
 
-fn file_bytes(path: &Path) -> u64 {
-    ["", "-wal"]
-        .iter()
-        .map(|s| {
-            std::fs::metadata(format!("{}{s}", path.display()))
-                .map(|m| m.len())
-                .unwrap_or(0)
-        })
-        .sum()
+/// The database's size once its write-ahead log is folded in.
+fn file_bytes(path: &Path) -> Result<u64> {
+    let c = rusqlite::Connection::open(path)?;
+    c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    drop(c);
+    Ok(std::fs::metadata(path)?.len())
 }
 
 /// Latency of `runs` searches for `q` by `viewer`.
@@ -207,7 +204,11 @@ async fn queries(w: &World, viewer: UserId, qs: &[String]) -> Result<serde_json:
 }
 
 /// Runs the scenario in `dir`.
-pub async fn search(messages: usize, conversations: usize) -> Result<serde_json::Value> {
+pub async fn search(
+    messages: usize,
+    conversations: usize,
+    runs: usize,
+) -> Result<serde_json::Value> {
     let dir = std::env::temp_dir().join(format!("natter-bench-search-{}", ClientId::random()));
     std::fs::create_dir_all(&dir)?;
     let result = async {
@@ -217,23 +218,23 @@ pub async fn search(messages: usize, conversations: usize) -> Result<serde_json:
         let plain = world(&plain_path, conversations, users, true).await?;
         let (plain_rate, text_bytes) = write(&plain, messages).await?;
         drop(plain);
-        let plain_size = file_bytes(&plain_path);
+        let plain_size = file_bytes(&plain_path)?;
         std::fs::remove_file(&plain_path).ok();
 
         eprintln!("{messages} messages with the index…");
         let path = dir.join("indexed.db");
         let w = world(&path, conversations, users, false).await?;
         let (rate, _) = write(&w, messages).await?;
-        let indexed_size = file_bytes(&path);
+        let indexed_size = file_bytes(&path)?;
 
         let viewer = w.users[0];
         let in_convs = w.convs.iter().filter(|(_, m)| m.contains(&viewer)).count();
-        let common: Vec<String> = (0..200).map(|i| word(i % 3)).collect();
-        let rare: Vec<String> = (0..200).map(|i| word(5000 + i * 7)).collect();
-        let prefixes: Vec<String> = (0..200)
+        let common: Vec<String> = (0..runs).map(|i| word(i % 3)).collect();
+        let rare: Vec<String> = (0..runs).map(|i| word(5000 + i * 7)).collect();
+        let prefixes: Vec<String> = (0..runs)
             .map(|i| word(10 + i % 50).chars().take(3).collect())
             .collect();
-        let two: Vec<String> = (0..200)
+        let two: Vec<String> = (0..runs)
             .map(|i| format!("{} {}", word(i % 5), word(20 + i)))
             .collect();
         eprintln!("querying…");

@@ -143,7 +143,7 @@ pub(crate) fn search(c: &Connection, q: &SearchRequest) -> Result<Vec<SearchRow>
          )
          SELECT e.conv_id, e.seq, e.ts, e.sender, e.text, e.target, bm25(message_search) AS rank
          FROM mine
-         JOIN message_search ON message_search.rowid BETWEEN (mine.num << 32) | mine.vis
+         CROSS JOIN message_search ON message_search.rowid BETWEEN (mine.num << 32) | mine.vis
                                                          AND (mine.num << 32) | 4294967295
          JOIN events e ON e.conv_id = mine.conv_id AND e.seq = (message_search.rowid & 4294967295)
          WHERE message_search MATCH ?3 AND e.kind = 'message'
