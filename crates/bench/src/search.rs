@@ -172,12 +172,13 @@ async fn write(w: &World, messages: usize) -> Result<(f64, u64)> {
     Ok(((per * 64) as f64 / started.elapsed().as_secs_f64(), bytes))
 }
 
-/// The database's size once its write-ahead log is folded in.
+/// The database's size as its latest commit sees it (write-ahead log
+/// included), without free pages.
 fn file_bytes(path: &Path) -> Result<u64> {
     let c = rusqlite::Connection::open(path)?;
-    c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-    drop(c);
-    Ok(std::fs::metadata(path)?.len())
+    let pragma = |name: &str| c.query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, i64>(0));
+    let used = pragma("page_count")? - pragma("freelist_count")?;
+    Ok((used * pragma("page_size")?) as u64)
 }
 
 /// Latency of `runs` searches for `q` by `viewer`.

@@ -408,7 +408,7 @@ CREATE VIRTUAL TABLE message_search USING fts5(
     content = '',
     contentless_delete = 1,
     tokenize = 'unicode61 remove_diacritics 2',
-    prefix = '1 2 3'
+    prefix = '2 3'
 );
 "#,
 ];
