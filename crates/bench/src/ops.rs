@@ -138,6 +138,14 @@ pub async fn ops(
     // announcement before reading the frame count and the CPU.
     if channel {
         tokio::time::sleep(Duration::from_millis(2500)).await;
+    } else {
+        // In a group every operation reaches every other member: wait for
+        // the frames still on their way (bounded) before counting them.
+        let expected = done * (members as u64 - 1);
+        let until = Instant::now() + Duration::from_secs(10);
+        while frames.load(Ordering::Relaxed) < expected && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
     let cpu_end = target.cpu_secs();
     measuring.store(false, Ordering::Relaxed);
