@@ -47,12 +47,17 @@ fn boxes<F: Read + Seek>(f: &mut F, mut at: u64, end: u64) -> io::Result<Vec<(u6
         let (header, size) = match be32(&h, 0).unwrap_or(0) {
             0 => (8, end - at),
             1 => {
+                if at + 16 > end {
+                    break;
+                }
                 let big = read_at(f, at + 8, 8)?;
                 (16, be64(&big, 0).unwrap_or(0))
             }
             n => (8, n),
         };
-        if size < header || at + size > end {
+        // A size past the end (a 64-bit size can be anything) ends the
+        // walk: never an overflow, never a step backwards.
+        if size < header || at.checked_add(size).is_none_or(|next| next > end) {
             break;
         }
         out.push((at + header, size - header, kind));

@@ -30,3 +30,33 @@ pub enum MediaError {
     #[error("the image cannot be read: {0}")]
     Unreadable(String),
 }
+
+#[cfg(test)]
+mod regressions {
+    use std::io::Cursor;
+
+    /// Inputs the fuzzer found: every step runs to an answer, no panic.
+    #[test]
+    fn fuzzer_findings_are_answered_without_a_panic() {
+        let inputs: [&[u8]; 1] = [include_bytes!("../testdata/fuzz-crash-1.bin")];
+        for data in inputs {
+            let _ = crate::probe(Cursor::new(data.to_vec()), 1 << 20);
+            let _ = crate::process(data, 1 << 20);
+            let _ = crate::avatar(data, 1 << 20);
+            for mime in ["image/png", "image/jpeg", "image/gif", "image/webp"] {
+                let mut f = Cursor::new(data.to_vec());
+                let _ = crate::scrub::scrub_location(&mut f, mime);
+            }
+            for mime in [
+                "video/mp4",
+                "audio/mp4",
+                "video/quicktime",
+                "audio/ogg",
+                "audio/wav",
+                "audio/flac",
+            ] {
+                let _ = crate::duration::duration_ms(&mut Cursor::new(data), mime);
+            }
+        }
+    }
+}
