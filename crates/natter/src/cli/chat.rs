@@ -754,15 +754,34 @@ pub(crate) fn own_names(s: &Session) -> Names {
 }
 
 /// What `natter search` was given.
+#[derive(clap::Args, Debug, Clone)]
 pub(crate) struct SearchArgs {
+    /// The words (the last one also as a prefix).
+    #[arg(required = true, num_args = 1..)]
     pub(crate) words: Vec<String>,
+    /// Only in this conversation (id, @username or #group).
+    #[arg(long = "in")]
     pub(crate) conv: Option<String>,
+    /// Only from this user.
+    #[arg(long)]
     pub(crate) from: Option<String>,
+    /// Only on or after this day (YYYY-MM-DD, UTC) or ms.
+    #[arg(long)]
     pub(crate) after: Option<String>,
+    /// Only before this day (YYYY-MM-DD, UTC) or ms.
+    #[arg(long)]
     pub(crate) before: Option<String>,
+    /// Only messages with `file` or `link`.
+    #[arg(long)]
     pub(crate) has: Option<String>,
+    /// Only messages that mention me.
+    #[arg(long)]
     pub(crate) mentions_me: bool,
+    /// Only thread replies.
+    #[arg(long)]
     pub(crate) thread: bool,
+    /// Most results.
+    #[arg(long, default_value_t = 20)]
     pub(crate) limit: u32,
 }
 

@@ -238,35 +238,7 @@ pub enum ClientCommand {
     },
     /// Find messages I may read: `conv seq time sender: snippet`, the
     /// matches in [brackets], best first.
-    Search {
-        /// The words (the last one also as a prefix).
-        #[arg(required = true, num_args = 1..)]
-        words: Vec<String>,
-        /// Only in this conversation (id, @username or #group).
-        #[arg(long = "in")]
-        conv: Option<String>,
-        /// Only from this user.
-        #[arg(long)]
-        from: Option<String>,
-        /// Only on or after this day (YYYY-MM-DD, UTC) or ms.
-        #[arg(long)]
-        after: Option<String>,
-        /// Only before this day (YYYY-MM-DD, UTC) or ms.
-        #[arg(long)]
-        before: Option<String>,
-        /// Only messages with `file` or `link`.
-        #[arg(long)]
-        has: Option<String>,
-        /// Only messages that mention me.
-        #[arg(long)]
-        mentions_me: bool,
-        /// Only thread replies.
-        #[arg(long)]
-        thread: bool,
-        /// Most results.
-        #[arg(long, default_value_t = 20)]
-        limit: u32,
-    },
+    Search(chat::SearchArgs),
     /// A conversation's pictures, videos, recordings and files, newest
     /// first: `seq sender kind name size` and the picture's size or the
     /// recording's length.
@@ -582,29 +554,8 @@ async fn dispatch(cmd: ClientCommand, global: &ClientGlobals) -> anyhow::Result<
             let s = open()?;
             s.finish(media::avatar(&s, path.as_deref(), group.as_deref(), remove).await)
         }
-        ClientCommand::Search {
-            words,
-            conv,
-            from,
-            after,
-            before,
-            has,
-            mentions_me,
-            thread,
-            limit,
-        } => {
+        ClientCommand::Search(args) => {
             let s = open()?;
-            let args = chat::SearchArgs {
-                words,
-                conv,
-                from,
-                after,
-                before,
-                has,
-                mentions_me,
-                thread,
-                limit,
-            };
             s.finish(chat::search(&s, args).await)
         }
         ClientCommand::Media { conv, kind, limit } => {

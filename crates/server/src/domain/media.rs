@@ -15,7 +15,7 @@ use crate::error::{DomainError, Result};
 use crate::state::AppState;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use natter_proto::{MediaKind, UploadId, UploadInfo};
+use natter_proto::{MediaDetails, MediaKind, UploadId, UploadInfo};
 use natter_store::{NewUpload, StoreError, UploadContent, UploadRecord};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -117,68 +117,36 @@ pub struct Metadata {
 /// The longest duration an uploader may declare: a day.
 const MAX_DECLARED_MS: u64 = 24 * 3600 * 1000;
 
-/// What the server read from an upload's content, as stored with it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Details {
-    /// Width as shown.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub width: Option<u32>,
-    /// Height as shown.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub height: Option<u32>,
-    /// The BlurHash placeholder.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub blurhash: Option<String>,
-    /// More than one frame.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub animated: bool,
-    /// Read from the container's headers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration_ms: Option<u64>,
+/// What the server read from a content, as stored with its upload
+/// (`uploads.meta`): the protocol's details, of which `thumbnail` and
+/// `voice` are left out and derived from the record when read.
+pub fn meta_json(d: &MediaDetails) -> String {
+    serde_json::to_string(d).unwrap_or_else(|_| "{}".into())
 }
 
-impl Details {
-    /// As stored.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
-    }
-
-    /// What an upload's record holds, with the uploader's declarations.
-    pub fn of(rec: &UploadRecord) -> Details {
-        let mut d: Details = rec
-            .content
-            .as_ref()
-            .and_then(|c| c.meta.as_deref())
-            .and_then(|m| serde_json::from_str(m).ok())
-            .unwrap_or_default();
-        let kind = rec.content.as_ref().and_then(|c| MediaKind::parse(&c.kind));
-        if matches!(kind, Some(MediaKind::Audio | MediaKind::Video)) && d.duration_ms.is_none() {
-            d.duration_ms = rec.declared_ms;
-        }
-        d
-    }
-}
-
-/// An upload as a message carries it.
+/// An upload as a message carries it: what processing stored, the
+/// uploader's declarations, and whether a thumbnail exists.
 pub fn attachment(rec: &UploadRecord) -> Option<natter_proto::Attachment> {
     let content = rec.content.as_ref()?;
-    let d = Details::of(rec);
     let kind = MediaKind::parse(&content.kind).unwrap_or(MediaKind::File);
+    let recording = matches!(kind, MediaKind::Audio | MediaKind::Video);
+    let mut details: MediaDetails = content
+        .meta
+        .as_deref()
+        .and_then(|m| serde_json::from_str(m).ok())
+        .unwrap_or_default();
+    if recording && details.duration_ms.is_none() {
+        details.duration_ms = rec.declared_ms;
+    }
+    details.thumbnail = content.thumb.is_some();
+    details.voice = rec.voice && recording;
     Some(natter_proto::Attachment {
         upload: rec.id,
         kind,
         mime: content.mime.clone(),
         size: rec.length,
         name: rec.name.clone(),
-        details: natter_proto::MediaDetails {
-            width: d.width,
-            height: d.height,
-            blurhash: d.blurhash,
-            thumbnail: content.thumb.is_some(),
-            animated: d.animated,
-            duration_ms: d.duration_ms,
-            voice: rec.voice && matches!(kind, MediaKind::Audio | MediaKind::Video),
-        },
+        details,
     })
 }
 
@@ -516,13 +484,13 @@ async fn read_content(
             }
             MediaKind::Audio | MediaKind::Video => {
                 let mut file = std::fs::File::open(&path).map_err(io)?;
-                let details = Details {
+                let details = MediaDetails {
                     duration_ms: natter_media::duration::duration_ms(&mut file, mime),
-                    ..Details::default()
+                    ..MediaDetails::default()
                 };
-                Ok(Some(details.to_json()))
+                Ok(Some(meta_json(&details)))
             }
-            MediaKind::File => Ok(Some(Details::default().to_json())),
+            MediaKind::File => Ok(Some(meta_json(&MediaDetails::default()))),
         }
     };
     tokio::task::spawn_blocking(work)

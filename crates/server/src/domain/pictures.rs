@@ -11,7 +11,7 @@
 //! processing was cut short (a restart, the blob store down) are picked up
 //! again by the garbage collector's rounds.
 
-use super::media::{Details, blob_err};
+use super::media::{blob_err, meta_json};
 use crate::auth::{Claims, now_ms};
 use crate::error::{DomainError, Result};
 use crate::state::AppState;
@@ -146,12 +146,12 @@ async fn process_locked(state: &AppState, id: UploadId) -> Result<()> {
     match made {
         Ok(p) => {
             let thumb = put_bytes(state, p.thumbnail).await?;
-            let details = Details {
+            let details = natter_proto::MediaDetails {
                 width: Some(p.width),
                 height: Some(p.height),
                 blurhash: Some(p.blurhash),
                 animated: p.animated,
-                duration_ms: None,
+                ..Default::default()
             };
             state
                 .store
@@ -159,7 +159,7 @@ async fn process_locked(state: &AppState, id: UploadId) -> Result<()> {
                     id,
                     content.kind,
                     content.mime,
-                    details.to_json(),
+                    meta_json(&details),
                     Some(thumb.to_string()),
                 )
                 .await?;
@@ -172,7 +172,7 @@ async fn process_locked(state: &AppState, id: UploadId) -> Result<()> {
                     id,
                     MediaKind::File.as_str().to_owned(),
                     "application/octet-stream".to_owned(),
-                    Details::default().to_json(),
+                    meta_json(&Default::default()),
                     None,
                 )
                 .await?;
